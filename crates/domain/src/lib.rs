@@ -1,1 +1,22 @@
-//! placeholder
+//! # domain
+//!
+//! farmhand's pure types and rules. Nothing here does I/O, reads a clock or spawns a
+//! task: callers pass in the time and the data, and get decisions back. That keeps every
+//! rule unit- and property-testable, and lets the same rule serve the API, the engine and
+//! the store.
+//!
+//! ## Layout
+//! - [`arn`]: parsing and building every Device Farm ARN farmhand issues.
+//! - [`account`]: accounts, access keys and per-account settings and limits.
+//! - [`device`]: the fleet (devices, instances, instance profiles), device filters, pool
+//!   rules and compatibility.
+//! - [`clock`]: the injected clock.
+//! - [`resources`]: stored form of projects, device pools and uploads.
+//! - [`upload`]: upload types, the naming rules per type and the upload status.
+
+pub mod account;
+pub mod arn;
+pub mod clock;
+pub mod device;
+pub mod resources;
+pub mod upload;

@@ -1,1 +1,31 @@
-fn main() {}
+//! # farmhand
+//!
+//! A self-hosted device farm that speaks the AWS Device Farm API. `farmhand serve` runs
+//! the server; the other commands manage what it serves from the same store.
+//!
+//! ## Layout
+//! - [`config`]: flags, `FARMHAND_*` variables and the TOML file, layered once.
+//! - [`server`]: HTTP (axum), authentication, start-up and shutdown.
+//! - [`api`]: one function per Device Farm operation.
+//! - [`accounts`]: the default account and key management.
+
+mod accounts;
+mod api;
+mod cli;
+mod config;
+mod server;
+
+use anyhow::Result;
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FARMHAND_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    cli::Cli::parse().run().await
+}

@@ -1,1 +1,116 @@
-//! placeholder
+//! # store
+//!
+//! farmhand's persistence: everything that must survive a restart or be shared between
+//! server replicas.
+//!
+//! ## Layout
+//! - [`Store`]: the one trait the server and engine use, always as `Arc<dyn Store>`;
+//!   [`open`] picks the backend from the URL.
+//! - `sql`: its one implementation, [`SqlStore`], the same SQL on SQLite (embedded, the
+//!   default) and PostgreSQL (for several replicas); schemas in `migrations/<backend>/`,
+//!   applied at open.
+//! - [`record`]: the generic record every Device Farm entity is stored as, and list queries.
+//! - [`blob`]: uploaded files and artifacts, streamed to an `object_store` backend.
+//! - `location`: database URL parsing and SQLite file preparation.
+//!
+//! **Architecture invariant:** the store knows nothing about Device Farm rules. It keeps
+//! records, enforces only what must hold under concurrency (unique ARNs, optimistic
+//! versions, the tag limit, first-writer-wins secrets), and takes every timestamp from its
+//! caller.
+
+pub mod blob;
+mod error;
+mod location;
+pub mod record;
+mod sql;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use domain::account::{AccessKey, Account, AccountSettings};
+
+pub use error::StoreError;
+pub use location::Backend;
+pub use record::{Cursor, ListQuery, Page, Record, MAX_TAGS_PER_RESOURCE};
+pub use sql::SqlStore;
+
+/// Opens (creating if needed) the database at `url` and migrates it: `postgres://…`,
+/// `sqlite://path?…`, or a plain file path for SQLite.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(SqlStore::open(url).await?))
+}
+
+/// Everything farmhand persists, apart from blobs.
+///
+/// Lookups that take an `account_id` never return another account's data: to the caller a
+/// foreign record is indistinguishable from a missing one.
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn backend(&self) -> Backend;
+
+    /// [`StoreError::AlreadyExists`] if the id is taken.
+    async fn create_account(&self, account: &Account) -> Result<(), StoreError>;
+    async fn account(&self, id: &str) -> Result<Option<Account>, StoreError>;
+    /// Ordered by creation time.
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+    /// [`StoreError::NotFound`] if there is no such account.
+    async fn update_account_settings(
+        &self,
+        id: &str,
+        settings: &AccountSettings,
+    ) -> Result<(), StoreError>;
+
+    /// [`StoreError::AlreadyExists`] if the key id is taken, [`StoreError::NotFound`] if its
+    /// account does not exist.
+    async fn create_access_key(&self, key: &AccessKey) -> Result<(), StoreError>;
+    /// The key, revoked or not: the caller tells the two apart.
+    async fn access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>, StoreError>;
+    /// All keys of the account, revoked ones included, oldest first.
+    async fn access_keys(&self, account_id: &str) -> Result<Vec<AccessKey>, StoreError>;
+    /// Marks the key revoked at `now_ms`; false if it does not exist or already was.
+    async fn revoke_access_key(&self, access_key_id: &str, now_ms: i64)
+        -> Result<bool, StoreError>;
+
+    /// [`StoreError::AlreadyExists`] if the ARN is taken.
+    async fn insert(&self, record: &Record) -> Result<(), StoreError>;
+    /// The record if it exists and belongs to `account_id`.
+    async fn get(&self, account_id: &str, arn: &str) -> Result<Option<Record>, StoreError>;
+    /// The record whoever owns it: for the engine, which works across accounts.
+    async fn get_any(&self, arn: &str) -> Result<Option<Record>, StoreError>;
+    /// One page of records, ordered by `(created_ms, arn)`.
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
+    /// Writes `parent_arn`, `name`, `status` and `body` if the stored version still is
+    /// `record.version`, and returns the record with its new version.
+    /// [`StoreError::Conflict`] if the version moved, [`StoreError::NotFound`] if the record
+    /// is gone. The key columns (`arn`, `account_id`, `kind`, `created_ms`) never change.
+    async fn update(&self, record: &Record) -> Result<Record, StoreError>;
+    /// Deletes the record and its tags; false if it did not exist for this account.
+    /// Children are left alone: callers that cascade call [`Store::delete_children`] first.
+    async fn delete(&self, account_id: &str, arn: &str) -> Result<bool, StoreError>;
+    /// Deletes, with their tags, every record reachable from `parent_arn` through
+    /// `parent_arn` links (children, grandchildren…), and returns how many.
+    async fn delete_children(&self, account_id: &str, parent_arn: &str) -> Result<u64, StoreError>;
+    /// How many `kind` records the account has (under `parent_arn` if given): for limits.
+    async fn count(
+        &self,
+        account_id: &str,
+        kind: &str,
+        parent_arn: Option<&str>,
+    ) -> Result<i64, StoreError>;
+
+    /// The resource's tags, sorted by key.
+    async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// Adds or overwrites tags. All or nothing: if the resource would end with more than
+    /// [`MAX_TAGS_PER_RESOURCE`] tags, nothing is written and the result is
+    /// [`StoreError::TooManyTags`]. Later duplicates of a key in `tags` win.
+    async fn put_tags(&self, arn: &str, tags: &[(String, String)]) -> Result<(), StoreError>;
+    /// Removes these keys; absent keys are ignored.
+    async fn remove_tags(&self, arn: &str, keys: &[String]) -> Result<(), StoreError>;
+
+    /// The secret stored under `name`, storing `candidate` first if there is none. Every
+    /// caller, on every replica, gets the same value.
+    async fn secret_or_init(&self, name: &str, candidate: String) -> Result<String, StoreError>;
+
+    /// Closes the connections; for a clean shutdown.
+    async fn close(&self);
+}

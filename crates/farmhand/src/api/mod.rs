@@ -1,0 +1,69 @@
+//! The operations: one module per resource family, one async function per operation,
+//! each taking the typed, already-validated input and returning the typed output.
+//! [`dispatch`] is the single table from [`Operation`] to function.
+
+mod devices;
+mod pools;
+mod projects;
+mod records;
+mod settings;
+mod tags;
+mod uploads;
+
+use crate::server::AppState;
+use domain::account::Account;
+use protocol::model::Operation;
+use protocol::{decode_input, ApiError, ErrorCode};
+use std::sync::Arc;
+
+pub use records::{parse_arn, RecordExt};
+
+/// What an operation runs with: the server's state and the caller's account.
+pub struct Ctx {
+    pub state: Arc<AppState>,
+    pub account: Account,
+}
+
+fn encode<T: serde::Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(output).map_err(|_| ApiError::internal())
+}
+
+pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    macro_rules! table {
+        ($($variant:ident => $handler:path),* $(,)?) => {
+            match op {
+                $(Operation::$variant => encode(&$handler(ctx, decode_input(op, body)?).await?),)*
+                other => Err(ApiError::new(
+                    ErrorCode::UnsupportedOperation,
+                    format!("farmhand does not implement {} yet", other.name()),
+                )),
+            }
+        };
+    }
+    table! {
+        CreateProject => projects::create,
+        GetProject => projects::get,
+        ListProjects => projects::list,
+        UpdateProject => projects::update,
+        DeleteProject => projects::delete,
+        TagResource => tags::tag,
+        UntagResource => tags::untag,
+        ListTagsForResource => tags::list,
+        GetAccountSettings => settings::get_account_settings,
+        GetDevice => devices::get,
+        ListDevices => devices::list,
+        GetDeviceInstance => devices::get_instance,
+        ListDeviceInstances => devices::list_instances,
+        CreateDevicePool => pools::create,
+        GetDevicePool => pools::get,
+        ListDevicePools => pools::list,
+        UpdateDevicePool => pools::update,
+        DeleteDevicePool => pools::delete,
+        GetDevicePoolCompatibility => pools::compatibility,
+        CreateUpload => uploads::create,
+        GetUpload => uploads::get,
+        ListUploads => uploads::list,
+        UpdateUpload => uploads::update,
+        DeleteUpload => uploads::delete,
+    }
+}

@@ -1,0 +1,191 @@
+//! The glue every operation shares between wire ARNs, stored records and list pages, so
+//! that "not found", "wrong account" and "bad token" mean the same everywhere.
+
+use super::Ctx;
+use domain::arn::{Arn, ResourceKind};
+use protocol::pagination::{Cursor, PAGE_SIZE};
+use protocol::ApiError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use store::{ListQuery, Record};
+
+/// Parses an ARN the model already accepted (pattern, length). One that cannot name
+/// anything farmhand issues is simply not found; one naming another type of resource is
+/// the caller's mistake.
+pub fn parse_arn(ctx: &Ctx, text: &str, kind: ResourceKind) -> Result<Arn, ApiError> {
+    let arn: Arn = text.parse().map_err(|_| not_found(kind, text))?;
+    if arn.kind != kind {
+        return Err(ApiError::argument(format!(
+            "Invalid ARN '{text}': expected a {} ARN, got a {} ARN",
+            kind.as_str(),
+            arn.kind.as_str()
+        )));
+    }
+    if arn.region != ctx.state.region {
+        return Err(not_found(kind, text));
+    }
+    Ok(arn)
+}
+
+pub fn not_found(kind: ResourceKind, arn: &str) -> ApiError {
+    ApiError::not_found(format!("No {} was found with ARN {arn}", kind.as_str()))
+}
+
+pub trait RecordExt {
+    fn body_as<T: DeserializeOwned>(&self) -> Result<T, ApiError>;
+}
+
+impl RecordExt for Record {
+    fn body_as<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_value(self.body.clone()).map_err(|e| {
+            tracing::error!(arn = %self.arn, error = %e, "stored record does not decode");
+            ApiError::internal()
+        })
+    }
+}
+
+pub fn to_body<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(value).map_err(|_| ApiError::internal())
+}
+
+impl Ctx {
+    pub fn internal(&self, cause: impl std::fmt::Display) -> ApiError {
+        self.state.internal(cause)
+    }
+
+    /// The caller's record at `arn`; another account's is as absent as a missing one.
+    pub async fn load(&self, arn: &Arn) -> Result<Record, ApiError> {
+        self.state
+            .store
+            .get(&self.account.id, &arn.to_string())
+            .await
+            .map_err(|e| self.internal(e))?
+            .ok_or_else(|| not_found(arn.kind, &arn.to_string()))
+    }
+
+    pub fn arn(&self, kind: ResourceKind, id: impl Into<String>) -> Arn {
+        Arn::new(&self.state.region, &self.account.id, kind, id)
+    }
+
+    /// One page of the caller's records of `kind` under `parent`. `scope` names the list
+    /// for its `nextToken` (operation plus every filter), so a token cannot be replayed
+    /// against another list.
+    pub async fn page(
+        &self,
+        scope: &str,
+        kind: ResourceKind,
+        parent: Option<&Arn>,
+        next_token: Option<&str>,
+    ) -> Result<(Vec<Record>, Option<String>), ApiError> {
+        let scope = format!("{scope}|{}|{}", self.account.id, parent.map(Arn::to_string).unwrap_or_default());
+        let after = next_token
+            .map(|t| self.state.tokens.open(&scope, t))
+            .transpose()?
+            .map(|c| store::Cursor { created_ms: c.created_ms, arn: c.arn });
+        let query = ListQuery {
+            parent_arn: parent.map(Arn::to_string),
+            after,
+            ..ListQuery::new(self.account.id.clone(), kind.as_str(), PAGE_SIZE as u32)
+        };
+        let page = self.state.store.list(&query).await.map_err(|e| self.internal(e))?;
+        let next = page
+            .next
+            .map(|c| self.state.tokens.seal(&scope, &Cursor { created_ms: c.created_ms, arn: c.arn }));
+        let records = page.records;
+        Ok((records, next))
+    }
+}
+
+/// Pages an in-memory list the same way (devices, curated pools): items must come in a
+/// stable order with a unique key.
+pub fn page_slice<'a, T>(
+    ctx: &Ctx,
+    scope: &str,
+    items: &'a [T],
+    key: impl Fn(&T) -> String,
+    next_token: Option<&str>,
+    page_size: usize,
+) -> Result<(&'a [T], Option<String>), ApiError> {
+    let scope = format!("{scope}|{}", ctx.account.id);
+    let start = match next_token {
+        None => 0,
+        Some(t) => {
+            let cursor = ctx.state.tokens.open(&scope, t)?;
+            items.iter().position(|i| key(i) == cursor.arn).map(|p| p + 1).unwrap_or(items.len())
+        }
+    };
+    let end = (start + page_size.max(1)).min(items.len());
+    let next = (end < items.len() && end > 0)
+        .then(|| ctx.state.tokens.seal(&scope, &Cursor { created_ms: 0, arn: key(&items[end - 1]) }));
+    Ok((&items[start..end], next))
+}
+
+impl Ctx {
+    /// Read-modify-write of the caller's record at `arn`, retried when another writer got
+    /// there first (optimistic concurrency: replicas may share the database).
+    pub async fn modify<T, F>(&self, arn: &Arn, mut change: F) -> Result<(Record, T), ApiError>
+    where
+        T: DeserializeOwned + Serialize,
+        F: FnMut(&mut T, &mut Record) -> Result<(), ApiError>,
+    {
+        for _ in 0..16 {
+            let mut record = self.load(arn).await?;
+            let mut value: T = record.body_as()?;
+            change(&mut value, &mut record)?;
+            record.body = to_body(&value)?;
+            match self.state.store.update(&record).await {
+                Ok(updated) => return Ok((updated, value)),
+                Err(store::StoreError::Conflict) => continue,
+                Err(store::StoreError::NotFound) => return Err(not_found(arn.kind, &arn.to_string())),
+                Err(e) => return Err(self.internal(e)),
+            }
+        }
+        Err(self.internal(format!("gave up updating {arn} after repeated conflicts")))
+    }
+
+    /// Stores a new record for the caller's account.
+    pub async fn insert<T: Serialize>(
+        &self,
+        arn: &Arn,
+        parent: Option<&Arn>,
+        name: &str,
+        status: Option<&str>,
+        value: &T,
+    ) -> Result<Record, ApiError> {
+        let record = Record {
+            arn: arn.to_string(),
+            account_id: self.account.id.clone(),
+            kind: arn.kind.as_str().to_string(),
+            parent_arn: parent.map(Arn::to_string),
+            name: name.to_string(),
+            status: status.map(str::to_string),
+            created_ms: self.state.now_ms(),
+            version: 0,
+            body: to_body(value)?,
+        };
+        self.state.store.insert(&record).await.map_err(|e| self.internal(e))?;
+        Ok(record)
+    }
+
+    /// Refuses to create one more `kind` under `parent` when the account's limit is reached.
+    pub async fn check_limit(&self, kind: ResourceKind, parent: Option<&Arn>, limit: Option<i64>) -> Result<(), ApiError> {
+        let Some(limit) = limit else { return Ok(()) };
+        let count = self
+            .state
+            .store
+            .count(&self.account.id, kind.as_str(), parent.map(Arn::to_string).as_deref())
+            .await
+            .map_err(|e| self.internal(e))?;
+        if count >= limit {
+            return Err(ApiError::limit_exceeded(format!(
+                "The account's limit of {limit} {} resources has been reached.",
+                kind.as_str()
+            )));
+        }
+        Ok(())
+    }
+}
+
+pub fn epoch_seconds(ms: i64) -> f64 {
+    domain::clock::to_epoch_seconds(ms)
+}

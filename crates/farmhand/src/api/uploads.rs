@@ -1,0 +1,184 @@
+//! Uploads: apps, test packages, test specs and extra data. CreateUpload hands out a
+//! presigned PUT URL served by farmhand itself; the PUT lands in `server::upload_put`,
+//! which streams the file to the blob store and starts inspection.
+
+use super::projects;
+use super::records::{epoch_seconds, RecordExt};
+use super::{parse_arn, Ctx};
+use crate::server::{AppState, SIGNING_SERVICE};
+use domain::arn::{Arn, ResourceKind};
+use domain::resources::Upload;
+use domain::upload::{validate_new_upload, UploadCategory, UploadKind, UploadStatus, UploadType};
+use protocol::model as wire;
+use protocol::pagination::PAGE_SIZE;
+use protocol::sigv4::{presign, PresignTarget, SigningParams};
+use protocol::ApiError;
+use store::Record;
+
+/// How long an upload URL stays valid, as AWS documents.
+pub const URL_VALIDITY_SECS: u64 = 24 * 60 * 60;
+
+/// Where an upload's bytes live in the blob store.
+pub fn blob_key(arn: &Arn) -> String {
+    format!("uploads/{}/{}", arn.account, arn.id)
+}
+
+/// The URL path of an upload's PUT endpoint.
+pub fn put_path(arn: &Arn) -> String {
+    format!("/uploads/{}/{}", arn.account, arn.id)
+}
+
+fn presigned_url(state: &AppState, arn: &Arn, now_ms: i64) -> Result<String, ApiError> {
+    let (key_id, secret) = &state.url_signing_key;
+    let path = put_path(arn);
+    let target = PresignTarget {
+        method: "PUT",
+        url_base: &state.public_url,
+        path: &path,
+        extra_query: &[],
+        expires_secs: URL_VALIDITY_SECS,
+    };
+    let params = SigningParams {
+        access_key_id: key_id,
+        secret,
+        region: &state.region,
+        service: SIGNING_SERVICE,
+        time: chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),
+    };
+    let query = presign(&target, &params).map_err(|e| state.internal(e))?;
+    Ok(format!("{}{path}?{query}", state.public_url))
+}
+
+pub fn to_wire(record: &Record, upload: Upload) -> wire::Upload {
+    let url = (upload.status == UploadStatus::Initialized).then_some(upload.url);
+    wire::Upload {
+        arn: Some(record.arn.clone()),
+        name: Some(upload.name),
+        created: Some(epoch_seconds(record.created_ms)),
+        r#type: wire::UploadType::parse(upload.upload_type.as_str()),
+        status: wire::UploadStatus::parse(upload.status.as_str()),
+        url,
+        metadata: upload.metadata,
+        content_type: upload.content_type,
+        message: upload.message,
+        category: wire::UploadCategory::parse(upload.category.as_str()),
+    }
+}
+
+pub async fn load(ctx: &Ctx, arn: &str) -> Result<(Arn, Record, Upload), ApiError> {
+    let arn = parse_arn(ctx, arn, ResourceKind::Upload)?;
+    let record = ctx.load(&arn).await?;
+    let upload = record.body_as()?;
+    Ok((arn, record, upload))
+}
+
+pub async fn create(ctx: &Ctx, req: wire::CreateUploadRequest) -> Result<wire::CreateUploadResult, ApiError> {
+    let (project_arn, _, _) = projects::load(ctx, &req.project_arn).await?;
+    let upload_type = UploadType::parse(req.r#type.as_str()).map_err(|e| ApiError::argument(e.to_string()))?;
+    validate_new_upload(&req.name, upload_type).map_err(|e| ApiError::argument(e.to_string()))?;
+    let limit = ctx.account.settings.limits.max_uploads_per_project;
+    ctx.check_limit(ResourceKind::Upload, Some(&project_arn), Some(limit.into())).await?;
+    let arn = project_arn.child(ResourceKind::Upload, &uuid::Uuid::new_v4().to_string());
+    let now = ctx.state.now_ms();
+    let upload = Upload {
+        name: req.name,
+        upload_type,
+        status: UploadStatus::Initialized,
+        category: UploadCategory::Private,
+        content_type: req.content_type,
+        metadata: None,
+        message: None,
+        url: presigned_url(&ctx.state, &arn, now)?,
+        url_expires_ms: now + URL_VALIDITY_SECS as i64 * 1000,
+        size_bytes: None,
+    };
+    let record = ctx
+        .insert(&arn, Some(&project_arn), &upload.name, Some(upload.status.as_str()), &upload)
+        .await?;
+    Ok(wire::CreateUploadResult { upload: Some(to_wire(&record, upload)) })
+}
+
+pub async fn get(ctx: &Ctx, req: wire::GetUploadRequest) -> Result<wire::GetUploadResult, ApiError> {
+    let (_, record, upload) = load(ctx, &req.arn).await?;
+    Ok(wire::GetUploadResult { upload: Some(to_wire(&record, upload)) })
+}
+
+pub async fn list(ctx: &Ctx, req: wire::ListUploadsRequest) -> Result<wire::ListUploadsResult, ApiError> {
+    let (project_arn, _, _) = projects::load(ctx, &req.arn).await?;
+    let type_filter = req.r#type.map(|t| t.as_str());
+    let scope = format!("ListUploads|{}", type_filter.unwrap_or_default());
+    // The type filter is applied here, so a page of the store may hold fewer matches than
+    // a page of the answer: keep reading until the answer's page is full or the list ends.
+    let mut token = req.next_token;
+    let mut uploads = Vec::new();
+    loop {
+        let (records, next) = ctx.page(&scope, ResourceKind::Upload, Some(&project_arn), token.as_deref()).await?;
+        for record in &records {
+            let upload: Upload = record.body_as()?;
+            if type_filter.is_none_or(|t| t == upload.upload_type.as_str()) {
+                uploads.push(to_wire(record, upload));
+            }
+        }
+        token = next;
+        if token.is_none() || uploads.len() >= PAGE_SIZE {
+            break;
+        }
+    }
+    Ok(wire::ListUploadsResult { uploads: Some(uploads), next_token: token })
+}
+
+pub async fn update(ctx: &Ctx, req: wire::UpdateUploadRequest) -> Result<wire::UpdateUploadResult, ApiError> {
+    let arn = parse_arn(ctx, &req.arn, ResourceKind::Upload)?;
+    let now = ctx.state.now_ms();
+    let fresh_url = presigned_url(&ctx.state, &arn, now)?;
+    let (record, upload) = ctx
+        .modify(&arn, |u: &mut Upload, record| {
+            if let Some(name) = &req.name {
+                validate_new_upload(name, u.upload_type).map_err(|e| ApiError::argument(e.to_string()))?;
+                u.name = name.clone();
+                record.name = name.clone();
+            }
+            if let Some(ct) = &req.content_type {
+                u.content_type = Some(ct.clone());
+            }
+            if req.edit_content == Some(true) {
+                // AWS lets only test specs be edited in place: their content is replaced by
+                // a new PUT and inspected again.
+                if u.upload_type.kind() != UploadKind::TestSpec {
+                    return Err(ApiError::argument("Only test spec uploads can have their content edited"));
+                }
+                u.status = UploadStatus::Initialized;
+                u.url = fresh_url.clone();
+                u.url_expires_ms = now + URL_VALIDITY_SECS as i64 * 1000;
+                u.metadata = None;
+                u.message = None;
+                record.status = Some(u.status.as_str().to_string());
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(wire::UpdateUploadResult { upload: Some(to_wire(&record, upload)) })
+}
+
+pub async fn delete(ctx: &Ctx, req: wire::DeleteUploadRequest) -> Result<wire::DeleteUploadResult, ApiError> {
+    let (arn, _, _) = load(ctx, &req.arn).await?;
+    ctx.state.store.delete(&ctx.account.id, &arn.to_string()).await.map_err(|e| ctx.internal(e))?;
+    ctx.state.blobs.delete(&blob_key(&arn)).await.map_err(|e| ctx.internal(e))?;
+    Ok(wire::DeleteUploadResult {})
+}
+
+/// Removes the stored files of every upload of a project that is being deleted.
+pub async fn delete_blobs_of_project(ctx: &Ctx, project: &Arn) -> Result<(), ApiError> {
+    let mut token = None;
+    loop {
+        let (records, next) = ctx.page("DeleteProject", ResourceKind::Upload, Some(project), token.as_deref()).await?;
+        for r in records {
+            let arn: Arn = r.arn.parse().map_err(|e| ctx.internal(e))?;
+            ctx.state.blobs.delete(&blob_key(&arn)).await.map_err(|e| ctx.internal(e))?;
+        }
+        match next {
+            Some(t) => token = Some(t),
+            None => return Ok(()),
+        }
+    }
+}

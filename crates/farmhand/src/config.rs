@@ -1,0 +1,170 @@
+//! Configuration: command-line flags, then `FARMHAND_*` environment variables (clap reads
+//! both), then the TOML file given by `--config`, then built-in defaults. The layering lives
+//! here alone so that every command sees the same settings.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4766";
+pub const DEFAULT_DATA_DIR: &str = "./farmhand-data";
+pub const DEFAULT_REGION: &str = "us-west-2";
+/// AWS's upload limit for an app or test package.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
+/// Where data lives; shared by `serve` and the management commands.
+#[derive(Debug, Clone, Args, Default)]
+pub struct StoreArgs {
+    /// Directory for the embedded SQLite database and uploaded files.
+    #[arg(long, env = "FARMHAND_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://…) to share state between replicas; default: SQLite in the data dir.
+    #[arg(long, env = "FARMHAND_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// TOML configuration file.
+    #[arg(long, env = "FARMHAND_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, env = "FARMHAND_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Base URL clients reach this server at, used in upload URLs (default: http://LISTEN).
+    #[arg(long, env = "FARMHAND_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// AWS region the server answers for.
+    #[arg(long, env = "FARMHAND_REGION")]
+    pub region: Option<String>,
+    /// Fleet definition (TOML); default: the built-in demo fleet.
+    #[arg(long, env = "FARMHAND_FLEET")]
+    pub fleet: Option<PathBuf>,
+    /// Largest accepted upload, in bytes.
+    #[arg(long, env = "FARMHAND_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
+    /// Fixes the default account's first access key (for CI).
+    #[arg(long, env = "FARMHAND_ROOT_ACCESS_KEY_ID", requires = "root_secret_access_key")]
+    pub root_access_key_id: Option<String>,
+    #[arg(long, env = "FARMHAND_ROOT_SECRET_ACCESS_KEY", hide_env_values = true, requires = "root_access_key_id")]
+    pub root_secret_access_key: Option<String>,
+}
+
+/// The TOML file: every setting optional, same names as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    region: Option<String>,
+    fleet: Option<PathBuf>,
+    max_upload_bytes: Option<u64>,
+    root_access_key_id: Option<String>,
+    root_secret_access_key: Option<String>,
+}
+
+fn read_file_config(path: Option<&PathBuf>) -> Result<FileConfig> {
+    let Some(path) = path else { return Ok(FileConfig::default()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub store: StoreConfig,
+    pub listen: SocketAddr,
+    pub public_url: Option<String>,
+    pub region: String,
+    pub fleet: Option<PathBuf>,
+    pub max_upload_bytes: u64,
+    pub root_key: Option<(String, String)>,
+}
+
+fn store_config(args: &StoreArgs, file: &FileConfig) -> StoreConfig {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or_else(|| file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let database_url = args
+        .database_url
+        .clone()
+        .or_else(|| file.database_url.clone())
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("farmhand.db").display()));
+    StoreConfig { data_dir, database_url }
+}
+
+impl StoreArgs {
+    pub fn resolve(&self) -> Result<StoreConfig> {
+        Ok(store_config(self, &read_file_config(self.config.as_ref())?))
+    }
+}
+
+impl ServeArgs {
+    pub fn resolve(&self) -> Result<ServeConfig> {
+        let file = read_file_config(self.store.config.as_ref())?;
+        let listen = match self.listen.or(file.listen) {
+            Some(l) => l,
+            None => DEFAULT_LISTEN.parse().context("default listen address")?,
+        };
+        let root_key = match (
+            self.root_access_key_id.clone().or(file.root_access_key_id.clone()),
+            self.root_secret_access_key.clone().or(file.root_secret_access_key.clone()),
+        ) {
+            (Some(id), Some(secret)) => Some((id, secret)),
+            (None, None) => None,
+            _ => anyhow::bail!("root_access_key_id and root_secret_access_key must be given together"),
+        };
+        Ok(ServeConfig {
+            store: store_config(&self.store, &file),
+            listen,
+            public_url: self.public_url.clone().or(file.public_url),
+            region: self.region.clone().or(file.region).unwrap_or_else(|| DEFAULT_REGION.to_string()),
+            fleet: self.fleet.clone().or(file.fleet),
+            max_upload_bytes: self.max_upload_bytes.or(file.max_upload_bytes).unwrap_or(DEFAULT_MAX_UPLOAD_BYTES),
+            root_key,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn flags_override_file_which_overrides_defaults() {
+        let mut file = tempfile::NamedTempFile::new().expect("temp");
+        writeln!(file, "listen = \"127.0.0.1:9000\"\nregion = \"eu-west-1\"\nmax_upload_bytes = 10").expect("write");
+        let args = ServeArgs {
+            store: StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() },
+            region: Some("us-east-1".into()),
+            ..Default::default()
+        };
+        let cfg = args.resolve().expect("resolves");
+        assert_eq!(cfg.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(cfg.region, "us-east-1");
+        assert_eq!(cfg.max_upload_bytes, 10);
+        assert!(cfg.store.database_url.starts_with("sqlite://./farmhand-data/"));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() {
+        let mut file = tempfile::NamedTempFile::new().expect("temp");
+        writeln!(file, "lisen = \"127.0.0.1:9000\"").expect("write");
+        let args = ServeArgs { store: StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() }, ..Default::default() };
+        assert!(args.resolve().is_err());
+    }
+}

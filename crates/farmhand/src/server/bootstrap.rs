@@ -1,0 +1,75 @@
+//! Start-up: open the store, make sure an account exists to sign in with, load the fleet,
+//! and print what a newcomer needs to point an AWS client at this server.
+
+use super::{AppState, SystemClock};
+use crate::accounts;
+use crate::config::ServeConfig;
+use anyhow::{Context, Result};
+use domain::device::Fleet;
+use protocol::pagination::TokenSealer;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use store::blob::BlobStore;
+
+/// The key id the server signs its own upload URLs with; it never appears in the store's
+/// key table, so no client can sign API requests with it.
+const URL_SIGNING_KEY_ID: &str = "FARMHANDURLSIGNER000";
+
+pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppState>> {
+    std::fs::create_dir_all(&config.store.data_dir)
+        .with_context(|| format!("creating {}", config.store.data_dir.display()))?;
+    let store = store::open(&config.store.database_url).await.context("opening the store")?;
+    let blobs = BlobStore::local(config.store.data_dir.join("blobs")).context("opening the blob store")?;
+    let fleet = match &config.fleet {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Fleet::from_toml(&text, &config.region).with_context(|| format!("fleet {}", path.display()))?
+        }
+        None => Fleet::demo(&config.region),
+    };
+    let token_key = store.secret_or_init("pagination-token-key", accounts::random_hex(32)).await?;
+    let url_secret = store.secret_or_init("upload-url-signing-secret", accounts::random_hex(32)).await?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+    Ok(Arc::new(AppState {
+        store,
+        blobs,
+        fleet,
+        region: config.region.clone(),
+        public_url: public_url.trim_end_matches('/').to_string(),
+        max_upload_bytes: config.max_upload_bytes,
+        tokens: TokenSealer::new(token_key.into_bytes()),
+        url_signing_key: (URL_SIGNING_KEY_ID.to_string(), url_secret),
+        clock: Arc::new(SystemClock),
+    }))
+}
+
+/// Prints the address and, when this start created them, the credentials as `export`
+/// lines. A secret is shown once, like AWS shows it once; later starts say how to get a new one.
+pub async fn announce(state: &AppState, config: &ServeConfig, local: SocketAddr) -> Result<()> {
+    let first = accounts::ensure_default_account(state.store.as_ref(), config.root_key.clone(), state.now_ms()).await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "farmhand listening on http://{local}")?;
+    writeln!(out, "export AWS_ENDPOINT_URL_DEVICE_FARM={}", state.public_url)?;
+    writeln!(out, "export AWS_REGION={}", state.region)?;
+    match first {
+        accounts::DefaultAccount::Created { key, .. } => {
+            writeln!(out, "export AWS_ACCESS_KEY_ID={}", key.access_key_id)?;
+            writeln!(out, "export AWS_SECRET_ACCESS_KEY={}", key.secret_access_key)?;
+        }
+        accounts::DefaultAccount::Existing { account_id, configured_key } => {
+            if let Some(key_id) = configured_key {
+                writeln!(out, "export AWS_ACCESS_KEY_ID={key_id}")?;
+                writeln!(out, "# AWS_SECRET_ACCESS_KEY: the one configured in FARMHAND_ROOT_SECRET_ACCESS_KEY")?;
+            } else {
+                writeln!(
+                    out,
+                    "# credentials were printed when account {account_id} was created; \
+                     `farmhand key create --account {account_id}` makes a new key"
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

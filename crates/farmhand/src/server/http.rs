@@ -1,0 +1,85 @@
+//! `POST /`: the JSON 1.1 API. Every response, success or error, carries an
+//! `x-amzn-RequestId`; every failure is an AWS error body; a panic in an operation becomes
+//! a 500 `InternalServiceException` rather than a dropped connection.
+
+use super::auth::authenticate;
+use super::AppState;
+use crate::api::{self, Ctx};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use futures::FutureExt;
+use http::{HeaderValue, StatusCode};
+use protocol::model::{Operation, TARGET_PREFIX};
+use protocol::sigv4::RequestParts;
+use protocol::{ApiError, ErrorCode};
+use sha2::{Digest, Sha256};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use tracing::Instrument;
+
+pub const JSON_1_1: &str = "application/x-amz-json-1.1";
+
+pub fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect()
+}
+
+fn operation(headers: &HeaderMap) -> Result<Operation, ApiError> {
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let name = target
+        .strip_prefix(TARGET_PREFIX)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownOperation, format!("Unknown target '{target}'")))?;
+    Operation::from_name(name)
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownOperation, format!("Unknown operation '{name}'")))
+}
+
+pub async fn api(State(state): State<Arc<AppState>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let outcome = AssertUnwindSafe(handle(&state, &request_id, &method, &uri, &headers, &body))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(state.internal("operation panicked")));
+    let (status, body) = match outcome {
+        Ok(body) => (StatusCode::OK, body),
+        Err(e) => {
+            tracing::debug!(%request_id, code = e.code.as_str(), message = %e.message, "request failed");
+            (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.body())
+        }
+    };
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(JSON_1_1));
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    response
+}
+
+async fn handle(
+    state: &Arc<AppState>,
+    request_id: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    let header_list = header_pairs(headers);
+    let payload_sha256 = hex::encode(Sha256::digest(body));
+    let parts = RequestParts {
+        method: method.as_str(),
+        raw_path: uri.path(),
+        raw_query: uri.query().unwrap_or_default(),
+        headers: &header_list,
+        payload_sha256: Some(&payload_sha256),
+    };
+    let account = authenticate(state, &parts).await?;
+    let op = operation(headers)?;
+    let span = tracing::info_span!("op", name = op.name(), account = %account.id, %request_id);
+    let ctx = Ctx { state: state.clone(), account };
+    api::dispatch(&ctx, op, body).instrument(span).await
+}

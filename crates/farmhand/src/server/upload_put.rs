@@ -1,0 +1,128 @@
+//! `PUT /uploads/ACCOUNT/PROJECT/UPLOAD?X-Amz-…`: the presigned upload URL. The query
+//! signature covers the path, so the URL writes exactly one upload and nothing else; the
+//! body streams to the blob store (never whole in memory) and inspection starts behind it.
+
+use super::auth::auth_error;
+use super::http::header_pairs;
+use super::{AppState, SIGNING_SERVICE};
+use crate::api::uploads::blob_key;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use domain::arn::{Arn, ResourceKind};
+use domain::resources::Upload;
+use domain::upload::UploadStatus;
+use protocol::sigv4::{self, Expectation, RequestParts};
+use protocol::ApiError;
+use std::sync::Arc;
+use store::blob::BlobError;
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({"__type": code, "message": message}).to_string();
+    (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn api_error(e: ApiError) -> Response {
+    error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.code.as_str(), &e.message)
+}
+
+pub async fn put_upload(
+    State(state): State<Arc<AppState>>,
+    Path((account, project, upload)): Path<(String, String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let header_list = header_pairs(&headers);
+    let parts = RequestParts {
+        method: method.as_str(),
+        raw_path: uri.path(),
+        raw_query: uri.query().unwrap_or_default(),
+        headers: &header_list,
+        payload_sha256: None,
+    };
+    let verified = sigv4::parse(&parts).and_then(|parsed| {
+        let (key_id, secret) = &state.url_signing_key;
+        if parsed.access_key_id() != key_id || !matches!(parsed.form(), sigv4::AuthForm::Presigned { .. }) {
+            return Err(sigv4::AuthError::unrecognized_client());
+        }
+        parsed.verify(secret, state.now(), &Expectation { region: &state.region, service: SIGNING_SERVICE })
+    });
+    if let Err(e) = verified {
+        return api_error(auth_error(e));
+    }
+
+    let arn = Arn::new(&state.region, &account, ResourceKind::Upload, format!("{project}/{upload}"));
+    let record = match state.store.get(&account, &arn.to_string()).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return error(StatusCode::NOT_FOUND, "NotFoundException", "The upload no longer exists"),
+        Err(e) => return api_error(state.internal(e)),
+    };
+    let Ok(current) = serde_json::from_value::<Upload>(record.body.clone()) else {
+        return api_error(state.internal("stored upload does not decode"));
+    };
+    if current.status != UploadStatus::Initialized {
+        return error(
+            StatusCode::CONFLICT,
+            "InvalidOperationException",
+            &format!("The upload is {} and no longer accepts content", current.status.as_str()),
+        );
+    }
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.max_upload_bytes) {
+        return too_large(&state, &account, &arn).await;
+    }
+
+    let key = blob_key(&arn);
+    let size = match state.blobs.put_stream(&key, body.into_data_stream(), state.max_upload_bytes).await {
+        Ok(size) => size,
+        Err(BlobError::TooLarge { .. }) => return too_large(&state, &account, &arn).await,
+        Err(e) => return api_error(state.internal(e)),
+    };
+    if let Err(e) = set_status(&state, &account, &arn, UploadStatus::Processing, None, Some(size)).await {
+        return api_error(e);
+    }
+    let worker = state.clone();
+    tokio::spawn(async move {
+        let arn = arn.to_string();
+        if let Err(e) = engine::upload_processing::process(worker.store.as_ref(), &worker.blobs, &account, &arn, &key).await {
+            tracing::error!(%arn, error = %e, "upload inspection failed");
+        }
+    });
+    StatusCode::OK.into_response()
+}
+
+async fn too_large(state: &AppState, account: &str, arn: &Arn) -> Response {
+    let message = format!("The upload exceeds the maximum size of {} bytes", state.max_upload_bytes);
+    if let Err(e) = set_status(state, account, arn, UploadStatus::Failed, Some(message.clone()), None).await {
+        return api_error(e);
+    }
+    error(StatusCode::PAYLOAD_TOO_LARGE, "EntityTooLarge", &message)
+}
+
+/// Moves an INITIALIZED upload on; a concurrent change (another PUT, a delete) wins.
+async fn set_status(
+    state: &AppState,
+    account: &str,
+    arn: &Arn,
+    status: UploadStatus,
+    message: Option<String>,
+    size: Option<u64>,
+) -> Result<(), ApiError> {
+    let Some(mut record) = state.store.get(account, &arn.to_string()).await.map_err(|e| state.internal(e))? else {
+        return Ok(());
+    };
+    let mut upload: Upload = serde_json::from_value(record.body.clone()).map_err(|e| state.internal(e))?;
+    upload.status = status;
+    upload.message = message;
+    upload.size_bytes = size.or(upload.size_bytes);
+    record.status = Some(status.as_str().to_string());
+    record.body = serde_json::to_value(&upload).map_err(|e| state.internal(e))?;
+    state.store.update(&record).await.map_err(|e| state.internal(e))?;
+    Ok(())
+}

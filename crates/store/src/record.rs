@@ -1,0 +1,83 @@
+//! The generic resource record and the list query over it.
+//!
+//! Every Device Farm entity (project, upload, device pool, run, job, suite, test, artifact…)
+//! is stored as one [`Record`]: its JSON body plus the few columns that queries filter and
+//! sort on. The store never looks inside `body`; the server and engine own its shape.
+
+use serde_json::Value;
+
+/// AWS's limit of tags per resource (TooManyTagsException beyond it).
+pub const MAX_TAGS_PER_RESOURCE: usize = 50;
+
+/// One stored entity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub arn: String,
+    pub account_id: String,
+    /// Entity type, e.g. `project`, `upload`; lists and counts are per kind.
+    pub kind: String,
+    /// The entity this one belongs to (a run's project, a job's run…); deletes cascade along it.
+    pub parent_arn: Option<String>,
+    pub name: String,
+    /// Lifecycle status, indexed so the engine can find work by status.
+    pub status: Option<String>,
+    pub created_ms: i64,
+    /// Bumped by every [`Store::update`](crate::Store::update); an update names the version
+    /// it read and fails with [`Conflict`](crate::StoreError::Conflict) if it moved.
+    pub version: i64,
+    pub body: Value,
+}
+
+/// Position after which a list page starts: the sort key of the last record of the
+/// previous page. Keyset (not offset) pagination keeps pages stable while records are
+/// inserted and deleted between requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_ms: i64,
+    pub arn: String,
+}
+
+impl Cursor {
+    /// The cursor that continues a listing after `record`.
+    pub fn after(record: &Record) -> Cursor {
+        Cursor {
+            created_ms: record.created_ms,
+            arn: record.arn.clone(),
+        }
+    }
+}
+
+/// What [`Store::list`](crate::Store::list) returns, ordered by `(created_ms, arn)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub account_id: String,
+    pub kind: String,
+    /// Only children of this entity.
+    pub parent_arn: Option<String>,
+    /// Only records whose status is one of these; an empty list matches nothing.
+    pub status_in: Option<Vec<String>>,
+    pub after: Option<Cursor>,
+    pub limit: u32,
+}
+
+impl ListQuery {
+    /// The first page of `kind` records of an account, unfiltered.
+    pub fn new(account_id: impl Into<String>, kind: impl Into<String>, limit: u32) -> ListQuery {
+        ListQuery {
+            account_id: account_id.into(),
+            kind: kind.into(),
+            parent_arn: None,
+            status_in: None,
+            after: None,
+            limit,
+        }
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub records: Vec<Record>,
+    /// Where the next page starts; `None` when this page is the last.
+    pub next: Option<Cursor>,
+}

@@ -1,0 +1,227 @@
+//! Generic resource records: insert, read, keyset-paginated list, optimistic update,
+//! delete and cascading delete.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+use super::builder::Sql;
+use crate::{Cursor, ListQuery, Page, Record, StoreError};
+
+const COLUMNS: &str = "arn, account_id, kind, parent_arn, name, status, created_ms, version, body";
+
+/// Placeholders per statement when deleting by a list of ARNs; far below SQLite's limit
+/// on bound parameters.
+const DELETE_CHUNK: usize = 500;
+
+fn from_row(row: &AnyRow) -> Result<Record, StoreError> {
+    let arn: String = row.try_get("arn")?;
+    let body: String = row.try_get("body")?;
+    let body = serde_json::from_str(&body)
+        .map_err(|e| StoreError::Corrupt(format!("body of {arn}: {e}")))?;
+    Ok(Record {
+        arn,
+        account_id: row.try_get("account_id")?,
+        kind: row.try_get("kind")?,
+        parent_arn: row.try_get("parent_arn")?,
+        name: row.try_get("name")?,
+        status: row.try_get("status")?,
+        created_ms: row.try_get("created_ms")?,
+        version: row.try_get("version")?,
+        body,
+    })
+}
+
+pub(crate) async fn insert(pool: &AnyPool, r: &Record) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO resources ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (arn) DO NOTHING"
+    );
+    let inserted = sqlx::query(&sql)
+        .bind(r.arn.as_str())
+        .bind(r.account_id.as_str())
+        .bind(r.kind.as_str())
+        .bind(r.parent_arn.as_deref())
+        .bind(r.name.as_str())
+        .bind(r.status.as_deref())
+        .bind(r.created_ms)
+        .bind(r.version)
+        .bind(r.body.to_string())
+        .execute(pool)
+        .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(StoreError::AlreadyExists);
+    }
+    Ok(())
+}
+
+pub(crate) async fn get(
+    pool: &AnyPool,
+    account_id: Option<&str>,
+    arn: &str,
+) -> Result<Option<Record>, StoreError> {
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM resources WHERE arn = "));
+    let p = sql.arg(arn);
+    sql.push(&p);
+    if let Some(account_id) = account_id {
+        let p = sql.arg(account_id);
+        sql.push(" AND account_id = ").push(&p);
+    }
+    let row = sql.query().fetch_optional(pool).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub(crate) async fn list(pool: &AnyPool, q: &ListQuery) -> Result<Page, StoreError> {
+    let statuses = q.status_in.as_deref();
+    if q.limit == 0 || statuses.is_some_and(|s| s.is_empty()) {
+        return Ok(Page {
+            records: Vec::new(),
+            next: None,
+        });
+    }
+    let mut sql = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM resources WHERE account_id = "
+    ));
+    let p = sql.arg(q.account_id.as_str());
+    sql.push(&p);
+    let p = sql.arg(q.kind.as_str());
+    sql.push(" AND kind = ").push(&p);
+    if let Some(parent) = &q.parent_arn {
+        let p = sql.arg(parent.as_str());
+        sql.push(" AND parent_arn = ").push(&p);
+    }
+    if let Some(statuses) = statuses {
+        let list = sql.arg_list(statuses.iter().map(String::as_str));
+        sql.push(" AND status IN (").push(&list).push(")");
+    }
+    if let Some(Cursor { created_ms, arn }) = &q.after {
+        let t = sql.arg(*created_ms);
+        let a = sql.arg(arn.as_str());
+        sql.push(&format!(
+            " AND (created_ms > {t} OR (created_ms = {t} AND arn > {a}))"
+        ));
+    }
+    // One row more than asked tells whether another page follows, so the last page comes
+    // without a cursor (AWS omits nextToken on the last page).
+    let limit = sql.arg(i64::from(q.limit) + 1);
+    sql.push(" ORDER BY created_ms, arn LIMIT ").push(&limit);
+
+    let rows = sql.query().fetch_all(pool).await?;
+    let mut records = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    let next = if records.len() > q.limit as usize {
+        records.truncate(q.limit as usize);
+        records.last().map(Cursor::after)
+    } else {
+        None
+    };
+    Ok(Page { records, next })
+}
+
+pub(crate) async fn update(pool: &AnyPool, r: &Record) -> Result<Record, StoreError> {
+    // The version check and the bump are one statement: on PostgreSQL a concurrent updater
+    // waits for the row lock and then re-evaluates `version = $7` against the committed row,
+    // so of two writers from the same version exactly one matches.
+    let updated = sqlx::query(
+        "UPDATE resources SET parent_arn = $1, name = $2, status = $3, body = $4, version = version + 1 \
+         WHERE arn = $5 AND account_id = $6 AND version = $7",
+    )
+    .bind(r.parent_arn.as_deref())
+    .bind(r.name.as_str())
+    .bind(r.status.as_deref())
+    .bind(r.body.to_string())
+    .bind(r.arn.as_str())
+    .bind(r.account_id.as_str())
+    .bind(r.version)
+    .execute(pool)
+    .await?;
+    if updated.rows_affected() == 1 {
+        return Ok(Record {
+            version: r.version + 1,
+            ..r.clone()
+        });
+    }
+    match get(pool, Some(&r.account_id), &r.arn).await? {
+        Some(_) => Err(StoreError::Conflict),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+pub(crate) async fn delete(
+    pool: &AnyPool,
+    account_id: &str,
+    arn: &str,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let deleted = sqlx::query("DELETE FROM resources WHERE arn = $1 AND account_id = $2")
+        .bind(arn)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+    if deleted.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    delete_tags_of(&mut tx, &[arn.to_owned()]).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(crate) async fn delete_children(
+    pool: &AnyPool,
+    account_id: &str,
+    parent_arn: &str,
+) -> Result<u64, StoreError> {
+    // Follows parent_arn links rather than ARN prefixes: a run's ARN does not prefix its
+    // project's, but every child names its parent. UNION (not UNION ALL) ends the recursion
+    // even if bad data made a cycle. Deleting with RETURNING takes the set once, so a child
+    // inserted meanwhile is either deleted with its tags or not touched at all.
+    let mut tx = pool.begin().await?;
+    let rows = sqlx::query(
+        "WITH RECURSIVE doomed(arn) AS ( \
+             SELECT arn FROM resources WHERE parent_arn = $1 AND account_id = $2 \
+             UNION \
+             SELECT r.arn FROM resources r JOIN doomed d ON r.parent_arn = d.arn WHERE r.account_id = $2 \
+         ) \
+         DELETE FROM resources WHERE arn IN (SELECT arn FROM doomed) RETURNING arn",
+    )
+    .bind(parent_arn)
+    .bind(account_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let arns = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>("arn"))
+        .collect::<Result<Vec<_>, _>>()?;
+    delete_tags_of(&mut tx, &arns).await?;
+    tx.commit().await?;
+    Ok(arns.len() as u64)
+}
+
+async fn delete_tags_of(tx: &mut Transaction<'_, Any>, arns: &[String]) -> Result<(), StoreError> {
+    for chunk in arns.chunks(DELETE_CHUNK) {
+        for table in ["tags", "tag_locks"] {
+            let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE arn IN ("));
+            let list = sql.arg_list(chunk.iter().map(String::as_str));
+            sql.push(&list).push(")");
+            sql.query().execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn count(
+    pool: &AnyPool,
+    account_id: &str,
+    kind: &str,
+    parent_arn: Option<&str>,
+) -> Result<i64, StoreError> {
+    let mut sql = Sql::new("SELECT COUNT(*) AS n FROM resources WHERE account_id = ");
+    let p = sql.arg(account_id);
+    sql.push(&p);
+    let p = sql.arg(kind);
+    sql.push(" AND kind = ").push(&p);
+    if let Some(parent) = parent_arn {
+        let p = sql.arg(parent);
+        sql.push(" AND parent_arn = ").push(&p);
+    }
+    let row = sql.query().fetch_one(pool).await?;
+    Ok(row.try_get("n")?)
+}

@@ -1,0 +1,818 @@
+//! One behaviour suite for every `Store` backend: each case runs on SQLite (a temp file)
+//! always, and on PostgreSQL when `FARMHAND_TEST_DATABASE_URL` is set, each PostgreSQL
+//! test in a schema of its own so tests run in parallel.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod harness;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use domain::account::{AccessKey, Account, AccountSettings, ACCESS_KEY_RANDOM_BYTES};
+use harness::Harness;
+use serde_json::json;
+use store::{Cursor, ListQuery, Record, Store, StoreError, MAX_TAGS_PER_RESOURCE};
+
+/// Declares each case once per backend.
+macro_rules! store_suite {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let h = super::Harness::sqlite().await;
+                    super::$case(&h).await;
+                    h.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let Some(h) = super::Harness::postgres().await else {
+                        eprintln!("skipped: FARMHAND_TEST_DATABASE_URL is not set");
+                        return;
+                    };
+                    super::$case(&h).await;
+                    h.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+store_suite!(
+    accounts_crud,
+    access_keys_crud_and_revoke,
+    insert_get_and_duplicate,
+    accounts_are_isolated,
+    list_orders_and_paginates,
+    list_filters_by_parent_and_kind,
+    pagination_is_stable_under_concurrent_inserts,
+    list_filters_by_status,
+    update_detects_conflicts,
+    concurrent_updates_from_one_version_have_one_winner,
+    concurrent_increments_lose_nothing,
+    delete_removes_tags,
+    delete_children_cascades_down_the_tree,
+    count_by_kind_and_parent,
+    tags_upsert_sort_and_remove,
+    tag_limit_is_atomic,
+    tag_limit_holds_under_concurrency,
+    secret_or_init_has_one_winner,
+    reopen_keeps_data_and_migrations_are_idempotent,
+);
+
+// ---- helpers -------------------------------------------------------------------------
+
+fn account(id: &str, created_ms: i64) -> Account {
+    Account {
+        id: id.to_owned(),
+        name: format!("account {id}"),
+        created_ms,
+        settings: AccountSettings::default(),
+    }
+}
+
+fn record(
+    account_id: &str,
+    kind: &str,
+    arn: &str,
+    parent: Option<&str>,
+    created_ms: i64,
+) -> Record {
+    Record {
+        arn: arn.to_owned(),
+        account_id: account_id.to_owned(),
+        kind: kind.to_owned(),
+        parent_arn: parent.map(str::to_owned),
+        name: format!("name of {arn}"),
+        status: None,
+        created_ms,
+        version: 0,
+        body: json!({ "arn": arn, "n": created_ms }),
+    }
+}
+
+fn key(account_id: &str, seed: u8) -> AccessKey {
+    AccessKey::generate(
+        account_id,
+        1_000 + i64::from(seed),
+        &[seed; ACCESS_KEY_RANDOM_BYTES],
+    )
+}
+
+const ACC: &str = "111111111111";
+const OTHER: &str = "222222222222";
+
+/// Every page of `query`, following cursors.
+async fn all_pages(store: &dyn Store, mut query: ListQuery) -> Vec<Vec<Record>> {
+    let mut pages = Vec::new();
+    loop {
+        let page = store.list(&query).await.unwrap();
+        assert!(page.records.len() <= query.limit as usize);
+        pages.push(page.records);
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => return pages,
+        }
+    }
+}
+
+fn arns(records: &[Record]) -> Vec<String> {
+    records.iter().map(|r| r.arn.clone()).collect()
+}
+
+fn tag(k: &str, v: &str) -> (String, String) {
+    (k.to_owned(), v.to_owned())
+}
+
+// ---- accounts and keys ---------------------------------------------------------------
+
+async fn accounts_crud(h: &Harness) {
+    let s = h.store();
+    assert_eq!(s.account(ACC).await.unwrap(), None);
+    s.create_account(&account(OTHER, 20)).await.unwrap();
+    s.create_account(&account(ACC, 10)).await.unwrap();
+    assert!(matches!(
+        s.create_account(&account(ACC, 30)).await,
+        Err(StoreError::AlreadyExists)
+    ));
+
+    assert_eq!(s.account(ACC).await.unwrap(), Some(account(ACC, 10)));
+    let ids: Vec<String> = s
+        .accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(ids, [ACC, OTHER], "oldest first");
+
+    let mut settings = AccountSettings {
+        max_concurrent_jobs: 3,
+        trial_minutes_total: Some(12.5),
+        ..AccountSettings::default()
+    };
+    settings.max_slots.insert("offering-1".to_owned(), 4);
+    s.update_account_settings(ACC, &settings).await.unwrap();
+    assert_eq!(s.account(ACC).await.unwrap().unwrap().settings, settings);
+    assert_eq!(
+        s.account(OTHER).await.unwrap().unwrap().settings,
+        AccountSettings::default()
+    );
+    assert!(matches!(
+        s.update_account_settings("999999999999", &settings).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn access_keys_crud_and_revoke(h: &Harness) {
+    let s = h.store();
+    s.create_account(&account(ACC, 1)).await.unwrap();
+    s.create_account(&account(OTHER, 2)).await.unwrap();
+    let (k1, k2, k3) = (key(ACC, 1), key(ACC, 2), key(OTHER, 3));
+    for k in [&k2, &k1, &k3] {
+        s.create_access_key(k).await.unwrap();
+    }
+    assert!(matches!(
+        s.create_access_key(&k1).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert!(
+        matches!(
+            s.create_access_key(&key("999999999999", 4)).await,
+            Err(StoreError::NotFound)
+        ),
+        "a key needs an existing account"
+    );
+
+    assert_eq!(
+        s.access_key(&k1.access_key_id).await.unwrap(),
+        Some(k1.clone())
+    );
+    assert_eq!(s.access_key("AKIANOTAKEYATALL0000").await.unwrap(), None);
+    assert_eq!(
+        s.access_keys(ACC).await.unwrap(),
+        vec![k1.clone(), k2.clone()],
+        "oldest first, own keys only"
+    );
+
+    assert!(s.revoke_access_key(&k1.access_key_id, 5_000).await.unwrap());
+    assert!(
+        !s.revoke_access_key(&k1.access_key_id, 6_000).await.unwrap(),
+        "already revoked"
+    );
+    assert!(!s
+        .revoke_access_key("AKIANOTAKEYATALL0000", 6_000)
+        .await
+        .unwrap());
+    let revoked = s
+        .access_key(&k1.access_key_id)
+        .await
+        .unwrap()
+        .expect("revoked keys are still returned");
+    assert_eq!(
+        revoked.revoked_ms,
+        Some(5_000),
+        "the first revocation time is kept"
+    );
+    assert!(!revoked.is_active());
+    assert!(s
+        .access_key(&k2.access_key_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .is_active());
+}
+
+// ---- records -------------------------------------------------------------------------
+
+async fn insert_get_and_duplicate(h: &Harness) {
+    let s = h.store();
+    let mut r = record(ACC, "project", "arn:p1", None, 5);
+    r.status = Some("ACTIVE".to_owned());
+    r.body = json!({ "name": "Ünïcödé ✓", "nested": { "list": [1, 2.5, null, "x"] }, "big": 9007199254740993i64 });
+    s.insert(&r).await.unwrap();
+    assert_eq!(s.get(ACC, "arn:p1").await.unwrap(), Some(r.clone()));
+    assert_eq!(s.get_any("arn:p1").await.unwrap(), Some(r.clone()));
+    assert_eq!(s.get(ACC, "arn:nope").await.unwrap(), None);
+
+    let mut dup = record(ACC, "project", "arn:p1", None, 6);
+    dup.name = "other".to_owned();
+    assert!(matches!(
+        s.insert(&dup).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    dup.account_id = OTHER.to_owned();
+    assert!(
+        matches!(s.insert(&dup).await, Err(StoreError::AlreadyExists)),
+        "ARNs are unique across accounts"
+    );
+    assert_eq!(
+        s.get(ACC, "arn:p1").await.unwrap(),
+        Some(r),
+        "the original is untouched"
+    );
+}
+
+async fn accounts_are_isolated(h: &Harness) {
+    let s = h.store();
+    let mine = record(ACC, "project", "arn:mine", None, 1);
+    s.insert(&mine).await.unwrap();
+    s.insert(&record(ACC, "run", "arn:mine/run", Some("arn:mine"), 2))
+        .await
+        .unwrap();
+    s.put_tags("arn:mine", &[tag("k", "v")]).await.unwrap();
+
+    assert_eq!(s.get(OTHER, "arn:mine").await.unwrap(), None);
+    assert!(s
+        .list(&ListQuery::new(OTHER, "project", 10))
+        .await
+        .unwrap()
+        .records
+        .is_empty());
+    assert_eq!(s.count(OTHER, "project", None).await.unwrap(), 0);
+    let mut theirs = mine.clone();
+    theirs.account_id = OTHER.to_owned();
+    theirs.name = "hijacked".to_owned();
+    assert!(matches!(s.update(&theirs).await, Err(StoreError::NotFound)));
+    assert!(!s.delete(OTHER, "arn:mine").await.unwrap());
+    assert_eq!(s.delete_children(OTHER, "arn:mine").await.unwrap(), 0);
+
+    assert_eq!(s.get(ACC, "arn:mine").await.unwrap(), Some(mine));
+    assert_eq!(s.count(ACC, "run", Some("arn:mine")).await.unwrap(), 1);
+    assert_eq!(s.tags("arn:mine").await.unwrap(), vec![tag("k", "v")]);
+}
+
+async fn list_orders_and_paginates(h: &Harness) {
+    let s = h.store();
+    // Inserted out of order, with ties on created_ms that the ARN must break.
+    let mut expected = Vec::new();
+    for i in 0..25i64 {
+        let created = (i * 7) % 10; // 0..9, several records per instant
+        let arn = format!("arn:p/{:02}", (i * 11) % 25);
+        let r = record(ACC, "project", &arn, None, created);
+        s.insert(&r).await.unwrap();
+        expected.push(r);
+    }
+    s.insert(&record(OTHER, "project", "arn:other", None, 0))
+        .await
+        .unwrap();
+    s.insert(&record(ACC, "upload", "arn:upload", None, 0))
+        .await
+        .unwrap();
+    expected.sort_by(|a, b| (a.created_ms, &a.arn).cmp(&(b.created_ms, &b.arn)));
+
+    for limit in [1u32, 7, 25, 100] {
+        let pages = all_pages(s, ListQuery::new(ACC, "project", limit)).await;
+        let flat: Vec<Record> = pages.iter().flatten().cloned().collect();
+        assert_eq!(arns(&flat), arns(&expected), "limit {limit}");
+        assert_eq!(flat, expected, "records come back whole");
+        assert_eq!(
+            pages.len(),
+            25usize.div_ceil(limit as usize),
+            "no empty trailing page (limit {limit})"
+        );
+    }
+
+    let first = s.list(&ListQuery::new(ACC, "project", 25)).await.unwrap();
+    assert_eq!(first.next, None, "a page that ends the list has no cursor");
+    let zero = s.list(&ListQuery::new(ACC, "project", 0)).await.unwrap();
+    assert!(zero.records.is_empty() && zero.next.is_none());
+
+    let mut after_last = ListQuery::new(ACC, "project", 10);
+    after_last.after = Some(Cursor::after(&expected[24]));
+    assert!(s.list(&after_last).await.unwrap().records.is_empty());
+}
+
+async fn list_filters_by_parent_and_kind(h: &Harness) {
+    let s = h.store();
+    s.insert(&record(ACC, "project", "arn:p1", None, 1))
+        .await
+        .unwrap();
+    s.insert(&record(ACC, "project", "arn:p2", None, 2))
+        .await
+        .unwrap();
+    for (arn, parent, t) in [
+        ("arn:u1", "arn:p1", 3),
+        ("arn:u2", "arn:p2", 4),
+        ("arn:u3", "arn:p1", 5),
+    ] {
+        s.insert(&record(ACC, "upload", arn, Some(parent), t))
+            .await
+            .unwrap();
+    }
+    s.insert(&record(ACC, "devicepool", "arn:d1", Some("arn:p1"), 6))
+        .await
+        .unwrap();
+
+    let mut q = ListQuery::new(ACC, "upload", 10);
+    q.parent_arn = Some("arn:p1".to_owned());
+    assert_eq!(
+        arns(&s.list(&q).await.unwrap().records),
+        ["arn:u1", "arn:u3"]
+    );
+    q.parent_arn = None;
+    assert_eq!(
+        arns(&s.list(&q).await.unwrap().records),
+        ["arn:u1", "arn:u2", "arn:u3"]
+    );
+}
+
+async fn pagination_is_stable_under_concurrent_inserts(h: &Harness) {
+    let s = h.store_arc();
+    for i in 0..30i64 {
+        s.insert(&record(
+            ACC,
+            "run",
+            &format!("arn:r/{i:03}"),
+            None,
+            1_000 + i,
+        ))
+        .await
+        .unwrap();
+    }
+    let writer = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            // New records land both before the cursor (older timestamps) and after it.
+            for i in 0..40i64 {
+                let created = if i % 2 == 0 { 500 + i } else { 2_000 + i };
+                s.insert(&record(
+                    ACC,
+                    "run",
+                    &format!("arn:new/{i:03}"),
+                    None,
+                    created,
+                ))
+                .await
+                .unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    let mut query = ListQuery::new(ACC, "run", 4);
+    loop {
+        let page = s.list(&query).await.unwrap();
+        seen.extend(page.records.iter().map(|r| (r.created_ms, r.arn.clone())));
+        match page.next {
+            Some(c) => query.after = Some(c),
+            None => break,
+        }
+        tokio::task::yield_now().await;
+    }
+    writer.await.unwrap();
+
+    let sorted = seen.windows(2).all(|w| w[0] < w[1]);
+    assert!(sorted, "strictly increasing, hence no duplicates: {seen:?}");
+    let originals: BTreeSet<String> = (0..30).map(|i| format!("arn:r/{i:03}")).collect();
+    let seen_arns: BTreeSet<String> = seen.iter().map(|(_, a)| a.clone()).collect();
+    assert!(
+        originals.is_subset(&seen_arns),
+        "every record that existed throughout was listed"
+    );
+}
+
+async fn list_filters_by_status(h: &Harness) {
+    let s = h.store();
+    for (i, status) in ["PENDING", "RUNNING", "COMPLETED", "RUNNING", "PENDING"]
+        .iter()
+        .enumerate()
+    {
+        let mut r = record(ACC, "job", &format!("arn:j{i}"), None, i as i64);
+        r.status = Some((*status).to_owned());
+        s.insert(&r).await.unwrap();
+    }
+    s.insert(&record(ACC, "job", "arn:no-status", None, 10))
+        .await
+        .unwrap();
+
+    let mut q = ListQuery::new(ACC, "job", 2);
+    q.status_in = Some(vec!["PENDING".to_owned(), "RUNNING".to_owned()]);
+    let flat: Vec<Record> = all_pages(s, q.clone())
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(arns(&flat), ["arn:j0", "arn:j1", "arn:j3", "arn:j4"]);
+
+    q.status_in = Some(vec!["COMPLETED".to_owned()]);
+    assert_eq!(arns(&s.list(&q).await.unwrap().records), ["arn:j2"]);
+    q.status_in = Some(Vec::new());
+    assert!(
+        s.list(&q).await.unwrap().records.is_empty(),
+        "an empty set matches nothing"
+    );
+    q.status_in = None;
+    q.limit = 100;
+    assert_eq!(s.list(&q).await.unwrap().records.len(), 6);
+}
+
+async fn update_detects_conflicts(h: &Harness) {
+    let s = h.store();
+    let original = record(ACC, "run", "arn:run", Some("arn:p"), 7);
+    s.insert(&original).await.unwrap();
+
+    let mut a = original.clone();
+    a.status = Some("RUNNING".to_owned());
+    a.name = "a".to_owned();
+    a.body = json!({ "by": "a" });
+    let a_saved = s.update(&a).await.unwrap();
+    assert_eq!(a_saved.version, 1);
+    assert_eq!(s.get(ACC, "arn:run").await.unwrap(), Some(a_saved.clone()));
+
+    let mut b = original.clone();
+    b.body = json!({ "by": "b" });
+    assert!(
+        matches!(s.update(&b).await, Err(StoreError::Conflict)),
+        "b read version 0, a moved it"
+    );
+    assert_eq!(
+        s.get(ACC, "arn:run").await.unwrap().unwrap().body,
+        json!({ "by": "a" })
+    );
+
+    let mut next = a_saved.clone();
+    next.status = None;
+    next.parent_arn = None;
+    let next_saved = s.update(&next).await.unwrap();
+    assert_eq!(next_saved.version, 2);
+    let stored = s.get(ACC, "arn:run").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.parent_arn),
+        (None, None),
+        "nullable columns can be cleared"
+    );
+    assert_eq!(stored.created_ms, 7);
+
+    assert!(s.delete(ACC, "arn:run").await.unwrap());
+    assert!(matches!(
+        s.update(&next_saved).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn concurrent_updates_from_one_version_have_one_winner(h: &Harness) {
+    let s = h.store_arc();
+    let original = record(ACC, "job", "arn:job", None, 1);
+    s.insert(&original).await.unwrap();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let (s, mut r) = (s.clone(), original.clone());
+            r.body = json!({ "winner": i });
+            tokio::spawn(async move { s.update(&r).await })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.unwrap() {
+            Ok(saved) => winners.push((i, saved)),
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one update from version 0 succeeds"
+    );
+    let stored = s.get(ACC, "arn:job").await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.body, json!({ "winner": winners[0].0 }));
+}
+
+async fn concurrent_increments_lose_nothing(h: &Harness) {
+    let s = h.store_arc();
+    let mut r = record(ACC, "counter", "arn:counter", None, 1);
+    r.body = json!({ "n": 0 });
+    s.insert(&r).await.unwrap();
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                for _ in 0..8 {
+                    // The read-modify-write loop every caller of `update` runs.
+                    loop {
+                        let mut cur = s.get(ACC, "arn:counter").await.unwrap().unwrap();
+                        cur.body["n"] = json!(cur.body["n"].as_i64().unwrap() + 1);
+                        match s.update(&cur).await {
+                            Ok(_) => break,
+                            Err(StoreError::Conflict) => tokio::task::yield_now().await,
+                            Err(e) => panic!("unexpected {e}"),
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stored = s.get(ACC, "arn:counter").await.unwrap().unwrap();
+    assert_eq!(stored.body["n"], json!(48));
+    assert_eq!(stored.version, 48);
+}
+
+async fn delete_removes_tags(h: &Harness) {
+    let s = h.store();
+    s.insert(&record(ACC, "project", "arn:p", None, 1))
+        .await
+        .unwrap();
+    s.insert(&record(ACC, "project", "arn:q", None, 2))
+        .await
+        .unwrap();
+    s.put_tags("arn:p", &[tag("a", "1"), tag("b", "2")])
+        .await
+        .unwrap();
+    s.put_tags("arn:q", &[tag("a", "1")]).await.unwrap();
+
+    assert!(s.delete(ACC, "arn:p").await.unwrap());
+    assert_eq!(s.get(ACC, "arn:p").await.unwrap(), None);
+    assert!(s.tags("arn:p").await.unwrap().is_empty());
+    assert_eq!(
+        s.tags("arn:q").await.unwrap(),
+        vec![tag("a", "1")],
+        "other resources keep theirs"
+    );
+    assert!(!s.delete(ACC, "arn:p").await.unwrap(), "already gone");
+
+    // A resource recreated under the same ARN starts with no tags and a fresh tag budget.
+    s.insert(&record(ACC, "project", "arn:p", None, 3))
+        .await
+        .unwrap();
+    assert!(s.tags("arn:p").await.unwrap().is_empty());
+}
+
+async fn delete_children_cascades_down_the_tree(h: &Harness) {
+    let s = h.store();
+    let tree = [
+        ("project", "arn:proj", None),
+        ("upload", "arn:up", Some("arn:proj")),
+        ("run", "arn:run", Some("arn:proj")),
+        ("job", "arn:job", Some("arn:run")),
+        ("suite", "arn:suite", Some("arn:job")),
+        ("test", "arn:test", Some("arn:suite")),
+        ("project", "arn:proj2", None),
+        ("run", "arn:run2", Some("arn:proj2")),
+    ];
+    for (i, (kind, arn, parent)) in tree.iter().enumerate() {
+        s.insert(&record(ACC, kind, arn, *parent, i as i64))
+            .await
+            .unwrap();
+        s.put_tags(arn, &[tag("k", arn)]).await.unwrap();
+    }
+
+    assert_eq!(s.delete_children(ACC, "arn:proj").await.unwrap(), 5);
+    for arn in ["arn:up", "arn:run", "arn:job", "arn:suite", "arn:test"] {
+        assert_eq!(s.get(ACC, arn).await.unwrap(), None, "{arn}");
+        assert!(s.tags(arn).await.unwrap().is_empty(), "{arn}");
+    }
+    for arn in ["arn:proj", "arn:proj2", "arn:run2"] {
+        assert!(
+            s.get(ACC, arn).await.unwrap().is_some(),
+            "{arn} is not below arn:proj"
+        );
+        assert_eq!(s.tags(arn).await.unwrap().len(), 1);
+    }
+    assert_eq!(s.delete_children(ACC, "arn:proj").await.unwrap(), 0);
+}
+
+async fn count_by_kind_and_parent(h: &Harness) {
+    let s = h.store();
+    assert_eq!(s.count(ACC, "upload", None).await.unwrap(), 0);
+    for i in 0..5 {
+        let parent = if i < 3 { "arn:p1" } else { "arn:p2" };
+        s.insert(&record(
+            ACC,
+            "upload",
+            &format!("arn:u{i}"),
+            Some(parent),
+            i,
+        ))
+        .await
+        .unwrap();
+    }
+    s.insert(&record(ACC, "devicepool", "arn:d", Some("arn:p1"), 9))
+        .await
+        .unwrap();
+    assert_eq!(s.count(ACC, "upload", None).await.unwrap(), 5);
+    assert_eq!(s.count(ACC, "upload", Some("arn:p1")).await.unwrap(), 3);
+    assert_eq!(s.count(ACC, "upload", Some("arn:p2")).await.unwrap(), 2);
+    assert_eq!(s.count(ACC, "devicepool", Some("arn:p1")).await.unwrap(), 1);
+}
+
+// ---- tags ----------------------------------------------------------------------------
+
+async fn tags_upsert_sort_and_remove(h: &Harness) {
+    let s = h.store();
+    assert!(s.tags("arn:t").await.unwrap().is_empty());
+    s.put_tags(
+        "arn:t",
+        &[tag("zeta", "1"), tag("Alpha", "2"), tag("alpha", "3")],
+    )
+    .await
+    .unwrap();
+    s.put_tags(
+        "arn:t",
+        &[
+            tag("zeta", "updated"),
+            tag("mid", ""),
+            tag("mid", "last wins"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.tags("arn:t").await.unwrap(),
+        vec![
+            tag("Alpha", "2"),
+            tag("alpha", "3"),
+            tag("mid", "last wins"),
+            tag("zeta", "updated")
+        ],
+        "sorted bytewise by key, values upserted"
+    );
+    s.put_tags("arn:t", &[]).await.unwrap();
+
+    s.remove_tags("arn:t", &["alpha".to_owned(), "absent".to_owned()])
+        .await
+        .unwrap();
+    s.remove_tags("arn:t", &[]).await.unwrap();
+    assert_eq!(
+        s.tags("arn:t").await.unwrap(),
+        vec![
+            tag("Alpha", "2"),
+            tag("mid", "last wins"),
+            tag("zeta", "updated")
+        ]
+    );
+    assert!(s.tags("arn:other").await.unwrap().is_empty());
+}
+
+async fn tag_limit_is_atomic(h: &Harness) {
+    let s = h.store();
+    let first: Vec<_> = (0..40).map(|i| tag(&format!("k{i:02}"), "v")).collect();
+    s.put_tags("arn:t", &first).await.unwrap();
+
+    // 5 overwrites + 11 new = 51 tags: rejected, and none of the 16 is written.
+    let mut too_many: Vec<_> = (0..5)
+        .map(|i| tag(&format!("k{i:02}"), "changed"))
+        .collect();
+    too_many.extend((40..51).map(|i| tag(&format!("k{i:02}"), "new")));
+    match s.put_tags("arn:t", &too_many).await {
+        Err(StoreError::TooManyTags { limit }) => assert_eq!(limit, MAX_TAGS_PER_RESOURCE),
+        other => panic!("expected TooManyTags, got {other:?}"),
+    }
+    assert_eq!(s.tags("arn:t").await.unwrap(), first, "nothing written");
+
+    // Exactly 50 is fine, and overwriting at the limit still works.
+    too_many.pop();
+    s.put_tags("arn:t", &too_many).await.unwrap();
+    assert_eq!(s.tags("arn:t").await.unwrap().len(), 50);
+    s.put_tags("arn:t", &[tag("k00", "again")]).await.unwrap();
+    assert!(matches!(
+        s.put_tags("arn:t", &[tag("one-more", "x")]).await,
+        Err(StoreError::TooManyTags { .. })
+    ));
+    s.remove_tags("arn:t", &["k01".to_owned()]).await.unwrap();
+    s.put_tags("arn:t", &[tag("one-more", "x")]).await.unwrap();
+    assert_eq!(s.tags("arn:t").await.unwrap().len(), 50);
+}
+
+async fn tag_limit_holds_under_concurrency(h: &Harness) {
+    let s = h.store_arc();
+    // Several rounds, because a missing serialisation shows only in some interleavings.
+    for round in 0..5 {
+        let arn = format!("arn:race/{round}");
+        let tasks: Vec<_> = (0..10)
+            .map(|t| {
+                let (s, arn) = (s.clone(), arn.clone());
+                let tags: Vec<_> = (0..10).map(|i| tag(&format!("t{t}-{i}"), "v")).collect();
+                tokio::spawn(async move { s.put_tags(&arn, &tags).await })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) => ok += 1,
+                Err(StoreError::TooManyTags { .. }) => {}
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!(ok, 5, "10 writers of 10 new tags each: exactly 5 fit");
+        assert_eq!(s.tags(&arn).await.unwrap().len(), 50);
+    }
+}
+
+// ---- secrets and lifecycle -----------------------------------------------------------
+
+async fn secret_or_init_has_one_winner(h: &Harness) {
+    let s = h.store_arc();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.secret_or_init("token-key", format!("candidate-{i}"))
+                    .await
+            })
+        })
+        .collect();
+    let mut values = BTreeSet::new();
+    for t in tasks {
+        values.insert(t.await.unwrap().unwrap());
+    }
+    assert_eq!(
+        values.len(),
+        1,
+        "every caller gets the same secret: {values:?}"
+    );
+    let value = values.into_iter().next().unwrap();
+    assert!(value.starts_with("candidate-"));
+    assert_eq!(
+        s.secret_or_init("token-key", "late".to_owned())
+            .await
+            .unwrap(),
+        value
+    );
+    assert_eq!(
+        s.secret_or_init("other", "own".to_owned()).await.unwrap(),
+        "own",
+        "secrets are per name"
+    );
+}
+
+async fn reopen_keeps_data_and_migrations_are_idempotent(h: &Harness) {
+    let s = h.store();
+    s.create_account(&account(ACC, 1)).await.unwrap();
+    s.create_access_key(&key(ACC, 1)).await.unwrap();
+    s.insert(&record(ACC, "project", "arn:p", None, 1))
+        .await
+        .unwrap();
+    s.put_tags("arn:p", &[tag("k", "v")]).await.unwrap();
+    let secret = s.secret_or_init("s", "value".to_owned()).await.unwrap();
+    s.close().await;
+
+    for _ in 0..2 {
+        // Each open runs the migrations again; they must be a no-op on an up-to-date schema.
+        let again: Arc<dyn Store> = store::open(h.url()).await.unwrap();
+        assert_eq!(again.account(ACC).await.unwrap(), Some(account(ACC, 1)));
+        assert_eq!(
+            again.access_key(&key(ACC, 1).access_key_id).await.unwrap(),
+            Some(key(ACC, 1))
+        );
+        assert_eq!(
+            again.get(ACC, "arn:p").await.unwrap(),
+            Some(record(ACC, "project", "arn:p", None, 1))
+        );
+        assert_eq!(again.tags("arn:p").await.unwrap(), vec![tag("k", "v")]);
+        assert_eq!(
+            again.secret_or_init("s", "other".to_owned()).await.unwrap(),
+            secret
+        );
+        again.close().await;
+    }
+}
