@@ -11,6 +11,52 @@ pub struct Project {
     pub name: String,
     pub default_job_timeout_minutes: Option<i32>,
     pub vpc_config: Option<VpcConfig>,
+    /// Variables every run of the project sees, in order.
+    #[serde(default)]
+    pub environment_variables: Vec<EnvironmentVariable>,
+    #[serde(default)]
+    pub execution_role_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentVariable {
+    pub name: String,
+    pub value: String,
+}
+
+/// Prefix reserved for the variables farmhand itself sets for test-spec commands (notes:
+/// "Env vars for test-spec commands").
+pub const RESERVED_VARIABLE_PREFIX: &str = "DEVICEFARM_";
+
+/// Checks user-given variables: names must not use the reserved prefix or repeat.
+pub fn check_environment_variables(vars: &[EnvironmentVariable]) -> Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for v in vars {
+        if v.name.to_ascii_uppercase().starts_with(RESERVED_VARIABLE_PREFIX) {
+            return Err(format!("Environment variable names may not start with {RESERVED_VARIABLE_PREFIX}: {}", v.name));
+        }
+        if !seen.insert(v.name.as_str()) {
+            return Err(format!("Environment variable {} is given more than once", v.name));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn var(name: &str) -> EnvironmentVariable {
+        EnvironmentVariable { name: name.into(), value: "v".into() }
+    }
+
+    #[test]
+    fn reserved_and_repeated_variables_are_refused() {
+        assert!(check_environment_variables(&[var("A"), var("B")]).is_ok());
+        assert!(check_environment_variables(&[var("DEVICEFARM_X")]).is_err());
+        assert!(check_environment_variables(&[var("devicefarm_x")]).is_err());
+        assert!(check_environment_variables(&[var("A"), var("A")]).is_err());
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

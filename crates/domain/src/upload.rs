@@ -394,7 +394,10 @@ mod tests {
         ];
         for (name, t) in bad {
             assert!(
-                matches!(validate_new_upload(name, t), Err(UploadRuleError::WrongExtension { .. })),
+                matches!(
+                    validate_new_upload(name, t),
+                    Err(UploadRuleError::WrongExtension { .. })
+                ),
                 "{name} as {t}"
             );
         }
@@ -431,10 +434,19 @@ mod tests {
             test_spec_type_for("APPIUM_WEB_RUBY"),
             Some(UploadType::AppiumWebRubyTestSpec)
         );
-        assert_eq!(test_package_type_for("XCTEST"), Some(UploadType::XctestTestPackage));
+        assert_eq!(
+            test_package_type_for("XCTEST"),
+            Some(UploadType::XctestTestPackage)
+        );
         assert_eq!(test_spec_type_for("XCTEST"), None);
-        assert_eq!(test_spec_type_for("XCTEST_UI"), Some(UploadType::XctestUiTestSpec));
-        assert_eq!(test_package_type_for("CALABASH"), Some(UploadType::CalabashTestPackage));
+        assert_eq!(
+            test_spec_type_for("XCTEST_UI"),
+            Some(UploadType::XctestUiTestSpec)
+        );
+        assert_eq!(
+            test_package_type_for("CALABASH"),
+            Some(UploadType::CalabashTestPackage)
+        );
         assert_eq!(test_spec_type_for("CALABASH"), None);
         for no_package in [
             "BUILTIN_FUZZ",
@@ -452,11 +464,27 @@ mod tests {
     #[test]
     fn every_package_and_spec_type_belongs_to_a_test_type() {
         const TEST_TYPES: &[&str] = &[
-            "BUILTIN_FUZZ", "BUILTIN_EXPLORER", "WEB_PERFORMANCE_PROFILE", "APPIUM_JAVA_JUNIT",
-            "APPIUM_JAVA_TESTNG", "APPIUM_PYTHON", "APPIUM_NODE", "APPIUM_RUBY",
-            "APPIUM_WEB_JAVA_JUNIT", "APPIUM_WEB_JAVA_TESTNG", "APPIUM_WEB_PYTHON",
-            "APPIUM_WEB_NODE", "APPIUM_WEB_RUBY", "CALABASH", "INSTRUMENTATION", "UIAUTOMATION",
-            "UIAUTOMATOR", "XCTEST", "XCTEST_UI", "REMOTE_ACCESS_RECORD", "REMOTE_ACCESS_REPLAY",
+            "BUILTIN_FUZZ",
+            "BUILTIN_EXPLORER",
+            "WEB_PERFORMANCE_PROFILE",
+            "APPIUM_JAVA_JUNIT",
+            "APPIUM_JAVA_TESTNG",
+            "APPIUM_PYTHON",
+            "APPIUM_NODE",
+            "APPIUM_RUBY",
+            "APPIUM_WEB_JAVA_JUNIT",
+            "APPIUM_WEB_JAVA_TESTNG",
+            "APPIUM_WEB_PYTHON",
+            "APPIUM_WEB_NODE",
+            "APPIUM_WEB_RUBY",
+            "CALABASH",
+            "INSTRUMENTATION",
+            "UIAUTOMATION",
+            "UIAUTOMATOR",
+            "XCTEST",
+            "XCTEST_UI",
+            "REMOTE_ACCESS_RECORD",
+            "REMOTE_ACCESS_REPLAY",
         ];
         for t in UploadType::ALL {
             let covered = TEST_TYPES.iter().any(|tt| {

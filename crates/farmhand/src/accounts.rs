@@ -43,7 +43,7 @@ pub async fn create_account(store: &dyn Store, name: &str, id: Option<String>, n
 
 pub enum DefaultAccount {
     /// Made by this start: the key's secret may be shown, once.
-    Created { account: Account, key: AccessKey },
+    Created { key: AccessKey },
     Existing { account_id: String, configured_key: Option<String> },
 }
 
@@ -61,7 +61,7 @@ pub async fn ensure_default_account(
         None => {
             let (account, generated) = create_account(store, "default", None, now_ms).await?;
             if root_key.is_none() {
-                return Ok(DefaultAccount::Created { account, key: generated });
+                return Ok(DefaultAccount::Created { key: generated });
             }
             // The configured key replaces the generated one, which nobody has seen.
             store.revoke_access_key(&generated.access_key_id, now_ms).await?;

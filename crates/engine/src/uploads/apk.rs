@@ -62,7 +62,10 @@ pub(crate) fn inspect(mut zip: CheckedZip, limits: &InspectLimits) -> Inspection
     let native_code = native_abis(&zip);
     match decode_manifest(bytes) {
         Ok(fields) => {
-            let metadata = ApkMetadata { native_code, ..fields };
+            let metadata = ApkMetadata {
+                native_code,
+                ..fields
+            };
             match serde_json::to_string(&metadata) {
                 Ok(json) => Inspection::succeeded(Some(json)),
                 Err(e) => Inspection::failed(format!("could not record the app's metadata: {e}")),
@@ -85,7 +88,10 @@ pub(crate) fn decode_manifest(bytes: Vec<u8>) -> Result<ApkMetadata, String> {
 
 fn read_manifest(root: &Element, main_activity: Option<String>) -> Result<ApkMetadata, String> {
     if root.name() != "manifest" {
-        return Err(format!("the root element of {MANIFEST} is <{}>, not <manifest>", root.name()));
+        return Err(format!(
+            "the root element of {MANIFEST} is <{}>, not <manifest>",
+            root.name()
+        ));
     }
     let package_name = literal(root.attr("package"))
         .ok_or_else(|| format!("{MANIFEST} does not name the app's package"))?;
@@ -175,7 +181,10 @@ mod tests {
     fn class_names_are_qualified_like_android_does() {
         assert_eq!(qualify_class_name("com.ex", ".Main"), "com.ex.Main");
         assert_eq!(qualify_class_name("com.ex", "Main"), "com.ex.Main");
-        assert_eq!(qualify_class_name("com.ex", "org.other.Main"), "org.other.Main");
+        assert_eq!(
+            qualify_class_name("com.ex", "org.other.Main"),
+            "org.other.Main"
+        );
     }
 
     #[test]

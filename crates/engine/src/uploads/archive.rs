@@ -8,7 +8,6 @@
 //! compressed bytes (the overlapping-entries zip bomb). Entries read afterwards are read
 //! through a byte cap, because the sizes a header declares may lie.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -37,7 +36,13 @@ pub enum ArchiveError {
         "entry {name:?} is compressed {ratio}:1 ({size} bytes from {compressed}), beyond the \
          {max}:1 allowed (possible zip bomb)"
     )]
-    CompressionRatio { name: String, size: u64, compressed: u64, ratio: u64, max: u64 },
+    CompressionRatio {
+        name: String,
+        size: u64,
+        compressed: u64,
+        ratio: u64,
+        max: u64,
+    },
     #[error("entries of the archive share compressed data (possible zip bomb)")]
     Overlapping,
     #[error("entry {name:?} is larger than the {max} bytes allowed")]
@@ -71,7 +76,9 @@ pub struct CheckedZip {
 
 impl std::fmt::Debug for CheckedZip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheckedZip").field("entries", &self.entries.len()).finish()
+        f.debug_struct("CheckedZip")
+            .field("entries", &self.entries.len())
+            .finish()
     }
 }
 
@@ -89,14 +96,21 @@ impl CheckedZip {
         let mut entries = Vec::with_capacity(zip.len());
         let mut total: u64 = 0;
         for index in 0..zip.len() {
-            let data = zip.by_index_data(index).map_err(|e| ArchiveError::NotZip(e.to_string()))?;
-            let name = data.name().map_err(|e| ArchiveError::NotZip(e.to_string()))?.into_owned();
+            let data = zip
+                .by_index_data(index)
+                .map_err(|e| ArchiveError::NotZip(e.to_string()))?;
+            let name = data
+                .name()
+                .map_err(|e| ArchiveError::NotZip(e.to_string()))?
+                .into_owned();
             let path = safe_relative_path(&name)?;
             let (size, compressed) = (data.size(), data.compressed_size());
             check_ratio(&name, size, compressed, limits)?;
             total = total.saturating_add(size);
             if total > limits.max_total_uncompressed {
-                return Err(ArchiveError::TooLarge { max: limits.max_total_uncompressed });
+                return Err(ArchiveError::TooLarge {
+                    max: limits.max_total_uncompressed,
+                });
             }
             entries.push(Entry {
                 index,
@@ -108,7 +122,10 @@ impl CheckedZip {
                 size,
             });
         }
-        if zip.has_overlapping_files().map_err(|e| ArchiveError::NotZip(e.to_string()))? {
+        if zip
+            .has_overlapping_files()
+            .map_err(|e| ArchiveError::NotZip(e.to_string()))?
+        {
             return Err(ArchiveError::Overlapping);
         }
         Ok(CheckedZip { zip, entries })
@@ -127,9 +144,12 @@ impl CheckedZip {
     /// its header declares.
     pub fn read_capped(&mut self, index: usize, max: u64) -> Result<Vec<u8>, ArchiveError> {
         let name = self.entry_name(index);
-        let too_large = || ArchiveError::EntryTooLarge { name: name.clone().into_owned(), max };
+        let too_large = || ArchiveError::EntryTooLarge {
+            name: name.clone(),
+            max,
+        };
         let entry_error = |e: &dyn std::fmt::Display| ArchiveError::Entry {
-            name: name.clone().into_owned(),
+            name: name.clone(),
             reason: e.to_string(),
         };
         let file = self.zip.by_index(index).map_err(|e| entry_error(&e))?;
@@ -148,22 +168,26 @@ impl CheckedZip {
 
     /// A reader over an entry's decompressed bytes, for unpacking.
     pub fn reader(&mut self, index: usize) -> Result<impl Read + '_, ArchiveError> {
-        let name = self.entry_name(index).into_owned();
-        self.zip
-            .by_index(index)
-            .map_err(|e| ArchiveError::Entry { name, reason: e.to_string() })
+        let name = self.entry_name(index);
+        self.zip.by_index(index).map_err(|e| ArchiveError::Entry {
+            name,
+            reason: e.to_string(),
+        })
     }
 
-    fn entry_name(&self, index: usize) -> Cow<'static, str> {
+    fn entry_name(&self, index: usize) -> String {
         self.entries
             .get(index)
-            .map_or(Cow::Borrowed("?"), |e| Cow::Owned(e.name.clone()))
+            .map_or_else(|| "?".to_owned(), |e| e.name.clone())
     }
 }
 
 fn check_entry_count(count: u64, limits: &InspectLimits) -> Result<(), ArchiveError> {
     if count > limits.max_entries {
-        Err(ArchiveError::TooManyEntries { count, max: limits.max_entries })
+        Err(ArchiveError::TooManyEntries {
+            count,
+            max: limits.max_entries,
+        })
     } else {
         Ok(())
     }

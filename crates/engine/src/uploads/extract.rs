@@ -78,7 +78,9 @@ pub fn extract_zip(
         let written = copy_capped(zip.reader(entry.index)?, &mut out, allowed, &target)?;
         if written > allowed {
             return Err(if allowed < entry.size {
-                ExtractError::TooLarge { max: limits.max_total_uncompressed }
+                ExtractError::TooLarge {
+                    max: limits.max_total_uncompressed,
+                }
             } else {
                 ExtractError::LongerThanDeclared { name: entry.name }
             });
@@ -135,5 +137,8 @@ fn set_permissions(out: &File, unix_mode: Option<u32>, target: &Path) -> Result<
 }
 
 fn io_error(path: &Path, source: io::Error) -> ExtractError {
-    ExtractError::Io { path: path.to_path_buf(), source }
+    ExtractError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }

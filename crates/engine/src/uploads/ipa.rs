@@ -12,8 +12,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Cursor;
 
-use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
-use serde::Serialize;
+use serde::de::{
+    self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
+};
+use serde::{Deserialize, Serialize};
 
 use super::archive::CheckedZip;
 use super::limits::InspectLimits;
@@ -50,7 +52,9 @@ pub(crate) fn inspect(mut zip: CheckedZip, limits: &InspectLimits) -> Inspection
     };
     let info = match read_info_plist(bytes) {
         Ok(info) => info,
-        Err(reason) => return Inspection::failed(format!("Invalid iOS app: {plist_name} {reason}")),
+        Err(reason) => {
+            return Inspection::failed(format!("Invalid iOS app: {plist_name} {reason}"))
+        }
     };
     let text = |key: &str| info.get(key);
     let metadata = IpaMetadata {
@@ -84,10 +88,7 @@ fn app_bundle_name(zip: &CheckedZip) -> Option<String> {
 /// can go as deep as the file is long. The walk stops past [`MAX_DEPTH`] levels or
 /// [`MAX_NODES`] values; real Info.plists are a few levels deep and a few thousand values.
 fn read_info_plist(bytes: Vec<u8>) -> Result<InfoStrings, String> {
-    let budget = Cell::new(MAX_NODES);
-    let seed = RootSeed { budget: &budget };
-    let mut deserializer = plist::Deserializer::from_reader(Cursor::new(bytes));
-    seed.deserialize(&mut deserializer)
+    plist::from_reader(Cursor::new(bytes))
         .map_err(|e| format!("is not a usable property list ({e})"))
 }
 
@@ -111,16 +112,15 @@ impl InfoStrings {
     }
 }
 
-struct RootSeed<'b> {
-    budget: &'b Cell<u32>,
+impl<'de> Deserialize<'de> for InfoStrings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<InfoStrings, D::Error> {
+        let budget = Cell::new(MAX_NODES);
+        deserializer.deserialize_any(RootSeed { budget: &budget })
+    }
 }
 
-impl<'de> DeserializeSeed<'de> for RootSeed<'_> {
-    type Value = InfoStrings;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<InfoStrings, D::Error> {
-        deserializer.deserialize_any(self)
-    }
+struct RootSeed<'b> {
+    budget: &'b Cell<u32>,
 }
 
 impl<'de> Visitor<'de> for RootSeed<'_> {
@@ -132,8 +132,14 @@ impl<'de> Visitor<'de> for RootSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<InfoStrings, A::Error> {
         let mut found = InfoStrings::default();
-        while let Some(key) = map.next_key_seed(Bounded { depth: 1, budget: self.budget })? {
-            let value = map.next_value_seed(Bounded { depth: 1, budget: self.budget })?;
+        while let Some(key) = map.next_key_seed(Bounded {
+            depth: 1,
+            budget: self.budget,
+        })? {
+            let value = map.next_value_seed(Bounded {
+                depth: 1,
+                budget: self.budget,
+            })?;
             let wanted = key.and_then(|k| WANTED_KEYS.into_iter().find(|w| *w == k));
             if let (Some(wanted), Some(value)) = (wanted, value) {
                 found.0.insert(wanted, value);
@@ -164,7 +170,10 @@ impl Bounded<'_> {
         if self.depth >= MAX_DEPTH {
             return Err(E::custom(format!("nested deeper than {MAX_DEPTH} levels")));
         }
-        Ok(Bounded { depth: self.depth + 1, budget: self.budget })
+        Ok(Bounded {
+            depth: self.depth + 1,
+            budget: self.budget,
+        })
     }
 }
 

@@ -16,7 +16,7 @@ pub struct InspectLimits {
     /// 200:1 and are harmless.
     pub ratio_check_min_size: u64,
     /// Most bytes read from one metadata file inside an app (AndroidManifest.xml,
-    /// Info.plist). Real ones are kilobytes.
+    /// Info.plist). Real ones are kilobytes; the largest manifests stay under 2 MB.
     pub max_metadata_file: u64,
     /// Largest test spec accepted. Real ones are a few kilobytes.
     pub max_test_spec: u64,
@@ -30,7 +30,7 @@ impl Default for InspectLimits {
             max_total_uncompressed: 8 * 1024 * MIB,
             max_compression_ratio: 200,
             ratio_check_min_size: 4 * MIB,
-            max_metadata_file: 16 * MIB,
+            max_metadata_file: 8 * MIB,
             max_test_spec: MIB,
         }
     }

@@ -67,9 +67,12 @@ impl Inspection {
 pub fn inspect(upload_type: UploadType, file: &Path, limits: &InspectLimits) -> Inspection {
     // The parsers below are third-party code fed hostile bytes; a bug in one must fail
     // this upload, not the worker that processes uploads.
-    catch_unwind(AssertUnwindSafe(|| inspect_unguarded(upload_type, file, limits))).unwrap_or_else(
-        |_| Inspection::failed("farmhand could not inspect this upload (internal error)".to_owned()),
-    )
+    catch_unwind(AssertUnwindSafe(|| {
+        inspect_unguarded(upload_type, file, limits)
+    }))
+    .unwrap_or_else(|_| {
+        Inspection::failed("farmhand could not inspect this upload (internal error)".to_owned())
+    })
 }
 
 fn inspect_unguarded(upload_type: UploadType, file: &Path, limits: &InspectLimits) -> Inspection {
@@ -100,8 +103,10 @@ fn inspect_unguarded(upload_type: UploadType, file: &Path, limits: &InspectLimit
 
 fn inspect_test_spec(file: &Path, limits: &InspectLimits) -> Inspection {
     let mut bytes = Vec::new();
-    let read = File::open(file)
-        .and_then(|f| f.take(limits.max_test_spec.saturating_add(1)).read_to_end(&mut bytes));
+    let read = File::open(file).and_then(|f| {
+        f.take(limits.max_test_spec.saturating_add(1))
+            .read_to_end(&mut bytes)
+    });
     if let Err(e) = read {
         return Inspection::failed(format!("could not read the uploaded file: {e}"));
     }
@@ -118,4 +123,11 @@ fn inspect_test_spec(file: &Path, limits: &InspectLimits) -> Inspection {
         Ok(_) => Inspection::succeeded(None),
         Err(e) => Inspection::failed(e.to_string()),
     }
+}
+
+/// Metadata keys other parts of farmhand read back (device compatibility): they are the
+/// field names of the metadata structs in `apk` and `ipa`, named once here for readers.
+pub mod metadata {
+    pub const APK_MIN_SDK_KEY: &str = "sdk_version";
+    pub const IPA_MIN_OS_KEY: &str = "minimum_os_version";
 }

@@ -69,8 +69,22 @@ fn from_yaml_error(error: &serde_saphyr::Error) -> TestSpecError {
     let line = error.location().map(|l| l.line()).filter(|l| *l > 0);
     TestSpecError {
         line,
-        message: strip_location_suffix(&error.to_string()),
+        message: in_spec_terms(&strip_location_suffix(&error.to_string())),
     }
+}
+
+/// Rewords the parser's event names into what a spec author wrote, and drops advice
+/// aimed at the programmer using the library.
+fn in_spec_terms(message: &str) -> String {
+    const REWORDS: [(&str, &str); 4] = [
+        ("expected mapping start", "expected a mapping (key: value)"),
+        ("expected sequence start", "expected a list"),
+        ("expected string scalar", "expected a string"),
+        (", set DuplicateKeyPolicy in Options if acceptable", ""),
+    ];
+    REWORDS
+        .iter()
+        .fold(message.to_owned(), |m, (from, to)| m.replace(from, to))
 }
 
 /// serde-saphyr appends " at line L column C" to its messages; the line is reported on
@@ -207,7 +221,10 @@ artifacts:
         let spec = parse_test_spec(GOOD).expect("valid spec");
         assert_eq!(
             spec.phases.install,
-            ["export PATH=$PATH:/opt/tools", "pip install -r requirements.txt"]
+            [
+                "export PATH=$PATH:/opt/tools",
+                "pip install -r requirements.txt"
+            ]
         );
         assert!(spec.phases.pre_test.is_empty());
         assert_eq!(spec.phases.test.len(), 1);
@@ -229,12 +246,16 @@ artifacts:
         let text = "version: 0.1\nphases:\n  test:\n    commands: [echo hi\n  post_test: {\n";
         let err = parse_test_spec(text).unwrap_err();
         assert!(err.line.is_some_and(|l| l >= 4), "{err:?}");
-        assert!(err.to_string().starts_with("Invalid test spec: line "), "{err}");
+        assert!(
+            err.to_string().starts_with("Invalid test spec: line "),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_phase_is_named_with_its_line() {
-        let text = "version: 0.1\nphases:\n  install:\n    commands: []\n  pretest:\n    commands: []\n";
+        let text =
+            "version: 0.1\nphases:\n  install:\n    commands: []\n  pretest:\n    commands: []\n";
         let err = parse_test_spec(text).unwrap_err();
         assert_eq!(err.line, Some(5), "{err:?}");
         assert!(err.message.contains("pretest"), "{err}");
@@ -242,13 +263,15 @@ artifacts:
 
     #[test]
     fn commands_must_be_a_list_of_strings() {
-        let text = "version: 0.1\nphases:\n  test:\n    commands:\n      - echo ok\n      - [nested]\n";
+        let text =
+            "version: 0.1\nphases:\n  test:\n    commands:\n      - echo ok\n      - [nested]\n";
         let err = parse_test_spec(text).unwrap_err();
         assert_eq!(err.line, Some(6), "{err:?}");
 
         let text = "version: 0.1\nphases:\n  test:\n    commands: echo not-a-list\n";
         let err = parse_test_spec(text).unwrap_err();
         assert_eq!(err.line, Some(4), "{err:?}");
+        assert_eq!(err.message, "expected a list");
     }
 
     #[test]
@@ -273,15 +296,21 @@ artifacts:
     fn phases_are_required_and_the_top_level_must_be_a_mapping() {
         let err = parse_test_spec("version: 0.1\n").unwrap_err();
         assert!(err.message.contains("phases"), "{err}");
-        assert!(parse_test_spec("- just\n- a list\n").is_err());
+        let err = parse_test_spec("- just\n- a list\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid test spec: line 1: expected a mapping (key: value)"
+        );
         assert!(parse_test_spec("").is_err());
     }
 
     #[test]
     fn duplicate_keys_are_refused() {
-        let text = "version: 0.1\nphases:\n  test:\n    commands: [a]\n  test:\n    commands: [b]\n";
+        let text =
+            "version: 0.1\nphases:\n  test:\n    commands: [a]\n  test:\n    commands: [b]\n";
         let err = parse_test_spec(text).unwrap_err();
         assert_eq!(err.line, Some(5), "{err:?}");
+        assert_eq!(err.message, "duplicate mapping key: test");
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub fn device_to_wire(d: &Device) -> wire::Device {
         form_factor: wire::DeviceFormFactor::parse(d.form_factor.as_str()),
         platform: wire::DevicePlatform::parse(d.platform.as_str()),
         os: Some(d.os.as_str().to_string()),
-        cpu: Some(wire::Cpu {
+        cpu: Some(wire::CPU {
             frequency: Some(d.cpu.frequency.clone()),
             architecture: Some(d.cpu.architecture.clone()),
             clock: Some(d.cpu.clock),

@@ -8,7 +8,7 @@ mod projects;
 mod records;
 mod settings;
 mod tags;
-mod uploads;
+pub mod uploads;
 
 use crate::server::AppState;
 use domain::account::Account;
@@ -16,7 +16,7 @@ use protocol::model::Operation;
 use protocol::{decode_input, ApiError, ErrorCode};
 use std::sync::Arc;
 
-pub use records::{parse_arn, RecordExt};
+pub use records::parse_arn;
 
 /// What an operation runs with: the server's state and the caller's account.
 pub struct Ctx {

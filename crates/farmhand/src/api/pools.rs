@@ -74,7 +74,7 @@ fn curated_to_wire(pool: &CuratedPool) -> wire::DevicePool {
 /// A pool the caller may use: a curated one, or one of its own.
 pub enum Pool {
     Curated(CuratedPool),
-    Private { arn: Arn, record: Record, pool: DevicePool },
+    Private { record: Record, pool: DevicePool },
 }
 
 impl Pool {
@@ -116,7 +116,7 @@ pub async fn load(ctx: &Ctx, text: &str) -> Result<Pool, ApiError> {
     }
     let record = ctx.load(&arn).await?;
     let pool = record.body_as()?;
-    Ok(Pool::Private { arn, record, pool })
+    Ok(Pool::Private { record, pool })
 }
 
 pub async fn create(ctx: &Ctx, req: wire::CreateDevicePoolRequest) -> Result<wire::CreateDevicePoolResult, ApiError> {

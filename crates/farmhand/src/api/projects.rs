@@ -3,7 +3,7 @@
 use super::records::{epoch_seconds, RecordExt};
 use super::{parse_arn, Ctx};
 use domain::arn::{Arn, ResourceKind};
-use domain::resources::{Project, VpcConfig};
+use domain::resources::{check_environment_variables, EnvironmentVariable, Project, VpcConfig};
 use protocol::model as wire;
 use protocol::ApiError;
 use store::Record;
@@ -18,6 +18,13 @@ pub fn check_job_timeout(ctx: &Ctx, minutes: Option<i32>, member: &str) -> Resul
         )));
     }
     Ok(())
+}
+
+fn variables_from_wire(vars: &[wire::EnvironmentVariable]) -> Result<Vec<EnvironmentVariable>, ApiError> {
+    let vars: Vec<EnvironmentVariable> =
+        vars.iter().map(|v| EnvironmentVariable { name: v.name.clone(), value: v.value.clone() }).collect();
+    check_environment_variables(&vars).map_err(ApiError::argument)?;
+    Ok(vars)
 }
 
 fn vpc_from_wire(v: wire::VpcConfig) -> VpcConfig {
@@ -37,6 +44,14 @@ pub fn to_wire(record: &Record, project: Project) -> wire::Project {
             subnet_ids: v.subnet_ids,
             vpc_id: v.vpc_id,
         }),
+        environment_variables: Some(
+            project
+                .environment_variables
+                .into_iter()
+                .map(|v| wire::EnvironmentVariable { name: v.name, value: v.value })
+                .collect(),
+        ),
+        execution_role_arn: project.execution_role_arn,
     }
 }
 
@@ -56,6 +71,8 @@ pub async fn create(ctx: &Ctx, req: wire::CreateProjectRequest) -> Result<wire::
         name: req.name,
         default_job_timeout_minutes: req.default_job_timeout_minutes,
         vpc_config: req.vpc_config.map(vpc_from_wire),
+        environment_variables: variables_from_wire(req.environment_variables.as_deref().unwrap_or_default())?,
+        execution_role_arn: req.execution_role_arn,
     };
     let record = ctx.insert(&arn, None, &project.name, None, &project).await?;
     Ok(wire::CreateProjectResult { project: Some(to_wire(&record, project)) })
@@ -83,6 +100,7 @@ pub async fn list(ctx: &Ctx, req: wire::ListProjectsRequest) -> Result<wire::Lis
 pub async fn update(ctx: &Ctx, req: wire::UpdateProjectRequest) -> Result<wire::UpdateProjectResult, ApiError> {
     check_job_timeout(ctx, req.default_job_timeout_minutes, "defaultJobTimeoutMinutes")?;
     let arn = parse_arn(ctx, &req.arn, ResourceKind::Project)?;
+    let variables = req.environment_variables.as_deref().map(variables_from_wire).transpose()?;
     let (record, project) = ctx
         .modify(&arn, |p: &mut Project, record| {
             if let Some(name) = &req.name {
@@ -94,6 +112,12 @@ pub async fn update(ctx: &Ctx, req: wire::UpdateProjectRequest) -> Result<wire::
             }
             if let Some(v) = &req.vpc_config {
                 p.vpc_config = Some(vpc_from_wire(v.clone()));
+            }
+            if let Some(vars) = &variables {
+                p.environment_variables = vars.clone();
+            }
+            if let Some(role) = &req.execution_role_arn {
+                p.execution_role_arn = Some(role.clone());
             }
             Ok(())
         })

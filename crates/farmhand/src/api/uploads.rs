@@ -74,7 +74,7 @@ pub async fn load(ctx: &Ctx, arn: &str) -> Result<(Arn, Record, Upload), ApiErro
 
 pub async fn create(ctx: &Ctx, req: wire::CreateUploadRequest) -> Result<wire::CreateUploadResult, ApiError> {
     let (project_arn, _, _) = projects::load(ctx, &req.project_arn).await?;
-    let upload_type = UploadType::parse(req.r#type.as_str()).map_err(|e| ApiError::argument(e.to_string()))?;
+    let upload_type = req.r#type.as_str().parse::<UploadType>().map_err(|e| ApiError::argument(e.to_string()))?;
     validate_new_upload(&req.name, upload_type).map_err(|e| ApiError::argument(e.to_string()))?;
     let limit = ctx.account.settings.limits.max_uploads_per_project;
     ctx.check_limit(ResourceKind::Upload, Some(&project_arn), Some(limit.into())).await?;

@@ -53,7 +53,7 @@ pub async fn announce(state: &AppState, config: &ServeConfig, local: SocketAddr)
     writeln!(out, "export AWS_ENDPOINT_URL_DEVICE_FARM={}", state.public_url)?;
     writeln!(out, "export AWS_REGION={}", state.region)?;
     match first {
-        accounts::DefaultAccount::Created { key, .. } => {
+        accounts::DefaultAccount::Created { key } => {
             writeln!(out, "export AWS_ACCESS_KEY_ID={}", key.access_key_id)?;
             writeln!(out, "export AWS_SECRET_ACCESS_KEY={}", key.secret_access_key)?;
         }

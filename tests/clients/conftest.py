@@ -1,0 +1,78 @@
+"""Fixtures: real farmhand servers on random ports, one per store backend.
+
+`server` is a SQLite-backed server shared by the session. `farm` is parametrised over the
+backends: SQLite always, PostgreSQL when FARMHAND_TEST_DATABASE_URL names a server (each run
+gets a database of its own, dropped afterwards). Each server is stopped with SIGTERM and must
+exit 0.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from harness import Farmhand, PostgresDatabase, new_access_key  # noqa: E402
+
+PG_ENV = "FARMHAND_TEST_DATABASE_URL"
+
+
+def start_server(tmp_path_factory, name: str, **kwargs) -> Farmhand:
+    data_dir = tmp_path_factory.mktemp(name)
+    return Farmhand(data_dir, root_key=kwargs.pop("root_key", new_access_key()), **kwargs).start()
+
+
+def stop_server(farmhand: Farmhand) -> None:
+    code = farmhand.stop()
+    assert code == 0, f"farmhand exited {code} after SIGTERM\n{farmhand.log_tail()}"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    farmhand = start_server(tmp_path_factory, "sqlite")
+    yield farmhand
+    stop_server(farmhand)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        pytest.skip(f"{PG_ENV} is not set")
+    database = PostgresDatabase(admin_url).create()
+    try:
+        farmhand = start_server(tmp_path_factory, "postgres", database_url=database.url)
+        yield farmhand
+        stop_server(farmhand)
+    finally:
+        database.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def farm(request) -> Farmhand:
+    """The server of each store backend, for tests whose behaviour must not depend on it."""
+    return request.getfixturevalue("server" if request.param == "sqlite" else "pg_server")
+
+
+@pytest.fixture
+def client(server):
+    return server.client()
+
+
+@pytest.fixture
+def project(server):
+    """A fresh project in the root account of the SQLite server."""
+    from support import unique
+
+    return server.client().create_project(name=unique("fixture"))["project"]
+
+
+@pytest.fixture
+def farm_project(farm):
+    from support import unique
+
+    return farm.client().create_project(name=unique("fixture"))["project"]

@@ -1,0 +1,64 @@
+"""The process contract a user and CI rely on: what `serve` prints, first-start credentials,
+a fixed root key, persistence across restarts, and a clean exit on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+from harness import Farmhand, new_access_key, parse_exports
+
+
+def wait_for(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_prints_endpoint_and_region_exports(server):
+    assert wait_for(lambda: {"AWS_ENDPOINT_URL_DEVICE_FARM", "AWS_REGION"} <= set(parse_exports(server.stdout_lines)))
+    exports = parse_exports(server.stdout_lines)
+    assert exports["AWS_ENDPOINT_URL_DEVICE_FARM"] == server.endpoint
+    assert exports["AWS_REGION"] == "us-west-2"
+    # With a fixed root key the secret is the caller's own: it is never echoed.
+    assert "AWS_SECRET_ACCESS_KEY" not in exports
+    assert server.secret_access_key not in "\n".join(server.stdout_lines)
+    assert server.secret_access_key not in server.log_path.read_text(errors="replace")
+
+
+def test_fixed_root_key_authenticates(server):
+    settings = server.client().get_account_settings()["accountSettings"]
+    assert len(settings["awsAccountNumber"]) == 12 and settings["awsAccountNumber"].isdigit()
+
+
+def test_first_start_prints_working_credentials_and_restart_keeps_state(tmp_path):
+    first = Farmhand(tmp_path / "data").start()
+    try:
+        exports = parse_exports(first.stdout_lines)
+        assert exports["AWS_ACCESS_KEY_ID"].startswith("AKIA") and len(exports["AWS_ACCESS_KEY_ID"]) == 20
+        assert len(exports["AWS_SECRET_ACCESS_KEY"]) >= 40
+        arn = first.client().create_project(name="survives-restart")["project"]["arn"]
+    finally:
+        assert first.stop() == 0
+
+    db = tmp_path / "data" / "farmhand.db"
+    if db.exists():
+        # The store holds secrets (SigV4 needs them in the clear), so only the owner may read it.
+        assert stat.S_IMODE(os.stat(db).st_mode) & 0o077 == 0, oct(os.stat(db).st_mode)
+
+    again = Farmhand(tmp_path / "data", login=(exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"]))
+    again.start()
+    try:
+        project = again.client().get_project(arn=arn)["project"]
+        assert project["name"] == "survives-restart"
+        assert again.account_id == first.account_id
+    finally:
+        assert again.stop() == 0
+
+
+def test_sigterm_exits_zero(tmp_path):
+    farmhand = Farmhand(tmp_path / "d", root_key=new_access_key()).start()
+    farmhand.client().list_projects()
+    assert farmhand.stop() == 0
