@@ -125,7 +125,7 @@ def test_get_account_settings(farm):
     assert isinstance(settings["unmeteredRemoteAccessDevices"], dict)
     for counts in (settings["unmeteredDevices"], settings["unmeteredRemoteAccessDevices"]):
         for platform, n in counts.items():
-            assert platform in ("ANDROID_APP", "IOS_APP"), platform
+            assert platform in ("ANDROID", "IOS"), platform
             assert isinstance(n, int) and n >= 0
     if "trialMinutes" in settings:
         trial = settings["trialMinutes"]

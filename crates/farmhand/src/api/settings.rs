@@ -9,12 +9,10 @@ pub async fn get_account_settings(
     _req: wire::GetAccountSettingsRequest,
 ) -> Result<wire::GetAccountSettingsResult, ApiError> {
     let s = &ctx.account.settings;
-    let trial_minutes = match s.trial_minutes_total {
-        // TODO(issue 3): subtract the metered minutes of the billing ledger once runs exist;
-        // until ScheduleRun is served nothing can be billed, so the whole quota remains.
-        Some(total) => Some(wire::TrialMinutes { total: Some(total), remaining: Some(total) }),
-        None => None,
-    };
+    // TODO(issue 3): subtract the metered minutes of the billing ledger once runs exist;
+    // until ScheduleRun is served nothing can be billed, so the whole quota remains.
+    let trial_minutes =
+        s.trial_minutes_total.map(|total| wire::TrialMinutes { total: Some(total), remaining: Some(total) });
     Ok(wire::GetAccountSettingsResult {
         account_settings: Some(wire::AccountSettings {
             aws_account_number: Some(ctx.account.id.clone()),

@@ -73,3 +73,22 @@ pub async fn announce(state: &AppState, config: &ServeConfig, local: SocketAddr)
     out.flush()?;
     Ok(())
 }
+
+/// Picks up what a previous process left half done: uploads still PROCESSING.
+pub fn resume_background_work(state: &Arc<AppState>) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let region = state.region.clone();
+        let key_of = |arn: &str| {
+            arn.parse::<domain::arn::Arn>()
+                .ok()
+                .filter(|a| a.region == region)
+                .map(|a| crate::api::uploads::blob_key(&a))
+        };
+        match engine::upload_processing::resume(state.store.as_ref(), &state.blobs, key_of).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(uploads = n, "resumed upload inspection"),
+            Err(e) => tracing::error!(error = %e, "resuming upload inspection failed"),
+        }
+    });
+}

@@ -6,6 +6,7 @@ use super::auth::authenticate;
 use super::AppState;
 use crate::api::{self, Ctx};
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +21,33 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 pub const JSON_1_1: &str = "application/x-amz-json-1.1";
+
+/// Device Farm's largest request (ScheduleRun with every option) is a few kilobytes; a
+/// megabyte leaves room and bounds what an unauthenticated client can make us read.
+pub const MAX_REQUEST_BODY: usize = 1024 * 1024;
+
+/// Anything that is not one of our routes: answered in the service's error shape, so a
+/// misconfigured client sees a readable error instead of an empty 404.
+pub async fn no_route(method: Method, uri: Uri) -> Response {
+    let e = ApiError::new(
+        ErrorCode::UnknownOperation,
+        format!("No operation at {method} {}; Device Farm operations are POST / with X-Amz-Target", uri.path()),
+    );
+    error_response(&e, &uuid::Uuid::new_v4().to_string())
+}
+
+pub fn error_response(e: &ApiError, request_id: &str) -> Response {
+    finish((StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.body()).into_response(), request_id)
+}
+
+fn finish(mut response: Response, request_id: &str) -> Response {
+    let h = response.headers_mut();
+    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(JSON_1_1));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    response
+}
 
 pub fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
@@ -38,26 +66,34 @@ fn operation(headers: &HeaderMap) -> Result<Operation, ApiError> {
         .ok_or_else(|| ApiError::new(ErrorCode::UnknownOperation, format!("Unknown operation '{name}'")))
 }
 
-pub async fn api(State(state): State<Arc<AppState>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn api(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let e = ApiError::serialization(format!("The request body cannot be read: {}", rejection.body_text()));
+            let mut response = error_response(&e, &request_id);
+            *response.status_mut() = rejection.status();
+            return response;
+        }
+    };
     let outcome = AssertUnwindSafe(handle(&state, &request_id, &method, &uri, &headers, &body))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Err(state.internal("operation panicked")));
-    let (status, body) = match outcome {
-        Ok(body) => (StatusCode::OK, body),
+    match outcome {
+        Ok(body) => finish((StatusCode::OK, body).into_response(), &request_id),
         Err(e) => {
             tracing::debug!(%request_id, code = e.code.as_str(), message = %e.message, "request failed");
-            (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.body())
+            error_response(&e, &request_id)
         }
-    };
-    let mut response = (status, body).into_response();
-    let h = response.headers_mut();
-    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(JSON_1_1));
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        h.insert("x-amzn-requestid", v);
     }
-    response
 }
 
 async fn handle(

@@ -66,6 +66,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", post(http::api))
         .route("/uploads/{account}/{project}/{upload}", put(upload_put::put_upload))
         .route("/health", get(|| async { "ok" }))
+        .fallback(http::no_route)
+        .layer(axum::extract::DefaultBodyLimit::max(http::MAX_REQUEST_BODY))
         .with_state(state)
 }
 
@@ -76,6 +78,7 @@ pub async fn run(config: ServeConfig) -> Result<()> {
     let local = listener.local_addr()?;
     let state = bootstrap::state(&config, local).await?;
     bootstrap::announce(&state, &config, local).await?;
+    bootstrap::resume_background_work(&state);
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown::signal()).await?;
     tracing::info!("farmhand stopped");
     Ok(())

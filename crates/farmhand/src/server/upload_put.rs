@@ -3,7 +3,7 @@
 //! body streams to the blob store (never whole in memory) and inspection starts behind it.
 
 use super::auth::auth_error;
-use super::http::header_pairs;
+use super::http::{error_response, header_pairs};
 use super::{AppState, SIGNING_SERVICE};
 use crate::api::uploads::blob_key;
 use axum::body::Body;
@@ -20,11 +20,15 @@ use store::blob::BlobError;
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({"__type": code, "message": message}).to_string();
-    (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
+    let mut response = (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Ok(id) = http::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        response.headers_mut().insert("x-amzn-requestid", id);
+    }
+    response
 }
 
 fn api_error(e: ApiError) -> Response {
-    error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.code.as_str(), &e.message)
+    error_response(&e, &uuid::Uuid::new_v4().to_string())
 }
 
 pub async fn put_upload(
