@@ -11,6 +11,7 @@
 //! - [`device`]: the fleet (devices, instances, instance profiles), device filters, pool
 //!   rules and compatibility.
 //! - [`clock`]: the injected clock.
+//! - [`job`]: job plans, statuses and results, the timeline, the stop rules, billing.
 //! - [`resources`]: stored form of projects, device pools and uploads.
 //! - [`upload`]: upload types, the naming rules per type and the upload status.
 
@@ -18,5 +19,6 @@ pub mod account;
 pub mod arn;
 pub mod clock;
 pub mod device;
+pub mod job;
 pub mod resources;
 pub mod upload;
