@@ -46,6 +46,9 @@ def pg_server(tmp_path_factory):
     database = PostgresDatabase(admin_url).create()
     try:
         farmhand = start_server(tmp_path_factory, "postgres", database_url=database.url)
+        # The server really keeps its state there (migrations ran), not in a SQLite file.
+        assert database.table_count() > 0
+        assert not (farmhand.data_dir / "farmhand.db").exists()
         yield farmhand
         stop_server(farmhand)
     finally:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,17 +77,20 @@ def parse_exports(lines: list[str]) -> dict[str, str]:
 class Farmhand:
     """One running server. Stop it with `stop()`, which returns the exit code."""
 
-    def __init__(self, data_dir: Path, *, database_url: str | None = None, extra_args: list[str] = (),
-                 root_key: tuple[str, str] | None = None, login: tuple[str, str] | None = None):
+    def __init__(self, data_dir: Path, *, database_url: str | None = None, extra_args: Sequence[str] = (),
+                 root_key: tuple[str, str] | None = None, login: tuple[str, str] | None = None,
+                 listen: str = "127.0.0.1:0"):
         """`root_key` fixes the default account's key; `login` is a key the data dir already
         has (a restart); with neither, the credentials printed by a first start are used."""
         self.data_dir = Path(data_dir)
         self.database_url = database_url
         self.extra_args = list(extra_args)
+        self.listen = listen
         self.root_key = root_key
         self.stdout_lines: list[str] = []
         self.log_path = self.data_dir / "server.log"
         self.proc: subprocess.Popen | None = None
+        self._log = None
         self.endpoint = ""
         self.access_key_id, self.secret_access_key = root_key or login or ("", "")
         self.account_id = ""
@@ -104,7 +108,7 @@ class Farmhand:
         env = clean_env()
         if self.root_key:
             env["FARMHAND_ROOT_ACCESS_KEY_ID"], env["FARMHAND_ROOT_SECRET_ACCESS_KEY"] = self.root_key
-        args = [str(binary()), "serve", "--listen", "127.0.0.1:0", *self.store_args(), *self.extra_args]
+        args = [str(binary()), "serve", "--listen", self.listen, *self.store_args(), *self.extra_args]
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL,
                                      env=env, text=True, bufsize=1)
@@ -154,7 +158,8 @@ class Farmhand:
             except subprocess.TimeoutExpired:
                 self.kill()
                 raise AssertionError(f"farmhand ignored SIGTERM for {STOP_TIMEOUT}s\n{self.log_tail()}")
-        self._log.close()
+        if self._log:
+            self._log.close()
         return self.proc.returncode
 
     def kill(self) -> None:
@@ -213,9 +218,13 @@ class Farmhand:
             config=Config(retries={"total_max_attempts": 1}),
         )
 
-    def aws(self, *args: str, account: Account | None = None, check: bool = True) -> dict | subprocess.CompletedProcess:
-        """Runs `aws devicefarm ARGS --endpoint-url … --output json` with env credentials."""
-        akid, secret = self.creds(account)
+    def aws(self, *args: str, account: Account | None = None, keys: tuple[str, str] | None = None,
+            check: bool = True, endpoint_from_env: bool = False) -> dict | subprocess.CompletedProcess:
+        """Runs `aws devicefarm ARGS --endpoint-url … --output json` with env credentials.
+
+        With `endpoint_from_env` the endpoint comes from AWS_ENDPOINT_URL_DEVICE_FARM, the
+        export line `serve` prints, instead of the flag."""
+        akid, secret = keys or self.creds(account)
         home = self.data_dir / "aws-home"
         home.mkdir(exist_ok=True)
         env = clean_env()
@@ -229,8 +238,11 @@ class Farmhand:
             "HOME": str(home),
         })
         aws = Path(sys.executable).parent / "aws"
-        cmd = [str(aws) if aws.exists() else shutil.which("aws") or "aws", "devicefarm", *args,
-               "--endpoint-url", self.endpoint, "--output", "json"]
+        cmd = [str(aws) if aws.exists() else shutil.which("aws") or "aws", "devicefarm", *args, "--output", "json"]
+        if endpoint_from_env:
+            env["AWS_ENDPOINT_URL_DEVICE_FARM"] = self.endpoint
+        else:
+            cmd += ["--endpoint-url", self.endpoint]
         result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
         if not check:
             return result
@@ -278,6 +290,12 @@ class PostgresDatabase:
     def create(self) -> "PostgresDatabase":
         self._psql(f"CREATE DATABASE {self.name}")
         return self
+
+    def table_count(self) -> int:
+        result = subprocess.run(["psql", self.url, "-tAc",
+                                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"],
+                                check=True, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        return int(result.stdout.strip())
 
     def drop(self) -> None:
         self._psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")

@@ -87,6 +87,14 @@ def test_create_get_pool_every_field(server, project):
      lambda d: d["platform"] == "IOS" and version_key(d["os"]) <= (16, 6)),
     ([rule("AVAILABILITY", "EQUALS", "HIGHLY_AVAILABLE")], lambda d: d["availability"] == "HIGHLY_AVAILABLE"),
     ([rule("FLEET_TYPE", "EQUALS", "PUBLIC")], lambda d: d["fleetType"] == "PUBLIC"),
+    ([rule("REMOTE_ACCESS_ENABLED", "EQUALS", "TRUE")], lambda d: d["remoteAccessEnabled"]),
+    ([rule("REMOTE_ACCESS_ENABLED", "EQUALS", "FALSE")], lambda d: not d["remoteAccessEnabled"]),
+    # Both are documented as no longer constraining devices.
+    ([rule("REMOTE_DEBUG_ENABLED", "EQUALS", "TRUE")], lambda d: True),
+    ([rule("APPIUM_VERSION", "CONTAINS", "1.22")], lambda d: True),
+    ([rule("MODEL", "IN", ["Apple iPhone 15", "Google Pixel 8"])], lambda d: d["model"] in ("Apple iPhone 15", "Google Pixel 8")),
+    ([rule("MODEL", "NOT_IN", ["Apple iPhone 15"]), rule("PLATFORM", "EQUALS", "IOS")],
+     lambda d: d["platform"] == "IOS" and d["model"] != "Apple iPhone 15"),
     ([rule("INSTANCE_LABELS", "CONTAINS", "tablet")],
      lambda d: any("tablet" in i["labels"] for i in d["instances"])),
 ], ids=lambda v: "+".join(f"{r['attribute']}-{r['operator']}" for r in v) if isinstance(v, list) else "")
@@ -110,6 +118,12 @@ def test_pool_rules_on_device_and_instance_arns(server, project, fleet):
     by_instance = client.create_device_pool(projectArn=project["arn"], name="instance",
                                             rules=[rule("INSTANCE_ARN", "IN", [instance])])["devicePool"]
     assert members(client, by_instance["arn"]) == {a["arn"]}
+    by_equals = client.create_device_pool(projectArn=project["arn"], name="equals",
+                                          rules=[rule("ARN", "EQUALS", b["arn"])])["devicePool"]
+    assert members(client, by_equals["arn"]) == {b["arn"]}
+    not_in = client.create_device_pool(projectArn=project["arn"], name="not-in",
+                                       rules=[rule("ARN", "NOT_IN", [a["arn"]])])["devicePool"]
+    assert members(client, not_in["arn"]) == {d["arn"] for d in fleet} - {a["arn"]}
 
 
 def test_max_devices_caps_the_pool(server, project, fleet):

@@ -10,8 +10,10 @@ import botocore.auth
 import pytest
 from botocore.exceptions import ClientError
 
+import requests
+
 from harness import new_access_key
-from support import error_code, unique
+from support import GOOD_TEST_SPEC, error_code, put_file, unique
 
 SIGNATURE_MISMATCH = "The request signature we calculated does not match the signature you provided"
 
@@ -206,3 +208,18 @@ def test_every_response_has_a_unique_request_id(server):
     ids = [r.headers.get("x-amzn-RequestId") for r in responses]
     assert all(ids), [r.headers for r in responses]
     assert len(set(ids)) == len(ids)
+
+
+def test_request_id_on_responses_outside_the_json_api(server, project):
+    """device-farm-notes.md: *every* response has an x-amzn-RequestId, so that a user
+    reporting any failure (or success) can quote one: the upload PUT and stray paths too."""
+    client = server.client()
+    upload = client.create_upload(projectArn=project["arn"], name="s.yml", type="APPIUM_PYTHON_TEST_SPEC")["upload"]
+    responses = {
+        "PUT upload (200)": put_file(upload["url"], GOOD_TEST_SPEC.encode()),
+        "PUT upload again (refused)": put_file(upload["url"], GOOD_TEST_SPEC.encode()),
+        "GET /": requests.get(server.endpoint + "/", timeout=10),
+        "GET /nope": requests.get(server.endpoint + "/nope", timeout=10),
+    }
+    missing = {what: r.status_code for what, r in responses.items() if not r.headers.get("x-amzn-RequestId")}
+    assert not missing, f"no x-amzn-RequestId on: {missing}"

@@ -3,11 +3,14 @@ processing decides: SUCCEEDED with metadata, or FAILED with a message that says 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import socket
 import urllib.parse
 import uuid
+import zipfile
 
 import pytest
 import requests
@@ -199,6 +202,19 @@ def test_zip_slip_entries_fail_and_nothing_escapes(server, project, tmp_path, en
             break
 
 
+def test_zip_bomb_fails_without_unpacking(server, project):
+    """64 MiB of zeros deflate to ~64 KiB: far beyond any real package's ratio."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("tests/test_ok.py", "x = 1\n")
+        z.writestr("tests/zeros.bin", bytes(64 * 1024 * 1024))
+    bomb = buf.getvalue()
+    assert len(bomb) < 1024 * 1024
+    message = failed(server.client(), project["arn"], "tests.zip", "APPIUM_PYTHON_TEST_PACKAGE", bomb)
+    assert "zeros.bin" in message or "bomb" in message, message
+    assert server.alive()
+
+
 def test_wrong_extension_is_refused(server, project):
     client = server.client()
     try:
@@ -308,3 +324,22 @@ def test_upload_over_the_size_limit_fails(small_server):
     response = requests.put(streamed["url"], data=chunks, timeout=30)
     assert response.status_code == 413, response.status_code
     assert wait_upload(client, streamed["arn"])["status"] == "FAILED"
+
+
+def test_public_url_is_the_base_of_upload_urls(tmp_path):
+    """Behind a proxy or another host name, `--public-url` is what clients are sent to."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    public = f"http://localhost:{port}"
+    farmhand = Farmhand(tmp_path / "public", root_key=new_access_key(), listen=f"127.0.0.1:{port}",
+                        extra_args=["--public-url", public]).start()
+    try:
+        client = farmhand.client()
+        project = client.create_project(name="public")["project"]["arn"]
+        created = client.create_upload(projectArn=project, name="s.yml", type="APPIUM_PYTHON_TEST_SPEC")["upload"]
+        assert created["url"].startswith(public + "/"), created["url"]
+        assert put_file(created["url"], GOOD_TEST_SPEC.encode()).status_code == 200
+        assert wait_upload(client, created["arn"])["status"] == "SUCCEEDED"
+    finally:
+        assert farmhand.stop() == 0

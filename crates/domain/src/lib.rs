@@ -13,6 +13,8 @@
 //! - [`clock`]: the injected clock.
 //! - [`job`]: job plans, statuses and results, the timeline, the stop rules, billing.
 //! - [`resources`]: stored form of projects, device pools and uploads.
+//! - [`run`]: stored form of runs and jobs (what the timeline derives everything from).
+//! - [`scheduling`]: which waiting job gets which device instance.
 //! - [`upload`]: upload types, the naming rules per type and the upload status.
 
 pub mod account;
@@ -21,4 +23,6 @@ pub mod clock;
 pub mod device;
 pub mod job;
 pub mod resources;
+pub mod run;
+pub mod scheduling;
 pub mod upload;

@@ -7,6 +7,10 @@
 //! - [`upload_processing`]: an upload's PROCESSING → SUCCEEDED/FAILED step, and its
 //!   resumption after a restart.
 //! - [`uploads`]: inspection of uploaded files (apps, test packages, test specs).
+//! - [`sim`]: the simulated devices' script (`farmhand-sim.yaml`) → each job's plan.
 
+pub mod job_view;
+pub mod scheduler;
+pub mod sim;
 pub mod upload_processing;
 pub mod uploads;

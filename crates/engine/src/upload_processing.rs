@@ -5,7 +5,7 @@
 
 use crate::uploads::{inspect, InspectLimits, Inspection};
 use domain::resources::Upload;
-use domain::upload::UploadStatus;
+use domain::upload::{UploadKind, UploadStatus};
 use std::path::PathBuf;
 use store::blob::BlobStore;
 use store::{ListQuery, Record, Store, StoreError};
@@ -51,7 +51,14 @@ async fn run_inspection(
 ) -> Result<Inspection, ProcessingError> {
     // Zip reading and manifest parsing are blocking, CPU-bound work.
     Ok(tokio::task::spawn_blocking(move || {
-        let verdict = inspect(upload_type, &path, &InspectLimits::default());
+        let mut verdict = inspect(upload_type, &path, &InspectLimits::default());
+        // A test package may script the simulated devices; a broken script fails the
+        // upload now, with its line, rather than a run later.
+        if upload_type.kind() == UploadKind::TestPackage && matches!(verdict, Inspection::Succeeded { .. }) {
+            if let Err(e) = crate::sim::read_from_package(&path) {
+                verdict = Inspection::Failed { message: e.to_string() };
+            }
+        }
         if remove_after {
             let _ = std::fs::remove_file(&path);
         }

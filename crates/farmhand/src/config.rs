@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// Largest accepted upload, in bytes.
     #[arg(long, env = "FARMHAND_MAX_UPLOAD_BYTES")]
     pub max_upload_bytes: Option<u64>,
+    /// Runs the service clock N times faster than real time (simulated jobs finish sooner;
+    /// minutes are billed in simulated time).
+    #[arg(long, env = "FARMHAND_TIME_SCALE")]
+    pub time_scale: Option<f64>,
     /// Fixes the default account's first access key (for CI).
     #[arg(long, env = "FARMHAND_ROOT_ACCESS_KEY_ID", requires = "root_secret_access_key")]
     pub root_access_key_id: Option<String>,
@@ -65,6 +69,7 @@ struct FileConfig {
     region: Option<String>,
     fleet: Option<PathBuf>,
     max_upload_bytes: Option<u64>,
+    time_scale: Option<f64>,
     root_access_key_id: Option<String>,
     root_secret_access_key: Option<String>,
 }
@@ -89,6 +94,7 @@ pub struct ServeConfig {
     pub region: String,
     pub fleet: Option<PathBuf>,
     pub max_upload_bytes: u64,
+    pub time_scale: f64,
     pub root_key: Option<(String, String)>,
 }
 
@@ -134,6 +140,11 @@ impl ServeArgs {
             region: self.region.clone().or(file.region).unwrap_or_else(|| DEFAULT_REGION.to_string()),
             fleet: self.fleet.clone().or(file.fleet),
             max_upload_bytes: self.max_upload_bytes.or(file.max_upload_bytes).unwrap_or(DEFAULT_MAX_UPLOAD_BYTES),
+            time_scale: {
+                let scale = self.time_scale.or(file.time_scale).unwrap_or(1.0);
+                anyhow::ensure!(scale.is_finite() && scale > 0.0, "time_scale must be a positive number");
+                scale
+            },
             root_key,
         })
     }

@@ -18,6 +18,10 @@ pub enum StoreError {
     /// Applying the tags would leave the resource with more than `limit` tags.
     #[error("a resource can have at most {limit} tags")]
     TooManyTags { limit: usize },
+    /// The caller asked to store something the store refuses to keep (e.g. a ledger entry
+    /// with an unknown billing method): a bug in the caller, not a runtime condition.
+    #[error("invalid input: {0}")]
+    Invalid(String),
     /// A stored JSON document does not parse: the database was edited by hand or by a newer
     /// farmhand.
     #[error("corrupt stored data: {0}")]

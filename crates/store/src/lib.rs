@@ -10,16 +10,18 @@
 //!   default) and PostgreSQL (for several replicas); schemas in `migrations/<backend>/`,
 //!   applied at open.
 //! - [`record`]: the generic record every Device Farm entity is stored as, and list queries.
+//! - [`ledger`]: the billing ledger, one insert-once entry per settled job.
 //! - [`blob`]: uploaded files and artifacts, streamed to an `object_store` backend.
 //! - `location`: database URL parsing and SQLite file preparation.
 //!
 //! **Architecture invariant:** the store knows nothing about Device Farm rules. It keeps
 //! records, enforces only what must hold under concurrency (unique ARNs, optimistic
-//! versions, the tag limit, first-writer-wins secrets), and takes every timestamp from its
-//! caller.
+//! versions, the tag limit, first-writer-wins secrets, one ledger entry per job), and takes
+//! every timestamp from its caller.
 
 pub mod blob;
 mod error;
+pub mod ledger;
 mod location;
 pub mod record;
 mod sql;
@@ -30,8 +32,9 @@ use async_trait::async_trait;
 use domain::account::{AccessKey, Account, AccountSettings};
 
 pub use error::StoreError;
+pub use ledger::{LedgerEntry, LedgerQuery};
 pub use location::Backend;
-pub use record::{Cursor, ListQuery, Page, Record, MAX_TAGS_PER_RESOURCE};
+pub use record::{Cursor, ListQuery, Page, Record, ScanQuery, MAX_TAGS_PER_RESOURCE};
 pub use sql::SqlStore;
 
 /// Opens (creating if needed) the database at `url` and migrates it: `postgres://…`,
@@ -79,6 +82,9 @@ pub trait Store: Send + Sync {
     async fn get_any(&self, arn: &str) -> Result<Option<Record>, StoreError>;
     /// One page of records, ordered by `(created_ms, arn)`.
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
+    /// One page of `kind` records of every account, ordered by `(created_ms, arn)`: for the
+    /// engine, whose FIFO order and device occupancy span accounts.
+    async fn scan(&self, query: &ScanQuery) -> Result<Page, StoreError>;
     /// Writes `parent_arn`, `name`, `status` and `body` if the stored version still is
     /// `record.version`, and returns the record with its new version.
     /// [`StoreError::Conflict`] if the version moved, [`StoreError::NotFound`] if the record
@@ -97,6 +103,22 @@ pub trait Store: Send + Sync {
         kind: &str,
         parent_arn: Option<&str>,
     ) -> Result<i64, StoreError>;
+
+    /// Adds the job's ledger entry unless it already has one; true if this call added it.
+    /// A job is billed at most once whoever calls, however often: a second entry for the
+    /// same `job_arn` is ignored, even if it differs. [`StoreError::Invalid`] for an unknown
+    /// billing method or negative seconds.
+    async fn record_billing(&self, entry: &LedgerEntry) -> Result<bool, StoreError>;
+    /// Settles a job in one transaction: `job` is written as [`Store::update`] writes it
+    /// (same version check) and `entry` is added to the ledger as by
+    /// [`Store::record_billing`]. On [`StoreError::Conflict`] or [`StoreError::NotFound`]
+    /// nothing is written. [`StoreError::Invalid`] if `entry` is not `job`'s (ARN or account)
+    /// or is invalid.
+    async fn settle(&self, job: &Record, entry: &LedgerEntry) -> Result<Record, StoreError>;
+    /// Ledger entries, ordered by `(settled_ms, job_arn)`.
+    async fn billing_entries(&self, query: &LedgerQuery) -> Result<Vec<LedgerEntry>, StoreError>;
+    /// Total METERED seconds the account was billed: what its trial-minutes quota counts.
+    async fn metered_seconds(&self, account_id: &str) -> Result<i64, StoreError>;
 
     /// The resource's tags, sorted by key.
     async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, StoreError>;

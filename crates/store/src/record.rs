@@ -74,7 +74,35 @@ impl ListQuery {
     }
 }
 
-/// One page of a listing.
+/// What [`Store::scan`](crate::Store::scan) returns: `kind` records of every account,
+/// ordered by `(created_ms, arn)`. For the engine, whose scheduling order (FIFO) and device
+/// occupancy are global, not per account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanQuery {
+    pub kind: String,
+    /// Only records whose status is one of these; an empty list matches nothing.
+    pub status_in: Option<Vec<String>>,
+    pub after: Option<Cursor>,
+    pub limit: u32,
+}
+
+impl ScanQuery {
+    /// The first page of `kind` records whose status is one of `statuses`.
+    pub fn with_status<S: Into<String>>(
+        kind: impl Into<String>,
+        statuses: impl IntoIterator<Item = S>,
+        limit: u32,
+    ) -> ScanQuery {
+        ScanQuery {
+            kind: kind.into(),
+            status_in: Some(statuses.into_iter().map(Into::into).collect()),
+            after: None,
+            limit,
+        }
+    }
+}
+
+/// One page of a listing or scan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     pub records: Vec<Record>,

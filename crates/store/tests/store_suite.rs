@@ -12,7 +12,11 @@ use std::sync::Arc;
 use domain::account::{AccessKey, Account, AccountSettings, ACCESS_KEY_RANDOM_BYTES};
 use harness::Harness;
 use serde_json::json;
-use store::{Cursor, ListQuery, Record, Store, StoreError, MAX_TAGS_PER_RESOURCE};
+use store::ledger::{METERED, UNMETERED};
+use store::{
+    Cursor, LedgerEntry, LedgerQuery, ListQuery, Record, ScanQuery, Store, StoreError,
+    MAX_TAGS_PER_RESOURCE,
+};
 
 /// Declares each case once per backend.
 macro_rules! store_suite {
@@ -63,6 +67,18 @@ store_suite!(
     tag_limit_holds_under_concurrency,
     secret_or_init_has_one_winner,
     reopen_keeps_data_and_migrations_are_idempotent,
+    scan_orders_and_paginates_across_accounts,
+    scan_filters_by_status,
+    record_billing_keeps_the_first_entry_of_a_job,
+    invalid_ledger_entries_are_refused,
+    concurrent_record_billing_bills_once,
+    concurrent_settlers_bill_once,
+    settle_and_record_billing_racing_bill_once,
+    settle_writes_record_and_entry_together,
+    settle_writes_nothing_on_conflict_or_absence,
+    billing_entries_filter_and_order,
+    metered_seconds_ignores_unmetered_and_other_accounts,
+    ledger_survives_reopen,
 );
 
 // ---- helpers -------------------------------------------------------------------------
@@ -815,4 +831,589 @@ async fn reopen_keeps_data_and_migrations_are_idempotent(h: &Harness) {
         );
         again.close().await;
     }
+}
+
+// ---- cross-account scan --------------------------------------------------------------
+
+/// Every page of `query`, following cursors.
+async fn all_scan_pages(store: &dyn Store, mut query: ScanQuery) -> Vec<Vec<Record>> {
+    let mut pages = Vec::new();
+    loop {
+        let page = store.scan(&query).await.unwrap();
+        assert!(page.records.len() <= query.limit as usize);
+        pages.push(page.records);
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => return pages,
+        }
+    }
+}
+
+fn scan_all(kind: &str, limit: u32) -> ScanQuery {
+    ScanQuery {
+        kind: kind.to_owned(),
+        status_in: None,
+        after: None,
+        limit,
+    }
+}
+
+async fn scan_orders_and_paginates_across_accounts(h: &Harness) {
+    let s = h.store();
+    let accounts = [ACC, OTHER, "333333333333"];
+    // Interleaved accounts and timestamps, with ties on created_ms across accounts that the
+    // ARN must break.
+    let mut expected = Vec::new();
+    for i in 0..30i64 {
+        let acc = accounts[(i % 3) as usize];
+        let arn = format!("arn:job/{:02}", (i * 7) % 30);
+        let r = record(acc, "job", &arn, Some("arn:run"), (i * 13) % 10);
+        s.insert(&r).await.unwrap();
+        expected.push(r);
+    }
+    s.insert(&record(ACC, "run", "arn:run", None, 0))
+        .await
+        .unwrap();
+    expected.sort_by(|a, b| (a.created_ms, &a.arn).cmp(&(b.created_ms, &b.arn)));
+
+    for limit in [1u32, 4, 30, 100] {
+        let pages = all_scan_pages(s, scan_all("job", limit)).await;
+        let flat: Vec<Record> = pages.iter().flatten().cloned().collect();
+        assert_eq!(
+            flat, expected,
+            "every account's jobs in one order (limit {limit})"
+        );
+        assert_eq!(
+            pages.len(),
+            30usize.div_ceil(limit as usize),
+            "no empty trailing page (limit {limit})"
+        );
+    }
+    let owners: BTreeSet<String> = s
+        .scan(&scan_all("job", 100))
+        .await
+        .unwrap()
+        .records
+        .into_iter()
+        .map(|r| r.account_id)
+        .collect();
+    assert_eq!(owners.len(), 3);
+
+    let zero = s.scan(&scan_all("job", 0)).await.unwrap();
+    assert!(zero.records.is_empty() && zero.next.is_none());
+    let mut after_last = scan_all("job", 10);
+    after_last.after = Some(Cursor::after(&expected[29]));
+    assert!(s.scan(&after_last).await.unwrap().records.is_empty());
+    assert_eq!(
+        arns(&s.scan(&scan_all("run", 10)).await.unwrap().records),
+        ["arn:run"],
+        "one kind only"
+    );
+}
+
+async fn scan_filters_by_status(h: &Harness) {
+    let s = h.store();
+    let statuses = [
+        "PENDING",
+        "RUNNING",
+        "COMPLETED",
+        "PENDING_DEVICE",
+        "PENDING",
+    ];
+    for (i, status) in statuses.iter().enumerate() {
+        let acc = if i % 2 == 0 { ACC } else { OTHER };
+        // Later ARNs get earlier timestamps: the order must come from created_ms.
+        let mut r = record(acc, "job", &format!("arn:j{i}"), None, 100 - i as i64);
+        r.status = Some((*status).to_owned());
+        s.insert(&r).await.unwrap();
+    }
+    s.insert(&record(ACC, "job", "arn:no-status", None, 0))
+        .await
+        .unwrap();
+    let mut other_kind = record(ACC, "run", "arn:run", None, 0);
+    other_kind.status = Some("PENDING".to_owned());
+    s.insert(&other_kind).await.unwrap();
+
+    let q = ScanQuery::with_status("job", ["PENDING", "PENDING_DEVICE"], 1);
+    let flat: Vec<Record> = all_scan_pages(s, q.clone())
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(arns(&flat), ["arn:j4", "arn:j3", "arn:j0"]);
+
+    let running = ScanQuery::with_status("job", ["RUNNING"], 10);
+    assert_eq!(arns(&s.scan(&running).await.unwrap().records), ["arn:j1"]);
+    let none = ScanQuery::with_status("job", Vec::<String>::new(), 10);
+    assert!(
+        s.scan(&none).await.unwrap().records.is_empty(),
+        "an empty set matches nothing"
+    );
+    assert_eq!(
+        s.scan(&scan_all("job", 100)).await.unwrap().records.len(),
+        6
+    );
+}
+
+// ---- billing ledger ------------------------------------------------------------------
+
+fn entry(
+    account_id: &str,
+    job_arn: &str,
+    method: &str,
+    seconds: i64,
+    settled_ms: i64,
+) -> LedgerEntry {
+    LedgerEntry {
+        job_arn: job_arn.to_owned(),
+        account_id: account_id.to_owned(),
+        project_arn: "arn:project".to_owned(),
+        run_arn: "arn:run".to_owned(),
+        device_arn: "arn:device".to_owned(),
+        device_name: "Google Pixel 8 ✓".to_owned(),
+        platform: "ANDROID".to_owned(),
+        billing_method: method.to_owned(),
+        seconds,
+        started_ms: settled_ms - seconds * 1_000,
+        settled_ms,
+    }
+}
+
+fn all_entries() -> LedgerQuery {
+    LedgerQuery::default()
+}
+
+/// A job record about to settle, as the engine holds it.
+async fn running_job(s: &dyn Store, arn: &str) -> Record {
+    let mut job = record(ACC, "job", arn, Some("arn:run"), 1);
+    job.status = Some("RUNNING".to_owned());
+    s.insert(&job).await.unwrap();
+    job
+}
+
+fn completed(job: &Record) -> Record {
+    let mut done = job.clone();
+    done.status = Some("COMPLETED".to_owned());
+    done.body = json!({ "status": "COMPLETED", "result": "PASSED" });
+    done
+}
+
+async fn record_billing_keeps_the_first_entry_of_a_job(h: &Harness) {
+    let s = h.store();
+    let first = entry(ACC, "arn:job/1", METERED, 75, 10_000);
+    assert!(s.record_billing(&first).await.unwrap());
+    assert_eq!(
+        s.billing_entries(&all_entries()).await.unwrap(),
+        vec![first.clone()]
+    );
+
+    let mut retry = entry(ACC, "arn:job/1", METERED, 75, 10_000);
+    assert!(
+        !s.record_billing(&retry).await.unwrap(),
+        "a retry bills nothing"
+    );
+    retry.seconds = 999;
+    retry.settled_ms = 20_000;
+    assert!(
+        !s.record_billing(&retry).await.unwrap(),
+        "a job is billed once, even if a later settlement disagrees"
+    );
+    assert_eq!(
+        s.billing_entries(&all_entries()).await.unwrap(),
+        vec![first]
+    );
+    assert_eq!(s.metered_seconds(ACC).await.unwrap(), 75);
+
+    assert!(s
+        .record_billing(&entry(ACC, "arn:job/2", METERED, 5, 11_000))
+        .await
+        .unwrap());
+    assert_eq!(s.metered_seconds(ACC).await.unwrap(), 80);
+}
+
+async fn invalid_ledger_entries_are_refused(h: &Harness) {
+    let s = h.store();
+    let job = running_job(s, "arn:job").await;
+    let bad = [
+        entry(ACC, "arn:job", "metered", 1, 1_000),
+        entry(ACC, "arn:job", "FREE", 1, 1_000),
+        entry(ACC, "arn:job", METERED, -1, 1_000),
+    ];
+    for e in &bad {
+        assert!(
+            matches!(s.record_billing(e).await, Err(StoreError::Invalid(_))),
+            "{e:?}"
+        );
+        assert!(
+            matches!(
+                s.settle(&completed(&job), e).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "{e:?}"
+        );
+    }
+    let foreign_job = entry(ACC, "arn:another-job", METERED, 1, 1_000);
+    let foreign_account = entry(OTHER, "arn:job", METERED, 1, 1_000);
+    for e in [&foreign_job, &foreign_account] {
+        assert!(
+            matches!(
+                s.settle(&completed(&job), e).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "an entry settles only its own job: {e:?}"
+        );
+    }
+    assert!(s.billing_entries(&all_entries()).await.unwrap().is_empty());
+    assert_eq!(
+        s.get(ACC, "arn:job").await.unwrap(),
+        Some(job),
+        "a refused settlement leaves the job alone"
+    );
+    assert!(
+        s.record_billing(&entry(ACC, "arn:job", METERED, 0, 1_000))
+            .await
+            .unwrap(),
+        "zero seconds (a job stopped before it started) is a valid entry"
+    );
+}
+
+async fn concurrent_record_billing_bills_once(h: &Harness) {
+    let s = h.store_arc();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let s = s.clone();
+            // Each racer settles at its own instant, so the row tells who won.
+            let e = entry(ACC, "arn:job", METERED, 120, 50_000 + i);
+            tokio::spawn(async move { (s.record_billing(&e).await.unwrap(), e) })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (inserted, e) = t.await.unwrap();
+        if inserted {
+            winners.push(e);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one racer inserts");
+    assert_eq!(s.billing_entries(&all_entries()).await.unwrap(), winners);
+    assert_eq!(s.metered_seconds(ACC).await.unwrap(), 120, "not doubled");
+}
+
+async fn concurrent_settlers_bill_once(h: &Harness) {
+    let s = h.store_arc();
+    running_job(s.as_ref(), "arn:job").await;
+    // Each racer runs the engine's loop: read the job, stop if it is already final,
+    // otherwise settle it from the version it read.
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                loop {
+                    let cur = s.get(ACC, "arn:job").await.unwrap().unwrap();
+                    if cur.status.as_deref() == Some("COMPLETED") {
+                        return false;
+                    }
+                    let e = entry(ACC, "arn:job", METERED, 90, 70_000 + i);
+                    match s.settle(&completed(&cur), &e).await {
+                        Ok(_) => return true,
+                        Err(StoreError::Conflict) => tokio::task::yield_now().await,
+                        Err(e) => panic!("unexpected {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut settled = 0;
+    for t in tasks {
+        settled += usize::from(t.await.unwrap());
+    }
+    assert_eq!(settled, 1, "one racer settles, the others see it settled");
+    let entries = s.billing_entries(&all_entries()).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(s.metered_seconds(ACC).await.unwrap(), 90, "not doubled");
+    let job = s.get(ACC, "arn:job").await.unwrap().unwrap();
+    assert_eq!((job.status.as_deref(), job.version), (Some("COMPLETED"), 1));
+}
+
+async fn settle_and_record_billing_racing_bill_once(h: &Harness) {
+    let s = h.store_arc();
+    // Several rounds, because a missing guarantee shows only in some interleavings.
+    for round in 0..4 {
+        let arn = format!("arn:job/{round}");
+        let job = running_job(s.as_ref(), &arn).await;
+        let tasks: Vec<_> = (0..12)
+            .map(|i| {
+                let (s, job) = (s.clone(), job.clone());
+                let e = entry(ACC, &arn, UNMETERED, 30, 1_000 + i);
+                tokio::spawn(async move {
+                    if i % 2 == 0 {
+                        match s.settle(&completed(&job), &e).await {
+                            Ok(_) => "settled",
+                            Err(StoreError::Conflict) => "conflict",
+                            Err(e) => panic!("unexpected {e}"),
+                        }
+                    } else if s.record_billing(&e).await.unwrap() {
+                        "recorded"
+                    } else {
+                        "already billed"
+                    }
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.push(t.await.unwrap());
+        }
+        let count = |what: &str| outcomes.iter().filter(|o| **o == what).count();
+        assert_eq!(count("settled"), 1, "{outcomes:?}");
+        assert!(count("recorded") <= 1, "{outcomes:?}");
+        let q = LedgerQuery {
+            account_id: Some(ACC.to_owned()),
+            ..LedgerQuery::default()
+        };
+        let rows: Vec<_> = s
+            .billing_entries(&q)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.job_arn == arn)
+            .collect();
+        assert_eq!(rows.len(), 1, "{outcomes:?}");
+        assert_eq!(rows[0].seconds, 30);
+    }
+}
+
+async fn settle_writes_record_and_entry_together(h: &Harness) {
+    let s = h.store();
+    let job = running_job(s, "arn:job").await;
+    let e = entry(ACC, "arn:job", METERED, 61, 9_000);
+    let saved = s.settle(&completed(&job), &e).await.unwrap();
+    assert_eq!(saved.version, 1);
+    assert_eq!(saved.status.as_deref(), Some("COMPLETED"));
+    assert_eq!(s.get(ACC, "arn:job").await.unwrap(), Some(saved.clone()));
+    assert_eq!(
+        s.billing_entries(&all_entries()).await.unwrap(),
+        vec![e.clone()]
+    );
+
+    // A job billed earlier (e.g. by a replica that crashed before updating the record)
+    // still settles, and keeps its one entry.
+    let other = running_job(s, "arn:job2").await;
+    let early = entry(ACC, "arn:job2", METERED, 10, 9_500);
+    assert!(s.record_billing(&early).await.unwrap());
+    let late = entry(ACC, "arn:job2", METERED, 10_000, 9_600);
+    let saved2 = s.settle(&completed(&other), &late).await.unwrap();
+    assert_eq!(saved2.version, 1);
+    assert_eq!(
+        s.billing_entries(&all_entries()).await.unwrap(),
+        vec![e, early]
+    );
+    assert_eq!(s.metered_seconds(ACC).await.unwrap(), 71);
+}
+
+async fn settle_writes_nothing_on_conflict_or_absence(h: &Harness) {
+    let s = h.store();
+    let job = running_job(s, "arn:job").await;
+    let mut moved = job.clone();
+    moved.body = json!({ "progress": "teardown" });
+    let moved = s.update(&moved).await.unwrap();
+
+    let e = entry(ACC, "arn:job", METERED, 42, 5_000);
+    assert!(
+        matches!(
+            s.settle(&completed(&job), &e).await,
+            Err(StoreError::Conflict)
+        ),
+        "settling from a stale version"
+    );
+    assert!(
+        s.billing_entries(&all_entries()).await.unwrap().is_empty(),
+        "a conflicting settlement bills nothing"
+    );
+    assert_eq!(s.metered_seconds(ACC).await.unwrap(), 0);
+    assert_eq!(s.get(ACC, "arn:job").await.unwrap(), Some(moved.clone()));
+
+    let gone = running_job(s, "arn:gone").await;
+    assert!(s.delete(ACC, "arn:gone").await.unwrap());
+    let e_gone = entry(ACC, "arn:gone", METERED, 42, 5_000);
+    assert!(matches!(
+        s.settle(&completed(&gone), &e_gone).await,
+        Err(StoreError::NotFound)
+    ));
+    let mut foreign = completed(&moved);
+    foreign.account_id = OTHER.to_owned();
+    assert!(
+        matches!(
+            s.settle(&foreign, &entry(OTHER, "arn:job", METERED, 42, 5_000))
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "another account's job is not found"
+    );
+    assert!(s.billing_entries(&all_entries()).await.unwrap().is_empty());
+
+    // From the current version it settles.
+    s.settle(&completed(&moved), &e).await.unwrap();
+    assert_eq!(s.billing_entries(&all_entries()).await.unwrap(), vec![e]);
+}
+
+async fn billing_entries_filter_and_order(h: &Harness) {
+    let s = h.store();
+    // (account, job, settled_ms), inserted out of order, with a tie on settled_ms that the
+    // job ARN breaks.
+    let rows = [
+        (ACC, "arn:job/c", 300),
+        (OTHER, "arn:job/x", 100),
+        (ACC, "arn:job/b", 200),
+        (ACC, "arn:job/a", 200),
+        (OTHER, "arn:job/y", 400),
+        (ACC, "arn:job/d", 500),
+    ];
+    for (acc, job, at) in rows {
+        s.record_billing(&entry(acc, job, METERED, 1, at))
+            .await
+            .unwrap();
+    }
+    let jobs = |entries: Vec<LedgerEntry>| -> Vec<String> {
+        entries.into_iter().map(|e| e.job_arn).collect()
+    };
+    let query = |account: Option<&str>, since: Option<i64>, until: Option<i64>| LedgerQuery {
+        account_id: account.map(str::to_owned),
+        since_ms: since,
+        until_ms: until,
+    };
+
+    let all = s.billing_entries(&all_entries()).await.unwrap();
+    assert_eq!(
+        jobs(all.clone()),
+        [
+            "arn:job/x",
+            "arn:job/a",
+            "arn:job/b",
+            "arn:job/c",
+            "arn:job/y",
+            "arn:job/d"
+        ]
+    );
+    assert_eq!(
+        all[1],
+        entry(ACC, "arn:job/a", METERED, 1, 200),
+        "entries come back whole"
+    );
+    assert_eq!(
+        jobs(
+            s.billing_entries(&query(Some(ACC), None, None))
+                .await
+                .unwrap()
+        ),
+        ["arn:job/a", "arn:job/b", "arn:job/c", "arn:job/d"]
+    );
+    assert_eq!(
+        jobs(
+            s.billing_entries(&query(None, Some(200), None))
+                .await
+                .unwrap()
+        ),
+        [
+            "arn:job/a",
+            "arn:job/b",
+            "arn:job/c",
+            "arn:job/y",
+            "arn:job/d"
+        ],
+        "since is inclusive"
+    );
+    assert_eq!(
+        jobs(
+            s.billing_entries(&query(None, None, Some(300)))
+                .await
+                .unwrap()
+        ),
+        ["arn:job/x", "arn:job/a", "arn:job/b"],
+        "until is exclusive"
+    );
+    assert_eq!(
+        jobs(
+            s.billing_entries(&query(Some(OTHER), Some(150), Some(1_000)))
+                .await
+                .unwrap()
+        ),
+        ["arn:job/y"]
+    );
+    assert!(s
+        .billing_entries(&query(Some("999999999999"), None, None))
+        .await
+        .unwrap()
+        .is_empty());
+    // Consecutive periods split the ledger without overlap or gap.
+    let first = s
+        .billing_entries(&query(None, None, Some(250)))
+        .await
+        .unwrap();
+    let second = s
+        .billing_entries(&query(None, Some(250), None))
+        .await
+        .unwrap();
+    assert_eq!([first, second].concat(), all);
+}
+
+async fn metered_seconds_ignores_unmetered_and_other_accounts(h: &Harness) {
+    let s = h.store();
+    assert_eq!(s.metered_seconds(ACC).await.unwrap(), 0, "no entries yet");
+    let rows = [
+        (ACC, "arn:j1", METERED, 61),
+        (ACC, "arn:j2", UNMETERED, 1_000),
+        (ACC, "arn:j3", METERED, 0),
+        (ACC, "arn:j4", METERED, 3_600),
+        (OTHER, "arn:j5", METERED, 7),
+        (OTHER, "arn:j6", UNMETERED, 9),
+    ];
+    for (i, (acc, job, method, secs)) in rows.into_iter().enumerate() {
+        s.record_billing(&entry(acc, job, method, secs, i as i64 * 1_000))
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.metered_seconds(ACC).await.unwrap(), 3_661);
+    assert_eq!(s.metered_seconds(OTHER).await.unwrap(), 7);
+    assert_eq!(s.metered_seconds("999999999999").await.unwrap(), 0);
+
+    // Sums stay exact beyond 32 bits.
+    let big = 3_000_000_000i64;
+    s.record_billing(&entry(OTHER, "arn:big", METERED, big, big * 1_000 + 1))
+        .await
+        .unwrap();
+    assert_eq!(s.metered_seconds(OTHER).await.unwrap(), big + 7);
+}
+
+async fn ledger_survives_reopen(h: &Harness) {
+    let s = h.store();
+    let job = running_job(s, "arn:job").await;
+    let settled = entry(ACC, "arn:job", METERED, 65, 2_000);
+    let saved = s.settle(&completed(&job), &settled).await.unwrap();
+    let unmetered = entry(OTHER, "arn:job2", UNMETERED, 5, 3_000);
+    s.record_billing(&unmetered).await.unwrap();
+    s.close().await;
+
+    let again: Arc<dyn Store> = store::open(h.url()).await.unwrap();
+    assert_eq!(
+        again.billing_entries(&all_entries()).await.unwrap(),
+        vec![settled.clone(), unmetered]
+    );
+    assert_eq!(again.metered_seconds(ACC).await.unwrap(), 65);
+    assert_eq!(again.get(ACC, "arn:job").await.unwrap(), Some(saved));
+    assert!(
+        !again.record_billing(&settled).await.unwrap(),
+        "a retry after a restart still bills nothing"
+    );
+    assert_eq!(
+        arns(
+            &again
+                .scan(&ScanQuery::with_status("job", ["COMPLETED"], 10))
+                .await
+                .unwrap()
+                .records
+        ),
+        ["arn:job"]
+    );
+    again.close().await;
 }

@@ -6,6 +6,7 @@ mod devices;
 mod pools;
 mod projects;
 mod records;
+mod runs;
 mod settings;
 mod tags;
 pub mod uploads;
@@ -65,5 +66,18 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, 
         ListUploads => uploads::list,
         UpdateUpload => uploads::update,
         DeleteUpload => uploads::delete,
+        ScheduleRun => runs::schedule,
+        GetRun => runs::get_run,
+        ListRuns => runs::list_runs,
+        DeleteRun => runs::delete_run,
+        StopRun => runs::stop::stop_run,
+        GetJob => runs::get_job,
+        ListJobs => runs::list_jobs,
+        StopJob => runs::stop::stop_job,
+        GetSuite => runs::get_suite,
+        ListSuites => runs::list_suites,
+        GetTest => runs::get_test,
+        ListTests => runs::list_tests,
+        ListUniqueProblems => runs::list_unique_problems,
     }
 }

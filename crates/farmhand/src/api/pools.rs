@@ -269,7 +269,7 @@ pub async fn compatibility(
 
 /// The platform comes from the upload type; the minimum OS from what inspection read out of
 /// the package (absent when the manifest could not be parsed: then only the platform counts).
-fn app_info_from_metadata(upload_type: UploadType, metadata: Option<&str>) -> AppInfo {
+pub fn app_info_from_metadata(upload_type: UploadType, metadata: Option<&str>) -> AppInfo {
     let meta: serde_json::Value = metadata.and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
     let text = |key: &str| meta.get(key).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
     match upload_type {

@@ -30,7 +30,7 @@ pub async fn authenticate(state: &AppState, parts: &RequestParts<'_>) -> Result<
         .ok_or_else(|| auth_error(AuthError::unrecognized_client()))?;
     let expect = Expectation { region: &state.region, service: SIGNING_SERVICE };
     parsed
-        .verify(&key.secret_access_key, state.now(), &expect)
+        .verify(&key.secret_access_key, state.wall_now(), &expect)
         .map_err(auth_error)?;
     state
         .store

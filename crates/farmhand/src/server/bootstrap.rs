@@ -1,7 +1,11 @@
 //! Start-up: open the store, make sure an account exists to sign in with, load the fleet,
 //! and print what a newcomer needs to point an AWS client at this server.
 
-use super::{AppState, SystemClock};
+use super::clock::{ScaledClock, SystemClock};
+use super::AppState;
+use domain::clock::Clock;
+use domain::job::timeline::PrepDurations;
+use engine::scheduler::Scheduler;
 use crate::accounts;
 use crate::config::ServeConfig;
 use anyhow::{Context, Result};
@@ -31,16 +35,32 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
     let token_key = store.secret_or_init("pagination-token-key", accounts::random_hex(32)).await?;
     let url_secret = store.secret_or_init("upload-url-signing-secret", accounts::random_hex(32)).await?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+    let origin: i64 = store
+        .secret_or_init("service-clock-origin-ms", SystemClock.now_ms().to_string())
+        .await?
+        .parse()
+        .context("stored service clock origin")?;
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(origin, config.time_scale));
+    let fleet = Arc::new(fleet);
+    let engine = Arc::new(Scheduler::new(
+        store.clone(),
+        fleet.clone(),
+        clock.clone(),
+        PrepDurations::default(),
+        config.time_scale,
+    ));
     Ok(Arc::new(AppState {
         store,
         blobs,
         fleet,
+        engine,
         region: config.region.clone(),
         public_url: public_url.trim_end_matches('/').to_string(),
         max_upload_bytes: config.max_upload_bytes,
         tokens: TokenSealer::new(token_key.into_bytes()),
         url_signing_key: (URL_SIGNING_KEY_ID.to_string(), url_secret),
-        clock: Arc::new(SystemClock),
+        clock,
+        wall: Arc::new(SystemClock),
     }))
 }
 

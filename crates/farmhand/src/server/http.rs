@@ -36,6 +36,17 @@ pub async fn no_route(method: Method, uri: Uri) -> Response {
     error_response(&e, &uuid::Uuid::new_v4().to_string())
 }
 
+/// Every response carries a request id, as AWS's do, including those no handler shaped
+/// (the router's own 405s, the upload PUT's 200).
+pub async fn ensure_request_id(mut response: Response) -> Response {
+    if !response.headers().contains_key("x-amzn-requestid") {
+        if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+            response.headers_mut().insert("x-amzn-requestid", v);
+        }
+    }
+    response
+}
+
 pub fn error_response(e: &ApiError, request_id: &str) -> Response {
     finish((StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.body()).into_response(), request_id)
 }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod bootstrap;
+pub mod clock;
 mod http;
 mod shutdown;
 mod upload_put;
@@ -13,6 +14,7 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use domain::clock::Clock;
 use domain::device::Fleet;
+use engine::scheduler::Scheduler;
 use protocol::pagination::TokenSealer;
 use protocol::ApiError;
 use std::sync::Arc;
@@ -21,19 +23,11 @@ use store::Store;
 
 pub use auth::SIGNING_SERVICE;
 
-/// Real wall-clock time; tests and simulations substitute their own [`Clock`].
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        chrono::Utc::now().timestamp_millis()
-    }
-}
-
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub blobs: BlobStore,
-    pub fleet: Fleet,
+    pub fleet: Arc<Fleet>,
+    pub engine: Arc<Scheduler>,
     pub region: String,
     /// Base of the URLs handed to clients (uploads, later artifacts).
     pub public_url: String,
@@ -42,7 +36,10 @@ pub struct AppState {
     /// The server's own credential for presigning upload URLs: SigV4 query form, so the
     /// URL is as self-contained and tamper-evident as an S3 presigned URL.
     pub url_signing_key: (String, String),
+    /// The service clock (scaled by `--time-scale`): creation times, timelines, billing.
     pub clock: Arc<dyn Clock>,
+    /// Real time, for signature ages.
+    pub wall: Arc<dyn Clock>,
 }
 
 impl AppState {
@@ -50,8 +47,9 @@ impl AppState {
         self.clock.now_ms()
     }
 
-    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        chrono::DateTime::from_timestamp_millis(self.now_ms()).unwrap_or_default()
+    /// Real time, for SigV4.
+    pub fn wall_now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.wall.now_ms()).unwrap_or_default()
     }
 
     /// Logs the cause of a server fault and gives the client the generic 500.
@@ -67,6 +65,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/uploads/{account}/{project}/{upload}", put(upload_put::put_upload))
         .route("/health", get(|| async { "ok" }))
         .fallback(http::no_route)
+        .layer(axum::middleware::map_response(http::ensure_request_id))
         .layer(axum::extract::DefaultBodyLimit::max(http::MAX_REQUEST_BODY))
         .with_state(state)
 }
@@ -79,7 +78,14 @@ pub async fn run(config: ServeConfig) -> Result<()> {
     let state = bootstrap::state(&config, local).await?;
     bootstrap::announce(&state, &config, local).await?;
     bootstrap::resume_background_work(&state);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(state.engine.clone().run(async move {
+        let mut rx = stop_rx;
+        let _ = rx.wait_for(|stop| *stop).await;
+    }));
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown::signal()).await?;
+    let _ = stop_tx.send(true);
+    let _ = scheduler.await;
     tracing::info!("farmhand stopped");
     Ok(())
 }

@@ -20,11 +20,7 @@ use store::blob::BlobError;
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({"__type": code, "message": message}).to_string();
-    let mut response = (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response();
-    if let Ok(id) = http::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-        response.headers_mut().insert("x-amzn-requestid", id);
-    }
-    response
+    (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 fn api_error(e: ApiError) -> Response {
@@ -52,7 +48,7 @@ pub async fn put_upload(
         if parsed.access_key_id() != key_id || !matches!(parsed.form(), sigv4::AuthForm::Presigned { .. }) {
             return Err(sigv4::AuthError::unrecognized_client());
         }
-        parsed.verify(secret, state.now(), &Expectation { region: &state.region, service: SIGNING_SERVICE })
+        parsed.verify(secret, state.wall_now(), &Expectation { region: &state.region, service: SIGNING_SERVICE })
     });
     if let Err(e) = verified {
         return api_error(auth_error(e));

@@ -72,6 +72,13 @@ impl Sql {
     pub(crate) fn text(&self) -> &str {
         &self.text
     }
+
+    /// The same statement behind `prefix` (e.g. `EXPLAIN `), to inspect how it runs.
+    #[cfg(test)]
+    pub(crate) fn with_prefix(mut self, prefix: &str) -> Sql {
+        self.text.insert_str(0, prefix);
+        self
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod builder;
+mod ledger;
 mod records;
 mod secrets;
 mod tags;
@@ -21,7 +22,9 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 use crate::location::{self, Location};
-use crate::{Backend, ListQuery, Page, Record, Store, StoreError};
+use crate::{
+    Backend, LedgerEntry, LedgerQuery, ListQuery, Page, Record, ScanQuery, Store, StoreError,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -166,6 +169,10 @@ impl Store for SqlStore {
         records::list(&self.pool, query).await
     }
 
+    async fn scan(&self, query: &ScanQuery) -> Result<Page, StoreError> {
+        records::scan(&self.pool, query).await
+    }
+
     async fn update(&self, record: &Record) -> Result<Record, StoreError> {
         records::update(&self.pool, record).await
     }
@@ -185,6 +192,22 @@ impl Store for SqlStore {
         parent_arn: Option<&str>,
     ) -> Result<i64, StoreError> {
         records::count(&self.pool, account_id, kind, parent_arn).await
+    }
+
+    async fn record_billing(&self, entry: &LedgerEntry) -> Result<bool, StoreError> {
+        ledger::record_billing(&self.pool, entry).await
+    }
+
+    async fn settle(&self, job: &Record, entry: &LedgerEntry) -> Result<Record, StoreError> {
+        ledger::settle(&self.pool, job, entry).await
+    }
+
+    async fn billing_entries(&self, query: &LedgerQuery) -> Result<Vec<LedgerEntry>, StoreError> {
+        ledger::billing_entries(&self.pool, query).await
+    }
+
+    async fn metered_seconds(&self, account_id: &str) -> Result<i64, StoreError> {
+        ledger::metered_seconds(&self.pool, account_id).await
     }
 
     async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, StoreError> {

@@ -2,10 +2,10 @@
 //! delete and cascading delete.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use super::builder::Sql;
-use crate::{Cursor, ListQuery, Page, Record, StoreError};
+use crate::{Cursor, ListQuery, Page, Record, ScanQuery, StoreError};
 
 const COLUMNS: &str = "arn, account_id, kind, parent_arn, name, status, created_ms, version, body";
 
@@ -70,29 +70,82 @@ pub(crate) async fn get(
 }
 
 pub(crate) async fn list(pool: &AnyPool, q: &ListQuery) -> Result<Page, StoreError> {
-    let statuses = q.status_in.as_deref();
-    if q.limit == 0 || statuses.is_some_and(|s| s.is_empty()) {
+    page(
+        pool,
+        &Filter {
+            account_id: Some(&q.account_id),
+            kind: &q.kind,
+            parent_arn: q.parent_arn.as_deref(),
+            status_in: q.status_in.as_deref(),
+            after: q.after.as_ref(),
+            limit: q.limit,
+        },
+    )
+    .await
+}
+
+pub(crate) async fn scan(pool: &AnyPool, q: &ScanQuery) -> Result<Page, StoreError> {
+    page(
+        pool,
+        &Filter {
+            account_id: None,
+            kind: &q.kind,
+            parent_arn: None,
+            status_in: q.status_in.as_deref(),
+            after: q.after.as_ref(),
+            limit: q.limit,
+        },
+    )
+    .await
+}
+
+/// What [`list`] and [`scan`] share: one keyset page in `(created_ms, arn)` order. Each is
+/// served by an index that starts with its equality columns and ends `created_ms, arn`
+/// (`resources_by_kind` for a list, `resources_by_status` for a scan).
+struct Filter<'q> {
+    account_id: Option<&'q str>,
+    kind: &'q str,
+    parent_arn: Option<&'q str>,
+    status_in: Option<&'q [String]>,
+    after: Option<&'q Cursor>,
+    limit: u32,
+}
+
+async fn page(pool: &AnyPool, f: &Filter<'_>) -> Result<Page, StoreError> {
+    if f.limit == 0 || f.status_in.is_some_and(|s| s.is_empty()) {
         return Ok(Page {
             records: Vec::new(),
             next: None,
         });
     }
-    let mut sql = Sql::new(&format!(
-        "SELECT {COLUMNS} FROM resources WHERE account_id = "
-    ));
-    let p = sql.arg(q.account_id.as_str());
+    let rows = page_sql(f).query().fetch_all(pool).await?;
+    let mut records = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    let next = if records.len() > f.limit as usize {
+        records.truncate(f.limit as usize);
+        records.last().map(Cursor::after)
+    } else {
+        None
+    };
+    Ok(Page { records, next })
+}
+
+fn page_sql(f: &Filter<'_>) -> Sql {
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM resources WHERE kind = "));
+    let p = sql.arg(f.kind);
     sql.push(&p);
-    let p = sql.arg(q.kind.as_str());
-    sql.push(" AND kind = ").push(&p);
-    if let Some(parent) = &q.parent_arn {
-        let p = sql.arg(parent.as_str());
+    if let Some(account_id) = f.account_id {
+        let p = sql.arg(account_id);
+        sql.push(" AND account_id = ").push(&p);
+    }
+    if let Some(parent) = f.parent_arn {
+        let p = sql.arg(parent);
         sql.push(" AND parent_arn = ").push(&p);
     }
-    if let Some(statuses) = statuses {
+    if let Some(statuses) = f.status_in {
         let list = sql.arg_list(statuses.iter().map(String::as_str));
         sql.push(" AND status IN (").push(&list).push(")");
     }
-    if let Some(Cursor { created_ms, arn }) = &q.after {
+    if let Some(Cursor { created_ms, arn }) = f.after {
         let t = sql.arg(*created_ms);
         let a = sql.arg(arn.as_str());
         sql.push(&format!(
@@ -101,21 +154,25 @@ pub(crate) async fn list(pool: &AnyPool, q: &ListQuery) -> Result<Page, StoreErr
     }
     // One row more than asked tells whether another page follows, so the last page comes
     // without a cursor (AWS omits nextToken on the last page).
-    let limit = sql.arg(i64::from(q.limit) + 1);
+    let limit = sql.arg(i64::from(f.limit) + 1);
     sql.push(" ORDER BY created_ms, arn LIMIT ").push(&limit);
-
-    let rows = sql.query().fetch_all(pool).await?;
-    let mut records = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    let next = if records.len() > q.limit as usize {
-        records.truncate(q.limit as usize);
-        records.last().map(Cursor::after)
-    } else {
-        None
-    };
-    Ok(Page { records, next })
+    sql
 }
 
 pub(crate) async fn update(pool: &AnyPool, r: &Record) -> Result<Record, StoreError> {
+    if write_version(pool, r).await? {
+        Ok(bumped(r))
+    } else {
+        Err(why_not_written(pool, r).await?)
+    }
+}
+
+/// The optimistic write behind [`update`], on any executor so a transaction can include it;
+/// false if nothing matched (the version moved, or the record is gone).
+pub(super) async fn write_version<'c, E>(exec: E, r: &Record) -> Result<bool, StoreError>
+where
+    E: Executor<'c, Database = Any>,
+{
     // The version check and the bump are one statement: on PostgreSQL a concurrent updater
     // waits for the row lock and then re-evaluates `version = $7` against the committed row,
     // so of two writers from the same version exactly one matches.
@@ -130,18 +187,25 @@ pub(crate) async fn update(pool: &AnyPool, r: &Record) -> Result<Record, StoreEr
     .bind(r.arn.as_str())
     .bind(r.account_id.as_str())
     .bind(r.version)
-    .execute(pool)
+    .execute(exec)
     .await?;
-    if updated.rows_affected() == 1 {
-        return Ok(Record {
-            version: r.version + 1,
-            ..r.clone()
-        });
+    Ok(updated.rows_affected() == 1)
+}
+
+/// `r` as stored by a successful [`write_version`].
+pub(super) fn bumped(r: &Record) -> Record {
+    Record {
+        version: r.version + 1,
+        ..r.clone()
     }
-    match get(pool, Some(&r.account_id), &r.arn).await? {
-        Some(_) => Err(StoreError::Conflict),
-        None => Err(StoreError::NotFound),
-    }
+}
+
+/// Why [`write_version`] matched nothing: [`StoreError::Conflict`] or [`StoreError::NotFound`].
+pub(super) async fn why_not_written(pool: &AnyPool, r: &Record) -> Result<StoreError, StoreError> {
+    Ok(match get(pool, Some(&r.account_id), &r.arn).await? {
+        Some(_) => StoreError::Conflict,
+        None => StoreError::NotFound,
+    })
 }
 
 pub(crate) async fn delete(
@@ -224,4 +288,57 @@ pub(crate) async fn count(
     }
     let row = sql.query().fetch_one(pool).await?;
     Ok(row.try_get("n")?)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::sql::SqlStore;
+
+    /// SQLite's plan for a page query, one step per line.
+    async fn plan(f: &Filter<'_>) -> String {
+        let store = SqlStore::open("sqlite::memory:").await.unwrap();
+        let sql = page_sql(f).with_prefix("EXPLAIN QUERY PLAN ");
+        let rows = sql.query().fetch_all(&store.pool).await.unwrap();
+        rows.iter()
+            .map(|r| r.get::<String, _>("detail"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[tokio::test]
+    async fn a_scan_by_status_walks_its_index_in_order() {
+        let statuses = ["PENDING".to_owned()];
+        let cursor = Cursor {
+            created_ms: 5,
+            arn: "arn:x".to_owned(),
+        };
+        let plan = plan(&Filter {
+            account_id: None,
+            kind: "job",
+            parent_arn: None,
+            status_in: Some(&statuses),
+            after: Some(&cursor),
+            limit: 10,
+        })
+        .await;
+        assert!(plan.contains("resources_by_status"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "no sort step: {plan}");
+    }
+
+    #[tokio::test]
+    async fn a_list_walks_the_per_account_index_in_order() {
+        let plan = plan(&Filter {
+            account_id: Some("111111111111"),
+            kind: "project",
+            parent_arn: None,
+            status_in: None,
+            after: None,
+            limit: 10,
+        })
+        .await;
+        assert!(plan.contains("resources_by_kind"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "no sort step: {plan}");
+    }
 }

@@ -1,0 +1,111 @@
+//! The stored form of runs and jobs. A job stores only what cannot be derived: its plan,
+//! its device, and the few instants that drive it (device assigned, stop requested). Its
+//! status, result, suites, tests, counters and minutes at any moment are computed from these
+//! by `job::timeline`, so a restart loses nothing and nothing is stored twice.
+
+use crate::device::{Device, DevicePlatform};
+use crate::job::plan::JobPlan;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BillingMethod {
+    Metered,
+    Unmetered,
+}
+
+impl BillingMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillingMethod::Metered => "METERED",
+            BillingMethod::Unmetered => "UNMETERED",
+        }
+    }
+}
+
+/// Why a job without a device is still waiting, as the scheduler last saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WaitReason {
+    /// Not looked at by the scheduler yet.
+    #[default]
+    Pending,
+    /// The account's concurrency (metered jobs) or unmetered device slots are all in use.
+    Concurrency,
+    /// Every instance of the job's device is busy with another job.
+    Device,
+}
+
+/// Where a job is in its life, as far as scheduling is concerned; stored in the record's
+/// indexed `status` column so the scheduler finds waiting and active jobs without reading
+/// every body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobPhase {
+    /// No device yet.
+    Waiting,
+    /// Holds a device instance until its timeline ends.
+    Active,
+    /// Final and billed; the device is free.
+    Settled,
+}
+
+impl JobPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobPhase::Waiting => "WAITING",
+            JobPhase::Active => "ACTIVE",
+            JobPhase::Settled => "SETTLED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Position in the run, from 0; also the job's ARN suffix.
+    pub index: u32,
+    pub test_type: String,
+    /// The device as it was when the run was scheduled.
+    pub device: Device,
+    pub plan: JobPlan,
+    pub billing_method: BillingMethod,
+    pub timeout_minutes: i32,
+    pub video_capture: bool,
+    pub phase: JobPhase,
+    pub wait_reason: WaitReason,
+    pub instance_arn: Option<String>,
+    pub assigned_ms: Option<i64>,
+    /// The first stop request; later ones change nothing.
+    pub stop_requested_ms: Option<i64>,
+    /// When the job settled (final state stored, billed, device released).
+    pub settled_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub name: String,
+    pub test_type: String,
+    pub platform: DevicePlatform,
+    pub app_arn: Option<String>,
+    pub test_package_arn: Option<String>,
+    pub test_spec_arn: Option<String>,
+    pub device_pool_arn: Option<String>,
+    pub billing_method: BillingMethod,
+    pub job_timeout_minutes: i32,
+    pub total_jobs: u32,
+    /// What `deviceSelectionConfiguration` matched before maxDevices cut it, when given.
+    pub device_selection: Option<DeviceSelection>,
+    pub stop_requested_ms: Option<i64>,
+    /// Members the API echoes back unchanged (locale, location, radios, artifact paths,
+    /// device proxy, environment, execution options), kept in their wire form because
+    /// farmhand only stores them.
+    pub echo: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceSelection {
+    /// The filters as the request gave them (wire JSON), echoed in `deviceSelectionResult`.
+    pub filters: serde_json::Value,
+    pub matched_devices_count: u32,
+    pub max_devices: u32,
+}

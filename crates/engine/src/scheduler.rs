@@ -1,0 +1,255 @@
+//! The scheduler: the one loop that moves jobs along. Each pass settles the jobs whose
+//! timeline has ended (final state stored, minutes billed, device released, in one
+//! transaction) and gives free device instances to waiting jobs, oldest first.
+//!
+//! Everything it decides is stored with optimistic concurrency, so several server replicas
+//! may run it against one database: a pass that loses a race simply skips that job, and a
+//! job is assigned once and settled once whoever gets there first.
+
+use crate::job_view::{job_snapshot, ledger_entry};
+use domain::clock::Clock;
+use domain::device::Fleet;
+use domain::job::timeline::PrepDurations;
+use domain::run::{Job, JobPhase};
+use domain::scheduling::{decide, AccountSlots, ActiveJob, Decision, WaitingJob};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+use store::{Record, ScanQuery, Store, StoreError};
+use tokio::sync::Notify;
+
+/// How long the loop sleeps at most between passes (in real time): other replicas may have
+/// scheduled work this one was not woken for.
+const MAX_IDLE: Duration = Duration::from_millis(500);
+const MIN_IDLE: Duration = Duration::from_millis(5);
+const SCAN_PAGE: u32 = 500;
+
+pub struct Scheduler {
+    store: Arc<dyn Store>,
+    fleet: Arc<Fleet>,
+    clock: Arc<dyn Clock>,
+    prep: PrepDurations,
+    /// Simulated milliseconds per real millisecond (`serve --time-scale`).
+    time_scale: f64,
+    wake: Notify,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored job {0} does not decode: {1}")]
+    Corrupt(String, serde_json::Error),
+}
+
+pub fn decode_job(record: &Record) -> Result<Job, SchedulerError> {
+    serde_json::from_value(record.body.clone()).map_err(|e| SchedulerError::Corrupt(record.arn.clone(), e))
+}
+
+fn encode_job(record: &mut Record, job: &Job) -> Result<(), SchedulerError> {
+    record.status = Some(job.phase.as_str().to_string());
+    record.body = serde_json::to_value(job).map_err(|e| SchedulerError::Corrupt(record.arn.clone(), e))?;
+    Ok(())
+}
+
+/// What a pass did, for logs and tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PassReport {
+    pub assigned: usize,
+    pub settled: usize,
+    /// The earliest simulated instant at which an active job changes by itself.
+    pub next_change_ms: Option<i64>,
+}
+
+impl Scheduler {
+    pub fn new(store: Arc<dyn Store>, fleet: Arc<Fleet>, clock: Arc<dyn Clock>, prep: PrepDurations, time_scale: f64) -> Self {
+        Self { store, fleet, clock, prep, time_scale: time_scale.max(f64::MIN_POSITIVE), wake: Notify::new() }
+    }
+
+    pub fn prep(&self) -> &PrepDurations {
+        &self.prep
+    }
+
+    /// Asks for a pass soon: a run was scheduled or a job stopped.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs passes until `shutdown` resolves.
+    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let idle = match self.pass().await {
+                Ok(report) => {
+                    let now = self.clock.now_ms();
+                    report
+                        .next_change_ms
+                        .map(|next| Duration::from_millis(((next - now).max(0) as f64 / self.time_scale) as u64))
+                        .unwrap_or(MAX_IDLE)
+                        .clamp(MIN_IDLE, MAX_IDLE)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduler pass failed");
+                    MAX_IDLE
+                }
+            };
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(idle) => {}
+            }
+        }
+    }
+
+    async fn scan(&self, phase: JobPhase) -> Result<Vec<Record>, StoreError> {
+        let mut query = ScanQuery {
+            kind: "job".into(),
+            status_in: Some(vec![phase.as_str().to_string()]),
+            after: None,
+            limit: SCAN_PAGE,
+        };
+        let mut all = Vec::new();
+        loop {
+            let page = self.store.scan(&query).await?;
+            all.extend(page.records);
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// One pass: settle what ended, then assign what can start.
+    pub async fn pass(&self) -> Result<PassReport, SchedulerError> {
+        let now = self.clock.now_ms();
+        let mut report = PassReport::default();
+        let mut active = Vec::new();
+        for record in self.scan(JobPhase::Active).await? {
+            let job = decode_job(&record)?;
+            let snapshot = job_snapshot(&job, &record, &self.prep, now);
+            if snapshot.is_final {
+                if self.settle(record, job, now).await? {
+                    report.settled += 1;
+                }
+                continue;
+            }
+            report.next_change_ms = min_opt(report.next_change_ms, snapshot.next_change_ms);
+            if let Some(instance_arn) = &job.instance_arn {
+                active.push(ActiveJob {
+                    account_id: record.account_id.clone(),
+                    platform: job.device.platform.as_str().to_string(),
+                    billing_method: job.billing_method,
+                    instance_arn: instance_arn.clone(),
+                });
+            }
+        }
+
+        let mut waiting_records = Vec::new();
+        for record in self.scan(JobPhase::Waiting).await? {
+            let job = decode_job(&record)?;
+            if job.stop_requested_ms.is_some() {
+                // Stopped before it had a device: it ends now, billed nothing.
+                if self.settle(record, job, now).await? {
+                    report.settled += 1;
+                }
+                continue;
+            }
+            waiting_records.push((record, job));
+        }
+        if waiting_records.is_empty() {
+            return Ok(report);
+        }
+        let waiting: Vec<WaitingJob> = waiting_records
+            .iter()
+            .map(|(r, j)| WaitingJob {
+                key: r.arn.clone(),
+                account_id: r.account_id.clone(),
+                platform: j.device.platform.as_str().to_string(),
+                billing_method: j.billing_method,
+                device_arn: j.device.arn.clone(),
+            })
+            .collect();
+        let instances: BTreeMap<String, Vec<String>> = self
+            .fleet
+            .devices()
+            .iter()
+            .map(|d| (d.arn.clone(), d.instances.iter().map(|i| i.arn.clone()).collect()))
+            .collect();
+        let unavailable: BTreeSet<String> = self
+            .fleet
+            .devices()
+            .iter()
+            .flat_map(|d| d.instances.iter())
+            .filter(|i| i.status == domain::device::InstanceStatus::NotAvailable)
+            .map(|i| i.arn.clone())
+            .collect();
+        let slots: BTreeMap<String, AccountSlots> = self
+            .store
+            .accounts()
+            .await?
+            .into_iter()
+            .map(|a| {
+                let s = AccountSlots {
+                    max_concurrent_jobs: a.settings.max_concurrent_jobs,
+                    unmetered_devices: a.settings.unmetered_devices.clone(),
+                };
+                (a.id, s)
+            })
+            .collect();
+        let decisions = decide(&waiting, &active, &instances, &unavailable, &slots);
+        for ((mut record, mut job), decision) in waiting_records.into_iter().zip(decisions) {
+            match decision {
+                Decision::Assign { instance_arn, .. } => {
+                    job.phase = JobPhase::Active;
+                    job.instance_arn = Some(instance_arn);
+                    job.assigned_ms = Some(now);
+                    encode_job(&mut record, &job)?;
+                    match self.store.update(&record).await {
+                        Ok(updated) => {
+                            report.assigned += 1;
+                            let snapshot = job_snapshot(&job, &updated, &self.prep, now);
+                            report.next_change_ms = min_opt(report.next_change_ms, snapshot.next_change_ms);
+                        }
+                        // Stopped, or taken by another replica, since we read it.
+                        Err(StoreError::Conflict | StoreError::NotFound) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Decision::Wait { reason, .. } => {
+                    if job.wait_reason != reason {
+                        job.wait_reason = reason;
+                        encode_job(&mut record, &job)?;
+                        match self.store.update(&record).await {
+                            Ok(_) | Err(StoreError::Conflict | StoreError::NotFound) => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Stores a job's final state and its bill in one transaction. `false` when another
+    /// writer changed the job first (it will be looked at again next pass).
+    async fn settle(&self, mut record: Record, mut job: Job, now: i64) -> Result<bool, SchedulerError> {
+        let snapshot = job_snapshot(&job, &record, &self.prep, now);
+        let entry = ledger_entry(&record, &job, &snapshot, now);
+        job.phase = JobPhase::Settled;
+        job.settled_ms = Some(now);
+        encode_job(&mut record, &job)?;
+        match self.store.settle(&record, &entry).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict | StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
