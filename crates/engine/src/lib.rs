@@ -7,10 +7,14 @@
 //! - [`upload_processing`]: an upload's PROCESSING → SUCCEEDED/FAILED step, and its
 //!   resumption after a restart.
 //! - [`uploads`]: inspection of uploaded files (apps, test packages, test specs).
+//! - [`scheduler`]: the loop that assigns devices to waiting jobs and settles ended ones.
+//! - [`job_view`]: a stored job seen at an instant (snapshot, ledger line).
+//! - [`sim_artifacts`]: logs, results and screenshots of simulated jobs, rendered on demand.
 //! - [`sim`]: the simulated devices' script (`farmhand-sim.yaml`) → each job's plan.
 
 pub mod job_view;
 pub mod scheduler;
 pub mod sim;
+pub mod sim_artifacts;
 pub mod upload_processing;
 pub mod uploads;

@@ -32,6 +32,9 @@ pub struct Scheduler {
     /// Simulated milliseconds per real millisecond (`serve --time-scale`).
     time_scale: f64,
     wake: Notify,
+    /// Device instances held by jobs as of the last pass: what GetDevice and ListDevices
+    /// show as IN_USE / BUSY. At most one pass old.
+    in_use: std::sync::RwLock<BTreeSet<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,11 +66,30 @@ pub struct PassReport {
 
 impl Scheduler {
     pub fn new(store: Arc<dyn Store>, fleet: Arc<Fleet>, clock: Arc<dyn Clock>, prep: PrepDurations, time_scale: f64) -> Self {
-        Self { store, fleet, clock, prep, time_scale: time_scale.max(f64::MIN_POSITIVE), wake: Notify::new() }
+        Self {
+            store,
+            fleet,
+            clock,
+            prep,
+            time_scale: time_scale.max(f64::MIN_POSITIVE),
+            wake: Notify::new(),
+            in_use: Default::default(),
+        }
     }
 
     pub fn prep(&self) -> &PrepDurations {
         &self.prep
+    }
+
+    /// The device instances jobs held at the end of the last pass.
+    pub fn instances_in_use(&self) -> BTreeSet<String> {
+        self.in_use.read().map(|set| set.clone()).unwrap_or_default()
+    }
+
+    fn publish_in_use(&self, active: &[ActiveJob]) {
+        if let Ok(mut set) = self.in_use.write() {
+            *set = active.iter().map(|a| a.instance_arn.clone()).collect();
+        }
     }
 
     /// Asks for a pass soon: a run was scheduled or a job stopped.
@@ -157,6 +179,7 @@ impl Scheduler {
             waiting_records.push((record, job));
         }
         if waiting_records.is_empty() {
+            self.publish_in_use(&active);
             return Ok(report);
         }
         let waiting: Vec<WaitingJob> = waiting_records
@@ -201,12 +224,18 @@ impl Scheduler {
             match decision {
                 Decision::Assign { instance_arn, .. } => {
                     job.phase = JobPhase::Active;
-                    job.instance_arn = Some(instance_arn);
+                    job.instance_arn = Some(instance_arn.clone());
                     job.assigned_ms = Some(now);
                     encode_job(&mut record, &job)?;
                     match self.store.update(&record).await {
                         Ok(updated) => {
                             report.assigned += 1;
+                            active.push(ActiveJob {
+                                account_id: updated.account_id.clone(),
+                                platform: job.device.platform.as_str().to_string(),
+                                billing_method: job.billing_method,
+                                instance_arn,
+                            });
                             let snapshot = job_snapshot(&job, &updated, &self.prep, now);
                             report.next_change_ms = min_opt(report.next_change_ms, snapshot.next_change_ms);
                         }
@@ -227,6 +256,7 @@ impl Scheduler {
                 }
             }
         }
+        self.publish_in_use(&active);
         Ok(report)
     }
 

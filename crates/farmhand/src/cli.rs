@@ -3,7 +3,7 @@
 use crate::accounts;
 use crate::config::{ServeArgs, StoreArgs};
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::sync::Arc;
 use store::Store;
 
@@ -24,6 +24,29 @@ enum Command {
     /// Manage access keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Billing reports from the durable ledger.
+    #[command(subcommand)]
+    Billing(BillingCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BillingCommand {
+    /// Device minutes billed per job, with totals, as a table or CSV.
+    Report {
+        /// Only this account (default: every account).
+        #[arg(long)]
+        account: Option<String>,
+        /// Jobs settled at or after this instant (RFC 3339, or a date YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Jobs settled before this instant.
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        csv: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +66,81 @@ enum AccountCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Change an account's settings and limits (shown by GetAccountSettings).
+    Update {
+        id: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+struct SettingsArgs {
+    /// Jobs of the account that run at once (metered); more wait in PENDING_CONCURRENCY.
+    #[arg(long)]
+    max_concurrent_jobs: Option<i32>,
+    /// Unmetered device slots per platform, e.g. `--unmetered-devices ANDROID=2`.
+    #[arg(long, value_parser = parse_platform_count)]
+    unmetered_devices: Vec<(String, i32)>,
+    /// Metered device minutes the account may use in total (its trialMinutes).
+    #[arg(long, conflicts_with = "no_trial_minutes")]
+    trial_minutes: Option<f64>,
+    /// Removes the metered-minutes quota.
+    #[arg(long)]
+    no_trial_minutes: bool,
+    #[arg(long)]
+    max_job_timeout_minutes: Option<i32>,
+    #[arg(long)]
+    default_job_timeout_minutes: Option<i32>,
+    #[arg(long)]
+    max_projects: Option<i32>,
+    #[arg(long)]
+    max_uploads_per_project: Option<i32>,
+    #[arg(long)]
+    max_device_pools_per_project: Option<i32>,
+}
+
+fn parse_platform_count(text: &str) -> Result<(String, i32), String> {
+    let (platform, count) = text.split_once('=').ok_or("expected PLATFORM=COUNT")?;
+    let platform = platform.to_ascii_uppercase();
+    if platform != "ANDROID" && platform != "IOS" {
+        return Err(format!("unknown platform {platform}; expected ANDROID or IOS"));
+    }
+    Ok((platform, count.parse().map_err(|e| format!("{e}"))?))
+}
+
+impl SettingsArgs {
+    fn apply(&self, s: &mut domain::account::AccountSettings) {
+        if let Some(n) = self.max_concurrent_jobs {
+            s.max_concurrent_jobs = n;
+        }
+        for (platform, n) in &self.unmetered_devices {
+            s.unmetered_devices.insert(platform.clone(), *n);
+        }
+        if let Some(m) = self.trial_minutes {
+            s.trial_minutes_total = Some(m);
+        }
+        if self.no_trial_minutes {
+            s.trial_minutes_total = None;
+        }
+        if let Some(n) = self.max_job_timeout_minutes {
+            s.max_job_timeout_minutes = n;
+        }
+        if let Some(n) = self.default_job_timeout_minutes {
+            s.default_job_timeout_minutes = n;
+        }
+        if let Some(n) = self.max_projects {
+            s.limits.max_projects = n;
+        }
+        if let Some(n) = self.max_uploads_per_project {
+            s.limits.max_uploads_per_project = n;
+        }
+        if let Some(n) = self.max_device_pools_per_project {
+            s.limits.max_device_pools_per_project = n;
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +196,31 @@ impl Cli {
                 for a in store.accounts().await? {
                     let created = chrono::DateTime::from_timestamp_millis(a.created_ms).unwrap_or_default();
                     println!("{:<14} {:<24} {}", a.id, a.name, created.to_rfc3339());
+                }
+                Ok(())
+            }
+            Command::Account(AccountCommand::Update { id, settings, store }) => {
+                let store = open_store(&store).await?;
+                let mut account = store.account(&id).await?.with_context(|| format!("no account {id}"))?;
+                settings.apply(&mut account.settings);
+                account.settings.validate()?;
+                store.update_account_settings(&id, &account.settings).await?;
+                println!("{}", serde_json::to_string_pretty(&account.settings)?);
+                Ok(())
+            }
+            Command::Billing(BillingCommand::Report { account, since, until, csv, store }) => {
+                let store = open_store(&store).await?;
+                let query = store::LedgerQuery {
+                    account_id: account,
+                    since_ms: since.as_deref().map(crate::billing::parse_instant).transpose()?,
+                    until_ms: until.as_deref().map(crate::billing::parse_instant).transpose()?,
+                };
+                let entries = store.billing_entries(&query).await?;
+                let mut out = std::io::stdout().lock();
+                if csv {
+                    crate::billing::write_csv(&mut out, &entries)?;
+                } else {
+                    crate::billing::write_table(&mut out, &entries)?;
                 }
                 Ok(())
             }

@@ -7,10 +7,12 @@
 //! - [`config`]: flags, `FARMHAND_*` variables and the TOML file, layered once.
 //! - [`server`]: HTTP (axum), authentication, start-up and shutdown.
 //! - [`api`]: one function per Device Farm operation.
+//! - [`billing`]: the billing report's table and CSV.
 //! - [`accounts`]: the default account and key management.
 
 mod accounts;
 mod api;
+mod billing;
 mod cli;
 mod config;
 mod server;

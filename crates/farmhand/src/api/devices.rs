@@ -77,14 +77,22 @@ pub fn filters_from_wire(filters: &[wire::DeviceFilter]) -> Result<Vec<DeviceFil
         .collect()
 }
 
+/// The fleet's devices as they are now: instances held by jobs IN_USE, fully used devices BUSY.
+pub fn live_devices(ctx: &Ctx) -> Vec<Device> {
+    let in_use = ctx.state.engine.instances_in_use();
+    ctx.state.fleet.devices().iter().map(|d| domain::device::live(d, &in_use)).collect()
+}
+
+/// One device as it is now, or `None` when the fleet has no such device.
+pub fn live_device(ctx: &Ctx, arn: &str) -> Option<Device> {
+    let in_use = ctx.state.engine.instances_in_use();
+    ctx.state.fleet.device(arn).map(|d| domain::device::live(d, &in_use))
+}
+
 pub async fn get(ctx: &Ctx, req: wire::GetDeviceRequest) -> Result<wire::GetDeviceResult, ApiError> {
     parse_arn(ctx, &req.arn, ResourceKind::Device)?;
-    let device = ctx
-        .state
-        .fleet
-        .device(&req.arn)
-        .ok_or_else(|| super::records::not_found(ResourceKind::Device, &req.arn))?;
-    Ok(wire::GetDeviceResult { device: Some(device_to_wire(device)) })
+    let device = live_device(ctx, &req.arn).ok_or_else(|| super::records::not_found(ResourceKind::Device, &req.arn))?;
+    Ok(wire::GetDeviceResult { device: Some(device_to_wire(&device)) })
 }
 
 pub async fn list(ctx: &Ctx, req: wire::ListDevicesRequest) -> Result<wire::ListDevicesResult, ApiError> {
@@ -93,7 +101,8 @@ pub async fn list(ctx: &Ctx, req: wire::ListDevicesRequest) -> Result<wire::List
         super::projects::load(ctx, arn).await?;
     }
     let filters = filters_from_wire(req.filters.as_deref().unwrap_or_default())?;
-    let devices = ctx.state.fleet.filter(&filters);
+    let devices: Vec<Device> =
+        live_devices(ctx).into_iter().filter(|d| domain::device::matches_all(&filters, d)).collect();
     let scope = format!(
         "ListDevices|{}",
         serde_json::to_string(&req.filters).unwrap_or_default()
@@ -107,11 +116,13 @@ pub async fn list(ctx: &Ctx, req: wire::ListDevicesRequest) -> Result<wire::List
 
 pub async fn get_instance(ctx: &Ctx, req: wire::GetDeviceInstanceRequest) -> Result<wire::GetDeviceInstanceResult, ApiError> {
     parse_arn(ctx, &req.arn, ResourceKind::DeviceInstance)?;
-    let (_, instance) = ctx
+    let (device, _) = ctx
         .state
         .fleet
         .instance(&req.arn)
         .ok_or_else(|| super::records::not_found(ResourceKind::DeviceInstance, &req.arn))?;
+    let live = live_device(ctx, &device.arn).ok_or_else(ApiError::internal)?;
+    let instance = live.instance(&req.arn).ok_or_else(ApiError::internal)?;
     Ok(wire::GetDeviceInstanceResult { device_instance: Some(instance_to_wire(instance)) })
 }
 
@@ -119,7 +130,8 @@ pub async fn list_instances(
     ctx: &Ctx,
     req: wire::ListDeviceInstancesRequest,
 ) -> Result<wire::ListDeviceInstancesResult, ApiError> {
-    let instances: Vec<&DeviceInstance> = ctx.state.fleet.devices().iter().flat_map(|d| d.instances.iter()).collect();
+    let devices = live_devices(ctx);
+    let instances: Vec<&DeviceInstance> = devices.iter().flat_map(|d| d.instances.iter()).collect();
     let page_size = req.max_results.map(|m| m as usize).unwrap_or(PAGE_SIZE).min(PAGE_SIZE);
     let scope = format!("ListDeviceInstances|{page_size}");
     let (page, next_token) =

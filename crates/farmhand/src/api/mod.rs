@@ -2,11 +2,12 @@
 //! each taking the typed, already-validated input and returning the typed output.
 //! [`dispatch`] is the single table from [`Operation`] to function.
 
+mod artifacts;
 mod devices;
 mod pools;
 mod projects;
 mod records;
-mod runs;
+pub mod runs;
 mod settings;
 mod tags;
 pub mod uploads;
@@ -79,5 +80,6 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, 
         GetTest => runs::get_test,
         ListTests => runs::list_tests,
         ListUniqueProblems => runs::list_unique_problems,
+        ListArtifacts => artifacts::list,
     }
 }

@@ -9,10 +9,14 @@ pub async fn get_account_settings(
     _req: wire::GetAccountSettingsRequest,
 ) -> Result<wire::GetAccountSettingsResult, ApiError> {
     let s = &ctx.account.settings;
-    // TODO(issue 3): subtract the metered minutes of the billing ledger once runs exist;
-    // until ScheduleRun is served nothing can be billed, so the whole quota remains.
-    let trial_minutes =
-        s.trial_minutes_total.map(|total| wire::TrialMinutes { total: Some(total), remaining: Some(total) });
+    let trial_minutes = match s.trial_minutes_total {
+        Some(total) => {
+            let used_seconds = ctx.state.store.metered_seconds(&ctx.account.id).await.map_err(|e| ctx.internal(e))?;
+            let remaining = (total - used_seconds as f64 / 60.0).max(0.0);
+            Some(wire::TrialMinutes { total: Some(total), remaining: Some(remaining) })
+        }
+        None => None,
+    };
     Ok(wire::GetAccountSettingsResult {
         account_settings: Some(wire::AccountSettings {
             aws_account_number: Some(ctx.account.id.clone()),

@@ -5,18 +5,16 @@
 use super::projects;
 use super::records::{epoch_seconds, RecordExt};
 use super::{parse_arn, Ctx};
-use crate::server::{AppState, SIGNING_SERVICE};
+use crate::server::AppState;
 use domain::arn::{Arn, ResourceKind};
 use domain::resources::Upload;
 use domain::upload::{validate_new_upload, UploadCategory, UploadKind, UploadStatus, UploadType};
 use protocol::model as wire;
 use protocol::pagination::PAGE_SIZE;
-use protocol::sigv4::{presign, PresignTarget, SigningParams};
 use protocol::ApiError;
 use store::Record;
 
-/// How long an upload URL stays valid, as AWS documents.
-pub const URL_VALIDITY_SECS: u64 = 24 * 60 * 60;
+use crate::server::presign::URL_VALIDITY_SECS;
 
 /// Where an upload's bytes live in the blob store.
 pub fn blob_key(arn: &Arn) -> String {
@@ -28,25 +26,8 @@ pub fn put_path(arn: &Arn) -> String {
     format!("/uploads/{}/{}", arn.account, arn.id)
 }
 
-fn presigned_url(state: &AppState, arn: &Arn, now_ms: i64) -> Result<String, ApiError> {
-    let (key_id, secret) = &state.url_signing_key;
-    let path = put_path(arn);
-    let target = PresignTarget {
-        method: "PUT",
-        url_base: &state.public_url,
-        path: &path,
-        extra_query: &[],
-        expires_secs: URL_VALIDITY_SECS,
-    };
-    let params = SigningParams {
-        access_key_id: key_id,
-        secret,
-        region: &state.region,
-        service: SIGNING_SERVICE,
-        time: chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),
-    };
-    let query = presign(&target, &params).map_err(|e| state.internal(e))?;
-    Ok(format!("{}{path}?{query}", state.public_url))
+fn presigned_url(state: &AppState, arn: &Arn) -> Result<String, ApiError> {
+    crate::server::presign::url(state, "PUT", &put_path(arn))
 }
 
 pub fn to_wire(record: &Record, upload: Upload) -> wire::Upload {
@@ -88,7 +69,7 @@ pub async fn create(ctx: &Ctx, req: wire::CreateUploadRequest) -> Result<wire::C
         content_type: req.content_type,
         metadata: None,
         message: None,
-        url: presigned_url(&ctx.state, &arn, now)?,
+        url: presigned_url(&ctx.state, &arn)?,
         url_expires_ms: now + URL_VALIDITY_SECS as i64 * 1000,
         size_bytes: None,
     };
@@ -130,7 +111,7 @@ pub async fn list(ctx: &Ctx, req: wire::ListUploadsRequest) -> Result<wire::List
 pub async fn update(ctx: &Ctx, req: wire::UpdateUploadRequest) -> Result<wire::UpdateUploadResult, ApiError> {
     let arn = parse_arn(ctx, &req.arn, ResourceKind::Upload)?;
     let now = ctx.state.now_ms();
-    let fresh_url = presigned_url(&ctx.state, &arn, now)?;
+    let fresh_url = presigned_url(&ctx.state, &arn)?;
     let (record, upload) = ctx
         .modify(&arn, |u: &mut Upload, record| {
             if let Some(name) = &req.name {

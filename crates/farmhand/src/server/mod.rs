@@ -3,8 +3,10 @@
 
 mod auth;
 mod bootstrap;
+mod downloads;
 pub mod clock;
 mod http;
+pub mod presign;
 mod shutdown;
 mod upload_put;
 
@@ -63,6 +65,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", post(http::api))
         .route("/uploads/{account}/{project}/{upload}", put(upload_put::put_upload))
+        .route("/artifacts/{account}/{*path}", get(downloads::artifact))
+        .route("/video/{account}/{*job}", get(downloads::video))
         .route("/health", get(|| async { "ok" }))
         .fallback(http::no_route)
         .layer(axum::middleware::map_response(http::ensure_request_id))

@@ -2,9 +2,8 @@
 //! signature covers the path, so the URL writes exactly one upload and nothing else; the
 //! body streams to the blob store (never whole in memory) and inspection starts behind it.
 
-use super::auth::auth_error;
-use super::http::{error_response, header_pairs};
-use super::{AppState, SIGNING_SERVICE};
+use super::http::error_response;
+use super::AppState;
 use crate::api::uploads::blob_key;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -13,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use domain::arn::{Arn, ResourceKind};
 use domain::resources::Upload;
 use domain::upload::UploadStatus;
-use protocol::sigv4::{self, Expectation, RequestParts};
 use protocol::ApiError;
 use std::sync::Arc;
 use store::blob::BlobError;
@@ -35,23 +33,8 @@ pub async fn put_upload(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let header_list = header_pairs(&headers);
-    let parts = RequestParts {
-        method: method.as_str(),
-        raw_path: uri.path(),
-        raw_query: uri.query().unwrap_or_default(),
-        headers: &header_list,
-        payload_sha256: None,
-    };
-    let verified = sigv4::parse(&parts).and_then(|parsed| {
-        let (key_id, secret) = &state.url_signing_key;
-        if parsed.access_key_id() != key_id || !matches!(parsed.form(), sigv4::AuthForm::Presigned { .. }) {
-            return Err(sigv4::AuthError::unrecognized_client());
-        }
-        parsed.verify(secret, state.wall_now(), &Expectation { region: &state.region, service: SIGNING_SERVICE })
-    });
-    if let Err(e) = verified {
-        return api_error(auth_error(e));
+    if let Err(e) = super::presign::verify(&state, &method, &uri, &headers) {
+        return api_error(e);
     }
 
     let arn = Arn::new(&state.region, &account, ResourceKind::Upload, format!("{project}/{upload}"));

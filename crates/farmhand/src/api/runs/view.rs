@@ -73,8 +73,9 @@ pub fn test_arn(job: &Arn, suite: usize, test: usize) -> Arn {
     Arn::new(&suite.region, &suite.account, ResourceKind::Test, format!("{}/{}", suite.id, index(test as u32)))
 }
 
-pub fn video_endpoint(ctx: &Ctx, job: &Arn) -> String {
-    format!("{}/video/{}/{}", ctx.state.public_url, job.account, job.id)
+/// A presigned URL of the job's live screen stream (`server::downloads::video`).
+pub fn video_endpoint(ctx: &Ctx, job: &Arn) -> Result<String, ApiError> {
+    crate::server::presign::url(&ctx.state, "GET", &format!("/video/{}/{}", job.account, job.id))
 }
 
 pub fn job_view(ctx: &Ctx, state: &JobState) -> Result<wire::Job, ApiError> {
@@ -91,10 +92,14 @@ pub fn job_view(ctx: &Ctx, state: &JobState) -> Result<wire::Job, ApiError> {
         stopped: s.stopped_ms.map(epoch_seconds),
         counters: Some(counters(&s.counters)),
         message: s.message.clone(),
-        device: Some(device_to_wire(&state.job.device)),
+        // The device as it is now (availability, instances in use), falling back to the
+        // copy taken at scheduling if the fleet no longer has it.
+        device: Some(device_to_wire(
+            &super::super::devices::live_device(ctx, &state.job.device.arn).unwrap_or_else(|| state.job.device.clone()),
+        )),
         instance_arn: state.job.instance_arn.clone(),
         device_minutes: Some(minutes(s.billed_seconds, state.job.billing_method)),
-        video_endpoint: state.job.video_capture.then(|| video_endpoint(ctx, &arn)),
+        video_endpoint: state.job.video_capture.then(|| video_endpoint(ctx, &arn)).transpose()?,
         video_capture: Some(state.job.video_capture),
     })
 }

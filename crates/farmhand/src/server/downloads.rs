@@ -1,0 +1,100 @@
+//! `GET /artifacts/…` and `GET /video/…`: what presigned artifact URLs and video endpoints
+//! point at. Content is rendered from the job's current snapshot.
+
+use super::http::error_response;
+use super::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use domain::arn::{Arn, ResourceKind};
+use domain::job::snapshot::JobSnapshot;
+use domain::run::Job;
+use engine::job_view::job_snapshot;
+use engine::sim_artifacts::{artifacts_of, render, video_frame};
+use protocol::ApiError;
+use std::sync::Arc;
+
+fn fail(e: ApiError) -> Response {
+    error_response(&e, &uuid::Uuid::new_v4().to_string())
+}
+
+async fn load_job(state: &AppState, account: &str, job_id: &str) -> Result<(Job, JobSnapshot), ApiError> {
+    let arn = Arn::new(&state.region, account, ResourceKind::Job, job_id);
+    let record = state
+        .store
+        .get(account, &arn.to_string())
+        .await
+        .map_err(|e| state.internal(e))?
+        .ok_or_else(|| ApiError::not_found("The job no longer exists"))?;
+    let job: Job = serde_json::from_value(record.body.clone()).map_err(|e| state.internal(e))?;
+    let snapshot = job_snapshot(&job, &record, state.engine.prep(), state.now_ms());
+    Ok((job, snapshot))
+}
+
+pub async fn artifact(
+    State(state): State<Arc<AppState>>,
+    Path((account, path)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = super::presign::verify(&state, &method, &uri, &headers) {
+        return fail(e);
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    let missing = || fail(ApiError::not_found("No such artifact"));
+    if segments.len() != 6 {
+        return missing();
+    }
+    let numbers: Vec<Option<usize>> = segments[3..].iter().map(|s| s.parse().ok()).collect();
+    let (Some(suite), Some(test), Some(index)) = (numbers[0], numbers[1], numbers[2]) else { return missing() };
+    let (job, snapshot) = match load_job(&state, &account, &segments[..3].join("/")).await {
+        Ok(found) => found,
+        Err(e) => return fail(e),
+    };
+    let Some(spec) = artifacts_of(&snapshot)
+        .into_iter()
+        .find(|s| s.suite == suite && s.test == test && s.index as usize == index)
+    else {
+        return missing();
+    };
+    let (content_type, bytes) = render(&spec, &job, &snapshot);
+    let disposition = format!("attachment; filename=\"{}.{}\"", spec.name.replace('"', ""), spec.extension);
+    (StatusCode::OK, [(http::header::CONTENT_TYPE, content_type.to_string()), (http::header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response()
+}
+
+/// A live view of the device's screen as `multipart/x-mixed-replace` PNG frames (what
+/// browsers play as a motion-JPEG-style stream), one per real second, until the job ends.
+pub async fn video(
+    State(state): State<Arc<AppState>>,
+    Path((account, job_id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = super::presign::verify(&state, &method, &uri, &headers) {
+        return fail(e);
+    }
+    if let Err(e) = load_job(&state, &account, &job_id).await {
+        return fail(e);
+    }
+    let frames = futures::stream::unfold((state, account, job_id, false), |(state, account, job_id, done)| async move {
+        if done {
+            return None;
+        }
+        let (job, snapshot) = load_job(&state, &account, &job_id).await.ok()?;
+        let png = video_frame(&job, &snapshot);
+        let mut part = format!("--frame\r\nContent-Type: image/png\r\nContent-Length: {}\r\n\r\n", png.len()).into_bytes();
+        part.extend_from_slice(&png);
+        part.extend_from_slice(b"\r\n");
+        let finished = snapshot.is_final;
+        if !finished {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        Some((Ok::<_, std::convert::Infallible>(part), (state, account, job_id, finished)))
+    });
+    (StatusCode::OK, [(http::header::CONTENT_TYPE, "multipart/x-mixed-replace; boundary=frame")], Body::from_stream(frames))
+        .into_response()
+}
