@@ -387,12 +387,30 @@ def finished_run(sim, fleet):
 
 
 @pytest.mark.parametrize("arn", [
-    "nope", "arn:aws:s3:::bucket/key/and/more/stuff", "arn:aws:devicefarm", "x" * 1012,
+    "not-an-arn-at-all-but-long-enough-to-pass-min",
+    "arn:aws:s3:::a-bucket-name-that-is-long-enough",
+    "arn:aws:devicefarm:x",
+    "a" * 1012,
 ])
-@pytest.mark.parametrize("operation", ["get_job", "stop_job", "get_run", "stop_run", "delete_run", "list_jobs",
-                                       "list_suites", "get_suite", "list_tests", "get_test"])
-def test_malformed_arns_are_argument_exception(sim, operation, arn):
-    expect_error("ArgumentException", getattr(sim.client(), operation), arn=arn)
+def test_malformed_arns_are_argument_exception(sim, arn):
+    """botocore checks lengths itself, so these go out as raw signed requests."""
+    for operation in ("GetJob", "StopJob", "GetRun", "StopRun", "DeleteRun", "ListJobs", "ListSuites", "GetSuite",
+                      "ListTests", "GetTest", "ListUniqueProblems"):
+        response = sim.call(operation, {"arn": arn})
+        assert response.status_code == 400, (operation, response.text)
+        assert response.json()["__type"] == "ArgumentException", (operation, response.text)
+    response = sim.call("ScheduleRun", {"projectArn": arn, "devicePoolArn": arn, "test": {"type": "APPIUM_WEB_PYTHON"}})
+    assert response.status_code == 400 and response.json()["__type"] == "ArgumentException", response.text
+
+
+def test_arn_of_another_kind_is_refused(sim, finished_run):
+    lab, run, job = finished_run
+    for operation, arn in (("GetJob", run["arn"]), ("StopJob", run["arn"]), ("GetRun", job["arn"]),
+                           ("StopRun", job["arn"]), ("ListJobs", job["arn"]), ("DeleteRun", lab.arn)):
+        response = sim.call(operation, {"arn": arn})
+        assert response.status_code == 400, (operation, response.text)
+        assert response.json()["__type"] in ("ArgumentException", "NotFoundException"), (operation, response.text)
+    assert lab.client.get_run(arn=run["arn"])["run"]["status"] == "COMPLETED"
 
 
 def test_unknown_and_other_accounts_arns_are_not_found(sim, finished_run):

@@ -109,7 +109,7 @@ pub async fn list(ctx: &Ctx, req: wire::ListDevicesRequest) -> Result<wire::List
     );
     let (page, next_token) = page_slice(ctx, &scope, &devices, |d| d.arn.clone(), req.next_token.as_deref(), PAGE_SIZE)?;
     Ok(wire::ListDevicesResult {
-        devices: Some(page.iter().map(|d| device_to_wire(d)).collect()),
+        devices: Some(page.iter().map(device_to_wire).collect()),
         next_token,
     })
 }
