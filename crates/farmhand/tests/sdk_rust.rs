@@ -29,10 +29,15 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Server {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut child = Command::new(env!("CARGO_BIN_EXE_farmhand"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir.path())
+            .args(extra)
             .env_remove("FARMHAND_DATABASE_URL")
             .env_remove("FARMHAND_CONFIG")
             .env("FARMHAND_ROOT_ACCESS_KEY_ID", ACCESS_KEY_ID)
@@ -305,4 +310,113 @@ async fn create_upload_put_and_poll() {
     assert_eq!(status, UploadStatus::Succeeded);
     let listed = client.list_uploads().arn(&project_arn).send().await.expect("list uploads");
     assert_eq!(listed.uploads().len(), 1);
+}
+
+/// A zip holding one stored (uncompressed) file: enough for a test package.
+fn zip_with(name: &str, content: &[u8]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buf);
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file(name, options).expect("zip entry");
+    std::io::Write::write_all(&mut zip, content).expect("zip content");
+    zip.finish().expect("zip finish");
+    buf.into_inner()
+}
+
+async fn wait_upload(client: &Client, arn: &str) {
+    for _ in 0..300 {
+        let got = client.get_upload().arn(arn).send().await.expect("get upload");
+        match got.upload().and_then(|u| u.status()) {
+            Some(UploadStatus::Succeeded) => return,
+            Some(UploadStatus::Failed) => panic!("upload failed: {:?}", got.upload().and_then(|u| u.message())),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    panic!("upload never finished processing");
+}
+
+/// StopJob through the Rust SDK while the job is in its tests: the response says STOPPING
+/// and carries the whole job; the test in progress completes and is billed, the next one
+/// ends STOPPED, and teardown still runs.
+#[tokio::test]
+async fn stop_job_during_tests_bills_setup_the_running_test_and_teardown() {
+    use aws_sdk_devicefarm::types::{
+        DeviceSelectionConfiguration, ExecutionResult, ExecutionStatus, ScheduleRunTest, TestType,
+    };
+    let server = Server::start_with(&["--time-scale", "20"]);
+    let client = server.client();
+    let project = client.create_project().name("runs").send().await.expect("project");
+    let project_arn = project.project().and_then(|p| p.arn()).expect("arn").to_string();
+    let scenario = b"setup_seconds: 2\nteardown_seconds: 1\ntests:\n  - {name: first, seconds: 3}\n  - {name: second, seconds: 30}\n  - {name: third, seconds: 10}\n";
+    let created = client
+        .create_upload()
+        .project_arn(&project_arn)
+        .name("tests.zip")
+        .r#type(UploadType::AppiumWebPythonTestPackage)
+        .send()
+        .await
+        .expect("create upload");
+    let upload = created.upload().expect("upload");
+    assert_eq!(put(upload.url().expect("url"), &zip_with("farmhand-sim.yaml", scenario)).await, 200);
+    let package_arn = upload.arn().expect("arn").to_string();
+    wait_upload(&client, &package_arn).await;
+
+    let filter = DeviceFilter::builder()
+        .attribute(DeviceFilterAttribute::Platform)
+        .operator(RuleOperator::Equals)
+        .values("ANDROID")
+        .build()
+        .expect("filter");
+    let run = client
+        .schedule_run()
+        .project_arn(&project_arn)
+        .test(ScheduleRunTest::builder().r#type(TestType::AppiumWebPython).test_package_arn(&package_arn).build().expect("test"))
+        .device_selection_configuration(
+            DeviceSelectionConfiguration::builder().filters(filter).max_devices(1).build().expect("selection"),
+        )
+        .send()
+        .await
+        .expect("schedule run");
+    let run_arn = run.run().and_then(|r| r.arn()).expect("run arn").to_string();
+    assert_eq!(run.run().and_then(|r| r.total_jobs()), Some(1));
+    let jobs = client.list_jobs().arn(&run_arn).send().await.expect("list jobs");
+    let job_arn = jobs.jobs()[0].arn().expect("job arn").to_string();
+    assert!(job_arn.ends_with("/00000"), "{job_arn}");
+
+    // Wait for the second test to be running: setup and the first test are done.
+    let suites = client.list_suites().arn(&job_arn).send().await.expect("suites");
+    let tests_suite = suites.suites()[1].arn().expect("suite arn").to_string();
+    for _ in 0..400 {
+        let tests = client.list_tests().arn(&tests_suite).send().await.expect("tests");
+        if tests.tests().get(1).and_then(|t| t.status()) == Some(&ExecutionStatus::Running) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stopped = client.stop_job().arn(&job_arn).send().await.expect("stop job");
+    let job = stopped.job().expect("the whole job");
+    assert_eq!(job.status(), Some(&ExecutionStatus::Stopping));
+    assert_eq!(job.arn(), Some(job_arn.as_str()));
+    assert!(job.device().and_then(|d| d.cpu()).is_some() && job.instance_arn().is_some());
+    assert!(job.device_minutes().is_some() && job.video_capture() == Some(true) && job.video_endpoint().is_some());
+
+    let mut last = None;
+    for _ in 0..600 {
+        let got = client.get_job().arn(&job_arn).send().await.expect("get job");
+        let job = got.job().expect("job").clone();
+        if job.status() == Some(&ExecutionStatus::Completed) {
+            last = Some(job);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let job = last.expect("the job completes");
+    assert_eq!(job.result(), Some(&ExecutionResult::Stopped));
+    let minutes = job.device_minutes().expect("minutes");
+    // setup 2 s + first 3 s + second (in progress, runs to its end: 30 s) + teardown 1 s;
+    // third never starts.
+    assert_eq!(minutes.total(), Some(36.0 / 60.0));
+    assert_eq!(minutes.metered(), Some(36.0 / 60.0));
+    let counters = job.counters().expect("counters");
+    assert_eq!((counters.total(), counters.passed(), counters.stopped()), (Some(5), Some(4), Some(1)));
 }
