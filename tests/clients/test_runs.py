@@ -16,7 +16,7 @@ from simfarm import (
     devices_by_name, expected_job, minutes, sim_server, ts, wait_for, wait_job_status, wait_run_completed, worst,
 )
 from support import (
-    DEVICE_INSTANCE_ARN, GOOD_TEST_SPEC, PROJECT_ARN, error_code, make_apk, make_ipa, make_zip, put_file, unique,
+    DEVICE_INSTANCE_ARN, GOOD_TEST_SPEC, PROJECT_ARN, error_code, make_ipa, make_zip, unique,
     upload_file,
 )
 
@@ -165,6 +165,23 @@ def test_run_completes_with_exact_counters_results_and_minutes(sim, lab, fleet):
     listed = [r for page in lab.client.get_paginator("list_runs").paginate(arn=lab.arn) for r in page["runs"]]
     assert listed == [final_run]
 
+    # Failure messages grouped by result, each problem naming where it happened.
+    problems = lab.client.list_unique_problems(arn=run["arn"])["uniqueProblems"]
+    [failed] = problems["FAILED"]
+    assert failed["message"] == "expected 200, got 500"
+    [problem] = failed["problems"]
+    assert problem["run"] == {"arn": run["arn"], "name": name}
+    assert problem["job"] == {"arn": by_name[BETA]["arn"], "name": BETA}
+    assert problem["suite"] == {"arn": by_name[BETA]["arn"].replace(":job:", ":suite:") + "/00001",
+                                "name": "Tests Suite"}
+    assert problem["test"] == {"arn": by_name[BETA]["arn"].replace(":job:", ":test:") + "/00001/00001",
+                               "name": "test_checkout"}
+    assert problem["device"]["arn"] == fleet[BETA]["arn"]
+    assert problem["result"] == "FAILED" and problem["message"] == "expected 200, got 500"
+    [warned] = problems["WARNED"]
+    assert warned["message"] == "slow search"
+    assert sorted(p["job"]["name"] for p in warned["problems"]) == [ALPHA, GAMMA]
+
 
 def test_run_with_app_spec_and_configuration_echoes_every_member(sim, lab, fleet):
     scenario = Scenario(setup=2.5, teardown=1, tests=(SimTest("test_app", 3.1), SimTest("test_more", 2, "FAILED", "nope")))
@@ -311,9 +328,10 @@ def test_unmetered_runs_wait_for_the_platforms_unmetered_slot(sim, fleet):
         current = [lab.client.get_job(arn=jobs[n]["arn"])["job"]["status"] for n in (BETA, GAMMA)]
         return {"status": ",".join(sorted(current))}
 
-    split = wait_for(android_split, lambda v: "PENDING_CONCURRENCY" in v["status"] and v["status"] != "PENDING_CONCURRENCY,PENDING_CONCURRENCY",
-                     timeout=10, what="one Android job PENDING_CONCURRENCY")
-    assert split["status"].count("PENDING_CONCURRENCY") == 1
+    active = ("PROCESSING", "SCHEDULING", "PREPARING", "RUNNING")
+    wait_for(android_split, lambda v: any(f"{s},PENDING_CONCURRENCY" == v["status"] or f"PENDING_CONCURRENCY,{s}" == v["status"]
+                                          for s in active),
+             timeout=10, what="one Android job active, the other PENDING_CONCURRENCY")
     final = wait_run_completed(lab.client, run["arn"])
     assert final["deviceMinutes"] == minutes(3 * scenario.full_seconds, "UNMETERED")
     done = {j["name"]: j for j in lab.jobs(run["arn"])}

@@ -2,9 +2,13 @@
 //! timeline has ended (final state stored, minutes billed, device released, in one
 //! transaction) and gives free device instances to waiting jobs, oldest first.
 //!
-//! Everything it decides is stored with optimistic concurrency, so several server replicas
-//! may run it against one database: a pass that loses a race simply skips that job, and a
-//! job is assigned once and settled once whoever gets there first.
+//! Several server replicas may share one database. Only the holder of the `scheduler` lease
+//! assigns devices (deciding from a consistent view of who holds what is what keeps one
+//! instance to one job and an account within its concurrency), and its assignments are
+//! fenced by the lease's token, so a holder that stalled past its lease cannot write over
+//! its successor. Settling needs no lease: it is version-checked and the ledger bills a job
+//! once whoever gets there first. Every replica reads the active jobs each pass, so each
+//! can show which devices are busy.
 
 use crate::job_view::{job_snapshot, ledger_entry};
 use domain::clock::Clock;
@@ -23,6 +27,10 @@ use tokio::sync::Notify;
 const MAX_IDLE: Duration = Duration::from_millis(500);
 const MIN_IDLE: Duration = Duration::from_millis(5);
 const SCAN_PAGE: u32 = 500;
+const LEASE: &str = "scheduler";
+/// How long (in real time) the lease outlives its holder's last pass; a successor takes
+/// over after this when a holder dies without releasing it.
+const LEASE_TTL: Duration = Duration::from_secs(3);
 
 pub struct Scheduler {
     store: Arc<dyn Store>,
@@ -35,6 +43,9 @@ pub struct Scheduler {
     /// Device instances held by jobs as of the last pass: what GetDevice and ListDevices
     /// show as IN_USE / BUSY. At most one pass old.
     in_use: std::sync::RwLock<BTreeSet<String>>,
+    /// Who this scheduler is, for the lease. A server restarted at the same address takes
+    /// its lease back at once; otherwise a successor waits out [`LEASE_TTL`].
+    holder: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +85,20 @@ impl Scheduler {
             time_scale: time_scale.max(f64::MIN_POSITIVE),
             wake: Notify::new(),
             in_use: Default::default(),
+            holder: format!(
+                "scheduler-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+            ),
         }
+    }
+
+    /// Names this scheduler for the lease (e.g. host and listen address), so a restart of
+    /// the same server resumes scheduling without waiting for its old lease to expire. Two
+    /// live schedulers must never share a name.
+    pub fn with_holder(mut self, holder: impl Into<String>) -> Self {
+        self.holder = holder.into();
+        self
     }
 
     pub fn prep(&self) -> &PrepDurations {
@@ -116,7 +140,10 @@ impl Scheduler {
                 }
             };
             tokio::select! {
-                _ = &mut shutdown => return,
+                _ = &mut shutdown => {
+                    self.release().await;
+                    return;
+                }
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(idle) => {}
             }
@@ -141,9 +168,19 @@ impl Scheduler {
         }
     }
 
-    /// One pass: settle what ended, then assign what can start.
+    /// Gives up the lease (at shutdown), so a successor need not wait for it to expire.
+    pub async fn release(&self) {
+        let now = self.clock.now_ms();
+        if let Ok(Some(lease)) = self.store.acquire_lease(LEASE, &self.holder, now, 0).await {
+            tracing::debug!(token = lease.token, "scheduler lease released");
+        }
+    }
+
+    /// One pass: settle what ended, then, as the lease holder, assign what can start.
     pub async fn pass(&self) -> Result<PassReport, SchedulerError> {
         let now = self.clock.now_ms();
+        let ttl_ms = (LEASE_TTL.as_millis() as f64 * self.time_scale) as i64;
+        let lease = self.store.acquire_lease(LEASE, &self.holder, now, ttl_ms).await?;
         let mut report = PassReport::default();
         let mut active = Vec::new();
         for record in self.scan(JobPhase::Active).await? {
@@ -178,6 +215,11 @@ impl Scheduler {
             }
             waiting_records.push((record, job));
         }
+        let Some(lease) = lease else {
+            // Another replica schedules; this one only keeps its view of busy devices.
+            self.publish_in_use(&active);
+            return Ok(report);
+        };
         if waiting_records.is_empty() {
             self.publish_in_use(&active);
             return Ok(report);
@@ -227,7 +269,7 @@ impl Scheduler {
                     job.instance_arn = Some(instance_arn.clone());
                     job.assigned_ms = Some(now);
                     encode_job(&mut record, &job)?;
-                    match self.store.update(&record).await {
+                    match self.store.update_fenced(&record, &lease).await {
                         Ok(updated) => {
                             report.assigned += 1;
                             active.push(ActiveJob {
@@ -239,8 +281,10 @@ impl Scheduler {
                             let snapshot = job_snapshot(&job, &updated, &self.prep, now);
                             report.next_change_ms = min_opt(report.next_change_ms, snapshot.next_change_ms);
                         }
-                        // Stopped, or taken by another replica, since we read it.
+                        // Stopped or deleted since we read it.
                         Err(StoreError::Conflict | StoreError::NotFound) => {}
+                        // Another replica took over scheduling: its view wins.
+                        Err(StoreError::LeaseLost) => break,
                         Err(e) => return Err(e.into()),
                     }
                 }
@@ -248,8 +292,9 @@ impl Scheduler {
                     if job.wait_reason != reason {
                         job.wait_reason = reason;
                         encode_job(&mut record, &job)?;
-                        match self.store.update(&record).await {
+                        match self.store.update_fenced(&record, &lease).await {
                             Ok(_) | Err(StoreError::Conflict | StoreError::NotFound) => {}
+                            Err(StoreError::LeaseLost) => break,
                             Err(e) => return Err(e.into()),
                         }
                     }

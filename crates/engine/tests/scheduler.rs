@@ -39,10 +39,13 @@ on_every_backend!(
     a_job_stopped_before_it_has_a_device_settles_unbilled_and_never_gets_one,
     a_job_stopped_during_its_tests_releases_the_device_at_teardown_end,
     a_job_stopped_before_setup_releases_the_device_at_once,
+    a_stop_read_before_the_assignment_still_ends_the_job_unbilled,
     a_job_past_its_timeout_ends_errored_after_teardown,
+    the_loop_passes_when_woken_and_ends_on_shutdown,
     a_restarted_scheduler_continues_where_the_old_one_stopped,
     replicas_racing_never_give_one_instance_to_two_jobs,
     replicas_racing_never_exceed_the_concurrency_limit,
+    a_stalled_replica_is_replaced_and_fenced_off,
     two_replicas_and_a_restart_settle_every_job_once_and_bill_it_right,
 );
 
@@ -352,6 +355,59 @@ async fn a_job_stopped_before_setup_releases_the_device_at_once(backend: Backend
     assert_eq!(farm.ledger_of(&run.jobs[0]).await[0].seconds, 0);
 }
 
+async fn a_stop_read_before_the_assignment_still_ends_the_job_unbilled(backend: Backend) {
+    let Some(farm) = Farm::new(backend, &small_fleet()).await else { return };
+    let scheduler = farm.scheduler();
+    let run = farm.schedule(RunSpec::on(&["solo"], default_plan())).await;
+    farm.clock.advance(1);
+    let next = farm.schedule(RunSpec::on(&["solo"], default_plan())).await;
+    // StopJob read the job while it waited (its instant is then), but its write lost the
+    // race to the assignment and was retried after it, as api/runs/stop.rs does.
+    let stop_at = farm.clock.now();
+    farm.clock.advance(500);
+    assert_eq!(pass(&scheduler).await.assigned, 1);
+    assert!(farm.stop_at(&run.jobs[0], stop_at).await);
+
+    let report = pass(&scheduler).await;
+    assert_eq!((report.settled, report.assigned), (1, 1), "ends at once; the device passes on");
+    let snapshot = farm.snapshot(&run.jobs[0]).await;
+    assert_eq!((snapshot.result, snapshot.billed_seconds), (ExecutionResult::Stopped, 0));
+    assert_eq!(farm.ledger_of(&run.jobs[0]).await[0].seconds, 0);
+    assert_eq!(farm.job(&next.jobs[0]).await.1.assigned_ms, Some(farm.clock.now()));
+}
+
+async fn the_loop_passes_when_woken_and_ends_on_shutdown(backend: Backend) {
+    let Some(farm) = Farm::new(backend, &small_fleet()).await else { return };
+    let scheduler = farm.scheduler();
+    let shutdown = Arc::new(tokio::sync::Notify::new());
+    let stop_signal = shutdown.clone();
+    let running = tokio::spawn(scheduler.clone().run(async move { stop_signal.notified().await }));
+
+    let run = farm.schedule(RunSpec::on(&["solo"], plan(1, &[1], 1))).await;
+    scheduler.wake();
+    eventually(&farm, &run.jobs[0], JobPhase::Active).await;
+    farm.clock.advance(farm.prep.total_ms() + 3_000);
+    scheduler.wake();
+    eventually(&farm, &run.jobs[0], JobPhase::Settled).await;
+
+    shutdown.notify_one();
+    tokio::time::timeout(std::time::Duration::from_secs(5), running)
+        .await
+        .expect("the loop ends on shutdown")
+        .expect("the loop does not panic");
+    assert_eq!(farm.ledger_of(&run.jobs[0]).await[0].seconds, 3);
+}
+
+/// Waits (in real time, briefly) for the scheduler's loop to bring the job to `phase`.
+async fn eventually(farm: &Farm, job: &str, phase: JobPhase) {
+    let reached = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while farm.job(job).await.1.phase != phase {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    });
+    reached.await.unwrap_or_else(|_| panic!("{job} never reached {phase:?}"));
+}
+
 async fn a_job_past_its_timeout_ends_errored_after_teardown(backend: Backend) {
     let Some(farm) = Farm::new(backend, &small_fleet()).await else { return };
     let scheduler = farm.scheduler();
@@ -447,11 +503,11 @@ async fn replicas_racing_never_give_one_instance_to_two_jobs(backend: Backend) {
     let second = farm.schedule(RunSpec::on(&["solo"], default_plan())).await;
 
     // Replica A has read which instances are held (none) and is about to read the waiting
-    // jobs when replica B runs a whole pass.
+    // jobs when replica B runs a whole pass: A holds the scheduling lease, so B assigns nothing.
     let pause = paused.pause_before_scan(JobPhase::Waiting.as_str());
     let a_pass = tokio::spawn(async move { a.pass().await });
     pause.reached.await.expect("replica A reaches the waiting scan");
-    assert_eq!(pass(&b).await.assigned, 1);
+    assert_eq!(pass(&b).await.assigned, 0, "replica A holds the scheduling lease");
     pause.resume.send(()).expect("replica A is waiting");
     a_pass.await.expect("replica A's pass").expect("replica A's pass succeeds");
 
@@ -475,12 +531,38 @@ async fn replicas_racing_never_exceed_the_concurrency_limit(backend: Backend) {
     let pause = paused.pause_before_scan(JobPhase::Waiting.as_str());
     let a_pass = tokio::spawn(async move { a.pass().await });
     pause.reached.await.expect("replica A reaches the waiting scan");
-    assert_eq!(pass(&b).await.assigned, 1);
+    assert_eq!(pass(&b).await.assigned, 0, "replica A holds the scheduling lease");
     pause.resume.send(()).expect("replica A is waiting");
     a_pass.await.expect("replica A's pass").expect("replica A's pass succeeds");
 
     let active = farm.jobs(Some(JobPhase::Active)).await.len();
     assert_eq!(active, 1, "max_concurrent_jobs = 1, yet {active} jobs hold devices");
+}
+
+/// A replica that stalls past its lease is replaced, and its late assignments are fenced
+/// off: the successor's view wins and no instance is held twice.
+async fn a_stalled_replica_is_replaced_and_fenced_off(backend: Backend) {
+    let Some(farm) = Farm::new(backend, &small_fleet()).await else { return };
+    let paused = support::pausing_store::PausingStore::new(farm.db.open().await);
+    let a = farm.scheduler_on(paused.clone());
+    let b = farm.scheduler_on(farm.db.open().await);
+    let first = farm.schedule(RunSpec::on(&["solo"], default_plan())).await;
+    farm.clock.advance(1);
+    let second = farm.schedule(RunSpec::on(&["solo"], default_plan())).await;
+
+    let pause = paused.pause_before_scan(JobPhase::Waiting.as_str());
+    let a_pass = tokio::spawn(async move { a.pass().await });
+    pause.reached.await.expect("replica A reaches the waiting scan");
+    // A stalls for longer than its lease (3 s at time scale 1): B takes over and assigns.
+    farm.clock.advance(3_001);
+    assert_eq!(pass(&b).await.assigned, 1, "the expired lease passes to replica B");
+    pause.resume.send(()).expect("replica A is waiting");
+    let report = a_pass.await.expect("replica A's pass").expect("replica A's pass succeeds");
+    assert_eq!(report.assigned, 0, "replica A's late assignment is fenced off");
+
+    assert_eq!(farm.job(&first.jobs[0]).await.1.phase, JobPhase::Active);
+    assert_eq!(farm.job(&second.jobs[0]).await.1.phase, JobPhase::Waiting);
+    assert_no_instance_held_twice(&farm).await;
 }
 
 /// A small deterministic generator: the stress test must replay identically.
@@ -532,7 +614,8 @@ async fn two_replicas_and_a_restart_settle_every_job_once_and_bill_it_right(back
             b = farm.scheduler_on(farm.db.open().await);
         }
         // Now and then a user stops a job while both replicas are mid-pass.
-        let victim = (!jobs.is_empty() && rng.below(6) == 0).then(|| jobs[rng.below(jobs.len() as u64) as usize].clone());
+        let victim =
+            (!jobs.is_empty() && rng.below(6) == 0).then(|| jobs[rng.below(jobs.len() as u64) as usize].clone());
         let stopper = farm.clone();
         let (ra, rb, _) = tokio::join!(a.pass(), b.pass(), async move {
             if let Some(job) = victim {
@@ -562,9 +645,17 @@ async fn two_replicas_and_a_restart_settle_every_job_once_and_bill_it_right(back
     let billed: BTreeMap<&str, i64> = ledger.iter().map(|e| (e.job_arn.as_str(), e.seconds)).collect();
     let mut held: BTreeMap<String, Vec<(i64, i64, String)>> = BTreeMap::new();
     let mut assigned_jobs = 0;
+    let mut seen = BTreeSet::new();
     for (record, job) in &all {
         assert_eq!(job.phase, JobPhase::Settled, "{} is not settled", record.arn);
         let expected = farm.final_snapshot(record, job);
+        seen.insert(match (job.stop_requested_ms, job.instance_arn.as_ref(), expected.result) {
+            (Some(_), None, _) => "stopped before it had a device",
+            (Some(_), Some(_), _) if expected.billed_seconds > 0 => "stopped on its device",
+            (None, _, ExecutionResult::Errored) => "timed out",
+            _ if job.wait_reason == WaitReason::Device => "waited for its device",
+            _ => "ran",
+        });
         assert_eq!(billed.get(record.arn.as_str()), Some(&expected.billed_seconds), "{} billed", record.arn);
         if job.stop_requested_ms.is_none() && job.timeout_minutes == 150 {
             assert_eq!(expected.billed_seconds, uninterrupted_seconds(&job.plan));
@@ -576,6 +667,7 @@ async fn two_replicas_and_a_restart_settle_every_job_once_and_bill_it_right(back
         }
     }
     assert_eq!(assigned, assigned_jobs, "every assignment that counted is stored");
+    assert_eq!(seen.len(), 5, "the schedule exercises every case: {seen:?}");
     // No instance ever served two jobs at once: its holds never overlap.
     for (instance, mut holds) in held {
         holds.sort();

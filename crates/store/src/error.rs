@@ -22,6 +22,9 @@ pub enum StoreError {
     /// with an unknown billing method): a bug in the caller, not a runtime condition.
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// A fenced write found its lease taken over by another holder.
+    #[error("the lease is held by another holder")]
+    LeaseLost,
     /// A stored JSON document does not parse: the database was edited by hand or by a newer
     /// farmhand.
     #[error("corrupt stored data: {0}")]

@@ -21,6 +21,7 @@
 
 pub mod blob;
 mod error;
+pub mod lease;
 pub mod ledger;
 mod location;
 pub mod record;
@@ -32,6 +33,7 @@ use async_trait::async_trait;
 use domain::account::{AccessKey, Account, AccountSettings};
 
 pub use error::StoreError;
+pub use lease::Lease;
 pub use ledger::{LedgerEntry, LedgerQuery};
 pub use location::Backend;
 pub use record::{Cursor, ListQuery, Page, Record, ScanQuery, MAX_TAGS_PER_RESOURCE};
@@ -132,6 +134,13 @@ pub trait Store: Send + Sync {
     /// The secret stored under `name`, storing `candidate` first if there is none. Every
     /// caller, on every replica, gets the same value.
     async fn secret_or_init(&self, name: &str, candidate: String) -> Result<String, StoreError>;
+
+    /// Takes or renews the lease `name` for `holder` until `now_ms + ttl_ms`: granted when
+    /// it is free, expired, or already `holder`'s. `None` while another holder has it.
+    async fn acquire_lease(&self, name: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<Option<Lease>, StoreError>;
+    /// [`Store::update`], landing only while `lease` is still held under its token;
+    /// [`StoreError::LeaseLost`] otherwise, and nothing is written.
+    async fn update_fenced(&self, record: &Record, lease: &Lease) -> Result<Record, StoreError>;
 
     /// Closes the connections; for a clean shutdown.
     async fn close(&self);

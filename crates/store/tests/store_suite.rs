@@ -79,6 +79,9 @@ store_suite!(
     billing_entries_filter_and_order,
     metered_seconds_ignores_unmetered_and_other_accounts,
     ledger_survives_reopen,
+    lease_is_exclusive_renewable_and_expires,
+    concurrent_lease_contenders_have_one_winner,
+    fenced_update_fails_after_takeover,
 );
 
 // ---- helpers -------------------------------------------------------------------------
@@ -1416,4 +1419,54 @@ async fn ledger_survives_reopen(h: &Harness) {
         ["arn:job"]
     );
     again.close().await;
+}
+
+// ---- leases --------------------------------------------------------------------------
+
+async fn lease_is_exclusive_renewable_and_expires(h: &Harness) {
+    let s = h.store();
+    let a = s.acquire_lease("scheduler", "a", 1_000, 100).await.unwrap().expect("free lease is granted");
+    assert_eq!((a.holder.as_str(), a.token), ("a", 1));
+    assert!(s.acquire_lease("scheduler", "b", 1_050, 100).await.unwrap().is_none(), "held and unexpired");
+    let renewed = s.acquire_lease("scheduler", "a", 1_090, 100).await.unwrap().expect("holder renews");
+    assert_eq!(renewed.token, 1, "renewal keeps the token");
+    assert!(s.acquire_lease("scheduler", "b", 1_150, 100).await.unwrap().is_none(), "renewal moved expiry");
+    let b = s.acquire_lease("scheduler", "b", 1_190, 100).await.unwrap().expect("expired lease is taken over");
+    assert_eq!((b.holder.as_str(), b.token), ("b", 2), "a change of holder bumps the token");
+    assert!(s.acquire_lease("other", "a", 1_190, 100).await.unwrap().is_some(), "leases are per name");
+}
+
+async fn concurrent_lease_contenders_have_one_winner(h: &Harness) {
+    let s = h.store_arc();
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move { s.acquire_lease("scheduler", &format!("holder-{i}"), 5_000, 1_000).await })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for t in tasks {
+        if let Some(lease) = t.await.unwrap().unwrap() {
+            winners.push(lease);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one contender holds the lease: {winners:?}");
+}
+
+async fn fenced_update_fails_after_takeover(h: &Harness) {
+    let s = h.store();
+    let arn = "arn:aws:devicefarm:us-west-2:111111111111:job:p/r/00000";
+    s.insert(&record("111111111111", "job", arn, None, 1)).await.unwrap();
+    let a = s.acquire_lease("scheduler", "a", 0, 100).await.unwrap().expect("granted");
+    let mut r = s.get("111111111111", arn).await.unwrap().unwrap();
+    r.status = Some("ACTIVE".into());
+    let r = s.update_fenced(&r, &a).await.expect("holder writes");
+    let b = s.acquire_lease("scheduler", "b", 500, 100).await.unwrap().expect("takeover after expiry");
+    let mut late = r.clone();
+    late.status = Some("LATE".into());
+    assert!(matches!(s.update_fenced(&late, &a).await, Err(StoreError::LeaseLost)), "former holder is fenced off");
+    assert_eq!(s.get("111111111111", arn).await.unwrap().unwrap().status.as_deref(), Some("ACTIVE"), "nothing written");
+    let stale = Record { version: 0, ..late.clone() };
+    assert!(matches!(s.update_fenced(&stale, &b).await, Err(StoreError::Conflict)), "the version check still applies");
+    s.update_fenced(&late, &b).await.expect("new holder writes");
 }

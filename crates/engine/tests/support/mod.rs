@@ -174,8 +174,15 @@ impl Farm {
                 settled_ms: None,
             };
             let job_arn = run_arn.child(ResourceKind::Job, &index(i as u32));
-            self.insert(&job_arn, Some(&run_arn), &job.device.name.clone(), Some(JobPhase::Waiting.as_str()), &job, now)
-                .await;
+            self.insert(
+                &job_arn,
+                Some(&run_arn),
+                &job.device.name.clone(),
+                Some(JobPhase::Waiting.as_str()),
+                &job,
+                now,
+            )
+            .await;
             jobs.push(job_arn.to_string());
         }
         ScheduledRun { arn: run_arn.to_string(), jobs }

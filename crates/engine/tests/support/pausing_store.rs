@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use domain::account::{AccessKey, Account, AccountSettings};
 use std::sync::{Arc, Mutex};
-use store::{Backend, LedgerEntry, LedgerQuery, ListQuery, Page, Record, ScanQuery, Store, StoreError};
+use store::{Backend, LedgerEntry, LedgerQuery, ListQuery, Page, Record, ScanQuery, Store, StoreError, Lease};
 use tokio::sync::oneshot;
 
 pub struct PausingStore {
@@ -41,9 +41,7 @@ impl PausingStore {
 
     fn take_pause_for(&self, query: &ScanQuery) -> Option<Armed> {
         let mut armed = self.armed.lock().expect("pause lock");
-        let hit = armed
-            .as_ref()
-            .is_some_and(|a| query.status_in.as_deref().is_some_and(|s| s.iter().any(|s| *s == a.status)));
+        let hit = armed.as_ref().is_some_and(|a| query.status_in.as_deref().is_some_and(|s| s.contains(&a.status)));
         if hit {
             armed.take()
         } else {
@@ -102,6 +100,12 @@ impl Store for PausingStore {
     }
     async fn update(&self, record: &Record) -> Result<Record, StoreError> {
         self.inner.update(record).await
+    }
+    async fn acquire_lease(&self, name: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<Option<Lease>, StoreError> {
+        self.inner.acquire_lease(name, holder, now_ms, ttl_ms).await
+    }
+    async fn update_fenced(&self, record: &Record, lease: &Lease) -> Result<Record, StoreError> {
+        self.inner.update_fenced(record, lease).await
     }
     async fn delete(&self, account_id: &str, arn: &str) -> Result<bool, StoreError> {
         self.inner.delete(account_id, arn).await

@@ -42,13 +42,11 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         .context("stored service clock origin")?;
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(origin, config.time_scale));
     let fleet = Arc::new(fleet);
-    let engine = Arc::new(Scheduler::new(
-        store.clone(),
-        fleet.clone(),
-        clock.clone(),
-        PrepDurations::default(),
-        config.time_scale,
-    ));
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    let engine = Arc::new(
+        Scheduler::new(store.clone(), fleet.clone(), clock.clone(), PrepDurations::default(), config.time_scale)
+            .with_holder(format!("{host}/{local}")),
+    );
     Ok(Arc::new(AppState {
         store,
         blobs,

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod builder;
+mod leases;
 mod ledger;
 mod records;
 mod secrets;
@@ -23,7 +24,7 @@ use sqlx::{AnyPool, Executor};
 
 use crate::location::{self, Location};
 use crate::{
-    Backend, LedgerEntry, LedgerQuery, ListQuery, Page, Record, ScanQuery, Store, StoreError,
+    Backend, Lease, LedgerEntry, LedgerQuery, ListQuery, Page, Record, ScanQuery, Store, StoreError,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -196,6 +197,14 @@ impl Store for SqlStore {
 
     async fn record_billing(&self, entry: &LedgerEntry) -> Result<bool, StoreError> {
         ledger::record_billing(&self.pool, entry).await
+    }
+
+    async fn acquire_lease(&self, name: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<Option<Lease>, StoreError> {
+        leases::acquire(&self.pool, name, holder, now_ms, ttl_ms).await
+    }
+
+    async fn update_fenced(&self, record: &Record, lease: &Lease) -> Result<Record, StoreError> {
+        leases::update_fenced(&self.pool, record, lease).await
     }
 
     async fn settle(&self, job: &Record, entry: &LedgerEntry) -> Result<Record, StoreError> {
