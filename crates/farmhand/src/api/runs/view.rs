@@ -171,6 +171,10 @@ pub fn run_view(ctx: &Ctx, record: &Record, run: &Run, jobs: &[Record]) -> Resul
     let s = run_snapshot_of(ctx, run, jobs)?;
     let configuration: wire::ScheduleRunConfiguration = echo(run, "configuration").unwrap_or_default();
     let execution: wire::ExecutionConfiguration = echo(run, "executionConfiguration").unwrap_or_default();
+    // The built-in fuzz test takes its seed and event count as test parameters; the run
+    // reports them back as members of their own.
+    let parameters: std::collections::BTreeMap<String, String> = echo(run, "testParameters").unwrap_or_default();
+    let parameter = |name: &str| parameters.get(name).and_then(|v| v.parse::<i32>().ok());
     Ok(wire::Run {
         arn: Some(record.arn.clone()),
         name: Some(run.name.clone()),
@@ -191,9 +195,9 @@ pub fn run_view(ctx: &Ctx, record: &Record, run: &Run, jobs: &[Record]) -> Resul
         device_proxy: configuration.device_proxy,
         parsing_result_url: None,
         result_code: None,
-        seed: None,
+        seed: parameter("seed"),
         app_upload: run.app_arn.clone(),
-        event_count: None,
+        event_count: parameter("event_count"),
         job_timeout_minutes: Some(run.job_timeout_minutes),
         device_pool_arn: run.device_pool_arn.clone(),
         locale: configuration.locale,
