@@ -267,8 +267,9 @@ def test_device_and_instance_are_busy_while_a_job_runs(sim, lab, fleet):
     assert lab.client.get_device(arn=fleet[GAMMA]["arn"])["device"]["availability"] == "BUSY"
     lab.client.stop_run(arn=run["arn"])
     wait_run_completed(lab.client, run["arn"])
-    instance = lab.client.get_device_instance(arn=job["instanceArn"])["deviceInstance"]
-    assert instance["status"] == "AVAILABLE", instance
+    # Released with the job's end (test_stop_job checks "at once" where the spec demands it).
+    wait_for(lambda: lab.client.get_device_instance(arn=job["instanceArn"])["deviceInstance"],
+             lambda i: i["status"] == "AVAILABLE", timeout=2, what="instance AVAILABLE again")
     assert lab.client.get_device(arn=fleet[GAMMA]["arn"])["device"]["availability"] != "BUSY"
 
 

@@ -20,6 +20,13 @@ pub fn job_snapshot(job: &Job, record: &Record, prep: &PrepDurations, now_ms: i6
     snapshot(&job.plan, prep, &job_times(job, record), job.wait_reason, now_ms)
 }
 
+/// When the job lets go of its device instance, as its course stands now (a later stop
+/// can only bring it forward); `None` while it has no device.
+pub fn release_ms(job: &Job, record: &Record, prep: &PrepDurations) -> Option<i64> {
+    job.instance_arn.as_ref()?;
+    domain::job::timeline::resolve(&job.plan, prep, &job_times(job, record)).end_ms
+}
+
 /// The ledger line of a job that has ended: what the snapshot bills, nothing else.
 pub fn ledger_entry(record: &Record, job: &Job, snapshot: &JobSnapshot, now_ms: i64) -> LedgerEntry {
     let run_arn = record.parent_arn.clone().unwrap_or_default();

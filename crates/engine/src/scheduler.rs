@@ -10,7 +10,7 @@
 //! once whoever gets there first. Every replica reads the active jobs each pass, so each
 //! can show which devices are busy.
 
-use crate::job_view::{job_snapshot, ledger_entry};
+use crate::job_view::{job_snapshot, ledger_entry, release_ms};
 use domain::clock::Clock;
 use domain::device::Fleet;
 use domain::job::timeline::PrepDurations;
@@ -40,9 +40,11 @@ pub struct Scheduler {
     /// Simulated milliseconds per real millisecond (`serve --time-scale`).
     time_scale: f64,
     wake: Notify,
-    /// Device instances held by jobs as of the last pass: what GetDevice and ListDevices
-    /// show as IN_USE / BUSY. At most one pass old.
-    in_use: std::sync::RwLock<BTreeSet<String>>,
+    /// Device instances held by jobs, with when each job lets go of its instance (as its
+    /// course stood at the last pass, or at a stop recorded here since): what GetDevice and
+    /// ListDevices show as IN_USE / BUSY. Exact on this replica; another replica's stop
+    /// shows after this one's next pass.
+    in_use: std::sync::RwLock<BTreeMap<String, Option<i64>>>,
     /// Who this scheduler is, for the lease. A server restarted at the same address takes
     /// its lease back at once; otherwise a successor waits out [`LEASE_TTL`].
     holder: String,
@@ -105,14 +107,32 @@ impl Scheduler {
         &self.prep
     }
 
-    /// The device instances jobs held at the end of the last pass.
-    pub fn instances_in_use(&self) -> BTreeSet<String> {
-        self.in_use.read().map(|set| set.clone()).unwrap_or_default()
+    /// The device instances jobs hold at `now_ms`.
+    pub fn instances_in_use(&self, now_ms: i64) -> BTreeSet<String> {
+        self.in_use
+            .read()
+            .map(|held| {
+                held.iter()
+                    .filter(|(_, release)| release.is_none_or(|at| at > now_ms))
+                    .map(|(instance, _)| instance.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
-    fn publish_in_use(&self, active: &[ActiveJob]) {
-        if let Ok(mut set) = self.in_use.write() {
-            *set = active.iter().map(|a| a.instance_arn.clone()).collect();
+    /// Records that `instance` is let go at `at_ms` (a stop was just recorded), so the
+    /// devices' view is right before the next pass.
+    pub fn note_release(&self, instance: &str, at_ms: i64) {
+        if let Ok(mut held) = self.in_use.write() {
+            if let Some(release) = held.get_mut(instance) {
+                *release = Some(release.map_or(at_ms, |r| r.min(at_ms)));
+            }
+        }
+    }
+
+    fn publish_in_use(&self, held: BTreeMap<String, Option<i64>>) {
+        if let Ok(mut current) = self.in_use.write() {
+            *current = held;
         }
     }
 
@@ -183,6 +203,7 @@ impl Scheduler {
         let lease = self.store.acquire_lease(LEASE, &self.holder, now, ttl_ms).await?;
         let mut report = PassReport::default();
         let mut active = Vec::new();
+        let mut held = BTreeMap::new();
         for record in self.scan(JobPhase::Active).await? {
             let job = decode_job(&record)?;
             let snapshot = job_snapshot(&job, &record, &self.prep, now);
@@ -194,6 +215,7 @@ impl Scheduler {
             }
             report.next_change_ms = min_opt(report.next_change_ms, snapshot.next_change_ms);
             if let Some(instance_arn) = &job.instance_arn {
+                held.insert(instance_arn.clone(), release_ms(&job, &record, &self.prep));
                 active.push(ActiveJob {
                     account_id: record.account_id.clone(),
                     platform: job.device.platform.as_str().to_string(),
@@ -217,11 +239,11 @@ impl Scheduler {
         }
         let Some(lease) = lease else {
             // Another replica schedules; this one only keeps its view of busy devices.
-            self.publish_in_use(&active);
+            self.publish_in_use(held);
             return Ok(report);
         };
         if waiting_records.is_empty() {
-            self.publish_in_use(&active);
+            self.publish_in_use(held);
             return Ok(report);
         }
         let waiting: Vec<WaitingJob> = waiting_records
@@ -272,6 +294,7 @@ impl Scheduler {
                     match self.store.update_fenced(&record, &lease).await {
                         Ok(updated) => {
                             report.assigned += 1;
+                            held.insert(instance_arn.clone(), release_ms(&job, &updated, &self.prep));
                             active.push(ActiveJob {
                                 account_id: updated.account_id.clone(),
                                 platform: job.device.platform.as_str().to_string(),
@@ -301,7 +324,7 @@ impl Scheduler {
                 }
             }
         }
-        self.publish_in_use(&active);
+        self.publish_in_use(held);
         Ok(report)
     }
 

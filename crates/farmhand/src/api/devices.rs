@@ -79,13 +79,13 @@ pub fn filters_from_wire(filters: &[wire::DeviceFilter]) -> Result<Vec<DeviceFil
 
 /// The fleet's devices as they are now: instances held by jobs IN_USE, fully used devices BUSY.
 pub fn live_devices(ctx: &Ctx) -> Vec<Device> {
-    let in_use = ctx.state.engine.instances_in_use();
+    let in_use = ctx.state.engine.instances_in_use(ctx.state.now_ms());
     ctx.state.fleet.devices().iter().map(|d| domain::device::live(d, &in_use)).collect()
 }
 
 /// One device as it is now, or `None` when the fleet has no such device.
 pub fn live_device(ctx: &Ctx, arn: &str) -> Option<Device> {
-    let in_use = ctx.state.engine.instances_in_use();
+    let in_use = ctx.state.engine.instances_in_use(ctx.state.now_ms());
     ctx.state.fleet.device(arn).map(|d| domain::device::live(d, &in_use))
 }
 

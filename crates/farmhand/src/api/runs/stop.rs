@@ -25,7 +25,15 @@ async fn request_job_stop(ctx: &Ctx, arn: &Arn, at_ms: i64) -> Result<JobState, 
         job.stop_requested_ms = Some(at_ms);
         record.body = super::super::records::to_body(&job)?;
         match ctx.state.store.update(&record).await {
-            Ok(updated) => return JobState::load(ctx, updated),
+            Ok(updated) => {
+                let state = JobState::load(ctx, updated)?;
+                // The stop may bring the device's release forward: show it from now on.
+                let release = engine::job_view::release_ms(&state.job, &state.record, ctx.state.engine.prep());
+                if let (Some(instance), Some(at)) = (&state.job.instance_arn, release) {
+                    ctx.state.engine.note_release(instance, at);
+                }
+                return Ok(state);
+            }
             Err(StoreError::Conflict) => continue,
             Err(StoreError::NotFound) => return Err(super::super::records::not_found(ResourceKind::Job, &arn.to_string())),
             Err(e) => return Err(ctx.internal(e)),
