@@ -62,11 +62,14 @@ impl AppState {
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/", post(http::api))
+    let presigned = Router::new()
         .route("/uploads/{account}/{project}/{upload}", put(upload_put::put_upload))
         .route("/artifacts/{account}/{*path}", get(downloads::artifact))
         .route("/video/{account}/{*job}", get(downloads::video))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), presign::require));
+    Router::new()
+        .route("/", post(http::api))
+        .merge(presigned)
         .route("/health", get(|| async { "ok" }))
         .fallback(http::no_route)
         .layer(axum::middleware::map_response(http::ensure_request_id))

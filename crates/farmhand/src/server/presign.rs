@@ -47,3 +47,16 @@ pub fn verify(state: &AppState, method: &Method, uri: &Uri, headers: &HeaderMap)
         .map_err(auth_error)?;
     Ok(())
 }
+
+/// Middleware for the routes presigned URLs point at: only a request carrying a valid
+/// signature of the server's own key reaches the handler.
+pub async fn require(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match verify(&state, request.method(), request.uri(), request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(e) => super::http::error_response(&e, &uuid::Uuid::new_v4().to_string()),
+    }
+}

@@ -1,13 +1,14 @@
 //! `PUT /uploads/ACCOUNT/PROJECT/UPLOAD?X-Amz-…`: the presigned upload URL. The query
-//! signature covers the path, so the URL writes exactly one upload and nothing else; the
-//! body streams to the blob store (never whole in memory) and inspection starts behind it.
+//! signature (checked by `presign::require` before this runs) covers the path, so the URL
+//! writes exactly one upload and nothing else; the body streams to the blob store (never
+//! whole in memory) and inspection starts behind it.
 
 use super::http::error_response;
 use super::AppState;
 use crate::api::uploads::blob_key;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::arn::{Arn, ResourceKind};
 use domain::resources::Upload;
@@ -28,15 +29,9 @@ fn api_error(e: ApiError) -> Response {
 pub async fn put_upload(
     State(state): State<Arc<AppState>>,
     Path((account, project, upload)): Path<(String, String, String)>,
-    method: Method,
-    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(e) = super::presign::verify(&state, &method, &uri, &headers) {
-        return api_error(e);
-    }
-
     let arn = Arn::new(&state.region, &account, ResourceKind::Upload, format!("{project}/{upload}"));
     let record = match state.store.get(&account, &arn.to_string()).await {
         Ok(Some(r)) => r,
