@@ -3,11 +3,13 @@ a fixed root key, persistence across restarts, and a clean exit on SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import subprocess
 import time
 
-from harness import Farmhand, new_access_key, parse_exports
+from harness import Farmhand, clean_env, new_access_key, parse_exports
 
 
 def wait_for(predicate, timeout=5.0):
@@ -22,6 +24,7 @@ def test_prints_endpoint_and_region_exports(server):
     exports = parse_exports(server.stdout_lines)
     assert exports["AWS_ENDPOINT_URL_DEVICE_FARM"] == server.endpoint
     assert exports["AWS_REGION"] == "us-west-2"
+    assert exports["AWS_DEFAULT_REGION"] == "us-west-2", "the AWS CLI v1 reads AWS_DEFAULT_REGION"
     # With a fixed root key the secret is the caller's own: it is never echoed.
     assert "AWS_SECRET_ACCESS_KEY" not in exports
     assert server.secret_access_key not in "\n".join(server.stdout_lines)
@@ -40,6 +43,12 @@ def test_first_start_prints_working_credentials_and_restart_keeps_state(tmp_path
         assert exports["AWS_ACCESS_KEY_ID"].startswith("AKIA") and len(exports["AWS_ACCESS_KEY_ID"]) == 20
         assert len(exports["AWS_SECRET_ACCESS_KEY"]) >= 40
         arn = first.client().create_project(name="survives-restart")["project"]["arn"]
+        # The README's newcomer flow: paste the printed exports, run the AWS CLI as is.
+        env = {**clean_env(), **exports}
+        listed = subprocess.run(["aws", "devicefarm", "list-projects", "--output", "json"], env=env,
+                                capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert listed.returncode == 0, listed.stderr
+        assert [p["arn"] for p in json.loads(listed.stdout)["projects"]] == [arn]
     finally:
         assert first.stop() == 0
 

@@ -69,7 +69,9 @@ pub async fn announce(state: &AppState, config: &ServeConfig, local: SocketAddr)
     let mut out = std::io::stdout().lock();
     writeln!(out, "farmhand listening on http://{local}")?;
     writeln!(out, "export AWS_ENDPOINT_URL_DEVICE_FARM={}", state.public_url)?;
+    // AWS_REGION for the SDKs, AWS_DEFAULT_REGION for the AWS CLI v1 and older boto3.
     writeln!(out, "export AWS_REGION={}", state.region)?;
+    writeln!(out, "export AWS_DEFAULT_REGION={}", state.region)?;
     match first {
         accounts::DefaultAccount::Created { key } => {
             writeln!(out, "export AWS_ACCESS_KEY_ID={}", key.access_key_id)?;
