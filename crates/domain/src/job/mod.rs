@@ -9,6 +9,7 @@
 //! - [`stop`]: StopJob / StopRun, rule by rule against the reference.
 //! - [`timeout`]: the job timeout's deadline and what it cuts.
 //! - [`snapshot`]: the job, its suites and tests as a read sees them at one instant.
+//! - [`observed`]: the same snapshot for jobs on real devices, from what the runner observed.
 //! - [`run`]: a run's status, result and totals rolled up from its jobs.
 //! - [`result`]: which result wins when results roll up.
 //! - [`counters`]: the result counters.
@@ -16,6 +17,7 @@
 
 pub mod billing;
 pub mod counters;
+pub mod observed;
 pub mod plan;
 pub mod result;
 pub mod run;
