@@ -1,7 +1,9 @@
 //! The stored form of the account-owned resources the API creates directly: projects,
-//! device pools and uploads. Their ARN, owner and creation time live beside them in the
-//! store's record; these structs hold the rest.
+//! device pools, uploads, instance profiles and an account's settings for a shared fleet
+//! instance. Their ARN, owner and creation time live beside them in the store's record;
+//! these structs hold the rest.
 
+use crate::arn::{Arn, ResourceKind};
 use crate::device::Rule;
 use crate::upload::{UploadCategory, UploadStatus, UploadType};
 use serde::{Deserialize, Serialize};
@@ -90,4 +92,93 @@ pub struct Upload {
     /// After this the presigned PUT URL is refused.
     pub url_expires_ms: i64,
     pub size_bytes: Option<u64>,
+}
+
+/// An account's instance profile (CreateInstanceProfile): what happens to a private device
+/// instance between runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceProfile {
+    pub name: String,
+    pub description: Option<String>,
+    pub package_cleanup: bool,
+    /// Only meaningful when `package_cleanup` is set; kept either way, as given.
+    pub exclude_app_packages_from_cleanup: Vec<String>,
+    pub reboot_after_use: bool,
+}
+
+impl InstanceProfile {
+    /// The service model's defaults: no package cleanup on private devices, reboot after use.
+    pub const DEFAULT_PACKAGE_CLEANUP: bool = false;
+    pub const DEFAULT_REBOOT_AFTER_USE: bool = true;
+
+    /// The profile as device instances carry it.
+    pub fn to_device_profile(&self, arn: &str) -> crate::device::InstanceProfile {
+        crate::device::InstanceProfile {
+            arn: arn.to_string(),
+            package_cleanup: self.package_cleanup,
+            exclude_app_packages_from_cleanup: self.exclude_app_packages_from_cleanup.clone(),
+            reboot_after_use: self.reboot_after_use,
+            name: self.name.clone(),
+            description: self.description.clone(),
+        }
+    }
+}
+
+/// Record kind of [`DeviceInstanceSettings`].
+pub const DEVICE_INSTANCE_SETTINGS_KIND: &str = "deviceinstance-settings";
+
+/// One account's settings for a fleet device instance (UpdateDeviceInstance). The fleet is
+/// shared by every account, so what one account sets is kept beside the fleet, per account,
+/// and only that account sees it. `None` leaves the fleet file's value.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeviceInstanceSettings {
+    pub labels: Option<Vec<String>>,
+    /// An instance profile of the account (or one the fleet file gives the account).
+    pub profile_arn: Option<String>,
+}
+
+/// The key of an account's [`DeviceInstanceSettings`] for an instance: the instance ARN with
+/// the account filled in. Instance ARNs carry no account, so the key cannot collide with the
+/// instance itself or with another account's settings. `None` when `instance_arn` is not a
+/// device instance ARN.
+pub fn device_instance_settings_arn(instance_arn: &str, account: &str) -> Option<Arn> {
+    let arn: Arn = instance_arn.parse().ok()?;
+    (arn.kind == ResourceKind::DeviceInstance).then(|| Arn::new(&arn.region, account, ResourceKind::DeviceInstance, arn.id))
+}
+
+#[cfg(test)]
+mod instance_tests {
+    use super::*;
+
+    const INSTANCE: &str = "arn:aws:devicefarm:us-west-2::deviceinstance:4f3c1c4e-6a55-4d7c-9a43-111122223333";
+
+    #[test]
+    fn settings_are_keyed_per_account() {
+        let a = device_instance_settings_arn(INSTANCE, "111111111111").expect("an instance ARN");
+        let b = device_instance_settings_arn(INSTANCE, "222222222222").expect("an instance ARN");
+        assert_eq!(
+            a.to_string(),
+            "arn:aws:devicefarm:us-west-2:111111111111:deviceinstance:4f3c1c4e-6a55-4d7c-9a43-111122223333"
+        );
+        assert_ne!(a, b);
+        assert_ne!(a.to_string(), INSTANCE);
+        assert!(device_instance_settings_arn("arn:aws:devicefarm:us-west-2::device:ABC", "111111111111").is_none());
+    }
+
+    #[test]
+    fn a_profile_keeps_every_field_on_the_instance() {
+        let profile = InstanceProfile {
+            name: "clean".into(),
+            description: Some("wipe".into()),
+            package_cleanup: true,
+            exclude_app_packages_from_cleanup: vec!["com.keep".into()],
+            reboot_after_use: false,
+        };
+        let on_device = profile.to_device_profile("arn:x");
+        assert_eq!(on_device.arn, "arn:x");
+        assert_eq!(on_device.name, "clean");
+        assert_eq!(on_device.description.as_deref(), Some("wipe"));
+        assert!(on_device.package_cleanup && !on_device.reboot_after_use);
+        assert_eq!(on_device.exclude_app_packages_from_cleanup, ["com.keep"]);
+    }
 }

@@ -53,6 +53,7 @@
 //! private-device feature, and the public fleet's cleanup is not configurable.
 
 use super::filter::{matches_all, DeviceFilter};
+use super::driver::Driver;
 use super::fleet_file;
 use super::model::{Device, DeviceInstance, InstanceProfile};
 
@@ -65,15 +66,15 @@ const DEMO_FLEET: &str = include_str!("demo_fleet.toml");
 pub struct Fleet {
     region: String,
     devices: Vec<Device>,
+    /// Each device's driver, by position in `devices`.
+    drivers: Vec<Driver>,
 }
 
 impl Fleet {
     /// Reads a fleet file; ARNs are built for `region`.
     pub fn from_toml(toml: &str, region: &str) -> Result<Fleet, FleetError> {
-        Ok(Fleet {
-            region: region.to_owned(),
-            devices: fleet_file::parse(toml, region)?,
-        })
+        let (devices, drivers) = fleet_file::parse(toml, region)?.into_iter().unzip();
+        Ok(Fleet { region: region.to_owned(), devices, drivers })
     }
 
     /// The built-in demo fleet of simulated devices.
@@ -103,6 +104,11 @@ impl Fleet {
 
     pub fn is_empty(&self) -> bool {
         self.devices.is_empty()
+    }
+
+    /// How the device with this ARN runs jobs (simulated for an unknown one).
+    pub fn driver(&self, device_arn: &str) -> Driver {
+        self.devices.iter().position(|d| d.arn == device_arn).map(|i| self.drivers[i]).unwrap_or_default()
     }
 
     pub fn device(&self, arn: &str) -> Option<&Device> {

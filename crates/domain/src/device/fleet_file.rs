@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::enums::{
     DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceStatus,
 };
+use super::driver::Driver;
 use super::ids;
 use super::model::{Cpu, Device, DeviceInstance, InstanceProfile, Resolution};
 use super::os_version::OsVersion;
@@ -121,6 +122,8 @@ struct DeviceSpec {
     availability: Option<String>,
     fleet_type: Option<String>,
     fleet_name: Option<String>,
+    /// `simulated` (default), `host` or `adb`: see [`Driver`].
+    driver: Option<String>,
     #[serde(default)]
     instance: Vec<InstanceSpec>,
 }
@@ -145,7 +148,7 @@ struct FleetDefaults {
 /// The model's `Name` shape allows at most 256 characters.
 const MAX_NAME: usize = 256;
 
-pub(super) fn parse(toml_text: &str, region: &str) -> Result<Vec<Device>, FleetError> {
+pub(super) fn parse(toml_text: &str, region: &str) -> Result<Vec<(Device, Driver)>, FleetError> {
     let file: FleetFile =
         toml::from_str(toml_text).map_err(|e| FleetError::Syntax(e.to_string()))?;
     let defaults = fleet_defaults(file.fleet)?;
@@ -160,6 +163,14 @@ pub(super) fn parse(toml_text: &str, region: &str) -> Result<Vec<Device>, FleetE
     let mut udids: HashMap<String, String> = HashMap::new();
     for (index, spec) in file.device.into_iter().enumerate() {
         let label = device_label(spec.id.as_deref(), index);
+        let driver = match &spec.driver {
+            None => Driver::default(),
+            Some(name) => Driver::parse(name).ok_or_else(|| FleetError::InvalidField {
+                device: label.clone(),
+                field: "driver".to_owned(),
+                reason: format!("`{name}` is not a driver; expected simulated, host or adb"),
+            })?,
+        };
         let device = device(spec, &label, region, &defaults, &profiles, &mut ids_seen)?;
         if let Some(first) = arns.insert(device.arn.clone(), label.clone()) {
             return Err(FleetError::DuplicateArn {
@@ -177,7 +188,7 @@ pub(super) fn parse(toml_text: &str, region: &str) -> Result<Vec<Device>, FleetE
                 });
             }
         }
-        devices.push(device);
+        devices.push((device, driver));
     }
     Ok(devices)
 }

@@ -23,6 +23,7 @@ pub mod attribute;
 pub mod compat;
 pub mod condition;
 pub mod curated;
+pub mod driver;
 pub mod enums;
 pub mod filter;
 pub mod fleet;
@@ -44,6 +45,7 @@ pub use compat::{
     Incompatibility,
 };
 pub use condition::ValueError;
+pub use driver::Driver;
 pub use curated::{curated_pools, CuratedPool, TOP_DEVICES};
 pub use enums::{DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceStatus};
 pub use filter::{matches_all, validate_filters, DeviceFilter, FilterError};
