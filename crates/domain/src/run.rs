@@ -3,7 +3,8 @@
 //! status, result, suites, tests, counters and minutes at any moment are computed from these
 //! by `job::timeline`, so a restart loses nothing and nothing is stored twice.
 
-use crate::device::{Device, DevicePlatform};
+use crate::device::{Device, DevicePlatform, Driver};
+use crate::job::observed::ObservedJob;
 use crate::job::plan::JobPlan;
 use serde::{Deserialize, Serialize};
 
@@ -79,6 +80,12 @@ pub struct Job {
     pub stop_requested_ms: Option<i64>,
     /// When the job settled (final state stored, billed, device released).
     pub settled_ms: Option<i64>,
+    /// How its device runs jobs: simulated jobs follow `plan`; real ones report what
+    /// happened into `observed`.
+    #[serde(default)]
+    pub driver: Driver,
+    #[serde(default)]
+    pub observed: Option<ObservedJob>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

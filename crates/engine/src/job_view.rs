@@ -2,6 +2,7 @@
 //! timeline. The scheduler, the API and the billing ledger all read jobs through here, so
 //! they always agree on what a job's state and bill are.
 
+use domain::job::observed::observed_snapshot;
 use domain::job::snapshot::{snapshot, JobSnapshot};
 use domain::job::timeline::{JobTimes, PrepDurations};
 use domain::run::Job;
@@ -17,13 +18,22 @@ pub fn job_times(job: &Job, record: &Record) -> JobTimes {
 }
 
 pub fn job_snapshot(job: &Job, record: &Record, prep: &PrepDurations, now_ms: i64) -> JobSnapshot {
-    snapshot(&job.plan, prep, &job_times(job, record), job.wait_reason, now_ms)
+    let times = job_times(job, record);
+    if job.driver.is_real() {
+        let observed = job.observed.clone().unwrap_or_default();
+        return observed_snapshot(&observed, &times, job.wait_reason, now_ms);
+    }
+    snapshot(&job.plan, prep, &times, job.wait_reason, now_ms)
 }
 
 /// When the job lets go of its device instance, as its course stands now (a later stop
 /// can only bring it forward); `None` while it has no device.
 pub fn release_ms(job: &Job, record: &Record, prep: &PrepDurations) -> Option<i64> {
     job.instance_arn.as_ref()?;
+    if job.driver.is_real() {
+        // A real job's end is known only once its runner reports it.
+        return job.observed.as_ref().and_then(|o| o.finished_ms);
+    }
     domain::job::timeline::resolve(&job.plan, prep, &job_times(job, record)).end_ms
 }
 

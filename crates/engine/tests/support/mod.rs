@@ -172,6 +172,8 @@ impl Farm {
                 assigned_ms: None,
                 stop_requested_ms: None,
                 settled_ms: None,
+                driver: Default::default(),
+                observed: None,
             };
             let job_arn = run_arn.child(ResourceKind::Job, &index(i as u32));
             self.insert(
