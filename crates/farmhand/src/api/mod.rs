@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod devices;
+mod instance_profiles;
 mod pools;
 mod projects;
 mod records;
@@ -56,6 +57,12 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, 
         ListDevices => devices::list,
         GetDeviceInstance => devices::get_instance,
         ListDeviceInstances => devices::list_instances,
+        UpdateDeviceInstance => devices::update_instance,
+        CreateInstanceProfile => instance_profiles::create,
+        GetInstanceProfile => instance_profiles::get,
+        ListInstanceProfiles => instance_profiles::list,
+        UpdateInstanceProfile => instance_profiles::update,
+        DeleteInstanceProfile => instance_profiles::delete,
         CreateDevicePool => pools::create,
         GetDevicePool => pools::get,
         ListDevicePools => pools::list,

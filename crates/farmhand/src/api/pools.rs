@@ -2,7 +2,7 @@
 //! every account sees. GetDevicePoolCompatibility explains, device by device, why a pool's
 //! device can or cannot run a given app and test type.
 
-use super::devices::device_to_wire;
+use super::devices::{device_to_wire, selectable_devices};
 use super::records::{not_found, page_slice, RecordExt};
 use super::{parse_arn, projects, uploads, Ctx};
 use domain::arn::{Arn, ResourceKind};
@@ -92,9 +92,10 @@ impl Pool {
         }
     }
 
-    /// The devices the pool selects from the fleet, in the fleet's selection order.
-    pub fn devices<'f>(&self, fleet: &'f device::Fleet) -> Vec<&'f Device> {
-        device::select_by_rules(fleet.devices(), self.rules(), self.max_devices().map(|m| m as usize))
+    /// The devices the pool selects from `devices` (the account's view of the fleet,
+    /// `devices::selectable_devices`), in the fleet's selection order.
+    pub fn devices<'d>(&self, devices: &'d [Device]) -> Vec<&'d Device> {
+        device::select_by_rules(devices, self.rules(), self.max_devices().map(|m| m as usize))
     }
 
     fn to_wire(&self) -> wire::DevicePool {
@@ -240,7 +241,8 @@ pub async fn compatibility(
     let test_type = req.test.as_ref().map(|t| t.r#type).or(req.test_type).map(|t| t.as_str());
     let mut compatible = Vec::new();
     let mut incompatible = Vec::new();
-    for device in pool.devices(&ctx.state.fleet) {
+    let devices = selectable_devices(ctx).await?;
+    for device in pool.devices(&devices) {
         let reasons = device::check_compatibility(device, app.as_ref(), test_type);
         let result = wire::DevicePoolCompatibilityResult {
             device: Some(device_to_wire(device)),

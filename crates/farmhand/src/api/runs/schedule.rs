@@ -2,7 +2,7 @@
 //! one run and one job per compatible device. From then on the scheduler and the timeline
 //! take over; nothing here waits for a device.
 
-use super::super::devices::filters_from_wire;
+use super::super::devices::{filters_from_wire, selectable_devices};
 use super::super::pools;
 use super::super::projects::{self, check_job_timeout};
 use super::super::uploads;
@@ -227,21 +227,24 @@ fn app_info(upload: &Upload) -> AppInfo {
     pools::app_info_from_metadata(upload.upload_type, upload.metadata.as_deref())
 }
 
+/// The devices a run asks for, from the caller's view of the fleet (its instance labels
+/// and profiles included, so rules and filters on them select what the account sees).
 async fn select_devices(ctx: &Ctx, req: &wire::ScheduleRunRequest) -> Result<(Vec<Device>, Option<DeviceSelection>), ApiError> {
+    let fleet = selectable_devices(ctx).await?;
     match (&req.device_pool_arn, &req.device_selection_configuration) {
         (Some(_), Some(_)) => Err(ApiError::argument("Give either devicePoolArn or deviceSelectionConfiguration, not both")),
         (None, None) => Err(ApiError::argument("devicePoolArn or deviceSelectionConfiguration is required")),
         (Some(pool), None) => {
             let pool = pools::load(ctx, pool).await?;
-            Ok((pool.devices(&ctx.state.fleet).into_iter().cloned().collect(), None))
+            Ok((pool.devices(&fleet).into_iter().cloned().collect(), None))
         }
         (None, Some(selection)) => {
             if selection.max_devices < 1 {
                 return Err(ApiError::argument("deviceSelectionConfiguration.maxDevices must be at least 1"));
             }
             let filters = filters_from_wire(&selection.filters)?;
-            let matched = device::select_by_filters(ctx.state.fleet.devices(), &filters, None);
-            let chosen = device::select_by_filters(ctx.state.fleet.devices(), &filters, Some(selection.max_devices as usize));
+            let matched = device::select_by_filters(&fleet, &filters, None);
+            let chosen = device::select_by_filters(&fleet, &filters, Some(selection.max_devices as usize));
             let record = DeviceSelection {
                 filters: to_body(&selection.filters)?,
                 matched_devices_count: matched.len() as u32,

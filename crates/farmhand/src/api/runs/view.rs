@@ -2,7 +2,7 @@
 //! instant from the timeline. Every operation that returns one of these (Get*, List*,
 //! ScheduleRun, StopJob, StopRun) builds it here, so they all show the same thing.
 
-use super::super::devices::device_to_wire;
+use super::super::devices::{device_to_wire, job_device};
 use super::super::records::{epoch_seconds, RecordExt};
 use super::super::Ctx;
 use domain::arn::{index, Arn, ResourceKind};
@@ -92,11 +92,7 @@ pub fn job_view(ctx: &Ctx, state: &JobState) -> Result<wire::Job, ApiError> {
         stopped: s.stopped_ms.map(epoch_seconds),
         counters: Some(counters(&s.counters)),
         message: s.message.clone(),
-        // The device as it is now (availability, instances in use), falling back to the
-        // copy taken at scheduling if the fleet no longer has it.
-        device: Some(device_to_wire(
-            &super::super::devices::live_device(ctx, &state.job.device.arn).unwrap_or_else(|| state.job.device.clone()),
-        )),
+        device: Some(device_to_wire(&job_device(ctx, &state.job.device))),
         instance_arn: state.job.instance_arn.clone(),
         device_minutes: Some(minutes(s.billed_seconds, state.job.billing_method)),
         video_endpoint: state.job.video_capture.then(|| video_endpoint(ctx, &arn)).transpose()?,
