@@ -11,8 +11,15 @@
 //! - [`job_view`]: a stored job seen at an instant (snapshot, ledger line).
 //! - [`sim_artifacts`]: logs, results and screenshots of simulated jobs, rendered on demand.
 //! - [`sim`]: the simulated devices' script (`farmhand-sim.yaml`) → each job's plan.
+//! - [`runner`]: test-spec phases as real processes (process groups, stop, logs, artifacts).
+//! - [`junit`]: JUnit XML reports → the tests of a job's Tests Suite.
+//! - [`adb`]: Android devices over the `adb` executable: discovery, app install,
+//!   instance-profile cleanup, plug/unplug watching.
 
+pub mod adb;
 pub mod job_view;
+pub mod runner;
+pub mod junit;
 pub mod scheduler;
 pub mod sim;
 pub mod sim_artifacts;

@@ -1,0 +1,129 @@
+//! Tests only: a stand-in `adb`, a shell script answering from files in its own
+//! temporary directory and logging every call, so tests assert the exact commands
+//! farmhand issued and their order. Each test has its own script, passed explicitly
+//! as [`Adb::program`]: nothing touches the process's PATH.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::command::Adb;
+
+const SCRIPT: &str = r#"#!/bin/sh
+d='@DIR@'
+printf '%s\n' "$*" >> "$d/log"
+[ -e "$d/hang" ] && exec sleep 30
+serial=
+if [ "$1" = "-s" ]; then
+  serial=$2
+  shift 2
+  if ! grep -Eq "^$serial[[:space:]]+device([[:space:]]|\$)" "$d/devices"; then
+    echo "adb: device '$serial' not found" >&2
+    exit 1
+  fi
+fi
+case "$*" in
+  "devices -l") echo "List of devices attached"; cat "$d/devices" ;;
+  "shell getprop sys.boot_completed")
+    n=$(cat "$d/booting" 2>/dev/null || echo 0)
+    if [ "$n" -gt 0 ]; then echo $((n - 1)) > "$d/booting"; echo; else echo 1; fi ;;
+  "shell getprop") cat "$d/$serial.props" ;;
+  "shell wm size") cat "$d/$serial.wm" ;;
+  "shell cat /proc/meminfo") cat "$d/$serial.meminfo" ;;
+  "shell pm list packages") sed 's/^/package:/' "$d/$serial.packages" ;;
+  "install -r -g "*)
+    echo "Performing Streamed Install"
+    if [ -e "$d/fail-install" ]; then
+      echo "adb: failed to install $4: Failure [INSTALL_FAILED_OLDER_SDK: Requires newer sdk version #34 (current version is #30)]" >&2
+      exit 1
+    fi
+    basename "$4" .apk >> "$d/$serial.packages"
+    echo Success ;;
+  "uninstall "*)
+    grep -vx "$2" "$d/$serial.packages" > "$d/$serial.tmp"
+    mv "$d/$serial.tmp" "$d/$serial.packages"
+    echo Success ;;
+  reboot|wait-for-device|"logcat -c") ;;
+  "logcat -d") printf '05-01 10:00:00.000  1234  1234 I Test: hello\n' ;;
+  "shell false") echo "boom" >&2; exit 3 ;;
+  *) echo "fake adb: unexpected arguments: $*" >&2; exit 64 ;;
+esac
+"#;
+
+pub(super) struct FakeAdb {
+    dir: tempfile::TempDir,
+    pub adb: Adb,
+}
+
+impl FakeAdb {
+    pub fn new() -> FakeAdb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = dir.path().join("adb");
+        let text = SCRIPT.replace("@DIR@", &dir.path().display().to_string());
+        fs::write(&script, text).expect("write fake adb");
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+        fs::write(dir.path().join("devices"), "").expect("write");
+        let mut adb = Adb::new(script);
+        adb.boot_poll_interval = Duration::from_millis(10);
+        FakeAdb { dir, adb }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Replaces the `adb devices -l` listing (without its header line).
+    pub fn set_devices(&self, listing: &str) {
+        fs::write(self.path("devices"), listing).expect("write");
+    }
+
+    /// What the device with `serial` answers to getprop, wm size, meminfo and pm.
+    pub fn describe(&self, serial: &str, props: &str, wm: &str, meminfo: &str, packages: &[&str]) {
+        fs::write(self.path(&format!("{serial}.props")), props).expect("write");
+        fs::write(self.path(&format!("{serial}.wm")), wm).expect("write");
+        fs::write(self.path(&format!("{serial}.meminfo")), meminfo).expect("write");
+        self.set_packages(serial, packages);
+    }
+
+    pub fn set_packages(&self, serial: &str, packages: &[&str]) {
+        let text: String = packages.iter().map(|p| format!("{p}\n")).collect();
+        fs::write(self.path(&format!("{serial}.packages")), text).expect("write");
+    }
+
+    pub fn packages(&self, serial: &str) -> BTreeSet<String> {
+        fs::read_to_string(self.path(&format!("{serial}.packages")))
+            .expect("read")
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Makes the named behaviour happen: "hang" (every call sleeps), "fail-install".
+    pub fn set_flag(&self, flag: &str) {
+        fs::write(self.path(flag), "").expect("write");
+    }
+
+    /// The device answers "not booted yet" to this many boot-completed queries.
+    pub fn set_booting_polls(&self, polls: u32) {
+        fs::write(self.path("booting"), polls.to_string()).expect("write");
+    }
+
+    /// Every call so far, one line of arguments each.
+    pub fn log(&self) -> Vec<String> {
+        fs::read_to_string(self.path("log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn clear_log(&self) {
+        fs::write(self.path("log"), "").expect("write");
+    }
+}
