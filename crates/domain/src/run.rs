@@ -86,6 +86,25 @@ pub struct Job {
     pub driver: Driver,
     #[serde(default)]
     pub observed: Option<ObservedJob>,
+    /// Files a real job left, kept in the blob store (simulated jobs render theirs).
+    #[serde(default)]
+    pub artifacts: Vec<StoredArtifact>,
+}
+
+/// An artifact file of a real job: where it hangs (suite and test index, notes: artifact
+/// ARNs), what the model calls it, and its blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredArtifact {
+    pub suite: u32,
+    pub test: u32,
+    pub index: u32,
+    pub name: String,
+    /// FILE, LOG or SCREENSHOT.
+    pub category: String,
+    /// The model's ArtifactType (TESTSPEC_OUTPUT, CUSTOMER_ARTIFACT, …).
+    pub artifact_type: String,
+    pub extension: String,
+    pub blob_key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,6 +7,8 @@
 //! - [`upload_processing`]: an upload's PROCESSING → SUCCEEDED/FAILED step, and its
 //!   resumption after a restart.
 //! - [`uploads`]: inspection of uploaded files (apps, test packages, test specs).
+//! - [`artifacts`]: a job's artifacts, rendered (simulated) or stored (real).
+//! - [`executor`]: runs jobs on real devices through the runner, recording what happens.
 //! - [`scheduler`]: the loop that assigns devices to waiting jobs and settles ended ones.
 //! - [`job_view`]: a stored job seen at an instant (snapshot, ledger line).
 //! - [`sim_artifacts`]: logs, results and screenshots of simulated jobs, rendered on demand.
@@ -17,6 +19,8 @@
 //!   instance-profile cleanup, plug/unplug watching.
 
 pub mod adb;
+pub mod artifacts;
+pub mod executor;
 pub mod job_view;
 pub mod runner;
 pub mod junit;

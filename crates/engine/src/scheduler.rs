@@ -10,6 +10,7 @@
 //! once whoever gets there first. Every replica reads the active jobs each pass, so each
 //! can show which devices are busy.
 
+use crate::executor::Executor;
 use crate::job_view::{job_snapshot, ledger_entry, release_ms};
 use domain::clock::Clock;
 use domain::device::Fleet;
@@ -48,6 +49,8 @@ pub struct Scheduler {
     /// Who this scheduler is, for the lease. A server restarted at the same address takes
     /// its lease back at once; otherwise a successor waits out [`LEASE_TTL`].
     holder: String,
+    /// Runs the jobs of real devices; without one, such jobs wait for a device forever.
+    executor: std::sync::OnceLock<Arc<Executor>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +90,7 @@ impl Scheduler {
             time_scale: time_scale.max(f64::MIN_POSITIVE),
             wake: Notify::new(),
             in_use: Default::default(),
+            executor: std::sync::OnceLock::new(),
             holder: format!(
                 "scheduler-{}-{}",
                 std::process::id(),
@@ -188,6 +192,11 @@ impl Scheduler {
         }
     }
 
+    /// Lets this scheduler start jobs on real devices.
+    pub fn attach_executor(&self, executor: Arc<Executor>) {
+        let _ = self.executor.set(executor);
+    }
+
     /// Gives up the lease (at shutdown), so a successor need not wait for it to expire.
     pub async fn release(&self) {
         let now = self.clock.now_ms();
@@ -212,6 +221,14 @@ impl Scheduler {
                     report.settled += 1;
                 }
                 continue;
+            }
+            // A real job holding a device with no runner behind it lost its processes when
+            // the server stopped: only the scheduling replica runs jobs, so it ends it.
+            if let (true, Some(_), Some(executor)) = (job.driver.is_real(), &lease, self.executor.get()) {
+                if !executor.is_running(&record.arn) {
+                    executor.abandon(&record.arn).await?;
+                    report.next_change_ms = Some(now);
+                }
             }
             report.next_change_ms = min_opt(report.next_change_ms, snapshot.next_change_ms);
             if let Some(instance_arn) = &job.instance_arn {
@@ -294,6 +311,12 @@ impl Scheduler {
                     match self.store.update_fenced(&record, &lease).await {
                         Ok(updated) => {
                             report.assigned += 1;
+                            if job.driver.is_real() {
+                                match self.executor.get() {
+                                    Some(executor) => executor.start(updated.clone()),
+                                    None => tracing::error!(job = %updated.arn, "no executor for a real device's job"),
+                                }
+                            }
                             held.insert(instance_arn.clone(), release_ms(&job, &updated, &self.prep));
                             active.push(ActiveJob {
                                 account_id: updated.account_id.clone(),

@@ -51,6 +51,9 @@ pub struct ServeArgs {
     /// minutes are billed in simulated time).
     #[arg(long, env = "FARMHAND_TIME_SCALE")]
     pub time_scale: Option<f64>,
+    /// Seconds between SIGTERM and SIGKILL when a job's test processes are stopped.
+    #[arg(long, env = "FARMHAND_STOP_GRACE_SECONDS")]
+    pub stop_grace_seconds: Option<f64>,
     /// Fixes the default account's first access key (for CI).
     #[arg(long, env = "FARMHAND_ROOT_ACCESS_KEY_ID", requires = "root_secret_access_key")]
     pub root_access_key_id: Option<String>,
@@ -70,6 +73,7 @@ struct FileConfig {
     fleet: Option<PathBuf>,
     max_upload_bytes: Option<u64>,
     time_scale: Option<f64>,
+    stop_grace_seconds: Option<f64>,
     root_access_key_id: Option<String>,
     root_secret_access_key: Option<String>,
 }
@@ -95,6 +99,8 @@ pub struct ServeConfig {
     pub fleet: Option<PathBuf>,
     pub max_upload_bytes: u64,
     pub time_scale: f64,
+    /// SIGTERM → SIGKILL for stopped test processes (notes: default 10 s).
+    pub stop_grace: std::time::Duration,
     pub root_key: Option<(String, String)>,
 }
 
@@ -144,6 +150,11 @@ impl ServeArgs {
                 let scale = self.time_scale.or(file.time_scale).unwrap_or(1.0);
                 anyhow::ensure!(scale.is_finite() && scale > 0.0, "time_scale must be a positive number");
                 scale
+            },
+            stop_grace: {
+                let secs = self.stop_grace_seconds.or(file.stop_grace_seconds).unwrap_or(10.0);
+                anyhow::ensure!(secs.is_finite() && secs >= 0.0, "stop_grace_seconds must be a non-negative number");
+                std::time::Duration::from_secs_f64(secs)
             },
             root_key,
         })

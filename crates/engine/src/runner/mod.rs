@@ -50,7 +50,7 @@ pub use artifacts::{
 pub use cancel::{CancelReason, CancelSignal, Canceller};
 pub use env::{EnvError, JobEnv};
 pub use phase::{Phase, PhaseOutcome, PhaseReport};
-pub use spec::SpecReport;
+pub use spec::{Progress, ProgressSender, SpecReport};
 pub use workspace::{AppFile, Workspace, WorkspaceError};
 
 /// How the runner runs phases.

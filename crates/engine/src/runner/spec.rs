@@ -32,6 +32,16 @@ use super::workspace::Workspace;
 use super::Runner;
 use crate::uploads::TestSpec;
 
+/// What a running spec reports as it goes, so a job's state can follow its phases live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    PhaseStarted { phase: Phase, at_ms: i64 },
+    PhaseEnded { phase: Phase, outcome: PhaseOutcome, at_ms: i64 },
+}
+
+/// Where progress goes; a closed receiver is fine (nobody is following).
+pub type ProgressSender = tokio::sync::mpsc::UnboundedSender<Progress>;
+
 /// What running a spec did. A phase that did not run is None.
 #[derive(Debug)]
 pub struct SpecReport {
@@ -89,6 +99,18 @@ impl Runner {
         env: &JobEnv,
         cancel: CancelSignal,
     ) -> SpecReport {
+        self.run_spec_reporting(ws, spec, env, cancel, None).await
+    }
+
+    /// [`Runner::run_spec`], telling `progress` when each phase starts and ends.
+    pub async fn run_spec_reporting(
+        &self,
+        ws: &Workspace,
+        spec: &TestSpec,
+        env: &JobEnv,
+        cancel: CancelSignal,
+        progress: Option<&ProgressSender>,
+    ) -> SpecReport {
         let mut report = SpecReport {
             install: None,
             pre_test: None,
@@ -101,7 +123,7 @@ impl Runner {
             return report;
         }
 
-        let mut job = JobPhases::default();
+        let mut job = JobPhases { progress: progress.cloned(), ..JobPhases::default() };
         let setup_signal = cancel.timeout_only();
         let mut setup_ok = true;
         for phase in [Phase::Install, Phase::PreTest] {
@@ -170,6 +192,7 @@ impl Runner {
 struct JobPhases {
     running: Vec<(RunningPhase, Ended)>,
     done: Vec<PhaseReport>,
+    progress: Option<ProgressSender>,
 }
 
 impl JobPhases {
@@ -183,7 +206,8 @@ impl JobPhases {
         env: &JobEnv,
         cancel: CancelSignal,
     ) -> PhaseOutcome {
-        match runner.start(ws, phase, phase.commands(spec), env) {
+        self.tell(Progress::PhaseStarted { phase, at_ms: runner.clock.now_ms() });
+        let outcome = match runner.start(ws, phase, phase.commands(spec), env) {
             Started::Running(mut running) => {
                 let ended = running.wait(cancel, runner).await;
                 let outcome = ended.outcome().clone();
@@ -195,6 +219,14 @@ impl JobPhases {
                 self.done.push(report);
                 outcome
             }
+        };
+        self.tell(Progress::PhaseEnded { phase, outcome: outcome.clone(), at_ms: runner.clock.now_ms() });
+        outcome
+    }
+
+    fn tell(&self, event: Progress) {
+        if let Some(progress) = &self.progress {
+            let _ = progress.send(event);
         }
     }
 }

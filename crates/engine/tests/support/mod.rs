@@ -174,6 +174,7 @@ impl Farm {
                 settled_ms: None,
                 driver: Default::default(),
                 observed: None,
+                artifacts: Vec::new(),
             };
             let job_arn = run_arn.child(ResourceKind::Job, &index(i as u32));
             self.insert(

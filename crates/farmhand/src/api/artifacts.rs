@@ -4,17 +4,17 @@
 use super::runs::view::{run_jobs, JobState};
 use super::Ctx;
 use domain::arn::{index, Arn, ResourceKind};
-use engine::sim_artifacts::{artifacts_of, ArtifactSpec};
+use engine::artifacts::{job_artifacts, JobArtifact};
 use protocol::model as wire;
 use protocol::ApiError;
 
 /// The artifact's ARN: `…:artifact:PROJECT/RUN/JOB/SUITE/TEST/NNNNN` (notes: ARNs).
-pub fn artifact_arn(job: &Arn, spec: &ArtifactSpec) -> Arn {
+pub fn artifact_arn(job: &Arn, artifact: &JobArtifact) -> Arn {
     Arn::new(
         &job.region,
         &job.account,
         ResourceKind::Artifact,
-        format!("{}/{}/{}/{}", job.id, index(spec.suite as u32), index(spec.test as u32), index(spec.index)),
+        format!("{}/{}/{}/{}", job.id, index(artifact.suite), index(artifact.test), index(artifact.index)),
     )
 }
 
@@ -22,14 +22,14 @@ pub fn download_path(arn: &Arn) -> String {
     format!("/artifacts/{}/{}", arn.account, arn.id)
 }
 
-fn to_wire(ctx: &Ctx, job: &Arn, spec: &ArtifactSpec) -> Result<wire::Artifact, ApiError> {
-    let arn = artifact_arn(job, spec);
+fn to_wire(ctx: &Ctx, job: &Arn, artifact: &JobArtifact) -> Result<wire::Artifact, ApiError> {
+    let arn = artifact_arn(job, artifact);
     Ok(wire::Artifact {
         url: Some(crate::server::presign::url(&ctx.state, "GET", &download_path(&arn))?),
         arn: Some(arn.to_string()),
-        name: Some(spec.name.clone()),
-        r#type: wire::ArtifactType::parse(spec.artifact_type),
-        extension: Some(spec.extension.to_string()),
+        name: Some(artifact.name.clone()),
+        r#type: wire::ArtifactType::parse(&artifact.artifact_type),
+        extension: Some(artifact.extension.clone()),
     })
 }
 
@@ -59,10 +59,10 @@ pub async fn list(ctx: &Ctx, req: wire::ListArtifactsRequest) -> Result<wire::Li
     for record in jobs {
         let state = JobState::load(ctx, record)?;
         let job_arn = state.arn()?;
-        for spec in artifacts_of(&state.snapshot) {
-            let in_scope = suite.is_none_or(|s| s == spec.suite) && test.is_none_or(|t| t == spec.test);
-            if in_scope && spec.category.as_str() == category {
-                artifacts.push(to_wire(ctx, &job_arn, &spec)?);
+        for artifact in job_artifacts(&state.job, &state.snapshot) {
+            let in_scope = suite.is_none_or(|s| s == artifact.suite as usize) && test.is_none_or(|t| t == artifact.test as usize);
+            if in_scope && artifact.category == category {
+                artifacts.push(to_wire(ctx, &job_arn, &artifact)?);
             }
         }
     }

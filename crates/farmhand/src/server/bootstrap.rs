@@ -47,6 +47,29 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         Scheduler::new(store.clone(), fleet.clone(), clock.clone(), PrepDurations::default(), config.time_scale)
             .with_holder(format!("{host}/{local}")),
     );
+    let region = config.region.clone();
+    let upload_blob_key: engine::executor::UploadBlobKey = Arc::new(move |arn: &str| {
+        arn.parse::<domain::arn::Arn>()
+            .ok()
+            .filter(|a| a.region == region)
+            .map(|a| crate::api::uploads::blob_key(&a))
+    });
+    let waker = Arc::downgrade(&engine);
+    let runner_config = engine::runner::RunnerConfig { grace: config.stop_grace, ..Default::default() };
+    engine.attach_executor(Arc::new(engine::executor::Executor::new(
+        store.clone(),
+        blobs.clone(),
+        clock.clone(),
+        engine::runner::Runner::new(runner_config, clock.clone()),
+        config.store.data_dir.join("jobs"),
+        config.region.clone(),
+        upload_blob_key,
+        Arc::new(move || {
+            if let Some(scheduler) = waker.upgrade() {
+                scheduler.wake();
+            }
+        }),
+    )));
     Ok(Arc::new(AppState {
         store,
         blobs,

@@ -11,7 +11,8 @@ use domain::arn::{Arn, ResourceKind};
 use domain::job::snapshot::JobSnapshot;
 use domain::run::Job;
 use engine::job_view::job_snapshot;
-use engine::sim_artifacts::{artifacts_of, render, video_frame};
+use engine::artifacts::{job_artifacts, rendered};
+use engine::sim_artifacts::video_frame;
 use protocol::ApiError;
 use std::sync::Arc;
 
@@ -47,16 +48,29 @@ pub async fn artifact(
         Ok(found) => found,
         Err(e) => return fail(e),
     };
-    let Some(spec) = artifacts_of(&snapshot)
+    let Some(artifact) = job_artifacts(&job, &snapshot)
         .into_iter()
-        .find(|s| s.suite == suite && s.test == test && s.index as usize == index)
+        .find(|a| a.suite as usize == suite && a.test as usize == test && a.index as usize == index)
     else {
         return missing();
     };
-    let (content_type, bytes) = render(&spec, &job, &snapshot);
-    let disposition = format!("attachment; filename=\"{}.{}\"", spec.name.replace('"', ""), spec.extension);
-    (StatusCode::OK, [(http::header::CONTENT_TYPE, content_type.to_string()), (http::header::CONTENT_DISPOSITION, disposition)], bytes)
-        .into_response()
+    let disposition = format!("attachment; filename=\"{}.{}\"", artifact.name.replace('"', ""), artifact.extension);
+    let headers = |content_type: &str| {
+        [(http::header::CONTENT_TYPE, content_type.to_string()), (http::header::CONTENT_DISPOSITION, disposition.clone())]
+    };
+    match &artifact.blob_key {
+        Some(key) => match state.blobs.get_stream(key).await {
+            Ok(stream) => {
+                let content_type = content_type_of(&artifact.extension);
+                (StatusCode::OK, headers(content_type), Body::from_stream(stream)).into_response()
+            }
+            Err(e) => fail(state.internal(e)),
+        },
+        None => match rendered(&artifact, &job, &snapshot) {
+            Some((content_type, bytes)) => (StatusCode::OK, headers(content_type), bytes).into_response(),
+            None => missing(),
+        },
+    }
 }
 
 /// A live view of the device's screen as `multipart/x-mixed-replace` PNG frames (what
@@ -85,4 +99,14 @@ pub async fn video(
     });
     (StatusCode::OK, [(http::header::CONTENT_TYPE, "multipart/x-mixed-replace; boundary=frame")], Body::from_stream(frames))
         .into_response()
+}
+
+fn content_type_of(extension: &str) -> &'static str {
+    match extension {
+        "txt" | "log" => "text/plain; charset=utf-8",
+        "zip" => "application/zip",
+        "png" => "image/png",
+        "xml" => "application/xml",
+        _ => "application/octet-stream",
+    }
 }

@@ -212,6 +212,7 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
             settled_ms: None,
             driver,
             observed: None,
+            artifacts: Vec::new(),
         };
         let job_arn = run_arn.child(ResourceKind::Job, &index(i as u32));
         job_records.push(
