@@ -149,13 +149,13 @@ impl Executor {
                 .find(|s| s.ended_ms.is_none());
             if let Some(step) = open {
                 step.ended_ms = Some(now);
-                step.end = Some(StepEnd::Failed);
+                step.end = Some(StepEnd::Errored);
                 step.message = Some(message.to_string());
             } else if never_started {
                 observed.setup = Some(ObservedStep {
                     started_ms: now,
                     ended_ms: Some(now),
-                    end: Some(StepEnd::Failed),
+                    end: Some(StepEnd::Errored),
                     message: Some(message.to_string()),
                 });
             }

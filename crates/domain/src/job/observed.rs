@@ -33,6 +33,9 @@ pub enum StepEnd {
     Stopped,
     /// Signalled because the job reached its timeout.
     TimedOut,
+    /// Ended by farmhand itself failing (its host restarted mid-step, the workspace could
+    /// not be prepared): not the test's fault, so ERRORED, never FAILED.
+    Errored,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +105,7 @@ fn step_test(
                 StepEnd::Failed => (failed_as, step.message.clone()),
                 StepEnd::Stopped => (ExecutionResult::Stopped, None),
                 StepEnd::TimedOut => (ExecutionResult::Errored, Some(timeout_message.to_string())),
+                StepEnd::Errored => (ExecutionResult::Errored, step.message.clone()),
             };
             TestSnapshot {
                 status: ExecutionStatus::Completed,
@@ -181,7 +185,7 @@ pub fn observed_snapshot(obs: &ObservedJob, times: &JobTimes, waiting: WaitReaso
     let is_final = finished.is_some();
     let timeout_message = Deadline::from_setup_start(0, times.timeout_minutes).message();
     let stopped = stop.is_some();
-    let setup_failed = obs.setup.as_ref().and_then(|s| s.end) == Some(StepEnd::Failed);
+    let setup_failed = matches!(obs.setup.as_ref().and_then(|s| s.end), Some(StepEnd::Failed | StepEnd::Errored));
     let never_ran = if stopped || ended_unassigned.is_some() {
         ExecutionResult::Stopped
     } else if setup_failed {
@@ -376,7 +380,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn any_end() -> impl Strategy<Value = StepEnd> {
-        prop::sample::select(vec![StepEnd::Succeeded, StepEnd::Failed, StepEnd::Stopped, StepEnd::TimedOut])
+        prop::sample::select(vec![StepEnd::Succeeded, StepEnd::Failed, StepEnd::Stopped, StepEnd::TimedOut, StepEnd::Errored])
     }
 
     fn any_result() -> impl Strategy<Value = ExecutionResult> {
