@@ -270,8 +270,12 @@ def test_a_restart_mid_job_ends_the_job_errored(tmp_path, markers):
     server = sim_server(tmp_path / "restart", scale=1, fleet=[HOST])
     server.start()
     lab = Lab(server)
-    _, job = run_spec(lab, spec_yaml(test=[f"touch {markers}/test-started", "sleep 30"]))
+    token = unique("interrupted")
+    _, job = run_spec(lab, spec_yaml(test=[f"touch {markers}/test-started",
+                                           f"python3 -c 'import time; time.sleep(60)' {token}"]))
     wait_for(lambda: {"started": (markers / "test-started").exists()}, lambda v: v["started"], what="the test")
+    # The server has recorded the test phase's start (what a crash may lose is the step in progress).
+    wait_status(lab, job["arn"], "RUNNING")
     server.kill()
     again = sim_server(tmp_path / "restart", scale=1, fleet=[HOST], root_key=(server.access_key_id, server.secret_access_key))
     again.start()
@@ -281,6 +285,7 @@ def test_a_restart_mid_job_ends_the_job_errored(tmp_path, markers):
                          timeout=30, what="the interrupted job to end")
         assert final["result"] == "ERRORED"
         assert "restarted" in final["message"]
+        assert processes_with(token) == [], "the interrupted job's processes are ended on restart"
         tests = [t for s in client.list_suites(arn=job["arn"])["suites"] for t in client.list_tests(arn=s["arn"])["tests"]]
         assert [t["result"] for t in tests] == ["PASSED", "ERRORED", "STOPPED"]
     finally:

@@ -105,6 +105,19 @@ impl Executor {
         if self.is_running(job_arn) {
             return Ok(());
         }
+        // Its processes outlived the server that started them: end them, and drop what is
+        // left of its workspace.
+        if let Ok(arn) = job_arn.parse::<Arn>() {
+            let job_id = arn.id.replace('/', "-");
+            let workspace = self.work_root.join(&job_id);
+            let marker = format!("DEVICEFARM_LOG_DIR={}", workspace.display());
+            let killed = tokio::task::spawn_blocking(move || kill_processes_with_env(&marker)).await.unwrap_or(0);
+            if killed > 0 {
+                tracing::info!(job = %job_arn, processes = killed, "ended processes left by an interrupted job");
+            }
+            let _ = tokio::fs::remove_dir_all(&workspace).await;
+            let _ = tokio::fs::remove_dir_all(self.work_root.join(format!("{job_id}-inputs"))).await;
+        }
         self.finish_with_error(job_arn, "The job's host restarted while the job ran; its processes were ended")
             .await
             .map_err(|e| match e {
@@ -401,6 +414,29 @@ impl Executor {
         }
         stored
     }
+}
+
+/// Kills every process whose environment holds `marker` (a variable only that job's
+/// processes have). The environment is inherited and read from /proc, so this finds the
+/// job's processes whatever process group or directory they moved to. Returns how many.
+fn kill_processes_with_env(marker: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    let own = std::process::id();
+    let mut killed = 0;
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        if pid as u32 == own {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        let matches = environ.split(|b| *b == 0).any(|var| var.starts_with(marker.as_bytes()));
+        if let (true, Some(pid)) = (matches, rustix::process::Pid::from_raw(pid)) {
+            if rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok() {
+                killed += 1;
+            }
+        }
+    }
+    killed
 }
 
 fn screenshots(dir: &Path) -> Vec<PathBuf> {
