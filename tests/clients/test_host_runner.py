@@ -290,3 +290,29 @@ def test_a_restart_mid_job_ends_the_job_errored(tmp_path, markers):
         assert [t["result"] for t in tests] == ["PASSED", "ERRORED", "STOPPED"]
     finally:
         assert again.stop() == 0, again.log_tail()
+
+
+def test_farmhand_logs_follows_a_running_jobs_output(farm, lab, markers):
+    import subprocess
+    from harness import binary, clean_env
+    spec = spec_yaml(test=["echo first-line", f"touch {markers}/printed", "sleep 2", "echo last-line"])
+    _, job = run_spec(lab, spec)
+    wait_for(lambda: {"printed": (markers / "printed").exists()}, lambda v: v["printed"], what="the first line")
+    env = {**clean_env(), "AWS_ACCESS_KEY_ID": farm.access_key_id, "AWS_SECRET_ACCESS_KEY": farm.secret_access_key,
+           "AWS_ENDPOINT_URL_DEVICE_FARM": farm.endpoint}
+    follower = subprocess.Popen([str(binary()), "logs", "--follow", job["arn"]], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    seen = []
+    for line in follower.stdout:
+        seen.append(line.rstrip("\n"))
+        if line.strip() == "first-line":
+            assert lab.client.get_job(arn=job["arn"])["job"]["status"] == "RUNNING", "output arrives while the job runs"
+    assert follower.wait(timeout=30) == 0, follower.stderr.read()
+    assert "first-line" in seen and "last-line" in seen
+    assert lab.client.get_job(arn=job["arn"])["job"]["status"] == "COMPLETED", "following ends with the job"
+
+    whole = subprocess.run([str(binary()), "logs", job["arn"]], env=env, capture_output=True, text=True, timeout=30)
+    assert whole.returncode == 0 and "last-line" in whole.stdout
+    wrong = {**env, "AWS_SECRET_ACCESS_KEY": "not-the-secret"}
+    refused = subprocess.run([str(binary()), "logs", job["arn"]], env=wrong, capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0 and "InvalidSignatureException" in refused.stderr

@@ -28,6 +28,15 @@ use store::{Record, Store, StoreError};
 
 /// How often a running job's record is looked at for a stop request.
 const WATCH_INTERVAL: Duration = Duration::from_millis(100);
+/// How often a running job's output is copied to the blob store: a crash loses at most
+/// this much of it.
+const OUTPUT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Where a job's output is kept while it runs, and after it if the job never got to store
+/// its artifacts.
+pub fn live_output_key(job: &Arn) -> String {
+    format!("artifacts/{}/{}/live-output", job.account, job.id)
+}
 
 /// Maps an upload ARN to its blob key (the API decides where uploads live).
 pub type UploadBlobKey = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -44,6 +53,8 @@ pub struct Executor {
     on_finished: Arc<dyn Fn() + Send + Sync>,
     /// Jobs with a live runner on this server.
     running: Mutex<BTreeSet<String>>,
+    /// The output file of each job running here, for following it live.
+    outputs: Mutex<std::collections::BTreeMap<String, PathBuf>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +81,18 @@ impl Executor {
         upload_blob_key: UploadBlobKey,
         on_finished: Arc<dyn Fn() + Send + Sync>,
     ) -> Self {
-        Self { store, blobs, clock, runner, work_root, region, upload_blob_key, on_finished, running: Mutex::default() }
+        Self {
+            store,
+            blobs,
+            clock,
+            runner,
+            work_root,
+            region,
+            upload_blob_key,
+            on_finished,
+            running: Mutex::default(),
+            outputs: Mutex::default(),
+        }
     }
 
     /// Starts running `job` (just assigned a device) in the background, once.
@@ -92,6 +114,11 @@ impl Executor {
             }
             (me.on_finished)();
         });
+    }
+
+    /// The output file of a job running on this server (it grows until the job ends).
+    pub fn live_output(&self, job_arn: &str) -> Option<PathBuf> {
+        self.outputs.lock().ok().and_then(|o| o.get(job_arn).cloned())
     }
 
     /// Whether a runner for this job is alive here.
@@ -248,8 +275,15 @@ impl Executor {
         let (canceller, signal) = Canceller::new();
         let watcher = self.clone().watch(record.arn.clone(), account.clone(), job.timeout_minutes, canceller);
         let watcher = tokio::spawn(watcher);
+        let output = workspace.combined_log();
+        if let Ok(mut outputs) = self.outputs.lock() {
+            outputs.insert(record.arn.clone(), output.clone());
+        }
+        let syncer = tokio::spawn(self.clone().sync_output(output.clone(), live_output_key(&job_arn)));
         let report = self.run_reporting(&record.arn, &account, &workspace, &spec, &env, signal).await;
         watcher.abort();
+        syncer.abort();
+        self.copy_output(&output, &live_output_key(&job_arn)).await;
 
         let log_dir = workspace.log_dir().to_path_buf();
         let cases = tokio::task::spawn_blocking(move || collect_results(&log_dir)).await.unwrap_or_default();
@@ -262,8 +296,32 @@ impl Executor {
             job.artifacts = artifacts.clone();
         })
         .await?;
+        if let Ok(mut outputs) = self.outputs.lock() {
+            outputs.remove(&record.arn);
+        }
         let _ = tokio::task::spawn_blocking(move || workspace.remove()).await;
         Ok(())
+    }
+
+    /// Copies the job's output to the blob store every [`OUTPUT_SYNC_INTERVAL`] while it
+    /// runs (a whole copy each time: outputs are logs, and object stores have no append).
+    async fn sync_output(self: Arc<Self>, output: PathBuf, key: String) {
+        let mut copied = 0;
+        loop {
+            tokio::time::sleep(OUTPUT_SYNC_INTERVAL).await;
+            let size = tokio::fs::metadata(&output).await.map(|m| m.len()).unwrap_or(0);
+            if size != copied {
+                self.copy_output(&output, &key).await;
+                copied = size;
+            }
+        }
+    }
+
+    async fn copy_output(&self, output: &Path, key: &str) {
+        let Ok(file) = tokio::fs::File::open(output).await else { return };
+        if let Err(e) = self.blobs.put_stream(key, tokio_util::io::ReaderStream::new(file), u64::MAX).await {
+            tracing::warn!(key, error = %e, "copying a job's output failed");
+        }
     }
 
     /// Runs the spec, turning the runner's progress into the job's observed steps.

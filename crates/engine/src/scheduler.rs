@@ -197,6 +197,10 @@ impl Scheduler {
         let _ = self.executor.set(executor);
     }
 
+    pub fn executor(&self) -> Option<&Arc<Executor>> {
+        self.executor.get()
+    }
+
     /// Gives up the lease (at shutdown), so a successor need not wait for it to expire.
     pub async fn release(&self) {
         let now = self.clock.now_ms();

@@ -24,6 +24,15 @@ enum Command {
     /// Manage access keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Print a job's test-spec output (`--follow`: as it is written, until the job ends).
+    /// Uses AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and AWS_ENDPOINT_URL_DEVICE_FARM.
+    Logs {
+        job_arn: String,
+        #[arg(long, short)]
+        follow: bool,
+        #[arg(long)]
+        endpoint_url: Option<String>,
+    },
     /// Billing reports from the durable ledger.
     #[command(subcommand)]
     Billing(BillingCommand),
@@ -198,6 +207,9 @@ impl Cli {
                     println!("{:<14} {:<24} {}", a.id, a.name, created.to_rfc3339());
                 }
                 Ok(())
+            }
+            Command::Logs { job_arn, follow, endpoint_url } => {
+                crate::logs::run(crate::logs::LogsArgs { job_arn, follow, endpoint_url }).await
             }
             Command::Account(AccountCommand::Update { id, settings, store }) => {
                 let store = open_store(&store).await?;

@@ -7,6 +7,7 @@
 //! - [`config`]: flags, `FARMHAND_*` variables and the TOML file, layered once.
 //! - [`server`]: HTTP (axum), authentication, start-up and shutdown.
 //! - [`api`]: one function per Device Farm operation.
+//! - [`logs`]: `farmhand logs`, a real job's output, followed live.
 //! - [`billing`]: the billing report's table and CSV.
 //! - [`accounts`]: the default account and key management.
 
@@ -15,6 +16,7 @@ mod api;
 mod billing;
 mod cli;
 mod config;
+mod logs;
 mod server;
 
 use anyhow::Result;

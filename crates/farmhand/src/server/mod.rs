@@ -6,6 +6,7 @@ mod bootstrap;
 mod downloads;
 pub mod clock;
 mod http;
+mod output;
 pub mod presign;
 mod shutdown;
 mod upload_put;
@@ -70,6 +71,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", post(http::api))
         .merge(presigned)
+        .route("/output/{account}/{*job}", get(output::output))
         .route("/health", get(|| async { "ok" }))
         .fallback(http::no_route)
         .layer(axum::middleware::map_response(http::ensure_request_id))
