@@ -418,3 +418,25 @@ def check_final_job(client, job: dict, scenario: Scenario, expected: ExpectedJob
     if started is not None:
         assert job["stopped"] == max(t["stopped"] for _, tests in tree for t in tests)
     return tree
+
+
+# --- test specs ----------------------------------------------------------------------
+
+
+def spec_yaml(install=(), pre_test=(), test=(), post_test=(), artifacts=()) -> str:
+    """A test spec (version 0.1) with these phase commands and artifact paths."""
+    def block(name, commands):
+        if not commands:
+            return ""
+        lines = "".join(f"      - {json_quote(c)}\n" for c in commands)
+        return f"  {name}:\n    commands:\n{lines}"
+    body = "".join(block(n, c) for n, c in
+                   [("install", install), ("pre_test", pre_test), ("test", test), ("post_test", post_test)])
+    text = f"version: 0.1\nphases:\n{body}"
+    if artifacts:
+        text += "artifacts:\n" + "".join(f"  - {json_quote(a)}\n" for a in artifacts)
+    return text
+
+
+def json_quote(text: str) -> str:
+    return json.dumps(text)

@@ -14,29 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from simfarm import Lab, device, sim_server, wait_for
+from simfarm import Lab, device, sim_server, spec_yaml, wait_for
 from support import make_zip, unique
 
 HOST = {**device("host-runner", "Host Runner"), "driver": "host"}
-
-
-def spec_yaml(install=(), pre_test=(), test=(), post_test=(), artifacts=()) -> str:
-    def block(name, commands):
-        if not commands:
-            return ""
-        lines = "".join(f"      - {json_quote(c)}\n" for c in commands)
-        return f"  {name}:\n    commands:\n{lines}"
-    body = "".join(block(n, c) for n, c in
-                   [("install", install), ("pre_test", pre_test), ("test", test), ("post_test", post_test)])
-    text = f"version: 0.1\nphases:\n{body}"
-    if artifacts:
-        text += "artifacts:\n" + "".join(f"  - {json_quote(a)}\n" for a in artifacts)
-    return text
-
-
-def json_quote(text: str) -> str:
-    import json
-    return json.dumps(text)
 
 
 def processes_with(token: str) -> list[int]:

@@ -18,6 +18,8 @@ use domain::arn::Arn;
 use domain::clock::Clock;
 use domain::job::observed::{ObservedCase, ObservedJob, ObservedStep, StepEnd};
 use domain::job::timeout::Deadline;
+use crate::adb::Adb;
+use domain::device::Driver;
 use domain::run::{Job, Run, StoredArtifact};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -271,7 +273,11 @@ impl Executor {
         .map_err(|e| ExecError::Setup(format!("preparing the job's workspace: {e}")))?;
         let _ = tokio::fs::remove_dir_all(&staging).await;
 
-        let env = self.job_env(&job, &job_arn, &run, &run_record, &workspace)?;
+        let mut env = self.job_env(&job, &job_arn, &run, &run_record, &workspace)?;
+        let device = match job.driver {
+            Driver::Adb => Some(self.prepare_android(&job, &workspace, &mut env).await?),
+            _ => None,
+        };
         let (canceller, signal) = Canceller::new();
         let watcher = self.clone().watch(record.arn.clone(), account.clone(), job.timeout_minutes, canceller);
         let watcher = tokio::spawn(watcher);
@@ -285,9 +291,13 @@ impl Executor {
         syncer.abort();
         self.copy_output(&output, &live_output_key(&job_arn)).await;
 
+        let device_log = match &device {
+            Some(android) => self.release_android(&job, android, &workspace).await,
+            None => None,
+        };
         let log_dir = workspace.log_dir().to_path_buf();
         let cases = tokio::task::spawn_blocking(move || collect_results(&log_dir)).await.unwrap_or_default();
-        let artifacts = self.store_artifacts(&job_arn, &workspace, &report).await;
+        let artifacts = self.store_artifacts(&job_arn, &workspace, &report, device_log).await;
         let now = self.clock.now_ms();
         self.observe(&record.arn, &account, |job| {
             let observed = job.observed.get_or_insert_with(ObservedJob::default);
@@ -423,7 +433,13 @@ impl Executor {
 
     /// Puts the job's output and artifacts in the blob store and lists them as the
     /// model's artifacts, hung off the Setup Test like a simulated job's logs.
-    async fn store_artifacts(&self, job_arn: &Arn, ws: &Workspace, report: &SpecReport) -> Vec<StoredArtifact> {
+    async fn store_artifacts(
+        &self,
+        job_arn: &Arn,
+        ws: &Workspace,
+        report: &SpecReport,
+        device_log: Option<PathBuf>,
+    ) -> Vec<StoredArtifact> {
         let mut files: Vec<(PathBuf, &str, &str, &str, &str)> = vec![(
             ws.combined_log().to_path_buf(),
             "Test spec output",
@@ -431,6 +447,9 @@ impl Executor {
             "TESTSPEC_OUTPUT",
             "txt",
         )];
+        if let Some(log) = device_log {
+            files.push((log, "Device Log", "LOG", "DEVICE_LOG", "txt"));
+        }
         if let Ok(zips) = &report.artifacts {
             if let Some(zip) = &zips.customer_artifacts {
                 files.push((zip.clone(), "Customer Artifacts", "FILE", "CUSTOMER_ARTIFACT", "zip"));
@@ -495,6 +514,66 @@ fn kill_processes_with_env(marker: &str) -> usize {
         }
     }
     killed
+}
+
+/// An Android device a job runs on, and what was installed on it before the job.
+struct AndroidSession {
+    adb: Adb,
+    serial: String,
+    packages_before: BTreeSet<String>,
+}
+
+impl Executor {
+    /// Before the spec: the device's packages as they are (for the instance profile's
+    /// cleanup), a clear logcat, and the app installed (notes: the app is on the device
+    /// before the tests run). ANDROID_SERIAL points the spec's own adb at the device.
+    async fn prepare_android(&self, job: &Job, ws: &Workspace, env: &mut JobEnv) -> Result<AndroidSession, ExecError> {
+        let adb = Adb::from_path_env().map_err(|e| ExecError::Setup(format!("adb: {e}")))?;
+        let serial = job
+            .instance_arn
+            .as_ref()
+            .and_then(|arn| job.device.instance(arn))
+            .map(|i| i.udid.clone())
+            .ok_or_else(|| ExecError::Setup("the job's device instance has no serial".into()))?;
+        let packages_before = adb
+            .list_packages(&serial)
+            .await
+            .map_err(|e| ExecError::Setup(format!("reading the packages of {serial}: {e}")))?;
+        if let Err(e) = adb.clear_logcat(&serial).await {
+            tracing::warn!(%serial, error = %e, "clearing logcat failed");
+        }
+        if let Some(app) = ws.app_path() {
+            adb.install(&serial, app)
+                .await
+                .map_err(|e| ExecError::Setup(format!("installing the app on {serial} failed: {e}")))?;
+        }
+        env.set("ANDROID_SERIAL", &serial).map_err(|e| ExecError::Setup(e.to_string()))?;
+        Ok(AndroidSession { adb, serial, packages_before })
+    }
+
+    /// After the spec: the device log, then the instance profile's cleanup and reboot.
+    async fn release_android(&self, job: &Job, android: &AndroidSession, ws: &Workspace) -> Option<PathBuf> {
+        let log = match android.adb.logcat_dump(&android.serial).await {
+            Ok(bytes) => {
+                let path = ws.artifacts_dir().join("logcat.txt");
+                tokio::fs::write(&path, bytes).await.ok().map(|_| path)
+            }
+            Err(e) => {
+                tracing::warn!(serial = %android.serial, error = %e, "reading logcat failed");
+                None
+            }
+        };
+        let profile = job.instance_arn.as_ref().and_then(|arn| job.device.instance(arn)).and_then(|i| i.instance_profile.clone());
+        if let Some(profile) = profile {
+            for issued in android.adb.apply_instance_profile(&android.serial, &android.packages_before, &profile).await {
+                match &issued.error {
+                    Some(error) => tracing::warn!(command = %issued.command, %error, "instance profile command failed"),
+                    None => tracing::info!(command = %issued.command, "instance profile applied"),
+                }
+            }
+        }
+        log
+    }
 }
 
 fn screenshots(dir: &Path) -> Vec<PathBuf> {

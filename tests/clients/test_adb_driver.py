@@ -1,0 +1,115 @@
+"""An Android device behind the `adb` driver, with a fake `adb` on the server's PATH (no
+phone exists here; the fake answers like adb and logs every call). The executor installs
+the app before the tests, points the spec at the device with ANDROID_SERIAL, keeps its
+logcat as the Device Log, and applies the instance profile afterwards: the packages the job
+added are uninstalled (except excluded ones) and the device reboots, in that order."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import requests
+
+from harness import Farmhand, new_access_key
+from simfarm import Lab, spec_yaml, wait_for
+from support import make_zip, unique
+
+SERIAL = "FAKE0PIXEL01"
+
+FAKE_ADB = r"""#!/bin/sh
+d='@DIR@'
+printf '%s\n' "$*" >> "$d/log"
+[ "$1" = "-s" ] && shift 2
+case "$*" in
+  "shell pm list packages") sed 's/^/package:/' "$d/packages" ;;
+  "install -r -g "*) echo "com.example.app" >> "$d/packages"; echo Success ;;
+  "uninstall "*) grep -vx "$2" "$d/packages" > "$d/tmp"; mv "$d/tmp" "$d/packages"; echo Success ;;
+  "shell getprop sys.boot_completed") echo 1 ;;
+  reboot|wait-for-device|"logcat -c") ;;
+  "logcat -d") printf '05-01 10:00:00.000  1234  1234 I ActivityManager: started com.example.app\n' ;;
+  *) echo "fake adb: unexpected arguments: $*" >&2; exit 64 ;;
+esac
+"""
+
+FLEET = f"""
+[fleet]
+type = "PRIVATE"
+name = "Phones"
+
+[[instance_profile]]
+id = "clean"
+name = "Clean after use"
+package_cleanup = true
+exclude_app_packages_from_cleanup = ["com.example.keep"]
+reboot_after_use = true
+
+[[device]]
+id = "pixel-usb"
+name = "Pixel on USB"
+manufacturer = "Google"
+model = "Pixel 8"
+model_id = "GKWS6"
+form_factor = "PHONE"
+platform = "ANDROID"
+os = "14"
+cpu = {{ frequency = "MHz", architecture = "arm64-v8a", clock = 2910.0 }}
+resolution = {{ width = 1080, height = 2400 }}
+heap_size = 536870912
+memory = 8000000000
+driver = "adb"
+
+[[device.instance]]
+udid = "{SERIAL}"
+instance_profile = "clean"
+"""
+
+
+def test_adb_job_installs_runs_logs_and_cleans_up(tmp_path):
+    fake = tmp_path / "fake-adb"
+    fake.mkdir()
+    (fake / "adb").write_text(FAKE_ADB.replace("@DIR@", str(fake)))
+    (fake / "adb").chmod((fake / "adb").stat().st_mode | stat.S_IEXEC)
+    (fake / "packages").write_text("com.android.settings\n")
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text(FLEET)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+
+    saved_path = os.environ["PATH"]
+    os.environ["PATH"] = f"{fake}:{saved_path}"
+    try:
+        server = Farmhand(tmp_path / "data", root_key=new_access_key(), extra_args=["--fleet", str(fleet)]).start()
+    finally:
+        os.environ["PATH"] = saved_path
+    try:
+        lab = Lab(server)
+        app = lab.app()
+        package = lab.upload("tests.zip", "APPIUM_PYTHON_TEST_PACKAGE", make_zip({"tests/t.py": "x = 1\n"}))
+        spec = lab.upload("spec.yml", "APPIUM_PYTHON_TEST_SPEC", spec_yaml(
+            test=[f"echo $ANDROID_SERIAL > {markers}/serial", f"tail -1 {fake}/log > {markers}/last-adb-call"],
+        ).encode())
+        pool = lab.pool([lab.client.list_devices()["devices"][0]["arn"]])
+        run = lab.client.schedule_run(projectArn=lab.arn, appArn=app, devicePoolArn=pool, name=unique("adb"),
+                                      test={"type": "APPIUM_PYTHON", "testPackageArn": package["arn"],
+                                            "testSpecArn": spec["arn"]})["run"]
+        job = lab.jobs(run["arn"])[0]
+        final = wait_for(lambda: lab.client.get_job(arn=job["arn"])["job"], lambda j: j["status"] == "COMPLETED",
+                         timeout=60, what="the adb job")
+        assert final["result"] == "PASSED", final
+        assert (markers / "serial").read_text().strip() == SERIAL
+        assert "install -r -g" in (markers / "last-adb-call").read_text(), "the app is installed before the tests"
+
+        calls = [line for line in (fake / "log").read_text().splitlines()]
+        install = next(i for i, c in enumerate(calls) if " install -r -g " in c)
+        uninstall = next(i for i, c in enumerate(calls) if c.endswith("uninstall com.example.app"))
+        reboot = next(i for i, c in enumerate(calls) if c.endswith(" reboot"))
+        assert calls[0] == f"-s {SERIAL} shell pm list packages", calls
+        assert install < uninstall < reboot, calls
+        assert not any(c.endswith("uninstall com.android.settings") for c in calls), "pre-existing packages stay"
+        assert (fake / "packages").read_text().split() == ["com.android.settings"]
+
+        logs = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="LOG")["artifacts"]}
+        assert "started com.example.app" in requests.get(logs["DEVICE_LOG"]["url"], timeout=10).text
+    finally:
+        assert server.stop() == 0, server.log_tail()
