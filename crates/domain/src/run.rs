@@ -88,13 +88,13 @@ pub struct Job {
     pub observed: Option<ObservedJob>,
     /// Files a real job left, kept in the blob store (simulated jobs render theirs).
     #[serde(default)]
-    pub artifacts: Vec<StoredArtifact>,
+    pub artifacts: Vec<JobArtifact>,
 }
 
-/// An artifact file of a real job: where it hangs (suite and test index, notes: artifact
-/// ARNs), what the model calls it, and its blob.
+/// An artifact of a job: where it hangs (suite and test index, notes: artifact ARNs), what
+/// the model calls it, and, for a real job's file, its blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredArtifact {
+pub struct JobArtifact {
     pub suite: u32,
     pub test: u32,
     pub index: u32,
@@ -104,7 +104,8 @@ pub struct StoredArtifact {
     /// The model's ArtifactType (TESTSPEC_OUTPUT, CUSTOMER_ARTIFACT, …).
     pub artifact_type: String,
     pub extension: String,
-    pub blob_key: String,
+    /// Where a real job's file is; `None` for one rendered on download (simulated jobs).
+    pub blob_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

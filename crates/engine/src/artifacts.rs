@@ -4,21 +4,7 @@
 
 use crate::sim_artifacts::{artifacts_of, render, ArtifactSpec};
 use domain::job::snapshot::JobSnapshot;
-use domain::run::Job;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobArtifact {
-    pub suite: u32,
-    pub test: u32,
-    pub index: u32,
-    pub name: String,
-    /// FILE, LOG or SCREENSHOT.
-    pub category: String,
-    pub artifact_type: String,
-    pub extension: String,
-    /// Where a real job's file is; `None` for a rendered one.
-    pub blob_key: Option<String>,
-}
+use domain::run::{Job, JobArtifact};
 
 fn from_spec(spec: &ArtifactSpec) -> JobArtifact {
     JobArtifact {
@@ -35,20 +21,7 @@ fn from_spec(spec: &ArtifactSpec) -> JobArtifact {
 
 pub fn job_artifacts(job: &Job, snapshot: &JobSnapshot) -> Vec<JobArtifact> {
     if job.driver.is_real() {
-        return job
-            .artifacts
-            .iter()
-            .map(|a| JobArtifact {
-                suite: a.suite,
-                test: a.test,
-                index: a.index,
-                name: a.name.clone(),
-                category: a.category.clone(),
-                artifact_type: a.artifact_type.clone(),
-                extension: a.extension.clone(),
-                blob_key: Some(a.blob_key.clone()),
-            })
-            .collect();
+        return job.artifacts.clone();
     }
     artifacts_of(snapshot).iter().map(from_spec).collect()
 }

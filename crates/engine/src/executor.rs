@@ -20,7 +20,7 @@ use domain::job::observed::{ObservedCase, ObservedJob, ObservedStep, StepEnd};
 use domain::job::timeout::Deadline;
 use crate::adb::Adb;
 use domain::device::Driver;
-use domain::run::{Job, Run, StoredArtifact};
+use domain::run::{Job, Run, JobArtifact};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -439,7 +439,7 @@ impl Executor {
         ws: &Workspace,
         report: &SpecReport,
         device_log: Option<PathBuf>,
-    ) -> Vec<StoredArtifact> {
+    ) -> Vec<JobArtifact> {
         let mut files: Vec<(PathBuf, &str, &str, &str, &str)> = vec![(
             ws.combined_log().to_path_buf(),
             "Test spec output",
@@ -477,7 +477,7 @@ impl Executor {
                 tracing::warn!(job = %job_arn, error = %e, "storing an artifact failed");
                 continue;
             }
-            stored.push(StoredArtifact {
+            stored.push(JobArtifact {
                 suite: 0,
                 test: 0,
                 index,
@@ -485,7 +485,7 @@ impl Executor {
                 category: category.to_string(),
                 artifact_type: artifact_type.to_string(),
                 extension: extension.to_string(),
-                blob_key: key,
+                blob_key: Some(key),
             });
             index += 1;
         }

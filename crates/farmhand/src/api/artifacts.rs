@@ -4,7 +4,8 @@
 use super::runs::view::{run_jobs, JobState};
 use super::Ctx;
 use domain::arn::{index, Arn, ResourceKind};
-use engine::artifacts::{job_artifacts, JobArtifact};
+use domain::run::JobArtifact;
+use engine::artifacts::job_artifacts;
 use protocol::model as wire;
 use protocol::ApiError;
 
