@@ -50,7 +50,7 @@ const INSTANCES: usize = 2;
 /// Every instance busy at once, never more: a batch is one run per instance of each device.
 const BATCH: usize = DEVICES * INSTANCES;
 const JOBS: usize = 100;
-const _: () = assert!(JOBS % BATCH == 0, "whole batches only: a job left unstopped would run forever");
+const _: () = assert!(JOBS.is_multiple_of(BATCH), "whole batches only: a job left unstopped would run forever");
 const BASELINE_PROBES: usize = 30;
 /// How often the benchmark looks for the probe's files: they carry their own instants,
 /// so this only delays the benchmark, not what it measures.
@@ -368,6 +368,10 @@ impl HostFarm {
             }
         }
         let recorded = wall_ns();
+        // As StopJob does on the server that runs the job.
+        if let Some(executor) = self.scheduler.executor() {
+            executor.request_stop(arn);
+        }
         self.scheduler.wake();
         (requested, recorded)
     }
@@ -554,6 +558,7 @@ fn report(baseline: &[f64], samples: &[Sample]) {
     };
     row(&format!("baseline: kill(-pgid) → handler ({BASELINE_PROBES} probes)"), &baseline);
     row("stop recorded → SIGTERM received", &sorted(samples.iter().map(|s| s.sigterm_ms)));
+    row("  SIGTERM → COMPLETED (teardown, artifacts)", &sorted(samples.iter().map(|s| s.completed_ms - s.sigterm_ms)));
     row("stop recorded → GetJob reads COMPLETED", &sorted(samples.iter().map(|s| s.completed_ms)));
     row("stop recorded → settled (billed, device free)", &sorted(samples.iter().map(|s| s.settled_ms)));
     row("recording the stop (read + optimistic write)", &sorted(samples.iter().map(|s| s.recording_ms)));

@@ -57,6 +57,9 @@ pub struct Executor {
     running: Mutex<BTreeSet<String>>,
     /// The output file of each job running here, for following it live.
     outputs: Mutex<std::collections::BTreeMap<String, PathBuf>>,
+    /// The stop handle of each job running here: a StopJob answered by this server reaches
+    /// the processes at once; one answered by another replica, through the watcher.
+    cancellers: Mutex<std::collections::BTreeMap<String, Arc<Canceller>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +97,7 @@ impl Executor {
             on_finished,
             running: Mutex::default(),
             outputs: Mutex::default(),
+            cancellers: Mutex::default(),
         }
     }
 
@@ -114,8 +118,21 @@ impl Executor {
             if let Ok(mut set) = me.running.lock() {
                 set.remove(&arn);
             }
+            if let Ok(mut cancellers) = me.cancellers.lock() {
+                cancellers.remove(&arn);
+            }
+            if let Ok(mut outputs) = me.outputs.lock() {
+                outputs.remove(&arn);
+            }
             (me.on_finished)();
         });
+    }
+
+    /// Passes a stop just recorded for `job_arn` to its processes, if they run here.
+    pub fn request_stop(&self, job_arn: &str) {
+        if let Some(canceller) = self.cancellers.lock().ok().and_then(|c| c.get(job_arn).cloned()) {
+            canceller.stop();
+        }
     }
 
     /// The output file of a job running on this server (it grows until the job ends).
@@ -279,6 +296,10 @@ impl Executor {
             _ => None,
         };
         let (canceller, signal) = Canceller::new();
+        let canceller = Arc::new(canceller);
+        if let Ok(mut cancellers) = self.cancellers.lock() {
+            cancellers.insert(record.arn.clone(), canceller.clone());
+        }
         let watcher = self.clone().watch(record.arn.clone(), account.clone(), job.timeout_minutes, canceller);
         let watcher = tokio::spawn(watcher);
         let output = workspace.combined_log();
@@ -373,7 +394,7 @@ impl Executor {
 
     /// Follows the job's record for a stop request, and the service clock for its
     /// deadline (timeout minutes from the start of setup).
-    async fn watch(self: Arc<Self>, job_arn: String, account: String, timeout_minutes: i32, canceller: Canceller) {
+    async fn watch(self: Arc<Self>, job_arn: String, account: String, timeout_minutes: i32, canceller: Arc<Canceller>) {
         loop {
             tokio::time::sleep(WATCH_INTERVAL).await;
             let Ok(Some(record)) = self.store.get(&account, &job_arn).await else { continue };
