@@ -22,6 +22,10 @@ d='@DIR@'
 printf '%s\n' "$*" >> "$d/log"
 [ "$1" = "-s" ] && shift 2
 case "$*" in
+  "devices -l") echo "List of devices attached"; cat "$d/devices" 2>/dev/null ;;
+  "shell getprop") printf '[ro.product.model]: [Pixel 7]\n[ro.product.manufacturer]: [Google]\n[ro.build.version.release]: [14]\n[ro.build.version.sdk]: [34]\n[ro.product.cpu.abi]: [arm64-v8a]\n' ;;
+  "shell wm size") echo "Physical size: 1080x2400" ;;
+  "shell cat /proc/meminfo") echo "MemTotal:        7865432 kB" ;;
   "shell pm list packages") sed 's/^/package:/' "$d/packages" ;;
   "install -r -g "*) echo "com.example.app" >> "$d/packages"; echo Success ;;
   "uninstall "*) grep -vx "$2" "$d/packages" > "$d/tmp"; mv "$d/tmp" "$d/packages"; echo Success ;;
@@ -111,5 +115,47 @@ def test_adb_job_installs_runs_logs_and_cleans_up(tmp_path):
 
         logs = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="LOG")["artifacts"]}
         assert "started com.example.app" in requests.get(logs["DEVICE_LOG"]["url"], timeout=10).text
+    finally:
+        assert server.stop() == 0, server.log_tail()
+
+
+def test_attached_phones_join_the_fleet_and_leave_it_unavailable(tmp_path):
+    fake = tmp_path / "fake-adb"
+    fake.mkdir()
+    (fake / "adb").write_text(FAKE_ADB.replace("@DIR@", str(fake)))
+    (fake / "adb").chmod((fake / "adb").stat().st_mode | stat.S_IEXEC)
+    (fake / "packages").write_text("com.android.settings\n")
+    plugged = "USBPHONE0001 device usb:1-1 product:panther model:Pixel_7 device:panther transport_id:3\n"
+    (fake / "devices").write_text(plugged)
+
+    saved_path = os.environ["PATH"]
+    os.environ["PATH"] = f"{fake}:{saved_path}"
+    try:
+        server = Farmhand(tmp_path / "data", root_key=new_access_key(), extra_args=["--adb-discovery"]).start()
+    finally:
+        os.environ["PATH"] = saved_path
+    try:
+        client = server.client()
+        usb = [{"attribute": "FLEET_TYPE", "operator": "EQUALS", "values": ["PRIVATE"]}]
+
+        def phones():
+            return client.list_devices(filters=usb)["devices"]
+
+        found = wait_for(lambda: {"devices": phones()}, lambda v: len(v["devices"]) == 1, timeout=20,
+                         what="the attached phone")["devices"][0]
+        assert (found["name"], found["model"], found["manufacturer"], found["os"], found["platform"]) == (
+            "Google Pixel 7", "Google Pixel 7", "Google", "14", "ANDROID")
+        assert found["resolution"] == {"width": 1080, "height": 2400}
+        assert found["instances"][0]["udid"] == "USBPHONE0001"
+        assert found["availability"] in ("AVAILABLE", "HIGHLY_AVAILABLE")
+        assert len(client.list_devices()["devices"]) > 1, "the demo fleet stays beside it"
+
+        (fake / "devices").write_text("")
+        gone = wait_for(lambda: {"d": client.get_device(arn=found["arn"])["device"]},
+                        lambda v: v["d"]["availability"] == "TEMPORARY_NOT_AVAILABLE", timeout=20, what="unplugged")["d"]
+        assert gone["instances"][0]["status"] == "NOT_AVAILABLE"
+        (fake / "devices").write_text(plugged)
+        wait_for(lambda: {"d": client.get_device(arn=found["arn"])["device"]},
+                 lambda v: v["d"]["availability"] != "TEMPORARY_NOT_AVAILABLE", timeout=20, what="plugged back")
     finally:
         assert server.stop() == 0, server.log_tail()

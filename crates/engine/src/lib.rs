@@ -9,6 +9,7 @@
 //! - [`uploads`]: inspection of uploaded files (apps, test packages, test specs).
 //! - [`artifacts`]: a job's artifacts, rendered (simulated) or stored (real).
 //! - [`executor`]: runs jobs on real devices through the runner, recording what happens.
+//! - [`live_fleet`]: the fleet file's devices plus those discovered while running.
 //! - [`scheduler`]: the loop that assigns devices to waiting jobs and settles ended ones.
 //! - [`job_view`]: a stored job seen at an instant (snapshot, ledger line).
 //! - [`sim_artifacts`]: logs, results and screenshots of simulated jobs, rendered on demand.
@@ -24,6 +25,7 @@ pub mod executor;
 pub mod job_view;
 pub mod runner;
 pub mod junit;
+pub mod live_fleet;
 pub mod scheduler;
 pub mod sim;
 pub mod sim_artifacts;

@@ -11,6 +11,7 @@
 //! can show which devices are busy.
 
 use crate::executor::Executor;
+use crate::live_fleet::LiveFleet;
 use crate::job_view::{job_snapshot, ledger_entry, release_ms};
 use domain::clock::Clock;
 use domain::device::Fleet;
@@ -35,7 +36,7 @@ const LEASE_TTL: Duration = Duration::from_secs(3);
 
 pub struct Scheduler {
     store: Arc<dyn Store>,
-    fleet: Arc<Fleet>,
+    fleet: Arc<LiveFleet>,
     clock: Arc<dyn Clock>,
     prep: PrepDurations,
     /// Simulated milliseconds per real millisecond (`serve --time-scale`).
@@ -84,7 +85,7 @@ impl Scheduler {
     pub fn new(store: Arc<dyn Store>, fleet: Arc<Fleet>, clock: Arc<dyn Clock>, prep: PrepDurations, time_scale: f64) -> Self {
         Self {
             store,
-            fleet,
+            fleet: Arc::new(LiveFleet::new(fleet.as_ref().clone())),
             clock,
             prep,
             time_scale: time_scale.max(f64::MIN_POSITIVE),
@@ -192,6 +193,12 @@ impl Scheduler {
         }
     }
 
+    /// Schedules onto `fleet` as it changes (devices discovered while running).
+    pub fn with_live_fleet(mut self, fleet: Arc<LiveFleet>) -> Self {
+        self.fleet = fleet;
+        self
+    }
+
     /// Lets this scheduler start jobs on real devices.
     pub fn attach_executor(&self, executor: Arc<Executor>) {
         let _ = self.executor.set(executor);
@@ -277,14 +284,13 @@ impl Scheduler {
                 device_arn: j.device.arn.clone(),
             })
             .collect();
-        let instances: BTreeMap<String, Vec<String>> = self
-            .fleet
+        let fleet = self.fleet.current();
+        let instances: BTreeMap<String, Vec<String>> = fleet
             .devices()
             .iter()
             .map(|d| (d.arn.clone(), d.instances.iter().map(|i| i.arn.clone()).collect()))
             .collect();
-        let unavailable: BTreeSet<String> = self
-            .fleet
+        let unavailable: BTreeSet<String> = fleet
             .devices()
             .iter()
             .flat_map(|d| d.instances.iter())

@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// minutes are billed in simulated time).
     #[arg(long, env = "FARMHAND_TIME_SCALE")]
     pub time_scale: Option<f64>,
+    /// Adds Android devices attached to this host (found with `adb` on PATH) to the fleet,
+    /// and follows them being plugged in and out.
+    #[arg(long, env = "FARMHAND_ADB_DISCOVERY")]
+    pub adb_discovery: bool,
     /// Seconds between SIGTERM and SIGKILL when a job's test processes are stopped.
     #[arg(long, env = "FARMHAND_STOP_GRACE_SECONDS")]
     pub stop_grace_seconds: Option<f64>,
@@ -74,6 +78,7 @@ struct FileConfig {
     max_upload_bytes: Option<u64>,
     time_scale: Option<f64>,
     stop_grace_seconds: Option<f64>,
+    adb_discovery: Option<bool>,
     root_access_key_id: Option<String>,
     root_secret_access_key: Option<String>,
 }
@@ -101,6 +106,7 @@ pub struct ServeConfig {
     pub time_scale: f64,
     /// SIGTERM → SIGKILL for stopped test processes (notes: default 10 s).
     pub stop_grace: std::time::Duration,
+    pub adb_discovery: bool,
     pub root_key: Option<(String, String)>,
 }
 
@@ -151,6 +157,7 @@ impl ServeArgs {
                 anyhow::ensure!(scale.is_finite() && scale > 0.0, "time_scale must be a positive number");
                 scale
             },
+            adb_discovery: self.adb_discovery || file.adb_discovery.unwrap_or(false),
             stop_grace: {
                 let secs = self.stop_grace_seconds.or(file.stop_grace_seconds).unwrap_or(10.0);
                 anyhow::ensure!(secs.is_finite() && secs >= 0.0, "stop_grace_seconds must be a non-negative number");

@@ -77,6 +77,19 @@ impl Fleet {
         Ok(Fleet { region: region.to_owned(), devices, drivers })
     }
 
+    /// This fleet plus `extra` devices (found at run time, e.g. phones on USB); a device
+    /// whose ARN the fleet already has keeps the fleet file's definition.
+    pub fn with_devices(&self, extra: Vec<(Device, Driver)>) -> Fleet {
+        let mut fleet = self.clone();
+        for (device, driver) in extra {
+            if fleet.device(&device.arn).is_none() {
+                fleet.devices.push(device);
+                fleet.drivers.push(driver);
+            }
+        }
+        fleet
+    }
+
     /// The built-in demo fleet of simulated devices.
     pub fn demo(region: &str) -> Fleet {
         // The demo file is compiled in and a unit test parses it, so failing here

@@ -179,7 +179,7 @@ pub async fn live_devices(ctx: &Ctx) -> Result<Vec<Device>, ApiError> {
     let in_use = ctx.state.engine.instances_in_use(ctx.state.now_ms());
     Ok(ctx
         .state
-        .fleet
+        .fleet()
         .devices()
         .iter()
         .map(|d| {
@@ -192,7 +192,8 @@ pub async fn live_devices(ctx: &Ctx) -> Result<Vec<Device>, ApiError> {
 
 /// One device as the caller sees it now, or `None` when the fleet has no such device.
 pub async fn live_device(ctx: &Ctx, arn: &str) -> Result<Option<Device>, ApiError> {
-    let Some(device) = ctx.state.fleet.device(arn) else { return Ok(None) };
+    let fleet = ctx.state.fleet();
+    let Some(device) = fleet.device(arn) else { return Ok(None) };
     let mut device = fleet_live(ctx, device);
     InstanceOverrides::load(ctx).await?.apply(&mut device);
     Ok(Some(device))
@@ -205,7 +206,7 @@ pub async fn selectable_devices(ctx: &Ctx) -> Result<Vec<Device>, ApiError> {
     let overrides = InstanceOverrides::load(ctx).await?;
     Ok(ctx
         .state
-        .fleet
+        .fleet()
         .devices()
         .iter()
         .map(|d| {
@@ -221,7 +222,8 @@ pub async fn selectable_devices(ctx: &Ctx) -> Result<Vec<Device>, ApiError> {
 /// keeps, taken from [`selectable_devices`]). Falls back to that copy if the fleet no
 /// longer has the device.
 pub fn job_device(ctx: &Ctx, scheduled: &Device) -> Device {
-    let Some(device) = ctx.state.fleet.device(&scheduled.arn) else { return scheduled.clone() };
+    let fleet = ctx.state.fleet();
+    let Some(device) = fleet.device(&scheduled.arn) else { return scheduled.clone() };
     let mut device = fleet_live(ctx, device);
     for instance in &mut device.instances {
         if let Some(then) = scheduled.instance(&instance.arn) {
@@ -260,7 +262,8 @@ pub async fn list(ctx: &Ctx, req: wire::ListDevicesRequest) -> Result<wire::List
 /// The instance at `arn` as the caller sees it now.
 async fn account_instance(ctx: &Ctx, arn: &str) -> Result<DeviceInstance, ApiError> {
     let missing = || not_found(ResourceKind::DeviceInstance, arn);
-    let (device, _) = ctx.state.fleet.instance(arn).ok_or_else(missing)?;
+    let fleet = ctx.state.fleet();
+    let (device, _) = fleet.instance(arn).ok_or_else(missing)?;
     let device = live_device(ctx, &device.arn).await?.ok_or_else(missing)?;
     device.instance(arn).cloned().ok_or_else(missing)
 }
@@ -295,8 +298,8 @@ pub async fn update_instance(
     req: wire::UpdateDeviceInstanceRequest,
 ) -> Result<wire::UpdateDeviceInstanceResult, ApiError> {
     parse_arn(ctx, &req.arn, ResourceKind::DeviceInstance)?;
-    let (device, _) =
-        ctx.state.fleet.instance(&req.arn).ok_or_else(|| not_found(ResourceKind::DeviceInstance, &req.arn))?;
+    let fleet = ctx.state.fleet();
+    let (device, _) = fleet.instance(&req.arn).ok_or_else(|| not_found(ResourceKind::DeviceInstance, &req.arn))?;
     if device.fleet_type != FleetType::Private {
         return Err(ApiError::argument(format!(
             "Device instance {} belongs to the {} fleet; only private device instances can be updated",

@@ -35,7 +35,7 @@ fn fleet_profile(ctx: &Ctx, arn: &str) -> Option<device::InstanceProfile> {
     if !owner.is_empty() && owner != ctx.account.id {
         return None;
     }
-    ctx.state.fleet.instance_profiles().into_iter().find(|p| p.arn == arn).cloned()
+    ctx.state.fleet().instance_profiles().into_iter().find(|p| p.arn == arn).cloned()
 }
 
 /// The profile at `arn` as the caller may see it, from an ARN stored earlier: one of its

@@ -109,7 +109,7 @@ impl Pool {
 pub async fn load(ctx: &Ctx, text: &str) -> Result<Pool, ApiError> {
     let arn = parse_arn(ctx, text, ResourceKind::DevicePool)?;
     if arn.account.is_empty() {
-        return device::curated_pools(&ctx.state.fleet)
+        return device::curated_pools(&ctx.state.fleet())
             .into_iter()
             .find(|p| p.arn == text)
             .map(Pool::Curated)
@@ -140,7 +140,7 @@ pub async fn list(ctx: &Ctx, req: wire::ListDevicePoolsRequest) -> Result<wire::
     let (project_arn, _, _) = projects::load(ctx, &req.arn).await?;
     let mut pools = Vec::new();
     if req.r#type.is_none_or(|t| t == wire::DevicePoolType::Curated) {
-        pools.extend(device::curated_pools(&ctx.state.fleet).iter().map(curated_to_wire));
+        pools.extend(device::curated_pools(&ctx.state.fleet()).iter().map(curated_to_wire));
     }
     if req.r#type.is_none_or(|t| t == wire::DevicePoolType::Private) {
         // Private pools per project are bounded by the account's limit, so reading them all

@@ -40,8 +40,8 @@ async fn tag_key(ctx: &Ctx, text: &str) -> Result<String, ApiError> {
     match arn.kind {
         ResourceKind::Device | ResourceKind::DeviceInstance => {
             let exists = match arn.kind {
-                ResourceKind::Device => ctx.state.fleet.device(text).is_some(),
-                _ => ctx.state.fleet.instance(text).is_some(),
+                ResourceKind::Device => ctx.state.fleet().device(text).is_some(),
+                _ => ctx.state.fleet().instance(text).is_some(),
             };
             if !exists || arn.region != ctx.state.region {
                 return Err(not_found(arn.kind, text));

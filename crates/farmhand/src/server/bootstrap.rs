@@ -5,6 +5,7 @@ use super::clock::{ScaledClock, SystemClock};
 use super::AppState;
 use domain::clock::Clock;
 use domain::job::timeline::PrepDurations;
+use engine::live_fleet::LiveFleet;
 use engine::scheduler::Scheduler;
 use crate::accounts;
 use crate::config::ServeConfig;
@@ -41,11 +42,13 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         .parse()
         .context("stored service clock origin")?;
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(origin, config.time_scale));
+    let live_fleet = Arc::new(LiveFleet::new(fleet.clone()));
     let fleet = Arc::new(fleet);
     let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
     let engine = Arc::new(
         Scheduler::new(store.clone(), fleet.clone(), clock.clone(), PrepDurations::default(), config.time_scale)
-            .with_holder(format!("{host}/{local}")),
+            .with_holder(format!("{host}/{local}"))
+            .with_live_fleet(live_fleet.clone()),
     );
     let region = config.region.clone();
     let upload_blob_key: engine::executor::UploadBlobKey = Arc::new(move |arn: &str| {
@@ -73,7 +76,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
     Ok(Arc::new(AppState {
         store,
         blobs,
-        fleet,
+        live_fleet,
         engine,
         region: config.region.clone(),
         public_url: public_url.trim_end_matches('/').to_string(),
@@ -132,6 +135,38 @@ pub fn resume_background_work(state: &Arc<AppState>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(uploads = n, "resumed upload inspection"),
             Err(e) => tracing::error!(error = %e, "resuming upload inspection failed"),
+        }
+    });
+}
+
+/// How often attached Android devices are looked for.
+const ADB_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Keeps the fleet's USB devices current: each poll of `adb` replaces the discovered
+/// devices; one that went away stays listed, TEMPORARY_NOT_AVAILABLE.
+pub fn discover_android_devices(state: &Arc<AppState>) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let adb = match engine::adb::Adb::from_path_env() {
+            Ok(adb) => adb,
+            Err(e) => {
+                tracing::error!(error = %e, "adb discovery is on, but adb cannot be run");
+                return;
+            }
+        };
+        loop {
+            match adb.discover().await {
+                Ok(attached) => {
+                    let devices = attached
+                        .iter()
+                        .filter(|d| d.state == engine::adb::DeviceState::Device)
+                        .map(|d| engine::adb::to_fleet_device(d, &state.region, "USB", Vec::new(), None))
+                        .collect();
+                    state.live_fleet.set_attached(devices);
+                }
+                Err(e) => tracing::warn!(error = %e, "looking for attached Android devices failed"),
+            }
+            tokio::time::sleep(ADB_POLL).await;
         }
     });
 }

@@ -17,6 +17,7 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use domain::clock::Clock;
 use domain::device::Fleet;
+use engine::live_fleet::LiveFleet;
 use engine::scheduler::Scheduler;
 use protocol::pagination::TokenSealer;
 use protocol::ApiError;
@@ -29,7 +30,9 @@ pub use auth::SIGNING_SERVICE;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub blobs: BlobStore,
-    pub fleet: Arc<Fleet>,
+    /// The fleet file's devices plus those discovered while running; read through
+    /// [`AppState::fleet`].
+    pub live_fleet: Arc<LiveFleet>,
     pub engine: Arc<Scheduler>,
     pub region: String,
     /// Base of the URLs handed to clients (uploads, later artifacts).
@@ -48,6 +51,11 @@ pub struct AppState {
 impl AppState {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The fleet as it is now.
+    pub fn fleet(&self) -> Arc<Fleet> {
+        self.live_fleet.current()
     }
 
     /// Real time, for SigV4.
@@ -87,6 +95,9 @@ pub async fn run(config: ServeConfig) -> Result<()> {
     let state = bootstrap::state(&config, local).await?;
     bootstrap::announce(&state, &config, local).await?;
     bootstrap::resume_background_work(&state);
+    if config.adb_discovery {
+        bootstrap::discover_android_devices(&state);
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(state.engine.clone().run(async move {
         let mut rx = stop_rx;

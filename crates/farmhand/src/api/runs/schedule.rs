@@ -195,7 +195,7 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
     let video_capture = execution.video_capture.unwrap_or(true);
     let mut job_records = Vec::with_capacity(devices.len());
     for (i, device) in devices.into_iter().enumerate() {
-        let driver = ctx.state.fleet.driver(&device.arn);
+        let driver = ctx.state.fleet().driver(&device.arn);
         let job = Job {
             index: i as u32,
             test_type: test_type.to_string(),
