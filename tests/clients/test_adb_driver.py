@@ -150,7 +150,24 @@ def test_attached_phones_join_the_fleet_and_leave_it_unavailable(tmp_path):
         assert found["availability"] in ("AVAILABLE", "HIGHLY_AVAILABLE")
         assert len(client.list_devices()["devices"]) > 1, "the demo fleet stays beside it"
 
+        # A job on the phone, then the phone is pulled out mid-test.
+        markers = tmp_path / "markers"
+        markers.mkdir()
+        lab = Lab(server)
+        package = lab.upload("tests.zip", "APPIUM_WEB_PYTHON_TEST_PACKAGE", make_zip({"tests/t.py": "x = 1\n"}))
+        spec = lab.upload("spec.yml", "APPIUM_WEB_PYTHON_TEST_SPEC",
+                          spec_yaml(test=[f"touch {markers}/started", "sleep 30"]).encode())
+        run = lab.client.schedule_run(projectArn=lab.arn, devicePoolArn=lab.pool([found["arn"]]), name=unique("usb"),
+                                      test={"type": "APPIUM_WEB_PYTHON", "testPackageArn": package["arn"],
+                                            "testSpecArn": spec["arn"]})["run"]
+        job = lab.jobs(run["arn"])[0]
+        wait_for(lambda: {"s": (markers / "started").exists()}, lambda v: v["s"], timeout=20, what="the test")
+
         (fake / "devices").write_text("")
+        ended = wait_for(lambda: client.get_job(arn=job["arn"])["job"], lambda j: j["status"] == "COMPLETED",
+                         timeout=30, what="the job on the unplugged phone to end")
+        assert ended["result"] == "ERRORED", ended
+        assert ended["message"] == "The device USBPHONE0001 was unplugged while the job ran"
         gone = wait_for(lambda: {"d": client.get_device(arn=found["arn"])["device"]},
                         lambda v: v["d"]["availability"] == "TEMPORARY_NOT_AVAILABLE", timeout=20, what="unplugged")["d"]
         assert gone["instances"][0]["status"] == "NOT_AVAILABLE"

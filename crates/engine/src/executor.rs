@@ -60,6 +60,9 @@ pub struct Executor {
     /// The stop handle of each job running here: a StopJob answered by this server reaches
     /// the processes at once; one answered by another replica, through the watcher.
     cancellers: Mutex<std::collections::BTreeMap<String, Arc<Canceller>>>,
+    /// The serial of each job running here on an Android device, and whether that device
+    /// was unplugged under it.
+    android: Mutex<std::collections::BTreeMap<String, (String, bool)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +101,7 @@ impl Executor {
             running: Mutex::default(),
             outputs: Mutex::default(),
             cancellers: Mutex::default(),
+            android: Mutex::default(),
         }
     }
 
@@ -124,8 +128,34 @@ impl Executor {
             if let Ok(mut outputs) = me.outputs.lock() {
                 outputs.remove(&arn);
             }
+            if let Ok(mut android) = me.android.lock() {
+                android.remove(&arn);
+            }
             (me.on_finished)();
         });
+    }
+
+    /// An Android device went away: the job running on it (if any) is ended like a stop,
+    /// and the steps that were cut end ERRORED, since no test failed.
+    pub fn device_lost(&self, serial: &str) {
+        let jobs: Vec<String> = self
+            .android
+            .lock()
+            .map(|mut android| {
+                android
+                    .iter_mut()
+                    .filter(|(_, (s, _))| s == serial)
+                    .map(|(job, (_, lost))| {
+                        *lost = true;
+                        job.clone()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for job in jobs {
+            tracing::warn!(%job, %serial, "the job's device was unplugged");
+            self.request_stop(&job);
+        }
     }
 
     /// Passes a stop just recorded for `job_arn` to its processes, if they run here.
@@ -292,7 +322,13 @@ impl Executor {
 
         let mut env = self.job_env(&job, &job_arn, &run, &run_record, &workspace)?;
         let device = match job.driver {
-            Driver::Adb => Some(self.prepare_android(&job, &workspace, &mut env).await?),
+            Driver::Adb => {
+                let android = self.prepare_android(&job, &workspace, &mut env).await?;
+                if let Ok(mut map) = self.android.lock() {
+                    map.insert(record.arn.clone(), (android.serial.clone(), false));
+                }
+                Some(android)
+            }
             _ => None,
         };
         let (canceller, signal) = Canceller::new();
@@ -312,9 +348,23 @@ impl Executor {
         syncer.abort();
         self.copy_output(&output, &live_output_key(&job_arn)).await;
 
-        let device_log = match &device {
-            Some(android) => self.release_android(&job, android, &workspace).await,
-            None => None,
+        let unplugged = self.android.lock().ok().and_then(|mut m| m.remove(&record.arn)).is_some_and(|(_, lost)| lost);
+        if unplugged {
+            let message = format!("The device {} was unplugged while the job ran", device.as_ref().map(|a| a.serial.as_str()).unwrap_or("?"));
+            self.observe(&record.arn, &account, |job| {
+                let observed = job.observed.get_or_insert_with(ObservedJob::default);
+                for step in [&mut observed.setup, &mut observed.tests].into_iter().flatten() {
+                    if step.end == Some(StepEnd::Stopped) || step.end.is_none() {
+                        step.end = Some(StepEnd::Errored);
+                        step.message = Some(message.clone());
+                    }
+                }
+            })
+            .await?;
+        }
+        let device_log = match (&device, unplugged) {
+            (Some(android), false) => self.release_android(&job, android, &workspace).await,
+            _ => None,
         };
         let log_dir = workspace.log_dir().to_path_buf();
         let cases = tokio::task::spawn_blocking(move || collect_results(&log_dir)).await.unwrap_or_default();

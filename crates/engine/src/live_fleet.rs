@@ -25,9 +25,14 @@ impl LiveFleet {
     }
 
     /// Replaces what discovery found: `attached` are the devices present now; devices seen
-    /// before and absent now become unavailable.
-    pub fn set_attached(&self, attached: Vec<Device>) {
-        let Ok(mut discovered) = self.discovered.write() else { return };
+    /// before and absent now become unavailable. Returns the serials that just went away.
+    pub fn set_attached(&self, attached: Vec<Device>) -> Vec<String> {
+        let Ok(mut discovered) = self.discovered.write() else { return Vec::new() };
+        let was_present: Vec<String> = discovered
+            .values()
+            .filter(|d| d.availability != DeviceAvailability::TemporaryNotAvailable)
+            .flat_map(|d| d.instances.iter().map(|i| i.udid.clone()))
+            .collect();
         let present: Vec<String> = attached.iter().map(|d| d.arn.clone()).collect();
         for device in attached {
             discovered.insert(device.arn.clone(), device);
@@ -40,10 +45,17 @@ impl LiveFleet {
                 }
             }
         }
+        let gone: Vec<String> = discovered
+            .values()
+            .filter(|d| d.availability == DeviceAvailability::TemporaryNotAvailable)
+            .flat_map(|d| d.instances.iter().map(|i| i.udid.clone()))
+            .filter(|udid| was_present.contains(udid))
+            .collect();
         let fleet = self.base.with_devices(discovered.values().cloned().map(|d| (d, Driver::Adb)).collect());
         if let Ok(mut current) = self.current.write() {
             *current = Arc::new(fleet);
         }
+        gone
     }
 }
 

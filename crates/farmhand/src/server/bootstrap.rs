@@ -162,7 +162,11 @@ pub fn discover_android_devices(state: &Arc<AppState>) {
                         .filter(|d| d.state == engine::adb::DeviceState::Device)
                         .map(|d| engine::adb::to_fleet_device(d, &state.region, "USB", Vec::new(), None))
                         .collect();
-                    state.live_fleet.set_attached(devices);
+                    for serial in state.live_fleet.set_attached(devices) {
+                        if let Some(executor) = state.engine.executor() {
+                            executor.device_lost(&serial);
+                        }
+                    }
                 }
                 Err(e) => tracing::warn!(error = %e, "looking for attached Android devices failed"),
             }
