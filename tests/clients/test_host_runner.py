@@ -297,3 +297,23 @@ def test_farmhand_logs_follows_a_running_jobs_output(farm, lab, markers):
     wrong = {**env, "AWS_SECRET_ACCESS_KEY": "not-the-secret"}
     refused = subprocess.run([str(binary()), "logs", job["arn"]], env=wrong, capture_output=True, text=True, timeout=30)
     assert refused.returncode != 0 and "InvalidSignatureException" in refused.stderr
+
+
+def test_failed_jobs_keep_their_work_directory_when_asked(tmp_path):
+    server = sim_server(tmp_path / "keep", scale=1, fleet=[HOST])
+    server.extra_args += ["--keep-failed-workspaces"]
+    server.start()
+    try:
+        lab = Lab(server)
+        _, failed = run_spec(lab, spec_yaml(test=["echo evidence > $DEVICEFARM_LOG_DIR/evidence.txt", "false"]))
+        _, passed = run_spec(lab, spec_yaml(test=["true"]))
+        for job in (failed, passed):
+            wait_status(lab, job["arn"], "COMPLETED")
+        jobs_dir = tmp_path / "keep" / "jobs"
+        failed_id = failed["arn"].split(":job:")[1].replace("/", "-")
+        # The passed job's directory goes right after the job completes.
+        kept = wait_for(lambda: {"dirs": sorted(p for p in jobs_dir.iterdir() if p.is_dir())},
+                        lambda v: [p.name for p in v["dirs"]] == [failed_id], timeout=10, what="only the failed job kept")["dirs"]
+        assert any(p.name == "evidence.txt" for p in kept[0].rglob("*")), "the failed job's files are there to inspect"
+    finally:
+        assert server.stop() == 0, server.log_tail()

@@ -63,6 +63,8 @@ pub struct Executor {
     /// The serial of each job running here on an Android device, and whether that device
     /// was unplugged under it.
     android: Mutex<std::collections::BTreeMap<String, (String, bool)>>,
+    /// Leaves the work directory of a job that did not pass, for looking into.
+    keep_failed_workspaces: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +104,14 @@ impl Executor {
             outputs: Mutex::default(),
             cancellers: Mutex::default(),
             android: Mutex::default(),
+            keep_failed_workspaces: false,
         }
+    }
+
+    /// Keeps the work directory of every job whose result is not PASSED.
+    pub fn keeping_failed_workspaces(mut self, keep: bool) -> Self {
+        self.keep_failed_workspaces = keep;
+        self
     }
 
     /// Starts running `job` (just assigned a device) in the background, once.
@@ -370,17 +379,24 @@ impl Executor {
         let cases = tokio::task::spawn_blocking(move || collect_results(&log_dir)).await.unwrap_or_default();
         let artifacts = self.store_artifacts(&job_arn, &workspace, &report, device_log).await;
         let now = self.clock.now_ms();
-        self.observe(&record.arn, &account, |job| {
-            let observed = job.observed.get_or_insert_with(ObservedJob::default);
-            observed.cases = cases.iter().map(observed_case).collect();
-            observed.finished_ms = Some(now);
-            job.artifacts = artifacts.clone();
-        })
-        .await?;
+        let finished = self
+            .observe(&record.arn, &account, |job| {
+                let observed = job.observed.get_or_insert_with(ObservedJob::default);
+                observed.cases = cases.iter().map(observed_case).collect();
+                observed.finished_ms = Some(now);
+                job.artifacts = artifacts.clone();
+            })
+            .await?;
         if let Ok(mut outputs) = self.outputs.lock() {
             outputs.remove(&record.arn);
         }
-        let _ = tokio::task::spawn_blocking(move || workspace.remove()).await;
+        let passed = crate::job_view::job_snapshot(&finished, &record, &Default::default(), now).result
+            == domain::job::status::ExecutionResult::Passed;
+        if self.keep_failed_workspaces && !passed {
+            tracing::info!(job = %record.arn, dir = %workspace.root().display(), "kept the failed job's work directory");
+        } else {
+            let _ = tokio::task::spawn_blocking(move || workspace.remove()).await;
+        }
         Ok(())
     }
 

@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// and follows them being plugged in and out.
     #[arg(long, env = "FARMHAND_ADB_DISCOVERY")]
     pub adb_discovery: bool,
+    /// Keeps the work directory (DATA_DIR/jobs/…) of real jobs that did not pass.
+    #[arg(long, env = "FARMHAND_KEEP_FAILED_WORKSPACES")]
+    pub keep_failed_workspaces: bool,
     /// Seconds between SIGTERM and SIGKILL when a job's test processes are stopped.
     #[arg(long, env = "FARMHAND_STOP_GRACE_SECONDS")]
     pub stop_grace_seconds: Option<f64>,
@@ -79,6 +82,7 @@ struct FileConfig {
     time_scale: Option<f64>,
     stop_grace_seconds: Option<f64>,
     adb_discovery: Option<bool>,
+    keep_failed_workspaces: Option<bool>,
     root_access_key_id: Option<String>,
     root_secret_access_key: Option<String>,
 }
@@ -107,6 +111,7 @@ pub struct ServeConfig {
     /// SIGTERM → SIGKILL for stopped test processes (notes: default 10 s).
     pub stop_grace: std::time::Duration,
     pub adb_discovery: bool,
+    pub keep_failed_workspaces: bool,
     pub root_key: Option<(String, String)>,
 }
 
@@ -158,6 +163,7 @@ impl ServeArgs {
                 scale
             },
             adb_discovery: self.adb_discovery || file.adb_discovery.unwrap_or(false),
+            keep_failed_workspaces: self.keep_failed_workspaces || file.keep_failed_workspaces.unwrap_or(false),
             stop_grace: {
                 let secs = self.stop_grace_seconds.or(file.stop_grace_seconds).unwrap_or(10.0);
                 anyhow::ensure!(secs.is_finite() && secs >= 0.0, "stop_grace_seconds must be a non-negative number");

@@ -59,7 +59,8 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
     });
     let waker = Arc::downgrade(&engine);
     let runner_config = engine::runner::RunnerConfig { grace: config.stop_grace, ..Default::default() };
-    engine.attach_executor(Arc::new(engine::executor::Executor::new(
+    engine.attach_executor(Arc::new(
+        engine::executor::Executor::new(
         store.clone(),
         blobs.clone(),
         clock.clone(),
@@ -72,7 +73,9 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
                 scheduler.wake();
             }
         }),
-    )));
+        )
+        .keeping_failed_workspaces(config.keep_failed_workspaces),
+    ));
     Ok(Arc::new(AppState {
         store,
         blobs,
