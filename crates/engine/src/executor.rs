@@ -10,7 +10,7 @@
 //! like any other.
 
 use crate::junit::{collect_results, TestCaseResult};
-use crate::runner::{
+use crate::runner::{WorkspaceError,
     AppFile, CancelSignal, Canceller, JobEnv, Phase, PhaseOutcome, Progress, Runner, SpecReport, Workspace,
 };
 use crate::uploads::{parse_test_spec, InspectLimits, TestSpec};
@@ -315,14 +315,23 @@ impl Executor {
         let package_for_ws = package.clone();
         let app_for_ws = app.clone();
         let job_id_for_ws = job_id.clone();
+        let run_as = self.runner.config().run_as;
         let workspace = tokio::task::spawn_blocking(move || {
-            Workspace::create(
+            let workspace = Workspace::create(
                 &work_root,
                 &job_id_for_ws,
                 package_for_ws.as_deref(),
                 app_for_ws.as_ref().map(|(source, file_name)| AppFile { source: source.as_path(), file_name: file_name.as_str() }),
                 &InspectLimits::default(),
-            )
+            )?;
+            if let Some(run_as) = run_as {
+                if let Err(e) = run_as.hand_over(&workspace) {
+                    let dir = workspace.dir().to_path_buf();
+                    let _ = workspace.remove();
+                    return Err(WorkspaceError::Io { path: dir, source: e });
+                }
+            }
+            Ok(workspace)
         })
         .await
         .map_err(|e| ExecError::Setup(e.to_string()))?
@@ -447,10 +456,11 @@ impl Executor {
     }
 
     async fn record_progress(&self, job_arn: &str, account: &str, event: Progress) {
+        let teardown_limit = self.runner.config().teardown_limit;
         let result = self
             .observe(job_arn, account, |job| {
                 let observed = job.observed.get_or_insert_with(ObservedJob::default);
-                apply_progress(observed, &event);
+                apply_progress(observed, &event, teardown_limit);
             })
             .await;
         if let Err(e) = result {
@@ -685,7 +695,7 @@ fn observed_case(case: &TestCaseResult) -> ObservedCase {
     }
 }
 
-fn step_end(outcome: &PhaseOutcome) -> (StepEnd, Option<String>) {
+fn step_end(phase: Phase, outcome: &PhaseOutcome, teardown_limit: Duration) -> (StepEnd, Option<String>) {
     match outcome {
         PhaseOutcome::Succeeded => (StepEnd::Succeeded, None),
         PhaseOutcome::Failed { exit_code, signal, failed_command } => {
@@ -701,14 +711,30 @@ fn step_end(outcome: &PhaseOutcome) -> (StepEnd, Option<String>) {
             (StepEnd::Failed, Some(message))
         }
         PhaseOutcome::Stopped => (StepEnd::Stopped, None),
+        // Teardown is not under the job's deadline but under a limit of its own: the job
+        // did not time out, its teardown hung.
+        PhaseOutcome::TimedOut if phase == Phase::PostTest => {
+            (StepEnd::Errored, Some(format!("Teardown did not finish within {}; its processes were ended", plain_duration(teardown_limit))))
+        }
         PhaseOutcome::TimedOut => (StepEnd::TimedOut, None),
         PhaseOutcome::NotStarted { message } => (StepEnd::Failed, Some(message.clone())),
     }
 }
 
+/// "30 minutes", "1 minute", "90 seconds": how long a limit was, for a message.
+fn plain_duration(limit: Duration) -> String {
+    let secs = limit.as_secs();
+    match (secs % 60, secs / 60) {
+        (0, 1) => "1 minute".to_string(),
+        (0, minutes) if minutes > 0 => format!("{minutes} minutes"),
+        _ if limit == Duration::from_secs(1) => "1 second".to_string(),
+        _ => format!("{} seconds", limit.as_secs_f64()),
+    }
+}
+
 /// The notes' mapping of spec phases to suites: install + pre_test are the setup, test the
 /// tests, post_test the teardown.
-fn apply_progress(observed: &mut ObservedJob, event: &Progress) {
+fn apply_progress(observed: &mut ObservedJob, event: &Progress, teardown_limit: Duration) {
     match event {
         Progress::PhaseStarted { phase, at_ms } => {
             let step = ObservedStep { started_ms: *at_ms, ended_ms: None, end: None, message: None };
@@ -724,7 +750,7 @@ fn apply_progress(observed: &mut ObservedJob, event: &Progress) {
             }
         }
         Progress::PhaseEnded { phase, outcome, at_ms } => {
-            let (end, message) = step_end(outcome);
+            let (end, message) = step_end(*phase, outcome, teardown_limit);
             let slot = match phase {
                 // Setup ends with pre_test, or with an install that did not succeed.
                 Phase::Install if end == StepEnd::Succeeded => return,
@@ -770,21 +796,34 @@ mod tests {
     #[test]
     fn setup_spans_install_and_pre_test() {
         let mut observed = ObservedJob::default();
-        apply_progress(&mut observed, &Progress::PhaseStarted { phase: Phase::Install, at_ms: 10 });
-        apply_progress(&mut observed, &Progress::PhaseEnded { phase: Phase::Install, outcome: PhaseOutcome::Succeeded, at_ms: 20 });
+        apply_progress(&mut observed, &Progress::PhaseStarted { phase: Phase::Install, at_ms: 10 }, Duration::from_secs(60));
+        apply_progress(&mut observed, &Progress::PhaseEnded { phase: Phase::Install, outcome: PhaseOutcome::Succeeded, at_ms: 20 }, Duration::from_secs(60));
         assert_eq!(observed.setup.as_ref().and_then(|s| s.ended_ms), None, "setup goes on with pre_test");
-        apply_progress(&mut observed, &Progress::PhaseStarted { phase: Phase::PreTest, at_ms: 20 });
-        apply_progress(&mut observed, &Progress::PhaseEnded { phase: Phase::PreTest, outcome: PhaseOutcome::Succeeded, at_ms: 30 });
+        apply_progress(&mut observed, &Progress::PhaseStarted { phase: Phase::PreTest, at_ms: 20 }, Duration::from_secs(60));
+        apply_progress(&mut observed, &Progress::PhaseEnded { phase: Phase::PreTest, outcome: PhaseOutcome::Succeeded, at_ms: 30 }, Duration::from_secs(60));
         let setup = observed.setup.clone().expect("setup");
         assert_eq!((setup.started_ms, setup.ended_ms, setup.end), (10, Some(30), Some(StepEnd::Succeeded)));
     }
 
     #[test]
+    fn a_teardown_past_its_limit_errors_with_its_own_message_not_the_jobs_timeout() {
+        let mut observed = ObservedJob::default();
+        let limit = Duration::from_secs(30 * 60);
+        apply_progress(&mut observed, &Progress::PhaseStarted { phase: Phase::PostTest, at_ms: 10 }, limit);
+        apply_progress(&mut observed, &Progress::PhaseEnded { phase: Phase::PostTest, outcome: PhaseOutcome::TimedOut, at_ms: 20 }, limit);
+        let teardown = observed.teardown.expect("teardown");
+        assert_eq!(teardown.end, Some(StepEnd::Errored));
+        assert_eq!(teardown.message.as_deref(), Some("Teardown did not finish within 30 minutes; its processes were ended"));
+        assert_eq!(plain_duration(Duration::from_millis(1500)), "1.5 seconds");
+        assert_eq!(plain_duration(Duration::from_secs(60)), "1 minute");
+    }
+
+    #[test]
     fn a_failing_install_ends_the_setup_with_the_command() {
         let mut observed = ObservedJob::default();
-        apply_progress(&mut observed, &Progress::PhaseStarted { phase: Phase::Install, at_ms: 10 });
+        apply_progress(&mut observed, &Progress::PhaseStarted { phase: Phase::Install, at_ms: 10 }, Duration::from_secs(60));
         let failed = PhaseOutcome::Failed { exit_code: Some(3), signal: None, failed_command: Some("make deps".into()) };
-        apply_progress(&mut observed, &Progress::PhaseEnded { phase: Phase::Install, outcome: failed, at_ms: 15 });
+        apply_progress(&mut observed, &Progress::PhaseEnded { phase: Phase::Install, outcome: failed, at_ms: 15 }, Duration::from_secs(60));
         let setup = observed.setup.expect("setup");
         assert_eq!(setup.end, Some(StepEnd::Failed));
         assert_eq!(setup.message.as_deref(), Some("Command failed (exit status 3): make deps"));

@@ -61,6 +61,15 @@ pub struct ServeArgs {
     /// Seconds between SIGTERM and SIGKILL when a job's test processes are stopped.
     #[arg(long, env = "FARMHAND_STOP_GRACE_SECONDS")]
     pub stop_grace_seconds: Option<f64>,
+    /// Runs every job's commands as this user (farmhand must run as root to switch).
+    #[arg(long, env = "FARMHAND_RUN_AS")]
+    pub run_as: Option<String>,
+    /// Where real jobs get their work directories; default DATA_DIR/jobs.
+    #[arg(long, env = "FARMHAND_WORK_DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Seconds a job's teardown (post_test) may run before it is ended (default 1800).
+    #[arg(long, env = "FARMHAND_TEARDOWN_TIMEOUT_SECONDS")]
+    pub teardown_timeout_seconds: Option<f64>,
     /// Fixes the default account's first access key (for CI).
     #[arg(long, env = "FARMHAND_ROOT_ACCESS_KEY_ID", requires = "root_secret_access_key")]
     pub root_access_key_id: Option<String>,
@@ -83,6 +92,9 @@ struct FileConfig {
     stop_grace_seconds: Option<f64>,
     adb_discovery: Option<bool>,
     keep_failed_workspaces: Option<bool>,
+    run_as: Option<String>,
+    work_dir: Option<PathBuf>,
+    teardown_timeout_seconds: Option<f64>,
     root_access_key_id: Option<String>,
     root_secret_access_key: Option<String>,
 }
@@ -112,6 +124,10 @@ pub struct ServeConfig {
     pub stop_grace: std::time::Duration,
     pub adb_discovery: bool,
     pub keep_failed_workspaces: bool,
+    /// The user real jobs run as (a name from the host's user database).
+    pub run_as: Option<String>,
+    pub work_dir: PathBuf,
+    pub teardown_limit: std::time::Duration,
     pub root_key: Option<(String, String)>,
 }
 
@@ -150,8 +166,8 @@ impl ServeArgs {
             (None, None) => None,
             _ => anyhow::bail!("root_access_key_id and root_secret_access_key must be given together"),
         };
+        let store = store_config(&self.store, &file);
         Ok(ServeConfig {
-            store: store_config(&self.store, &file),
             listen,
             public_url: self.public_url.clone().or(file.public_url),
             region: self.region.clone().or(file.region).unwrap_or_else(|| DEFAULT_REGION.to_string()),
@@ -169,6 +185,16 @@ impl ServeArgs {
                 anyhow::ensure!(secs.is_finite() && secs >= 0.0, "stop_grace_seconds must be a non-negative number");
                 std::time::Duration::from_secs_f64(secs)
             },
+            teardown_limit: match self.teardown_timeout_seconds.or(file.teardown_timeout_seconds) {
+                None => engine::runner::DEFAULT_TEARDOWN_LIMIT,
+                Some(secs) => {
+                    anyhow::ensure!(secs.is_finite() && secs > 0.0, "teardown_timeout_seconds must be a positive number");
+                    std::time::Duration::from_secs_f64(secs)
+                }
+            },
+            run_as: self.run_as.clone().or(file.run_as),
+            work_dir: self.work_dir.clone().or(file.work_dir).unwrap_or_else(|| store.data_dir.join("jobs")),
+            store,
             root_key,
         })
     }

@@ -17,6 +17,7 @@ mod billing;
 mod cli;
 mod config;
 mod logs;
+mod run_as;
 mod server;
 
 use anyhow::Result;

@@ -6,8 +6,10 @@
 //! signal's choice ([`CancelSignal::timeout_only`], [`CancelSignal::never`]).
 
 use std::future::pending;
+use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio::time::{sleep_until, Instant};
 
 /// Why a phase was interrupted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,7 @@ impl Canceller {
         let signal = CancelSignal {
             rx: Some(rx),
             hears_stop: true,
+            limit: None,
         };
         (Canceller { tx }, signal)
     }
@@ -56,6 +59,7 @@ impl Canceller {
         CancelSignal {
             rx: Some(self.tx.subscribe()),
             hears_stop: true,
+            limit: None,
         }
     }
 }
@@ -66,6 +70,8 @@ impl Canceller {
 pub struct CancelSignal {
     rx: Option<watch::Receiver<Requests>>,
     hears_stop: bool,
+    /// A time limit of the phase's own, heard as a timeout (teardown's).
+    limit: Option<Instant>,
 }
 
 impl CancelSignal {
@@ -74,6 +80,17 @@ impl CancelSignal {
         CancelSignal {
             rx: None,
             hears_stop: false,
+            limit: None,
+        }
+    }
+
+    /// Hears no request, but fires as a timeout once `limit` has passed from now: a
+    /// teardown, which stops and the job's deadline let finish, still may not hang.
+    pub fn only_after(limit: Duration) -> CancelSignal {
+        CancelSignal {
+            rx: None,
+            hears_stop: false,
+            limit: Some(Instant::now() + limit),
         }
     }
 
@@ -83,18 +100,36 @@ impl CancelSignal {
         CancelSignal {
             rx: self.rx.clone(),
             hears_stop: false,
+            limit: self.limit,
         }
     }
 
     /// The request this signal hears, if one was made. The deadline wins over a stop:
     /// a job whose deadline passed is ERRORED whatever else was asked.
     pub fn current(&self) -> Option<CancelReason> {
+        if self.limit.is_some_and(|limit| Instant::now() >= limit) {
+            return Some(CancelReason::Timeout);
+        }
         let requests = *self.rx.as_ref()?.borrow();
         self.heard(requests)
     }
 
     /// Resolves once a request this signal hears has been made (at once if it already was).
     pub async fn fired(&mut self) -> CancelReason {
+        let limit = self.limit;
+        let limit_passed = async move {
+            match limit {
+                Some(limit) => sleep_until(limit).await,
+                None => pending().await,
+            }
+        };
+        tokio::select! {
+            reason = self.requested() => reason,
+            () = limit_passed => CancelReason::Timeout,
+        }
+    }
+
+    async fn requested(&mut self) -> CancelReason {
         let hears_stop = self.hears_stop;
         let Some(rx) = self.rx.as_mut() else {
             return pending().await;
@@ -128,7 +163,6 @@ fn heard(requests: Requests, hears_stop: bool) -> Option<CancelReason> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
     use tokio::time::timeout;
 
     #[tokio::test]
@@ -168,6 +202,15 @@ mod tests {
         assert!(timeout(Duration::from_millis(20), signal.fired())
             .await
             .is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_limited_signal_times_out_at_its_limit_only() {
+        let mut teardown = CancelSignal::only_after(Duration::from_secs(60));
+        assert_eq!(teardown.current(), None);
+        assert!(timeout(Duration::from_secs(59), teardown.fired()).await.is_err());
+        assert_eq!(teardown.fired().await, CancelReason::Timeout);
+        assert_eq!(teardown.current(), Some(CancelReason::Timeout));
     }
 
     #[tokio::test]

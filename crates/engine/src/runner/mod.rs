@@ -19,7 +19,8 @@
 //! new process group, and the group is torn down (SIGTERM, grace, SIGKILL) when the phase
 //! is stopped and again when the phase or job ends; dropping a runner future mid-phase
 //! SIGKILLs the group. Only a process that deliberately leaves its group (`setsid`) can
-//! escape; confining those needs cgroups or a user of its own (a later run-as option).
+//! escape; confining those needs cgroups. With [`RunAs`] the commands run as a user of
+//! their own, which bounds what such an escapee can touch.
 //! Orphans the group leaves are collected by the host's init: run farmhand under an init
 //! that reaps (tini, systemd) when it is PID 1 of a container.
 
@@ -30,6 +31,7 @@ mod group;
 mod output;
 pub mod phase;
 mod process_table;
+pub mod run_as;
 mod script;
 pub mod spec;
 pub mod workspace;
@@ -50,8 +52,13 @@ pub use artifacts::{
 pub use cancel::{CancelReason, CancelSignal, Canceller};
 pub use env::{EnvError, JobEnv};
 pub use phase::{Phase, PhaseOutcome, PhaseReport};
+pub use run_as::RunAs;
 pub use spec::{Progress, ProgressSender, SpecReport};
 pub use workspace::{AppFile, Workspace, WorkspaceError};
+
+/// AWS documents no limit on teardown; half an hour is long past any cleanup we have seen
+/// and short enough that a hung one gives its device back the same day.
+pub const DEFAULT_TEARDOWN_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 /// How the runner runs phases.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +71,11 @@ pub struct RunnerConfig {
     pub path: String,
     /// LANG of the commands.
     pub lang: String,
+    /// The user the commands run as; None: farmhand's own.
+    pub run_as: Option<RunAs>,
+    /// How long teardown may run. Stops and the job's deadline let it finish, so without
+    /// a limit a hung post_test would hold its device forever.
+    pub teardown_limit: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -73,6 +85,8 @@ impl Default for RunnerConfig {
             shell: PathBuf::from("/bin/sh"),
             path: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned(),
             lang: "C.UTF-8".to_owned(),
+            run_as: None,
+            teardown_limit: DEFAULT_TEARDOWN_LIMIT,
         }
     }
 }

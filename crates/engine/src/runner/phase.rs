@@ -235,6 +235,11 @@ impl Runner {
             .stdin(Stdio::null())
             .stdout(writer.try_clone()?)
             .stderr(writer);
+        if let Some(run_as) = self.config.run_as {
+            // std drops the supplementary groups too when it switches the uid as root.
+            std::os::unix::process::CommandExt::uid(&mut command, run_as.uid);
+            std::os::unix::process::CommandExt::gid(&mut command, run_as.gid);
+        }
         let leader = Leader::spawn(command)?;
         let pump = Pump::start(reader, log, combined_log)?;
         Ok((leader, pump, step_file))

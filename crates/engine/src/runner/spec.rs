@@ -13,7 +13,9 @@
 //! - The deadline (timeout) ends whatever setup or test phase is running, the same way;
 //!   the later ones are skipped and teardown runs. The notes end the step in progress
 //!   ERRORED at the deadline; a real process can only be made to end by signals.
-//! - Teardown is never interrupted, by a stop or by the deadline.
+//! - Teardown is never interrupted, by a stop or by the deadline; only its own limit
+//!   ([`super::RunnerConfig::teardown_limit`]) ends it, the way the deadline ends a phase,
+//!   so that a hung post_test cannot hold a device forever.
 //! - A request already made when the spec is about to start runs nothing: the job's tests
 //!   have not started, so it ends at once (`StopEffect::EndsAtOnce`).
 //!
@@ -142,7 +144,8 @@ impl Runner {
             job.run(self, ws, Phase::Test, spec, env, cancel.clone())
                 .await;
         }
-        job.run(self, ws, Phase::PostTest, spec, env, CancelSignal::never())
+        let teardown_signal = CancelSignal::only_after(self.config.teardown_limit);
+        job.run(self, ws, Phase::PostTest, spec, env, teardown_signal)
             .await;
 
         let leaders: Vec<_> = job.running.iter().map(|(r, _)| &r.leader).collect();

@@ -675,3 +675,71 @@ async fn artifacts_are_zipped_after_teardown_and_escaping_paths_refused() {
         .collect();
     assert_eq!(names, ["junit.xml"]);
 }
+
+#[tokio::test]
+async fn a_hung_teardown_is_ended_at_its_limit_and_leaves_nothing() {
+    let mut job = Job::new(200);
+    job.runner = Runner::new(
+        RunnerConfig {
+            grace: Duration::from_millis(200),
+            teardown_limit: Duration::from_millis(400),
+            ..RunnerConfig::default()
+        },
+        Arc::new(TickClock(AtomicI64::new(1_000))),
+    );
+    let (canceller, signal) = Canceller::new();
+    // A stop before teardown must not count against it: the limit is teardown's own.
+    canceller.stop();
+    let started = Instant::now();
+    let report = job
+        .spec(
+            &spec(&[], &[], &[], &["echo $$ > \"$DEVICEFARM_LOG_DIR/pgid\"; sleep 30", "touch \"$DEVICEFARM_LOG_DIR/after\""]),
+            signal,
+        )
+        .await;
+    // The stop came before anything started: nothing runs at all.
+    assert!(report.post_test.is_none());
+
+    let report = job
+        .spec(
+            &spec(&[], &[], &[], &["echo $$ > \"$DEVICEFARM_LOG_DIR/pgid\"; sleep 30", "touch \"$DEVICEFARM_LOG_DIR/after\""]),
+            CancelSignal::never(),
+        )
+        .await;
+    let post_test = report.post_test.expect("teardown ran");
+    assert_eq!(post_test.outcome, PhaseOutcome::TimedOut);
+    assert!(!job.file("after").exists(), "the rest of teardown is not run");
+    assert!(started.elapsed() < Duration::from_secs(10), "ended at the limit, not after sleep 30");
+    let pgid = pgid_written_to(&job.file("pgid")).await;
+    assert!(live_members(pgid).is_empty());
+}
+
+#[tokio::test]
+async fn commands_run_as_the_configured_user_in_a_workspace_it_owns() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: switching users needs root");
+        return;
+    }
+    let mut job = Job::new(200);
+    let run_as = RunAs { uid: 65534, gid: 65534 };
+    job.runner = Runner::new(
+        RunnerConfig { run_as: Some(run_as), ..RunnerConfig::default() },
+        Arc::new(TickClock(AtomicI64::new(1_000))),
+    );
+    run_as.hand_over(&job.ws).expect("hand over");
+    let report = job
+        .spec(
+            &spec(
+                &["id -u > \"$DEVICEFARM_LOG_DIR/uid\"", "echo home > \"$HOME/h\" && echo tmp > \"$TMPDIR/t\""],
+                &[],
+                // A file farmhand owns is out of reach.
+                &["echo x >> \"$DEVICEFARM_LOG_DIR/../../farmhand/testspec-output/test.log\""],
+                &[],
+            ),
+            CancelSignal::never(),
+        )
+        .await;
+    assert_eq!(report.install.as_ref().map(|p| &p.outcome), Some(&PhaseOutcome::Succeeded));
+    assert_eq!(fs::read_to_string(job.file("uid")).expect("uid").trim(), "65534");
+    assert!(matches!(report.test.as_ref().map(|p| &p.outcome), Some(PhaseOutcome::Failed { .. })));
+}

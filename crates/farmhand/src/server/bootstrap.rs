@@ -58,14 +58,23 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
             .map(|a| crate::api::uploads::blob_key(&a))
     });
     let waker = Arc::downgrade(&engine);
-    let runner_config = engine::runner::RunnerConfig { grace: config.stop_grace, ..Default::default() };
+    let run_as = match &config.run_as {
+        Some(name) => Some(crate::run_as::resolve(name, &config.work_dir)?),
+        None => None,
+    };
+    let runner_config = engine::runner::RunnerConfig {
+        grace: config.stop_grace,
+        teardown_limit: config.teardown_limit,
+        run_as,
+        ..Default::default()
+    };
     engine.attach_executor(Arc::new(
         engine::executor::Executor::new(
         store.clone(),
         blobs.clone(),
         clock.clone(),
         engine::runner::Runner::new(runner_config, clock.clone()),
-        config.store.data_dir.join("jobs"),
+        config.work_dir.clone(),
         config.region.clone(),
         upload_blob_key,
         Arc::new(move || {
