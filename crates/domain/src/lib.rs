@@ -21,6 +21,7 @@ pub mod account;
 pub mod arn;
 pub mod clock;
 pub mod device;
+pub mod host;
 pub mod job;
 pub mod resources;
 pub mod run;

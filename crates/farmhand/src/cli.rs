@@ -36,6 +36,32 @@ enum Command {
     /// Billing reports from the durable ledger.
     #[command(subcommand)]
     Billing(BillingCommand),
+    /// Manage the tokens device hosts (`farmhand agent`) connect with.
+    #[command(subcommand)]
+    AgentToken(AgentTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentTokenCommand {
+    /// Create a token for a host (the token is printed once).
+    Create {
+        /// The host's name: its devices and jobs are listed under it.
+        #[arg(long)]
+        host: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List the tokens (ids and hosts only).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a token: the host can no longer connect with it.
+    Revoke {
+        token_id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +260,30 @@ impl Cli {
                 } else {
                     crate::billing::write_table(&mut out, &entries)?;
                 }
+                Ok(())
+            }
+            Command::AgentToken(AgentTokenCommand::Create { host, store }) => {
+                let store = open_store(&store).await?;
+                let (token, text) = crate::agent_tokens::mint(&host, now_ms())?;
+                store.create_agent_token(&token).await?;
+                println!("token {} for host {host}", token.token_id);
+                println!("export FARMHAND_AGENT_TOKEN={text}");
+                Ok(())
+            }
+            Command::AgentToken(AgentTokenCommand::List { store }) => {
+                let store = open_store(&store).await?;
+                println!("{:<18} {:<24} {:<8} CREATED", "TOKEN ID", "HOST", "STATUS");
+                for t in store.agent_tokens().await? {
+                    let created = chrono::DateTime::from_timestamp_millis(t.created_ms).unwrap_or_default();
+                    let status = if t.revoked_ms.is_none() { "active" } else { "revoked" };
+                    println!("{:<18} {:<24} {:<8} {}", t.token_id, t.host, status, created.to_rfc3339());
+                }
+                Ok(())
+            }
+            Command::AgentToken(AgentTokenCommand::Revoke { token_id, store }) => {
+                let store = open_store(&store).await?;
+                anyhow::ensure!(store.revoke_agent_token(&token_id, now_ms()).await?, "no active agent token {token_id}");
+                println!("revoked {token_id}");
                 Ok(())
             }
             Command::Key(KeyCommand::Create { account, store }) => {

@@ -143,5 +143,22 @@ pub trait Store: Send + Sync {
     async fn update_fenced(&self, record: &Record, lease: &Lease) -> Result<Record, StoreError>;
 
     /// Closes the connections; for a clean shutdown.
+    /// Makes an agent token (and its host, on the host's first token).
+    /// [`StoreError::AlreadyExists`] if the token id is taken.
+    async fn create_agent_token(&self, token: &domain::host::AgentToken) -> Result<(), StoreError>;
+    async fn agent_token(&self, token_id: &str) -> Result<Option<domain::host::AgentToken>, StoreError>;
+    async fn agent_tokens(&self) -> Result<Vec<domain::host::AgentToken>, StoreError>;
+    /// False if there is no such token or it was already revoked.
+    async fn revoke_agent_token(&self, token_id: &str, now_ms: i64) -> Result<bool, StoreError>;
+    /// Ordered by name.
+    async fn hosts(&self) -> Result<Vec<domain::host::Host>, StoreError>;
+    async fn host(&self, name: &str) -> Result<Option<domain::host::Host>, StoreError>;
+    /// Records that `name` connected to `replica` declaring `devices`.
+    async fn host_connected(&self, name: &str, replica: &str, devices: &[domain::device::Device], now_ms: i64) -> Result<(), StoreError>;
+    /// A heartbeat, recorded only while `replica` holds the host's connection.
+    async fn host_seen(&self, name: &str, replica: &str, now_ms: i64) -> Result<bool, StoreError>;
+    /// The connection of `name` to `replica` ended (a no-op if another replica has it now).
+    async fn host_disconnected(&self, name: &str, replica: &str) -> Result<bool, StoreError>;
+
     async fn close(&self);
 }

@@ -82,6 +82,7 @@ store_suite!(
     lease_is_exclusive_renewable_and_expires,
     concurrent_lease_contenders_have_one_winner,
     fenced_update_fails_after_takeover,
+    hosts_and_agent_tokens,
 );
 
 // ---- helpers -------------------------------------------------------------------------
@@ -1469,4 +1470,43 @@ async fn fenced_update_fails_after_takeover(h: &Harness) {
     let stale = Record { version: 0, ..late.clone() };
     assert!(matches!(s.update_fenced(&stale, &b).await, Err(StoreError::Conflict)), "the version check still applies");
     s.update_fenced(&late, &b).await.expect("new holder writes");
+}
+
+async fn hosts_and_agent_tokens(h: &Harness) {
+    use domain::host::AgentToken;
+    let store = h.store();
+    let token = |id: &str, host: &str| AgentToken {
+        token_id: id.into(),
+        secret_hash: format!("hash-of-{id}"),
+        host: host.into(),
+        created_ms: 10,
+        revoked_ms: None,
+    };
+    store.create_agent_token(&token("t1", "lab-1")).await.unwrap();
+    store.create_agent_token(&token("t2", "lab-1")).await.unwrap();
+    store.create_agent_token(&token("t3", "lab-2")).await.unwrap();
+    assert!(matches!(store.create_agent_token(&token("t1", "lab-2")).await, Err(StoreError::AlreadyExists)));
+    assert_eq!(store.agent_token("t2").await.unwrap(), Some(token("t2", "lab-1")));
+    assert_eq!(store.agent_tokens().await.unwrap().len(), 3);
+    let hosts = store.hosts().await.unwrap();
+    assert_eq!(hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["lab-1", "lab-2"], "one host per name");
+    assert_eq!(hosts[0].last_seen_ms, None);
+
+    assert!(store.revoke_agent_token("t2", 50).await.unwrap());
+    assert!(!store.revoke_agent_token("t2", 60).await.unwrap(), "revoked once");
+    assert!(!store.revoke_agent_token("nope", 60).await.unwrap());
+    assert_eq!(store.agent_token("t2").await.unwrap().and_then(|t| t.revoked_ms), Some(50));
+
+    // The replica holding the connection records heartbeats; another cannot, nor can it
+    // disconnect the host from under the holder.
+    assert!(!store.host_seen("lab-1", "replica-a", 100).await.unwrap(), "not connected yet");
+    store.host_connected("lab-1", "replica-a", &[], 100).await.unwrap();
+    assert!(store.host_seen("lab-1", "replica-a", 150).await.unwrap());
+    assert!(!store.host_seen("lab-1", "replica-b", 160).await.unwrap());
+    assert!(!store.host_disconnected("lab-1", "replica-b").await.unwrap());
+    let host = store.host("lab-1").await.unwrap().unwrap();
+    assert_eq!((host.last_seen_ms, host.connected_to.as_deref()), (Some(150), Some("replica-a")));
+    assert!(store.host_disconnected("lab-1", "replica-a").await.unwrap());
+    assert_eq!(store.host("lab-1").await.unwrap().unwrap().connected_to, None);
+    assert!(matches!(store.host_connected("ghost", "replica-a", &[], 1).await, Err(StoreError::NotFound)));
 }

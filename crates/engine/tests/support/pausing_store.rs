@@ -140,6 +140,33 @@ impl Store for PausingStore {
     async fn secret_or_init(&self, name: &str, candidate: String) -> Result<String, StoreError> {
         self.inner.secret_or_init(name, candidate).await
     }
+    async fn create_agent_token(&self, token: &domain::host::AgentToken) -> Result<(), StoreError> {
+        self.inner.create_agent_token(token).await
+    }
+    async fn agent_token(&self, token_id: &str) -> Result<Option<domain::host::AgentToken>, StoreError> {
+        self.inner.agent_token(token_id).await
+    }
+    async fn agent_tokens(&self) -> Result<Vec<domain::host::AgentToken>, StoreError> {
+        self.inner.agent_tokens().await
+    }
+    async fn revoke_agent_token(&self, token_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        self.inner.revoke_agent_token(token_id, now_ms).await
+    }
+    async fn hosts(&self) -> Result<Vec<domain::host::Host>, StoreError> {
+        self.inner.hosts().await
+    }
+    async fn host(&self, name: &str) -> Result<Option<domain::host::Host>, StoreError> {
+        self.inner.host(name).await
+    }
+    async fn host_connected(&self, name: &str, replica: &str, devices: &[domain::device::Device], now_ms: i64) -> Result<(), StoreError> {
+        self.inner.host_connected(name, replica, devices, now_ms).await
+    }
+    async fn host_seen(&self, name: &str, replica: &str, now_ms: i64) -> Result<bool, StoreError> {
+        self.inner.host_seen(name, replica, now_ms).await
+    }
+    async fn host_disconnected(&self, name: &str, replica: &str) -> Result<bool, StoreError> {
+        self.inner.host_disconnected(name, replica).await
+    }
     async fn close(&self) {
         self.inner.close().await
     }

@@ -7,6 +7,7 @@
 //! so SQLite takes its write lock up front instead of failing a read-to-write upgrade.
 
 mod accounts;
+mod hosts;
 mod builder;
 mod leases;
 mod ledger;
@@ -116,6 +117,42 @@ impl Store for SqlStore {
 
     async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
         accounts::create_account(&self.pool, account).await
+    }
+
+    async fn create_agent_token(&self, token: &domain::host::AgentToken) -> Result<(), StoreError> {
+        hosts::create_agent_token(&self.pool, token).await
+    }
+
+    async fn agent_token(&self, token_id: &str) -> Result<Option<domain::host::AgentToken>, StoreError> {
+        hosts::agent_token(&self.pool, token_id).await
+    }
+
+    async fn agent_tokens(&self) -> Result<Vec<domain::host::AgentToken>, StoreError> {
+        hosts::agent_tokens(&self.pool).await
+    }
+
+    async fn revoke_agent_token(&self, token_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        hosts::revoke_agent_token(&self.pool, token_id, now_ms).await
+    }
+
+    async fn hosts(&self) -> Result<Vec<domain::host::Host>, StoreError> {
+        hosts::hosts(&self.pool).await
+    }
+
+    async fn host(&self, name: &str) -> Result<Option<domain::host::Host>, StoreError> {
+        hosts::host(&self.pool, name).await
+    }
+
+    async fn host_connected(&self, name: &str, replica: &str, devices: &[domain::device::Device], now_ms: i64) -> Result<(), StoreError> {
+        hosts::host_connected(&self.pool, name, replica, devices, now_ms).await
+    }
+
+    async fn host_seen(&self, name: &str, replica: &str, now_ms: i64) -> Result<bool, StoreError> {
+        hosts::host_seen(&self.pool, name, replica, now_ms).await
+    }
+
+    async fn host_disconnected(&self, name: &str, replica: &str) -> Result<bool, StoreError> {
+        hosts::host_disconnected(&self.pool, name, replica).await
     }
 
     async fn account(&self, id: &str) -> Result<Option<Account>, StoreError> {
