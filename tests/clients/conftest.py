@@ -79,3 +79,44 @@ def farm_project(farm):
     from support import unique
 
     return farm.client().create_project(name=unique("fixture"))["project"]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """An S3-compatible server (moto, installed in the venv by scripts/test) on a free port,
+    for the tests that keep blobs in a bucket; its URL, e.g. http://127.0.0.1:40123."""
+    import socket
+    import subprocess
+    import time
+
+    import requests
+
+    moto = Path(sys.executable).parent / "moto_server"
+    if not moto.exists():
+        raise RuntimeError(f"{moto} is missing: pip install -r tests/clients/requirements.txt")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
+    proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log,
+                            stdin=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(endpoint, timeout=1)
+                break
+            except requests.ConnectionError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto_server did not start (exit {proc.poll()}); see {log.name}")
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

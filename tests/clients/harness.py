@@ -60,6 +60,9 @@ def clean_env() -> dict[str, str]:
     """The caller's environment without anything that would steer farmhand or an AWS client."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FARMHAND_", "AWS_"))}
     env.setdefault("RUST_LOG", "info")
+    # A test server has no load balancer to tell: it stops at once (the drain's own test
+    # sets a drain period explicitly).
+    env["FARMHAND_DRAIN_SECONDS"] = "0"
     return env
 
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::device::Device;
+use crate::device::{Device, Driver};
 
 /// A device host as the control plane knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,7 +16,14 @@ pub struct Host {
     /// The server replica holding its connection; None while it is disconnected.
     pub connected_to: Option<String>,
     /// The devices it declared when it last connected.
-    pub devices: Vec<Device>,
+    pub devices: Vec<HostedDevice>,
+}
+
+/// A device on a host, and how the host drives it (`host` or `adb`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostedDevice {
+    pub device: Device,
+    pub driver: Driver,
 }
 
 impl Host {

@@ -176,6 +176,7 @@ struct HostFarm {
     store: Arc<dyn Store>,
     fleet: Arc<Fleet>,
     scheduler: Arc<Scheduler>,
+    executor: Arc<Executor>,
     project_arn: Arn,
     package_arn: Arn,
     spec_arn: Arn,
@@ -263,25 +264,22 @@ impl HostFarm {
             arn.parse::<Arn>().ok().filter(|a| a.region == REGION).map(|a| upload_key(&a))
         });
         let waker = Arc::downgrade(&scheduler);
-        scheduler.attach_executor(Arc::new(Executor::new(
-            store.clone(),
-            blobs,
-            clock.clone(),
+        let executor = Arc::new(Executor::new(
+            Arc::new(engine::agent::DirectLink::new(store.clone(), blobs, clock.clone(), upload_blob_key)),
             Runner::new(RunnerConfig::default(), clock),
             dir.join("jobs"),
-            REGION.to_owned(),
-            upload_blob_key,
             Arc::new(move || {
                 if let Some(scheduler) = waker.upgrade() {
                     scheduler.wake();
                 }
             }),
-        )));
+        ));
+        scheduler.attach_hosts(Arc::new(engine::agent::LocalHosts::new(executor.clone())));
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(scheduler.clone().run(async move {
             let _ = stopped.await;
         }));
-        let farm = HostFarm { _db: db, store, fleet, scheduler, project_arn, package_arn, spec_arn, signals };
+        let farm = HostFarm { _db: db, store, fleet, scheduler, executor, project_arn, package_arn, spec_arn, signals };
         (Arc::new(farm), SchedulerLoop { shutdown, task })
     }
 
@@ -369,9 +367,7 @@ impl HostFarm {
         }
         let recorded = wall_ns();
         // As StopJob does on the server that runs the job.
-        if let Some(executor) = self.scheduler.executor() {
-            executor.request_stop(arn);
-        }
+        self.executor.request_stop(arn);
         self.scheduler.wake();
         (requested, recorded)
     }

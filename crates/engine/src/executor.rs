@@ -1,64 +1,52 @@
-//! Runs jobs on real devices: when the scheduler gives a job a device whose driver is real
-//! (`host`, later `adb`), the executor prepares the job's workspace, runs its test spec
-//! through the [`Runner`], and records what happens into the job's `observed` state as it
-//! happens, so reads follow the job live and a crash loses at most the step in progress.
+//! Runs jobs on real devices (drivers `host` and `adb`): given a job, the executor
+//! prepares its workspace, runs its test spec through the [`Runner`], and reports what
+//! happens as it happens, so reads follow the job live and a crash loses at most the step
+//! in progress.
 //!
-//! Stops and the timeout reach the runner through a watcher that looks at the job record
-//! (so a StopJob on any replica is seen) and at the service clock. When the spec is done,
-//! the JUnit results become the Tests Suite's tests, the output and the customer artifacts
-//! go to the blob store, and the job is marked finished; the scheduler then settles it
-//! like any other.
+//! It reaches the control plane only through a [`JobLink`]: it learns what to run, fetches
+//! the uploads, reports each step, streams the output and stores the artifacts through
+//! it. The same executor therefore runs inside the server and inside `farmhand agent` on
+//! another machine. Stops and the deadline come as orders: pushed (`request_stop`,
+//! `request_timeout`) and also read from the link every [`WATCH_INTERVAL`].
 
-use crate::junit::{collect_results, TestCaseResult};
-use crate::runner::{WorkspaceError,
-    AppFile, CancelSignal, Canceller, JobEnv, Phase, PhaseOutcome, Progress, Runner, SpecReport, Workspace,
+use crate::agent::{Assignment, JobLink, LinkError};
+use crate::default_specs::{default_spec, DefaultSpecInput};
+use crate::junit::TestCaseResult;
+use crate::runner::{
+    AppFile, CancelSignal, Canceller, JobEnv, Phase, PhaseOutcome, Progress, Runner, SpecReport, Workspace, WorkspaceError,
 };
 use crate::uploads::{parse_test_spec, InspectLimits, TestSpec};
-use domain::arn::Arn;
-use domain::clock::Clock;
-use domain::job::observed::{ObservedCase, ObservedJob, ObservedStep, StepEnd};
-use domain::job::timeout::Deadline;
 use crate::adb::Adb;
+use domain::arn::Arn;
 use domain::device::Driver;
-use domain::run::{Job, Run, JobArtifact};
+use domain::job::observed::{ObservedCase, StepEnd};
+use domain::job::report::{JobReport, Step};
+use domain::job::status::ExecutionResult;
+use domain::run::{Job, JobArtifact};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use store::blob::BlobStore;
-use store::{Record, Store, StoreError};
 
-/// How often a running job's record is looked at for a stop request.
+/// How often a running job's orders are read from the link (pushed orders come at once).
 const WATCH_INTERVAL: Duration = Duration::from_millis(100);
-/// How often a running job's output is copied to the blob store: a crash loses at most
+/// How often a running job's output is copied to the control plane: a crash loses at most
 /// this much of it.
 const OUTPUT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Where a job's output is kept while it runs, and after it if the job never got to store
-/// its artifacts.
-pub fn live_output_key(job: &Arn) -> String {
-    format!("artifacts/{}/{}/live-output", job.account, job.id)
-}
-
-/// Maps an upload ARN to its blob key (the API decides where uploads live).
-pub type UploadBlobKey = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+pub use crate::agent::direct::{live_output_key, UploadBlobKey};
 
 pub struct Executor {
-    store: Arc<dyn Store>,
-    blobs: BlobStore,
-    clock: Arc<dyn Clock>,
+    link: Arc<dyn JobLink>,
     runner: Runner,
     work_root: PathBuf,
-    region: String,
-    upload_blob_key: UploadBlobKey,
     /// Called when a job finishes, so the scheduler settles it at once.
     on_finished: Arc<dyn Fn() + Send + Sync>,
-    /// Jobs with a live runner on this server.
+    /// Jobs with a live runner here.
     running: Mutex<BTreeSet<String>>,
     /// The output file of each job running here, for following it live.
     outputs: Mutex<std::collections::BTreeMap<String, PathBuf>>,
-    /// The stop handle of each job running here: a StopJob answered by this server reaches
-    /// the processes at once; one answered by another replica, through the watcher.
+    /// The stop handle of each job running here, for orders pushed to this host.
     cancellers: Mutex<std::collections::BTreeMap<String, Arc<Canceller>>>,
     /// The serial of each job running here on an Android device, and whether that device
     /// was unplugged under it.
@@ -70,35 +58,17 @@ pub struct Executor {
 #[derive(Debug, thiserror::Error)]
 enum ExecError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Link(#[from] LinkError),
     #[error("{0}")]
     Setup(String),
 }
 
-fn decode<T: serde::de::DeserializeOwned>(record: &Record) -> Result<T, ExecError> {
-    serde_json::from_value(record.body.clone()).map_err(|e| ExecError::Setup(format!("stored {} does not decode: {e}", record.arn)))
-}
-
 impl Executor {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        store: Arc<dyn Store>,
-        blobs: BlobStore,
-        clock: Arc<dyn Clock>,
-        runner: Runner,
-        work_root: PathBuf,
-        region: String,
-        upload_blob_key: UploadBlobKey,
-        on_finished: Arc<dyn Fn() + Send + Sync>,
-    ) -> Self {
+    pub fn new(link: Arc<dyn JobLink>, runner: Runner, work_root: PathBuf, on_finished: Arc<dyn Fn() + Send + Sync>) -> Self {
         Self {
-            store,
-            blobs,
-            clock,
+            link,
             runner,
             work_root,
-            region,
-            upload_blob_key,
             on_finished,
             running: Mutex::default(),
             outputs: Mutex::default(),
@@ -114,31 +84,32 @@ impl Executor {
         self
     }
 
-    /// Starts running `job` (just assigned a device) in the background, once.
-    pub fn start(self: &Arc<Self>, record: Record) {
-        let fresh = self.running.lock().map(|mut set| set.insert(record.arn.clone())).unwrap_or(false);
+    /// Starts running the job (just given a device) in the background, once.
+    pub fn start(self: &Arc<Self>, job_arn: String) {
+        let fresh = self.running.lock().map(|mut set| set.insert(job_arn.clone())).unwrap_or(false);
         if !fresh {
             return;
         }
         let me = self.clone();
         tokio::spawn(async move {
-            let arn = record.arn.clone();
-            if let Err(e) = me.execute(record).await {
-                tracing::error!(job = %arn, error = %e, "running the job failed");
+            if let Err(e) = me.execute(&job_arn).await {
+                tracing::error!(job = %job_arn, error = %e, "running the job failed");
                 let message = format!("farmhand could not run the job: {e}");
-                let _ = me.finish_with_error(&arn, &message).await;
-            }
-            if let Ok(mut set) = me.running.lock() {
-                set.remove(&arn);
+                if let Err(e) = me.link.report(&job_arn, JobReport::Failed { message }).await {
+                    tracing::error!(job = %job_arn, error = %e, "reporting the job's failure failed");
+                }
             }
             if let Ok(mut cancellers) = me.cancellers.lock() {
-                cancellers.remove(&arn);
+                cancellers.remove(&job_arn);
             }
             if let Ok(mut outputs) = me.outputs.lock() {
-                outputs.remove(&arn);
+                outputs.remove(&job_arn);
             }
             if let Ok(mut android) = me.android.lock() {
-                android.remove(&arn);
+                android.remove(&job_arn);
+            }
+            if let Ok(mut set) = me.running.lock() {
+                set.remove(&job_arn);
             }
             (me.on_finished)();
         });
@@ -167,14 +138,25 @@ impl Executor {
         }
     }
 
-    /// Passes a stop just recorded for `job_arn` to its processes, if they run here.
+    fn canceller(&self, job_arn: &str) -> Option<Arc<Canceller>> {
+        self.cancellers.lock().ok().and_then(|c| c.get(job_arn).cloned())
+    }
+
+    /// Passes a stop on to the job's processes, if they run here.
     pub fn request_stop(&self, job_arn: &str) {
-        if let Some(canceller) = self.cancellers.lock().ok().and_then(|c| c.get(job_arn).cloned()) {
+        if let Some(canceller) = self.canceller(job_arn) {
             canceller.stop();
         }
     }
 
-    /// The output file of a job running on this server (it grows until the job ends).
+    /// The job's deadline passed: its processes are ended as for a stop, and it ERRORS.
+    pub fn request_timeout(&self, job_arn: &str) {
+        if let Some(canceller) = self.canceller(job_arn) {
+            canceller.time_out();
+        }
+    }
+
+    /// The output file of a job running here (it grows until the job ends).
     pub fn live_output(&self, job_arn: &str) -> Option<PathBuf> {
         self.outputs.lock().ok().and_then(|o| o.get(job_arn).cloned())
     }
@@ -184,166 +166,99 @@ impl Executor {
         self.running.lock().map(|set| set.contains(job_arn)).unwrap_or(false)
     }
 
-    /// A real job that holds a device but has no runner (this server stopped while it ran):
-    /// its processes are gone, so it ends now, ERRORED, and is billed for what ran.
-    pub async fn abandon(&self, job_arn: &str) -> Result<(), StoreError> {
+    /// The jobs running here.
+    pub fn running_jobs(&self) -> Vec<String> {
+        self.running.lock().map(|set| set.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Ends whatever is left of a job whose runner is gone (this host restarted while it
+    /// ran): its processes, found by their environment, and its directories.
+    pub async fn clean_up_after(&self, job_arn: &str) {
+        if self.is_running(job_arn) {
+            return;
+        }
+        let Ok(arn) = job_arn.parse::<Arn>() else { return };
+        self.clean_up_dir(&arn.id.replace('/', "-")).await;
+    }
+
+    async fn clean_up_dir(&self, job_id: &str) {
+        let workspace = self.work_root.join(job_id);
+        let marker = format!("DEVICEFARM_LOG_DIR={}", workspace.display());
+        let killed = tokio::task::spawn_blocking(move || kill_processes_with_env(&marker)).await.unwrap_or(0);
+        if killed > 0 {
+            tracing::info!(job = %job_id, processes = killed, "ended processes left by an interrupted job");
+        }
+        let _ = tokio::fs::remove_dir_all(&workspace).await;
+        let _ = tokio::fs::remove_dir_all(self.work_root.join(format!("{job_id}-inputs"))).await;
+    }
+
+    /// At start-up, before any job runs here: ends the processes and removes the
+    /// directories of jobs a previous run of this host left behind. Kept failed
+    /// workspaces stay (their processes are still ended).
+    pub async fn sweep(&self) {
+        let Ok(mut entries) = tokio::fs::read_dir(&self.work_root).await else { return };
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
+            if self.keep_failed_workspaces && !name.ends_with("-inputs") {
+                let marker = format!("DEVICEFARM_LOG_DIR={}", entry.path().display());
+                let _ = tokio::task::spawn_blocking(move || kill_processes_with_env(&marker)).await;
+                continue;
+            }
+            self.clean_up_dir(&name).await;
+        }
+    }
+
+    /// A job that holds a device but has no runner here (this host stopped while it ran):
+    /// its processes are ended and it ends ERRORED, billed for what ran.
+    pub async fn abandon(&self, job_arn: &str) -> Result<(), LinkError> {
         if self.is_running(job_arn) {
             return Ok(());
         }
-        // Its processes outlived the server that started them: end them, and drop what is
-        // left of its workspace.
-        if let Ok(arn) = job_arn.parse::<Arn>() {
-            let job_id = arn.id.replace('/', "-");
-            let workspace = self.work_root.join(&job_id);
-            let marker = format!("DEVICEFARM_LOG_DIR={}", workspace.display());
-            let killed = tokio::task::spawn_blocking(move || kill_processes_with_env(&marker)).await.unwrap_or(0);
-            if killed > 0 {
-                tracing::info!(job = %job_arn, processes = killed, "ended processes left by an interrupted job");
-            }
-            let _ = tokio::fs::remove_dir_all(&workspace).await;
-            let _ = tokio::fs::remove_dir_all(self.work_root.join(format!("{job_id}-inputs"))).await;
-        }
-        self.finish_with_error(job_arn, "The job's host restarted while the job ran; its processes were ended")
-            .await
-            .map_err(|e| match e {
-                ExecError::Store(s) => s,
-                ExecError::Setup(m) => StoreError::Invalid(m),
-            })
+        self.clean_up_after(job_arn).await;
+        let message = "The job's host restarted while the job ran; its processes were ended".to_string();
+        self.link.report(job_arn, JobReport::Failed { message }).await
     }
 
-    /// Applies `change` to the job's observed state, retrying when another writer (a stop
-    /// request) got there first.
-    async fn observe(&self, job_arn: &str, account: &str, change: impl Fn(&mut Job)) -> Result<Job, ExecError> {
-        loop {
-            let record = self
-                .store
-                .get(account, job_arn)
-                .await?
-                .ok_or_else(|| ExecError::Setup(format!("job {job_arn} no longer exists")))?;
-            let mut job: Job = decode(&record)?;
-            change(&mut job);
-            let mut updated = record.clone();
-            updated.body = serde_json::to_value(&job).map_err(|e| ExecError::Setup(e.to_string()))?;
-            match self.store.update(&updated).await {
-                Ok(_) => return Ok(job),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    async fn finish_with_error(&self, job_arn: &str, message: &str) -> Result<(), ExecError> {
-        let Some(record) = self.store.get_any(job_arn).await? else { return Ok(()) };
-        let now = self.clock.now_ms();
-        self.observe(job_arn, &record.account_id, |job| {
-            let observed = job.observed.get_or_insert_with(ObservedJob::default);
-            if observed.finished_ms.is_some() {
-                return;
-            }
-            let never_started = observed.setup.is_none();
-            let open = [&mut observed.setup, &mut observed.tests, &mut observed.teardown]
-                .into_iter()
-                .flatten()
-                .find(|s| s.ended_ms.is_none());
-            if let Some(step) = open {
-                step.ended_ms = Some(now);
-                step.end = Some(StepEnd::Errored);
-                step.message = Some(message.to_string());
-            } else if never_started {
-                observed.setup = Some(ObservedStep {
-                    started_ms: now,
-                    ended_ms: Some(now),
-                    end: Some(StepEnd::Errored),
-                    message: Some(message.to_string()),
-                });
-            }
-            observed.finished_ms = Some(now);
-        })
-        .await?;
-        Ok(())
-    }
-
-    async fn blob_to_file(&self, key: &str, dir: &Path, name: &str) -> Result<PathBuf, ExecError> {
-        if let Some(path) = self.blobs.local_path(key) {
-            return Ok(path);
-        }
+    /// Copies the upload to `dir/name`.
+    async fn input(&self, job_arn: &str, upload_arn: &str, dir: &Path, name: &str) -> Result<PathBuf, ExecError> {
         let path = dir.join(name);
-        self.blobs.copy_to_file(key, &path).await.map_err(|e| ExecError::Setup(format!("reading {key}: {e}")))?;
+        self.link.fetch_input(job_arn, upload_arn, &path).await?;
         Ok(path)
     }
 
-    async fn upload_file(&self, arn: &str, staging: &Path, name: &str) -> Result<(PathBuf, String), ExecError> {
-        let key = (self.upload_blob_key)(arn).ok_or_else(|| ExecError::Setup(format!("no stored file for {arn}")))?;
-        let file_name = self
-            .store
-            .get_any(arn)
-            .await?
-            .map(|r| r.name)
-            .filter(|n| !n.is_empty() && !n.contains('/'))
-            .unwrap_or_else(|| name.to_string());
-        Ok((self.blob_to_file(&key, staging, name).await?, file_name))
-    }
-
-    async fn execute(self: &Arc<Self>, record: Record) -> Result<(), ExecError> {
-        let account = record.account_id.clone();
-        let job: Job = decode(&record)?;
-        let run_arn = record.parent_arn.clone().ok_or_else(|| ExecError::Setup("job without a run".into()))?;
-        let run_record = self.store.get(&account, &run_arn).await?.ok_or_else(|| ExecError::Setup("the run is gone".into()))?;
-        let run: Run = decode(&run_record)?;
-        let job_arn: Arn = record.arn.parse().map_err(|_| ExecError::Setup("bad job ARN".into()))?;
+    async fn execute(self: &Arc<Self>, job_arn_text: &str) -> Result<(), ExecError> {
+        let assignment = self.link.assignment(job_arn_text).await?;
+        let job = &assignment.job;
+        let job_arn: Arn = job_arn_text.parse().map_err(|_| ExecError::Setup("bad job ARN".into()))?;
         let job_id = job_arn.id.replace('/', "-");
 
         let staging = self.work_root.join(format!("{job_id}-inputs"));
         tokio::fs::create_dir_all(&staging).await.map_err(|e| ExecError::Setup(format!("creating {}: {e}", staging.display())))?;
-        let package = match &run.test_package_arn {
-            Some(arn) => Some(self.upload_file(arn, &staging, "package.zip").await?.0),
+        let package = match &assignment.package {
+            Some(input) => Some((self.input(job_arn_text, &input.arn, &staging, "package").await?, input.file_name.clone())),
             None => None,
         };
-        let app = match &run.app_arn {
-            Some(arn) => Some(self.upload_file(arn, &staging, "app").await?),
+        let app = match &assignment.app {
+            Some(input) => Some((self.input(job_arn_text, &input.arn, &staging, "app").await?, input.file_name.clone())),
             None => None,
         };
-        let spec = match &run.test_spec_arn {
-            Some(arn) => {
-                let (path, _) = self.upload_file(arn, &staging, "spec.yml").await?;
-                let text = tokio::fs::read_to_string(&path).await.map_err(|e| ExecError::Setup(e.to_string()))?;
-                parse_test_spec(&text).map_err(|e| ExecError::Setup(e.to_string()))?
-            }
-            None => default_spec(&run.test_type),
+        let explicit_spec = match &assignment.spec {
+            Some(text) => Some(parse_test_spec(text).map_err(|e| ExecError::Setup(e.to_string()))?),
+            None => None,
         };
-        let work_root = self.work_root.clone();
-        let package_for_ws = package.clone();
-        let app_for_ws = app.clone();
-        let job_id_for_ws = job_id.clone();
-        let run_as = self.runner.config().run_as;
-        let workspace = tokio::task::spawn_blocking(move || {
-            let workspace = Workspace::create(
-                &work_root,
-                &job_id_for_ws,
-                package_for_ws.as_deref(),
-                app_for_ws.as_ref().map(|(source, file_name)| AppFile { source: source.as_path(), file_name: file_name.as_str() }),
-                &InspectLimits::default(),
-            )?;
-            if let Some(run_as) = run_as {
-                if let Err(e) = run_as.hand_over(&workspace) {
-                    let dir = workspace.dir().to_path_buf();
-                    let _ = workspace.remove();
-                    return Err(WorkspaceError::Io { path: dir, source: e });
-                }
-            }
-            Ok(workspace)
-        })
-        .await
-        .map_err(|e| ExecError::Setup(e.to_string()))?
-        .map_err(|e| ExecError::Setup(format!("preparing the job's workspace: {e}")))?;
+        let workspace = self.workspace(&job_id, package.clone(), app.clone()).await?;
         let _ = tokio::fs::remove_dir_all(&staging).await;
+        let spec = match explicit_spec {
+            Some(spec) => spec,
+            None => default_spec(&DefaultSpecInput::for_assignment(&assignment, &workspace)),
+        };
 
-        let mut env = self.job_env(&job, &job_arn, &run, &run_record, &workspace)?;
+        let mut env = self.job_env(&assignment, &job_arn, &workspace)?;
         let device = match job.driver {
             Driver::Adb => {
-                let android = self.prepare_android(&job, &workspace, &mut env).await?;
+                let android = self.prepare_android(job, &workspace, &mut env).await?;
                 if let Ok(mut map) = self.android.lock() {
-                    map.insert(record.arn.clone(), (android.serial.clone(), false));
+                    map.insert(job_arn_text.to_string(), (android.serial.clone(), false));
                 }
                 Some(android)
             }
@@ -352,143 +267,151 @@ impl Executor {
         let (canceller, signal) = Canceller::new();
         let canceller = Arc::new(canceller);
         if let Ok(mut cancellers) = self.cancellers.lock() {
-            cancellers.insert(record.arn.clone(), canceller.clone());
+            cancellers.insert(job_arn_text.to_string(), canceller.clone());
         }
-        let watcher = self.clone().watch(record.arn.clone(), account.clone(), job.timeout_minutes, canceller);
-        let watcher = tokio::spawn(watcher);
+        let watcher = tokio::spawn(self.clone().watch(job_arn_text.to_string(), canceller));
         let output = workspace.combined_log();
         if let Ok(mut outputs) = self.outputs.lock() {
-            outputs.insert(record.arn.clone(), output.clone());
+            outputs.insert(job_arn_text.to_string(), output.clone());
         }
-        let syncer = tokio::spawn(self.clone().sync_output(output.clone(), live_output_key(&job_arn)));
-        let report = self.run_reporting(&record.arn, &account, &workspace, &spec, &env, signal).await;
+        let syncer = tokio::spawn(self.clone().sync_output(job_arn_text.to_string(), output.clone()));
+        let report = self.run_reporting(job_arn_text, &workspace, &spec, &env, signal).await;
         watcher.abort();
         syncer.abort();
-        self.copy_output(&output, &live_output_key(&job_arn)).await;
+        self.copy_output(job_arn_text, &output).await;
 
-        let unplugged = self.android.lock().ok().and_then(|mut m| m.remove(&record.arn)).is_some_and(|(_, lost)| lost);
+        let unplugged = self.android.lock().ok().and_then(|mut m| m.remove(job_arn_text)).is_some_and(|(_, lost)| lost);
         if unplugged {
             let message = format!("The device {} was unplugged while the job ran", device.as_ref().map(|a| a.serial.as_str()).unwrap_or("?"));
-            self.observe(&record.arn, &account, |job| {
-                let observed = job.observed.get_or_insert_with(ObservedJob::default);
-                for step in [&mut observed.setup, &mut observed.tests].into_iter().flatten() {
-                    if step.end == Some(StepEnd::Stopped) || step.end.is_none() {
-                        step.end = Some(StepEnd::Errored);
-                        step.message = Some(message.clone());
-                    }
-                }
-            })
-            .await?;
+            self.link.report(job_arn_text, JobReport::DeviceLost { message }).await?;
         }
         let device_log = match (&device, unplugged) {
-            (Some(android), false) => self.release_android(&job, android, &workspace).await,
+            (Some(android), false) => self.release_android(job, android, &workspace).await,
             _ => None,
         };
         let log_dir = workspace.log_dir().to_path_buf();
-        let cases = tokio::task::spawn_blocking(move || collect_results(&log_dir)).await.unwrap_or_default();
-        let artifacts = self.store_artifacts(&job_arn, &workspace, &report, device_log).await;
-        let now = self.clock.now_ms();
-        let finished = self
-            .observe(&record.arn, &account, |job| {
-                let observed = job.observed.get_or_insert_with(ObservedJob::default);
-                observed.cases = cases.iter().map(observed_case).collect();
-                observed.finished_ms = Some(now);
-                job.artifacts = artifacts.clone();
-            })
-            .await?;
+        let logcat = device_log.clone();
+        let cases = tokio::task::spawn_blocking(move || crate::test_reports::collect_reported_cases(&log_dir, logcat.as_deref()))
+            .await
+            .unwrap_or_default();
+        let artifacts = self.store_artifacts(job_arn_text, &workspace, &report, device_log).await;
+        let passed = !unplugged && spec_passed(&report, &cases);
+        let cases = cases.iter().map(observed_case).collect();
+        self.link.report(job_arn_text, JobReport::Finished { cases, artifacts }).await?;
         if let Ok(mut outputs) = self.outputs.lock() {
-            outputs.remove(&record.arn);
+            outputs.remove(job_arn_text);
         }
-        let passed = crate::job_view::job_snapshot(&finished, &record, &Default::default(), now).result
-            == domain::job::status::ExecutionResult::Passed;
         if self.keep_failed_workspaces && !passed {
-            tracing::info!(job = %record.arn, dir = %workspace.root().display(), "kept the failed job's work directory");
+            tracing::info!(job = %job_arn_text, dir = %workspace.root().display(), "kept the failed job's work directory");
         } else {
             let _ = tokio::task::spawn_blocking(move || workspace.remove()).await;
         }
         Ok(())
     }
 
-    /// Copies the job's output to the blob store every [`OUTPUT_SYNC_INTERVAL`] while it
-    /// runs (a whole copy each time: outputs are logs, and object stores have no append).
-    async fn sync_output(self: Arc<Self>, output: PathBuf, key: String) {
+    /// The job's directory with its package unpacked (or, for a bare `.apk`/`.jar`
+    /// package, placed as the file it is) and its app, handed to the run-as user if any.
+    async fn workspace(&self, job_id: &str, package: Option<(PathBuf, String)>, app: Option<(PathBuf, String)>) -> Result<Workspace, ExecError> {
+        let work_root = self.work_root.clone();
+        let job_id = job_id.to_string();
+        let run_as = self.runner.config().run_as;
+        tokio::task::spawn_blocking(move || {
+            let (zip, single_file) = match &package {
+                Some((path, name)) if is_single_file_package(name) => (None, Some((path.as_path(), name.as_str()))),
+                Some((path, _)) => (Some(path.as_path()), None),
+                None => (None, None),
+            };
+            let workspace = Workspace::create(
+                &work_root,
+                &job_id,
+                zip,
+                app.as_ref().map(|(source, file_name)| AppFile { source: source.as_path(), file_name: file_name.as_str() }),
+                &InspectLimits::default(),
+            )?;
+            let handed_over = single_file
+                .map(|(source, name)| workspace.place_package_file(source, name))
+                .transpose()
+                .map_err(|e| WorkspaceError::Io { path: workspace.package_dir().to_path_buf(), source: e })
+                .and_then(|_| match run_as {
+                    Some(run_as) => run_as.hand_over(&workspace).map_err(|e| WorkspaceError::Io { path: workspace.dir().to_path_buf(), source: e }),
+                    None => Ok(()),
+                });
+            match handed_over {
+                Ok(()) => Ok(workspace),
+                Err(e) => {
+                    let _ = workspace.remove();
+                    Err(e)
+                }
+            }
+        })
+        .await
+        .map_err(|e| ExecError::Setup(e.to_string()))?
+        .map_err(|e| ExecError::Setup(format!("preparing the job's workspace: {e}")))
+    }
+
+    /// Copies the job's output to the control plane every [`OUTPUT_SYNC_INTERVAL`] while
+    /// it runs (a whole copy each time: outputs are logs, and object stores have no append).
+    async fn sync_output(self: Arc<Self>, job_arn: String, output: PathBuf) {
         let mut copied = 0;
         loop {
             tokio::time::sleep(OUTPUT_SYNC_INTERVAL).await;
             let size = tokio::fs::metadata(&output).await.map(|m| m.len()).unwrap_or(0);
             if size != copied {
-                self.copy_output(&output, &key).await;
+                self.copy_output(&job_arn, &output).await;
                 copied = size;
             }
         }
     }
 
-    async fn copy_output(&self, output: &Path, key: &str) {
-        let Ok(file) = tokio::fs::File::open(output).await else { return };
-        if let Err(e) = self.blobs.put_stream(key, tokio_util::io::ReaderStream::new(file), u64::MAX).await {
-            tracing::warn!(key, error = %e, "copying a job's output failed");
+    async fn copy_output(&self, job_arn: &str, output: &Path) {
+        if let Err(e) = self.link.put_output(job_arn, output).await {
+            tracing::warn!(job = %job_arn, error = %e, "copying a job's output failed");
         }
     }
 
-    /// Runs the spec, turning the runner's progress into the job's observed steps.
-    async fn run_reporting(
-        &self,
-        job_arn: &str,
-        account: &str,
-        workspace: &Workspace,
-        spec: &TestSpec,
-        env: &JobEnv,
-        signal: CancelSignal,
-    ) -> SpecReport {
+    /// Runs the spec, reporting each step as it starts and ends.
+    async fn run_reporting(&self, job_arn: &str, workspace: &Workspace, spec: &TestSpec, env: &JobEnv, signal: CancelSignal) -> SpecReport {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let run = self.runner.run_spec_reporting(workspace, spec, env, signal, Some(&tx));
         tokio::pin!(run);
         let report = loop {
             tokio::select! {
                 report = &mut run => break report,
-                Some(event) = rx.recv() => self.record_progress(job_arn, account, event).await,
+                Some(event) = rx.recv() => self.record_progress(job_arn, event).await,
             }
         };
         while let Ok(event) = rx.try_recv() {
-            self.record_progress(job_arn, account, event).await;
+            self.record_progress(job_arn, event).await;
         }
         report
     }
 
-    async fn record_progress(&self, job_arn: &str, account: &str, event: Progress) {
-        let teardown_limit = self.runner.config().teardown_limit;
-        let result = self
-            .observe(job_arn, account, |job| {
-                let observed = job.observed.get_or_insert_with(ObservedJob::default);
-                apply_progress(observed, &event, teardown_limit);
-            })
-            .await;
-        if let Err(e) = result {
+    async fn record_progress(&self, job_arn: &str, event: Progress) {
+        let Some(report) = progress_report(&event, self.runner.config().teardown_limit) else { return };
+        if let Err(e) = self.link.report(job_arn, report).await {
             tracing::warn!(job = %job_arn, error = %e, "recording the job's progress failed");
         }
     }
 
-    /// Follows the job's record for a stop request, and the service clock for its
-    /// deadline (timeout minutes from the start of setup).
-    async fn watch(self: Arc<Self>, job_arn: String, account: String, timeout_minutes: i32, canceller: Arc<Canceller>) {
+    /// Reads the job's orders every [`WATCH_INTERVAL`], for stops and deadlines that were
+    /// not pushed (a stop answered by a replica this host is not connected to).
+    async fn watch(self: Arc<Self>, job_arn: String, canceller: Arc<Canceller>) {
         loop {
             tokio::time::sleep(WATCH_INTERVAL).await;
-            let Ok(Some(record)) = self.store.get(&account, &job_arn).await else { continue };
-            let Ok(job) = decode::<Job>(&record) else { continue };
-            if job.stop_requested_ms.is_some() {
+            let Ok(orders) = self.link.orders(&job_arn).await else { continue };
+            if orders.stop {
                 canceller.stop();
             }
-            let setup_start = job.observed.as_ref().and_then(|o| o.setup.as_ref()).map(|s| s.started_ms);
-            if let Some(start) = setup_start {
-                if self.clock.now_ms() >= Deadline::from_setup_start(start, timeout_minutes).at_ms {
-                    canceller.time_out();
-                }
+            if orders.time_out {
+                canceller.time_out();
             }
         }
     }
 
     /// The variables the notes list for test-spec commands, plus the run's own.
-    fn job_env(&self, job: &Job, job_arn: &Arn, run: &Run, run_record: &Record, ws: &Workspace) -> Result<JobEnv, ExecError> {
+    fn job_env(&self, assignment: &Assignment, job_arn: &Arn, ws: &Workspace) -> Result<JobEnv, ExecError> {
+        let job = &assignment.job;
+        let run = &assignment.run;
         let mut env = JobEnv::new();
         env.set_workspace_paths(ws);
         let udid = job
@@ -504,11 +427,11 @@ impl Executor {
             ("DEVICEFARM_DEVICE_PLATFORM_NAME", job.device.platform.display_name().to_string()),
             ("DEVICEFARM_DEVICE_OS_VERSION", job.device.os.as_str().to_string()),
             ("DEVICEFARM_PROJECT_ARN", project),
-            ("DEVICEFARM_RUN_ARN", run_record.arn.clone()),
+            ("DEVICEFARM_RUN_ARN", assignment.run_arn.clone()),
             ("DEVICEFARM_DEVICE_ARN", job.device.arn.clone()),
             ("DEVICEFARM_TOTAL_JOBS", run.total_jobs.to_string()),
             ("DEVICEFARM_JOB_NUMBER", job.index.to_string()),
-            ("AWS_REGION", self.region.clone()),
+            ("AWS_REGION", job_arn.region.clone()),
         ];
         for (name, value) in pairs {
             env.set(name, &value).map_err(|e| ExecError::Setup(e.to_string()))?;
@@ -528,22 +451,11 @@ impl Executor {
         Ok(env)
     }
 
-    /// Puts the job's output and artifacts in the blob store and lists them as the
+    /// Stores the job's output and artifacts through the link and lists them as the
     /// model's artifacts, hung off the Setup Test like a simulated job's logs.
-    async fn store_artifacts(
-        &self,
-        job_arn: &Arn,
-        ws: &Workspace,
-        report: &SpecReport,
-        device_log: Option<PathBuf>,
-    ) -> Vec<JobArtifact> {
-        let mut files: Vec<(PathBuf, &str, &str, &str, &str)> = vec![(
-            ws.combined_log().to_path_buf(),
-            "Test spec output",
-            "LOG",
-            "TESTSPEC_OUTPUT",
-            "txt",
-        )];
+    async fn store_artifacts(&self, job_arn: &str, ws: &Workspace, report: &SpecReport, device_log: Option<PathBuf>) -> Vec<JobArtifact> {
+        let mut files: Vec<(PathBuf, &str, &str, &str, &str)> =
+            vec![(ws.combined_log().to_path_buf(), "Test spec output", "LOG", "TESTSPEC_OUTPUT", "txt")];
         if let Some(log) = device_log {
             files.push((log, "Device Log", "LOG", "DEVICE_LOG", "txt"));
         }
@@ -558,22 +470,24 @@ impl Executor {
         let shots = screenshots(ws.screenshot_dir());
         let mut stored = Vec::new();
         let mut index = 0u32;
-        for (path, name, category, artifact_type, extension) in files
-            .into_iter()
-            .chain(shots.iter().map(|p| (p.clone(), "", "SCREENSHOT", "SCREENSHOT", "png")))
+        for (path, name, category, artifact_type, extension) in
+            files.into_iter().chain(shots.iter().map(|p| (p.clone(), "", "SCREENSHOT", "SCREENSHOT", "png")))
         {
             let name = if name.is_empty() {
                 path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "Screenshot".into())
             } else {
                 name.to_string()
             };
-            let key = format!("artifacts/{}/{}/{index:05}", job_arn.account, job_arn.id);
-            let Ok(file) = tokio::fs::File::open(&path).await else { continue };
-            let stream = tokio_util::io::ReaderStream::new(file);
-            if let Err(e) = self.blobs.put_stream(&key, stream, u64::MAX).await {
-                tracing::warn!(job = %job_arn, error = %e, "storing an artifact failed");
+            if !path.is_file() {
                 continue;
             }
+            let key = match self.link.put_artifact(job_arn, index, &path).await {
+                Ok(key) => key,
+                Err(e) => {
+                    tracing::warn!(job = %job_arn, error = %e, "storing an artifact failed");
+                    continue;
+                }
+            };
             stored.push(JobArtifact {
                 suite: 0,
                 test: 0,
@@ -590,9 +504,19 @@ impl Executor {
     }
 }
 
-/// Kills every process whose environment holds `marker` (a variable only that job's
-/// processes have). The environment is inherited and read from /proc, so this finds the
-/// job's processes whatever process group or directory they moved to. Returns how many.
+/// Test packages AWS takes as one file rather than a zip: they are placed as they are.
+fn is_single_file_package(file_name: &str) -> bool {
+    let lower = file_name.to_ascii_lowercase();
+    lower.ends_with(".apk") || lower.ends_with(".jar")
+}
+
+/// Whether the job will come out PASSED (or SKIPPED): every phase that ran succeeded and
+/// no reported test failed. Decides only whether a failed job's workspace is kept.
+fn spec_passed(report: &SpecReport, cases: &[TestCaseResult]) -> bool {
+    let phases_ok = Phase::ALL.iter().filter_map(|p| report.phase(*p)).all(|p| p.outcome == PhaseOutcome::Succeeded);
+    phases_ok && report.cancelled.is_none() && cases.iter().all(|c| matches!(c.result, ExecutionResult::Passed | ExecutionResult::Skipped))
+}
+
 fn kill_processes_with_env(marker: &str) -> usize {
     let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
     let own = std::process::id();
@@ -732,85 +656,81 @@ fn plain_duration(limit: Duration) -> String {
     }
 }
 
-/// The notes' mapping of spec phases to suites: install + pre_test are the setup, test the
-/// tests, post_test the teardown.
-fn apply_progress(observed: &mut ObservedJob, event: &Progress, teardown_limit: Duration) {
+/// The notes' mapping of spec phases to steps: install + pre_test are the setup, test the
+/// tests, post_test the teardown. None for an event that changes no step (an install that
+/// succeeded: the setup goes on with pre_test).
+fn progress_report(event: &Progress, teardown_limit: Duration) -> Option<JobReport> {
+    let step = |phase: &Phase| match phase {
+        Phase::Install | Phase::PreTest => Step::Setup,
+        Phase::Test => Step::Tests,
+        Phase::PostTest => Step::Teardown,
+    };
     match event {
-        Progress::PhaseStarted { phase, at_ms } => {
-            let step = ObservedStep { started_ms: *at_ms, ended_ms: None, end: None, message: None };
-            match phase {
-                Phase::Install => observed.setup = Some(step),
-                Phase::PreTest => {
-                    if observed.setup.is_none() {
-                        observed.setup = Some(step);
-                    }
-                }
-                Phase::Test => observed.tests = Some(step),
-                Phase::PostTest => observed.teardown = Some(step),
-            }
-        }
-        Progress::PhaseEnded { phase, outcome, at_ms } => {
+        Progress::PhaseStarted { phase, .. } => Some(JobReport::StepStarted { step: step(phase) }),
+        Progress::PhaseEnded { phase, outcome, .. } => {
             let (end, message) = step_end(*phase, outcome, teardown_limit);
-            let slot = match phase {
-                // Setup ends with pre_test, or with an install that did not succeed.
-                Phase::Install if end == StepEnd::Succeeded => return,
-                Phase::Install | Phase::PreTest => &mut observed.setup,
-                Phase::Test => &mut observed.tests,
-                Phase::PostTest => &mut observed.teardown,
-            };
-            if let Some(step) = slot {
-                step.ended_ms = Some(*at_ms);
-                step.end = Some(end);
-                step.message = message;
+            if *phase == Phase::Install && end == StepEnd::Succeeded {
+                return None;
             }
+            Some(JobReport::StepEnded { step: step(phase), end, message })
         }
     }
-}
-
-/// The spec of a run that named none. Python tests are common enough to have one; other
-/// types fail with a message saying what to upload.
-pub fn default_spec(test_type: &str) -> TestSpec {
-    let mut spec = TestSpec::default();
-    match test_type {
-        "APPIUM_PYTHON" | "APPIUM_WEB_PYTHON" => {
-            spec.phases.install = vec![
-                "if [ -f \"$DEVICEFARM_TEST_PACKAGE_PATH/requirements.txt\" ]; then python3 -m pip install --quiet -r \"$DEVICEFARM_TEST_PACKAGE_PATH/requirements.txt\"; fi".into(),
-            ];
-            spec.phases.test = vec![
-                "cd \"$DEVICEFARM_TEST_PACKAGE_PATH\" && python3 -m pytest --junitxml=\"$DEVICEFARM_LOG_DIR/junit.xml\"".into(),
-            ];
-        }
-        other => {
-            spec.phases.test = vec![format!(
-                "echo 'farmhand has no default test spec for {other} runs: schedule the run with a testSpecArn' >&2; exit 1"
-            )];
-        }
-    }
-    spec
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::job::observed::ObservedJob;
+    use domain::job::report::apply;
+
+    /// Plays runner events through the reports they become, each applied at its instant.
+    fn observed_after(events: &[Progress], limit: Duration) -> ObservedJob {
+        let mut observed = ObservedJob::default();
+        let mut artifacts = Vec::new();
+        for event in events {
+            let at = match event {
+                Progress::PhaseStarted { at_ms, .. } | Progress::PhaseEnded { at_ms, .. } => *at_ms,
+            };
+            if let Some(report) = progress_report(event, limit) {
+                apply(&mut observed, &mut artifacts, &report, at);
+            }
+        }
+        observed
+    }
 
     #[test]
     fn setup_spans_install_and_pre_test() {
-        let mut observed = ObservedJob::default();
-        apply_progress(&mut observed, &Progress::PhaseStarted { phase: Phase::Install, at_ms: 10 }, Duration::from_secs(60));
-        apply_progress(&mut observed, &Progress::PhaseEnded { phase: Phase::Install, outcome: PhaseOutcome::Succeeded, at_ms: 20 }, Duration::from_secs(60));
-        assert_eq!(observed.setup.as_ref().and_then(|s| s.ended_ms), None, "setup goes on with pre_test");
-        apply_progress(&mut observed, &Progress::PhaseStarted { phase: Phase::PreTest, at_ms: 20 }, Duration::from_secs(60));
-        apply_progress(&mut observed, &Progress::PhaseEnded { phase: Phase::PreTest, outcome: PhaseOutcome::Succeeded, at_ms: 30 }, Duration::from_secs(60));
-        let setup = observed.setup.clone().expect("setup");
+        let minute = Duration::from_secs(60);
+        let install_only = observed_after(
+            &[
+                Progress::PhaseStarted { phase: Phase::Install, at_ms: 10 },
+                Progress::PhaseEnded { phase: Phase::Install, outcome: PhaseOutcome::Succeeded, at_ms: 20 },
+            ],
+            minute,
+        );
+        assert_eq!(install_only.setup.as_ref().and_then(|s| s.ended_ms), None, "setup goes on with pre_test");
+        let observed = observed_after(
+            &[
+                Progress::PhaseStarted { phase: Phase::Install, at_ms: 10 },
+                Progress::PhaseEnded { phase: Phase::Install, outcome: PhaseOutcome::Succeeded, at_ms: 20 },
+                Progress::PhaseStarted { phase: Phase::PreTest, at_ms: 20 },
+                Progress::PhaseEnded { phase: Phase::PreTest, outcome: PhaseOutcome::Succeeded, at_ms: 30 },
+            ],
+            minute,
+        );
+        let setup = observed.setup.expect("setup");
         assert_eq!((setup.started_ms, setup.ended_ms, setup.end), (10, Some(30), Some(StepEnd::Succeeded)));
     }
 
     #[test]
     fn a_teardown_past_its_limit_errors_with_its_own_message_not_the_jobs_timeout() {
-        let mut observed = ObservedJob::default();
-        let limit = Duration::from_secs(30 * 60);
-        apply_progress(&mut observed, &Progress::PhaseStarted { phase: Phase::PostTest, at_ms: 10 }, limit);
-        apply_progress(&mut observed, &Progress::PhaseEnded { phase: Phase::PostTest, outcome: PhaseOutcome::TimedOut, at_ms: 20 }, limit);
+        let observed = observed_after(
+            &[
+                Progress::PhaseStarted { phase: Phase::PostTest, at_ms: 10 },
+                Progress::PhaseEnded { phase: Phase::PostTest, outcome: PhaseOutcome::TimedOut, at_ms: 20 },
+            ],
+            Duration::from_secs(30 * 60),
+        );
         let teardown = observed.teardown.expect("teardown");
         assert_eq!(teardown.end, Some(StepEnd::Errored));
         assert_eq!(teardown.message.as_deref(), Some("Teardown did not finish within 30 minutes; its processes were ended"));
@@ -820,19 +740,22 @@ mod tests {
 
     #[test]
     fn a_failing_install_ends_the_setup_with_the_command() {
-        let mut observed = ObservedJob::default();
-        apply_progress(&mut observed, &Progress::PhaseStarted { phase: Phase::Install, at_ms: 10 }, Duration::from_secs(60));
         let failed = PhaseOutcome::Failed { exit_code: Some(3), signal: None, failed_command: Some("make deps".into()) };
-        apply_progress(&mut observed, &Progress::PhaseEnded { phase: Phase::Install, outcome: failed, at_ms: 15 }, Duration::from_secs(60));
+        let observed = observed_after(
+            &[
+                Progress::PhaseStarted { phase: Phase::Install, at_ms: 10 },
+                Progress::PhaseEnded { phase: Phase::Install, outcome: failed, at_ms: 15 },
+            ],
+            Duration::from_secs(60),
+        );
         let setup = observed.setup.expect("setup");
         assert_eq!(setup.end, Some(StepEnd::Failed));
         assert_eq!(setup.message.as_deref(), Some("Command failed (exit status 3): make deps"));
     }
 
     #[test]
-    fn unknown_types_get_a_spec_that_says_what_to_upload() {
-        let spec = default_spec("XCTEST_UI");
-        assert!(spec.phases.test[0].contains("testSpecArn"));
-        assert!(default_spec("APPIUM_PYTHON").phases.test[0].contains("pytest"));
+    fn bare_apk_and_jar_packages_are_kept_as_files() {
+        assert!(is_single_file_package("tests.APK") && is_single_file_package("ui.jar"));
+        assert!(!is_single_file_package("tests.zip"));
     }
 }

@@ -8,6 +8,7 @@
 //!   resumption after a restart.
 //! - [`uploads`]: inspection of uploaded files (apps, test packages, test specs).
 //! - [`artifacts`]: a job's artifacts, rendered (simulated) or stored (real).
+//! - [`agent`]: the line between the control plane and device hosts ([`agent::JobLink`]).
 //! - [`executor`]: runs jobs on real devices through the runner, recording what happens.
 //! - [`live_fleet`]: the fleet file's devices plus those discovered while running.
 //! - [`scheduler`]: the loop that assigns devices to waiting jobs and settles ended ones.
@@ -15,19 +16,26 @@
 //! - [`sim_artifacts`]: logs, results and screenshots of simulated jobs, rendered on demand.
 //! - [`sim`]: the simulated devices' script (`farmhand-sim.yaml`) → each job's plan.
 //! - [`runner`]: test-spec phases as real processes (process groups, stop, logs, artifacts).
+//! - [`default_specs`]: what a run without a test spec runs, per test type and device.
 //! - [`junit`]: JUnit XML reports → the tests of a job's Tests Suite.
+//! - [`instrumentation`]: Android `am instrument -r` output → the same tests.
+//! - [`test_reports`]: every test a real job reported, whatever format it came in.
 //! - [`adb`]: Android devices over the `adb` executable: discovery, app install,
 //!   instance-profile cleanup, plug/unplug watching.
 
 pub mod adb;
+pub mod agent;
 pub mod artifacts;
+pub mod default_specs;
 pub mod executor;
 pub mod job_view;
 pub mod runner;
+pub mod instrumentation;
 pub mod junit;
 pub mod live_fleet;
 pub mod scheduler;
 pub mod sim;
 pub mod sim_artifacts;
+pub mod test_reports;
 pub mod upload_processing;
 pub mod uploads;

@@ -1,8 +1,11 @@
-//! The fleet as it is now: the fleet file's devices plus those found while farmhand runs
-//! (Android phones plugged into the host). Readers take a snapshot (`current`), so a
-//! request or a scheduler pass sees one consistent fleet even while a phone is plugged in.
+//! The fleet as it is now: the fleet file's devices, those found while farmhand runs
+//! (Android phones plugged into this machine), and those of the device hosts (`farmhand
+//! agent`), each shown available only while its host answers. Readers take a snapshot
+//! (`current`), so a request or a scheduler pass sees one consistent fleet even while a
+//! phone is plugged in or a host comes and goes.
 
 use domain::device::{Device, DeviceAvailability, Driver, Fleet, InstanceStatus};
+use domain::host::HostedDevice;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
@@ -12,12 +15,30 @@ pub struct LiveFleet {
     /// Every device discovered so far, by ARN; a device that goes away stays, shown
     /// TEMPORARY_NOT_AVAILABLE, so jobs and pools that name it keep making sense.
     discovered: RwLock<BTreeMap<String, Device>>,
+    /// Each host's devices as it last declared them, and whether the host answers.
+    hosts: RwLock<BTreeMap<String, HostDevices>>,
+}
+
+#[derive(Debug, Clone)]
+struct HostDevices {
+    devices: Vec<HostedDevice>,
+    alive: bool,
+}
+
+/// A device of a host that is not answering: listed (jobs and pools that name it keep
+/// making sense) but not available to run anything.
+fn unavailable(mut device: Device) -> Device {
+    device.availability = DeviceAvailability::TemporaryNotAvailable;
+    for instance in &mut device.instances {
+        instance.status = InstanceStatus::NotAvailable;
+    }
+    device
 }
 
 impl LiveFleet {
     pub fn new(base: Fleet) -> LiveFleet {
         let current = RwLock::new(Arc::new(base.clone()));
-        LiveFleet { base, current, discovered: RwLock::default() }
+        LiveFleet { base, current, discovered: RwLock::default(), hosts: RwLock::default() }
     }
 
     pub fn current(&self) -> Arc<Fleet> {
@@ -39,10 +60,7 @@ impl LiveFleet {
         }
         for (arn, device) in discovered.iter_mut() {
             if !present.contains(arn) {
-                device.availability = DeviceAvailability::TemporaryNotAvailable;
-                for instance in &mut device.instances {
-                    instance.status = InstanceStatus::NotAvailable;
-                }
+                *device = unavailable(device.clone());
             }
         }
         let gone: Vec<String> = discovered
@@ -51,16 +69,147 @@ impl LiveFleet {
             .flat_map(|d| d.instances.iter().map(|i| i.udid.clone()))
             .filter(|udid| was_present.contains(udid))
             .collect();
-        let fleet = self.base.with_devices(discovered.values().cloned().map(|d| (d, Driver::Adb)).collect());
+        drop(discovered);
+        self.rebuild();
+        gone
+    }
+
+    /// Records what a host declared and whether it answers; devices another host
+    /// already has are refused (returned), so one device never has two hosts.
+    pub fn set_host(&self, host: &str, devices: Vec<HostedDevice>, alive: bool) -> Vec<String> {
+        let Ok(mut hosts) = self.hosts.write() else { return Vec::new() };
+        let taken: std::collections::BTreeSet<String> = hosts
+            .iter()
+            .filter(|(name, _)| name.as_str() != host)
+            .flat_map(|(_, h)| h.devices.iter().map(|d| d.device.arn.clone()))
+            .chain(self.base.devices().iter().map(|d| d.arn.clone()))
+            .collect();
+        let (kept, refused): (Vec<HostedDevice>, Vec<HostedDevice>) = devices.into_iter().partition(|d| !taken.contains(&d.device.arn));
+        hosts.insert(host.to_string(), HostDevices { devices: kept, alive });
+        drop(hosts);
+        self.rebuild();
+        refused.into_iter().map(|d| d.device.arn).collect()
+    }
+
+    /// Marks a host answering or not, keeping its devices.
+    pub fn set_host_alive(&self, host: &str, alive: bool) {
+        let changed = self
+            .hosts
+            .write()
+            .map(|mut hosts| match hosts.get_mut(host) {
+                Some(h) if h.alive != alive => {
+                    h.alive = alive;
+                    true
+                }
+                _ => false,
+            })
+            .unwrap_or(false);
+        if changed {
+            self.rebuild();
+        }
+    }
+
+    /// Whether the host's devices are known here.
+    pub fn has_host(&self, host: &str) -> bool {
+        self.hosts.read().map(|h| h.contains_key(host)).unwrap_or(false)
+    }
+
+    /// The host a device belongs to, if it is a host's.
+    pub fn host_of(&self, device_arn: &str) -> Option<String> {
+        let hosts = self.hosts.read().ok()?;
+        hosts.iter().find(|(_, h)| h.devices.iter().any(|d| d.device.arn == device_arn)).map(|(name, _)| name.clone())
+    }
+
+    fn rebuild(&self) {
+        let discovered: Vec<(Device, Driver)> =
+            self.discovered.read().map(|d| d.values().cloned().map(|d| (d, Driver::Adb)).collect()).unwrap_or_default();
+        let hosted: Vec<(Device, Driver)> = self
+            .hosts
+            .read()
+            .map(|hosts| {
+                hosts
+                    .values()
+                    .flat_map(|h| {
+                        h.devices.iter().map(move |d| (if h.alive { d.device.clone() } else { unavailable(d.device.clone()) }, d.driver))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let fleet = self.base.with_devices(discovered.into_iter().chain(hosted).collect());
         if let Ok(mut current) = self.current.write() {
             *current = Arc::new(fleet);
         }
-        gone
     }
 }
 
 impl From<Fleet> for LiveFleet {
     fn from(fleet: Fleet) -> LiveFleet {
         LiveFleet::new(fleet)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosted(id: &str) -> HostedDevice {
+        let toml = format!(
+            r#"[fleet]
+type = "PRIVATE"
+name = "lab"
+
+[[device]]
+id = "{id}"
+name = "Host {id}"
+manufacturer = "Google"
+model = "Host {id}"
+model_id = "HOST"
+form_factor = "PHONE"
+platform = "ANDROID"
+os = "14"
+cpu = {{ frequency = "MHz", architecture = "arm64-v8a", clock = 2850.0 }}
+resolution = {{ width = 1080, height = 2400 }}
+heap_size = 536870912
+memory = 128000000000
+image = "img"
+radio = "WiFi"
+remote_access_enabled = false
+availability = "AVAILABLE"
+driver = "host"
+
+[[device.instance]]
+udid = "{id}-1"
+"#
+        );
+        let fleet = Fleet::from_toml(&toml, "us-west-2").expect("fleet");
+        HostedDevice { device: fleet.devices()[0].clone(), driver: Driver::Host }
+    }
+
+    #[test]
+    fn a_hosts_devices_are_available_only_while_it_answers() {
+        let live = LiveFleet::new(Fleet::demo("us-west-2"));
+        let base = live.current().len();
+        let device = hosted("bench-1");
+        assert!(live.set_host("lab-1", vec![device.clone()], true).is_empty());
+        let fleet = live.current();
+        assert_eq!(fleet.len(), base + 1);
+        assert_eq!(fleet.driver(&device.device.arn), Driver::Host);
+        assert_ne!(fleet.device(&device.device.arn).map(|d| d.availability), Some(DeviceAvailability::TemporaryNotAvailable));
+        assert_eq!(live.host_of(&device.device.arn).as_deref(), Some("lab-1"));
+
+        live.set_host_alive("lab-1", false);
+        let shown = live.current().device(&device.device.arn).cloned().expect("still listed");
+        assert_eq!(shown.availability, DeviceAvailability::TemporaryNotAvailable);
+        assert!(shown.instances.iter().all(|i| i.status == InstanceStatus::NotAvailable));
+    }
+
+    #[test]
+    fn a_device_cannot_belong_to_two_hosts() {
+        let live = LiveFleet::new(Fleet::demo("us-west-2"));
+        let device = hosted("shared");
+        live.set_host("lab-1", vec![device.clone()], true);
+        assert_eq!(live.set_host("lab-2", vec![device.clone(), hosted("own")], true), vec![device.device.arn.clone()]);
+        assert_eq!(live.host_of(&device.device.arn).as_deref(), Some("lab-1"));
+        assert_eq!(live.host_of(&hosted("own").device.arn).as_deref(), Some("lab-2"));
     }
 }

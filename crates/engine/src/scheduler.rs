@@ -10,7 +10,7 @@
 //! once whoever gets there first. Every replica reads the active jobs each pass, so each
 //! can show which devices are busy.
 
-use crate::executor::Executor;
+use crate::agent::Hosts;
 use crate::live_fleet::LiveFleet;
 use crate::job_view::{job_snapshot, ledger_entry, release_ms};
 use domain::clock::Clock;
@@ -50,8 +50,8 @@ pub struct Scheduler {
     /// Who this scheduler is, for the lease. A server restarted at the same address takes
     /// its lease back at once; otherwise a successor waits out [`LEASE_TTL`].
     holder: String,
-    /// Runs the jobs of real devices; without one, such jobs wait for a device forever.
-    executor: std::sync::OnceLock<Arc<Executor>>,
+    /// Where the jobs of real devices run; without it, such jobs wait for a device forever.
+    hosts: std::sync::OnceLock<Arc<dyn Hosts>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +91,7 @@ impl Scheduler {
             time_scale: time_scale.max(f64::MIN_POSITIVE),
             wake: Notify::new(),
             in_use: Default::default(),
-            executor: std::sync::OnceLock::new(),
+            hosts: std::sync::OnceLock::new(),
             holder: format!(
                 "scheduler-{}-{}",
                 std::process::id(),
@@ -200,12 +200,8 @@ impl Scheduler {
     }
 
     /// Lets this scheduler start jobs on real devices.
-    pub fn attach_executor(&self, executor: Arc<Executor>) {
-        let _ = self.executor.set(executor);
-    }
-
-    pub fn executor(&self) -> Option<&Arc<Executor>> {
-        self.executor.get()
+    pub fn attach_hosts(&self, hosts: Arc<dyn Hosts>) {
+        let _ = self.hosts.set(hosts);
     }
 
     /// Gives up the lease (at shutdown), so a successor need not wait for it to expire.
@@ -224,6 +220,7 @@ impl Scheduler {
         let mut report = PassReport::default();
         let mut active = Vec::new();
         let mut held = BTreeMap::new();
+        let mut real_jobs = Vec::new();
         for record in self.scan(JobPhase::Active).await? {
             let job = decode_job(&record)?;
             let snapshot = job_snapshot(&job, &record, &self.prep, now);
@@ -233,13 +230,8 @@ impl Scheduler {
                 }
                 continue;
             }
-            // A real job holding a device with no runner behind it lost its processes when
-            // the server stopped: only the scheduling replica runs jobs, so it ends it.
-            if let (true, Some(_), Some(executor)) = (job.driver.is_real(), &lease, self.executor.get()) {
-                if !executor.is_running(&record.arn) {
-                    executor.abandon(&record.arn).await?;
-                    report.next_change_ms = Some(now);
-                }
+            if job.driver.is_real() {
+                real_jobs.push((record.clone(), job.clone()));
             }
             report.next_change_ms = min_opt(report.next_change_ms, snapshot.next_change_ms);
             if let Some(instance_arn) = &job.instance_arn {
@@ -251,6 +243,13 @@ impl Scheduler {
                     instance_arn: instance_arn.clone(),
                 });
             }
+        }
+
+        // Every replica tends the real jobs of the hosts connected to it; which replica
+        // assigns devices does not matter to them.
+        if let Some(hosts) = self.hosts.get() {
+            let next = hosts.tend(&real_jobs, now).await;
+            report.next_change_ms = min_opt(report.next_change_ms, next);
         }
 
         let mut waiting_records = Vec::new();
@@ -322,9 +321,9 @@ impl Scheduler {
                         Ok(updated) => {
                             report.assigned += 1;
                             if job.driver.is_real() {
-                                match self.executor.get() {
-                                    Some(executor) => executor.start(updated.clone()),
-                                    None => tracing::error!(job = %updated.arn, "no executor for a real device's job"),
+                                match self.hosts.get() {
+                                    Some(hosts) => hosts.dispatch(&updated).await,
+                                    None => tracing::error!(job = %updated.arn, "no device hosts for a real device's job"),
                                 }
                             }
                             held.insert(instance_arn.clone(), release_ms(&job, &updated, &self.prep));

@@ -5,7 +5,11 @@
 use anyhow::{bail, Context, Result};
 use domain::account::{self, AccessKey, Account, AccountSettings, ACCESS_KEY_RANDOM_BYTES};
 use rand::RngCore;
-use store::Store;
+use store::{Store, StoreError};
+
+/// Where replicas starting together on an empty database agree on the default account's
+/// id: the first to store it wins, so they create one account between them, not one each.
+const DEFAULT_ACCOUNT_ID: &str = "default-account-id";
 
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -59,13 +63,25 @@ pub async fn ensure_default_account(
     let account = match existing {
         Some(a) => a,
         None => {
-            let (account, generated) = create_account(store, "default", None, now_ms).await?;
-            if root_key.is_none() {
-                return Ok(DefaultAccount::Created { key: generated });
+            let mut random = [0u8; 8];
+            rand::rngs::OsRng.fill_bytes(&mut random);
+            let id = store.secret_or_init(DEFAULT_ACCOUNT_ID, Account::new_id(random)).await?;
+            let account = Account { id, name: "default".into(), created_ms: now_ms, settings: AccountSettings::default() };
+            match store.create_account(&account).await {
+                Ok(()) => {
+                    let generated = new_key(&account.id, now_ms);
+                    store.create_access_key(&generated).await?;
+                    if root_key.is_none() {
+                        return Ok(DefaultAccount::Created { key: generated });
+                    }
+                    // The configured key replaces the generated one, which nobody has seen.
+                    store.revoke_access_key(&generated.access_key_id, now_ms).await?;
+                    account
+                }
+                // Another replica created it a moment ago; its start prints the key.
+                Err(StoreError::AlreadyExists) => account,
+                Err(e) => return Err(e.into()),
             }
-            // The configured key replaces the generated one, which nobody has seen.
-            store.revoke_access_key(&generated.access_key_id, now_ms).await?;
-            account
         }
     };
     let Some((key_id, secret)) = root_key else {
@@ -73,22 +89,26 @@ pub async fn ensure_default_account(
     };
     account::validate_access_key_id(&key_id)
         .context("FARMHAND_ROOT_ACCESS_KEY_ID must look like an AWS access key id (AKIA + 16 upper-case letters or digits)")?;
+    if store.access_key(&key_id).await?.is_none() {
+        let key = AccessKey {
+            access_key_id: key_id.clone(),
+            secret_access_key: secret.clone(),
+            account_id: account.id.clone(),
+            created_ms: now_ms,
+            revoked_ms: None,
+        };
+        match store.create_access_key(&key).await {
+            // AlreadyExists: a replica starting with the same configuration stored it first.
+            Ok(()) | Err(StoreError::AlreadyExists) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     match store.access_key(&key_id).await? {
         Some(k) if k.secret_access_key != secret => {
             bail!("access key {key_id} already exists with a different secret")
         }
         Some(k) if !k.is_active() => bail!("access key {key_id} was revoked"),
         Some(k) => Ok(DefaultAccount::Existing { account_id: k.account_id, configured_key: Some(key_id) }),
-        None => {
-            let key = AccessKey {
-                access_key_id: key_id.clone(),
-                secret_access_key: secret,
-                account_id: account.id.clone(),
-                created_ms: now_ms,
-                revoked_ms: None,
-            };
-            store.create_access_key(&key).await?;
-            Ok(DefaultAccount::Existing { account_id: account.id, configured_key: Some(key_id) })
-        }
+        None => bail!("access key {key_id} could not be stored"),
     }
 }

@@ -17,7 +17,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the API server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Run a device host: connect to a server and run the jobs of this machine's devices.
+    Agent(crate::agent::AgentArgs),
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCommand),
@@ -217,6 +219,7 @@ impl Cli {
     pub async fn run(self) -> Result<()> {
         match self.command {
             Command::Serve(args) => crate::server::run(args.resolve()?).await,
+            Command::Agent(args) => crate::agent::run(args).await,
             Command::Account(AccountCommand::Create { name, id, store }) => {
                 let store = open_store(&store).await?;
                 let (account, key) = accounts::create_account(store.as_ref(), &name, id, now_ms()).await?;

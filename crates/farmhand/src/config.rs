@@ -13,6 +13,9 @@ pub const DEFAULT_DATA_DIR: &str = "./farmhand-data";
 pub const DEFAULT_REGION: &str = "us-west-2";
 /// AWS's upload limit for an app or test package.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// Long enough for a load balancer that polls /readyz every second or two to see it fail;
+/// slower pollers need more.
+pub const DEFAULT_DRAIN_SECONDS: f64 = 5.0;
 
 /// Where data lives; shared by `serve` and the management commands.
 #[derive(Debug, Clone, Args, Default)]
@@ -44,6 +47,11 @@ pub struct ServeArgs {
     /// Fleet definition (TOML); default: the built-in demo fleet.
     #[arg(long, env = "FARMHAND_FLEET")]
     pub fleet: Option<PathBuf>,
+    /// Where uploads and artifacts are kept: a directory (PATH or file:///PATH) or an S3
+    /// bucket, s3://BUCKET[/PREFIX][?endpoint=URL&region=REGION], with credentials from
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Replicas must share one. Default: DATA_DIR/blobs.
+    #[arg(long, env = "FARMHAND_BLOB_STORE")]
+    pub blob_store: Option<String>,
     /// Largest accepted upload, in bytes.
     #[arg(long, env = "FARMHAND_MAX_UPLOAD_BYTES")]
     pub max_upload_bytes: Option<u64>,
@@ -61,6 +69,10 @@ pub struct ServeArgs {
     /// Seconds between SIGTERM and SIGKILL when a job's test processes are stopped.
     #[arg(long, env = "FARMHAND_STOP_GRACE_SECONDS")]
     pub stop_grace_seconds: Option<f64>,
+    /// Seconds of silence after which a device host is lost: its devices unavailable, its
+    /// running jobs ERRORED (default 30).
+    #[arg(long, env = "FARMHAND_HOST_TIMEOUT_SECONDS")]
+    pub host_timeout_seconds: Option<f64>,
     /// Runs every job's commands as this user (farmhand must run as root to switch).
     #[arg(long, env = "FARMHAND_RUN_AS")]
     pub run_as: Option<String>,
@@ -70,6 +82,10 @@ pub struct ServeArgs {
     /// Seconds a job's teardown (post_test) may run before it is ended (default 1800).
     #[arg(long, env = "FARMHAND_TEARDOWN_TIMEOUT_SECONDS")]
     pub teardown_timeout_seconds: Option<f64>,
+    /// Seconds between SIGTERM and closing the listener, while /readyz already answers 503
+    /// and requests are still served (default 5).
+    #[arg(long, env = "FARMHAND_DRAIN_SECONDS")]
+    pub drain_seconds: Option<f64>,
     /// Fixes the default account's first access key (for CI).
     #[arg(long, env = "FARMHAND_ROOT_ACCESS_KEY_ID", requires = "root_secret_access_key")]
     pub root_access_key_id: Option<String>,
@@ -87,14 +103,17 @@ struct FileConfig {
     public_url: Option<String>,
     region: Option<String>,
     fleet: Option<PathBuf>,
+    blob_store: Option<String>,
     max_upload_bytes: Option<u64>,
     time_scale: Option<f64>,
     stop_grace_seconds: Option<f64>,
     adb_discovery: Option<bool>,
     keep_failed_workspaces: Option<bool>,
     run_as: Option<String>,
+    host_timeout_seconds: Option<f64>,
     work_dir: Option<PathBuf>,
     teardown_timeout_seconds: Option<f64>,
+    drain_seconds: Option<f64>,
     root_access_key_id: Option<String>,
     root_secret_access_key: Option<String>,
 }
@@ -118,6 +137,8 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     pub region: String,
     pub fleet: Option<PathBuf>,
+    /// The `--blob-store` location as given; `None` for DATA_DIR/blobs.
+    pub blob_store: Option<String>,
     pub max_upload_bytes: u64,
     pub time_scale: f64,
     /// SIGTERM → SIGKILL for stopped test processes (notes: default 10 s).
@@ -128,6 +149,11 @@ pub struct ServeConfig {
     pub run_as: Option<String>,
     pub work_dir: PathBuf,
     pub teardown_limit: std::time::Duration,
+    /// Silence after which a device host is lost (real time).
+    pub host_timeout: std::time::Duration,
+    /// How long a replica told to stop keeps serving while reporting not-ready, so load
+    /// balancers stop sending to it before its listener closes.
+    pub drain: std::time::Duration,
     pub root_key: Option<(String, String)>,
 }
 
@@ -172,6 +198,7 @@ impl ServeArgs {
             public_url: self.public_url.clone().or(file.public_url),
             region: self.region.clone().or(file.region).unwrap_or_else(|| DEFAULT_REGION.to_string()),
             fleet: self.fleet.clone().or(file.fleet),
+            blob_store: self.blob_store.clone().or(file.blob_store),
             max_upload_bytes: self.max_upload_bytes.or(file.max_upload_bytes).unwrap_or(DEFAULT_MAX_UPLOAD_BYTES),
             time_scale: {
                 let scale = self.time_scale.or(file.time_scale).unwrap_or(1.0);
@@ -192,6 +219,17 @@ impl ServeArgs {
                     std::time::Duration::from_secs_f64(secs)
                 }
             },
+            drain: {
+                let secs = self.drain_seconds.or(file.drain_seconds).unwrap_or(DEFAULT_DRAIN_SECONDS);
+                anyhow::ensure!(secs.is_finite() && secs >= 0.0, "drain_seconds must be a non-negative number");
+                std::time::Duration::from_secs_f64(secs)
+            },
+            host_timeout: crate::agent::config::seconds(
+                "host_timeout_seconds",
+                self.host_timeout_seconds.or(file.host_timeout_seconds),
+                std::time::Duration::from_secs(30),
+                false,
+            )?,
             run_as: self.run_as.clone().or(file.run_as),
             work_dir: self.work_dir.clone().or(file.work_dir).unwrap_or_else(|| store.data_dir.join("jobs")),
             store,
@@ -219,6 +257,29 @@ mod tests {
         assert_eq!(cfg.region, "us-east-1");
         assert_eq!(cfg.max_upload_bytes, 10);
         assert!(cfg.store.database_url.starts_with("sqlite://./farmhand-data/"));
+    }
+
+    #[test]
+    fn drain_defaults_to_five_seconds_and_reads_the_file() {
+        assert_eq!(ServeArgs::default().resolve().expect("resolves").drain, std::time::Duration::from_secs(5));
+        let mut file = tempfile::NamedTempFile::new().expect("temp");
+        writeln!(file, "drain_seconds = 0.5").expect("write");
+        let args = ServeArgs { store: StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() }, ..Default::default() };
+        assert_eq!(args.resolve().expect("resolves").drain, std::time::Duration::from_millis(500));
+        let negative = ServeArgs { drain_seconds: Some(-1.0), ..Default::default() };
+        assert!(negative.resolve().is_err());
+    }
+
+    #[test]
+    fn blob_store_comes_from_the_flag_then_the_file() {
+        let mut file = tempfile::NamedTempFile::new().expect("temp");
+        writeln!(file, "blob_store = \"s3://from-file?region=eu-west-1\"").expect("write");
+        let store = StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() };
+        let from_file = ServeArgs { store: store.clone(), ..Default::default() }.resolve().expect("resolves");
+        assert_eq!(from_file.blob_store.as_deref(), Some("s3://from-file?region=eu-west-1"));
+        let flag = ServeArgs { store, blob_store: Some("/srv/blobs".into()), ..Default::default() };
+        assert_eq!(flag.resolve().expect("resolves").blob_store.as_deref(), Some("/srv/blobs"));
+        assert_eq!(ServeArgs::default().resolve().expect("resolves").blob_store, None);
     }
 
     #[test]

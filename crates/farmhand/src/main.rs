@@ -12,6 +12,7 @@
 //! - [`accounts`]: the default account and key management.
 
 mod accounts;
+mod agent;
 mod agent_tokens;
 mod api;
 mod billing;

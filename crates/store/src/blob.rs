@@ -1,8 +1,13 @@
 //! Blob storage: uploaded apps, test packages and specs, and job artifacts.
 //!
-//! Files are streamed through [`object_store`], a local directory by default, so they are
-//! never held whole in memory and another backend (S3, GCS…) can be plugged in through
-//! [`BlobStore::new`] without touching callers. Keys are `/`-separated relative paths.
+//! Files are streamed through [`object_store`], so they are never held whole in memory: a
+//! local directory by default, or an S3-compatible bucket that several server replicas share
+//! ([`BlobLocation`] says which; [`BlobStore::new`] takes any other backend). Callers see the
+//! same operations on each. Keys are `/`-separated relative paths.
+
+mod location;
+
+pub use location::{BlobLocation, S3Location};
 
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
@@ -11,13 +16,19 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, WriteMultipart};
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
 use tokio::io::AsyncWriteExt;
 
-/// Parts a [`BlobStore::put_stream`] lets be written concurrently; with object_store's 5 MiB
-/// parts this bounds the memory of one upload to a few parts.
+/// Size of each part of a multipart upload: S3's smallest allowed part, so a blob's memory
+/// footprint stays small. A blob that fits in one part is stored with a single request.
+const PART_SIZE: usize = 5 * 1024 * 1024;
+
+/// Parts a [`BlobStore::put_stream`] lets be written concurrently; this bounds the memory of
+/// one upload to a few parts.
 const PARTS_IN_FLIGHT: usize = 2;
 
 /// Why a blob operation failed.
@@ -37,6 +48,9 @@ pub enum BlobError {
     Backend(#[source] object_store::Error),
     #[error("writing a local copy: {0}")]
     Io(#[from] std::io::Error),
+    /// A `--blob-store` value that names no usable location.
+    #[error("blob store location: {0}")]
+    InvalidLocation(String),
 }
 
 /// Where blobs live.
@@ -69,6 +83,37 @@ impl BlobStore {
         })
     }
 
+    /// The store `location` names (a `--blob-store` value), or the directory `local_default`
+    /// when none is given.
+    pub fn from_url(location: Option<&str>, local_default: &Path) -> Result<BlobStore, BlobError> {
+        match location {
+            None => BlobStore::local(local_default),
+            Some(text) => BlobStore::open(&BlobLocation::parse(text)?),
+        }
+    }
+
+    pub fn open(location: &BlobLocation) -> Result<BlobStore, BlobError> {
+        match location {
+            BlobLocation::Local(dir) => BlobStore::local(dir),
+            BlobLocation::S3(s3) => BlobStore::s3(s3.client(), s3.prefix.as_deref()),
+        }
+    }
+
+    /// Blobs in the bucket `client` is set up for (see [`S3Location::client`]), under `prefix`.
+    pub fn s3(client: AmazonS3Builder, prefix: Option<&str>) -> Result<BlobStore, BlobError> {
+        let bucket = client.build().map_err(BlobError::Backend)?;
+        let store: Arc<dyn ObjectStore> = match prefix {
+            None => Arc::new(bucket),
+            Some(prefix) => {
+                let prefix = ObjectPath::parse(prefix).map_err(|e| {
+                    BlobError::InvalidLocation(format!("bad key prefix {prefix:?}: {e}"))
+                })?;
+                Arc::new(PrefixStore::new(bucket, prefix))
+            }
+        };
+        Ok(BlobStore::new(store))
+    }
+
     /// Blobs in any object_store backend.
     pub fn new(store: Arc<dyn ObjectStore>) -> BlobStore {
         BlobStore { store, local: None }
@@ -77,7 +122,9 @@ impl BlobStore {
     /// Streams `body` into `key`, replacing any blob there, and returns its size.
     ///
     /// The blob appears only once the whole stream is stored. If the stream fails or goes
-    /// past `max_bytes`, the upload is aborted and the key keeps its previous content.
+    /// past `max_bytes`, the upload is aborted and the key keeps its previous content. A blob
+    /// smaller than one part is stored with a single request; a larger one as a multipart
+    /// upload, so no more than a few parts are ever in memory.
     pub async fn put_stream<S, E>(
         &self,
         key: &str,
@@ -89,29 +136,42 @@ impl BlobStore {
         E: Into<Box<dyn StdError + Send + Sync>>,
     {
         let location = parse_key(key)?;
+        let mut body = std::pin::pin!(body);
+        let mut first_part = Vec::new();
+        let mut total: u64 = 0;
+        while total < PART_SIZE as u64 {
+            match next_chunk(&mut body, &mut total, max_bytes).await? {
+                Some(chunk) => first_part.push(chunk),
+                None => {
+                    let payload: PutPayload = first_part.into_iter().collect();
+                    if let Err(e) = self.store.put(&location, payload).await {
+                        self.prune_empty_dirs(&location);
+                        return Err(BlobError::Backend(e));
+                    }
+                    return Ok(total);
+                }
+            }
+        }
+
         let upload = self
             .store
             .put_multipart(&location)
             .await
             .map_err(BlobError::Backend)?;
-        let mut writer = WriteMultipart::new(upload);
-        let mut body = std::pin::pin!(body);
-        let mut total: u64 = 0;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        for chunk in first_part {
+            writer.put(chunk);
+        }
         let failure = loop {
-            let chunk = match body.next().await {
-                None => break None,
-                Some(Err(e)) => break Some(BlobError::Source(e.into())),
-                Some(Ok(chunk)) => chunk,
-            };
-            total += chunk.len() as u64;
-            if total > max_bytes {
-                break Some(BlobError::TooLarge { max_bytes });
-            }
             // Back-pressure: wait for earlier parts to land before buffering more.
             if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
                 break Some(BlobError::Backend(e));
             }
-            writer.put(chunk);
+            match next_chunk(&mut body, &mut total, max_bytes).await {
+                Ok(Some(chunk)) => writer.put(chunk),
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            }
         };
         match failure {
             None => {
@@ -207,6 +267,29 @@ impl BlobStore {
                 break;
             }
             dir = d.parent();
+        }
+    }
+}
+
+/// The body's next chunk, counted into `total`; `None` at its end.
+async fn next_chunk<S, E>(
+    body: &mut std::pin::Pin<&mut S>,
+    total: &mut u64,
+    max_bytes: u64,
+) -> Result<Option<Bytes>, BlobError>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: Into<Box<dyn StdError + Send + Sync>>,
+{
+    match body.next().await {
+        None => Ok(None),
+        Some(Err(e)) => Err(BlobError::Source(e.into())),
+        Some(Ok(chunk)) => {
+            *total += chunk.len() as u64;
+            if *total > max_bytes {
+                return Err(BlobError::TooLarge { max_bytes });
+            }
+            Ok(Some(chunk))
         }
     }
 }

@@ -142,7 +142,14 @@ pub trait Store: Send + Sync {
     /// [`StoreError::LeaseLost`] otherwise, and nothing is written.
     async fn update_fenced(&self, record: &Record, lease: &Lease) -> Result<Record, StoreError>;
 
-    /// Closes the connections; for a clean shutdown.
+    /// The schema versions this build needs that the database lacks (empty when it is up
+    /// to date), read from the database itself: for readiness probes, so an error means the
+    /// database does not answer. Stores without a schema of their own only prove that they
+    /// answer a read.
+    async fn missing_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        self.account("").await.map(|_| Vec::new())
+    }
+
     /// Makes an agent token (and its host, on the host's first token).
     /// [`StoreError::AlreadyExists`] if the token id is taken.
     async fn create_agent_token(&self, token: &domain::host::AgentToken) -> Result<(), StoreError>;
@@ -154,11 +161,12 @@ pub trait Store: Send + Sync {
     async fn hosts(&self) -> Result<Vec<domain::host::Host>, StoreError>;
     async fn host(&self, name: &str) -> Result<Option<domain::host::Host>, StoreError>;
     /// Records that `name` connected to `replica` declaring `devices`.
-    async fn host_connected(&self, name: &str, replica: &str, devices: &[domain::device::Device], now_ms: i64) -> Result<(), StoreError>;
+    async fn host_connected(&self, name: &str, replica: &str, devices: &[domain::host::HostedDevice], now_ms: i64) -> Result<(), StoreError>;
     /// A heartbeat, recorded only while `replica` holds the host's connection.
     async fn host_seen(&self, name: &str, replica: &str, now_ms: i64) -> Result<bool, StoreError>;
     /// The connection of `name` to `replica` ended (a no-op if another replica has it now).
     async fn host_disconnected(&self, name: &str, replica: &str) -> Result<bool, StoreError>;
 
+    /// Closes the connections; for a clean shutdown.
     async fn close(&self);
 }

@@ -90,6 +90,22 @@ impl Fleet {
         fleet
     }
 
+    /// The simulated devices, and apart from them the real ones with their drivers (run
+    /// by a device host rather than by the control plane).
+    pub fn split_real(&self) -> (Fleet, Vec<(Device, Driver)>) {
+        let mut simulated = Fleet { region: self.region.clone(), devices: Vec::new(), drivers: Vec::new() };
+        let mut real = Vec::new();
+        for (device, driver) in self.devices.iter().zip(&self.drivers) {
+            if driver.is_real() {
+                real.push((device.clone(), *driver));
+            } else {
+                simulated.devices.push(device.clone());
+                simulated.drivers.push(*driver);
+            }
+        }
+        (simulated, real)
+    }
+
     /// The built-in demo fleet of simulated devices.
     pub fn demo(region: &str) -> Fleet {
         // The demo file is compiled in and a unit test parses it, so failing here

@@ -19,6 +19,7 @@ pub mod billing;
 pub mod counters;
 pub mod observed;
 pub mod plan;
+pub mod report;
 pub mod result;
 pub mod run;
 pub mod snapshot;

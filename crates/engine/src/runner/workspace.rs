@@ -161,6 +161,15 @@ impl Workspace {
         Ok(())
     }
 
+    /// Places a test package that is one file (an `.apk` or `.jar`, which AWS takes as
+    /// is) in the package directory under its own name, instead of unpacking it.
+    pub fn place_package_file(&self, source: &Path, file_name: &str) -> io::Result<()> {
+        if !is_plain_name(file_name) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("package file name {file_name:?} is not a plain file name")));
+        }
+        fs::copy(source, self.package_dir.join(file_name)).map(|_| ())
+    }
+
     /// Deletes the whole job directory, including what the commands made read-only.
     pub fn remove(self) -> io::Result<()> {
         match fs::remove_dir_all(&self.dir) {

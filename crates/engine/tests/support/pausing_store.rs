@@ -158,7 +158,7 @@ impl Store for PausingStore {
     async fn host(&self, name: &str) -> Result<Option<domain::host::Host>, StoreError> {
         self.inner.host(name).await
     }
-    async fn host_connected(&self, name: &str, replica: &str, devices: &[domain::device::Device], now_ms: i64) -> Result<(), StoreError> {
+    async fn host_connected(&self, name: &str, replica: &str, devices: &[domain::host::HostedDevice], now_ms: i64) -> Result<(), StoreError> {
         self.inner.host_connected(name, replica, devices, now_ms).await
     }
     async fn host_seen(&self, name: &str, replica: &str, now_ms: i64) -> Result<bool, StoreError> {

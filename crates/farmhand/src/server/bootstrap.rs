@@ -7,6 +7,9 @@ use domain::clock::Clock;
 use domain::job::timeline::PrepDurations;
 use engine::live_fleet::LiveFleet;
 use engine::scheduler::Scheduler;
+use super::agents::Hub;
+use crate::agent::{Agent, AgentConfig};
+use domain::host::HostedDevice;
 use crate::accounts;
 use crate::config::ServeConfig;
 use anyhow::{Context, Result};
@@ -25,7 +28,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
     std::fs::create_dir_all(&config.store.data_dir)
         .with_context(|| format!("creating {}", config.store.data_dir.display()))?;
     let store = store::open(&config.store.database_url).await.context("opening the store")?;
-    let blobs = BlobStore::local(config.store.data_dir.join("blobs")).context("opening the blob store")?;
+    let blobs = BlobStore::from_url(config.blob_store.as_deref(), &config.store.data_dir.join("blobs")).context("opening the blob store")?;
     let fleet = match &config.fleet {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -42,12 +45,17 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         .parse()
         .context("stored service clock origin")?;
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(origin, config.time_scale));
-    let live_fleet = Arc::new(LiveFleet::new(fleet.clone()));
-    let fleet = Arc::new(fleet);
-    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    // The fleet file's real devices belong to this server's built-in device host; the
+    // control plane itself holds only the simulated ones.
+    let (simulated, own_devices) = fleet.split_real();
+    let own_devices: Vec<HostedDevice> = own_devices.into_iter().map(|(device, driver)| HostedDevice { device, driver }).collect();
+    let live_fleet = Arc::new(LiveFleet::new(simulated.clone()));
+    let fleet = Arc::new(simulated);
+    let machine = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    let replica = format!("{machine}/{local}");
     let engine = Arc::new(
         Scheduler::new(store.clone(), fleet.clone(), clock.clone(), PrepDurations::default(), config.time_scale)
-            .with_holder(format!("{host}/{local}"))
+            .with_holder(replica.clone())
             .with_live_fleet(live_fleet.clone()),
     );
     let region = config.region.clone();
@@ -57,34 +65,55 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
             .filter(|a| a.region == region)
             .map(|a| crate::api::uploads::blob_key(&a))
     });
+    let link = engine::agent::DirectLink::new(store.clone(), blobs.clone(), clock.clone(), upload_blob_key);
+    // Hosts are judged by the service clock, which --time-scale speeds up like every
+    // other duration of the farm.
+    let host_timeout_ms = (config.host_timeout.as_millis() as f64 * config.time_scale) as i64;
+    let hub = Arc::new(Hub::new(replica.clone(), config.region.clone(), link, live_fleet.clone(), HEARTBEAT, host_timeout_ms));
     let waker = Arc::downgrade(&engine);
+    hub.set_waker(Arc::new(move || {
+        if let Some(scheduler) = waker.upgrade() {
+            scheduler.wake();
+        }
+    }));
+    engine.attach_hosts(hub.clone());
+
+    // Checked even without devices of our own: a wrong setting should fail at start.
     let run_as = match &config.run_as {
         Some(name) => Some(crate::run_as::resolve(name, &config.work_dir)?),
         None => None,
     };
-    let runner_config = engine::runner::RunnerConfig {
-        grace: config.stop_grace,
-        teardown_limit: config.teardown_limit,
-        run_as,
-        ..Default::default()
+    let built_in = if own_devices.is_empty() && !config.adb_discovery {
+        None
+    } else {
+        let host = built_in_host_name(&machine);
+        let token = accounts::random_hex(32);
+        let runner = engine::runner::RunnerConfig {
+            grace: config.stop_grace,
+            teardown_limit: config.teardown_limit,
+            run_as,
+            ..Default::default()
+        };
+        let connect_to = match local.ip().is_unspecified() {
+            true => SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port()),
+            false => local,
+        };
+        let agent_config = AgentConfig {
+            servers: vec![format!("http://{connect_to}")],
+            token: token.clone(),
+            fleet: None,
+            adb_discovery: config.adb_discovery,
+            work_dir: config.work_dir.clone(),
+            keep_failed_workspaces: config.keep_failed_workspaces,
+            runner,
+        };
+        // Listed at once, so the first ListDevices shows them; the host's connection a
+        // moment later confirms them.
+        live_fleet.set_host(&host, own_devices.clone(), true);
+        store.host_connected(&host, &replica, &own_devices, clock.now_ms()).await.context("registering the built-in device host")?;
+        let agent = Agent::new(agent_config, own_devices).context("starting the built-in device host")?;
+        Some((agent, token, host))
     };
-    engine.attach_executor(Arc::new(
-        engine::executor::Executor::new(
-        store.clone(),
-        blobs.clone(),
-        clock.clone(),
-        engine::runner::Runner::new(runner_config, clock.clone()),
-        config.work_dir.clone(),
-        config.region.clone(),
-        upload_blob_key,
-        Arc::new(move || {
-            if let Some(scheduler) = waker.upgrade() {
-                scheduler.wake();
-            }
-        }),
-        )
-        .keeping_failed_workspaces(config.keep_failed_workspaces),
-    ));
     Ok(Arc::new(AppState {
         store,
         blobs,
@@ -97,7 +126,25 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         url_signing_key: (URL_SIGNING_KEY_ID.to_string(), url_secret),
         clock,
         wall: Arc::new(SystemClock),
+        hub,
+        internal_agent: built_in.as_ref().map(|(_, token, host)| (token.clone(), host.clone())),
+        local_executor: built_in.as_ref().map(|(agent, _, _)| agent.executor.clone()),
+        built_in_agent: built_in.map(|(agent, _, _)| agent),
     }))
+}
+
+/// How often hosts send a heartbeat.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The built-in host's name: the machine's, made a valid host name.
+fn built_in_host_name(machine: &str) -> String {
+    let cleaned: String = machine.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' }).take(56).collect();
+    let name = format!("server-{}", cleaned.trim_matches(['-', '.']));
+    if domain::host::is_valid_host_name(&name) {
+        name
+    } else {
+        "server".to_string()
+    }
 }
 
 /// Prints the address and, when this start created them, the credentials as `export`
@@ -151,38 +198,3 @@ pub fn resume_background_work(state: &Arc<AppState>) {
     });
 }
 
-/// How often attached Android devices are looked for.
-const ADB_POLL: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Keeps the fleet's USB devices current: each poll of `adb` replaces the discovered
-/// devices; one that went away stays listed, TEMPORARY_NOT_AVAILABLE.
-pub fn discover_android_devices(state: &Arc<AppState>) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let adb = match engine::adb::Adb::from_path_env() {
-            Ok(adb) => adb,
-            Err(e) => {
-                tracing::error!(error = %e, "adb discovery is on, but adb cannot be run");
-                return;
-            }
-        };
-        loop {
-            match adb.discover().await {
-                Ok(attached) => {
-                    let devices = attached
-                        .iter()
-                        .filter(|d| d.state == engine::adb::DeviceState::Device)
-                        .map(|d| engine::adb::to_fleet_device(d, &state.region, "USB", Vec::new(), None))
-                        .collect();
-                    for serial in state.live_fleet.set_attached(devices) {
-                        if let Some(executor) = state.engine.executor() {
-                            executor.device_lost(&serial);
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "looking for attached Android devices failed"),
-            }
-            tokio::time::sleep(ADB_POLL).await;
-        }
-    });
-}

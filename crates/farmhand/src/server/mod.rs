@@ -1,10 +1,13 @@
 //! The HTTP server: one axum router for the JSON API (`POST /`), presigned upload URLs
-//! (`PUT /uploads/…`) and a health check, over shared [`AppState`].
+//! (`PUT /uploads/…`) and the probes (`GET /healthz`, `GET /readyz`), over shared
+//! [`AppState`].
 
+pub mod agents;
 mod auth;
 mod bootstrap;
 mod downloads;
 pub mod clock;
+mod health;
 mod http;
 mod output;
 pub mod presign;
@@ -46,6 +49,15 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Real time, for signature ages.
     pub wall: Arc<dyn Clock>,
+    /// The device hosts connected to this replica.
+    pub hub: Arc<agents::Hub>,
+    /// The built-in agent's token and host name (in memory only), when this server has
+    /// devices of its own.
+    pub internal_agent: Option<(String, String)>,
+    /// The built-in agent's executor, to follow the output of its jobs from their files.
+    pub local_executor: Option<Arc<engine::executor::Executor>>,
+    /// The built-in agent, started once the server listens.
+    pub built_in_agent: Option<Arc<crate::agent::Agent>>,
 }
 
 impl AppState {
@@ -70,7 +82,8 @@ impl AppState {
     }
 }
 
-pub fn router(state: Arc<AppState>) -> Router {
+/// `draining` is what `/readyz` reports as `shutting_down`.
+pub fn router(state: Arc<AppState>, draining: shutdown::Draining) -> Router {
     let presigned = Router::new()
         .route("/uploads/{account}/{project}/{upload}", put(upload_put::put_upload))
         .route("/artifacts/{account}/{*path}", get(downloads::artifact))
@@ -80,7 +93,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", post(http::api))
         .merge(presigned)
         .route("/output/{account}/{*job}", get(output::output))
+        .merge(agents::routes())
         .route("/health", get(|| async { "ok" }))
+        .merge(health::routes(draining))
         .fallback(http::no_route)
         .layer(axum::middleware::map_response(http::ensure_request_id))
         .layer(axum::extract::DefaultBodyLimit::max(http::MAX_REQUEST_BODY))
@@ -95,15 +110,21 @@ pub async fn run(config: ServeConfig) -> Result<()> {
     let state = bootstrap::state(&config, local).await?;
     bootstrap::announce(&state, &config, local).await?;
     bootstrap::resume_background_work(&state);
-    if config.adb_discovery {
-        bootstrap::discover_android_devices(&state);
-    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    if let Some(agent) = state.built_in_agent.clone() {
+        let mut rx = stop_rx.clone();
+        tokio::spawn(agent.run(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }));
+    }
     let scheduler = tokio::spawn(state.engine.clone().run(async move {
         let mut rx = stop_rx;
         let _ = rx.wait_for(|stop| *stop).await;
     }));
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown::signal()).await?;
+    let draining = shutdown::Draining::default();
+    shutdown::serve(listener, router(state.clone(), draining.clone()), draining, config.drain).await?;
+    // The scheduler's loop gives up its lease on the way out, so another replica schedules
+    // at once instead of after the lease's expiry.
     let _ = stop_tx.send(true);
     let _ = scheduler.await;
     tracing::info!("farmhand stopped");

@@ -1,8 +1,8 @@
 //! `GET /output/ACCOUNT/JOB?follow=true`: a real job's test-spec output, as it is written.
 //! Signed like API requests (SigV4 with the caller's key), so `farmhand logs` and scripts
-//! use the same credentials as their AWS clients. While the job runs on this server the
-//! output is read from its file; otherwise from the copy the executor keeps in the blob
-//! store (at most a second behind), so any replica can serve it.
+//! use the same credentials as their AWS clients. While the job runs on this server's own
+//! devices the output is read from its file; otherwise from the copy its host keeps in
+//! the blob store (at most a second behind), so any replica can serve it.
 
 use super::auth::authenticate;
 use super::http::{error_response, header_pairs};
@@ -35,7 +35,7 @@ fn fail(e: ApiError) -> Response {
 
 /// Everything of the job's output from byte `offset` on, from wherever it is now.
 async fn read_from(state: &AppState, job_arn: &Arn, offset: usize) -> Vec<u8> {
-    let local = state.engine.executor().and_then(|e| e.live_output(&job_arn.to_string()));
+    let local = state.local_executor.as_ref().and_then(|e| e.live_output(&job_arn.to_string()));
     let bytes = match local {
         Some(path) => tokio::fs::read(&path).await.ok(),
         None => None,

@@ -91,19 +91,20 @@ pub(crate) async fn host(pool: &AnyPool, name: &str) -> Result<Option<Host>, Sto
     row.as_ref().map(host_from_row).transpose()
 }
 
-/// A host connected to `replica` with `devices`.
-pub(crate) async fn host_connected(pool: &AnyPool, name: &str, replica: &str, devices: &[domain::device::Device], now_ms: i64) -> Result<(), StoreError> {
+/// A host connected to `replica` with `devices` (the server's built-in host has no token,
+/// so its row may not exist yet).
+pub(crate) async fn host_connected(pool: &AnyPool, name: &str, replica: &str, devices: &[domain::host::HostedDevice], now_ms: i64) -> Result<(), StoreError> {
     let devices = serde_json::to_string(devices).map_err(|e| StoreError::Corrupt(format!("devices of host {name}: {e}")))?;
-    let updated = sqlx::query("UPDATE hosts SET connected_to = $1, devices = $2, last_seen_ms = $3 WHERE name = $4")
-        .bind(replica)
-        .bind(devices)
-        .bind(now_ms)
-        .bind(name)
-        .execute(pool)
-        .await?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
+    sqlx::query(
+        "INSERT INTO hosts (name, created_ms, last_seen_ms, connected_to, devices) VALUES ($1, $2, $2, $3, $4) \
+         ON CONFLICT (name) DO UPDATE SET connected_to = $3, devices = $4, last_seen_ms = $2",
+    )
+    .bind(name)
+    .bind(now_ms)
+    .bind(replica)
+    .bind(devices)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

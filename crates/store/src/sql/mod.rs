@@ -11,6 +11,7 @@ mod hosts;
 mod builder;
 mod leases;
 mod ledger;
+mod migrate;
 mod records;
 mod secrets;
 mod tags;
@@ -20,16 +21,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use domain::account::{AccessKey, Account, AccountSettings};
 use sqlx::any::AnyPoolOptions;
-use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 use crate::location::{self, Location};
 use crate::{
     Backend, Lease, LedgerEntry, LedgerQuery, ListQuery, Page, Record, ScanQuery, Store, StoreError,
 };
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// How long a SQLite writer waits for another's write lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
@@ -59,15 +56,12 @@ impl SqlStore {
                 sqlite_pool(url, file.is_none()).await?
             }
         };
-        match location.backend() {
-            Backend::Sqlite => {
-                // WAL lets readers proceed while a writer commits. It is a property of the
-                // file, so setting it once here covers every connection.
-                pool.execute("PRAGMA journal_mode = WAL").await?;
-                SQLITE_MIGRATIONS.run(&pool).await?;
-            }
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        if location.backend() == Backend::Sqlite {
+            // WAL lets readers proceed while a writer commits. It is a property of the
+            // file, so setting it once here covers every connection.
+            pool.execute("PRAGMA journal_mode = WAL").await?;
         }
+        migrate::run(&pool, location.backend()).await?;
         if let Location::Sqlite {
             file: Some(file), ..
         } = &location
@@ -143,7 +137,7 @@ impl Store for SqlStore {
         hosts::host(&self.pool, name).await
     }
 
-    async fn host_connected(&self, name: &str, replica: &str, devices: &[domain::device::Device], now_ms: i64) -> Result<(), StoreError> {
+    async fn host_connected(&self, name: &str, replica: &str, devices: &[domain::host::HostedDevice], now_ms: i64) -> Result<(), StoreError> {
         hosts::host_connected(&self.pool, name, replica, devices, now_ms).await
     }
 
@@ -270,6 +264,10 @@ impl Store for SqlStore {
 
     async fn secret_or_init(&self, name: &str, candidate: String) -> Result<String, StoreError> {
         secrets::secret_or_init(&self.pool, name, candidate).await
+    }
+
+    async fn missing_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        migrate::missing(&self.pool, self.backend).await
     }
 
     async fn close(&self) {

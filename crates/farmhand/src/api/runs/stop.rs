@@ -32,9 +32,10 @@ async fn request_job_stop(ctx: &Ctx, arn: &Arn, at_ms: i64) -> Result<JobState, 
                 if let (Some(instance), Some(at)) = (&state.job.instance_arn, release) {
                     ctx.state.engine.note_release(instance, at);
                 }
-                // A real job running on this server hears the stop now, not at its next poll.
-                if let Some(executor) = ctx.state.engine.executor() {
-                    executor.request_stop(&state.record.arn);
+                // A real job's host hears the stop now (pushed), when it is connected here.
+                if state.job.driver.is_real() {
+                    let orders = engine::agent::Orders { stop: true, time_out: false };
+                    ctx.state.hub.push_orders(&state.record.arn, &state.job.device.arn, orders);
                 }
                 return Ok(state);
             }

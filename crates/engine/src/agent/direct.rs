@@ -1,0 +1,189 @@
+//! [`DirectLink`]: the control plane's side of every host, over the store and the blob
+//! store. Jobs run by the server process itself use it directly; reports from remote
+//! agents arrive over the network and are applied by the same methods.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use domain::clock::Clock;
+use domain::job::observed::ObservedJob;
+use domain::job::report::{self, JobReport};
+use domain::resources::Upload;
+use domain::run::{Job, Run};
+use store::blob::BlobStore;
+use store::{Record, Store, StoreError};
+
+use super::link::{JobLink, LinkError, Orders};
+use super::protocol::{Assignment, InputFile};
+
+/// Maps an upload ARN to its blob key (the API decides where uploads live).
+pub type UploadBlobKey = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Where a job's output is kept while it runs, and after it if the job never got to store
+/// its artifacts.
+pub fn live_output_key(job: &domain::arn::Arn) -> String {
+    format!("artifacts/{}/{}/live-output", job.account, job.id)
+}
+
+/// Where a real job's artifact number `index` is stored.
+pub fn artifact_key(job: &domain::arn::Arn, index: u32) -> String {
+    format!("artifacts/{}/{}/{index:05}", job.account, job.id)
+}
+
+#[derive(Clone)]
+pub struct DirectLink {
+    store: Arc<dyn Store>,
+    blobs: BlobStore,
+    clock: Arc<dyn Clock>,
+    upload_blob_key: UploadBlobKey,
+}
+
+impl From<StoreError> for LinkError {
+    fn from(e: StoreError) -> Self {
+        LinkError::Unavailable(e.to_string())
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(record: &Record) -> Result<T, LinkError> {
+    serde_json::from_value(record.body.clone()).map_err(|e| LinkError::Gone(format!("stored {} does not decode: {e}", record.arn)))
+}
+
+impl DirectLink {
+    pub fn new(store: Arc<dyn Store>, blobs: BlobStore, clock: Arc<dyn Clock>, upload_blob_key: UploadBlobKey) -> Self {
+        DirectLink { store, blobs, clock, upload_blob_key }
+    }
+
+    async fn job_record(&self, job_arn: &str) -> Result<Record, LinkError> {
+        self.store.get_any(job_arn).await?.ok_or_else(|| LinkError::Gone(format!("job {job_arn} no longer exists")))
+    }
+
+    async fn input(&self, arn: &Option<String>) -> Result<(Option<InputFile>, Option<Upload>), LinkError> {
+        let Some(arn) = arn else { return Ok((None, None)) };
+        let record = self.store.get_any(arn).await?.ok_or_else(|| LinkError::Gone(format!("upload {arn} no longer exists")))?;
+        let upload: Upload = decode(&record)?;
+        let file_name = Some(upload.name.clone()).filter(|n| !n.is_empty() && !n.contains('/')).unwrap_or_else(|| "upload".into());
+        Ok((Some(InputFile { arn: arn.clone(), file_name }), Some(upload)))
+    }
+
+    /// Applies `report` as of `at_ms`: now for what a host reports, the host's last sign of
+    /// life for a job the control plane ends because its host went silent.
+    pub async fn report_at(&self, job_arn: &str, report: &JobReport, at_ms: i64) -> Result<(), LinkError> {
+        loop {
+            let record = self.job_record(job_arn).await?;
+            let mut job: Job = decode(&record)?;
+            let observed = job.observed.get_or_insert_with(ObservedJob::default);
+            report::apply(observed, &mut job.artifacts, report, at_ms);
+            let mut updated = record.clone();
+            updated.body = serde_json::to_value(&job).map_err(|e| LinkError::Unavailable(e.to_string()))?;
+            // Another writer (a stop request) may have got there first: apply again on top.
+            match self.store.update(&updated).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Where one of the job's uploads is stored; a job may read its run's uploads only.
+    pub async fn input_key(&self, job_arn: &str, upload_arn: &str) -> Result<String, LinkError> {
+        let record = self.job_record(job_arn).await?;
+        let (_, run) = self.run_of(&record).await?;
+        if !Self::may_read(&run, upload_arn) {
+            return Err(LinkError::Gone(format!("{upload_arn} is not an upload of this job's run")));
+        }
+        (self.upload_blob_key)(upload_arn).ok_or_else(|| LinkError::Gone(format!("no stored file for {upload_arn}")))
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The uploads a job may read: its run's, and nothing else.
+    fn may_read(run: &Run, upload_arn: &str) -> bool {
+        [&run.test_package_arn, &run.app_arn, &run.test_spec_arn].into_iter().flatten().any(|a| a == upload_arn)
+    }
+
+    async fn run_of(&self, record: &Record) -> Result<(String, Run), LinkError> {
+        let run_arn = record.parent_arn.clone().ok_or_else(|| LinkError::Gone("job without a run".into()))?;
+        let run_record = self.store.get(&record.account_id, &run_arn).await?.ok_or_else(|| LinkError::Gone("the run is gone".into()))?;
+        Ok((run_arn, decode(&run_record)?))
+    }
+}
+
+#[async_trait]
+impl JobLink for DirectLink {
+    async fn orders(&self, job_arn: &str) -> Result<Orders, LinkError> {
+        let job: Job = decode(&self.job_record(job_arn).await?)?;
+        Ok(Orders::for_job(&job, self.clock.now_ms()).0)
+    }
+
+    async fn assignment(&self, job_arn: &str) -> Result<Assignment, LinkError> {
+        let record = self.job_record(job_arn).await?;
+        let job: Job = decode(&record)?;
+        let (run_arn, run) = self.run_of(&record).await?;
+        let (package, _) = self.input(&run.test_package_arn).await?;
+        let (app, app_upload) = self.input(&run.app_arn).await?;
+        let spec = match &run.test_spec_arn {
+            Some(arn) => {
+                let key = (self.upload_blob_key)(arn).ok_or_else(|| LinkError::Gone(format!("no stored file for {arn}")))?;
+                let bytes = read_small(&self.blobs, &key).await?;
+                Some(String::from_utf8(bytes).map_err(|_| LinkError::Gone("the test spec is not UTF-8 text".into()))?)
+            }
+            None => None,
+        };
+        let app_package = app_upload.as_ref().and_then(crate::default_specs::app_package_name);
+        Ok(Assignment { job_arn: job_arn.to_string(), account: record.account_id, job, run_arn, run, spec, package, app, app_package })
+    }
+
+    async fn fetch_input(&self, job_arn: &str, upload_arn: &str, dest: &Path) -> Result<(), LinkError> {
+        let key = self.input_key(job_arn, upload_arn).await?;
+        self.blobs.copy_to_file(&key, dest).await.map(|_| ()).map_err(|e| LinkError::Unavailable(format!("reading {upload_arn}: {e}")))
+    }
+
+    async fn report(&self, job_arn: &str, report: JobReport) -> Result<(), LinkError> {
+        self.report_at(job_arn, &report, self.clock.now_ms()).await
+    }
+
+    async fn put_output(&self, job_arn: &str, file: &Path) -> Result<(), LinkError> {
+        let arn: domain::arn::Arn = job_arn.parse().map_err(|_| LinkError::Gone(format!("bad job ARN {job_arn}")))?;
+        let key = live_output_key(&arn);
+        put_file(&self.blobs, &key, file).await
+    }
+
+    async fn put_artifact(&self, job_arn: &str, index: u32, file: &Path) -> Result<String, LinkError> {
+        let arn: domain::arn::Arn = job_arn.parse().map_err(|_| LinkError::Gone(format!("bad job ARN {job_arn}")))?;
+        let key = artifact_key(&arn, index);
+        put_file(&self.blobs, &key, file).await?;
+        Ok(key)
+    }
+}
+
+async fn put_file(blobs: &BlobStore, key: &str, file: &Path) -> Result<(), LinkError> {
+    let opened = tokio::fs::File::open(file).await.map_err(|e| LinkError::Gone(format!("{}: {e}", file.display())))?;
+    blobs
+        .put_stream(key, tokio_util::io::ReaderStream::new(opened), u64::MAX)
+        .await
+        .map(|_| ())
+        .map_err(|e| LinkError::Unavailable(format!("storing {key}: {e}")))
+}
+
+/// Test specs are checked at upload to be small YAML; anything past this is not one.
+const MAX_SPEC_BYTES: usize = 1 << 20;
+
+async fn read_small(blobs: &BlobStore, key: &str) -> Result<Vec<u8>, LinkError> {
+    use futures::TryStreamExt;
+    let mut stream = blobs.get_stream(key).await.map_err(|e| LinkError::Unavailable(format!("reading {key}: {e}")))?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.try_next().await.map_err(|e| LinkError::Unavailable(format!("reading {key}: {e}")))? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_SPEC_BYTES {
+            return Err(LinkError::Gone(format!("{key} is larger than a test spec can be")));
+        }
+    }
+    Ok(bytes)
+}
