@@ -150,6 +150,12 @@ pub trait Store: Send + Sync {
         self.account("").await.map(|_| Vec::new())
     }
 
+    /// Tells every replica listening on `channel` (this one included) `payload`. A hint to
+    /// act sooner: a listener may miss one while it reconnects.
+    async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError>;
+    /// What is notified on `channel` from now on, by any replica.
+    async fn listen(&self, channel: &str) -> Result<futures::stream::BoxStream<'static, String>, StoreError>;
+
     /// Makes an agent token (and its host, on the host's first token).
     /// [`StoreError::AlreadyExists`] if the token id is taken.
     async fn create_agent_token(&self, token: &domain::host::AgentToken) -> Result<(), StoreError>;

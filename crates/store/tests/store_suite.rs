@@ -83,6 +83,7 @@ store_suite!(
     concurrent_lease_contenders_have_one_winner,
     fenced_update_fails_after_takeover,
     hosts_and_agent_tokens,
+    notifications_reach_every_listener_of_the_database,
 );
 
 // ---- helpers -------------------------------------------------------------------------
@@ -1511,4 +1512,29 @@ async fn hosts_and_agent_tokens(h: &Harness) {
     // A host without a token (the server's own) is made on its first connection.
     store.host_connected("built-in", "replica-a", &[], 7).await.unwrap();
     assert_eq!(store.host("built-in").await.unwrap().map(|h| (h.created_ms, h.last_seen_ms)), Some((7, Some(7))));
+}
+
+async fn notifications_reach_every_listener_of_the_database(h: &Harness) {
+    use futures::StreamExt;
+    let store = h.store();
+    let mut mine = store.listen("farmhand_test").await.unwrap();
+    let mut other_channel = store.listen("farmhand_other").await.unwrap();
+    // A second replica of the same database (for SQLite, the same process's store).
+    let second = match store.backend() {
+        store::Backend::Postgres => Some(store::open(h.url()).await.unwrap()),
+        store::Backend::Sqlite => None,
+    };
+    let mut theirs = match &second {
+        Some(second) => second.listen("farmhand_test").await.unwrap(),
+        None => store.listen("farmhand_test").await.unwrap(),
+    };
+    let within = std::time::Duration::from_secs(5);
+    store.notify("farmhand_test", "job-1").await.unwrap();
+    assert_eq!(tokio::time::timeout(within, mine.next()).await.unwrap().as_deref(), Some("job-1"));
+    assert_eq!(tokio::time::timeout(within, theirs.next()).await.unwrap().as_deref(), Some("job-1"));
+    if let Some(second) = &second {
+        second.notify("farmhand_test", "from-the-other").await.unwrap();
+        assert_eq!(tokio::time::timeout(within, mine.next()).await.unwrap().as_deref(), Some("from-the-other"));
+    }
+    assert!(tokio::time::timeout(std::time::Duration::from_millis(200), other_channel.next()).await.is_err(), "channels are separate");
 }

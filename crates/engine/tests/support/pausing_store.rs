@@ -140,6 +140,12 @@ impl Store for PausingStore {
     async fn secret_or_init(&self, name: &str, candidate: String) -> Result<String, StoreError> {
         self.inner.secret_or_init(name, candidate).await
     }
+    async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        self.inner.notify(channel, payload).await
+    }
+    async fn listen(&self, channel: &str) -> Result<futures::stream::BoxStream<'static, String>, StoreError> {
+        self.inner.listen(channel).await
+    }
     async fn create_agent_token(&self, token: &domain::host::AgentToken) -> Result<(), StoreError> {
         self.inner.create_agent_token(token).await
     }

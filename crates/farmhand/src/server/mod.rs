@@ -111,6 +111,7 @@ pub async fn run(config: ServeConfig) -> Result<()> {
     bootstrap::announce(&state, &config, local).await?;
     bootstrap::resume_background_work(&state);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(state.hub.clone().listen());
     if let Some(agent) = state.built_in_agent.clone() {
         let mut rx = stop_rx.clone();
         tokio::spawn(agent.run(async move {

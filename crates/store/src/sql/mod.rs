@@ -12,6 +12,7 @@ mod builder;
 mod leases;
 mod ledger;
 mod migrate;
+mod notify;
 mod records;
 mod secrets;
 mod tags;
@@ -35,6 +36,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    notifier: notify::Notifier,
 }
 
 impl SqlStore {
@@ -69,9 +71,14 @@ impl SqlStore {
             location::restrict_sqlite_files(file)?;
         }
         tracing::info!(backend = %location.backend(), "store opened");
+        let notifier = match &location {
+            Location::Postgres { url } => notify::Notifier::Postgres { url: url.clone() },
+            Location::Sqlite { .. } => notify::Notifier::Local(Default::default()),
+        };
         Ok(SqlStore {
             pool,
             backend: location.backend(),
+            notifier,
         })
     }
 }
@@ -115,6 +122,14 @@ impl Store for SqlStore {
 
     async fn create_agent_token(&self, token: &domain::host::AgentToken) -> Result<(), StoreError> {
         hosts::create_agent_token(&self.pool, token).await
+    }
+
+    async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        self.notifier.notify(&self.pool, channel, payload).await
+    }
+
+    async fn listen(&self, channel: &str) -> Result<futures::stream::BoxStream<'static, String>, StoreError> {
+        self.notifier.listen(channel).await
     }
 
     async fn agent_token(&self, token_id: &str) -> Result<Option<domain::host::AgentToken>, StoreError> {

@@ -32,10 +32,10 @@ async fn request_job_stop(ctx: &Ctx, arn: &Arn, at_ms: i64) -> Result<JobState, 
                 if let (Some(instance), Some(at)) = (&state.job.instance_arn, release) {
                     ctx.state.engine.note_release(instance, at);
                 }
-                // A real job's host hears the stop now (pushed), when it is connected here.
-                if state.job.driver.is_real() {
-                    let orders = engine::agent::Orders { stop: true, time_out: false };
-                    ctx.state.hub.push_orders(&state.record.arn, &state.job.device.arn, orders);
+                // A real job's host hears the stop now, pushed by whichever replica it is
+                // connected to.
+                if state.job.driver.is_real() && state.job.instance_arn.is_some() {
+                    ctx.state.hub.job_changed(&state.record.arn, &state.job).await;
                 }
                 return Ok(state);
             }

@@ -18,6 +18,10 @@ use engine::live_fleet::LiveFleet;
 use store::Record;
 use tokio::sync::mpsc::UnboundedSender;
 
+/// Where replicas tell each other of a real job whose host may need telling (a stop, a
+/// device just assigned): the ARN of the job.
+const JOBS_CHANNEL: &str = "farmhand_jobs";
+
 /// One connected host.
 struct Session {
     id: u64,
@@ -146,6 +150,41 @@ impl Hub {
             }
         }
         Ok(())
+    }
+
+    /// Follows the other replicas' news about jobs, for the hosts connected here.
+    pub async fn listen(self: Arc<Self>) {
+        let mut notices = match self.link.store().listen(JOBS_CHANNEL).await {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::error!(error = %e, "listening for job notices failed; hosts hear of other replicas' stops at the next pass");
+                return;
+            }
+        };
+        while let Some(job_arn) = futures::StreamExt::next(&mut notices).await {
+            self.on_notice(&job_arn).await;
+        }
+    }
+
+    async fn on_notice(&self, job_arn: &str) {
+        let Some((record, job)) = self.job(job_arn).await else { return };
+        if !job.driver.is_real() || finished(&job) || job.instance_arn.is_none() {
+            return;
+        }
+        let Some(host) = self.live_fleet.host_of(&job.device.arn) else { return };
+        if self.is_connected_here(&host) {
+            self.send_job(&host, &record.arn).await;
+            self.push_orders(&record.arn, &job.device.arn, Orders::for_job(&job, self.link.clock().now_ms()).0);
+        }
+    }
+
+    /// Something about a real job changed that its host must hear now (a stop): pushed
+    /// at once if the host is connected here, and announced to the other replicas.
+    pub async fn job_changed(&self, job_arn: &str, job: &Job) {
+        self.push_orders(job_arn, &job.device.arn, Orders::for_job(job, self.link.clock().now_ms()).0);
+        if let Err(e) = self.link.store().notify(JOBS_CHANNEL, job_arn).await {
+            tracing::warn!(job = %job_arn, error = %e, "announcing a job change failed; other replicas see it at their next pass");
+        }
     }
 
     /// The host's jobs it did not list as its own: one that never reported anything was
@@ -329,6 +368,8 @@ impl Hosts for Hub {
         if let Some(host) = self.live_fleet.host_of(&job.device.arn) {
             if self.is_connected_here(&host) {
                 self.send_job(&host, &record.arn).await;
+            } else if let Err(e) = self.link.store().notify(JOBS_CHANNEL, &record.arn).await {
+                tracing::warn!(job = %record.arn, error = %e, "announcing a job to the other replicas failed");
             }
         }
     }

@@ -1,0 +1,157 @@
+"""Two `farmhand serve` replicas on one PostgreSQL database with a device host (`farmhand
+agent`) connected to one of them: a run scheduled through either replica runs on the host,
+a StopJob sent to the other replica reaches the host's processes, and killing the replica
+the host is connected to loses nothing: the host moves to the other one and the job ends
+with every report. Runs when FARMHAND_TEST_DATABASE_URL names a PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness import Farmhand, PostgresDatabase, binary, clean_env, new_access_key
+from simfarm import Lab, device, fleet_toml, spec_yaml, wait_for
+from support import make_zip, unique
+from test_host_runner import processes_with, results_of
+
+PG_ENV = "FARMHAND_TEST_DATABASE_URL"
+HOST_DEVICE = {**device("replica-bench", "Replica Bench"), "driver": "host"}
+
+
+@pytest.fixture
+def database():
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set")
+    db = PostgresDatabase(url).create()
+    yield db
+    db.drop()
+
+
+class Agent:
+    """A `farmhand agent` process."""
+
+    def __init__(self, work: Path, servers: list[str], token: str, fleet: Path):
+        self.log_path = work / "agent.log"
+        self.args = [str(binary()), "agent", *[a for s in servers for a in ("--server", s)], "--fleet", str(fleet),
+                     "--work-dir", str(work / "jobs"), "--stop-grace-seconds", "0.5"]
+        self.env = {**clean_env(), "FARMHAND_AGENT_TOKEN": token}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "Agent":
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def agent_token(farm: Farmhand, host: str) -> str:
+    out = subprocess.run([str(binary()), "agent-token", "create", "--host", host, *farm.store_args()], env=clean_env(),
+                         capture_output=True, text=True, timeout=60, check=True, stdin=subprocess.DEVNULL).stdout
+    return re.search(r"export FARMHAND_AGENT_TOKEN=(\S+)", out).group(1)
+
+
+@pytest.fixture
+def farm(tmp_path, database):
+    key = new_access_key()
+    replicas = [Farmhand(tmp_path / f"replica-{name}", database_url=database.url, root_key=key,
+                         extra_args=["--host-timeout-seconds", "5"]) for name in ("a", "b")]
+    for replica in replicas:
+        replica.start()
+    fleet = tmp_path / "agent-fleet.toml"
+    fleet.write_text(fleet_toml([HOST_DEVICE]))
+    a, b = replicas
+    # The host knows both replicas and tries B first.
+    agent = Agent(tmp_path, [b.endpoint, a.endpoint], agent_token(a, "rack-1"), fleet).start()
+    try:
+        yield a, b, agent
+    finally:
+        agent.stop()
+        for replica in replicas:
+            if replica.proc and replica.proc.poll() is None:
+                assert replica.stop() == 0, replica.log_tail()
+
+
+def bench_device(client) -> dict:
+    def find():
+        found = client.list_devices(filters=[{"attribute": "MODEL", "operator": "EQUALS", "values": ["Replica Bench"]}])
+        return {"devices": found["devices"]}
+    return wait_for(find, lambda v: v["devices"] and v["devices"][0]["availability"] != "TEMPORARY_NOT_AVAILABLE",
+                    timeout=20, what="the host's device")["devices"][0]
+
+
+def schedule(lab: Lab, device_arn: str, spec: str) -> dict:
+    package = lab.upload("tests.zip", "APPIUM_WEB_PYTHON_TEST_PACKAGE", make_zip({"tests/t.txt": "x\n"}))
+    spec_upload = lab.upload("spec.yml", "APPIUM_WEB_PYTHON_TEST_SPEC", spec.encode())
+    run = lab.client.schedule_run(
+        projectArn=lab.arn, name=unique("replicated"),
+        test={"type": "APPIUM_WEB_PYTHON", "testPackageArn": package["arn"], "testSpecArn": spec_upload["arn"]},
+        deviceSelectionConfiguration={"filters": [{"attribute": "ARN", "operator": "EQUALS", "values": [device_arn]}],
+                                      "maxDevices": 1})["run"]
+    return lab.jobs(run["arn"])[0]
+
+
+def status_is(client, job_arn: str, *statuses: str, timeout: float = 30) -> dict:
+    return wait_for(lambda: client.get_job(arn=job_arn)["job"], lambda j: j["status"] in statuses, timeout=timeout,
+                    what=f"job {statuses}")
+
+
+def test_a_stop_sent_to_the_other_replica_reaches_the_hosts_processes(farm, tmp_path):
+    a, b, agent = farm
+    lab = Lab(a)
+    bench = bench_device(lab.client)
+    token = unique("replicated-sleep")
+    spec = spec_yaml(test=[f"touch {tmp_path}/test-started", f"python3 -c 'import time; time.sleep(60)' {token}"],
+                     post_test=[f"touch {tmp_path}/post_test"])
+    job = schedule(lab, bench["arn"], spec)
+    wait_for(lambda: {"started": (tmp_path / "test-started").exists()}, lambda v: v["started"], timeout=30,
+             what="the test phase on the host")
+    # The host is connected to B; the stop goes to A.
+    stopped = a.client().stop_job(arn=job["arn"])["job"]
+    assert stopped["status"] == "STOPPING"
+    wait_for(lambda: {"left": processes_with(token)}, lambda v: v["left"] == [], timeout=5,
+             what="the stopped test's processes to end")
+    final = status_is(b.client(), job["arn"], "COMPLETED")
+    assert final["result"] == "STOPPED"
+    assert (tmp_path / "post_test").exists(), "teardown ran on the host"
+    assert [t[2] for t in results_of(Lab(b), job["arn"])] == ["PASSED", "STOPPED", "PASSED"]
+    assert "connected to the server" in agent.log()
+
+
+def test_killing_the_hosts_replica_loses_nothing(farm, tmp_path):
+    a, b, agent = farm
+    lab = Lab(a)
+    bench = bench_device(lab.client)
+    spec = spec_yaml(test=[f"touch {tmp_path}/test-started", "sleep 3",
+                           "printf '<testsuite><testcase classname=\"r\" name=\"survives\" time=\"3\"/></testsuite>'"
+                           " > $DEVICEFARM_LOG_DIR/junit.xml"],
+                     post_test=[f"touch {tmp_path}/post_test"])
+    job = schedule(lab, bench["arn"], spec)
+    wait_for(lambda: {"started": (tmp_path / "test-started").exists()}, lambda v: v["started"], timeout=30,
+             what="the test phase on the host")
+    b.kill()
+    final = status_is(a.client(), job["arn"], "COMPLETED", timeout=40)
+    assert final["result"] == "PASSED", (final, agent.log()[-3000:])
+    assert [t[1:3] for t in results_of(lab, job["arn"])] == [("Setup Test", "PASSED"), ("r.survives", "PASSED"),
+                                                             ("Teardown Test", "PASSED")]
+    assert (tmp_path / "post_test").exists()
+    # Billed once, from setup to teardown: at least the 3 s the test slept.
+    assert final["deviceMinutes"]["total"] >= 3 / 60
+    logs = a.client().list_artifacts(arn=job["arn"], type="LOG")["artifacts"]
+    assert "TESTSPEC_OUTPUT" in {x["type"] for x in logs}
