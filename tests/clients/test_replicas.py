@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import signal
 import subprocess
 from pathlib import Path
@@ -15,12 +16,14 @@ from pathlib import Path
 import pytest
 
 from harness import Farmhand, PostgresDatabase, binary, clean_env, new_access_key
-from simfarm import Lab, device, fleet_toml, spec_yaml, wait_for
+from simfarm import Lab, Scenario, SimTest, device, fleet_toml, spec_yaml, wait_for
 from support import make_zip, unique
 from test_host_runner import processes_with, results_of
 
 PG_ENV = "FARMHAND_TEST_DATABASE_URL"
 HOST_DEVICE = {**device("replica-bench", "Replica Bench"), "driver": "host"}
+# A simulated device on the host: the host plays its scenario (driver "scripted").
+PLAYED_DEVICE = device("replica-played", "Replica Played")
 
 
 @pytest.fixture
@@ -70,12 +73,14 @@ def agent_token(farm: Farmhand, host: str) -> str:
 @pytest.fixture
 def farm(tmp_path, database):
     key = new_access_key()
+    # Replicas share the database and the blob store (a directory here; S3 in production).
     replicas = [Farmhand(tmp_path / f"replica-{name}", database_url=database.url, root_key=key,
-                         extra_args=["--host-timeout-seconds", "5"]) for name in ("a", "b")]
+                         extra_args=["--host-timeout-seconds", "5", "--blob-store", str(tmp_path / "blobs")])
+                for name in ("a", "b")]
     for replica in replicas:
         replica.start()
     fleet = tmp_path / "agent-fleet.toml"
-    fleet.write_text(fleet_toml([HOST_DEVICE]))
+    fleet.write_text(fleet_toml([HOST_DEVICE, PLAYED_DEVICE]))
     a, b = replicas
     # The host knows both replicas and tries B first.
     agent = Agent(tmp_path, [b.endpoint, a.endpoint], agent_token(a, "rack-1"), fleet).start()
@@ -155,3 +160,32 @@ def test_killing_the_hosts_replica_loses_nothing(farm, tmp_path):
     assert final["deviceMinutes"]["total"] >= 3 / 60
     logs = a.client().list_artifacts(arn=job["arn"], type="LOG")["artifacts"]
     assert "TESTSPEC_OUTPUT" in {x["type"] for x in logs}
+
+
+def test_a_simulated_device_on_a_host_plays_its_scenario_and_stops_by_the_rules(farm):
+    a, b, agent = farm
+    lab = Lab(b)
+    def played():
+        found = lab.client.list_devices(filters=[{"attribute": "MODEL", "operator": "EQUALS", "values": ["Replica Played"]}])
+        return {"devices": found["devices"]}
+    device_arn = wait_for(played, lambda v: v["devices"] and v["devices"][0]["availability"] != "TEMPORARY_NOT_AVAILABLE",
+                          timeout=20, what="the host's simulated device")["devices"][0]["arn"]
+    scenario = Scenario(setup=1, teardown=1, tests=(SimTest("checkout", 1), SimTest("refund", 1, "FAILED", "bad total"),
+                                                    SimTest("slow", 30)))
+    package = lab.package(scenario)
+    pool = lab.pool([device_arn])
+    run = lab.web_run(pool, package)
+    [job] = lab.jobs(run["arn"])
+    # Into the third test (setup 1 s + two 1 s tests + ~2 s of "slow"), then StopRun through the other replica.
+    wait_for(lambda: a.client().get_job(arn=job["arn"])["job"], lambda j: j["status"] == "RUNNING", timeout=20,
+             what="the played job to run")
+    time.sleep(4.5)
+    a.client().stop_run(arn=run["arn"])
+    final = status_is(a.client(), job["arn"], "COMPLETED", timeout=20)
+    assert final["result"] == "STOPPED"
+    tests = [(t[1], t[2]) for t in results_of(lab, job["arn"])]
+    assert tests == [("Setup Test", "PASSED"), ("checkout", "PASSED"), ("refund", "FAILED"), ("slow", "STOPPED"),
+                     ("Teardown Test", "PASSED")], tests
+    # Billed for what was played (setup, two tests, part of the third, teardown), not the 30 s test.
+    assert 4 / 60 <= final["deviceMinutes"]["total"] <= 12 / 60, final["deviceMinutes"]
+    assert a.client().get_run(arn=run["arn"])["run"]["result"] == "STOPPED"

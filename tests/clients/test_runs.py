@@ -541,7 +541,9 @@ def test_schedule_run_in_unknown_or_foreign_project_is_not_found(sim, fleet, upl
 
 def test_aws_cli_schedule_get_stop_list(sim, fleet):
     lab = Lab(sim, name="cli")
-    scenario = Scenario(setup=30, teardown=2, tests=(SimTest("one", 30), SimTest("two", 30)))
+    # Long tests: three AWS CLI calls (a second or more each on a busy machine) come between
+    # scheduling and the stop, which must find the job still going.
+    scenario = Scenario(setup=30, teardown=2, tests=(SimTest("one", 300), SimTest("two", 300)))
     package = lab.package(scenario)
     pool = lab.pool([fleet[BETA]["arn"]])
     run = sim.aws("schedule-run", "--project-arn", lab.arn, "--device-pool-arn", pool, "--name", "from the cli",
@@ -551,7 +553,7 @@ def test_aws_cli_schedule_get_stop_list(sim, fleet):
     assert got["arn"] == run["arn"] and got["devicePoolArn"] == pool
     [job] = sim.aws("list-jobs", "--arn", run["arn"])["jobs"]
     assert job["name"] == BETA and JOB_ARN.match(job["arn"])
-    wait_job_status(lab.client, job["arn"], "PREPARING")
+    wait_job_status(lab.client, job["arn"], "PREPARING", "RUNNING")
     stopped = sim.aws("stop-job", "--arn", job["arn"])["job"]
     assert stopped["arn"] == job["arn"] and stopped["status"] in ("STOPPING", "COMPLETED")
     final = wait_run_completed(lab.client, run["arn"])

@@ -110,7 +110,7 @@ impl DefaultSpecInput {
                 // If adb is missing the executor fails the job before any spec runs.
                 adb: Adb::from_path_env().map(|adb| adb.program).unwrap_or_else(|_| PathBuf::from("adb")),
             },
-            Driver::Host | Driver::Simulated => DeviceTarget::Host,
+            Driver::Host | Driver::Simulated | Driver::Scripted => DeviceTarget::Host,
         };
         DefaultSpecInput {
             test_type: run.test_type.clone(),

@@ -228,6 +228,9 @@ impl Executor {
 
     async fn execute(self: &Arc<Self>, job_arn_text: &str) -> Result<(), ExecError> {
         let assignment = self.link.assignment(job_arn_text).await?;
+        if assignment.job.driver == Driver::Scripted {
+            return self.play(&assignment).await;
+        }
         let job = &assignment.job;
         let job_arn: Arn = job_arn_text.parse().map_err(|_| ExecError::Setup("bad job ARN".into()))?;
         let job_id = job_arn.id.replace('/', "-");
@@ -307,6 +310,20 @@ impl Executor {
             let _ = tokio::task::spawn_blocking(move || workspace.remove()).await;
         }
         Ok(())
+    }
+
+    /// A scripted device's job: its scenario played in real time, obeying the same orders.
+    async fn play(self: &Arc<Self>, assignment: &Assignment) -> Result<(), ExecError> {
+        let job_arn = assignment.job_arn.clone();
+        let (canceller, signal) = Canceller::new();
+        let canceller = Arc::new(canceller);
+        if let Ok(mut cancellers) = self.cancellers.lock() {
+            cancellers.insert(job_arn.clone(), canceller.clone());
+        }
+        let watcher = tokio::spawn(self.clone().watch(job_arn.clone(), canceller));
+        let played = crate::script_player::play(self.link.as_ref(), &job_arn, &assignment.job.plan, assignment.time_scale, signal).await;
+        watcher.abort();
+        Ok(played?)
     }
 
     /// The job's directory with its package unpacked (or, for a bare `.apk`/`.jar`

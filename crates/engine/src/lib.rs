@@ -15,6 +15,7 @@
 //! - [`job_view`]: a stored job seen at an instant (snapshot, ledger line).
 //! - [`sim_artifacts`]: logs, results and screenshots of simulated jobs, rendered on demand.
 //! - [`sim`]: the simulated devices' script (`farmhand-sim.yaml`) → each job's plan.
+//! - [`script_player`]: a `scripted` device's scenario played on its host in real time.
 //! - [`runner`]: test-spec phases as real processes (process groups, stop, logs, artifacts).
 //! - [`default_specs`]: what a run without a test spec runs, per test type and device.
 //! - [`junit`]: JUnit XML reports → the tests of a job's Tests Suite.
@@ -30,6 +31,7 @@ pub mod default_specs;
 pub mod executor;
 pub mod job_view;
 pub mod runner;
+pub mod script_player;
 pub mod instrumentation;
 pub mod junit;
 pub mod live_fleet;

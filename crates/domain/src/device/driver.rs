@@ -14,6 +14,11 @@ pub enum Driver {
     Host,
     /// An Android device attached to the host, driven through `adb`.
     Adb,
+    /// A simulated device on a device host: the host plays the job's scenario in real time
+    /// (scaled like the service clock) and reports it as it would a real run, so a farm's
+    /// hosts, failover and load can be exercised without phones. A fleet file on an agent
+    /// says `simulated`; the host makes it this.
+    Scripted,
 }
 
 impl Driver {
@@ -22,14 +27,16 @@ impl Driver {
             Driver::Simulated => "simulated",
             Driver::Host => "host",
             Driver::Adb => "adb",
+            Driver::Scripted => "scripted",
         }
     }
 
     pub fn parse(text: &str) -> Option<Driver> {
-        [Driver::Simulated, Driver::Host, Driver::Adb].into_iter().find(|d| d.as_str() == text)
+        [Driver::Simulated, Driver::Host, Driver::Adb, Driver::Scripted].into_iter().find(|d| d.as_str() == text)
     }
 
-    /// Whether jobs on it run real processes (and so need a runner), rather than a timeline.
+    /// Whether jobs on it run on a device host, which reports what happens, rather than
+    /// following a timeline in the control plane.
     pub fn is_real(self) -> bool {
         self != Driver::Simulated
     }

@@ -37,6 +37,7 @@ pub struct DirectLink {
     blobs: BlobStore,
     clock: Arc<dyn Clock>,
     upload_blob_key: UploadBlobKey,
+    time_scale: f64,
 }
 
 impl From<StoreError> for LinkError {
@@ -51,7 +52,13 @@ fn decode<T: serde::de::DeserializeOwned>(record: &Record) -> Result<T, LinkErro
 
 impl DirectLink {
     pub fn new(store: Arc<dyn Store>, blobs: BlobStore, clock: Arc<dyn Clock>, upload_blob_key: UploadBlobKey) -> Self {
-        DirectLink { store, blobs, clock, upload_blob_key }
+        DirectLink { store, blobs, clock, upload_blob_key, time_scale: 1.0 }
+    }
+
+    /// How fast the service clock runs (`serve --time-scale`), told to hosts with each job.
+    pub fn with_time_scale(mut self, time_scale: f64) -> Self {
+        self.time_scale = time_scale;
+        self
     }
 
     async fn job_record(&self, job_arn: &str) -> Result<Record, LinkError> {
@@ -137,7 +144,18 @@ impl JobLink for DirectLink {
             None => None,
         };
         let app_package = app_upload.as_ref().and_then(crate::default_specs::app_package_name);
-        Ok(Assignment { job_arn: job_arn.to_string(), account: record.account_id, job, run_arn, run, spec, package, app, app_package })
+        Ok(Assignment {
+            job_arn: job_arn.to_string(),
+            account: record.account_id,
+            job,
+            run_arn,
+            run,
+            spec,
+            package,
+            app,
+            app_package,
+            time_scale: self.time_scale,
+        })
     }
 
     async fn fetch_input(&self, job_arn: &str, upload_arn: &str, dest: &Path) -> Result<(), LinkError> {
@@ -177,7 +195,10 @@ const MAX_SPEC_BYTES: usize = 1 << 20;
 
 async fn read_small(blobs: &BlobStore, key: &str) -> Result<Vec<u8>, LinkError> {
     use futures::TryStreamExt;
-    let mut stream = blobs.get_stream(key).await.map_err(|e| LinkError::Unavailable(format!("reading {key}: {e}")))?;
+    let mut stream = blobs.get_stream(key).await.map_err(|e| match e {
+        store::blob::BlobError::NotFound(_) => LinkError::Gone(format!("{key} is not stored (is the blob store shared by every replica?)")),
+        e => LinkError::Unavailable(format!("reading {key}: {e}")),
+    })?;
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.try_next().await.map_err(|e| LinkError::Unavailable(format!("reading {key}: {e}")))? {
         bytes.extend_from_slice(&chunk);

@@ -25,6 +25,14 @@ pub struct Assignment {
     pub app: Option<InputFile>,
     /// The app's package (Android) or bundle id (iOS), as its upload's inspection found it.
     pub app_package: Option<String>,
+    /// Service-clock milliseconds per real millisecond (`serve --time-scale`): how fast a
+    /// scripted device plays its scenario.
+    #[serde(default = "real_time")]
+    pub time_scale: f64,
+}
+
+fn real_time() -> f64 {
+    1.0
 }
 
 /// Agent → server, one JSON text frame each.

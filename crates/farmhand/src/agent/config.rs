@@ -20,7 +20,8 @@ pub struct AgentArgs {
     /// The host's token, from `farmhand agent-token create --host NAME`.
     #[arg(long, env = "FARMHAND_AGENT_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// This host's devices (fleet file with `driver = "host"` or `"adb"` devices).
+    /// This host's devices: a fleet file whose devices are `host`, `adb`, or `simulated`
+    /// (played by this host in real time, for exercising a farm without phones).
     #[arg(long, env = "FARMHAND_FLEET")]
     pub fleet: Option<PathBuf>,
     /// Also offer the Android phones `adb devices` sees.

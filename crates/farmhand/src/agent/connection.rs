@@ -32,7 +32,14 @@ pub async fn keep_connected(agent: Arc<Agent>) {
                 backoff = FIRST_BACKOFF;
             }
             Err(e) => {
-                tracing::warn!(%server, error = %format!("{e:#}"), "connection to the server failed");
+                let error = format!("{e:#}");
+                // A refusal (bad token, devices another host has) needs an operator; a
+                // failed connection usually only needs time.
+                if error.contains("refused this host") || error.contains("401") {
+                    tracing::error!(%server, %error, "the server does not accept this host");
+                } else {
+                    tracing::warn!(%server, %error, "connection to the server failed");
+                }
                 index += 1;
             }
         }

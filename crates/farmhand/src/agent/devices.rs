@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use domain::device::{Driver, Fleet};
 use domain::host::HostedDevice;
 use engine::adb::DeviceState;
@@ -38,10 +38,7 @@ impl Devices {
             Some(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
                 // Checked now so a bad file fails at start, not at the first connection.
-                let fleet = Fleet::from_toml(&text, "us-west-2").with_context(|| format!("fleet {}", path.display()))?;
-                if let Some(d) = fleet.devices().iter().find(|d| !fleet.driver(&d.arn).is_real()) {
-                    bail!("fleet {}: device {} is simulated; an agent runs only host and adb devices", path.display(), d.name);
-                }
+                Fleet::from_toml(&text, "us-west-2").with_context(|| format!("fleet {}", path.display()))?;
                 Some(text)
             }
             None => None,
@@ -55,7 +52,18 @@ impl Devices {
             *r = Some(region.to_string());
         }
         let mut all: Vec<HostedDevice> = match self.fleet_toml.as_deref().map(|t| Fleet::from_toml(t, region)) {
-            Some(Ok(fleet)) => fleet.devices().iter().map(|d| HostedDevice { device: d.clone(), driver: fleet.driver(&d.arn) }).collect(),
+            // A simulated device on a host is played by the host (see Driver::Scripted).
+            Some(Ok(fleet)) => fleet
+                .devices()
+                .iter()
+                .map(|d| {
+                    let driver = match fleet.driver(&d.arn) {
+                        Driver::Simulated => Driver::Scripted,
+                        other => other,
+                    };
+                    HostedDevice { device: d.clone(), driver }
+                })
+                .collect(),
             _ => Vec::new(),
         };
         all.extend(self.fixed.iter().cloned());

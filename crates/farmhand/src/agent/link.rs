@@ -16,10 +16,12 @@ use futures::TryStreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// File transfers retried this often, a little apart: long enough to ride out a replica
-/// being replaced, short enough that a job does not hang on a dead control plane.
-const FILE_ATTEMPTS: u32 = 5;
-const FILE_RETRY: Duration = Duration::from_millis(500);
+/// How long a file transfer keeps trying: past a replica's restart or a network blip (the
+/// control plane gives a silent host 30 s by default), short of hanging a job for good on
+/// a control plane that is gone.
+const FILE_PATIENCE: Duration = Duration::from_secs(120);
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+const MAX_RETRY: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 struct State {
@@ -120,19 +122,24 @@ impl RemoteLink {
         F: FnMut(String) -> Fut,
         Fut: std::future::Future<Output = Result<T, LinkError>>,
     {
-        let mut last = unavailable(format!("{what}: not attempted"));
-        for _ in 0..FILE_ATTEMPTS {
-            match self.base() {
+        let give_up = tokio::time::Instant::now() + FILE_PATIENCE;
+        let mut pause = FIRST_RETRY;
+        loop {
+            let failure = match self.base() {
                 Ok(base) => match attempt(base).await {
                     Ok(value) => return Ok(value),
                     Err(e @ LinkError::Gone(_)) => return Err(e),
-                    Err(e) => last = e,
+                    Err(e) => e,
                 },
-                Err(e) => last = e,
+                Err(e) => e,
+            };
+            if tokio::time::Instant::now() + pause > give_up {
+                return Err(unavailable(format!("{what}: {failure}")));
             }
-            tokio::time::sleep(FILE_RETRY).await;
+            tracing::debug!(error = %failure, "{what} failed; trying again");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_RETRY);
         }
-        Err(last)
     }
 
     async fn put_file(&self, base: &str, path_and_query: &str, file: &Path) -> Result<String, LinkError> {

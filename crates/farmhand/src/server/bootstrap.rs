@@ -65,7 +65,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
             .filter(|a| a.region == region)
             .map(|a| crate::api::uploads::blob_key(&a))
     });
-    let link = engine::agent::DirectLink::new(store.clone(), blobs.clone(), clock.clone(), upload_blob_key);
+    let link = engine::agent::DirectLink::new(store.clone(), blobs.clone(), clock.clone(), upload_blob_key).with_time_scale(config.time_scale);
     // Hosts are judged by the service clock, which --time-scale speeds up like every
     // other duration of the farm.
     let host_timeout_ms = (config.host_timeout.as_millis() as f64 * config.time_scale) as i64;

@@ -13,7 +13,7 @@ use domain::host::{Host, HostedDevice};
 use domain::job::report::JobReport;
 use domain::run::Job;
 use engine::agent::protocol::ControlMessage;
-use engine::agent::{DirectLink, Hosts, JobLink, Orders};
+use engine::agent::{DirectLink, Hosts, JobLink, LinkError, Orders};
 use engine::live_fleet::LiveFleet;
 use store::Record;
 use tokio::sync::mpsc::UnboundedSender;
@@ -52,7 +52,7 @@ pub struct Hub {
 pub enum HelloError {
     #[error("device {0} is in region {1}; this server's region is {2}")]
     WrongRegion(String, String, String),
-    #[error("device {0} uses the simulated driver; hosts declare only host and adb devices")]
+    #[error("device {0} is declared `simulated`; a host plays such a device as `scripted`")]
     Simulated(String),
     #[error("devices already declared by another host or the server's fleet: {0}")]
     Taken(String),
@@ -345,6 +345,15 @@ impl Hub {
             Ok(assignment) => {
                 self.send(host, ControlMessage::Run { assignment: Box::new(assignment) });
             }
+            // What the job needs is gone (an upload deleted): it cannot run, now or later.
+            Err(LinkError::Gone(why)) => {
+                let message = format!("farmhand could not prepare the job: {why}");
+                if let Err(e) = self.link.report(job_arn, JobReport::Failed { message }).await {
+                    tracing::warn!(job = %job_arn, error = %e, "ending a job that cannot be prepared failed");
+                }
+                self.wake_scheduler();
+            }
+            // Try again at the next pass.
             Err(e) => {
                 tracing::warn!(job = %job_arn, error = %e, "preparing a job for its host failed");
                 if let Ok(mut s) = self.sessions.lock() {

@@ -32,10 +32,26 @@ async fn serve(state: Arc<AppState>, host: String, socket: WebSocket) {
         region: hub.region().to_string(),
     };
     let _ = tx.send(welcome);
+    let heartbeat = hub.heartbeat;
     let writer = tokio::spawn(async move {
-        while let Some(message) = outgoing.recv().await {
-            let Ok(text) = serde_json::to_string(&message) else { continue };
-            if sink.send(Message::Text(text.into())).await.is_err() {
+        // The host gives up on a server silent for three heartbeats, as this side does on
+        // a silent host, and an idle control plane has nothing to say: so it pings at the
+        // heartbeat pace. The first ping waits a heartbeat, so the welcome goes first.
+        let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let frame = tokio::select! {
+                biased;
+                next = outgoing.recv() => match next {
+                    Some(message) => match serde_json::to_string(&message) {
+                        Ok(text) => Message::Text(text.into()),
+                        Err(_) => continue,
+                    },
+                    None => break,
+                },
+                _ = keepalive.tick() => Message::Ping(Default::default()),
+            };
+            if sink.send(frame).await.is_err() {
                 break;
             }
         }
