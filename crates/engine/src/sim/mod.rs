@@ -56,6 +56,8 @@
 //! - [`scenario`]: [`Scenario`] and how it becomes one device's `JobPlan` (`plan_for`).
 //! - [`parse`]: the text → `Scenario`, with the format's checks and limits.
 //! - [`package`]: [`read_from_package`], finding and reading the file in a test package.
+//! - [`stored`]: the file kept beside its package in the blob store at upload time, and
+//!   [`stored::load`], which is how a run gets its scenario without the whole package.
 //! - [`error`]: [`ScenarioError`], what went wrong and where.
 //!
 //! **Architecture Invariant:** this module only decides plans; it keeps no clock and no
@@ -66,7 +68,8 @@ pub mod error;
 pub mod package;
 pub mod parse;
 pub mod scenario;
+pub mod stored;
 
 pub use error::ScenarioError;
-pub use package::read_from_package;
+pub use package::{read_from_package, ScenarioSource};
 pub use scenario::Scenario;

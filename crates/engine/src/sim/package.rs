@@ -14,9 +14,10 @@
 //! through a byte cap, and never writes anything.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
 use zip::ZipArchive;
 
 use super::error::ScenarioError;
@@ -28,11 +29,43 @@ const FILE_NAMES: [&str; 2] = ["farmhand-sim.yaml", "farmhand-sim.yml"];
 /// Apple's archiver adds resource forks under this directory next to the real content.
 const MACOS_METADATA_DIR: &str = "__MACOSX";
 
+/// A package's scenario file as found, before parsing: small enough to keep on its own
+/// (see [`super::stored`]) so that later readers need not open the package again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioSource {
+    /// Its path inside the package, which errors name.
+    pub file: String,
+    pub text: String,
+}
+
+impl ScenarioSource {
+    pub fn parse(&self) -> Result<Scenario, ScenarioError> {
+        Scenario::parse(&self.text).map_err(|e| e.in_file(&self.file))
+    }
+}
+
+/// The scenario a package's source (from [`read_source`]) stands for: none means the default.
+pub fn scenario_of(source: Option<&ScenarioSource>) -> Result<Scenario, ScenarioError> {
+    source.map_or_else(|| Ok(Scenario::default()), ScenarioSource::parse)
+}
+
 /// The scenario of the test package at `zip_path`: [`Scenario::default`] when it has no
 /// scenario file, an error when the file is invalid or the package is not a zip.
 pub fn read_from_package(zip_path: &Path) -> Result<Scenario, ScenarioError> {
+    scenario_of(read_source(zip_path)?.as_ref())
+}
+
+/// The scenario file of the test package at `zip_path`, unparsed; `None` when it has none.
+pub fn read_source(zip_path: &Path) -> Result<Option<ScenarioSource>, ScenarioError> {
     let file = File::open(zip_path).map_err(|e| ScenarioError::Package(e.to_string()))?;
-    let mut zip = ZipArchive::new(BufReader::new(file))
+    read_source_from(BufReader::new(file))
+}
+
+/// As [`read_source`], for a package already open (e.g. a copy with no name on disk).
+pub fn read_source_from<R: Read + Seek>(
+    package: R,
+) -> Result<Option<ScenarioSource>, ScenarioError> {
+    let mut zip = ZipArchive::new(package)
         .map_err(|e| ScenarioError::Package(format!("not a valid zip archive ({e})")))?;
     let names: Vec<String> = zip
         .file_names()
@@ -40,11 +73,11 @@ pub fn read_from_package(zip_path: &Path) -> Result<Scenario, ScenarioError> {
         .collect::<Result<_, _>>()
         .map_err(|e| ScenarioError::Package(format!("not a valid zip archive ({e})")))?;
 
-    let Some(entry) = find_scenario(&names)? else {
-        return Ok(Scenario::default());
+    let Some(file) = find_scenario(&names)? else {
+        return Ok(None);
     };
-    let text = read_capped(&mut zip, &entry)?;
-    Scenario::parse(&text).map_err(|e| e.in_file(&entry))
+    let text = read_capped(&mut zip, &file)?;
+    Ok(Some(ScenarioSource { file, text }))
 }
 
 /// The entry name of the package's scenario file, if it has one.
@@ -89,7 +122,10 @@ fn single_top_level_dir(names: &[String]) -> Option<&str> {
         .filter(|d| !d.is_empty())
 }
 
-fn read_capped(zip: &mut ZipArchive<BufReader<File>>, name: &str) -> Result<String, ScenarioError> {
+fn read_capped<R: Read + Seek>(
+    zip: &mut ZipArchive<R>,
+    name: &str,
+) -> Result<String, ScenarioError> {
     let invalid = |message: String| ScenarioError::invalid(None, message).in_file(name);
     let entry = zip
         .by_name(name)

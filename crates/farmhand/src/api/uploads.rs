@@ -144,8 +144,15 @@ pub async fn update(ctx: &Ctx, req: wire::UpdateUploadRequest) -> Result<wire::U
 pub async fn delete(ctx: &Ctx, req: wire::DeleteUploadRequest) -> Result<wire::DeleteUploadResult, ApiError> {
     let (arn, _, _) = load(ctx, &req.arn).await?;
     ctx.state.store.delete(&ctx.account.id, &arn.to_string()).await.map_err(|e| ctx.internal(e))?;
-    ctx.state.blobs.delete(&blob_key(&arn)).await.map_err(|e| ctx.internal(e))?;
+    delete_blobs(ctx, &arn).await?;
     Ok(wire::DeleteUploadResult {})
+}
+
+/// Removes an upload's file and what was kept from it (a test package's scenario).
+async fn delete_blobs(ctx: &Ctx, arn: &Arn) -> Result<(), ApiError> {
+    let key = blob_key(arn);
+    ctx.state.blobs.delete(&key).await.map_err(|e| ctx.internal(e))?;
+    engine::sim::stored::forget(&ctx.state.blobs, &key).await.map_err(|e| ctx.internal(e))
 }
 
 /// Removes the stored files of every upload of a project that is being deleted.
@@ -155,7 +162,7 @@ pub async fn delete_blobs_of_project(ctx: &Ctx, project: &Arn) -> Result<(), Api
         let (records, next) = ctx.page("DeleteProject", ResourceKind::Upload, Some(project), token.as_deref()).await?;
         for r in records {
             let arn: Arn = r.arn.parse().map_err(|e| ctx.internal(e))?;
-            ctx.state.blobs.delete(&blob_key(&arn)).await.map_err(|e| ctx.internal(e))?;
+            delete_blobs(ctx, &arn).await?;
         }
         match next {
             Some(t) => token = Some(t),

@@ -13,6 +13,7 @@ use domain::device::{self, check_compatibility, AppInfo, Device};
 use domain::resources::{check_environment_variables, EnvironmentVariable, Upload};
 use domain::run::{BillingMethod, DeviceSelection, Job, JobPhase, Run, WaitReason};
 use domain::upload::{test_package_type_for, test_spec_type_for, UploadKind, UploadStatus, UploadType};
+use engine::sim::stored::LoadError;
 use engine::sim::Scenario;
 use protocol::model as wire;
 use protocol::ApiError;
@@ -57,23 +58,14 @@ async fn upload_for_run(
     Ok((arn, upload))
 }
 
-/// The scenario that scripts the simulated devices, read from the test package.
+/// The scenario that scripts the simulated devices: kept beside the test package when it
+/// was uploaded, so the package itself is not fetched here.
 async fn scenario(ctx: &Ctx, package: Option<&Arn>) -> Result<Scenario, ApiError> {
     let Some(arn) = package else { return Ok(Scenario::default()) };
-    let key = uploads::blob_key(arn);
-    let blobs = &ctx.state.blobs;
-    let path = match blobs.local_path(&key) {
-        Some(p) => p,
-        None => {
-            let temp = std::env::temp_dir().join(format!("farmhand-scenario-{}", key.replace('/', "_")));
-            blobs.copy_to_file(&key, &temp).await.map_err(|e| ctx.internal(e))?;
-            temp
-        }
-    };
-    tokio::task::spawn_blocking(move || engine::sim::read_from_package(&path))
-        .await
-        .map_err(|e| ctx.internal(e))?
-        .map_err(|e| ApiError::argument(e.to_string()))
+    engine::sim::stored::load(&ctx.state.blobs, &uploads::blob_key(arn)).await.map_err(|e| match e {
+        LoadError::Scenario(e) => ApiError::argument(e.to_string()),
+        other => ctx.internal(other),
+    })
 }
 
 pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::ScheduleRunResult, ApiError> {
