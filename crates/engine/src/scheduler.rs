@@ -225,7 +225,12 @@ impl Scheduler {
             let job = decode_job(&record)?;
             let snapshot = job_snapshot(&job, &record, &self.prep, now);
             if snapshot.is_final {
-                if self.settle(record, job, now).await? {
+                // Only the lease holder settles a job that holds an instance: it then sees
+                // every instance still held when it hands them out, under the clock reading
+                // it stamps the new assignments with. A job another replica settled after
+                // the holder read its clock could otherwise free its instance "before" it
+                // ended, and the instance would run two jobs at once.
+                if (lease.is_some() || job.instance_arn.is_none()) && self.settle(record, job, now).await? {
                     report.settled += 1;
                 }
                 continue;
@@ -256,8 +261,14 @@ impl Scheduler {
         for record in self.scan(JobPhase::Waiting).await? {
             let job = decode_job(&record)?;
             if job.stop_requested_ms.is_some() {
-                // Stopped before it had a device: it ends now, billed nothing.
-                if self.settle(record, job, now).await? {
+                // Stopped before it had a device: it ends at the stop instant, billed
+                // nothing, and never gets one. A stop written after this pass read the
+                // clock may lie ahead of `now`; the job settles once it has ended, so its
+                // ledger line and its record agree on when that was.
+                let snapshot = job_snapshot(&job, &record, &self.prep, now);
+                if !snapshot.is_final {
+                    report.next_change_ms = min_opt(report.next_change_ms, snapshot.next_change_ms);
+                } else if self.settle(record, job, now).await? {
                     report.settled += 1;
                 }
                 continue;
