@@ -189,3 +189,22 @@ def test_a_simulated_device_on_a_host_plays_its_scenario_and_stops_by_the_rules(
     # Billed for what was played (setup, two tests, part of the third, teardown), not the 30 s test.
     assert 4 / 60 <= final["deviceMinutes"]["total"] <= 12 / 60, final["deviceMinutes"]
     assert a.client().get_run(arn=run["arn"])["run"]["result"] == "STOPPED"
+
+
+def test_a_stopping_replica_sends_its_hosts_to_another_one(farm, tmp_path):
+    a, b, agent = farm
+    lab = Lab(a)
+    bench_device(lab.client)
+    assert b.endpoint in agent.log(), "the host starts on B, the first of its list"
+    b.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: {"log": agent.log()}, lambda v: "sent this host to another replica" in v["log"], timeout=10,
+             what="the host to be sent away")
+    def moved_to_a(log: str) -> bool:
+        after = log.split("sent this host to another replica", 1)[-1]
+        return "connected to the server" in after and a.endpoint in after
+    wait_for(lambda: {"log": agent.log()}, lambda v: moved_to_a(v["log"]), timeout=10, what="the host to connect to A")
+    assert b.proc.wait(timeout=30) == 0
+    spec = spec_yaml(test=[f"touch {tmp_path}/ran-after-the-move"])
+    job = schedule(lab, bench_device(lab.client)["arn"], spec)
+    assert status_is(a.client(), job["arn"], "COMPLETED")["result"] == "PASSED"
+    assert (tmp_path / "ran-after-the-move").exists()

@@ -66,6 +66,9 @@ pub enum ControlMessage {
     Forget { job_arn: String },
     /// The report `seq` is stored.
     Ack { seq: u64 },
+    /// This replica is shutting down: connect to another one now (the jobs go on; their
+    /// reports are resent there).
+    GoAway { reason: String },
     /// The host's hello was refused (its devices clash with another host's, wrong
     /// region…); the connection closes.
     Refused { reason: String },

@@ -27,9 +27,14 @@ pub async fn keep_connected(agent: Arc<Agent>) {
     loop {
         let server = agent.config.servers[index % agent.config.servers.len()].clone();
         match session(&agent, &server).await {
-            Ok(()) => {
+            Ok(Ended::Closed) => {
                 tracing::info!(%server, "connection to the server ended");
                 backoff = FIRST_BACKOFF;
+            }
+            Ok(Ended::SentAway(reason)) => {
+                tracing::info!(%server, %reason, "the server sent this host to another replica");
+                backoff = FIRST_BACKOFF;
+                index += 1;
             }
             Err(e) => {
                 let error = format!("{e:#}");
@@ -57,7 +62,14 @@ fn websocket_url(server: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
-async fn session(agent: &Arc<Agent>, server: &str) -> Result<()> {
+/// How a session ended without an error.
+enum Ended {
+    Closed,
+    /// The replica is shutting down and asked for another one to be used.
+    SentAway(String),
+}
+
+async fn session(agent: &Arc<Agent>, server: &str) -> Result<Ended> {
     let mut request = websocket_url(server)?.into_client_request()?;
     request
         .headers_mut()
@@ -109,19 +121,19 @@ async fn session(agent: &Arc<Agent>, server: &str) -> Result<()> {
     ended
 }
 
-async fn receive<S>(agent: &Arc<Agent>, incoming: &mut S, silence: Duration) -> Result<()>
+async fn receive<S>(agent: &Arc<Agent>, incoming: &mut S, silence: Duration) -> Result<Ended>
 where
     S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
     loop {
         let message = match tokio::time::timeout(silence, incoming.next()).await {
             Ok(Some(message)) => message.context("reading from the server")?,
-            Ok(None) => return Ok(()),
+            Ok(None) => return Ok(Ended::Closed),
             Err(_) => bail!("the server has been silent for {silence:?}"),
         };
         let text = match message {
             Message::Text(text) => text,
-            Message::Close(_) => return Ok(()),
+            Message::Close(_) => return Ok(Ended::Closed),
             _ => continue,
         };
         match serde_json::from_str::<ControlMessage>(text.as_str()).context("reading a message from the server")? {
@@ -146,6 +158,7 @@ where
             }
             ControlMessage::Ack { seq } => agent.link.acknowledged(seq),
             ControlMessage::Refused { reason } => bail!("the server refused this host: {reason}"),
+            ControlMessage::GoAway { reason } => return Ok(Ended::SentAway(reason)),
             ControlMessage::Welcome { .. } => {}
         }
     }

@@ -123,7 +123,10 @@ pub async fn run(config: ServeConfig) -> Result<()> {
         let _ = rx.wait_for(|stop| *stop).await;
     }));
     let draining = shutdown::Draining::default();
-    shutdown::serve(listener, router(state.clone(), draining.clone()), draining, config.drain).await?;
+    let hub = state.hub.clone();
+    let built_in_host = state.internal_agent.as_ref().map(|(_, host)| host.clone());
+    let send_hosts_away = move || hub.send_hosts_away(built_in_host.as_deref());
+    shutdown::serve(listener, router(state.clone(), draining.clone()), draining, config.drain, send_hosts_away).await?;
     // The scheduler's loop gives up its lease on the way out, so another replica schedules
     // at once instead of after the lease's expiry.
     let _ = stop_tx.send(true);

@@ -38,7 +38,8 @@ impl Draining {
 }
 
 /// Serves `app` until a signal, then drains as described above.
-pub async fn serve(listener: TcpListener, app: Router, draining: Draining, drain: Duration) -> Result<()> {
+/// `on_drain` runs when the drain begins (device hosts are sent to other replicas).
+pub async fn serve(listener: TcpListener, app: Router, draining: Draining, drain: Duration, on_drain: impl FnOnce()) -> Result<()> {
     let (close, closed) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(
         axum::serve(listener, app)
@@ -52,6 +53,7 @@ pub async fn serve(listener: TcpListener, app: Router, draining: Draining, drain
         () = signal() => {}
     }
     draining.begin();
+    on_drain();
     tracing::info!(seconds = drain.as_secs_f64(), "draining: /readyz answers 503, requests are still served");
     tokio::select! {
         () = tokio::time::sleep(drain) => {}

@@ -114,6 +114,18 @@ impl Hub {
         }
     }
 
+    /// This replica is stopping: every host but `except` (the built-in one, which has
+    /// nowhere else to go) is told to move to another replica now, rather than when the
+    /// process ends.
+    pub fn send_hosts_away(&self, except: Option<&str>) {
+        let Ok(sessions) = self.sessions.lock() else { return };
+        for (host, session) in sessions.iter() {
+            if Some(host.as_str()) != except {
+                let _ = session.tx.send(ControlMessage::GoAway { reason: format!("replica {} is shutting down", self.replica) });
+            }
+        }
+    }
+
     fn send(&self, host: &str, message: ControlMessage) -> bool {
         self.sessions.lock().ok().and_then(|s| s.get(host).map(|s| s.tx.send(message).is_ok())).unwrap_or(false)
     }
