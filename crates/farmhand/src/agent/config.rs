@@ -1,12 +1,16 @@
 //! `farmhand agent`'s settings: flags, then `FARMHAND_*` variables, then the TOML file
 //! (`--config`), then defaults — the same layering as `serve`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use engine::runner::RunnerConfig;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::{ClientConfig, RootCertStore};
 use serde::Deserialize;
 
 pub const DEFAULT_WORK_DIR: &str = "./farmhand-agent";
@@ -41,6 +45,10 @@ pub struct AgentArgs {
     /// Seconds a job's teardown may run before it is ended.
     #[arg(long, env = "FARMHAND_TEARDOWN_TIMEOUT_SECONDS")]
     pub teardown_timeout_seconds: Option<f64>,
+    /// PEM file of CA certificates trusted for https:// servers besides the public roots
+    /// (a TLS-terminating proxy with a private CA).
+    #[arg(long, env = "FARMHAND_AGENT_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
     /// TOML file with the same settings (keys as the flags, with underscores).
     #[arg(long, env = "FARMHAND_AGENT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -58,6 +66,7 @@ struct FileConfig {
     run_as: Option<String>,
     stop_grace_seconds: Option<f64>,
     teardown_timeout_seconds: Option<f64>,
+    ca_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +78,45 @@ pub struct AgentConfig {
     pub work_dir: PathBuf,
     pub keep_failed_workspaces: bool,
     pub runner: RunnerConfig,
+    /// The one TLS setup of both the WebSocket and the file transfers.
+    pub tls: Arc<ClientConfig>,
+}
+
+/// The CA certificates of a PEM file. Each must also make a trust anchor (checked in
+/// [`client_tls`]), so a wrong file stops the agent at start-up, not at its first
+/// connection to an https:// server.
+pub fn read_ca_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let pem = std::fs::read(path).with_context(|| format!("reading the CA certificates in {}", path.display()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{} is not a PEM file of CA certificates", path.display()))?;
+    if certs.is_empty() {
+        bail!("{} holds no certificate: expected PEM blocks of -----BEGIN CERTIFICATE-----", path.display());
+    }
+    Ok(certs)
+}
+
+/// TLS for https:// servers: the webpki roots, plus the CAs of `ca_file` if given.
+pub fn client_tls(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>> {
+    let roots = trusted_roots(ca_file)?;
+    // The provider is named because builds that also link aws-lc-rs (the tests') leave
+    // rustls unable to choose one by itself.
+    let config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .context("setting up TLS")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+fn trusted_roots(ca_file: Option<&Path>) -> Result<RootCertStore> {
+    let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(path) = ca_file {
+        for (n, cert) in read_ca_certs(path)?.into_iter().enumerate() {
+            roots.add(cert).with_context(|| format!("certificate {} in {} is not a usable CA certificate", n + 1, path.display()))?;
+        }
+    }
+    Ok(roots)
 }
 
 /// Seconds from the settings, checked.
@@ -106,6 +154,7 @@ impl AgentArgs {
             Some(name) => Some(crate::run_as::resolve(&name, &work_dir)?),
             None => None,
         };
+        let tls = client_tls(self.ca_cert.clone().or(file.ca_cert).as_deref())?;
         let runner = RunnerConfig {
             grace: seconds("stop_grace_seconds", self.stop_grace_seconds.or(file.stop_grace_seconds), Duration::from_secs(10), true)?,
             teardown_limit: seconds(
@@ -125,6 +174,7 @@ impl AgentArgs {
             work_dir,
             keep_failed_workspaces: self.keep_failed_workspaces || file.keep_failed_workspaces.unwrap_or(false),
             runner,
+            tls,
         })
     }
 }
@@ -152,5 +202,95 @@ mod tests {
         let config = args.resolve().expect("resolves");
         assert_eq!((config.servers[0].as_str(), config.token.as_str()), ("http://s:2", "flag"));
         assert_eq!(config.runner.grace, Duration::from_millis(500));
+    }
+
+    /// Two throw-away CAs (EC P-256), made with `openssl req -x509` for these tests only.
+    const CA_ONE: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBljCCATugAwIBAgIUJ7RhtxC5EvjlW6v5uMWMTxxldpIwCgYIKoZIzj0EAwIw\n\
+HzEdMBsGA1UEAwwUZmFybWhhbmQgdGVzdCBDQSBvbmUwIBcNMjYxMTI1MTU0MjAw\n\
+WhgPMjEyNjExMDExNTQyMDBaMB8xHTAbBgNVBAMMFGZhcm1oYW5kIHRlc3QgQ0Eg\n\
+b25lMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE/DH22KSv9vymqMF96h4GSJ0I\n\
+xm/pmcmiPX32I9Q8ZY3ywUs9uW4mh+om4YSPs8icIRGxBl+2rC/jBC/tKyAI06NT\n\
+MFEwHQYDVR0OBBYEFIahABcR1eUlqf8MIvAwbFQ2MQLIMB8GA1UdIwQYMBaAFIah\n\
+ABcR1eUlqf8MIvAwbFQ2MQLIMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID\n\
+SQAwRgIhAN8tGdBI+V9+UXiY9ibwZYvAQwTV1/q3wia2SM+e/LdeAiEA6HFWM+l1\n\
+TOnRAXAQWKYnSClSrKFgJK3OZnafCrWmqQ0=\n\
+-----END CERTIFICATE-----";
+    const CA_TWO: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBljCCATugAwIBAgIUEAb+YnQ2hqso2cwNzE4nE+iLJbIwCgYIKoZIzj0EAwIw\n\
+HzEdMBsGA1UEAwwUZmFybWhhbmQgdGVzdCBDQSB0d28wIBcNMjYxMTI1MTU0MjAw\n\
+WhgPMjEyNjExMDExNTQyMDBaMB8xHTAbBgNVBAMMFGZhcm1oYW5kIHRlc3QgQ0Eg\n\
+dHdvMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEPRS+kyKNs21S2shQYixnZPIL\n\
+WOZblGgGFwbGfEB77VTIhV4UwftajxPcEnKf0xLRs7pagEntq9f17FS8WSCjkqNT\n\
+MFEwHQYDVR0OBBYEFI8Mh520gjln0qMgG+Tp8eW71R6xMB8GA1UdIwQYMBaAFI8M\n\
+h520gjln0qMgG+Tp8eW71R6xMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID\n\
+SQAwRgIhAIzdCOHf2XwYgiOWFnYrXumaz0AfWAZ+405pkcSsMsYSAiEA6TrmGGkV\n\
+UTdNwo6p1gIAvhFA+TVCge8PaKcftTezyRA=\n\
+-----END CERTIFICATE-----";
+
+    fn file_with(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temp");
+        std::io::Write::write_all(&mut file, text.as_bytes()).expect("write");
+        file
+    }
+
+    fn error_of<T: std::fmt::Debug>(result: Result<T>) -> String {
+        format!("{:#}", result.expect_err("fails"))
+    }
+
+    #[test]
+    fn a_ca_file_adds_each_of_its_certificates_to_the_public_roots() {
+        // Text around the blocks (comments, a bundle's labels) is no reason to refuse a file.
+        let file = file_with(&format!("the proxy's CAs\n{CA_ONE}\nand its old one:\n{CA_TWO}\n"));
+        assert_eq!(read_ca_certs(file.path()).expect("reads").len(), 2);
+        let public = webpki_roots::TLS_SERVER_ROOTS.len();
+        assert_eq!(trusted_roots(None).expect("roots").len(), public);
+        assert_eq!(trusted_roots(Some(file.path())).expect("roots").len(), public + 2);
+        client_tls(Some(file.path())).expect("a TLS setup");
+    }
+
+    #[test]
+    fn a_ca_file_that_is_missing_or_holds_no_certificate_is_refused_by_name() {
+        let missing = Path::new("/nonexistent/farmhand-ca.pem");
+        let error = error_of(client_tls(Some(missing)));
+        assert!(error.contains("reading the CA certificates in /nonexistent/farmhand-ca.pem"), "{error}");
+
+        for text in ["", "not PEM at all\n", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"] {
+            let file = file_with(text);
+            let error = error_of(client_tls(Some(file.path())));
+            assert!(error.contains("holds no certificate") && error.contains(&file.path().display().to_string()), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_ca_file_with_a_broken_block_or_a_certificate_that_is_none_is_refused() {
+        let body = CA_ONE.lines().nth(1).expect("a base64 line");
+        for broken in [
+            format!("-----BEGIN CERTIFICATE-----\n{body}\n"),
+            "-----BEGIN CERTIFICATE-----\n!!not base64!!\n-----END CERTIFICATE-----\n".to_string(),
+        ] {
+            let file = file_with(&format!("{CA_ONE}\n{broken}"));
+            let error = error_of(client_tls(Some(file.path())));
+            assert!(error.contains("is not a PEM file of CA certificates"), "{broken:?}: {error}");
+        }
+        // Well-formed PEM whose content ("hello") is no certificate: caught before the first
+        // connection, with which block it is.
+        let file = file_with(&format!("{CA_ONE}\n-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n"));
+        let error = error_of(client_tls(Some(file.path())));
+        assert!(error.contains("certificate 2 in") && error.contains("not a usable CA certificate"), "{error}");
+    }
+
+    #[test]
+    fn the_ca_file_comes_from_the_flag_or_the_config_file_and_is_read_at_resolve() {
+        let bad = file_with("nothing here\n");
+        let mut settings = tempfile::NamedTempFile::new().expect("temp");
+        let toml = format!("servers = [\"https://s\"]\ntoken = \"t\"\nca_cert = {:?}\n", bad.path().display().to_string());
+        std::io::Write::write_all(&mut settings, toml.as_bytes()).expect("write");
+        let from_file = AgentArgs { config: Some(settings.path().to_path_buf()), ..Default::default() };
+        assert!(error_of(from_file.resolve()).contains("holds no certificate"));
+
+        let good = file_with(CA_ONE);
+        let flag_wins = AgentArgs { ca_cert: Some(good.path().to_path_buf()), ..from_file };
+        flag_wins.resolve().expect("the flag's file is read instead");
     }
 }

@@ -74,7 +74,9 @@ async fn session(agent: &Arc<Agent>, server: &str) -> Result<Ended> {
     request
         .headers_mut()
         .insert(http::header::AUTHORIZATION, format!("Bearer {}", agent.config.token).parse().context("the token is not header text")?);
-    let (socket, _) = tokio_tungstenite::connect_async(request).await.context("connecting")?;
+    // Only wss:// uses the connector; ws:// stays plain.
+    let tls = tokio_tungstenite::Connector::Rustls(agent.config.tls.clone());
+    let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(tls)).await.context("connecting")?;
     let (mut sink, mut incoming) = socket.split();
 
     let welcome = tokio::time::timeout(WELCOME_TIMEOUT, incoming.next()).await.context("no welcome from the server")?;

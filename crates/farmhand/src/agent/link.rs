@@ -47,8 +47,11 @@ fn unavailable(e: impl std::fmt::Display) -> LinkError {
 }
 
 impl RemoteLink {
-    pub fn new(token: String) -> RemoteLink {
-        RemoteLink { http: reqwest::Client::new(), token, state: Mutex::default() }
+    /// `tls` is the agent's one TLS setup, so files reach an https:// server trusted
+    /// exactly as the WebSocket is.
+    pub fn new(token: String, tls: &rustls::ClientConfig) -> anyhow::Result<RemoteLink> {
+        let http = reqwest::Client::builder().use_preconfigured_tls(tls.clone()).build()?;
+        Ok(RemoteLink { http, token, state: Mutex::default() })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> Result<T, LinkError> {

@@ -45,7 +45,7 @@ impl Agent {
     /// An agent for `config`; `fixed` are devices given already built (the server's own).
     pub fn new(config: AgentConfig, fixed: Vec<domain::host::HostedDevice>) -> Result<Arc<Agent>> {
         std::fs::create_dir_all(&config.work_dir).with_context(|| format!("creating {}", config.work_dir.display()))?;
-        let link = Arc::new(link::RemoteLink::new(config.token.clone()));
+        let link = Arc::new(link::RemoteLink::new(config.token.clone(), &config.tls)?);
         let runner = Runner::new(config.runner.clone(), Arc::new(WallClock));
         let executor = Arc::new(
             Executor::new(link.clone(), runner, config.work_dir.clone(), Arc::new(|| {})).keeping_failed_workspaces(config.keep_failed_workspaces),

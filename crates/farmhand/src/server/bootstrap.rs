@@ -106,6 +106,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
             work_dir: config.work_dir.clone(),
             keep_failed_workspaces: config.keep_failed_workspaces,
             runner,
+            tls: crate::agent::config::client_tls(None)?,
         };
         // Listed at once, so the first ListDevices shows them; the host's connection a
         // moment later confirms them.
