@@ -208,3 +208,35 @@ def test_a_stopping_replica_sends_its_hosts_to_another_one(farm, tmp_path):
     job = schedule(lab, bench_device(lab.client)["arn"], spec)
     assert status_is(a.client(), job["arn"], "COMPLETED")["result"] == "PASSED"
     assert (tmp_path / "ran-after-the-move").exists()
+
+
+def test_a_device_spread_over_two_hosts_keeps_running_jobs_when_one_is_lost(farm, tmp_path):
+    a, b, agent = farm
+    lab = Lab(a)
+    # A second host with another instance of the same played device model.
+    second_fleet = tmp_path / "rack-2.toml"
+    second_fleet.write_text(fleet_toml([{**PLAYED_DEVICE, "udids": ["REPLICAPLAYED900"]}]))
+    work = tmp_path / "rack-2"
+    work.mkdir()
+    second = Agent(work, [a.endpoint], agent_token(a, "rack-2"), second_fleet).start()
+    try:
+        def played():
+            found = lab.client.list_devices(filters=[{"attribute": "MODEL", "operator": "EQUALS", "values": ["Replica Played"]}])
+            return {"devices": found["devices"]}
+        device = wait_for(played, lambda v: v["devices"] and len(v["devices"][0]["instances"]) == 2, timeout=20,
+                          what="one device with an instance on each host")["devices"][0]
+        # The first host goes silent: after the timeout its instance is unavailable, the device is not.
+        agent.proc.kill()
+        agent.proc.wait()
+        device = wait_for(played, lambda v: any(i["status"] == "NOT_AVAILABLE" for i in v["devices"][0]["instances"]),
+                          timeout=20, what="the lost host's instance to be unavailable")["devices"][0]
+        assert device["availability"] != "TEMPORARY_NOT_AVAILABLE", device
+        scenario = Scenario(setup=1, teardown=1, tests=(SimTest("still-served", 1),))
+        run = lab.web_run(lab.pool([device["arn"]]), lab.package(scenario))
+        [job] = lab.jobs(run["arn"])
+        final = status_is(lab.client, job["arn"], "COMPLETED", timeout=30)
+        assert final["result"] == "PASSED", final
+        [live] = [i for i in device["instances"] if i["status"] != "NOT_AVAILABLE"]
+        assert final["instanceArn"] == live["arn"], "the job ran on the host that still answers"
+    finally:
+        second.stop()

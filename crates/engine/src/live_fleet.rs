@@ -74,17 +74,20 @@ impl LiveFleet {
         gone
     }
 
-    /// Records what a host declared and whether it answers; devices another host
-    /// already has are refused (returned), so one device never has two hosts.
+    /// Records what a host declared and whether it answers. Hosts may declare the same
+    /// device (one model, instances spread over several machines); an instance another host
+    /// or the fleet file already has is refused, with its whole device (returned), so one
+    /// instance never has two hosts.
     pub fn set_host(&self, host: &str, devices: Vec<HostedDevice>, alive: bool) -> Vec<String> {
         let Ok(mut hosts) = self.hosts.write() else { return Vec::new() };
         let taken: std::collections::BTreeSet<String> = hosts
             .iter()
             .filter(|(name, _)| name.as_str() != host)
-            .flat_map(|(_, h)| h.devices.iter().map(|d| d.device.arn.clone()))
-            .chain(self.base.devices().iter().map(|d| d.arn.clone()))
+            .flat_map(|(_, h)| h.devices.iter().flat_map(|d| d.device.instances.iter().map(|i| i.arn.clone())))
+            .chain(self.base.devices().iter().flat_map(|d| d.instances.iter().map(|i| i.arn.clone())))
             .collect();
-        let (kept, refused): (Vec<HostedDevice>, Vec<HostedDevice>) = devices.into_iter().partition(|d| !taken.contains(&d.device.arn));
+        let (kept, refused): (Vec<HostedDevice>, Vec<HostedDevice>) =
+            devices.into_iter().partition(|d| d.device.instances.iter().all(|i| !taken.contains(&i.arn)));
         hosts.insert(host.to_string(), HostDevices { devices: kept, alive });
         drop(hosts);
         self.rebuild();
@@ -114,27 +117,40 @@ impl LiveFleet {
         self.hosts.read().map(|h| h.contains_key(host)).unwrap_or(false)
     }
 
-    /// The host a device belongs to, if it is a host's.
-    pub fn host_of(&self, device_arn: &str) -> Option<String> {
+    /// The host an instance is on, if it is a host's.
+    pub fn host_of_instance(&self, instance_arn: &str) -> Option<String> {
         let hosts = self.hosts.read().ok()?;
-        hosts.iter().find(|(_, h)| h.devices.iter().any(|d| d.device.arn == device_arn)).map(|(name, _)| name.clone())
+        hosts
+            .iter()
+            .find(|(_, h)| h.devices.iter().any(|d| d.device.instances.iter().any(|i| i.arn == instance_arn)))
+            .map(|(name, _)| name.clone())
     }
 
     fn rebuild(&self) {
         let discovered: Vec<(Device, Driver)> =
             self.discovered.read().map(|d| d.values().cloned().map(|d| (d, Driver::Adb)).collect()).unwrap_or_default();
-        let hosted: Vec<(Device, Driver)> = self
-            .hosts
-            .read()
-            .map(|hosts| {
-                hosts
-                    .values()
-                    .flat_map(|h| {
-                        h.devices.iter().map(move |d| (if h.alive { d.device.clone() } else { unavailable(d.device.clone()) }, d.driver))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        // One device per ARN: the first host's description, with every host's instances; an
+        // instance of a silent host is unavailable, and so is a device with no other.
+        let mut hosted: Vec<(Device, Driver)> = Vec::new();
+        if let Ok(hosts) = self.hosts.read() {
+            for h in hosts.values() {
+                for d in &h.devices {
+                    let device = if h.alive { d.device.clone() } else { unavailable(d.device.clone()) };
+                    match hosted.iter_mut().find(|(known, _)| known.arn == device.arn) {
+                        Some((known, _)) => known.instances.extend(device.instances),
+                        None => hosted.push((device, d.driver)),
+                    }
+                }
+            }
+        }
+        for (device, _) in &mut hosted {
+            let usable = device.instances.iter().any(|i| i.status != InstanceStatus::NotAvailable);
+            if usable && device.availability == DeviceAvailability::TemporaryNotAvailable {
+                device.availability = DeviceAvailability::Available;
+            } else if !usable {
+                device.availability = DeviceAvailability::TemporaryNotAvailable;
+            }
+        }
         let fleet = self.base.with_devices(discovered.into_iter().chain(hosted).collect());
         if let Ok(mut current) = self.current.write() {
             *current = Arc::new(fleet);
@@ -195,7 +211,8 @@ udid = "{id}-1"
         assert_eq!(fleet.len(), base + 1);
         assert_eq!(fleet.driver(&device.device.arn), Driver::Host);
         assert_ne!(fleet.device(&device.device.arn).map(|d| d.availability), Some(DeviceAvailability::TemporaryNotAvailable));
-        assert_eq!(live.host_of(&device.device.arn).as_deref(), Some("lab-1"));
+        let instance = device.device.instances[0].arn.clone();
+        assert_eq!(live.host_of_instance(&instance).as_deref(), Some("lab-1"));
 
         live.set_host_alive("lab-1", false);
         let shown = live.current().device(&device.device.arn).cloned().expect("still listed");
@@ -204,12 +221,30 @@ udid = "{id}-1"
     }
 
     #[test]
-    fn a_device_cannot_belong_to_two_hosts() {
+    fn an_instance_cannot_belong_to_two_hosts_but_a_device_model_can() {
         let live = LiveFleet::new(Fleet::demo("us-west-2"));
         let device = hosted("shared");
         live.set_host("lab-1", vec![device.clone()], true);
         assert_eq!(live.set_host("lab-2", vec![device.clone(), hosted("own")], true), vec![device.device.arn.clone()]);
-        assert_eq!(live.host_of(&device.device.arn).as_deref(), Some("lab-1"));
-        assert_eq!(live.host_of(&hosted("own").device.arn).as_deref(), Some("lab-2"));
+        let instance = |d: &HostedDevice| d.device.instances[0].arn.clone();
+        assert_eq!(live.host_of_instance(&instance(&device)).as_deref(), Some("lab-1"));
+        assert_eq!(live.host_of_instance(&instance(&hosted("own"))).as_deref(), Some("lab-2"));
+
+        // The same model with an instance of its own on a third host: one device, two
+        // instances, and it stays available while either host answers.
+        let mut more = device.clone();
+        more.device.instances[0].arn = format!("{}-more", instance(&device));
+        more.device.instances[0].udid = "shared-2".into();
+        assert!(live.set_host("lab-3", vec![more.clone()], true).is_empty());
+        let merged = live.current().device(&device.device.arn).cloned().expect("listed once");
+        assert_eq!(merged.instances.len(), 2);
+        assert_eq!(live.host_of_instance(&instance(&more)).as_deref(), Some("lab-3"));
+        live.set_host_alive("lab-1", false);
+        let merged = live.current().device(&device.device.arn).cloned().expect("listed");
+        assert_ne!(merged.availability, DeviceAvailability::TemporaryNotAvailable, "lab-3's instance still runs jobs");
+        assert_eq!(merged.instances.iter().filter(|i| i.status == InstanceStatus::NotAvailable).count(), 1);
+        live.set_host_alive("lab-3", false);
+        let merged = live.current().device(&device.device.arn).cloned().expect("listed");
+        assert_eq!(merged.availability, DeviceAvailability::TemporaryNotAvailable);
     }
 }

@@ -183,17 +183,17 @@ impl Hub {
         if !job.driver.is_real() || finished(&job) || job.instance_arn.is_none() {
             return;
         }
-        let Some(host) = self.live_fleet.host_of(&job.device.arn) else { return };
+        let Some(host) = self.host_of_job(&job) else { return };
         if self.is_connected_here(&host) {
             self.send_job(&host, &record.arn).await;
-            self.push_orders(&record.arn, &job.device.arn, Orders::for_job(&job, self.link.clock().now_ms()).0);
+            self.push_orders(&record.arn, &job, Orders::for_job(&job, self.link.clock().now_ms()).0);
         }
     }
 
     /// Something about a real job changed that its host must hear now (a stop): pushed
     /// at once if the host is connected here, and announced to the other replicas.
     pub async fn job_changed(&self, job_arn: &str, job: &Job) {
-        self.push_orders(job_arn, &job.device.arn, Orders::for_job(job, self.link.clock().now_ms()).0);
+        self.push_orders(job_arn, job, Orders::for_job(job, self.link.clock().now_ms()).0);
         if let Err(e) = self.link.store().notify(JOBS_CHANNEL, job_arn).await {
             tracing::warn!(job = %job_arn, error = %e, "announcing a job change failed; other replicas see it at their next pass");
         }
@@ -290,7 +290,12 @@ impl Hub {
     }
 
     fn owns(&self, host: &str, job: &Job) -> bool {
-        self.live_fleet.host_of(&job.device.arn).as_deref() == Some(host)
+        self.host_of_job(job).as_deref() == Some(host)
+    }
+
+    /// The host of the instance a job was given, if it is a host's.
+    fn host_of_job(&self, job: &Job) -> Option<String> {
+        self.live_fleet.host_of_instance(job.instance_arn.as_deref()?)
     }
 
     async fn job(&self, job_arn: &str) -> Option<(Record, Job)> {
@@ -312,8 +317,8 @@ impl Hub {
     }
 
     /// Pushes `orders` for a job to its host if it is connected here and they changed.
-    pub fn push_orders(&self, job_arn: &str, device_arn: &str, orders: Orders) {
-        let Some(host) = self.live_fleet.host_of(device_arn) else { return };
+    pub fn push_orders(&self, job_arn: &str, job: &Job, orders: Orders) {
+        let Some(host) = self.host_of_job(job) else { return };
         let changed = self
             .sessions
             .lock()
@@ -386,7 +391,7 @@ fn finished(job: &Job) -> bool {
 impl Hosts for Hub {
     async fn dispatch(&self, record: &Record) {
         let Ok(job) = serde_json::from_value::<Job>(record.body.clone()) else { return };
-        if let Some(host) = self.live_fleet.host_of(&job.device.arn) {
+        if let Some(host) = self.host_of_job(&job) {
             if self.is_connected_here(&host) {
                 self.send_job(&host, &record.arn).await;
             } else if let Err(e) = self.link.store().notify(JOBS_CHANNEL, &record.arn).await {
@@ -402,11 +407,11 @@ impl Hosts for Hub {
             if finished(job) {
                 continue;
             }
-            let Some(host) = self.live_fleet.host_of(&job.device.arn) else { continue };
+            let Some(host) = self.host_of_job(job) else { continue };
             if self.is_connected_here(&host) {
                 self.send_job(&host, &record.arn).await;
                 let (orders, deadline) = Orders::for_job(job, now_ms);
-                self.push_orders(&record.arn, &job.device.arn, orders);
+                self.push_orders(&record.arn, job, orders);
                 next = match (next, deadline) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
