@@ -10,7 +10,7 @@
 //! - [`artifacts`]: a job's artifacts, rendered (simulated) or stored (real).
 //! - [`agent`]: the line between the control plane and device hosts ([`agent::JobLink`]).
 //! - [`executor`]: runs jobs on real devices through the runner, recording what happens.
-//! - [`live_fleet`]: the fleet file's devices plus those discovered while running.
+//! - [`live_fleet`]: the fleet file's simulated devices plus those of the device hosts.
 //! - [`scheduler`]: the loop that assigns devices to waiting jobs and settles ended ones.
 //! - [`job_view`]: a stored job seen at an instant (snapshot, ledger line).
 //! - [`sim_artifacts`]: logs, results and screenshots of simulated jobs, rendered on demand.

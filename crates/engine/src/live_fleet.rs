@@ -1,6 +1,6 @@
-//! The fleet as it is now: the fleet file's devices, those found while farmhand runs
-//! (Android phones plugged into this machine), and those of the device hosts (`farmhand
-//! agent`), each shown available only while its host answers. Readers take a snapshot
+//! The fleet as it is now: the fleet file's simulated devices and those of the device hosts
+//! (`farmhand agent`, and the server's built-in one, which also offers the phones plugged
+//! into this machine), each instance available only while its host answers. Readers take a snapshot
 //! (`current`), so a request or a scheduler pass sees one consistent fleet even while a
 //! phone is plugged in or a host comes and goes.
 
@@ -12,9 +12,6 @@ use std::sync::{Arc, RwLock};
 pub struct LiveFleet {
     base: Fleet,
     current: RwLock<Arc<Fleet>>,
-    /// Every device discovered so far, by ARN; a device that goes away stays, shown
-    /// TEMPORARY_NOT_AVAILABLE, so jobs and pools that name it keep making sense.
-    discovered: RwLock<BTreeMap<String, Device>>,
     /// Each host's devices as it last declared them, and whether the host answers.
     hosts: RwLock<BTreeMap<String, HostDevices>>,
 }
@@ -38,40 +35,11 @@ fn unavailable(mut device: Device) -> Device {
 impl LiveFleet {
     pub fn new(base: Fleet) -> LiveFleet {
         let current = RwLock::new(Arc::new(base.clone()));
-        LiveFleet { base, current, discovered: RwLock::default(), hosts: RwLock::default() }
+        LiveFleet { base, current, hosts: RwLock::default() }
     }
 
     pub fn current(&self) -> Arc<Fleet> {
         self.current.read().map(|f| f.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
-    }
-
-    /// Replaces what discovery found: `attached` are the devices present now; devices seen
-    /// before and absent now become unavailable. Returns the serials that just went away.
-    pub fn set_attached(&self, attached: Vec<Device>) -> Vec<String> {
-        let Ok(mut discovered) = self.discovered.write() else { return Vec::new() };
-        let was_present: Vec<String> = discovered
-            .values()
-            .filter(|d| d.availability != DeviceAvailability::TemporaryNotAvailable)
-            .flat_map(|d| d.instances.iter().map(|i| i.udid.clone()))
-            .collect();
-        let present: Vec<String> = attached.iter().map(|d| d.arn.clone()).collect();
-        for device in attached {
-            discovered.insert(device.arn.clone(), device);
-        }
-        for (arn, device) in discovered.iter_mut() {
-            if !present.contains(arn) {
-                *device = unavailable(device.clone());
-            }
-        }
-        let gone: Vec<String> = discovered
-            .values()
-            .filter(|d| d.availability == DeviceAvailability::TemporaryNotAvailable)
-            .flat_map(|d| d.instances.iter().map(|i| i.udid.clone()))
-            .filter(|udid| was_present.contains(udid))
-            .collect();
-        drop(discovered);
-        self.rebuild();
-        gone
     }
 
     /// Records what a host declared and whether it answers. Hosts may declare the same
@@ -127,8 +95,6 @@ impl LiveFleet {
     }
 
     fn rebuild(&self) {
-        let discovered: Vec<(Device, Driver)> =
-            self.discovered.read().map(|d| d.values().cloned().map(|d| (d, Driver::Adb)).collect()).unwrap_or_default();
         // One device per ARN: the first host's description, with every host's instances; an
         // instance of a silent host is unavailable, and so is a device with no other.
         let mut hosted: Vec<(Device, Driver)> = Vec::new();
@@ -151,7 +117,7 @@ impl LiveFleet {
                 device.availability = DeviceAvailability::TemporaryNotAvailable;
             }
         }
-        let fleet = self.base.with_devices(discovered.into_iter().chain(hosted).collect());
+        let fleet = self.base.with_devices(hosted);
         if let Ok(mut current) = self.current.write() {
             *current = Arc::new(fleet);
         }

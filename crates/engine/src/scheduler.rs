@@ -193,7 +193,7 @@ impl Scheduler {
         }
     }
 
-    /// Schedules onto `fleet` as it changes (devices discovered while running).
+    /// Schedules onto `fleet` as it changes (device hosts coming and going).
     pub fn with_live_fleet(mut self, fleet: Arc<LiveFleet>) -> Self {
         self.fleet = fleet;
         self

@@ -33,7 +33,7 @@ pub use auth::SIGNING_SERVICE;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub blobs: BlobStore,
-    /// The fleet file's devices plus those discovered while running; read through
+    /// The fleet file's simulated devices plus the device hosts' devices; read through
     /// [`AppState::fleet`].
     pub live_fleet: Arc<LiveFleet>,
     pub engine: Arc<Scheduler>,
