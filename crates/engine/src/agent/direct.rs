@@ -76,9 +76,18 @@ impl DirectLink {
     /// Applies `report` as of `at_ms`: now for what a host reports, the host's last sign of
     /// life for a job the control plane ends because its host went silent.
     pub async fn report_at(&self, job_arn: &str, report: &JobReport, at_ms: i64) -> Result<(), LinkError> {
+        self.report_if(job_arn, report, at_ms, |_| true).await
+    }
+
+    /// [`DirectLink::report_at`] for a job that passes `allowed` (whose host may report on
+    /// it), checked on the same read the report is applied to.
+    pub async fn report_if(&self, job_arn: &str, report: &JobReport, at_ms: i64, allowed: impl Fn(&Job) -> bool) -> Result<(), LinkError> {
         loop {
             let record = self.job_record(job_arn).await?;
             let mut job: Job = decode(&record)?;
+            if !allowed(&job) {
+                return Err(LinkError::Gone(format!("job {job_arn} is not this host's")));
+            }
             let observed = job.observed.get_or_insert_with(ObservedJob::default);
             report::apply(observed, &mut job.artifacts, report, at_ms);
             let mut updated = record.clone();

@@ -266,9 +266,13 @@ impl Hub {
 
     /// A report about a job the host runs; refused for a job that is not on its devices.
     pub async fn report(&self, host: &str, job_arn: &str, report: JobReport) -> Result<(), String> {
-        self.check_owner(host, job_arn).await?;
         let ends = matches!(report, JobReport::Finished { .. } | JobReport::Failed { .. });
-        self.link.report(job_arn, report).await.map_err(|e| e.to_string())?;
+        let now = self.link.clock().now_ms();
+        match self.link.report_if(job_arn, &report, now, |job| self.owns(host, job)).await {
+            Ok(()) => {}
+            Err(LinkError::Gone(_)) => return Err(format!("job {job_arn} does not run on host {host}")),
+            Err(e) => return Err(e.to_string()),
+        }
         if ends {
             self.wake_scheduler();
         }
