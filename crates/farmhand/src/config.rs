@@ -16,6 +16,12 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 /// Long enough for a load balancer that polls /readyz every second or two to see it fail;
 /// slower pollers need more.
 pub const DEFAULT_DRAIN_SECONDS: f64 = 5.0;
+/// Well above what a CI pipeline's polling or a busy dashboard sends with one key, so only
+/// a runaway client meets the limit.
+pub const DEFAULT_RATE_LIMIT_PER_SECOND: f64 = 200.0;
+pub const DEFAULT_RATE_BURST: f64 = 400.0;
+/// As hyper's own default header timeout: ample for a slow link, short for a slowloris.
+pub const DEFAULT_REQUEST_READ_TIMEOUT_SECONDS: f64 = 30.0;
 
 /// Where data lives; shared by `serve` and the management commands.
 #[derive(Debug, Clone, Args, Default)]
@@ -86,6 +92,17 @@ pub struct ServeArgs {
     /// and requests are still served (default 5).
     #[arg(long, env = "FARMHAND_DRAIN_SECONDS")]
     pub drain_seconds: Option<f64>,
+    /// JSON API requests per second allowed to one access key, on each replica; over it the
+    /// answer is ThrottlingException (default 200; 0 turns the limit off).
+    #[arg(long, env = "FARMHAND_RATE_LIMIT_PER_SECOND")]
+    pub rate_limit_per_second: Option<f64>,
+    /// Requests one access key may send at once above its rate (default 400).
+    #[arg(long, env = "FARMHAND_RATE_BURST")]
+    pub rate_burst: Option<f64>,
+    /// Seconds a client has to send a request's headers, and a JSON API request's body,
+    /// before its connection is closed (default 30).
+    #[arg(long, env = "FARMHAND_REQUEST_READ_TIMEOUT_SECONDS")]
+    pub request_read_timeout_seconds: Option<f64>,
     /// Fixes the default account's first access key (for CI).
     #[arg(long, env = "FARMHAND_ROOT_ACCESS_KEY_ID", requires = "root_secret_access_key")]
     pub root_access_key_id: Option<String>,
@@ -114,6 +131,9 @@ struct FileConfig {
     work_dir: Option<PathBuf>,
     teardown_timeout_seconds: Option<f64>,
     drain_seconds: Option<f64>,
+    rate_limit_per_second: Option<f64>,
+    rate_burst: Option<f64>,
+    request_read_timeout_seconds: Option<f64>,
     root_access_key_id: Option<String>,
     root_secret_access_key: Option<String>,
 }
@@ -154,6 +174,10 @@ pub struct ServeConfig {
     /// How long a replica told to stop keeps serving while reporting not-ready, so load
     /// balancers stop sending to it before its listener closes.
     pub drain: std::time::Duration,
+    /// Per-access-key JSON API rate and burst; `None` when limiting is off.
+    pub rate_limit: Option<(f64, f64)>,
+    /// How long a client may take over a request's headers and a JSON API body.
+    pub request_read_timeout: std::time::Duration,
     pub root_key: Option<(String, String)>,
 }
 
@@ -224,6 +248,21 @@ impl ServeArgs {
                 anyhow::ensure!(secs.is_finite() && secs >= 0.0, "drain_seconds must be a non-negative number");
                 std::time::Duration::from_secs_f64(secs)
             },
+            rate_limit: {
+                let rate = self.rate_limit_per_second.or(file.rate_limit_per_second).unwrap_or(DEFAULT_RATE_LIMIT_PER_SECOND);
+                let burst = self.rate_burst.or(file.rate_burst).unwrap_or(DEFAULT_RATE_BURST);
+                anyhow::ensure!(rate.is_finite() && rate >= 0.0, "rate_limit_per_second must be a non-negative number");
+                anyhow::ensure!(burst.is_finite() && burst >= 1.0, "rate_burst must be at least 1");
+                (rate > 0.0).then_some((rate, burst))
+            },
+            request_read_timeout: {
+                let secs = self
+                    .request_read_timeout_seconds
+                    .or(file.request_read_timeout_seconds)
+                    .unwrap_or(DEFAULT_REQUEST_READ_TIMEOUT_SECONDS);
+                anyhow::ensure!(secs.is_finite() && secs > 0.0, "request_read_timeout_seconds must be a positive number");
+                std::time::Duration::from_secs_f64(secs)
+            },
             host_timeout: crate::agent::config::seconds(
                 "host_timeout_seconds",
                 self.host_timeout_seconds.or(file.host_timeout_seconds),
@@ -280,6 +319,22 @@ mod tests {
         let flag = ServeArgs { store, blob_store: Some("/srv/blobs".into()), ..Default::default() };
         assert_eq!(flag.resolve().expect("resolves").blob_store.as_deref(), Some("/srv/blobs"));
         assert_eq!(ServeArgs::default().resolve().expect("resolves").blob_store, None);
+    }
+
+    #[test]
+    fn rate_limit_defaults_reads_the_file_and_zero_turns_it_off() {
+        let defaults = ServeArgs::default().resolve().expect("resolves");
+        assert_eq!(defaults.rate_limit, Some((DEFAULT_RATE_LIMIT_PER_SECOND, DEFAULT_RATE_BURST)));
+        assert_eq!(defaults.request_read_timeout, std::time::Duration::from_secs(30));
+        let mut file = tempfile::NamedTempFile::new().expect("temp");
+        writeln!(file, "rate_limit_per_second = 5\nrate_burst = 7\nrequest_read_timeout_seconds = 2").expect("write");
+        let store = StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() };
+        let from_file = ServeArgs { store: store.clone(), ..Default::default() }.resolve().expect("resolves");
+        assert_eq!(from_file.rate_limit, Some((5.0, 7.0)));
+        assert_eq!(from_file.request_read_timeout, std::time::Duration::from_secs(2));
+        let off = ServeArgs { store, rate_limit_per_second: Some(0.0), ..Default::default() };
+        assert_eq!(off.resolve().expect("resolves").rate_limit, None);
+        assert!(ServeArgs { rate_burst: Some(0.0), ..Default::default() }.resolve().is_err());
     }
 
     #[test]

@@ -31,4 +31,6 @@ pub mod timeout;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
+mod interleavings;
+#[cfg(test)]
 mod scenarios;

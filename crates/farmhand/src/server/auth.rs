@@ -1,6 +1,7 @@
 //! Authenticates a request: SigV4 says whose key signed it, the store says which account
 //! that key belongs to. Only a request that passes both reaches an operation.
 
+use super::throttle::Throttle;
 use super::AppState;
 use domain::account::Account;
 use protocol::sigv4::{self, AuthError, Expectation, RequestParts};
@@ -17,6 +18,52 @@ pub fn auth_error(e: AuthError) -> ApiError {
         _ => ErrorCode::InvalidSignature,
     };
     ApiError::new(code, e.message())
+}
+
+/// Why a JSON API request is not served.
+#[derive(Debug)]
+pub enum Refusal {
+    Failed(ApiError),
+    /// Over a rate: answered ThrottlingException, which ApiError's codes do not include.
+    Throttled,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Refusal::Failed(e)
+    }
+}
+
+/// Like [`authenticate`], with the limits applied: a request over its key's rate, or from an
+/// address that keeps failing, is refused before the store is asked anything. Only a key
+/// whose signature verified is charged, so a forger cannot spend someone else's rate.
+pub async fn authenticate_throttled(
+    state: &AppState,
+    throttle: &Throttle,
+    peer: Option<std::net::IpAddr>,
+    parts: &RequestParts<'_>,
+) -> Result<Account, Refusal> {
+    let now = std::time::Instant::now();
+    let key_id = match sigv4::parse(parts) {
+        Ok(parsed) => parsed.access_key_id().to_string(),
+        Err(e) => {
+            throttle.failed(peer, now);
+            return Err(auth_error(e).into());
+        }
+    };
+    if !throttle.may_verify(&key_id, peer, now) {
+        return Err(Refusal::Throttled);
+    }
+    match authenticate(state, parts).await {
+        Ok(account) if throttle.admit(&key_id, now) => Ok(account),
+        Ok(_) => Err(Refusal::Throttled),
+        Err(e) => {
+            if e.code != protocol::ErrorCode::InternalService {
+                throttle.failed(peer, now);
+            }
+            Err(e.into())
+        }
+    }
 }
 
 pub async fn authenticate(state: &AppState, parts: &RequestParts<'_>) -> Result<Account, ApiError> {

@@ -2,12 +2,13 @@
 //! `x-amzn-RequestId`; every failure is an AWS error body; a panic in an operation becomes
 //! a 500 `InternalServiceException` rather than a dropped connection.
 
-use super::auth::authenticate;
+use super::auth::{authenticate_throttled, Refusal};
+use super::throttle::{throttled_response, Throttle};
 use super::AppState;
 use crate::api::{self, Ctx};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
@@ -79,6 +80,8 @@ fn operation(headers: &HeaderMap) -> Result<Operation, ApiError> {
 
 pub async fn api(
     State(state): State<Arc<AppState>>,
+    Extension(throttle): Extension<Arc<Throttle>>,
+    extensions: http::Extensions,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -94,27 +97,39 @@ pub async fn api(
             return response;
         }
     };
-    let outcome = AssertUnwindSafe(handle(&state, &request_id, &method, &uri, &headers, &body))
+    let caller = Caller { throttle: &throttle, peer: super::connections::peer(&extensions) };
+    let outcome = AssertUnwindSafe(handle(&state, &caller, &request_id, &method, &uri, &headers, &body))
         .catch_unwind()
         .await
-        .unwrap_or_else(|_| Err(state.internal("operation panicked")));
+        .unwrap_or_else(|_| Err(state.internal("operation panicked").into()));
     match outcome {
         Ok(body) => finish((StatusCode::OK, body).into_response(), &request_id),
-        Err(e) => {
+        Err(Refusal::Throttled) => {
+            tracing::debug!(%request_id, peer = ?caller.peer, "request throttled");
+            throttled_response(&request_id)
+        }
+        Err(Refusal::Failed(e)) => {
             tracing::debug!(%request_id, code = e.code.as_str(), message = %e.message, "request failed");
             error_response(&e, &request_id)
         }
     }
 }
 
+/// Who is asking, as far as the limits care.
+struct Caller<'a> {
+    throttle: &'a Throttle,
+    peer: Option<std::net::IpAddr>,
+}
+
 async fn handle(
     state: &Arc<AppState>,
+    caller: &Caller<'_>,
     request_id: &str,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, Refusal> {
     let header_list = header_pairs(headers);
     let payload_sha256 = hex::encode(Sha256::digest(body));
     let parts = RequestParts {
@@ -124,9 +139,9 @@ async fn handle(
         headers: &header_list,
         payload_sha256: Some(&payload_sha256),
     };
-    let account = authenticate(state, &parts).await?;
+    let account = authenticate_throttled(state, caller.throttle, caller.peer, &parts).await?;
     let op = operation(headers)?;
     let span = tracing::info_span!("op", name = op.name(), account = %account.id, %request_id);
     let ctx = Ctx { state: state.clone(), account };
-    api::dispatch(&ctx, op, body).instrument(span).await
+    Ok(api::dispatch(&ctx, op, body).instrument(span).await?)
 }

@@ -5,6 +5,7 @@
 pub mod agents;
 mod auth;
 mod bootstrap;
+mod connections;
 mod downloads;
 pub mod clock;
 mod health;
@@ -12,6 +13,7 @@ mod http;
 mod output;
 pub mod presign;
 mod shutdown;
+mod throttle;
 mod upload_put;
 
 use crate::config::ServeConfig;
@@ -82,15 +84,24 @@ impl AppState {
     }
 }
 
-/// `draining` is what `/readyz` reports as `shutting_down`.
-pub fn router(state: Arc<AppState>, draining: shutdown::Draining) -> Router {
+/// `draining` is what `/readyz` reports as `shutting_down`; `throttle` and `read_limit`
+/// guard the JSON API against clients that are too fast or too slow.
+pub fn router(
+    state: Arc<AppState>,
+    draining: shutdown::Draining,
+    throttle: Arc<throttle::Throttle>,
+    read_limit: connections::ReadLimit,
+) -> Router {
     let presigned = Router::new()
         .route("/uploads/{account}/{project}/{upload}", put(upload_put::put_upload))
         .route("/artifacts/{account}/{*path}", get(downloads::artifact))
         .route("/video/{account}/{*job}", get(downloads::video))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), presign::require));
     Router::new()
-        .route("/", post(http::api))
+        .route(
+            "/",
+            post(http::api).route_layer(axum::middleware::from_fn_with_state(read_limit, connections::body_deadline)),
+        )
         .merge(presigned)
         .route("/output/{account}/{*job}", get(output::output))
         .merge(agents::routes())
@@ -99,6 +110,7 @@ pub fn router(state: Arc<AppState>, draining: shutdown::Draining) -> Router {
         .fallback(http::no_route)
         .layer(axum::middleware::map_response(http::ensure_request_id))
         .layer(axum::extract::DefaultBodyLimit::max(http::MAX_REQUEST_BODY))
+        .layer(axum::Extension(throttle))
         .with_state(state)
 }
 
@@ -126,7 +138,12 @@ pub async fn run(config: ServeConfig) -> Result<()> {
     let hub = state.hub.clone();
     let built_in_host = state.internal_agent.as_ref().map(|(_, host)| host.clone());
     let send_hosts_away = move || hub.send_hosts_away(built_in_host.as_deref());
-    shutdown::serve(listener, router(state.clone(), draining.clone()), draining, config.drain, send_hosts_away).await?;
+    let throttle = Arc::new(throttle::Throttle::new(
+        config.rate_limit.map(|(per_second, burst)| throttle::Rate { per_second, burst }),
+    ));
+    let read_limit = connections::ReadLimit(config.request_read_timeout);
+    let app = router(state.clone(), draining.clone(), throttle, read_limit);
+    shutdown::serve(listener, app, read_limit, draining, config.drain, send_hosts_away).await?;
     // The scheduler's loop gives up its lease on the way out, so another replica schedules
     // at once instead of after the lease's expiry.
     let _ = stop_tx.send(true);

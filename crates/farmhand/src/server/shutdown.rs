@@ -9,9 +9,9 @@
 //! The caller then stops the scheduler, which hands its lease over. A second signal skips
 //! what is left of the drain and of the wait.
 
+use super::connections::{self, ReadLimit};
 use anyhow::Result;
 use axum::Router;
-use std::future::IntoFuture;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,15 +39,18 @@ impl Draining {
 
 /// Serves `app` until a signal, then drains as described above.
 /// `on_drain` runs when the drain begins (device hosts are sent to other replicas).
-pub async fn serve(listener: TcpListener, app: Router, draining: Draining, drain: Duration, on_drain: impl FnOnce()) -> Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    read_limit: ReadLimit,
+    draining: Draining,
+    drain: Duration,
+    on_drain: impl FnOnce(),
+) -> Result<()> {
     let (close, closed) = tokio::sync::oneshot::channel::<()>();
-    let mut server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = closed.await;
-            })
-            .into_future(),
-    );
+    let mut server = tokio::spawn(connections::serve(listener, app, read_limit, async {
+        let _ = closed.await;
+    }));
     tokio::select! {
         ended = &mut server => return Ok(ended??),
         () = signal() => {}
