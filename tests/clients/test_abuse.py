@@ -69,10 +69,15 @@ def test_a_key_over_its_rate_is_throttled_while_another_key_is_served(tight_farm
     assert first.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert first.response["ResponseMetadata"]["RequestId"]
 
-    # The busy key is still out of tokens, and the other account's key is not.
-    with pytest.raises(ClientError) as still:
-        busy.list_projects()
-    assert error_code(still.value) == "ThrottlingException"
+    # The busy key stays limited (at 1 call a second, ten quick calls cannot all be
+    # served, however slow this machine is), and the other account's key is not.
+    again = []
+    for _ in range(10):
+        try:
+            busy.list_projects()
+        except ClientError as e:
+            again.append(error_code(e))
+    assert again and set(again) == {"ThrottlingException"}, again
     for _ in range(4):
         calm.list_projects()
     # The bucket refills: the busy key is served again after a pause.
