@@ -26,13 +26,11 @@
 //! job's tests are then laid end to end over the test phase, the last taking the rest).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use domain::job::status::ExecutionResult;
 
-use crate::junit::{CollectLimits, TestCaseResult, MAX_MESSAGE_CHARS, MAX_NAME_CHARS};
+use crate::junit::{files_under, read_capped, CollectLimits, TestCaseResult, MAX_MESSAGE_CHARS, MAX_NAME_CHARS};
 
 /// The test that stands for a run that did not complete when no test of it can be blamed.
 pub const RUN_TEST_NAME: &str = "Instrumentation run";
@@ -286,29 +284,14 @@ pub fn collect_instrumentation_results(dir: &Path, logcat: Option<&Path>, limits
 }
 
 fn output_paths(dir: &Path, limits: &CollectLimits) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .follow_links(false)
-        .max_depth(limits.max_depth)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|entry| entry.file_type().is_file())
-        .filter(|entry| {
-            let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
-            name.contains("instrument") && !name.ends_with(".xml")
-        })
-        .take(limits.max_files)
-        .map(walkdir::DirEntry::into_path)
-        .collect()
+    files_under(dir, limits, |name| name.contains("instrument") && !name.ends_with(".xml"))
 }
 
 /// The file as text, or `None` when unreadable or larger than `cap` (with a warning).
 fn read_text(path: &Path, cap: u64) -> Option<String> {
-    let mut bytes = Vec::new();
-    let read = fs::File::open(path).and_then(|file| file.take(cap.saturating_add(1)).read_to_end(&mut bytes));
-    match read {
-        Ok(_) if bytes.len() as u64 <= cap => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        Ok(_) => {
+    match read_capped(path, cap) {
+        Ok(Some(bytes)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Ok(None) => {
             tracing::warn!(path = %path.display(), "skipping instrumentation output larger than {cap} bytes");
             None
         }
@@ -322,6 +305,7 @@ fn read_text(path: &Path, cap: u64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn case(name: &str, result: ExecutionResult, message: Option<&str>) -> TestCaseResult {
         TestCaseResult { name: name.to_owned(), duration_ms: 0, result, message: message.map(str::to_owned) }

@@ -418,6 +418,14 @@ pub fn collect_results_with(dir: &Path, limits: &CollectLimits) -> Vec<TestCaseR
 }
 
 fn report_paths(dir: &Path, limits: &CollectLimits) -> Vec<PathBuf> {
+    // As Path::extension reads it: a file named just ".xml" has none.
+    files_under(dir, limits, |name| name.len() > ".xml".len() && name.ends_with(".xml"))
+}
+
+/// The regular files under `dir` whose lowercased name `wanted` accepts, in name order,
+/// within the limits' depth and count; symbolic links are not followed, so a job's log
+/// directory cannot point the collectors outside it.
+pub(crate) fn files_under(dir: &Path, limits: &CollectLimits, wanted: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)
         .follow_links(false)
         .max_depth(limits.max_depth)
@@ -425,12 +433,7 @@ fn report_paths(dir: &Path, limits: &CollectLimits) -> Vec<PathBuf> {
         .into_iter()
         .filter_map(Result::ok)
         .filter(|entry| entry.file_type().is_file())
-        .filter(|entry| {
-            entry
-                .path()
-                .extension()
-                .is_some_and(|ext| ext.eq_ignore_ascii_case("xml"))
-        })
+        .filter(|entry| wanted(&entry.file_name().to_string_lossy().to_ascii_lowercase()))
         .take(limits.max_files)
         .map(walkdir::DirEntry::into_path)
         .collect()
@@ -438,7 +441,7 @@ fn report_paths(dir: &Path, limits: &CollectLimits) -> Vec<PathBuf> {
 
 /// The file's bytes, or `None` if it has more than `cap` (checked while reading, as
 /// the file may still be growing).
-fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+pub(crate) fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
     let file = fs::File::open(path)?;
     let mut bytes = Vec::new();
     file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
