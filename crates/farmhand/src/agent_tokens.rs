@@ -55,7 +55,9 @@ mod tests {
         store.create_agent_token(&token).await.expect("stored");
         assert_eq!(authenticate(store.as_ref(), &text).await.expect("checked"), Some("lab-1".to_string()));
 
-        let tampered = format!("{}0", &text[..text.len() - 1]);
+        // The last hex digit changed (to 0, or to 1 when it already was 0).
+        let (kept, last) = text.split_at(text.len() - 1);
+        let tampered = format!("{kept}{}", if last == "0" { "1" } else { "0" });
         assert_eq!(authenticate(store.as_ref(), &tampered).await.expect("checked"), None);
         assert_eq!(authenticate(store.as_ref(), "fhagent_nope_x").await.expect("checked"), None);
         assert_eq!(authenticate(store.as_ref(), "garbage").await.expect("checked"), None);
