@@ -113,16 +113,31 @@ impl Scheduler {
     }
 
     /// The device instances jobs hold at `now_ms`.
+    ///
+    /// Every instance is copied: for listing the fleet; a single job's view uses
+    /// [`Self::instances_in_use_among`].
     pub fn instances_in_use(&self, now_ms: i64) -> BTreeSet<String> {
         self.in_use
             .read()
             .map(|held| {
                 held.iter()
-                    .filter(|(_, release)| release.is_none_or(|at| at > now_ms))
+                    .filter(|(_, release)| still_held(release, now_ms))
                     .map(|(instance, _)| instance.clone())
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Which of `instances` are held by a job at `now_ms`. A job's view needs only its own
+    /// device's instances: copying every held instance per view cost ListJobs more than
+    /// its store read on a busy 1,000-device fleet (BENCHMARKS.md).
+    pub fn instances_in_use_among<'a>(&self, instances: impl IntoIterator<Item = &'a str>, now_ms: i64) -> BTreeSet<String> {
+        let Ok(held) = self.in_use.read() else { return BTreeSet::new() };
+        instances
+            .into_iter()
+            .filter(|instance| held.get(*instance).is_some_and(|release| still_held(release, now_ms)))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Records that `instance` is let go at `at_ms` (a stop was just recorded), so the
@@ -150,6 +165,7 @@ impl Scheduler {
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
+            let began = tokio::time::Instant::now();
             let idle = match self.pass().await {
                 Ok(report) => {
                     let now = self.clock.now_ms();
@@ -164,12 +180,19 @@ impl Scheduler {
                     MAX_IDLE
                 }
             };
+            let pass_took = began.elapsed();
             tokio::select! {
                 _ = &mut shutdown => {
                     self.release().await;
                     return;
                 }
-                _ = self.wake.notified() => {}
+                _ = self.wake.notified() => {
+                    // Every ScheduleRun and StopJob wakes the scheduler, and a pass reads every
+                    // active job: under a stream of them, passes ran back to back and starved
+                    // the API. Resting as long as the last pass took keeps the scheduler to
+                    // about half a core, for at most that much extra latency.
+                    tokio::time::sleep(pass_took).await;
+                }
                 _ = tokio::time::sleep(idle) => {}
             }
         }
@@ -321,6 +344,11 @@ impl Scheduler {
             })
             .collect();
         let decisions = decide(&waiting, &active, &instances, &unavailable, &slots);
+        // Every decision is written in one fenced transaction: a pass placing a thousand jobs
+        // used to commit (and sync) a thousand times, which was most of the time from
+        // ScheduleRun to RUNNING on a large fleet (BENCHMARKS.md).
+        let mut writes = Vec::new();
+        let mut placed = Vec::new();
         for ((mut record, mut job), decision) in waiting_records.into_iter().zip(decisions) {
             match decision {
                 Decision::Assign { instance_arn, .. } => {
@@ -328,43 +356,50 @@ impl Scheduler {
                     job.instance_arn = Some(instance_arn.clone());
                     job.assigned_ms = Some(now);
                     encode_job(&mut record, &job)?;
-                    match self.store.update_fenced(&record, &lease).await {
-                        Ok(updated) => {
-                            report.assigned += 1;
-                            if job.driver.is_real() {
-                                match self.hosts.get() {
-                                    Some(hosts) => hosts.dispatch(&updated).await,
-                                    None => tracing::error!(job = %updated.arn, "no device hosts for a real device's job"),
-                                }
-                            }
-                            held.insert(instance_arn.clone(), release_ms(&job, &updated, &self.prep));
-                            active.push(ActiveJob {
-                                account_id: updated.account_id.clone(),
-                                platform: job.device.platform.as_str().to_string(),
-                                billing_method: job.billing_method,
-                                instance_arn,
-                            });
-                            let snapshot = job_snapshot(&job, &updated, &self.prep, now);
-                            report.next_change_ms = min_opt(report.next_change_ms, snapshot.next_change_ms);
-                        }
-                        // Stopped or deleted since we read it.
-                        Err(StoreError::Conflict | StoreError::NotFound) => {}
-                        // Another replica took over scheduling: its view wins.
-                        Err(StoreError::LeaseLost) => break,
-                        Err(e) => return Err(e.into()),
-                    }
+                    writes.push(record);
+                    placed.push(Some((job, instance_arn)));
                 }
                 Decision::Wait { reason, .. } => {
                     if job.wait_reason != reason {
                         job.wait_reason = reason;
                         encode_job(&mut record, &job)?;
-                        match self.store.update_fenced(&record, &lease).await {
-                            Ok(_) | Err(StoreError::Conflict | StoreError::NotFound) => {}
-                            Err(StoreError::LeaseLost) => break,
-                            Err(e) => return Err(e.into()),
-                        }
+                        writes.push(record);
+                        placed.push(None);
                     }
                 }
+            }
+        }
+        let outcomes = match self.store.update_all_fenced(&writes, &lease).await {
+            Ok(outcomes) => outcomes,
+            // Another replica took over scheduling: its view wins.
+            Err(StoreError::LeaseLost) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        for (outcome, placement) in outcomes.into_iter().zip(placed) {
+            // A wait reason that did not land is written again by a later pass.
+            let Some((job, instance_arn)) = placement else { continue };
+            match outcome {
+                Ok(updated) => {
+                    report.assigned += 1;
+                    if job.driver.is_real() {
+                        match self.hosts.get() {
+                            Some(hosts) => hosts.dispatch(&updated).await,
+                            None => tracing::error!(job = %updated.arn, "no device hosts for a real device's job"),
+                        }
+                    }
+                    held.insert(instance_arn.clone(), release_ms(&job, &updated, &self.prep));
+                    active.push(ActiveJob {
+                        account_id: updated.account_id.clone(),
+                        platform: job.device.platform.as_str().to_string(),
+                        billing_method: job.billing_method,
+                        instance_arn,
+                    });
+                    let snapshot = job_snapshot(&job, &updated, &self.prep, now);
+                    report.next_change_ms = min_opt(report.next_change_ms, snapshot.next_change_ms);
+                }
+                // Stopped or deleted since we read it.
+                Err(StoreError::Conflict | StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
             }
         }
         self.publish_in_use(held);
@@ -393,4 +428,9 @@ fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
         (a, None) => a,
         (None, b) => b,
     }
+}
+
+/// An instance whose job lets it go at `release` (never yet, when `None`) is still held at `now_ms`.
+fn still_held(release: &Option<i64>, now_ms: i64) -> bool {
+    release.is_none_or(|at| at > now_ms)
 }

@@ -314,6 +314,12 @@ async fn a_job_stopped_during_its_tests_releases_the_device_at_teardown_end(back
     let report = pass(&scheduler).await;
     assert_eq!((report.settled, report.assigned), (0, 0), "the device is held until teardown ends");
     assert_eq!(farm.snapshot(&next.jobs[0]).await.status, ExecutionStatus::PendingDevice);
+    // The devices' view agrees, whole or asked about a few instances (a job's own view).
+    let solo = job.instance_arn.clone().expect("the stopped job holds its instance");
+    let held = BTreeSet::from([solo.clone()]);
+    assert_eq!(scheduler.instances_in_use(teardown_end - 1), held);
+    assert_eq!(scheduler.instances_in_use_among([solo.as_str(), "an-instance-nobody-holds"], teardown_end - 1), held);
+    assert_eq!(scheduler.instances_in_use_among([solo.as_str()], teardown_end), BTreeSet::new(), "let go as teardown ends");
 
     farm.clock.set(teardown_end);
     let report = pass(&scheduler).await;

@@ -22,11 +22,11 @@ mod logs;
 mod run_as;
 mod server;
 
-use anyhow::Result;
 use clap::Parser;
+use std::process::ExitCode;
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FARMHAND_LOG")
@@ -34,5 +34,14 @@ async fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    cli::Cli::parse().run().await
+    match cli::Cli::parse().run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, causes joined: what an operator reads in a service log. Returning
+            // the error from main would print it over several lines, with a backtrace
+            // whenever RUST_BACKTRACE is set.
+            eprintln!("farmhand: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

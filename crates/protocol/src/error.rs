@@ -20,6 +20,9 @@ pub enum ErrorCode {
     TagPolicy,
     TooManyTags,
     InternalService,
+    /// The server cannot do its part now but will once its operator acts (e.g. its storage
+    /// is full): 503, which the SDKs retry.
+    ServiceUnavailable,
     UnknownOperation,
     /// A known operation that farmhand does not implement yet.
     UnsupportedOperation,
@@ -46,6 +49,7 @@ impl ErrorCode {
             ErrorCode::TagPolicy => "TagPolicyException",
             ErrorCode::TooManyTags => "TooManyTagsException",
             ErrorCode::InternalService => "InternalServiceException",
+            ErrorCode::ServiceUnavailable => "ServiceUnavailableException",
             ErrorCode::UnknownOperation => "UnknownOperationException",
             ErrorCode::UnsupportedOperation => "UnsupportedOperationException",
             ErrorCode::Serialization => "SerializationException",
@@ -60,6 +64,7 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             ErrorCode::InternalService => 500,
+            ErrorCode::ServiceUnavailable => 503,
             ErrorCode::MissingAuthenticationToken
             | ErrorCode::InvalidSignature
             | ErrorCode::UnrecognizedClient
@@ -122,6 +127,7 @@ mod tests {
         assert_eq!(v["message"], "No job with that ARN.");
         assert_eq!(e.status(), 400);
         assert_eq!(ApiError::internal().status(), 500);
+        assert_eq!(ApiError::new(ErrorCode::ServiceUnavailable, "x").status(), 503);
         assert_eq!(ApiError::new(ErrorCode::UnrecognizedClient, "x").status(), 403);
     }
 }

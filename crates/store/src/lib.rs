@@ -13,6 +13,7 @@
 //! - [`ledger`]: the billing ledger, one insert-once entry per settled job.
 //! - [`blob`]: uploaded files and artifacts, streamed to an `object_store` backend.
 //! - `location`: database URL parsing and SQLite file preparation.
+//! - [`fault`]: writes the storage refused (full, read-only, failing), told apart from bugs.
 //!
 //! **Architecture invariant:** the store knows nothing about Device Farm rules. It keeps
 //! records, enforces only what must hold under concurrency (unique ARNs, optimistic
@@ -21,6 +22,7 @@
 
 pub mod blob;
 mod error;
+pub mod fault;
 pub mod lease;
 pub mod ledger;
 mod location;
@@ -33,6 +35,7 @@ use async_trait::async_trait;
 use domain::account::{AccessKey, Account, AccountSettings};
 
 pub use error::StoreError;
+pub use fault::StorageFault;
 pub use lease::Lease;
 pub use ledger::{LedgerEntry, LedgerQuery};
 pub use location::Backend;
@@ -70,6 +73,8 @@ pub trait Store: Send + Sync {
     async fn create_access_key(&self, key: &AccessKey) -> Result<(), StoreError>;
     /// The key, revoked or not: the caller tells the two apart.
     async fn access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>, StoreError>;
+    /// The key with its account, in one read: what authenticating every request needs.
+    async fn access_key_with_account(&self, access_key_id: &str) -> Result<Option<(AccessKey, Account)>, StoreError>;
     /// All keys of the account, revoked ones included, oldest first.
     async fn access_keys(&self, account_id: &str) -> Result<Vec<AccessKey>, StoreError>;
     /// Marks the key revoked at `now_ms`; false if it does not exist or already was.
@@ -78,6 +83,9 @@ pub trait Store: Send + Sync {
 
     /// [`StoreError::AlreadyExists`] if the ARN is taken.
     async fn insert(&self, record: &Record) -> Result<(), StoreError>;
+    /// [`Store::insert`] of each, all or nothing: records that only make sense together (a
+    /// run and its jobs) are never left in part by a crash or a failed write.
+    async fn insert_all(&self, records: &[Record]) -> Result<(), StoreError>;
     /// The record if it exists and belongs to `account_id`.
     async fn get(&self, account_id: &str, arn: &str) -> Result<Option<Record>, StoreError>;
     /// The record whoever owns it: for the engine, which works across accounts.
@@ -141,6 +149,10 @@ pub trait Store: Send + Sync {
     /// [`Store::update`], landing only while `lease` is still held under its token;
     /// [`StoreError::LeaseLost`] otherwise, and nothing is written.
     async fn update_fenced(&self, record: &Record, lease: &Lease) -> Result<Record, StoreError>;
+    /// [`update_fenced`](Store::update_fenced) for many records in one transaction: the
+    /// lease is checked once ([`StoreError::LeaseLost`] writes nothing); each record then
+    /// lands or not on its own version, and its outcome is in the same position.
+    async fn update_all_fenced(&self, records: &[Record], lease: &Lease) -> Result<Vec<Result<Record, StoreError>>, StoreError>;
 
     /// The schema versions this build needs that the database lacks (empty when it is up
     /// to date), read from the database itself: for readiness probes, so an error means the

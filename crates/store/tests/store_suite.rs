@@ -51,6 +51,7 @@ store_suite!(
     accounts_crud,
     access_keys_crud_and_revoke,
     insert_get_and_duplicate,
+    insert_all_is_all_or_nothing,
     accounts_are_isolated,
     list_orders_and_paginates,
     list_filters_by_parent_and_kind,
@@ -216,6 +217,12 @@ async fn access_keys_crud_and_revoke(h: &Harness) {
     );
     assert_eq!(s.access_key("AKIANOTAKEYATALL0000").await.unwrap(), None);
     assert_eq!(
+        s.access_key_with_account(&k3.access_key_id).await.unwrap(),
+        Some((k3.clone(), s.account(OTHER).await.unwrap().expect("account"))),
+        "the key's own account, settings and creation time included"
+    );
+    assert_eq!(s.access_key_with_account("AKIANOTAKEYATALL0000").await.unwrap(), None);
+    assert_eq!(
         s.access_keys(ACC).await.unwrap(),
         vec![k1.clone(), k2.clone()],
         "oldest first, own keys only"
@@ -277,6 +284,24 @@ async fn insert_get_and_duplicate(h: &Harness) {
         Some(r),
         "the original is untouched"
     );
+}
+
+async fn insert_all_is_all_or_nothing(h: &Harness) {
+    let s = h.store();
+    let run = record(ACC, "run", "arn:run", None, 1);
+    let jobs: Vec<Record> = (0..3).map(|i| record(ACC, "job", &format!("arn:run/{i}"), Some("arn:run"), 2 + i)).collect();
+    s.insert_all(&[vec![run.clone()], jobs.clone()].concat()).await.unwrap();
+    assert_eq!(s.count(ACC, "job", Some("arn:run")).await.unwrap(), 3);
+
+    // The last record's ARN is taken: the ones before it, new as they are, are not kept.
+    let other = record(ACC, "run", "arn:other-run", None, 9);
+    let clash = record(ACC, "job", "arn:run/2", Some("arn:other-run"), 10);
+    assert!(matches!(
+        s.insert_all(&[other, clash]).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(s.get(ACC, "arn:other-run").await.unwrap(), None);
+    assert_eq!(s.get(ACC, "arn:run/2").await.unwrap(), Some(jobs[2].clone()));
 }
 
 async fn accounts_are_isolated(h: &Harness) {
@@ -1471,6 +1496,19 @@ async fn fenced_update_fails_after_takeover(h: &Harness) {
     let stale = Record { version: 0, ..late.clone() };
     assert!(matches!(s.update_fenced(&stale, &b).await, Err(StoreError::Conflict)), "the version check still applies");
     s.update_fenced(&late, &b).await.expect("new holder writes");
+
+    // A batch: the lease is checked once, each record lands on its own version.
+    let other = "arn:aws:devicefarm:us-west-2:111111111111:job:p/r/00001";
+    s.insert(&record("111111111111", "job", other, None, 2)).await.unwrap();
+    let current = s.get("111111111111", arn).await.unwrap().unwrap();
+    let fresh = Record { status: Some("BATCHED".into()), ..s.get("111111111111", other).await.unwrap().unwrap() };
+    let outdated = Record { version: current.version - 1, status: Some("BATCHED".into()), ..current.clone() };
+    assert!(matches!(s.update_all_fenced(std::slice::from_ref(&fresh), &a).await, Err(StoreError::LeaseLost)), "a lost lease writes nothing");
+    let outcomes = s.update_all_fenced(&[outdated, fresh.clone()], &b).await.expect("holder's batch");
+    assert!(matches!(outcomes[0], Err(StoreError::Conflict)), "the outdated one is refused");
+    assert_eq!(outcomes[1].as_ref().expect("the fresh one lands").version, fresh.version + 1);
+    assert_eq!(s.get("111111111111", other).await.unwrap().unwrap().status.as_deref(), Some("BATCHED"));
+    assert_eq!(s.get("111111111111", arn).await.unwrap().unwrap(), current, "untouched");
 }
 
 async fn hosts_and_agent_tokens(h: &Harness) {

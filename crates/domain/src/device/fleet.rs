@@ -52,6 +52,8 @@
 //! "Public". Its instances have no instance profile: on AWS, instance profiles are a
 //! private-device feature, and the public fleet's cleanup is not configurable.
 
+use std::collections::HashMap;
+
 use super::filter::{matches_all, DeviceFilter};
 use super::driver::Driver;
 use super::fleet_file;
@@ -68,13 +70,29 @@ pub struct Fleet {
     devices: Vec<Device>,
     /// Each device's driver, by position in `devices`.
     drivers: Vec<Driver>,
+    /// Position in `devices` by device ARN: every job's view looks its device up, and a
+    /// scan of a 1,000-device fleet per job made ListJobs slow (BENCHMARKS.md).
+    by_arn: HashMap<String, usize>,
 }
 
 impl Fleet {
     /// Reads a fleet file; ARNs are built for `region`.
     pub fn from_toml(toml: &str, region: &str) -> Result<Fleet, FleetError> {
-        let (devices, drivers) = fleet_file::parse(toml, region)?.into_iter().unzip();
-        Ok(Fleet { region: region.to_owned(), devices, drivers })
+        let mut fleet = Fleet::empty(region);
+        for (device, driver) in fleet_file::parse(toml, region)? {
+            fleet.push(device, driver);
+        }
+        Ok(fleet)
+    }
+
+    fn empty(region: &str) -> Fleet {
+        Fleet { region: region.to_owned(), devices: Vec::new(), drivers: Vec::new(), by_arn: HashMap::new() }
+    }
+
+    fn push(&mut self, device: Device, driver: Driver) {
+        self.by_arn.insert(device.arn.clone(), self.devices.len());
+        self.devices.push(device);
+        self.drivers.push(driver);
     }
 
     /// This fleet plus `extra` devices (found at run time, e.g. phones on USB); a device
@@ -83,8 +101,7 @@ impl Fleet {
         let mut fleet = self.clone();
         for (device, driver) in extra {
             if fleet.device(&device.arn).is_none() {
-                fleet.devices.push(device);
-                fleet.drivers.push(driver);
+                fleet.push(device, driver);
             }
         }
         fleet
@@ -93,14 +110,13 @@ impl Fleet {
     /// The simulated devices, and apart from them the real ones with their drivers (run
     /// by a device host rather than by the control plane).
     pub fn split_real(&self) -> (Fleet, Vec<(Device, Driver)>) {
-        let mut simulated = Fleet { region: self.region.clone(), devices: Vec::new(), drivers: Vec::new() };
+        let mut simulated = Fleet::empty(&self.region);
         let mut real = Vec::new();
         for (device, driver) in self.devices.iter().zip(&self.drivers) {
             if driver.is_real() {
                 real.push((device.clone(), *driver));
             } else {
-                simulated.devices.push(device.clone());
-                simulated.drivers.push(*driver);
+                simulated.push(device.clone(), *driver);
             }
         }
         (simulated, real)
@@ -137,11 +153,11 @@ impl Fleet {
 
     /// How the device with this ARN runs jobs (simulated for an unknown one).
     pub fn driver(&self, device_arn: &str) -> Driver {
-        self.devices.iter().position(|d| d.arn == device_arn).map(|i| self.drivers[i]).unwrap_or_default()
+        self.by_arn.get(device_arn).map(|&i| self.drivers[i]).unwrap_or_default()
     }
 
     pub fn device(&self, arn: &str) -> Option<&Device> {
-        self.devices.iter().find(|d| d.arn == arn)
+        self.by_arn.get(arn).map(|&i| &self.devices[i])
     }
 
     /// The instance with this ARN and the device it is a unit of.

@@ -73,6 +73,9 @@ impl Store for PausingStore {
     async fn access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>, StoreError> {
         self.inner.access_key(access_key_id).await
     }
+    async fn access_key_with_account(&self, access_key_id: &str) -> Result<Option<(AccessKey, Account)>, StoreError> {
+        self.inner.access_key_with_account(access_key_id).await
+    }
     async fn access_keys(&self, account_id: &str) -> Result<Vec<AccessKey>, StoreError> {
         self.inner.access_keys(account_id).await
     }
@@ -81,6 +84,9 @@ impl Store for PausingStore {
     }
     async fn insert(&self, record: &Record) -> Result<(), StoreError> {
         self.inner.insert(record).await
+    }
+    async fn insert_all(&self, records: &[Record]) -> Result<(), StoreError> {
+        self.inner.insert_all(records).await
     }
     async fn get(&self, account_id: &str, arn: &str) -> Result<Option<Record>, StoreError> {
         self.inner.get(account_id, arn).await
@@ -106,6 +112,9 @@ impl Store for PausingStore {
     }
     async fn update_fenced(&self, record: &Record, lease: &Lease) -> Result<Record, StoreError> {
         self.inner.update_fenced(record, lease).await
+    }
+    async fn update_all_fenced(&self, records: &[Record], lease: &Lease) -> Result<Vec<Result<Record, StoreError>>, StoreError> {
+        self.inner.update_all_fenced(records, lease).await
     }
     async fn delete(&self, account_id: &str, arn: &str) -> Result<bool, StoreError> {
         self.inner.delete(account_id, arn).await

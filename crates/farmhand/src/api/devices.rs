@@ -168,7 +168,7 @@ pub async fn instances_using_profile(ctx: &Ctx, profile_arn: &str) -> Result<Vec
 }
 
 fn fleet_live(ctx: &Ctx, device: &Device) -> Device {
-    let in_use = ctx.state.engine.instances_in_use(ctx.state.now_ms());
+    let in_use = ctx.state.engine.instances_in_use_among(device.instances.iter().map(|i| i.arn.as_str()), ctx.state.now_ms());
     domain::device::live(device, &in_use)
 }
 

@@ -49,7 +49,7 @@ pub fn to_body<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
 }
 
 impl Ctx {
-    pub fn internal(&self, cause: impl std::fmt::Display) -> ApiError {
+    pub fn internal(&self, cause: impl std::fmt::Display + 'static) -> ApiError {
         self.state.internal(cause)
     }
 
@@ -152,7 +152,22 @@ impl Ctx {
         status: Option<&str>,
         value: &T,
     ) -> Result<Record, ApiError> {
-        let record = Record {
+        let record = self.new_record(arn, parent, name, status, value)?;
+        self.state.store.insert(&record).await.map_err(|e| self.internal(e))?;
+        Ok(record)
+    }
+
+    /// A new record of the caller's account, created now, not stored yet: for records
+    /// stored together with [`store::Store::insert_all`].
+    pub fn new_record<T: Serialize>(
+        &self,
+        arn: &Arn,
+        parent: Option<&Arn>,
+        name: &str,
+        status: Option<&str>,
+        value: &T,
+    ) -> Result<Record, ApiError> {
+        Ok(Record {
             arn: arn.to_string(),
             account_id: self.account.id.clone(),
             kind: arn.kind.as_str().to_string(),
@@ -162,9 +177,7 @@ impl Ctx {
             created_ms: self.state.now_ms(),
             version: 0,
             body: to_body(value)?,
-        };
-        self.state.store.insert(&record).await.map_err(|e| self.internal(e))?;
-        Ok(record)
+        })
     }
 
     /// Refuses to create one more `kind` under `parent` when the account's limit is reached.

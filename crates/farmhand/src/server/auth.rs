@@ -68,21 +68,16 @@ pub async fn authenticate_throttled(
 
 pub async fn authenticate(state: &AppState, parts: &RequestParts<'_>) -> Result<Account, ApiError> {
     let parsed = sigv4::parse(parts).map_err(auth_error)?;
-    let key = state
+    let (key, account) = state
         .store
-        .access_key(parsed.access_key_id())
+        .access_key_with_account(parsed.access_key_id())
         .await
         .map_err(|e| state.internal(e))?
-        .filter(|k| k.revoked_ms.is_none())
+        .filter(|(k, _)| k.revoked_ms.is_none())
         .ok_or_else(|| auth_error(AuthError::unrecognized_client()))?;
     let expect = Expectation { region: &state.region, service: SIGNING_SERVICE };
     parsed
         .verify(&key.secret_access_key, state.wall_now(), &expect)
         .map_err(auth_error)?;
-    state
-        .store
-        .account(&key.account_id)
-        .await
-        .map_err(|e| state.internal(e))?
-        .ok_or_else(|| auth_error(AuthError::unrecognized_client()))
+    Ok(account)
 }

@@ -25,8 +25,7 @@ use store::blob::BlobStore;
 const URL_SIGNING_KEY_ID: &str = "FARMHANDURLSIGNER000";
 
 pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppState>> {
-    std::fs::create_dir_all(&config.store.data_dir)
-        .with_context(|| format!("creating {}", config.store.data_dir.display()))?;
+    super::data_dir::prepare(&config.store.data_dir)?;
     let store = store::open(&config.store.database_url).await.context("opening the store")?;
     let blobs = BlobStore::from_url(config.blob_store.as_deref(), &config.store.data_dir.join("blobs")).context("opening the blob store")?;
     let fleet = match &config.fleet {

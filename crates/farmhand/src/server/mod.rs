@@ -6,6 +6,7 @@ pub mod agents;
 mod auth;
 mod bootstrap;
 mod connections;
+mod data_dir;
 mod downloads;
 pub mod clock;
 mod health;
@@ -13,6 +14,7 @@ mod http;
 mod output;
 pub mod presign;
 mod shutdown;
+mod storage_fault;
 mod throttle;
 mod upload_put;
 
@@ -77,8 +79,13 @@ impl AppState {
         chrono::DateTime::from_timestamp_millis(self.wall.now_ms()).unwrap_or_default()
     }
 
-    /// Logs the cause of a server fault and gives the client the generic 500.
-    pub fn internal(&self, cause: impl std::fmt::Display) -> ApiError {
+    /// Logs the cause of a server fault and gives the client the generic 500, or the 503
+    /// naming the storage when the storage refused a write (`'static`: to recognise it).
+    pub fn internal(&self, cause: impl std::fmt::Display + 'static) -> ApiError {
+        if let Some(fault) = storage_fault::of(&cause) {
+            tracing::error!(%cause, "the storage refused a write");
+            return storage_fault::api_error(fault);
+        }
         tracing::error!(%cause, "internal error");
         ApiError::internal()
     }

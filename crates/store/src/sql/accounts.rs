@@ -15,6 +15,12 @@ fn settings_json(settings: &AccountSettings) -> Result<String, StoreError> {
 }
 
 fn account_from_row(row: &AnyRow) -> Result<Account, StoreError> {
+    account_from_columns(row, "created_ms")
+}
+
+/// Reads an account from `row`, whose creation time is in `created_column` (a join with
+/// another table's `created_ms` renames it).
+fn account_from_columns(row: &AnyRow, created_column: &str) -> Result<Account, StoreError> {
     let id: String = row.try_get("id")?;
     let settings: String = row.try_get("settings")?;
     let settings = serde_json::from_str(&settings)
@@ -22,7 +28,7 @@ fn account_from_row(row: &AnyRow) -> Result<Account, StoreError> {
     Ok(Account {
         id,
         name: row.try_get("name")?,
-        created_ms: row.try_get("created_ms")?,
+        created_ms: row.try_get(created_column)?,
         settings,
     })
 }
@@ -112,6 +118,23 @@ pub(crate) async fn access_key(
         .fetch_optional(pool)
         .await?;
     row.as_ref().map(key_from_row).transpose()
+}
+
+pub(crate) async fn access_key_with_account(
+    pool: &AnyPool,
+    access_key_id: &str,
+) -> Result<Option<(AccessKey, Account)>, StoreError> {
+    let row = sqlx::query(
+        "SELECT k.access_key_id, k.secret_access_key, k.account_id, k.created_ms, k.revoked_ms, \
+                a.id, a.name, a.created_ms AS account_created_ms, a.settings \
+         FROM access_keys k JOIN accounts a ON a.id = k.account_id WHERE k.access_key_id = $1",
+    )
+    .bind(access_key_id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref()
+        .map(|row| Ok((key_from_row(row)?, account_from_columns(row, "account_created_ms")?)))
+        .transpose()
 }
 
 pub(crate) async fn access_keys(

@@ -42,10 +42,23 @@ pub(crate) async fn acquire(
 
 /// [`records::update`] that only lands while `lease` is still held with its token.
 pub(crate) async fn update_fenced(pool: &AnyPool, r: &Record, lease: &Lease) -> Result<Record, StoreError> {
+    update_all_fenced(pool, std::slice::from_ref(r), lease)
+        .await?
+        .pop()
+        .unwrap_or(Err(StoreError::NotFound))
+}
+
+/// Writes every record whose version still matches, all under one check of the lease and
+/// in one transaction: a scheduler pass placing a thousand jobs commits (and syncs) once.
+pub(crate) async fn update_all_fenced(
+    pool: &AnyPool,
+    batch: &[Record],
+    lease: &Lease,
+) -> Result<Vec<Result<Record, StoreError>>, StoreError> {
     let mut tx = pool.begin().await?;
     // The transaction's first statement writes the lease row: it takes SQLite's write lock,
     // and on PostgreSQL a row lock that a successor's takeover waits for until we commit,
-    // so the successor's reads see this write.
+    // so the successor's reads see these writes.
     let held = sqlx::query("UPDATE leases SET token = token WHERE name = $1 AND holder = $2 AND token = $3")
         .bind(lease.name.as_str())
         .bind(lease.holder.as_str())
@@ -56,10 +69,14 @@ pub(crate) async fn update_fenced(pool: &AnyPool, r: &Record, lease: &Lease) -> 
         tx.rollback().await?;
         return Err(StoreError::LeaseLost);
     }
-    if !records::write_version(&mut *tx, r).await? {
-        tx.rollback().await?;
-        return Err(records::why_not_written(pool, r).await?);
+    let mut written = Vec::with_capacity(batch.len());
+    for r in batch {
+        written.push(records::write_version(&mut *tx, r).await?);
     }
     tx.commit().await?;
-    Ok(records::bumped(r))
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (r, landed) in batch.iter().zip(written) {
+        outcomes.push(if landed { Ok(records::bumped(r)) } else { Err(records::why_not_written(pool, r).await?) });
+    }
+    Ok(outcomes)
 }

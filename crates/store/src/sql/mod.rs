@@ -188,6 +188,10 @@ impl Store for SqlStore {
         accounts::access_key(&self.pool, access_key_id).await
     }
 
+    async fn access_key_with_account(&self, access_key_id: &str) -> Result<Option<(AccessKey, Account)>, StoreError> {
+        accounts::access_key_with_account(&self.pool, access_key_id).await
+    }
+
     async fn access_keys(&self, account_id: &str) -> Result<Vec<AccessKey>, StoreError> {
         accounts::access_keys(&self.pool, account_id).await
     }
@@ -202,6 +206,10 @@ impl Store for SqlStore {
 
     async fn insert(&self, record: &Record) -> Result<(), StoreError> {
         records::insert(&self.pool, record).await
+    }
+
+    async fn insert_all(&self, records: &[Record]) -> Result<(), StoreError> {
+        records::insert_all(&self.pool, records).await
     }
 
     async fn get(&self, account_id: &str, arn: &str) -> Result<Option<Record>, StoreError> {
@@ -251,6 +259,10 @@ impl Store for SqlStore {
 
     async fn update_fenced(&self, record: &Record, lease: &Lease) -> Result<Record, StoreError> {
         leases::update_fenced(&self.pool, record, lease).await
+    }
+
+    async fn update_all_fenced(&self, records: &[Record], lease: &Lease) -> Result<Vec<Result<Record, StoreError>>, StoreError> {
+        leases::update_all_fenced(&self.pool, records, lease).await
     }
 
     async fn settle(&self, job: &Record, entry: &LedgerEntry) -> Result<Record, StoreError> {

@@ -32,6 +32,23 @@ fn from_row(row: &AnyRow) -> Result<Record, StoreError> {
 }
 
 pub(crate) async fn insert(pool: &AnyPool, r: &Record) -> Result<(), StoreError> {
+    insert_one(pool, r).await
+}
+
+/// One transaction, so a crash or a refused insert part way leaves none of them.
+pub(crate) async fn insert_all(pool: &AnyPool, records: &[Record]) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    for r in records {
+        insert_one(&mut *tx, r).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert_one<'c, E>(exec: E, r: &Record) -> Result<(), StoreError>
+where
+    E: Executor<'c, Database = Any>,
+{
     let sql = format!(
         "INSERT INTO resources ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (arn) DO NOTHING"
     );
@@ -45,7 +62,7 @@ pub(crate) async fn insert(pool: &AnyPool, r: &Record) -> Result<(), StoreError>
         .bind(r.created_ms)
         .bind(r.version)
         .bind(r.body.to_string())
-        .execute(pool)
+        .execute(exec)
         .await?;
     if inserted.rows_affected() == 0 {
         return Err(StoreError::AlreadyExists);

@@ -183,7 +183,7 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
         stop_requested_ms: None,
         echo,
     };
-    let run_record = ctx.insert(&run_arn, Some(&project_arn), &run.name, Some("ACTIVE"), &run).await?;
+    let run_record = ctx.new_record(&run_arn, Some(&project_arn), &run.name, Some("ACTIVE"), &run)?;
     let video_capture = execution.video_capture.unwrap_or(true);
     let mut job_records = Vec::with_capacity(devices.len());
     for (i, device) in devices.into_iter().enumerate() {
@@ -207,10 +207,12 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
             artifacts: Vec::new(),
         };
         let job_arn = run_arn.child(ResourceKind::Job, &index(i as u32));
-        job_records.push(
-            ctx.insert(&job_arn, Some(&run_arn), &job.device.name, Some(JobPhase::Waiting.as_str()), &job).await?,
-        );
+        job_records.push(ctx.new_record(&job_arn, Some(&run_arn), &job.device.name, Some(JobPhase::Waiting.as_str()), &job)?);
     }
+    // A run without all its jobs would never run them, or end COMPLETED with none: the
+    // run and its jobs are stored together or not at all (a crash, a full disk).
+    let records = [std::slice::from_ref(&run_record), &job_records].concat();
+    ctx.state.store.insert_all(&records).await.map_err(|e| ctx.internal(e))?;
     ctx.state.engine.wake();
     let view = super::view::run_view(ctx, &run_record, &run, &job_records)?;
     Ok(wire::ScheduleRunResult { run: Some(view) })
