@@ -18,6 +18,7 @@ use domain::device::Fleet;
 use domain::job::timeline::PrepDurations;
 use domain::run::{Job, JobPhase};
 use domain::scheduling::{decide, AccountSlots, ActiveJob, Decision, WaitingJob};
+use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,7 +64,7 @@ pub enum SchedulerError {
 }
 
 pub fn decode_job(record: &Record) -> Result<Job, SchedulerError> {
-    serde_json::from_value(record.body.clone()).map_err(|e| SchedulerError::Corrupt(record.arn.clone(), e))
+    Job::deserialize(&record.body).map_err(|e| SchedulerError::Corrupt(record.arn.clone(), e))
 }
 
 fn encode_job(record: &mut Record, job: &Job) -> Result<(), SchedulerError> {

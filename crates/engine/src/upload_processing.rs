@@ -8,6 +8,7 @@ use crate::sim::{self, ScenarioSource};
 use crate::uploads::{inspect, InspectLimits, Inspection};
 use domain::resources::Upload;
 use domain::upload::{UploadKind, UploadStatus};
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use store::blob::{BlobError, BlobStore};
 use tempfile::NamedTempFile;
@@ -24,7 +25,7 @@ pub enum ProcessingError {
 }
 
 fn decode(record: &Record) -> Result<Upload, ProcessingError> {
-    serde_json::from_value(record.body.clone()).map_err(|e| ProcessingError::Corrupt(record.arn.clone(), e))
+    Upload::deserialize(&record.body).map_err(|e| ProcessingError::Corrupt(record.arn.clone(), e))
 }
 
 /// Inspects the upload at `arn` (which must be PROCESSING) and stores the verdict.

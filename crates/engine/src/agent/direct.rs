@@ -47,7 +47,7 @@ impl From<StoreError> for LinkError {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(record: &Record) -> Result<T, LinkError> {
-    serde_json::from_value(record.body.clone()).map_err(|e| LinkError::Gone(format!("stored {} does not decode: {e}", record.arn)))
+    T::deserialize(&record.body).map_err(|e| LinkError::Gone(format!("stored {} does not decode: {e}", record.arn)))
 }
 
 impl DirectLink {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use domain::arn::{Arn, ResourceKind};
 use domain::job::snapshot::JobSnapshot;
 use domain::run::Job;
+use serde::Deserialize;
 use engine::job_view::job_snapshot;
 use engine::artifacts::{job_artifacts, rendered};
 use engine::sim_artifacts::video_frame;
@@ -28,7 +29,7 @@ async fn load_job(state: &AppState, account: &str, job_id: &str) -> Result<(Job,
         .await
         .map_err(|e| state.internal(e))?
         .ok_or_else(|| ApiError::not_found("The job no longer exists"))?;
-    let job: Job = serde_json::from_value(record.body.clone()).map_err(|e| state.internal(e))?;
+    let job = Job::deserialize(&record.body).map_err(|e| state.internal(e))?;
     let snapshot = job_snapshot(&job, &record, state.engine.prep(), state.now_ms());
     Ok((job, snapshot))
 }

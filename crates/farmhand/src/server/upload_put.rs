@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use domain::arn::{Arn, ResourceKind};
 use domain::resources::Upload;
 use domain::upload::UploadStatus;
+use serde::Deserialize;
 use protocol::ApiError;
 use std::sync::Arc;
 use store::blob::BlobError;
@@ -95,7 +96,7 @@ async fn set_status(
     let Some(mut record) = state.store.get(account, &arn.to_string()).await.map_err(|e| state.internal(e))? else {
         return Ok(());
     };
-    let mut upload: Upload = serde_json::from_value(record.body.clone()).map_err(|e| state.internal(e))?;
+    let mut upload = Upload::deserialize(&record.body).map_err(|e| state.internal(e))?;
     upload.status = status;
     upload.message = message;
     upload.size_bytes = size.or(upload.size_bytes);
