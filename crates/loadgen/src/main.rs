@@ -84,7 +84,14 @@ async fn main() -> Result<()> {
                 work,
                 only,
             };
-            bench::run(&options).await
+            // Interrupted, the bench future is dropped, and with it every server it started
+            // (each is killed on drop): none is left running to skew the next bench.
+            let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                result = bench::run(&options) => result,
+                _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted"),
+                _ = terminate.recv() => anyhow::bail!("terminated"),
+            }
         }
     }
 }
