@@ -11,6 +11,16 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{ConnectOptions, Connection};
 use std::path::Path;
 
+/// `arn` (of the run or one of its jobs) as it is named in copy `n` (0: the original), by
+/// the rule [`copy_run`]'s SQL applies: the run id's last 8 hex digits count the copies.
+pub fn arn_in_copy(arn: &str, run_id: &str, n: u64) -> String {
+    if n == 0 {
+        arn.to_string()
+    } else {
+        arn.replace(run_id, &format!("{}{n:08x}", &run_id[..28]))
+    }
+}
+
 /// Adds `copies` copies of run `run_arn` and its jobs; returns the jobs now stored.
 pub async fn copy_run(database: &Path, run_arn: &str, copies: u64) -> Result<u64> {
     let run_id = run_arn.rsplit('/').next().context("run ARN without an id")?;

@@ -16,6 +16,7 @@ use super::observed::{observed_snapshot, ObservedCase, ObservedJob, StepEnd};
 use super::plan::{JobPlan, TestPlan};
 use super::report::{apply, JobReport, Step as HostStep};
 use super::run::{run_snapshot, RunSnapshot};
+use super::properties::arb_result;
 use super::snapshot::{snapshot, JobSnapshot};
 use super::status::{ExecutionResult, ExecutionStatus};
 use super::timeline::{JobTimes, PrepDurations};
@@ -741,16 +742,6 @@ fn check_instances(world: &World, snaps: &[JobSnapshot]) -> Result<(), TestCaseE
         }
     }
     Ok(())
-}
-
-fn arb_result() -> impl Strategy<Value = ExecutionResult> {
-    proptest::sample::select(vec![
-        ExecutionResult::Passed,
-        ExecutionResult::Failed,
-        ExecutionResult::Warned,
-        ExecutionResult::Skipped,
-        ExecutionResult::Errored,
-    ])
 }
 
 /// Whole seconds half the time, so the rounded span must match the sum exactly then.

@@ -11,7 +11,7 @@ use super::status::{ExecutionResult, ExecutionStatus};
 use super::timeline::{JobTimes, PrepDurations};
 use crate::run::WaitReason;
 
-fn arb_result() -> impl Strategy<Value = ExecutionResult> {
+pub(super) fn arb_result() -> impl Strategy<Value = ExecutionResult> {
     proptest::sample::select(vec![
         ExecutionResult::Passed,
         ExecutionResult::Failed,

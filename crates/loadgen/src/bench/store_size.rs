@@ -69,16 +69,6 @@ pub async fn reads(options: &Options, credentials: &Credentials, targets: &mut T
     Ok(())
 }
 
-/// The run's id in its ARN, and the same ARN under copy `n` (0 = the original), as
-/// [`crate::seed::copy_run`] names the copies.
-fn in_copy(arn: &str, run_id: &str, n: u64) -> String {
-    if n == 0 {
-        arn.to_string()
-    } else {
-        arn.replace(run_id, &format!("{}{n:08x}", &run_id[..28]))
-    }
-}
-
 async fn measure(
     options: &Options,
     credentials: &Credentials,
@@ -91,9 +81,9 @@ async fn measure(
     let run_id = run.rsplit('/').next().unwrap_or_default().to_string();
     let sample = |i: u64| i.wrapping_mul(2_654_435_761) % (copies + 1);
     let job_bodies: Vec<Value> = (0..SAMPLES)
-        .map(|i| json!({"arn": in_copy(&jobs[(i as usize * 7919) % jobs.len()], &run_id, sample(i))}))
+        .map(|i| json!({"arn": crate::seed::arn_in_copy(&jobs[(i as usize * 7919) % jobs.len()], &run_id, sample(i))}))
         .collect();
-    let run_bodies: Vec<Value> = (0..SAMPLES).map(|i| json!({"arn": in_copy(run, &run_id, sample(i))})).collect();
+    let run_bodies: Vec<Value> = (0..SAMPLES).map(|i| json!({"arn": crate::seed::arn_in_copy(run, &run_id, sample(i))})).collect();
     let service = Service::new(server.addr, DEVICE_FARM, Some(credentials.clone()));
     let cycle = |operation: &'static str, bodies: Vec<Value>| -> MakeRequest {
         let service = service.clone();
