@@ -23,3 +23,16 @@ pub fn print_json(value: &serde_json::Value) -> Result<()> {
 pub fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339()
 }
+
+#[cfg(test)]
+mod tests {
+    /// `--output json` reprints the service's numbers; serde_json's default parser may be
+    /// off by an ulp (1.0666666666666667 read back as …669), which `float_roundtrip` fixes.
+    #[test]
+    fn numbers_are_reprinted_as_received() {
+        for text in ["1.0666666666666667", "0.016666666666666666", "1764000000.123"] {
+            let v: serde_json::Value = serde_json::from_str(text).expect("a number");
+            assert_eq!(v.to_string(), text);
+        }
+    }
+}
