@@ -413,7 +413,7 @@ mod tests {
         let mut unexplained = Vec::new();
         for (words, cmd) in &commands {
             let name = words.join(" ");
-            if !cmd.get_about().is_some_and(|a| !a.to_string().trim().is_empty()) {
+            if cmd.get_about().is_none_or(|a| a.to_string().trim().is_empty()) {
                 unexplained.push(format!("`farmhand {name}`"));
             }
             for arg in cmd.get_arguments() {
