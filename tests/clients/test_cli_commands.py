@@ -220,6 +220,11 @@ def test_devices_json_is_list_devices(sim):
                                                           "values": ["IOS"]}]}, "devices")
     assert json.loads(ios.stdout) == filtered and [d["name"] for d in filtered] == ["Cli Tablet"]
 
+    # The endpoint from the flag, and a session token sent along (signed, so it must arrive intact).
+    flagged = farmhand(sim, "devices", "--output", "json", "--endpoint-url", sim.endpoint,
+                       env=user_env(sim, AWS_ENDPOINT_URL_DEVICE_FARM=None, AWS_SESSION_TOKEN="session-1"))
+    assert flagged.returncode == 0 and json.loads(flagged.stdout) == json.loads(shown.stdout), flagged.stderr
+
     table = farmhand(sim, "devices").stdout.splitlines()
     assert table[0].split()[:3] == ["NAME", "PLATFORM", "OS"]
     rows = {line[:32].strip(): line[32:].split() for line in table[1:]}

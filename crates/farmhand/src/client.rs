@@ -192,6 +192,27 @@ mod tests {
     }
 
     #[test]
+    fn a_session_token_is_sent_and_signed() {
+        let client = Client {
+            endpoint: url::Url::parse("http://127.0.0.1:9/").expect("url"),
+            host: "127.0.0.1:9".into(),
+            access_key_id: "AKIAEXAMPLE".into(),
+            secret: "secret".into(),
+            session_token: Some("token-1".into()),
+            region: "us-west-2".into(),
+            http: reqwest::Client::new(),
+        };
+        let url = client.url("/").expect("url");
+        let headers = client.signed("POST", &url, vec![("x-amz-target".into(), "T".into())], b"{}").expect("signed");
+        assert!(headers.contains(&("x-amz-security-token".to_string(), "token-1".to_string())), "{headers:?}");
+        assert!(!headers.iter().any(|(n, _)| n == "host"), "reqwest sends Host itself");
+        let auth = headers.iter().find(|(n, _)| n == "authorization").map(|(_, v)| v.as_str()).expect("signed");
+        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/"), "{auth}");
+        assert!(auth.contains("/us-west-2/devicefarm/aws4_request"), "{auth}");
+        assert!(auth.contains("SignedHeaders=host;x-amz-date;x-amz-security-token;x-amz-target"), "{auth}");
+    }
+
+    #[test]
     fn arns_of_another_type_are_refused_by_name() {
         let run = "arn:aws:devicefarm:us-west-2:123456789012:run:11111111-1111-1111-1111-111111111111/22222222-2222-2222-2222-222222222222";
         assert_eq!(arn_of_kind(run, ResourceKind::Run, "RUN_ARN").expect("a run").region, "us-west-2");
