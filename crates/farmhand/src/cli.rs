@@ -44,7 +44,7 @@ enum Command {
     /// Follow runs through the Device Farm API (credentials and endpoint as for `logs`).
     #[command(subcommand)]
     Runs(RunsCommand),
-    /// List the devices the caller's account sees (ListDevices), as for `logs`.
+    /// List the devices the caller's account sees (ListDevices); credentials and endpoint as for `logs`.
     Devices(crate::device_list::DevicesArgs),
     /// Billing reports from the durable ledger.
     #[command(subcommand)]

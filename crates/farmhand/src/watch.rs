@@ -25,7 +25,7 @@ Exit status, from the run's result once it is COMPLETED:
   7  SKIPPED
   1  the run could not be watched (bad or wrong-type ARN, NotFoundException, no credentials
      or endpoint, the endpoint unreachable)
-  2  bad usage (clap)";
+  2  bad usage (an unknown option, an --interval-seconds out of range)";
 
 #[derive(Debug, clap::Args)]
 pub struct WatchArgs {
