@@ -1,5 +1,6 @@
-//! `farmhand billing report`: the ledger as a person reads it (a table with totals) or as a
-//! spreadsheet imports it (CSV). Minutes are the ledger's whole seconds / 60, as billed.
+//! `farmhand billing report`: the ledger as a person reads it (a table with totals), as a
+//! spreadsheet imports it (CSV) or as a script reads it (JSON, with the totals). Minutes are
+//! the ledger's whole seconds / 60, as billed.
 
 use anyhow::{Context, Result};
 use std::io::Write;
@@ -52,9 +53,99 @@ pub fn write_csv(out: &mut impl Write, entries: &[LedgerEntry]) -> Result<()> {
     Ok(())
 }
 
+/// How the report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A row per job, then the totals.
+    Table,
+    /// A header line, then a row per job (RFC 4180).
+    Csv,
+    /// {"entries": [...], "totals": {"metered", "unmetered", "total"}}, each total with its
+    /// jobs, seconds and minutes.
+    Json,
+}
+
+/// Jobs and billed seconds of one kind of billing.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sum {
+    pub jobs: usize,
+    pub seconds: i64,
+}
+
+impl Sum {
+    fn add(&mut self, seconds: i64) {
+        self.jobs += 1;
+        self.seconds += seconds;
+    }
+
+    fn json(self) -> serde_json::Value {
+        serde_json::json!({ "jobs": self.jobs, "seconds": self.seconds, "minutes": self.seconds as f64 / 60.0 })
+    }
+}
+
+/// The report's totals: the one place entries are summed, for every format.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub metered: Sum,
+    pub unmetered: Sum,
+}
+
+impl Totals {
+    pub fn of(entries: &[LedgerEntry]) -> Self {
+        let mut t = Totals::default();
+        for e in entries {
+            match e.billing_method.as_str() {
+                store::ledger::METERED => t.metered.add(e.seconds),
+                _ => t.unmetered.add(e.seconds),
+            }
+        }
+        t
+    }
+
+    fn total(&self) -> Sum {
+        Sum { jobs: self.metered.jobs + self.unmetered.jobs, seconds: self.metered.seconds + self.unmetered.seconds }
+    }
+}
+
+pub fn write(out: &mut impl Write, format: Format, entries: &[LedgerEntry]) -> Result<()> {
+    match format {
+        Format::Table => write_table(out, entries),
+        Format::Csv => write_csv(out, entries),
+        Format::Json => write_json(out, entries),
+    }
+}
+
+pub fn write_json(out: &mut impl Write, entries: &[LedgerEntry]) -> Result<()> {
+    let rows: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "settled": rfc3339(e.settled_ms),
+                "accountId": e.account_id,
+                "projectArn": e.project_arn,
+                "runArn": e.run_arn,
+                "jobArn": e.job_arn,
+                "deviceArn": e.device_arn,
+                "deviceName": e.device_name,
+                "platform": e.platform,
+                "billingMethod": e.billing_method,
+                "seconds": e.seconds,
+                "minutes": e.seconds as f64 / 60.0,
+            })
+        })
+        .collect();
+    let totals = Totals::of(entries);
+    let report = serde_json::json!({
+        "entries": rows,
+        "totals": { "metered": totals.metered.json(), "unmetered": totals.unmetered.json(), "total": totals.total().json() },
+    });
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)?;
+    Ok(())
+}
+
 pub fn write_table(out: &mut impl Write, entries: &[LedgerEntry]) -> Result<()> {
     writeln!(out, "{:<20} {:<12} {:<28} {:<10} {:<10} {:>9}", "SETTLED", "ACCOUNT", "DEVICE", "PLATFORM", "METHOD", "MINUTES")?;
-    let (mut metered, mut unmetered) = (0i64, 0i64);
     for e in entries {
         writeln!(
             out,
@@ -66,12 +157,16 @@ pub fn write_table(out: &mut impl Write, entries: &[LedgerEntry]) -> Result<()> 
             e.billing_method,
             minutes(e.seconds)
         )?;
-        match e.billing_method.as_str() {
-            store::ledger::METERED => metered += e.seconds,
-            _ => unmetered += e.seconds,
-        }
     }
-    writeln!(out, "{} jobs; metered {} min, unmetered {} min, total {} min", entries.len(), minutes(metered), minutes(unmetered), minutes(metered + unmetered))?;
+    let totals = Totals::of(entries);
+    writeln!(
+        out,
+        "{} jobs; metered {} min, unmetered {} min, total {} min",
+        entries.len(),
+        minutes(totals.metered.seconds),
+        minutes(totals.unmetered.seconds),
+        minutes(totals.total().seconds)
+    )?;
     Ok(())
 }
 
@@ -110,6 +205,19 @@ mod tests {
         write_table(&mut out, &[entry("METERED", 90, "a"), entry("UNMETERED", 30, "b")]).expect("write");
         let text = String::from_utf8(out).expect("utf8");
         assert!(text.contains("2 jobs; metered 1.50 min, unmetered 0.50 min, total 2.00 min"), "{text}");
+    }
+
+    #[test]
+    fn json_has_the_entries_and_totals_per_method() {
+        let mut out = Vec::new();
+        write_json(&mut out, &[entry("METERED", 90, "a"), entry("UNMETERED", 30, "b"), entry("METERED", 1, "c")]).expect("write");
+        let report: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(report["entries"].as_array().map(Vec::len), Some(3));
+        assert_eq!(report["entries"][0]["deviceName"], "a");
+        assert_eq!(report["entries"][0]["minutes"], 1.5);
+        assert_eq!(report["totals"]["metered"], serde_json::json!({"jobs": 2, "seconds": 91, "minutes": 91.0 / 60.0}));
+        assert_eq!(report["totals"]["unmetered"], serde_json::json!({"jobs": 1, "seconds": 30, "minutes": 0.5}));
+        assert_eq!(report["totals"]["total"]["seconds"], 121);
     }
 
     #[test]

@@ -2,8 +2,11 @@
 
 use crate::accounts;
 use crate::config::{ServeArgs, StoreArgs};
+use crate::output::{print_json, rfc3339, Format};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+use std::process::ExitCode;
 use std::sync::Arc;
 use store::Store;
 
@@ -29,12 +32,20 @@ enum Command {
     /// Print a job's test-spec output (`--follow`: as it is written, until the job ends).
     /// Uses AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and AWS_ENDPOINT_URL_DEVICE_FARM.
     Logs {
+        /// The job: arn:aws:devicefarm:REGION:ACCOUNT:job:PROJECT_ID/RUN_ID/NNNNN.
         job_arn: String,
+        /// Keep printing as the job writes, until it ends.
         #[arg(long, short)]
         follow: bool,
+        /// The Device Farm endpoint; default AWS_ENDPOINT_URL_DEVICE_FARM, then AWS_ENDPOINT_URL.
         #[arg(long)]
         endpoint_url: Option<String>,
     },
+    /// Follow runs through the Device Farm API (credentials and endpoint as for `logs`).
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// List the devices the caller's account sees (ListDevices); credentials and endpoint as for `logs`.
+    Devices(crate::device_list::DevicesArgs),
     /// Billing reports from the durable ledger.
     #[command(subcommand)]
     Billing(BillingCommand),
@@ -56,6 +67,14 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum RunsCommand {
+    /// Watch a run until it completes: its jobs' status, result and progress, then exit with
+    /// a status from the run's result.
+    #[command(after_help = crate::watch::EXIT_STATUS_HELP)]
+    Watch(crate::watch::WatchArgs),
+}
+
+#[derive(Debug, Subcommand)]
 enum AgentTokenCommand {
     /// Create a token for a host (the token is printed once).
     Create {
@@ -67,11 +86,15 @@ enum AgentTokenCommand {
     },
     /// List the tokens (ids and hosts only).
     List {
+        /// table, or json: an array of {tokenId, host, status, created}.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        output: Format,
         #[command(flatten)]
         store: StoreArgs,
     },
     /// Revoke a token: the host can no longer connect with it.
     Revoke {
+        /// The token's id, as `agent-token list` shows it.
         token_id: String,
         #[command(flatten)]
         store: StoreArgs,
@@ -80,7 +103,7 @@ enum AgentTokenCommand {
 
 #[derive(Debug, Subcommand)]
 enum BillingCommand {
-    /// Device minutes billed per job, with totals, as a table or CSV.
+    /// Device minutes billed per job, with totals, as a table, CSV or JSON.
     Report {
         /// Only this account (default: every account).
         #[arg(long)]
@@ -91,7 +114,11 @@ enum BillingCommand {
         /// Jobs settled before this instant.
         #[arg(long)]
         until: Option<String>,
-        #[arg(long)]
+        /// How to print the report.
+        #[arg(long, value_enum, default_value_t = crate::billing::Format::Table)]
+        output: crate::billing::Format,
+        /// The same as `--output csv`.
+        #[arg(long, conflicts_with = "output")]
         csv: bool,
         #[command(flatten)]
         store: StoreArgs,
@@ -102,6 +129,7 @@ enum BillingCommand {
 enum AccountCommand {
     /// Create an account with a first access key (printed once).
     Create {
+        /// The account's name, shown by `account list`.
         #[arg(long)]
         name: String,
         /// A fixed 12-digit account id; random by default.
@@ -112,11 +140,15 @@ enum AccountCommand {
     },
     /// List accounts.
     List {
+        /// table, or json: an array of {id, name, created}.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        output: Format,
         #[command(flatten)]
         store: StoreArgs,
     },
     /// Change an account's settings and limits (shown by GetAccountSettings).
     Update {
+        /// The account's 12-digit id.
         id: String,
         #[command(flatten)]
         settings: SettingsArgs,
@@ -139,14 +171,19 @@ struct SettingsArgs {
     /// Removes the metered-minutes quota.
     #[arg(long)]
     no_trial_minutes: bool,
+    /// The longest jobTimeoutMinutes a project or run of the account may ask for.
     #[arg(long)]
     max_job_timeout_minutes: Option<i32>,
+    /// The job timeout of a project or run that names none.
     #[arg(long)]
     default_job_timeout_minutes: Option<i32>,
+    /// Projects the account may have.
     #[arg(long)]
     max_projects: Option<i32>,
+    /// Uploads a project may have.
     #[arg(long)]
     max_uploads_per_project: Option<i32>,
+    /// Device pools a project may have.
     #[arg(long)]
     max_device_pools_per_project: Option<i32>,
 }
@@ -196,6 +233,7 @@ impl SettingsArgs {
 enum KeyCommand {
     /// Create an access key for an account (the secret is printed once).
     Create {
+        /// The account's 12-digit id.
         #[arg(long)]
         account: String,
         #[command(flatten)]
@@ -203,14 +241,19 @@ enum KeyCommand {
     },
     /// Revoke an access key: requests signed with it are refused from now on.
     Revoke {
+        /// The key's id (AKIA…).
         access_key_id: String,
         #[command(flatten)]
         store: StoreArgs,
     },
     /// List an account's access keys (ids only).
     List {
+        /// The account's 12-digit id.
         #[arg(long)]
         account: String,
+        /// table, or json: an array of {accessKeyId, status, created}.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        output: Format,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -228,8 +271,19 @@ fn now_ms() -> i64 {
 }
 
 impl Cli {
-    pub async fn run(self) -> Result<()> {
+    /// Runs the command; its exit status is success unless the command has its own
+    /// (`runs watch`) or fails.
+    pub async fn run(self) -> Result<ExitCode> {
         match self.command {
+            Command::Runs(RunsCommand::Watch(args)) => crate::watch::run(args).await,
+            other => other.run().await.map(|()| ExitCode::SUCCESS),
+        }
+    }
+}
+
+impl Command {
+    async fn run(self) -> Result<()> {
+        match self {
             Command::Serve(args) => crate::server::run(args.resolve()?).await,
             Command::Agent(args) => crate::agent::run(args).await,
             Command::Account(AccountCommand::Create { name, id, store }) => {
@@ -240,15 +294,20 @@ impl Cli {
                 println!("export AWS_SECRET_ACCESS_KEY={}", key.secret_access_key);
                 Ok(())
             }
-            Command::Account(AccountCommand::List { store }) => {
-                let store = open_store(&store).await?;
+            Command::Account(AccountCommand::List { output, store }) => {
+                let accounts = open_store(&store).await?.accounts().await?;
+                if output == Format::Json {
+                    let rows: Vec<_> = accounts.iter().map(|a| json!({ "id": a.id, "name": a.name, "created": rfc3339(a.created_ms) })).collect();
+                    return print_json(&json!(rows));
+                }
                 println!("{:<14} {:<24} CREATED", "ID", "NAME");
-                for a in store.accounts().await? {
-                    let created = chrono::DateTime::from_timestamp_millis(a.created_ms).unwrap_or_default();
-                    println!("{:<14} {:<24} {}", a.id, a.name, created.to_rfc3339());
+                for a in accounts {
+                    println!("{:<14} {:<24} {}", a.id, a.name, rfc3339(a.created_ms));
                 }
                 Ok(())
             }
+            Command::Devices(args) => crate::device_list::run(args).await,
+            Command::Runs(RunsCommand::Watch(_)) => unreachable!("runs watch has its own exit status: Cli::run"),
             Command::Logs { job_arn, follow, endpoint_url } => {
                 crate::logs::run(crate::logs::LogsArgs { job_arn, follow, endpoint_url }).await
             }
@@ -261,7 +320,7 @@ impl Cli {
                 println!("{}", serde_json::to_string_pretty(&account.settings)?);
                 Ok(())
             }
-            Command::Billing(BillingCommand::Report { account, since, until, csv, store }) => {
+            Command::Billing(BillingCommand::Report { account, since, until, output, csv, store }) => {
                 let store = open_store(&store).await?;
                 let query = store::LedgerQuery {
                     account_id: account,
@@ -269,13 +328,8 @@ impl Cli {
                     until_ms: until.as_deref().map(crate::billing::parse_instant).transpose()?,
                 };
                 let entries = store.billing_entries(&query).await?;
-                let mut out = std::io::stdout().lock();
-                if csv {
-                    crate::billing::write_csv(&mut out, &entries)?;
-                } else {
-                    crate::billing::write_table(&mut out, &entries)?;
-                }
-                Ok(())
+                let format = if csv { crate::billing::Format::Csv } else { output };
+                crate::billing::write(&mut std::io::stdout().lock(), format, &entries)
             }
             Command::UiToken { account, hours, store } => {
                 anyhow::ensure!(hours > 0.0 && hours <= 720.0, "--hours must be more than 0 and at most 720");
@@ -295,13 +349,19 @@ impl Cli {
                 println!("export FARMHAND_AGENT_TOKEN={text}");
                 Ok(())
             }
-            Command::AgentToken(AgentTokenCommand::List { store }) => {
-                let store = open_store(&store).await?;
+            Command::AgentToken(AgentTokenCommand::List { output, store }) => {
+                let tokens = open_store(&store).await?.agent_tokens().await?;
+                let status = |t: &domain::host::AgentToken| if t.revoked_ms.is_none() { "active" } else { "revoked" };
+                if output == Format::Json {
+                    let rows: Vec<_> = tokens
+                        .iter()
+                        .map(|t| json!({ "tokenId": t.token_id, "host": t.host, "status": status(t), "created": rfc3339(t.created_ms) }))
+                        .collect();
+                    return print_json(&json!(rows));
+                }
                 println!("{:<18} {:<24} {:<8} CREATED", "TOKEN ID", "HOST", "STATUS");
-                for t in store.agent_tokens().await? {
-                    let created = chrono::DateTime::from_timestamp_millis(t.created_ms).unwrap_or_default();
-                    let status = if t.revoked_ms.is_none() { "active" } else { "revoked" };
-                    println!("{:<18} {:<24} {:<8} {}", t.token_id, t.host, status, created.to_rfc3339());
+                for t in &tokens {
+                    println!("{:<18} {:<24} {:<8} {}", t.token_id, t.host, status(t), rfc3339(t.created_ms));
                 }
                 Ok(())
             }
@@ -329,16 +389,85 @@ impl Cli {
                 println!("revoked {access_key_id}");
                 Ok(())
             }
-            Command::Key(KeyCommand::List { account, store }) => {
-                let store = open_store(&store).await?;
+            Command::Key(KeyCommand::List { account, output, store }) => {
+                let keys = open_store(&store).await?.access_keys(&account).await?;
+                let status = |k: &domain::account::AccessKey| if k.is_active() { "active" } else { "revoked" };
+                if output == Format::Json {
+                    let rows: Vec<_> = keys
+                        .iter()
+                        .map(|k| json!({ "accessKeyId": k.access_key_id, "status": status(k), "created": rfc3339(k.created_ms) }))
+                        .collect();
+                    return print_json(&json!(rows));
+                }
                 println!("{:<22} {:<8} CREATED", "ACCESS KEY ID", "STATUS");
-                for k in store.access_keys(&account).await? {
-                    let created = chrono::DateTime::from_timestamp_millis(k.created_ms).unwrap_or_default();
-                    let status = if k.is_active() { "active" } else { "revoked" };
-                    println!("{:<22} {:<8} {}", k.access_key_id, status, created.to_rfc3339());
+                for k in &keys {
+                    println!("{:<22} {:<8} {}", k.access_key_id, status(k), rfc3339(k.created_ms));
                 }
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command below `cmd`, with the words that reach it (`["runs", "watch"]`).
+    fn walk(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<(Vec<String>, clap::Command)>) {
+        for sub in cmd.get_subcommands() {
+            let mut words = path.clone();
+            words.push(sub.get_name().to_string());
+            out.push((words.clone(), sub.clone()));
+            walk(sub, words, out);
+        }
+    }
+
+    #[test]
+    fn every_command_and_argument_explains_itself() {
+        let root = Cli::command();
+        root.clone().debug_assert();
+        let mut commands = Vec::new();
+        walk(&root, Vec::new(), &mut commands);
+        assert!(commands.iter().any(|(words, _)| words == &["runs", "watch"]), "runs watch exists");
+        assert!(commands.len() > 15, "the whole tree was walked: {}", commands.len());
+        let mut unexplained = Vec::new();
+        for (words, cmd) in &commands {
+            let name = words.join(" ");
+            if cmd.get_about().is_none_or(|a| a.to_string().trim().is_empty()) {
+                unexplained.push(format!("`farmhand {name}`"));
+            }
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    unexplained.push(format!("`farmhand {name}` {id}"));
+                }
+            }
+            let mut argv = vec!["farmhand".to_string()];
+            argv.extend(words.iter().cloned());
+            argv.push("--help".into());
+            let shown = root.clone().try_get_matches_from(&argv).expect_err("--help stops parsing");
+            assert_eq!(shown.kind(), clap::error::ErrorKind::DisplayHelp, "`farmhand {name} --help`");
+            assert!(shown.to_string().contains("Usage:"), "`farmhand {name} --help` shows usage");
+        }
+        assert!(unexplained.is_empty(), "without help text: {unexplained:#?}");
+    }
+
+    #[test]
+    fn the_watch_help_documents_the_exit_status() {
+        let shown = Cli::command().try_get_matches_from(["farmhand", "runs", "watch", "--help"]).expect_err("help").to_string();
+        for line in ["0  PASSED", "3  FAILED", "4  ERRORED", "5  STOPPED", "6  WARNED", "7  SKIPPED", "1  the run could not"] {
+            assert!(shown.contains(line), "{line:?} missing from\n{shown}");
+        }
+        assert!(shown.contains("the last line is the completed run"), "{shown}");
+    }
+
+    #[test]
+    fn csv_is_an_alias_that_does_not_mix_with_output() {
+        let parsed = Cli::try_parse_from(["farmhand", "billing", "report", "--csv"]);
+        assert!(parsed.is_ok());
+        let both = Cli::try_parse_from(["farmhand", "billing", "report", "--csv", "--output", "json"]).expect_err("conflict");
+        assert_eq!(both.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 }

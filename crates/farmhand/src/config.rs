@@ -106,6 +106,7 @@ pub struct ServeArgs {
     /// Fixes the default account's first access key (for CI).
     #[arg(long, env = "FARMHAND_ROOT_ACCESS_KEY_ID", requires = "root_secret_access_key")]
     pub root_access_key_id: Option<String>,
+    /// The secret of that key.
     #[arg(long, env = "FARMHAND_ROOT_SECRET_ACCESS_KEY", hide_env_values = true, requires = "root_access_key_id")]
     pub root_secret_access_key: Option<String>,
 }

@@ -7,8 +7,11 @@
 //! - [`config`]: flags, `FARMHAND_*` variables and the TOML file, layered once.
 //! - [`server`]: HTTP (axum), authentication, start-up and shutdown.
 //! - [`api`]: one function per Device Farm operation.
+//! - [`client`]: the signed Device Farm API client of the user commands.
 //! - [`logs`]: `farmhand logs`, a real job's output, followed live.
-//! - [`billing`]: the billing report's table and CSV.
+//! - [`watch`]: `farmhand runs watch`, a run followed to its end; [`device_list`]: `farmhand devices`.
+//! - [`output`]: `--output table|json`.
+//! - [`billing`]: the billing report's table, CSV and JSON.
 //! - [`accounts`]: the default account and key management.
 //! - [`ui`]: the web dashboard at `/ui`.
 
@@ -18,11 +21,15 @@ mod agent_tokens;
 mod api;
 mod billing;
 mod cli;
+mod client;
 mod config;
+mod device_list;
 mod logs;
+mod output;
 mod run_as;
 mod server;
 mod ui;
+mod watch;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -37,7 +44,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match cli::Cli::parse().run().await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // One line, causes joined: what an operator reads in a service log. Returning
             // the error from main would print it over several lines, with a backtrace

@@ -34,6 +34,7 @@ pub struct AgentArgs {
     /// Where jobs get their work directories.
     #[arg(long, env = "FARMHAND_WORK_DIR")]
     pub work_dir: Option<PathBuf>,
+    /// Keep the work directory of a job that did not pass, to look into it.
     #[arg(long, env = "FARMHAND_KEEP_FAILED_WORKSPACES")]
     pub keep_failed_workspaces: bool,
     /// Run the jobs' commands as this user (the agent must run as root).
