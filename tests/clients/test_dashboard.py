@@ -219,6 +219,98 @@ def one_job_run(lab: Lab, fleet, name: str, package: str) -> tuple[dict, dict]:
     return run, job
 
 
+def post_form(page: Page, path: str, csrf: str | None) -> dict:
+    """Submits, from the page in the browser, a form POST to `path` carrying `csrf`."""
+    page.eval("""([path, csrf]) => {
+      const f = document.createElement('form');
+      f.method = 'post'; f.action = path; f.id = 'forged';
+      if (csrf !== null) {
+        const i = document.createElement('input');
+        i.type = 'hidden'; i.name = 'csrf'; i.value = csrf; f.appendChild(i);
+      }
+      const b = document.createElement('button'); b.type = 'submit'; b.textContent = 'go'; f.appendChild(b);
+      document.body.appendChild(f);
+    }""", [path, csrf])
+    return page.click("form#forged button", navigate=True)
+
+
+class OtherOrigin:
+    """A page on another origin of the same site (127.0.0.1, another port): the browser sends
+    the session cookie along (SameSite=Strict allows it) and only Origin tells it apart.
+    Also a static page for checking the checks."""
+
+    def __init__(self):
+        self.body = b""
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def serve(self, page: str) -> None:
+        self.body = page.encode()
+
+    def serve_form(self, action: str, csrf: str) -> None:
+        self.serve(f'<!doctype html><form id="evil" method="post" action="{html.escape(action)}">'
+                   f'<input type="hidden" name="csrf" value="{html.escape(csrf)}">'
+                   f'<button type="submit">win a prize</button></form>')
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def assert_refused(page: Page, answer: dict) -> None:
+    assert answer["status"] == 403, answer
+    assert "CSRF check failed" in page.eval("() => document.body.innerText"), page.eval("() => document.body.innerText")
+
+
+# --- the checks themselves ------------------------------------------------------------------
+
+
+def test_the_live_checks_see_a_reload_and_every_change(browser):
+    """On a static page: the recorder sees each change, and a reload fails the no-reload check."""
+    site = OtherOrigin()
+    try:
+        site.serve('<!doctype html><article class="job" data-status="PENDING" data-result="PENDING">'
+                   '<span class="status">PENDING</span><span class="result">PENDING</span></article>')
+        page = browser.page("static", context="static")
+        page.goto(site.url)
+        navigations = mark(page)
+        record(page, "article.job", "job")
+        for status in ("RUNNING", "STOPPING", "COMPLETED"):
+            page.eval("(s) => { document.querySelector('article.job').dataset.status = s; }", status)
+        # Swapping the element for a new one is seen too.
+        page.eval("() => { const a = document.querySelector('article.job'); const b = a.cloneNode(true);"
+                  " b.dataset.result = 'STOPPED'; a.replaceWith(b); }")
+        assert recorded(page, "job") == [("PENDING", "PENDING"), ("RUNNING", "PENDING"), ("STOPPING", "PENDING"),
+                                         ("COMPLETED", "PENDING"), ("COMPLETED", "STOPPED")]
+        assert_forward(recorded(page, "job"))
+        with pytest.raises(AssertionError):
+            assert_forward([("RUNNING", "PENDING"), ("PENDING", "PENDING")])
+        assert_not_reloaded(page, navigations)
+        page.goto(site.url)
+        with pytest.raises(AssertionError, match="reloaded"):
+            assert_not_reloaded(page, navigations)
+        page.eval("() => { window.marker = 1; }")
+        with pytest.raises(AssertionError, match="navigated"):
+            assert_not_reloaded(page, navigations)
+        page.close()
+    finally:
+        site.close()
+
+
 # --- signing in -------------------------------------------------------------------------
 
 
@@ -484,59 +576,6 @@ def test_billing_shows_only_the_signed_in_accounts_minutes(browser, farm, fleet)
 
 
 # --- forged requests ----------------------------------------------------------------------
-
-
-def post_form(page: Page, path: str, csrf: str | None) -> dict:
-    """Submits, from the page in the browser, a form POST to `path` carrying `csrf`."""
-    page.eval("""([path, csrf]) => {
-      const f = document.createElement('form');
-      f.method = 'post'; f.action = path; f.id = 'forged';
-      if (csrf !== null) {
-        const i = document.createElement('input');
-        i.type = 'hidden'; i.name = 'csrf'; i.value = csrf; f.appendChild(i);
-      }
-      const b = document.createElement('button'); b.type = 'submit'; b.textContent = 'go'; f.appendChild(b);
-      document.body.appendChild(f);
-    }""", [path, csrf])
-    return page.click("form#forged button", navigate=True)
-
-
-class OtherOrigin:
-    """A page on another origin of the same site (127.0.0.1, another port): the browser sends
-    the session cookie along (SameSite=Strict allows it) and only Origin tells it apart."""
-
-    def __init__(self):
-        self.body = b""
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(outer.body)))
-                self.end_headers()
-                self.wfile.write(outer.body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def serve_form(self, action: str, csrf: str) -> None:
-        self.body = (f'<!doctype html><form id="evil" method="post" action="{html.escape(action)}">'
-                     f'<input type="hidden" name="csrf" value="{html.escape(csrf)}">'
-                     f'<button type="submit">win a prize</button></form>').encode()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def assert_refused(page: Page, answer: dict) -> None:
-    assert answer["status"] == 403, answer
-    assert "CSRF check failed" in page.eval("() => document.body.innerText"), page.eval("() => document.body.innerText")
 
 
 def test_a_forged_stop_is_refused_and_changes_nothing(browser, farm, lab, fleet, blocker_package):
