@@ -41,6 +41,18 @@ enum Command {
     /// Manage the tokens device hosts (`farmhand agent`) connect with.
     #[command(subcommand)]
     AgentToken(AgentTokenCommand),
+    /// Mint a dashboard sign-in token for an account (printed once; paste it into the
+    /// sign-in page's token field). Valid on every replica sharing the store.
+    UiToken {
+        /// The account the token signs in as.
+        #[arg(long)]
+        account: String,
+        /// How long the token and the session it opens last, in hours (at most 720).
+        #[arg(long, default_value_t = 12.0)]
+        hours: f64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,6 +275,16 @@ impl Cli {
                 } else {
                     crate::billing::write_table(&mut out, &entries)?;
                 }
+                Ok(())
+            }
+            Command::UiToken { account, hours, store } => {
+                anyhow::ensure!(hours > 0.0 && hours <= 720.0, "--hours must be more than 0 and at most 720");
+                let store = open_store(&store).await?;
+                anyhow::ensure!(store.account(&account).await?.is_some(), "no account {account}");
+                let secret = store.secret_or_init(crate::ui::session::SECRET_NAME, accounts::random_hex(32)).await?;
+                let key = crate::ui::session::SessionKey::new(&secret);
+                let session = crate::ui::session::new_session(&account, None, now_ms(), (hours * 3_600_000.0) as i64);
+                println!("{}", key.seal(&session));
                 Ok(())
             }
             Command::AgentToken(AgentTokenCommand::Create { host, store }) => {

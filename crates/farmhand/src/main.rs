@@ -10,6 +10,7 @@
 //! - [`logs`]: `farmhand logs`, a real job's output, followed live.
 //! - [`billing`]: the billing report's table and CSV.
 //! - [`accounts`]: the default account and key management.
+//! - [`ui`]: the web dashboard at `/ui`.
 
 mod accounts;
 mod agent;
@@ -21,6 +22,7 @@ mod config;
 mod logs;
 mod run_as;
 mod server;
+mod ui;
 
 use clap::Parser;
 use std::process::ExitCode;

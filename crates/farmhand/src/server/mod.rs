@@ -11,7 +11,7 @@ mod downloads;
 pub mod clock;
 mod health;
 mod http;
-mod output;
+pub mod output;
 pub mod presign;
 mod shutdown;
 mod storage_fault;
@@ -62,11 +62,20 @@ pub struct AppState {
     pub local_executor: Option<Arc<engine::executor::Executor>>,
     /// The built-in agent, started once the server listens.
     pub built_in_agent: Option<Arc<crate::agent::Agent>>,
+    /// Signs and checks dashboard sessions (a secret shared by replicas through the store).
+    pub ui_sessions: crate::ui::session::SessionKey,
+    /// Bumped when something changes that live pages on this replica show (a stop), so
+    /// they look again at once instead of at their next tick.
+    pub live_changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl AppState {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    pub fn announce_change(&self) {
+        self.live_changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The fleet as it is now.
@@ -111,6 +120,7 @@ pub fn router(
         )
         .merge(presigned)
         .route("/output/{account}/{*job}", get(output::output))
+        .merge(crate::ui::routes())
         .merge(agents::routes())
         .route("/health", get(|| async { "ok" }))
         .merge(health::routes(draining))

@@ -84,20 +84,30 @@ pub async fn output(
         Err(e) => return fail(e),
     };
     let job_arn = Arn::new(&state.region, &account, ResourceKind::Job, job_id);
-    let not_found = || fail(ApiError::not_found(format!("No job was found with ARN {job_arn}")));
     if caller.id != account {
+        return fail(ApiError::not_found(format!("No job was found with ARN {job_arn}")));
+    }
+    stream(&state, &caller.id, job_arn, query.follow).await
+}
+
+/// The output of `job_arn`, which must belong to `account_id` (another account's job is as
+/// missing as one that never was); followed until the job ends when `follow`. Shared by the
+/// signed route above and the dashboard's job page.
+pub async fn stream(state: &Arc<AppState>, account_id: &str, job_arn: Arn, follow: bool) -> Response {
+    let not_found = || fail(ApiError::not_found(format!("No job was found with ARN {job_arn}")));
+    if job_arn.account != account_id {
         return not_found();
     }
-    match state.store.get(&account, &job_arn.to_string()).await {
+    match state.store.get(account_id, &job_arn.to_string()).await {
         Ok(Some(_)) => {}
         Ok(None) => return not_found(),
         Err(e) => return fail(state.internal(e)),
     }
-    if !query.follow {
-        let bytes = read_from(&state, &job_arn, 0).await;
+    if !follow {
+        let bytes = read_from(state, &job_arn, 0).await;
         return (StatusCode::OK, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], bytes).into_response();
     }
-    let chunks = futures::stream::unfold((state, job_arn, 0usize, false), |(state, job_arn, offset, done)| async move {
+    let chunks = futures::stream::unfold((state.clone(), job_arn, 0usize, false), |(state, job_arn, offset, done)| async move {
         if done {
             return None;
         }

@@ -50,6 +50,7 @@ pub async fn stop_job(ctx: &Ctx, req: wire::StopJobRequest) -> Result<wire::Stop
     let arn = parse_arn(ctx, &req.arn, ResourceKind::Job)?;
     let state = request_job_stop(ctx, &arn, ctx.state.now_ms()).await?;
     ctx.state.engine.wake();
+    ctx.state.announce_change();
     Ok(wire::StopJobResult { job: Some(job_view(ctx, &state)?) })
 }
 
@@ -81,6 +82,7 @@ pub async fn stop_run(ctx: &Ctx, req: wire::StopRunRequest) -> Result<wire::Stop
         request_job_stop(ctx, &job_arn, stop_at).await?;
     }
     ctx.state.engine.wake();
+    ctx.state.announce_change();
     let jobs = run_jobs(ctx, &arn).await?;
     Ok(wire::StopRunResult { run: Some(run_view(ctx, &record, &run, &jobs)?) })
 }
