@@ -31,8 +31,10 @@ const browser = await chromium.launch({ executablePath, args: ARGS, headless: tr
 const contexts = new Map();
 const pages = new Map();
 
-async function getContext(name) {
-  if (!contexts.has(name)) contexts.set(name, await browser.newContext({ acceptDownloads: true }));
+// A context is made by its first page; `javaScriptEnabled: false` stands for a browser that
+// runs no script, where every form is a plain POST and a redirect.
+async function getContext(name, javaScriptEnabled = true) {
+  if (!contexts.has(name)) contexts.set(name, await browser.newContext({ acceptDownloads: true, javaScriptEnabled }));
   return contexts.get(name);
 }
 
@@ -59,9 +61,9 @@ function call(fn, arg) {
 }
 
 const ops = {
-  async newPage({ page, context: ctx = "default", width = 1280, height = 900 }) {
+  async newPage({ page, context: ctx = "default", width = 1280, height = 900, javascript = true }) {
     if (pages.has(page)) throw new Error(`page ${page} exists`);
-    const p = await (await getContext(ctx)).newPage();
+    const p = await (await getContext(ctx, javascript)).newPage();
     await p.setViewportSize({ width, height });
     const entry = { page: p, navigations: 0, console: [] };
     // Counts main-frame document loads: a live update must not add one.
@@ -113,7 +115,14 @@ const ops = {
     const deadline = Date.now() + timeout;
     let last;
     for (;;) {
-      last = await p.evaluate(call(fn, arg));
+      try {
+        last = await p.evaluate(call(fn, arg));
+      } catch (e) {
+        // A document being replaced (a form post that redirects) has no context to ask: the
+        // next poll asks the new one.
+        if (!/Execution context was destroyed|navigation|Target closed/i.test(String(e))) throw e;
+        last = undefined;
+      }
       if (last) return last;
       if (Date.now() > deadline) throw new Error(`waitFor timed out after ${timeout} ms: ${fn} (last ${JSON.stringify(last)})`);
       await new Promise((resolve) => setTimeout(resolve, polling));

@@ -109,8 +109,10 @@ class Browser:
             raise BrowserError(f"{op} {args}: {answer['error']}")
         return answer["value"]
 
-    def page(self, name: str, *, context: str = "default", width: int = 1280, height: int = 900) -> "Page":
-        self.command("newPage", page=name, context=context, width=width, height=height)
+    def page(self, name: str, *, context: str = "default", width: int = 1280, height: int = 900,
+             javascript: bool = True) -> "Page":
+        """A new tab. `javascript` is the context's, fixed by the first tab opened in it."""
+        self.command("newPage", page=name, context=context, width=width, height=height, javascript=javascript)
         return Page(self, name, context)
 
     def cookies(self, context: str = "default") -> list[dict]:
