@@ -27,8 +27,7 @@ from simfarm import (
 )
 
 # Ten times faster than real time: the test in progress when the stop is pressed lasts 6.7 s
-# of wall time, ample for a click and a page load on a loaded machine, and the whole job
-# still ends in under 20 s.
+# of wall time, ample for a click on a loaded machine, and the whole job ends in under 20 s.
 SCALE = 10.0
 LIVE_ONE, CSRF_DEV, PHONE_DEV, SHARED_DEV, ART_DEV = "Dash Live", "Dash Csrf", "Dash Phone", "Dash Shared", "Dash Art"
 FLEET = [device(f"dash-{n.split()[1].lower()}", n) for n in (LIVE_ONE, CSRF_DEV, PHONE_DEV, SHARED_DEV, ART_DEV)]
@@ -415,21 +414,25 @@ def test_watch_a_run_live_and_stop_a_job_in_its_tests(browser, farm, lab, fleet,
     assert_not_reloaded(page, run_navigations)
     page.screenshot("07-run-running")
 
-    # Into the job, once its second test is running; stop it there.
-    wait_step_running(lab.client, job["arn"], LIVE, 2, timeout=30)
+    # Into the job while it is early in its tests; the page follows them, and the stop is
+    # pressed as soon as it shows the second one running.
+    wait_step_running(lab.client, job["arn"], LIVE, 1, timeout=30)
     job_page = browser.page("live-job", context="root")
     job_page.goto(farm.endpoint + job_path(job["arn"]))
     assert job_page.attr("#job", "data-job-arn") == job["arn"]
-    assert (job_page.attr("#job", "data-status"), job_page.text("#job-status")) == ("RUNNING", "RUNNING")
+    shows(state(job_page, "#job"), "RUNNING", "PENDING")
     tests_suite = "#suites section.suite[data-name='Tests Suite']"
     test_row = tests_suite + " tr.test[data-name='{}']"
+    job_navigations = mark(job_page)
+    job_page.wait("(sel) => { const e = document.querySelector(sel); return e && e.dataset.status === 'RUNNING'; }",
+                  test_row.format("test_two"), timeout=30)
+    assert lab.client.get_test(arn=step_arn(job["arn"], LIVE, 2))["test"]["status"] == "RUNNING"
     assert job_page.attr(test_row.format("test_one"), "data-result") == "PASSED"
-    assert job_page.attr(test_row.format("test_two"), "data-status") == "RUNNING"
     assert job_page.attr(test_row.format("test_three"), "data-status") == "PENDING"
+    assert_not_reloaded(job_page, job_navigations)
     job_page.screenshot("08-job-running")
 
     assert job_page.text("form#stop-job button") == "Stop job"
-    job_navigations = mark(job_page)
     record(job_page, "#job", "job")
     record(job_page, test_row.format("test_two"), "test_two")
     job_page.click("form#stop-job button")
