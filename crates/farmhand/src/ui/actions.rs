@@ -6,10 +6,10 @@
 use super::auth::Viewer;
 use super::calls;
 use super::guard::{csrf_ok, Refused};
-use super::layout::{self, error_page};
+use super::layout;
 use super::state::JobCard;
 use axum::extract::Path;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use domain::arn::ResourceKind;
@@ -34,8 +34,7 @@ fn back_to(form: &StopForm, fallback: String) -> Response {
 }
 
 fn failed(viewer: &Viewer, e: protocol::ApiError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    error_page(Some(viewer), status, &format!("{}: {}", e.code.as_str(), e.message))
+    super::ApiPage::new(viewer, e).into_response()
 }
 
 pub async fn stop_run(viewer: Viewer, Path((project, run)): Path<(String, String)>, headers: HeaderMap, Form(form): Form<StopForm>) -> Response {

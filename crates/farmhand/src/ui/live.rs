@@ -125,5 +125,8 @@ pub async fn job_events(viewer: Viewer, Path((project, run, job)): Path<(String,
 /// instead of a signature.
 pub async fn output(viewer: Viewer, Path((project, run, job)): Path<(String, String, String)>) -> Response {
     let arn = viewer.ctx.arn(ResourceKind::Job, format!("{project}/{run}/{job}"));
+    if let Err(e) = super::calls::job(&viewer.ctx, &arn.to_string()).await {
+        return super::ApiPage::new(&viewer, e).into_response();
+    }
     crate::server::output::stream(&viewer.ctx.state, &viewer.ctx.account.id, arn, true).await
 }

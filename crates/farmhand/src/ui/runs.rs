@@ -64,9 +64,12 @@ pub async fn show(viewer: Viewer, Path((project, run)): Path<(String, String)>) 
     let path = layout::run_path(&arn);
     let csrf = viewer.csrf();
     let project_arn = layout::arn_of(&viewer, ResourceKind::Project, &project);
+    let project = super::calls::project(&viewer.ctx, &project_arn).await.map_err(|e| ApiPage::new(&viewer, e))?;
     let body = html! {
         nav.crumbs aria-label="Breadcrumb" {
-            a href="/ui/projects" { "Projects" } " / " a href=(layout::project_path(&project_arn)) { "Project" } " / " span { (state.name) }
+            a href="/ui/projects" { "Projects" } " / "
+            a href=(layout::project_path(&project_arn)) { (project.name.clone().unwrap_or_default()) } " / "
+            span { (state.name) }
         }
         (run_header(&state, &path, &csrf))
         h2 { "Devices" }
