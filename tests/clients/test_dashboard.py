@@ -551,7 +551,7 @@ def test_a_second_account_cannot_see_the_first_accounts_runs(browser, farm, lab,
         assert not page.exists(f"{row} .in-use a")
         page.screenshot("14-devices-other-account")
 
-        own = signed_in(browser, farm, "own-devices", context="root")
+        own = signed_in(browser, farm, "own-devices", context="own-devices")
         own.goto(farm.endpoint + "/ui/devices")
         assert own.count("table#devices tr.device") >= len(FLEET)
         assert own.attr(f"{row} .in-use a", "href") == job_path(held_job["arn"])
