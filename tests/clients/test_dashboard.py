@@ -22,9 +22,10 @@ import requests
 from browser import Browser, Page
 from simfarm import (
     PREP_SECONDS, STATUS_ORDER, Lab, Scenario, SimTest, check_final_job, device, devices_by_name, expected_job,
-    job_tree, minutes, sim_server, step_arn, stop_offset, unique, wait_job_status, wait_run_completed,
+    job_tree, minutes, sim_server, spec_yaml, step_arn, stop_offset, unique, wait_job_status, wait_run_completed,
     wait_step_running,
 )
+from support import make_zip
 
 # Ten times faster than real time: the test in progress when the stop is pressed lasts 6.7 s
 # of wall time, ample for a click on a loaded machine, and the whole job ends in under 20 s.
@@ -698,4 +699,65 @@ def test_every_page_wants_a_sign_in(browser, farm, lab):
         landed = page.goto(farm.endpoint + path)
         assert landed["url"] == farm.endpoint + "/ui/login", (path, landed)
     assert session_cookies(browser, "anonymous") == []
+    page.close()
+
+
+# --- a real job's output --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def host_farm(tmp_path_factory):
+    """Real time and one `host` device: the test spec's commands run as processes here."""
+    host = {**device("dash-host", "Dash Host"), "driver": "host"}
+    server = sim_server(tmp_path_factory.mktemp("dashboard-host"), scale=1, fleet=[host]).start()
+    yield server
+    assert server.stop() == 0, server.log_tail()
+
+
+def test_a_real_jobs_output_follows_live(browser, host_farm, tmp_path):
+    lab = Lab(host_farm, name="dash-host")
+    go = tmp_path / "go"
+    spec = spec_yaml(test=[
+        "echo first-line-of-output",
+        # The second line waits for the test to say so: it appears while the page is open.
+        f"while [ ! -e {go} ]; do sleep 0.05; done",
+        "echo second-line-of-output",
+    ])
+    package = lab.upload("tests.zip", "APPIUM_WEB_PYTHON_TEST_PACKAGE", make_zip({"tests/data.txt": "x\n"}))
+    spec_upload = lab.upload("spec.yml", "APPIUM_WEB_PYTHON_TEST_SPEC", spec.encode())
+    [host] = devices_by_name(lab.client).values()
+    run = lab.client.schedule_run(
+        projectArn=lab.arn, name=unique("host-run"), devicePoolArn=lab.pool([host["arn"]]),
+        test={"type": "APPIUM_WEB_PYTHON", "testPackageArn": package["arn"], "testSpecArn": spec_upload["arn"]},
+    )["run"]
+    [job] = lab.jobs(run["arn"])
+    wait_job_status(lab.client, job["arn"], "RUNNING", timeout=60)
+
+    try:
+        follow_output(browser, host_farm, lab, job, go)
+    finally:
+        go.touch()  # never leave the job's process waiting
+
+
+def follow_output(browser, host_farm, lab, job, go) -> None:
+    page = signed_in(browser, host_farm, "output", context="output")
+    page.goto(host_farm.endpoint + job_path(job["arn"]))
+    navigations = mark(page)
+    # A line of its own: the command echoed before it ("$ echo …") holds the same words.
+    output = "(s) => document.querySelector('pre#output').textContent.split('\\n').includes(s)"
+    page.wait(output, "first-line-of-output", timeout=30)
+    assert not page.eval(output, "second-line-of-output")
+    assert lab.client.get_job(arn=job["arn"])["job"]["status"] == "RUNNING"
+    page.screenshot("21-job-output-live")
+    go.touch()
+    page.wait(output, "second-line-of-output", timeout=30)
+    wait_state(page, "#job", "COMPLETED", "PASSED", timeout=60)
+    assert_not_reloaded(page, navigations)
+    # What the page followed is the job's test spec output as the API serves it.
+    logs = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="LOG")["artifacts"]}
+    saved = requests.get(logs["TESTSPEC_OUTPUT"]["url"], timeout=10).text
+    shown = page.eval("() => document.querySelector('pre#output').textContent")
+    for line in ("first-line-of-output", "second-line-of-output"):
+        assert line in saved.splitlines() and line in shown.splitlines()
+    page.screenshot("22-job-output-done")
     page.close()
