@@ -1,7 +1,9 @@
-"""The dashboard (/ui) in a real headless Chromium, against a real server on a simulated fleet.
+"""The dashboard (/ui) in a real headless Chromium, against a real server on a simulated fleet
+(and one real `host` device, for a test spec's live output).
 
 Runs are prepared and checked with boto3; the browser signs in through the form, watches pages
-update live, presses the stop buttons and downloads artifacts. Every result the page shows is
+update live, presses the stop buttons (sent by the page's script, and as plain form posts by a
+browser without script) and downloads artifacts. Every result the page shows is
 checked against what the API says, and every action against its effect through the API: a stop
 pressed in the browser must end the job by the seed's stop rules (stop_job.txt), exactly as
 test_stop_job.py checks for StopJob itself.
@@ -15,6 +17,7 @@ import html
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
@@ -507,7 +510,7 @@ def test_download_artifacts_from_the_job_page(browser, farm, lab, fleet, tmp_pat
     for i in range(links):
         got = page.download(f"#artifacts a.artifact[download] >> nth={i}", tmp_path / str(i))
         assert got["failure"] is None, got
-        data = open(got["path"], "rb").read()
+        data = Path(got["path"]).read_bytes()
         matching = [a for a in api if contents[a["arn"]] == data and got["name"].endswith("." + a["extension"])]
         assert matching, f"{got['name']} ({len(data)} bytes) is none of the API's artifacts"
         downloaded.append((got["name"], matching[0]["type"], data))
@@ -527,11 +530,14 @@ def test_a_second_account_cannot_see_the_first_accounts_runs(browser, farm, lab,
     held = occupy(lab, fleet, SHARED_DEV, blocker_package)
     [held_job] = lab.jobs(held["arn"])
     other = farm.create_account(unique("other"))
+    theirs = farm.client(other).create_project(name=unique("theirs"))["project"]
     page = signed_in(browser, farm, "other", context="other", keys=(other.access_key_id, other.secret_access_key))
     try:
         assert other.id in page.text("header #account")
         project_id = arn_id(lab.arn)
-        assert page.count("table#projects tr.project") == 0
+        shown = page.eval("() => [...document.querySelectorAll('table#projects tr.project')]"
+                          ".map(r => r.querySelector('a.project-link').getAttribute('href'))")
+        assert shown == [f"/ui/projects/{arn_id(theirs['arn'])}"], shown
         assert project_id not in page.eval("() => document.documentElement.outerHTML")
         for path in (f"/ui/projects/{project_id}", run_path(held["arn"]), job_path(held_job["arn"])):
             assert page.goto(farm.endpoint + path)["status"] == 404, path
