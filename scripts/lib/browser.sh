@@ -16,6 +16,13 @@ ensure_browser_tools() {
         echo "the browser tests need: ${missing[*]}" >&2
         return 1
     fi
+    # The pinned playwright-core wants Node.js 20 or later (Debian bookworm's own nodejs is 18).
+    local major
+    major=$(node -p 'process.versions.node.split(".")[0]')
+    if ((major < 20)); then
+        echo "the browser tests need Node.js 20 or later; this is $(node --version)" >&2
+        return 1
+    fi
     local want stamp
     want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
     stamp=$dir/node_modules/.package-lock.sha256

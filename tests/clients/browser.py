@@ -40,6 +40,11 @@ def missing_tools() -> list[str]:
     missing = []
     if shutil.which("node") is None:
         missing.append("node (apt-get install nodejs npm)")
+    else:
+        version = subprocess.run(["node", "-p", "process.versions.node"], capture_output=True, text=True,
+                                 timeout=30).stdout.strip()
+        if int(version.split(".")[0] or 0) < 20:
+            missing.append(f"Node.js 20 or later for playwright-core (this is {version or 'unknown'})")
     if not CHROMIUM.exists():
         missing.append(f"{CHROMIUM} (apt-get install chromium)")
     if not (BROWSER_DIR / "node_modules/playwright-core/package.json").exists():
