@@ -201,6 +201,12 @@ def assert_forward(seen: list[tuple[str, str]]) -> None:
     assert order == sorted(order), seen
 
 
+def counted(text: str) -> dict:
+    """Counters as a page writes them ("5 total · 3 passed · …"), read back into the API's shape."""
+    return {name: int(n) for n, name in re.findall(r"(\d+)\s+(total|passed|failed|warned|errored|stopped|skipped)",
+                                                   text or "")}
+
+
 def numbers(text: str) -> list[float]:
     return [float(n) for n in re.findall(r"\d+(?:\.\d+)?", text or "")]
 
@@ -485,6 +491,12 @@ def test_watch_a_run_live_and_stop_a_job_in_its_tests(browser, farm, lab, fleet,
     run_final = wait_run_completed(lab.client, run["arn"])
     assert (run_final["result"], run_final["deviceMinutes"]) == ("STOPPED", minutes(SETUP + T1 + T2 + TEARDOWN))
     assert shows_minutes(job_page.text("#job-minutes"), final["deviceMinutes"]["total"]), job_page.text("#job-minutes")
+    # The counters and progress the live page ended on are the API's.
+    assert counted(page.text("#run-counters")) == run_final["counters"], page.text("#run-counters")
+    assert counted(job_page.text("#job-counters")) == final["counters"], job_page.text("#job-counters")
+    bar = page.eval("(s) => { const p = document.querySelector(s); return [p.value, p.max]; }",
+                    f"{article} progress.progress")
+    assert bar == [5, 5], bar
     page.close()
     job_page.close()
 
