@@ -247,3 +247,20 @@ def test_billing_page_totals_are_the_ledger(sim, lab, fleet):
     assert f'data-metered-seconds="{seconds}"' in page and 'data-unmetered-seconds="0"' in page
     assert page.count('<tr class="day"') == 1
     assert f"<strong>{seconds / 60:.2f}</strong> metered minutes" in page
+
+
+def test_a_live_stream_ends_when_its_key_is_revoked(sim, fleet):
+    account = sim.create_account("stream-revoked")
+    mine = Lab(sim, account, name="stream")
+    run = mine.web_run(mine.pool([fleet["UI three"]["arn"]]), mine.package(LONG))
+    s = sign_in(sim, (account.access_key_id, account.secret_access_key))
+    with s.get(sim.endpoint + ui_path(run["arn"], "runs") + "/events", stream=True, timeout=30) as stream:
+        lines = stream.iter_lines(decode_unicode=True)
+        assert next(line for line in lines if line.startswith("data:"))
+        sim.revoke_key(account.access_key_id)
+        revoked_at = time.monotonic()
+        rest = list(lines)  # ends when the server closes the stream
+        assert time.monotonic() - revoked_at < 10, "the stream closed soon after the revocation"
+    assert not [line for line in rest if line.startswith("data:") and '"completed":true' in line]
+    # Frees the device for the other tests, with a key of the account that is still good.
+    sim.client(keys=sim.create_key(account.id)).stop_run(arn=run["arn"])

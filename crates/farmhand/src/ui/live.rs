@@ -54,6 +54,10 @@ where
             let mut last = last;
             let mut viewer = viewer;
             loop {
+                // A stream outlives the request that opened it: it ends with its session
+                // (sign-out cannot reach it, but a revoked key or an expiry does).
+                let state = viewer.ctx.state.clone();
+                super::auth::resolve(&state, &state.ui_sessions, &viewer.session_value).await?;
                 let (value, is_final, v) = look(viewer).await?;
                 viewer = v;
                 if last.as_ref() != Some(&value) {

@@ -88,7 +88,7 @@ async fn check(state: &AppState, form: &LoginForm) -> Option<(String, Option<Str
     }
     let (key, account) = state.store.access_key_with_account(form.access_key_id.trim()).await.ok().flatten()?;
     let matches: bool = key.secret_access_key.as_bytes().ct_eq(form.secret_access_key.as_bytes()).into();
-    (matches && key.revoked_ms.is_none()).then(|| (account.id, Some(key.access_key_id), SESSION_MS))
+    (matches && key.revoked_ms.is_none()).then_some((account.id, Some(key.access_key_id), SESSION_MS))
 }
 
 pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
