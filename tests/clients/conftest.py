@@ -120,3 +120,21 @@ def s3_endpoint(tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
+
+
+def pytest_sessionstart(session):
+    import time
+
+    session.config._farmhand_started = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Names the screenshots the browser tests saved in this run (tests/artifacts/screenshots)."""
+    from browser import SCREENSHOTS
+
+    started = getattr(config, "_farmhand_started", 0)
+    shots = sorted(p for p in SCREENSHOTS.glob("*.png") if p.stat().st_mtime >= started) if SCREENSHOTS.is_dir() else []
+    if shots:
+        terminalreporter.section("dashboard screenshots")
+        for path in shots:
+            terminalreporter.write_line(str(path))
