@@ -108,6 +108,20 @@ pub struct ServeArgs {
     pub root_access_key_id: Option<String>,
     #[arg(long, env = "FARMHAND_ROOT_SECRET_ACCESS_KEY", hide_env_values = true, requires = "root_access_key_id")]
     pub root_secret_access_key: Option<String>,
+    /// Log lines as human-readable text or one JSON object each (default text).
+    #[arg(long, env = "FARMHAND_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How log lines are written (to standard error).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    /// One JSON object per line, with the fields of the spans it was logged in (a request's
+    /// `request_id` among them), for log pipelines.
+    Json,
 }
 
 /// The TOML file: every setting optional, same names as the flags.
@@ -136,6 +150,7 @@ struct FileConfig {
     request_read_timeout_seconds: Option<f64>,
     root_access_key_id: Option<String>,
     root_secret_access_key: Option<String>,
+    log_format: Option<LogFormat>,
 }
 
 fn read_file_config(path: Option<&PathBuf>) -> Result<FileConfig> {
@@ -202,6 +217,14 @@ impl StoreArgs {
 }
 
 impl ServeArgs {
+    /// The log format, needed before anything logs: a config file that cannot be read is
+    /// reported by [`ServeArgs::resolve`], with the default format.
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
+            .or_else(|| read_file_config(self.store.config.as_ref()).ok().and_then(|file| file.log_format))
+            .unwrap_or_default()
+    }
+
     pub fn resolve(&self) -> Result<ServeConfig> {
         let file = read_file_config(self.store.config.as_ref())?;
         let listen = match self.listen.or(file.listen) {

@@ -76,6 +76,8 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         }
     }));
     engine.attach_hosts(hub.clone());
+    let metrics = Arc::new(super::metrics::Metrics::default());
+    engine.attach_observer(metrics.clone());
 
     // Checked even without devices of our own: a wrong setting should fail at start.
     let run_as = match &config.run_as {
@@ -130,6 +132,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         internal_agent: built_in.as_ref().map(|(_, token, host)| (token.clone(), host.clone())),
         local_executor: built_in.as_ref().map(|(agent, _, _)| agent.executor.clone()),
         built_in_agent: built_in.map(|(agent, _, _)| agent),
+        metrics,
     }))
 }
 

@@ -1,5 +1,5 @@
 //! The HTTP server: one axum router for the JSON API (`POST /`), presigned upload URLs
-//! (`PUT /uploads/…`) and the probes (`GET /healthz`, `GET /readyz`), over shared
+//! (`PUT /uploads/…`), the probes (`GET /healthz`, `GET /readyz`) and `GET /metrics`, over shared
 //! [`AppState`].
 
 pub mod agents;
@@ -11,6 +11,7 @@ mod downloads;
 pub mod clock;
 mod health;
 mod http;
+mod metrics;
 mod output;
 pub mod presign;
 mod shutdown;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub local_executor: Option<Arc<engine::executor::Executor>>,
     /// The built-in agent, started once the server listens.
     pub built_in_agent: Option<Arc<crate::agent::Agent>>,
+    /// What `/metrics` counts as it happens (requests, stop latency).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -114,8 +117,9 @@ pub fn router(
         .merge(agents::routes())
         .route("/health", get(|| async { "ok" }))
         .merge(health::routes(draining))
+        .route("/metrics", get(metrics::metrics))
         .fallback(http::no_route)
-        .layer(axum::middleware::map_response(http::ensure_request_id))
+        .layer(axum::middleware::from_fn(http::with_request_id))
         .layer(axum::extract::DefaultBodyLimit::max(http::MAX_REQUEST_BODY))
         .layer(axum::Extension(throttle))
         .with_state(state)
