@@ -128,7 +128,7 @@ pub async fn api(
                     (throttled_response(&request_id), THROTTLED_CODE)
                 }
                 Err(Refusal::Failed(e)) => {
-                    tracing::debug!(code = e.code.as_str(), message = %e.message, "request failed");
+                    tracing::debug!(code = e.code.as_str(), error = %e.message, "request failed");
                     (error_response(&e, &request_id), e.code.as_str())
                 }
             }
@@ -164,7 +164,7 @@ async fn handle(
     let account = authenticate_throttled(state, caller.throttle, caller.peer, &parts).await?;
     let op = operation(headers)?;
     // The request's own span (with its id) encloses this one.
-    let span = tracing::info_span!("op", name = op.name(), account = %account.id);
+    let span = tracing::info_span!("op", operation = op.name(), account = %account.id);
     let ctx = Ctx { state: state.clone(), account };
     Ok(api::dispatch(&ctx, op, body).instrument(span).await?)
 }
