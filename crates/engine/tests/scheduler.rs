@@ -353,13 +353,13 @@ struct StopLatencies(std::sync::Mutex<Vec<Duration>>);
 
 impl StopLatencies {
     fn seen(&self) -> Vec<Duration> {
-        self.0.lock().unwrap().clone()
+        self.0.lock().expect("not poisoned").clone()
     }
 }
 
 impl SettleObserver for StopLatencies {
     fn stopped_job_settled(&self, latency: Duration) {
-        self.0.lock().unwrap().push(latency);
+        self.0.lock().expect("not poisoned").push(latency);
     }
 }
 

@@ -322,6 +322,31 @@ mod tests {
     }
 
     #[test]
+    fn log_format_comes_from_the_flag_then_the_file_and_defaults_to_text() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Serve {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        assert_eq!(ServeArgs::default().log_format(), LogFormat::Text);
+        let mut file = tempfile::NamedTempFile::new().expect("temp");
+        writeln!(file, "log_format = \"json\"").expect("write");
+        let config = file.path().to_str().expect("utf-8 path");
+        let from_file = Serve::try_parse_from(["serve", "--config", config]).expect("parses").args;
+        assert_eq!(from_file.log_format(), LogFormat::Json);
+        let flag = Serve::try_parse_from(["serve", "--config", config, "--log-format", "text"]).expect("parses").args;
+        assert_eq!(flag.log_format(), LogFormat::Text);
+        assert!(Serve::try_parse_from(["serve", "--log-format", "xml"]).is_err(), "only text and json");
+
+        let mut bad = tempfile::NamedTempFile::new().expect("temp");
+        writeln!(bad, "log_format = \"xml\"").expect("write");
+        let args = ServeArgs { store: StoreArgs { config: Some(bad.path().to_path_buf()), ..Default::default() }, ..Default::default() };
+        assert_eq!(args.log_format(), LogFormat::Text, "logging starts, so the error can be reported");
+        assert!(args.resolve().is_err(), "and resolving the file reports it");
+    }
+
+    #[test]
     fn drain_defaults_to_five_seconds_and_reads_the_file() {
         assert_eq!(ServeArgs::default().resolve().expect("resolves").drain, std::time::Duration::from_secs(5));
         let mut file = tempfile::NamedTempFile::new().expect("temp");

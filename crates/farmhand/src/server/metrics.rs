@@ -279,7 +279,13 @@ fn to_prometheus_text(openmetrics: &str) -> String {
             Some((kind, rest)) => {
                 let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
                 let suffix = if counters.contains(name) { "_total" } else { "" };
-                text.push_str(&format!("{kind}{name}{suffix} {tail}").trim_end_matches(' '));
+                for part in [kind, name, suffix] {
+                    text.push_str(part);
+                }
+                if !tail.is_empty() {
+                    text.push(' ');
+                    text.push_str(tail);
+                }
             }
             None => text.push_str(line),
         }

@@ -1,6 +1,6 @@
 //! The HTTP server: one axum router for the JSON API (`POST /`), presigned upload URLs
-//! (`PUT /uploads/…`), the probes (`GET /healthz`, `GET /readyz`) and `GET /metrics`, over shared
-//! [`AppState`].
+//! (`PUT /uploads/…`), the probes (`GET /healthz`, `GET /readyz`) and `GET /metrics`, over
+//! shared [`AppState`].
 
 pub mod agents;
 mod auth;
