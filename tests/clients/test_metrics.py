@@ -199,6 +199,24 @@ def test_openmetrics_on_request(sim):
     assert families["farmhand_billed_minutes"].type == "counter"
 
 
+def test_throttled_requests_are_counted_as_throttling(tmp_path):
+    farm = Farmhand(tmp_path / "throttled", root_key=new_access_key(),
+                    extra_args=["--rate-limit-per-second", "0.01", "--rate-burst", "1"]).start()
+    try:
+        before = samples(farm)
+        sent: Counter = Counter()
+        for _ in range(5):
+            response = farm.call("ListProjects", {})
+            code = "OK" if response.status_code == 200 else response.json()["__type"]
+            sent[("ListProjects", code)] += 1
+        assert sent[("ListProjects", "ThrottlingException")] >= 4, sent
+        moved = request_counts(samples(farm))
+        moved.subtract(request_counts(before))
+        assert +moved == sent
+    finally:
+        assert farm.stop() == 0, farm.log_tail()
+
+
 def unique_keys(pairs: list[tuple[str, object]]) -> dict:
     keys = [k for k, _ in pairs]
     assert len(keys) == len(set(keys)), f"a key twice in {keys}"
