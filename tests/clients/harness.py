@@ -82,7 +82,7 @@ class Farmhand:
 
     def __init__(self, data_dir: Path, *, database_url: str | None = None, extra_args: Sequence[str] = (),
                  root_key: tuple[str, str] | None = None, login: tuple[str, str] | None = None,
-                 listen: str = "127.0.0.1:0"):
+                 listen: str = "127.0.0.1:0", env: dict[str, str] | None = None):
         """`root_key` fixes the default account's key; `login` is a key the data dir already
         has (a restart); with neither, the credentials printed by a first start are used."""
         self.data_dir = Path(data_dir)
@@ -90,6 +90,8 @@ class Farmhand:
         self.extra_args = list(extra_args)
         self.listen = listen
         self.root_key = root_key
+        # Added to the server's clean environment (e.g. FARMHAND_LOG).
+        self.extra_env = dict(env or {})
         self.stdout_lines: list[str] = []
         self.log_path = self.data_dir / "server.log"
         self.proc: subprocess.Popen | None = None
@@ -111,6 +113,7 @@ class Farmhand:
         env = clean_env()
         if self.root_key:
             env["FARMHAND_ROOT_ACCESS_KEY_ID"], env["FARMHAND_ROOT_SECRET_ACCESS_KEY"] = self.root_key
+        env.update(self.extra_env)
         args = [str(binary()), "serve", "--listen", self.listen, *self.store_args(), *self.extra_args]
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL,

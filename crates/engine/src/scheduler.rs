@@ -53,6 +53,16 @@ pub struct Scheduler {
     holder: String,
     /// Where the jobs of real devices run; without it, such jobs wait for a device forever.
     hosts: std::sync::OnceLock<Arc<dyn Hosts>>,
+    observer: std::sync::OnceLock<Arc<dyn SettleObserver>>,
+}
+
+/// Hears what this scheduler settles (the server's metrics), so the engine needs no
+/// metrics library of its own.
+pub trait SettleObserver: Send + Sync {
+    /// A job whose stop was requested has settled here, `latency` of real time after the
+    /// request (the service clock's span divided by the time scale). Each job is reported
+    /// once, by the replica whose settle landed.
+    fn stopped_job_settled(&self, latency: Duration);
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +103,7 @@ impl Scheduler {
             wake: Notify::new(),
             in_use: Default::default(),
             hosts: std::sync::OnceLock::new(),
+            observer: std::sync::OnceLock::new(),
             holder: format!(
                 "scheduler-{}-{}",
                 std::process::id(),
@@ -200,21 +211,7 @@ impl Scheduler {
     }
 
     async fn scan(&self, phase: JobPhase) -> Result<Vec<Record>, StoreError> {
-        let mut query = ScanQuery {
-            kind: "job".into(),
-            status_in: Some(vec![phase.as_str().to_string()]),
-            after: None,
-            limit: SCAN_PAGE,
-        };
-        let mut all = Vec::new();
-        loop {
-            let page = self.store.scan(&query).await?;
-            all.extend(page.records);
-            match page.next {
-                Some(next) => query.after = Some(next),
-                None => return Ok(all),
-            }
-        }
+        scan_jobs(self.store.as_ref(), phase).await
     }
 
     /// Schedules onto `fleet` as it changes (device hosts coming and going).
@@ -226,6 +223,11 @@ impl Scheduler {
     /// Lets this scheduler start jobs on real devices.
     pub fn attach_hosts(&self, hosts: Arc<dyn Hosts>) {
         let _ = self.hosts.set(hosts);
+    }
+
+    /// Reports what this scheduler settles to `observer`.
+    pub fn attach_observer(&self, observer: Arc<dyn SettleObserver>) {
+        let _ = self.observer.set(observer);
     }
 
     /// Gives up the lease (at shutdown), so a successor need not wait for it to expire.
@@ -416,7 +418,13 @@ impl Scheduler {
         job.settled_ms = Some(now);
         encode_job(&mut record, &job)?;
         match self.store.settle(&record, &entry).await {
-            Ok(_) => Ok(true),
+            Ok(_) => {
+                if let (Some(observer), Some(stop_ms)) = (self.observer.get(), job.stop_requested_ms) {
+                    let real_ms = (now - stop_ms).max(0) as f64 / self.time_scale;
+                    observer.stopped_job_settled(Duration::from_secs_f64(real_ms / 1000.0));
+                }
+                Ok(true)
+            }
             Err(StoreError::Conflict | StoreError::NotFound) => Ok(false),
             Err(e) => Err(e.into()),
         }
@@ -434,4 +442,24 @@ fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 /// An instance whose job lets it go at `release` (never yet, when `None`) is still held at `now_ms`.
 fn still_held(release: &Option<i64>, now_ms: i64) -> bool {
     release.is_none_or(|at| at > now_ms)
+}
+
+/// Every job of every account in `phase`, page by page: a scheduler pass and a metrics
+/// scrape read the waiting and active jobs alike, never the settled ones.
+pub async fn scan_jobs(store: &dyn Store, phase: JobPhase) -> Result<Vec<Record>, StoreError> {
+    let mut query = ScanQuery {
+        kind: "job".into(),
+        status_in: Some(vec![phase.as_str().to_string()]),
+        after: None,
+        limit: SCAN_PAGE,
+    };
+    let mut all = Vec::new();
+    loop {
+        let page = store.scan(&query).await?;
+        all.extend(page.records);
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => return Ok(all),
+        }
+    }
 }

@@ -7,9 +7,10 @@ mod support;
 
 use domain::job::status::{ExecutionResult, ExecutionStatus};
 use domain::run::{JobPhase, WaitReason};
-use engine::scheduler::Scheduler;
+use engine::scheduler::{Scheduler, SettleObserver};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 use support::db::Backend;
 use support::fleet::DeviceSpec;
 use support::{pass, plan, uninterrupted_seconds, Farm, RunSpec, T0};
@@ -287,7 +288,10 @@ async fn a_job_stopped_before_it_has_a_device_settles_unbilled_and_never_gets_on
 
 async fn a_job_stopped_during_its_tests_releases_the_device_at_teardown_end(backend: Backend) {
     let Some(farm) = Farm::new(backend, &small_fleet()).await else { return };
-    let scheduler = farm.scheduler();
+    // A service clock 4 times faster than real time: stop latencies are reported in real time.
+    let scheduler = Arc::new(Scheduler::new(farm.store.clone(), farm.fleet.clone(), farm.clock.clone(), farm.prep, 4.0));
+    let stops = Arc::new(StopLatencies::default());
+    scheduler.attach_observer(stops.clone());
     let run = farm.schedule(RunSpec::on(&["solo"], default_plan())).await;
     assert_eq!(pass(&scheduler).await.assigned, 1);
     farm.clock.advance(1);
@@ -334,6 +338,30 @@ async fn a_job_stopped_during_its_tests_releases_the_device_at_teardown_end(back
     let ledger = farm.ledger_of(&run.jobs[0]).await;
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].seconds, expected.billed_seconds);
+
+    // The observer heard the stopped job once, as long after its stop as it took to end in
+    // real time; the job that was never stopped is not a stop's latency.
+    let next_end = teardown_end + 40_000 + farm.prep.total_ms();
+    farm.clock.set(next_end + 1);
+    assert_eq!(pass(&scheduler).await.settled, 1, "the next job ends unstopped");
+    pass(&scheduler).await;
+    assert_eq!(stops.seen(), [Duration::from_millis((teardown_end - stop_at) as u64 / 4)]);
+}
+
+/// What a [`SettleObserver`] heard.
+#[derive(Default)]
+struct StopLatencies(std::sync::Mutex<Vec<Duration>>);
+
+impl StopLatencies {
+    fn seen(&self) -> Vec<Duration> {
+        self.0.lock().expect("not poisoned").clone()
+    }
+}
+
+impl SettleObserver for StopLatencies {
+    fn stopped_job_settled(&self, latency: Duration) {
+        self.0.lock().expect("not poisoned").push(latency);
+    }
 }
 
 async fn a_job_stopped_before_setup_releases_the_device_at_once(backend: Backend) {

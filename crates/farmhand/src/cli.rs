@@ -17,6 +17,16 @@ pub struct Cli {
     command: Command,
 }
 
+impl Cli {
+    /// How this command logs: `serve` as configured, the others as text.
+    pub fn log_format(&self) -> crate::config::LogFormat {
+        match &self.command {
+            Command::Serve(args) => args.log_format(),
+            _ => crate::config::LogFormat::default(),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the API server.

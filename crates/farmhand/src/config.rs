@@ -109,6 +109,20 @@ pub struct ServeArgs {
     /// The secret of that key.
     #[arg(long, env = "FARMHAND_ROOT_SECRET_ACCESS_KEY", hide_env_values = true, requires = "root_access_key_id")]
     pub root_secret_access_key: Option<String>,
+    /// Log lines as human-readable text or one JSON object each (default text).
+    #[arg(long, env = "FARMHAND_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How log lines are written (to standard error).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    /// One JSON object per line, with the fields of the spans it was logged in (a request's
+    /// `request_id` among them), for log pipelines.
+    Json,
 }
 
 /// The TOML file: every setting optional, same names as the flags.
@@ -137,6 +151,7 @@ struct FileConfig {
     request_read_timeout_seconds: Option<f64>,
     root_access_key_id: Option<String>,
     root_secret_access_key: Option<String>,
+    log_format: Option<LogFormat>,
 }
 
 fn read_file_config(path: Option<&PathBuf>) -> Result<FileConfig> {
@@ -203,6 +218,14 @@ impl StoreArgs {
 }
 
 impl ServeArgs {
+    /// The log format, needed before anything logs: a config file that cannot be read is
+    /// reported by [`ServeArgs::resolve`], with the default format.
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
+            .or_else(|| read_file_config(self.store.config.as_ref()).ok().and_then(|file| file.log_format))
+            .unwrap_or_default()
+    }
+
     pub fn resolve(&self) -> Result<ServeConfig> {
         let file = read_file_config(self.store.config.as_ref())?;
         let listen = match self.listen.or(file.listen) {
@@ -297,6 +320,31 @@ mod tests {
         assert_eq!(cfg.region, "us-east-1");
         assert_eq!(cfg.max_upload_bytes, 10);
         assert!(cfg.store.database_url.starts_with("sqlite://./farmhand-data/"));
+    }
+
+    #[test]
+    fn log_format_comes_from_the_flag_then_the_file_and_defaults_to_text() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Serve {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        assert_eq!(ServeArgs::default().log_format(), LogFormat::Text);
+        let mut file = tempfile::NamedTempFile::new().expect("temp");
+        writeln!(file, "log_format = \"json\"").expect("write");
+        let config = file.path().to_str().expect("utf-8 path");
+        let from_file = Serve::try_parse_from(["serve", "--config", config]).expect("parses").args;
+        assert_eq!(from_file.log_format(), LogFormat::Json);
+        let flag = Serve::try_parse_from(["serve", "--config", config, "--log-format", "text"]).expect("parses").args;
+        assert_eq!(flag.log_format(), LogFormat::Text);
+        assert!(Serve::try_parse_from(["serve", "--log-format", "xml"]).is_err(), "only text and json");
+
+        let mut bad = tempfile::NamedTempFile::new().expect("temp");
+        writeln!(bad, "log_format = \"xml\"").expect("write");
+        let args = ServeArgs { store: StoreArgs { config: Some(bad.path().to_path_buf()), ..Default::default() }, ..Default::default() };
+        assert_eq!(args.log_format(), LogFormat::Text, "logging starts, so the error can be reported");
+        assert!(args.resolve().is_err(), "and resolving the file reports it");
     }
 
     #[test]

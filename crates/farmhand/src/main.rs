@@ -36,14 +36,11 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FARMHAND_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match cli::Cli::parse().run().await {
+    // Parsed first: the log format is a setting. Parsing logs nothing, and prints its own
+    // errors.
+    let cli = cli::Cli::parse();
+    init_logging(cli.log_format());
+    match cli.run().await {
         Ok(code) => code,
         Err(e) => {
             // One line, causes joined: what an operator reads in a service log. Returning
@@ -52,5 +49,16 @@ async fn main() -> ExitCode {
             eprintln!("farmhand: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn init_logging(format: config::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FARMHAND_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        config::LogFormat::Text => logs.init(),
+        // The event's fields at the top level, beside the spans it was logged in.
+        config::LogFormat::Json => logs.json().flatten_event(true).init(),
     }
 }

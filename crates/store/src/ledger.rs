@@ -46,6 +46,17 @@ impl LedgerEntry {
     }
 }
 
+/// The whole ledger's totals for one billing method: what `/metrics` reports, in one
+/// aggregate query however many jobs have settled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillingTotal {
+    /// [`METERED`] or [`UNMETERED`].
+    pub billing_method: String,
+    /// Settled jobs (one ledger row each).
+    pub jobs: i64,
+    pub seconds: i64,
+}
+
 /// What [`Store::billing_entries`](crate::Store::billing_entries) returns, ordered by
 /// `(settled_ms, job_arn)`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

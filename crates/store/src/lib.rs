@@ -37,7 +37,7 @@ use domain::account::{AccessKey, Account, AccountSettings};
 pub use error::StoreError;
 pub use fault::StorageFault;
 pub use lease::Lease;
-pub use ledger::{LedgerEntry, LedgerQuery};
+pub use ledger::{BillingTotal, LedgerEntry, LedgerQuery};
 pub use location::Backend;
 pub use record::{Cursor, ListQuery, Page, Record, ScanQuery, MAX_TAGS_PER_RESOURCE};
 pub use sql::SqlStore;
@@ -129,6 +129,9 @@ pub trait Store: Send + Sync {
     async fn billing_entries(&self, query: &LedgerQuery) -> Result<Vec<LedgerEntry>, StoreError>;
     /// Total METERED seconds the account was billed: what its trial-minutes quota counts.
     async fn metered_seconds(&self, account_id: &str) -> Result<i64, StoreError>;
+    /// Jobs and seconds of the whole ledger (every account) per billing method, ordered by
+    /// method; a method nothing was billed under is absent.
+    async fn billing_totals(&self) -> Result<Vec<BillingTotal>, StoreError>;
 
     /// The resource's tags, sorted by key.
     async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, StoreError>;

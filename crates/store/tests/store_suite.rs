@@ -14,6 +14,7 @@ use harness::Harness;
 use serde_json::json;
 use store::ledger::{METERED, UNMETERED};
 use store::{
+    BillingTotal,
     Cursor, LedgerEntry, LedgerQuery, ListQuery, Record, ScanQuery, Store, StoreError,
     MAX_TAGS_PER_RESOURCE,
 };
@@ -79,6 +80,7 @@ store_suite!(
     settle_writes_nothing_on_conflict_or_absence,
     billing_entries_filter_and_order,
     metered_seconds_ignores_unmetered_and_other_accounts,
+    billing_totals_sum_the_whole_ledger_by_method,
     ledger_survives_reopen,
     lease_is_exclusive_renewable_and_expires,
     concurrent_lease_contenders_have_one_winner,
@@ -1413,6 +1415,27 @@ async fn metered_seconds_ignores_unmetered_and_other_accounts(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(s.metered_seconds(OTHER).await.unwrap(), big + 7);
+}
+
+async fn billing_totals_sum_the_whole_ledger_by_method(h: &Harness) {
+    let s = h.store();
+    assert_eq!(s.billing_totals().await.unwrap(), vec![], "an empty ledger has no totals");
+    let rows = [
+        (ACC, "arn:t1", METERED, 61),
+        (ACC, "arn:t2", UNMETERED, 1_000),
+        (OTHER, "arn:t3", METERED, 0),
+        (OTHER, "arn:t4", METERED, 3_000_000_000),
+    ];
+    for (i, (acc, job, method, secs)) in rows.into_iter().enumerate() {
+        s.record_billing(&entry(acc, job, method, secs, i as i64 * 1_000)).await.unwrap();
+    }
+    // A second entry for a billed job changes nothing.
+    s.record_billing(&entry(ACC, "arn:t1", METERED, 999, 9_000)).await.unwrap();
+    let total = |method: &str, jobs, seconds| BillingTotal { billing_method: method.to_owned(), jobs, seconds };
+    assert_eq!(
+        s.billing_totals().await.unwrap(),
+        vec![total(METERED, 3, 3_000_000_061), total(UNMETERED, 1, 1_000)]
+    );
 }
 
 async fn ledger_survives_reopen(h: &Harness) {

@@ -137,6 +137,10 @@ impl Store for PausingStore {
     async fn metered_seconds(&self, account_id: &str) -> Result<i64, StoreError> {
         self.inner.metered_seconds(account_id).await
     }
+
+    async fn billing_totals(&self) -> Result<Vec<store::BillingTotal>, StoreError> {
+        self.inner.billing_totals().await
+    }
     async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, StoreError> {
         self.inner.tags(arn).await
     }

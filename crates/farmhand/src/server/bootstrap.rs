@@ -77,6 +77,8 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         }
     }));
     engine.attach_hosts(hub.clone());
+    let metrics = Arc::new(super::metrics::Metrics::default());
+    engine.attach_observer(metrics.clone());
 
     // Checked even without devices of our own: a wrong setting should fail at start.
     let run_as = match &config.run_as {
@@ -133,6 +135,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         built_in_agent: built_in.map(|(agent, _, _)| agent),
         ui_sessions: crate::ui::session::SessionKey::new(&ui_secret),
         live_changes: tokio::sync::watch::Sender::new(0),
+        metrics,
     }))
 }
 

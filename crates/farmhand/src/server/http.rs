@@ -1,9 +1,10 @@
 //! `POST /`: the JSON 1.1 API. Every response, success or error, carries an
 //! `x-amzn-RequestId`; every failure is an AWS error body; a panic in an operation becomes
-//! a 500 `InternalServiceException` rather than a dropped connection.
+//! a 500 `InternalServiceException` rather than a dropped connection. Each request is
+//! counted and timed for `/metrics` by operation and result code.
 
 use super::auth::{authenticate_throttled, Refusal};
-use super::throttle::{throttled_response, Throttle};
+use super::throttle::{throttled_response, Throttle, THROTTLED_CODE};
 use super::AppState;
 use crate::api::{self, Ctx};
 use axum::body::Bytes;
@@ -29,23 +30,39 @@ pub const MAX_REQUEST_BODY: usize = 1024 * 1024;
 
 /// Anything that is not one of our routes: answered in the service's error shape, so a
 /// misconfigured client sees a readable error instead of an empty 404.
-pub async fn no_route(method: Method, uri: Uri) -> Response {
+pub async fn no_route(method: Method, uri: Uri, extensions: http::Extensions) -> Response {
     let e = ApiError::new(
         ErrorCode::UnknownOperation,
         format!("No operation at {method} {}; Device Farm operations are POST / with X-Amz-Target", uri.path()),
     );
-    error_response(&e, &uuid::Uuid::new_v4().to_string())
+    error_response(&e, &request_id_of(&extensions))
 }
 
-/// Every response carries a request id, as AWS's do, including those no handler shaped
-/// (the router's own 405s, the upload PUT's 200).
-pub async fn ensure_request_id(mut response: Response) -> Response {
-    if !response.headers().contains_key("x-amzn-requestid") {
-        if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-            response.headers_mut().insert("x-amzn-requestid", v);
-        }
+/// The id of the request being handled: in its extensions, on every log line of its span,
+/// and in its response's `x-amzn-RequestId`.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Around the whole router: gives each request its id and a span carrying it, so every line
+/// logged while handling it names it, and puts the same id on the response, as AWS does,
+/// including responses no handler shaped (the router's own 405s, the upload PUT's 200).
+pub async fn with_request_id(mut request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = request.uri().path());
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::debug!(status = response.status().as_u16(), took_ms = started.elapsed().as_millis() as u64, "request handled");
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-amzn-requestid", v);
     }
     response
+}
+
+fn request_id_of(extensions: &http::Extensions) -> String {
+    extensions.get::<RequestId>().map(|id| id.0.clone()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
 pub fn error_response(e: &ApiError, request_id: &str) -> Response {
@@ -87,32 +104,38 @@ pub async fn api(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let body = match body {
-        Ok(body) => body,
+    let started = std::time::Instant::now();
+    let request_id = request_id_of(&extensions);
+    // The metrics' label: only the model's names, whatever the target says.
+    let operation_name = operation(&headers).map(Operation::name).unwrap_or(super::metrics::UNKNOWN_OPERATION);
+    let (response, code) = match body {
         Err(rejection) => {
             let e = ApiError::serialization(format!("The request body cannot be read: {}", rejection.body_text()));
             let mut response = error_response(&e, &request_id);
             *response.status_mut() = rejection.status();
-            return response;
+            (response, e.code.as_str())
+        }
+        Ok(body) => {
+            let caller = Caller { throttle: &throttle, peer: super::connections::peer(&extensions) };
+            let outcome = AssertUnwindSafe(handle(&state, &caller, &method, &uri, &headers, &body))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err(state.internal("operation panicked").into()));
+            match outcome {
+                Ok(body) => (finish((StatusCode::OK, body).into_response(), &request_id), super::metrics::OK_CODE),
+                Err(Refusal::Throttled) => {
+                    tracing::debug!(peer = ?caller.peer, "request throttled");
+                    (throttled_response(&request_id), THROTTLED_CODE)
+                }
+                Err(Refusal::Failed(e)) => {
+                    tracing::debug!(code = e.code.as_str(), error = %e.message, "request failed");
+                    (error_response(&e, &request_id), e.code.as_str())
+                }
+            }
         }
     };
-    let caller = Caller { throttle: &throttle, peer: super::connections::peer(&extensions) };
-    let outcome = AssertUnwindSafe(handle(&state, &caller, &request_id, &method, &uri, &headers, &body))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| Err(state.internal("operation panicked").into()));
-    match outcome {
-        Ok(body) => finish((StatusCode::OK, body).into_response(), &request_id),
-        Err(Refusal::Throttled) => {
-            tracing::debug!(%request_id, peer = ?caller.peer, "request throttled");
-            throttled_response(&request_id)
-        }
-        Err(Refusal::Failed(e)) => {
-            tracing::debug!(%request_id, code = e.code.as_str(), message = %e.message, "request failed");
-            error_response(&e, &request_id)
-        }
-    }
+    state.metrics.record_request(operation_name, code, started.elapsed());
+    response
 }
 
 /// Who is asking, as far as the limits care.
@@ -124,7 +147,6 @@ struct Caller<'a> {
 async fn handle(
     state: &Arc<AppState>,
     caller: &Caller<'_>,
-    request_id: &str,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -141,7 +163,8 @@ async fn handle(
     };
     let account = authenticate_throttled(state, caller.throttle, caller.peer, &parts).await?;
     let op = operation(headers)?;
-    let span = tracing::info_span!("op", name = op.name(), account = %account.id, %request_id);
+    // The request's own span (with its id) encloses this one.
+    let span = tracing::info_span!("op", operation = op.name(), account = %account.id);
     let ctx = Ctx { state: state.clone(), account };
     Ok(api::dispatch(&ctx, op, body).instrument(span).await?)
 }

@@ -1,6 +1,6 @@
 //! The HTTP server: one axum router for the JSON API (`POST /`), presigned upload URLs
-//! (`PUT /uploads/…`) and the probes (`GET /healthz`, `GET /readyz`), over shared
-//! [`AppState`].
+//! (`PUT /uploads/…`), the probes (`GET /healthz`, `GET /readyz`) and `GET /metrics`, over
+//! shared [`AppState`].
 
 pub mod agents;
 mod auth;
@@ -11,6 +11,7 @@ mod downloads;
 pub mod clock;
 mod health;
 mod http;
+mod metrics;
 pub mod output;
 pub mod presign;
 mod shutdown;
@@ -67,6 +68,8 @@ pub struct AppState {
     /// Bumped when something changes that live pages on this replica show (a stop), so
     /// they look again at once instead of at their next tick.
     pub live_changes: tokio::sync::watch::Sender<u64>,
+    /// What `/metrics` counts as it happens (requests, stop latency).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -124,8 +127,9 @@ pub fn router(
         .merge(agents::routes())
         .route("/health", get(|| async { "ok" }))
         .merge(health::routes(draining))
+        .route("/metrics", get(metrics::metrics))
         .fallback(http::no_route)
-        .layer(axum::middleware::map_response(http::ensure_request_id))
+        .layer(axum::middleware::from_fn(http::with_request_id))
         .layer(axum::extract::DefaultBodyLimit::max(http::MAX_REQUEST_BODY))
         .layer(axum::Extension(throttle))
         .with_state(state)

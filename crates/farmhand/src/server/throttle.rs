@@ -141,10 +141,13 @@ impl Throttle {
     }
 }
 
+/// The error code of a throttled request (not one of the model's errors, so not an `ErrorCode`).
+pub const THROTTLED_CODE: &str = "ThrottlingException";
+
 /// AWS's answer to a client over its rate: HTTP 400 `ThrottlingException`, which the SDKs
 /// retry with back-off.
 pub fn throttled_response(request_id: &str) -> Response {
-    let body = serde_json::json!({"__type": "ThrottlingException", "message": "Rate exceeded"}).to_string();
+    let body = serde_json::json!({"__type": THROTTLED_CODE, "message": "Rate exceeded"}).to_string();
     let mut response = (StatusCode::BAD_REQUEST, body).into_response();
     let headers = response.headers_mut();
     headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(super::http::JSON_1_1));

@@ -7,7 +7,7 @@ use sqlx::{Any, AnyPool, Executor, Row};
 use super::builder::Sql;
 use super::records;
 use crate::ledger::METERED;
-use crate::{LedgerEntry, LedgerQuery, Record, StoreError};
+use crate::{BillingTotal, LedgerEntry, LedgerQuery, Record, StoreError};
 
 const COLUMNS: &str = "job_arn, account_id, project_arn, run_arn, device_arn, device_name, \
                        platform, billing_method, seconds, started_ms, settled_ms";
@@ -132,4 +132,22 @@ pub(crate) async fn metered_seconds(pool: &AnyPool, account_id: &str) -> Result<
     .fetch_one(pool)
     .await?;
     Ok(row.try_get("n")?)
+}
+
+pub(crate) async fn billing_totals(pool: &AnyPool) -> Result<Vec<BillingTotal>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT billing_method, CAST(COUNT(*) AS BIGINT) AS jobs, CAST(COALESCE(SUM(seconds), 0) AS BIGINT) AS seconds \
+         FROM billing_ledger GROUP BY billing_method ORDER BY billing_method",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(BillingTotal {
+                billing_method: row.try_get("billing_method")?,
+                jobs: row.try_get("jobs")?,
+                seconds: row.try_get("seconds")?,
+            })
+        })
+        .collect()
 }

@@ -26,6 +26,7 @@ use sqlx::{AnyPool, Executor};
 
 use crate::location::{self, Location};
 use crate::{
+    BillingTotal,
     Backend, Lease, LedgerEntry, LedgerQuery, ListQuery, Page, Record, ScanQuery, Store, StoreError,
 };
 
@@ -275,6 +276,10 @@ impl Store for SqlStore {
 
     async fn metered_seconds(&self, account_id: &str) -> Result<i64, StoreError> {
         ledger::metered_seconds(&self.pool, account_id).await
+    }
+
+    async fn billing_totals(&self) -> Result<Vec<BillingTotal>, StoreError> {
+        ledger::billing_totals(&self.pool).await
     }
 
     async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, StoreError> {
