@@ -18,10 +18,11 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// How this command logs: `serve` as configured, the others as text.
+    /// How this command logs: the services (`serve`, `agent`) as configured, the others as text.
     pub fn log_format(&self) -> crate::config::LogFormat {
         match &self.command {
             Command::Serve(args) => args.log_format(),
+            Command::Agent(args) => args.log_format(),
             _ => crate::config::LogFormat::default(),
         }
     }

@@ -53,6 +53,9 @@ pub struct AgentArgs {
     /// TOML file with the same settings (keys as the flags, with underscores).
     #[arg(long, env = "FARMHAND_AGENT_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Log lines as human-readable text or one JSON object each (default text).
+    #[arg(long, env = "FARMHAND_LOG_FORMAT", value_enum)]
+    pub log_format: Option<crate::config::LogFormat>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,6 +71,7 @@ struct FileConfig {
     stop_grace_seconds: Option<f64>,
     teardown_timeout_seconds: Option<f64>,
     ca_cert: Option<PathBuf>,
+    log_format: Option<crate::config::LogFormat>,
 }
 
 #[derive(Debug, Clone)]
@@ -130,14 +134,24 @@ pub fn seconds(name: &str, value: Option<f64>, default: Duration, allow_zero: bo
 }
 
 impl AgentArgs {
-    pub fn resolve(&self) -> Result<AgentConfig> {
-        let file: FileConfig = match &self.config {
+    fn file(&self) -> Result<FileConfig> {
+        Ok(match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
                 toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
             }
             None => FileConfig::default(),
-        };
+        })
+    }
+
+    /// The log format, needed before anything logs: a config file that cannot be read is
+    /// reported by [`AgentArgs::resolve`], with the default format.
+    pub fn log_format(&self) -> crate::config::LogFormat {
+        self.log_format.or_else(|| self.file().ok().and_then(|file| file.log_format)).unwrap_or_default()
+    }
+
+    pub fn resolve(&self) -> Result<AgentConfig> {
+        let file = self.file()?;
         let servers: Vec<String> = if self.servers.is_empty() { file.servers.unwrap_or_default() } else { self.servers.clone() };
         let servers: Vec<String> = servers.iter().map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()).collect();
         if servers.is_empty() {
@@ -203,6 +217,17 @@ mod tests {
         let config = args.resolve().expect("resolves");
         assert_eq!((config.servers[0].as_str(), config.token.as_str()), ("http://s:2", "flag"));
         assert_eq!(config.runner.grace, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn the_agent_logs_as_the_flag_then_the_file_says() {
+        use crate::config::LogFormat;
+        let file = file_with("log_format = \"json\"\n");
+        let from_file = AgentArgs { config: Some(file.path().to_path_buf()), ..Default::default() };
+        assert_eq!(from_file.log_format(), LogFormat::Json);
+        let flag = AgentArgs { log_format: Some(LogFormat::Text), ..from_file };
+        assert_eq!(flag.log_format(), LogFormat::Text);
+        assert_eq!(AgentArgs::default().log_format(), LogFormat::Text);
     }
 
     /// Two throw-away CAs (EC P-256), made with `openssl req -x509` for these tests only.

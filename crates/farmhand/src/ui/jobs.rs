@@ -57,12 +57,13 @@ pub async fn show(viewer: Viewer, Path((project, run, job)): Path<(String, Strin
     let arn = layout::arn_of(&viewer, ResourceKind::Job, &format!("{project}/{run}/{job}"));
     let state = job_state(&viewer.ctx, &arn).await.map_err(fail)?;
     let links = artifacts(&viewer.ctx, &arn).await.map_err(fail)?;
+    let run = super::calls::run(&viewer.ctx, &state.run_arn).await.map_err(fail)?;
     let path = layout::job_path(&arn);
     let card = &state.job;
     let csrf = viewer.csrf();
     let body = html! {
         nav.crumbs aria-label="Breadcrumb" {
-            a href="/ui/projects" { "Projects" } " / " a href=(layout::run_path(&state.run_arn)) { "Run" } " / " span { (card.device) }
+            a href="/ui/projects" { "Projects" } " / " a href=(layout::run_path(&state.run_arn)) { (run.name.clone().unwrap_or_else(|| "Run".into())) } " / " span { (card.device) }
         }
         section #job data-job-arn=(card.arn) data-status=(card.status) data-result=(card.result) data-events={ (path) "/events" } {
             h1 { (card.device) " " span.platform { (card.platform) } }
