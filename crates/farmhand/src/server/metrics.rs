@@ -44,18 +44,6 @@ pub const OK_CODE: &str = "OK";
 /// The `operation` label of a request whose target names no operation of the model.
 pub const UNKNOWN_OPERATION: &str = "unknown";
 
-/// Every ExecutionStatus, so a status no job has reads 0 rather than vanishing.
-const STATUSES: [ExecutionStatus; 9] = [
-    ExecutionStatus::Pending,
-    ExecutionStatus::PendingConcurrency,
-    ExecutionStatus::PendingDevice,
-    ExecutionStatus::Processing,
-    ExecutionStatus::Scheduling,
-    ExecutionStatus::Preparing,
-    ExecutionStatus::Running,
-    ExecutionStatus::Stopping,
-    ExecutionStatus::Completed,
-];
 /// The statuses of a job waiting for the scheduler.
 const WAITING: [ExecutionStatus; 3] =
     [ExecutionStatus::Pending, ExecutionStatus::PendingConcurrency, ExecutionStatus::PendingDevice];
@@ -199,7 +187,8 @@ fn instance_states(fleet: &Fleet, in_use: &BTreeSet<String>) -> BTreeMap<(String
 impl FarmFigures {
     fn register(&self, registry: &mut Registry) {
         let jobs = Family::<StatusLabels, Gauge>::default();
-        for status in STATUSES.map(ExecutionStatus::as_str) {
+        // Every status, so one no job has reads 0 rather than vanishing.
+        for status in ExecutionStatus::ALL.iter().map(|s| s.as_str()) {
             jobs.get_or_create(&StatusLabels { status }).set(self.jobs.get(status).copied().unwrap_or(0));
         }
         registry.register("jobs", "Jobs not yet settled, by the status GetJob shows", jobs);
