@@ -191,14 +191,14 @@ class Api:
         SigV4Auth(self.credentials, "devicefarm", REGION).add_auth(request)
         return requests.Request("POST", request.url, data=request.body, headers=dict(request.headers.items())).prepare()
 
-    def send(self, prepared: requests.PreparedRequest) -> dict:
+    def send(self, prepared: requests.PreparedRequest) -> requests.Response:
         response = self.http.send(prepared, timeout=30)
         if response.status_code != 200:
             raise RuntimeError(f"{prepared.headers['X-Amz-Target']} answered {response.status_code}: {response.text[:300]}")
-        return response.json()
+        return response
 
     def call(self, operation: str, body: dict) -> dict:
-        return self.send(self.signed(operation, body))
+        return self.send(self.signed(operation, body)).json()
 
 
 def sign_in(farm: Farmhand) -> requests.Session:
@@ -334,7 +334,7 @@ def api_loader(api: Api, calls: list[tuple[str, dict]]) -> Callable[[], Callable
     """The signed calls that read what a page shows, one after another."""
     def prepare() -> Callable[[], int]:
         prepared = [api.signed(op, body) for op, body in calls]
-        return lambda: sum(len(json.dumps(api.send(request))) for request in prepared)
+        return lambda: sum(len(api.send(request).content) for request in prepared)
     return prepare
 
 
@@ -663,6 +663,8 @@ def main() -> int:
     parts = set((args.only or "pages,browser,sse").split(","))
     if not parts <= {"pages", "browser", "sse"}:
         parser.error("--only takes pages, browser and sse")
+    if args.runs <= 50:
+        parser.error("--runs must be over 50: the big project has a page of runs after the first")
     if not binary().exists():
         parser.error(f"{binary()} is missing: run `cargo build --release -p farmhand`")
     signal.signal(signal.SIGTERM, exit_on_signal)
