@@ -644,7 +644,7 @@ def stop_table(samples: list[StopSample]) -> list[str]:
 def ticking_table(lags: list[float], resolution_ms: float, tick_ms: float) -> list[str]:
     rows = [["test ended (job's timeline) -> event", ms(min(lags)),
              *(ms(percentile(lags, p)) for p in (50, 90, 99)), ms(max(lags)), ratio(percentile(lags, 50), tick_ms)]]
-    return [f"SSE: a change nobody asked for, {len(lags)} simulated tests ending on their own, one job "
+    return [f"SSE: a change nobody asked for, one job's {len(lags)} steps (setup, tests, teardown) ending on their own "
             f"(the stream looks every {tick_ms:.0f} ms)",
             *table(["ms", "min", "p50", "p90", "p99", "max", "p50 vs tick"], rows),
             f"  (the timeline's instants are mapped to real time within {resolution_ms:.0f} ms plus half "
