@@ -572,7 +572,7 @@ def measure_stops(farm: Farmhand, seeder: Seeder, project: Project, count: int) 
             stream.close()
     # The stopped jobs finish their tests in progress; the next part wants a quiet farm.
     for run_arn in runs:
-        wait_for(lambda: client.get_run(arn=run_arn)["run"], lambda r: r["status"] == "COMPLETED", timeout=120,
+        wait_for(lambda arn=run_arn: client.get_run(arn=arn)["run"], lambda r: r["status"] == "COMPLETED", timeout=120,
                  interval=0.5, what="a stopped run COMPLETED")
     return samples
 
