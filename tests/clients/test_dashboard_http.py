@@ -22,6 +22,8 @@ FLEET = [device(f"ui-{n}", f"UI {n}") for n in ("one", "two", "three", "four", "
 LONG = Scenario(setup=21, teardown=19, tests=(SimTest("test_a", 37), SimTest("test_b", 43, "FAILED", "boom"),
                                                SimTest("test_c", 53)))
 SHORT = Scenario(setup=1, teardown=1, tests=(SimTest("quick", 2),))
+# Runs far longer than any test waits for it.
+HOURS = Scenario(setup=5, teardown=5, tests=(SimTest("forever", 3600),))
 # Its test phase lasts over a second of wall time, many ticks of the live stream.
 MEDIUM = Scenario(setup=5, teardown=5, tests=(SimTest("first", 12), SimTest("second", 12)))
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -155,9 +157,11 @@ def test_the_stop_form_is_stop_job_and_refuses_forged_posts(sim, lab, fleet):
     assert "CSRF check failed" in refused[0].text
     assert lab.client.get_job(arn=job["arn"])["job"]["status"] == "RUNNING", "a refused post changed nothing"
 
-    # A crafted `back` cannot send the browser elsewhere.
+    # A crafted `back` cannot send the browser elsewhere, nor break the answer.
     answer = s.post(stop, data={"csrf": csrf, "back": "//evil.example/x"}, allow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == job_page
+    again = s.post(stop, data={"csrf": csrf, "back": "/ui/projects\r\nSet-Cookie: x=1"}, allow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == job_page
     stopping = lab.client.get_job(arn=job["arn"])["job"]
     assert stopping["status"] == "STOPPING"
     final = wait_job_status(lab.client, job["arn"], "COMPLETED")
@@ -264,3 +268,80 @@ def test_a_live_stream_ends_when_its_key_is_revoked(sim, fleet):
     assert not [line for line in rest if line.startswith("data:") and '"completed":true' in line]
     # Frees the device for the other tests, with a key of the account that is still good.
     sim.client(keys=sim.create_key(account.id)).stop_run(arn=run["arn"])
+
+
+def test_assets_are_versioned_by_their_content_and_cached(sim):
+    page = sign_in(sim).get(sim.endpoint + "/ui/projects").text
+    script = re.search(r'<script src="(/ui/static/[0-9a-f]{12}/app\.js)"', page).group(1)
+    style = re.search(r'href="(/ui/static/[0-9a-f]{12}/app\.css)"', page).group(1)
+    for path, kind in ((script, "javascript"), (style, "css")):
+        answer = requests.get(sim.endpoint + path)
+        assert answer.status_code == 200 and kind in answer.headers["content-type"]
+        assert "immutable" in answer.headers["cache-control"]
+
+
+def test_revoking_signs_the_account_out_everywhere(sim):
+    account = sim.create_account("revoke-all")
+    by_key = sign_in(sim, (account.access_key_id, account.secret_access_key))
+    by_token = sign_in(sim, token=sim.manage("ui-token", "--account", account.id)[0])
+    for s in (by_key, by_token):
+        assert s.get(sim.endpoint + "/ui/projects").status_code == 200
+    assert sim.manage("ui-token", "--account", account.id, "--revoke") == [
+        f"every dashboard session of account {account.id} is signed out"]
+    for s in (by_key, by_token):
+        assert s.get(sim.endpoint + "/ui/projects", allow_redirects=False).headers["location"] == "/ui/login"
+    # The key itself still works, and so does signing in again.
+    assert sim.client(account).list_projects()["projects"] == []
+    assert sign_in(sim, (account.access_key_id, account.secret_access_key)).get(
+        sim.endpoint + "/ui/projects").status_code == 200
+    with pytest.raises(RuntimeError):
+        sim.manage("ui-token", "--account", account.id, "--hours", "200")
+
+
+def test_the_followed_output_ends_with_its_session_and_answers_401_after(sim, fleet):
+    account = sim.create_account("output-revoked")
+    mine = Lab(sim, account, name="output")
+    run = mine.web_run(mine.pool([fleet["UI two"]["arn"]]), mine.package(HOURS))
+    job = mine.jobs(run["arn"])[0]
+    s = sign_in(sim, (account.access_key_id, account.secret_access_key))
+    output = sim.endpoint + ui_path(job["arn"], "jobs") + "/output"
+    with s.get(output, stream=True, timeout=30) as stream:
+        assert stream.status_code == 200
+        sim.revoke_key(account.access_key_id)
+        revoked_at = time.monotonic()
+        assert stream.raw.read() == b"", "a simulated job prints nothing; the stream just ends"
+        assert time.monotonic() - revoked_at < 10
+    assert s.get(output, allow_redirects=False).status_code == 401, "a script reading it sees why"
+    sim.client(keys=sim.create_key(account.id)).stop_run(arn=run["arn"])
+
+
+def test_sign_in_guesses_are_throttled_per_address(tmp_path_factory):
+    farm = sim_server(tmp_path_factory.mktemp("ui-throttle"), fleet=FLEET[:1]).start()
+    try:
+        farm.client().list_projects()  # the good key has been seen verified from here
+        s = requests.Session()
+        csrf = CSRF.search(s.get(farm.endpoint + "/ui/login").text).group(1)
+        codes = [s.post(farm.endpoint + "/ui/login", allow_redirects=False, data={
+            "csrf": csrf, "access_key_id": "AKIAGUESS00000000000", "secret_access_key": f"guess-{i}"}).status_code
+            for i in range(400)]
+        assert set(codes) == {401, 429} and codes[0] == 401, "guesses are refused, then not even checked"
+        assert "Too many failed sign-ins" in s.post(farm.endpoint + "/ui/login", data={
+            "csrf": csrf, "access_key_id": "AKIAGUESS00000000000", "secret_access_key": "x"}).text
+        sign_in(farm)  # the account's own key still signs in from the same address
+    finally:
+        assert farm.stop() == 0, farm.log_tail()
+
+
+def test_a_stopping_server_ends_its_live_streams_at_once(tmp_path_factory):
+    farm = sim_server(tmp_path_factory.mktemp("ui-drain"), fleet=FLEET[:1]).start()
+    lab = Lab(farm, name="drain")
+    run = lab.web_run(lab.pool([devices_by_name(farm.client())["UI one"]["arn"]]), lab.package(HOURS))
+    s = sign_in(farm)
+    with s.get(farm.endpoint + ui_path(run["arn"], "runs") + "/events", stream=True, timeout=30) as stream:
+        lines = stream.iter_lines(decode_unicode=True)
+        assert next(line for line in lines if line.startswith("data:"))
+        started = time.monotonic()
+        assert farm.stop() == 0, farm.log_tail()
+        # Without ending its streams a replica waits out its in-flight limit (20 s) for them.
+        assert time.monotonic() - started < 10
+        list(lines)

@@ -110,6 +110,11 @@ pub struct AccountSettings {
     /// GetAccountSettings `skipAppResign`; farmhand never re-signs, this is only echoed.
     pub skip_app_resign: bool,
     pub limits: AccountLimits,
+    /// Dashboard sessions opened at or before this instant (ms, real time) are no longer
+    /// accepted: how an operator signs an account out everywhere (`farmhand ui-token
+    /// --revoke`), since a session is a signed value with no row to delete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard_sessions_not_before_ms: Option<i64>,
 }
 
 /// Job timeouts in minutes, from the Device Farm documentation.
@@ -133,6 +138,7 @@ impl Default for AccountSettings {
             trial_minutes_total: None,
             max_concurrent_jobs: 16,
             skip_app_resign: false,
+            dashboard_sessions_not_before_ms: None,
             limits: AccountLimits::default(),
         }
     }

@@ -102,7 +102,7 @@ impl Totals {
         t
     }
 
-    fn total(&self) -> Sum {
+    pub fn total(&self) -> Sum {
         Sum { jobs: self.metered.jobs + self.unmetered.jobs, seconds: self.metered.seconds + self.unmetered.seconds }
     }
 }

@@ -64,14 +64,19 @@ enum Command {
     #[command(subcommand)]
     AgentToken(AgentTokenCommand),
     /// Mint a dashboard sign-in token for an account (printed once; paste it into the
-    /// sign-in page's token field). Valid on every replica sharing the store.
+    /// sign-in page's token field), valid on every replica sharing the store; or, with
+    /// `--revoke`, sign the account out of the dashboard everywhere.
     UiToken {
         /// The account the token signs in as.
         #[arg(long)]
         account: String,
-        /// How long the token and the session it opens last, in hours (at most 720).
+        /// How long the token and the session it opens last, in hours (at most 168).
         #[arg(long, default_value_t = 12.0)]
         hours: f64,
+        /// Instead of minting: end every dashboard session of the account open now, the
+        /// tokens' and the access keys' alike.
+        #[arg(long, conflicts_with = "hours")]
+        revoke: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -342,8 +347,16 @@ impl Command {
                 let format = if csv { crate::billing::Format::Csv } else { output };
                 crate::billing::write(&mut std::io::stdout().lock(), format, &entries)
             }
-            Command::UiToken { account, hours, store } => {
-                anyhow::ensure!(hours > 0.0 && hours <= 720.0, "--hours must be more than 0 and at most 720");
+            Command::UiToken { account, revoke: true, store, .. } => {
+                let store = open_store(&store).await?;
+                let mut found = store.account(&account).await?.with_context(|| format!("no account {account}"))?;
+                found.settings.dashboard_sessions_not_before_ms = Some(now_ms());
+                store.update_account_settings(&account, &found.settings).await?;
+                println!("every dashboard session of account {account} is signed out");
+                Ok(())
+            }
+            Command::UiToken { account, hours, store, .. } => {
+                anyhow::ensure!(hours > 0.0 && hours <= 168.0, "--hours must be more than 0 and at most 168 (a week)");
                 let store = open_store(&store).await?;
                 anyhow::ensure!(store.account(&account).await?.is_some(), "no account {account}");
                 let secret = store.secret_or_init(crate::ui::session::SECRET_NAME, accounts::random_hex(32)).await?;

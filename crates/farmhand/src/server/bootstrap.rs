@@ -135,6 +135,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         built_in_agent: built_in.map(|(agent, _, _)| agent),
         ui_sessions: crate::ui::session::SessionKey::new(&ui_secret),
         live_changes: tokio::sync::watch::Sender::new(0),
+        draining: super::shutdown::Draining::default(),
         metrics,
     }))
 }

@@ -5,7 +5,7 @@
 pub mod agents;
 mod auth;
 mod bootstrap;
-mod connections;
+pub mod connections;
 mod data_dir;
 mod downloads;
 pub mod clock;
@@ -14,9 +14,9 @@ mod http;
 mod metrics;
 pub mod output;
 pub mod presign;
-mod shutdown;
+pub mod shutdown;
 mod storage_fault;
-mod throttle;
+pub mod throttle;
 mod upload_put;
 
 use crate::config::ServeConfig;
@@ -68,6 +68,9 @@ pub struct AppState {
     /// Bumped when something changes that live pages on this replica show (a stop), so
     /// they look again at once instead of at their next tick.
     pub live_changes: tokio::sync::watch::Sender<u64>,
+    /// Set once a shutdown begins: long-lived streams (live pages, followed output) end so
+    /// the browser reconnects to a replica that stays, instead of holding this one's exit.
+    pub draining: shutdown::Draining,
     /// What `/metrics` counts as it happens (requests, stop latency).
     pub metrics: Arc<metrics::Metrics>,
 }
@@ -155,7 +158,7 @@ pub async fn run(config: ServeConfig) -> Result<()> {
         let mut rx = stop_rx;
         let _ = rx.wait_for(|stop| *stop).await;
     }));
-    let draining = shutdown::Draining::default();
+    let draining = state.draining.clone();
     let hub = state.hub.clone();
     let built_in_host = state.internal_agent.as_ref().map(|(_, host)| host.clone());
     let send_hosts_away = move || hub.send_hosts_away(built_in_host.as_deref());

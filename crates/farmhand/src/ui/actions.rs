@@ -29,7 +29,12 @@ fn wants_json(headers: &HeaderMap) -> bool {
 
 fn back_to(form: &StopForm, fallback: String) -> Response {
     // Only our own pages: a crafted `back` must not turn the form into an open redirect.
-    let safe = form.back.starts_with("/ui/") && !form.back.contains("//") && !form.back.contains('\\');
+    // Visible ASCII only: a control character would make the Location header invalid, and
+    // the stop, already done, would answer 500.
+    let safe = form.back.starts_with("/ui/")
+        && !form.back.contains("//")
+        && !form.back.contains('\\')
+        && form.back.bytes().all(|b| b.is_ascii_graphic());
     Redirect::to(if safe { &form.back } else { &fallback }).into_response()
 }
 

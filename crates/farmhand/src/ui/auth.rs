@@ -40,19 +40,18 @@ pub fn cookie(parts: &http::HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The account a session stands for, if the session is still good: signed by us, not
-/// expired, its account still there and, for a key session, its key not revoked.
+/// expired, its account still there and not signed out everywhere since, and, for a key
+/// session, its key not revoked.
 pub async fn resolve(state: &Arc<AppState>, key: &SessionKey, value: &str) -> Option<(Session, domain::account::Account)> {
     let session = key.open(value, state.wall.now_ms())?;
-    match &session.access_key_id {
+    let account = match &session.access_key_id {
         Some(key_id) => {
             let (key, account) = state.store.access_key_with_account(key_id).await.ok().flatten()?;
-            (key.revoked_ms.is_none() && account.id == session.account_id).then_some((session, account))
+            (key.revoked_ms.is_none() && account.id == session.account_id).then_some(account)?
         }
-        None => {
-            let account = state.store.account(&session.account_id).await.ok().flatten()?;
-            Some((session, account))
-        }
-    }
+        None => state.store.account(&session.account_id).await.ok().flatten()?,
+    };
+    super::session::outlives_revocation(&session, &account.settings).then_some((session, account))
 }
 
 /// Not signed in (or no longer): pages send the browser to the login form, live streams
@@ -75,7 +74,10 @@ impl FromRequestParts<Arc<AppState>> for Viewer {
     type Rejection = SignIn;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let page = parts.method == http::Method::GET && !parts.uri.path().ends_with("/events");
+        // Streams read by the page's script (events, followed output) get a 401 it can
+        // tell apart, not the login page's HTML.
+        let path = parts.uri.path();
+        let page = parts.method == http::Method::GET && !path.ends_with("/events") && !path.ends_with("/output");
         let rejection = || SignIn { page };
         let value = cookie(&parts.headers, COOKIE).ok_or_else(rejection)?;
         let (_, account) = resolve(state, &state.ui_sessions, &value).await.ok_or_else(rejection)?;

@@ -7,41 +7,24 @@ use super::ApiPage;
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use std::collections::BTreeMap;
+use crate::billing::Totals;
 use store::{LedgerEntry, LedgerQuery};
 
 /// Lines shown under the totals; the rest is in `farmhand billing report`.
 const LATEST: usize = 100;
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Totals {
-    pub jobs: usize,
-    pub metered_seconds: i64,
-    pub unmetered_seconds: i64,
-}
-
-impl Totals {
-    fn add(&mut self, e: &LedgerEntry) {
-        self.jobs += 1;
-        match e.billing_method.as_str() {
-            store::ledger::METERED => self.metered_seconds += e.seconds,
-            _ => self.unmetered_seconds += e.seconds,
-        }
-    }
-}
-
 fn day_of(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().format("%Y-%m-%d").to_string()
 }
 
-/// Totals per UTC day of settlement (newest first), and over everything.
+/// Totals per UTC day of settlement (newest first), and over everything; summed by the
+/// report's own [`Totals`], so the page and `farmhand billing report` cannot disagree.
 pub fn by_day(entries: &[LedgerEntry]) -> (Vec<(String, Totals)>, Totals) {
-    let mut days: BTreeMap<String, Totals> = BTreeMap::new();
-    let mut all = Totals::default();
+    let mut days: BTreeMap<String, Vec<LedgerEntry>> = BTreeMap::new();
     for e in entries {
-        days.entry(day_of(e.settled_ms)).or_default().add(e);
-        all.add(e);
+        days.entry(day_of(e.settled_ms)).or_default().push(e.clone());
     }
-    (days.into_iter().rev().collect(), all)
+    (days.into_iter().rev().map(|(day, of_day)| (day, Totals::of(&of_day))).collect(), Totals::of(entries))
 }
 
 fn minutes(seconds: i64) -> String {
@@ -59,11 +42,12 @@ pub async fn show(viewer: Viewer) -> Result<Response, ApiPage> {
     let (days, total) = by_day(&entries);
     let body = html! {
         h1 { "Billing" }
-        p #billing-total data-metered-seconds=(total.metered_seconds) data-unmetered-seconds=(total.unmetered_seconds) data-jobs=(total.jobs) {
-            "Account " (viewer.account_id()) ": " (total.jobs) " jobs, "
-            strong { (minutes(total.metered_seconds)) } " metered minutes, "
-            strong { (minutes(total.unmetered_seconds)) } " unmetered minutes, "
-            strong { (minutes(total.metered_seconds + total.unmetered_seconds)) } " in all."
+        @let all = total.total();
+        p #billing-total data-metered-seconds=(total.metered.seconds) data-unmetered-seconds=(total.unmetered.seconds) data-jobs=(all.jobs) {
+            "Account " (viewer.account_id()) ": " (all.jobs) " jobs, "
+            strong { (minutes(total.metered.seconds)) } " metered minutes, "
+            strong { (minutes(total.unmetered.seconds)) } " unmetered minutes, "
+            strong { (minutes(all.seconds)) } " in all."
         }
         div.scroll {
             table #billing-days {
@@ -72,8 +56,8 @@ pub async fn show(viewer: Viewer) -> Result<Response, ApiPage> {
                 tbody {
                     @for (day, t) in &days {
                         tr.day data-day=(day) {
-                            td { (day) } td { (t.jobs) } td.metered { (minutes(t.metered_seconds)) }
-                            td.unmetered { (minutes(t.unmetered_seconds)) } td.total { (minutes(t.metered_seconds + t.unmetered_seconds)) }
+                            td { (day) } td { (t.total().jobs) } td.metered { (minutes(t.metered.seconds)) }
+                            td.unmetered { (minutes(t.unmetered.seconds)) } td.total { (minutes(t.total().seconds)) }
                         }
                     }
                 }
@@ -125,9 +109,10 @@ mod tests {
         let day = 86_400_000;
         let entries = [entry(10, "METERED", 60), entry(day - 1, "UNMETERED", 30), entry(day, "METERED", 90)];
         let (days, total) = by_day(&entries);
-        assert_eq!(days[0].0, "1970-01-02");
-        assert_eq!(days[0].1, Totals { jobs: 1, metered_seconds: 90, unmetered_seconds: 0 });
-        assert_eq!(days[1].1, Totals { jobs: 2, metered_seconds: 60, unmetered_seconds: 30 });
-        assert_eq!(total, Totals { jobs: 3, metered_seconds: 150, unmetered_seconds: 30 });
+        let sums = |t: &Totals| (t.metered.jobs, t.metered.seconds, t.unmetered.jobs, t.unmetered.seconds);
+        assert_eq!(days.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(), ["1970-01-02", "1970-01-01"]);
+        assert_eq!(sums(&days[0].1), (1, 90, 0, 0));
+        assert_eq!(sums(&days[1].1), (1, 60, 1, 30));
+        assert_eq!(sums(&total), (2, 150, 1, 30));
     }
 }

@@ -16,6 +16,7 @@ use store::ScanQuery;
 struct Holder {
     account_id: String,
     job_arn: String,
+    assigned_ms: i64,
 }
 
 /// Instances held by a job right now, from the jobs the scheduler considers active.
@@ -29,16 +30,23 @@ async fn holders(viewer: &Viewer) -> Result<HashMap<String, Holder>, protocol::A
         for record in &page.records {
             let Ok(job) = serde_json::from_value::<Job>(record.body.clone()) else { continue };
             let Some(instance) = job.instance_arn.clone() else { continue };
-            let released = engine::job_view::release_ms(&job, record, state.engine.prep()).is_some_and(|at| at <= now);
-            if !released {
-                held.insert(instance, Holder { account_id: record.account_id.clone(), job_arn: record.arn.clone() });
+            // A job that ended may await settlement while its instance already runs the
+            // next one: the latest assignment is the holder.
+            let assigned_ms = job.assigned_ms.unwrap_or(i64::MIN);
+            if held.get(&instance).is_none_or(|h: &Holder| h.assigned_ms <= assigned_ms) {
+                held.insert(instance, Holder { account_id: record.account_id.clone(), job_arn: record.arn.clone(), assigned_ms });
             }
         }
         match page.next {
             Some(next) => query.after = Some(next),
-            None => return Ok(held),
+            None => break,
         }
     }
+    // Which instances are busy is the scheduler's word, the same ListDevices' availability
+    // is made from, so the page's two columns agree; the scan only says whose job it is.
+    let busy = state.engine.instances_in_use_among(held.keys().map(String::as_str), now);
+    held.retain(|instance, _| busy.contains(instance));
+    Ok(held)
 }
 
 pub async fn list(viewer: Viewer) -> Result<Response, ApiPage> {
@@ -73,7 +81,7 @@ pub async fn list(viewer: Viewer) -> Result<Response, ApiPage> {
                                         @for h in users {
                                             li {
                                                 @if h.account_id == viewer.account_id() {
-                                                    a href=(layout::job_path(&h.job_arn)) { "your job " (short(&h.job_arn)) }
+                                                    a href=(layout::job_path(&h.job_arn)) { "your job " (layout::id_of(&h.job_arn)) }
                                                 } @else {
                                                     "another account"
                                                 }
@@ -89,9 +97,4 @@ pub async fn list(viewer: Viewer) -> Result<Response, ApiPage> {
         }
     };
     Ok(Html(page(Some(&viewer), "Devices", body).into_string()).into_response())
-}
-
-/// A job's ARN as a person can tell jobs apart by: its run and index.
-fn short(job_arn: &str) -> String {
-    job_arn.parse::<domain::arn::Arn>().map(|a| a.id).unwrap_or_default()
 }

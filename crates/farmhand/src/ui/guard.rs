@@ -16,31 +16,37 @@ impl IntoResponse for Refused {
     }
 }
 
-/// Whether the browser's own statement of the request's origin (if it makes one) is us.
-pub fn same_origin(headers: &HeaderMap) -> bool {
+/// Whether the browser's own statement of the request's origin (if it makes one) is us:
+/// the host it asked for, or the server's public URL (behind a proxy that rewrites Host).
+pub fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = header("sec-fetch-site") {
         if site != "same-origin" && site != "none" {
             return false;
         }
     }
-    match (header("origin"), header("host")) {
-        (Some(origin), Some(host)) => url::Url::parse(origin)
-            .ok()
-            .and_then(|u| u.host_str().map(|h| match u.port() {
-                Some(p) => format!("{h}:{p}"),
-                None => h.to_string(),
-            }))
-            .is_some_and(|origin_host| origin_host.eq_ignore_ascii_case(host)),
+    let Some(origin) = header("origin") else {
         // A browser always sends Origin on a POST; what sends none is not a browser
         // carrying a victim's cookie, and still needs the token.
-        (None, _) => true,
-        (Some(_), None) => false,
-    }
+        return true;
+    };
+    let Ok(origin) = url::Url::parse(origin) else { return false };
+    let host_matches = header("host").is_some_and(|host| authority(&origin).is_some_and(|a| a.eq_ignore_ascii_case(host)));
+    let public_matches = url::Url::parse(public_url).is_ok_and(|public| public.origin() == origin.origin());
+    host_matches || public_matches
+}
+
+/// `host[:port]` of a URL as a Host header writes it (no port when it is the default).
+fn authority(url: &url::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    })
 }
 
 pub fn csrf_ok(viewer: &Viewer, headers: &HeaderMap, token: &str) -> bool {
-    same_origin(headers) && viewer.ctx.state.ui_sessions.csrf_ok(&viewer.session_value, token)
+    same_origin(headers, &viewer.ctx.state.public_url) && viewer.ctx.state.ui_sessions.csrf_ok(&viewer.session_value, token)
 }
 
 #[cfg(test)]
@@ -57,11 +63,21 @@ mod tests {
 
     #[test]
     fn only_this_site_may_post() {
-        assert!(same_origin(&headers(&[("host", "127.0.0.1:4766"), ("origin", "http://127.0.0.1:4766")])));
-        assert!(!same_origin(&headers(&[("host", "127.0.0.1:4766"), ("origin", "http://evil.example")])));
-        assert!(!same_origin(&headers(&[("host", "127.0.0.1:4766"), ("origin", "http://127.0.0.1:9999")])));
-        assert!(!same_origin(&headers(&[("host", "127.0.0.1:4766"), ("origin", "null")])));
-        assert!(!same_origin(&headers(&[("host", "127.0.0.1:4766"), ("sec-fetch-site", "cross-site")])));
-        assert!(same_origin(&headers(&[("host", "127.0.0.1:4766")])));
+        let public = "http://127.0.0.1:4766";
+        let ok = |pairs: &[(&'static str, &'static str)]| same_origin(&headers(pairs), public);
+        assert!(ok(&[("host", "127.0.0.1:4766"), ("origin", "http://127.0.0.1:4766")]));
+        assert!(!ok(&[("host", "127.0.0.1:4766"), ("origin", "http://evil.example")]));
+        assert!(!ok(&[("host", "127.0.0.1:4766"), ("origin", "http://127.0.0.1:9999")]));
+        assert!(!ok(&[("host", "127.0.0.1:4766"), ("origin", "null")]));
+        assert!(!ok(&[("host", "127.0.0.1:4766"), ("sec-fetch-site", "cross-site")]));
+        assert!(ok(&[("host", "127.0.0.1:4766")]));
+    }
+
+    #[test]
+    fn behind_a_proxy_the_public_url_is_this_site() {
+        let h = headers(&[("host", "10.0.0.7:4766"), ("origin", "https://farm.example.com")]);
+        assert!(same_origin(&h, "https://farm.example.com"));
+        assert!(!same_origin(&h, "https://other.example.com"));
+        assert!(!same_origin(&h, "http://farm.example.com"), "another scheme is another origin");
     }
 }

@@ -15,8 +15,8 @@ pub fn page(viewer: Option<&Viewer>, title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · farmhand" }
-                link rel="stylesheet" href="/ui/static/app.css";
-                script src="/ui/static/app.js" defer {}
+                link rel="stylesheet" href={ "/ui/static/" (*super::ASSET_VERSION) "/app.css" };
+                script src={ "/ui/static/" (*super::ASSET_VERSION) "/app.js" } defer {}
             }
             body {
                 a.skip href="#main" { "Skip to content" }
@@ -66,11 +66,12 @@ pub fn job_path(arn: &str) -> String {
 }
 
 /// The id part of an ARN (`PROJECT/RUN/JOB` for a job): the pages' paths are made of it.
-fn id_of(arn: &str) -> String {
+pub fn id_of(arn: &str) -> String {
     arn.parse::<Arn>().map(|a| a.id).unwrap_or_default()
 }
 
-/// The ARN a page path names, in the viewer's account and the server's region.
+/// The ARN a page path names, in the viewer's account and the server's region: a path
+/// can only ever name the viewer's own resources.
 pub fn arn_of(viewer: &Viewer, kind: ResourceKind, id: &str) -> String {
     viewer.ctx.arn(kind, id).to_string()
 }

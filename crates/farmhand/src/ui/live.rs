@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use domain::arn::ResourceKind;
 use futures::Stream;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const TICK: Duration = Duration::from_millis(250);
@@ -29,9 +30,13 @@ async fn next_look(changes: &mut tokio::sync::watch::Receiver<u64>) {
     }
 }
 
+/// How soon a browser reconnects when a stream ends before the page is final (a replica
+/// stopping, a blip): sooner than EventSource's default of a few seconds.
+const RECONNECT: Duration = Duration::from_millis(1000);
+
 fn event(name: &str, data: &impl serde::Serialize) -> Option<Event> {
     let json = serde_json::to_string(data).ok()?;
-    Some(Event::default().event(name).data(json))
+    Some(Event::default().event(name).data(json).retry(RECONNECT))
 }
 
 /// Sends `look()`'s value as event `name` each time it changes, until it says it is final.
@@ -58,6 +63,11 @@ where
                 // (sign-out cannot reach it, but a revoked key or an expiry does).
                 let state = viewer.ctx.state.clone();
                 super::auth::resolve(&state, &state.ui_sessions, &viewer.session_value).await?;
+                // A stopping replica ends its streams; EventSource reconnects, through the
+                // balancer, to a replica that stays.
+                if state.draining.is_draining() {
+                    return None;
+                }
                 let (value, is_final, v) = look(viewer).await?;
                 viewer = v;
                 if last.as_ref() != Some(&value) {
@@ -128,9 +138,16 @@ pub async fn job_events(viewer: Viewer, Path((project, run, job)): Path<(String,
 /// page's `pre#output`; the same stream `farmhand logs --follow` reads, behind the session
 /// instead of a signature.
 pub async fn output(viewer: Viewer, Path((project, run, job)): Path<(String, String, String)>) -> Response {
-    let arn = viewer.ctx.arn(ResourceKind::Job, format!("{project}/{run}/{job}"));
-    if let Err(e) = super::calls::job(&viewer.ctx, &arn.to_string()).await {
+    let arn = layout::arn_of(&viewer, ResourceKind::Job, &format!("{project}/{run}/{job}"));
+    if let Err(e) = super::calls::job(&viewer.ctx, &arn).await {
         return super::ApiPage::new(&viewer, e).into_response();
     }
-    crate::server::output::stream(&viewer.ctx.state, &viewer.ctx.account.id, arn, true).await
+    let state = viewer.ctx.state.clone();
+    let session = viewer.session_value.clone();
+    let still_allowed: crate::server::output::StillAllowed = Arc::new(move || {
+        let (state, session) = (state.clone(), session.clone());
+        Box::pin(async move { super::auth::resolve(&state, &state.ui_sessions, &session).await.is_some() })
+    });
+    let Ok(arn) = arn.parse() else { return super::login::not_found(Some(&viewer)) };
+    crate::server::output::stream(&viewer.ctx.state, &viewer.ctx.account.id, arn, true, Some(still_allowed)).await
 }

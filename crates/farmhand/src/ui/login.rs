@@ -7,13 +7,18 @@ use super::guard::{same_origin, Refused};
 use super::layout::{error_page, page};
 use super::session::{new_session, random_nonce, COOKIE, LOGIN_COOKIE, SESSION_MS};
 use crate::server::AppState;
-use axum::extract::State;
+use crate::server::throttle::Throttle;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::html;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
+
+/// The throttle's name for sign-ins with a `farmhand ui-token` (whose account is known only
+/// once the token checks out).
+const TOKEN_SIGN_IN: &str = "ui-token";
 
 #[derive(serde::Deserialize)]
 pub struct LoginForm {
@@ -91,15 +96,40 @@ async fn check(state: &AppState, form: &LoginForm) -> Option<(String, Option<Str
     (matches && key.revoked_ms.is_none()).then_some((account.id, Some(key.access_key_id), SESSION_MS))
 }
 
-pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+/// What a refused sign-in logs of the key id typed: its first characters, enough to tell
+/// keys apart, never all of it — a secret pasted into the wrong field must not reach the log.
+fn shown_key_id(typed: &str) -> String {
+    let prefix: String = typed.trim().chars().take(8).collect();
+    format!("{prefix}…")
+}
+
+pub async fn submit(
+    State(state): State<Arc<AppState>>,
+    Extension(throttle): Extension<Arc<Throttle>>,
+    extensions: http::Extensions,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let nonce = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
-    if !same_origin(&headers) || nonce.is_empty() || !state.ui_sessions.csrf_ok(&nonce, &form.csrf) {
+    if !same_origin(&headers, &state.public_url) || nonce.is_empty() || !state.ui_sessions.csrf_ok(&nonce, &form.csrf) {
         return Refused.into_response();
     }
+    // Sign-in guesses are limited like the API's failed signatures: an address that keeps
+    // failing is refused before anything is checked (sign-ins with a key seen verified go on).
+    let peer = crate::server::connections::peer(&extensions);
+    let key_id = if form.token.trim().is_empty() { form.access_key_id.trim() } else { TOKEN_SIGN_IN };
+    let now = std::time::Instant::now();
+    if !throttle.may_verify(key_id, peer, now) {
+        return login_page(&state, &nonce, StatusCode::TOO_MANY_REQUESTS, Some("Too many failed sign-ins from this address; wait a moment and try again."));
+    }
     let Some((account_id, key_id, lifetime_ms)) = check(&state, &form).await else {
-        tracing::info!(access_key_id = %form.access_key_id.trim(), "dashboard sign-in refused");
+        throttle.failed(peer, now);
+        tracing::info!(access_key_id = %shown_key_id(&form.access_key_id), "dashboard sign-in refused");
         return login_page(&state, &nonce, StatusCode::UNAUTHORIZED, Some("Those credentials are not valid for any account."));
     };
+    if let Some(key) = &key_id {
+        throttle.admit(key, now);
+    }
     let session = new_session(&account_id, key_id.as_deref(), state.wall.now_ms(), lifetime_ms);
     let value = state.ui_sessions.seal(&session);
     let mut response = Redirect::to("/ui/projects").into_response();

@@ -58,9 +58,16 @@ impl IntoResponse for ApiPage {
 const CSS: &str = include_str!("assets/app.css");
 const JS: &str = include_str!("assets/app.js");
 
+/// Part of the assets' URLs, a hash of their content: a page never runs a script older or
+/// newer than itself that a browser kept, so the assets can be cached for good.
+pub static ASSET_VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new().chain_update(CSS).chain_update(JS).finalize();
+    hex::encode(&digest[..6])
+});
+
 fn asset(content_type: &'static str, body: &'static str) -> Response {
-    // The assets are compiled in: they change only with the binary, whose version names them.
-    ([(http::header::CONTENT_TYPE, content_type), (http::header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+    ([(http::header::CONTENT_TYPE, content_type), (http::header::CACHE_CONTROL, "public, max-age=86400, immutable")], body).into_response()
 }
 
 /// Pages are not cached (they show live state and carry CSRF tokens), load nothing from
@@ -105,7 +112,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/ui/{*rest}", get(not_found_page))
         .layer(axum::middleware::map_response(page_headers));
     Router::new()
-        .route("/ui/static/app.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
-        .route("/ui/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
+        .route("/ui/static/{version}/app.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
+        .route("/ui/static/{version}/app.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
         .merge(ui)
 }

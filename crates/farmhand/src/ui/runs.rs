@@ -32,7 +32,7 @@ pub fn job_card(card: &JobCard, back: &str, csrf: &str) -> Markup {
             }
             p.tests-done { span.done { (card.done) } " of " span.total { (card.total) } " tests ended" }
             p.minutes { (card.minutes) }
-            @if let Some(message) = &card.message { p.message { (message) } }
+            p.message { @if let Some(message) = &card.message { (message) } }
             @if !card.completed {
                 (stop_form(None, Some("stop-job"), &format!("{}/stop", card.path), back, csrf, "Stop job", &card.device))
             }
@@ -50,7 +50,7 @@ fn run_header(state: &RunState, path: &str, csrf: &str) -> Markup {
                 dt { "Tests" } dd #run-counters { (state.counters) }
                 dt { "Device minutes" } dd #run-minutes { (state.minutes) }
             }
-            @if let Some(message) = &state.message { p #run-message { (message) } }
+            p #run-message { @if let Some(message) = &state.message { (message) } }
             @if !state.completed {
                 (stop_form(Some("stop-run"), None, &format!("{path}/stop"), path, csrf, "Stop run", &state.name))
             }

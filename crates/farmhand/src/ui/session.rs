@@ -35,6 +35,10 @@ pub struct Session {
     /// The access key signed in with; `None` for a `farmhand ui-token` session.
     #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<String>,
+    /// When it was opened, for the account's sign-out-everywhere instant; a value from before
+    /// this field existed reads 0, opened before any such instant.
+    #[serde(rename = "i", default)]
+    pub issued_ms: i64,
     #[serde(rename = "e")]
     pub expires_ms: i64,
     /// Makes two sessions of the same person distinct (and so their CSRF tokens).
@@ -101,11 +105,17 @@ pub fn random_nonce() -> String {
     crate::accounts::random_hex(16)
 }
 
+/// Whether `session` was opened after the account last signed everyone out.
+pub fn outlives_revocation(session: &Session, settings: &domain::account::AccountSettings) -> bool {
+    settings.dashboard_sessions_not_before_ms.is_none_or(|not_before| session.issued_ms > not_before)
+}
+
 /// A session for `account_id` from now for `duration_ms`.
 pub fn new_session(account_id: &str, access_key_id: Option<&str>, now_ms: i64, duration_ms: i64) -> Session {
     Session {
         account_id: account_id.to_string(),
         access_key_id: access_key_id.map(str::to_string),
+        issued_ms: now_ms,
         expires_ms: now_ms.saturating_add(duration_ms),
         nonce: random_nonce(),
     }
@@ -137,6 +147,17 @@ mod tests {
         assert_eq!(key().open(&format!("{body}.AAAA"), 1), None);
         assert_eq!(SessionKey::new("another secret").open(&value, 1), None);
         assert_eq!(key().open("no dot", 1), None);
+    }
+
+    #[test]
+    fn revoking_ends_the_sessions_opened_until_then() {
+        let mut settings = domain::account::AccountSettings::default();
+        let before = new_session("123456789012", None, 1_000, 10_000);
+        let after = new_session("123456789012", None, 2_001, 10_000);
+        assert!(outlives_revocation(&before, &settings));
+        settings.dashboard_sessions_not_before_ms = Some(2_000);
+        assert!(!outlives_revocation(&before, &settings));
+        assert!(outlives_revocation(&after, &settings));
     }
 
     #[test]

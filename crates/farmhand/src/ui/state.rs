@@ -137,13 +137,12 @@ pub async fn job_state(ctx: &Ctx, job_arn: &str) -> Result<JobState, ApiError> {
 
 /// A job's run: the job ARN without its last path segment.
 fn run_of(job_arn: &str) -> String {
-    match job_arn.parse::<domain::arn::Arn>() {
-        Ok(arn) => {
-            let id = arn.id.rsplit_once('/').map(|(run, _)| run.to_string()).unwrap_or_default();
-            domain::arn::Arn::new(&arn.region, &arn.account, domain::arn::ResourceKind::Run, id).to_string()
-        }
-        Err(_) => String::new(),
-    }
+    job_arn
+        .parse::<domain::arn::Arn>()
+        .ok()
+        .and_then(|arn| arn.parent(domain::arn::ResourceKind::Run))
+        .map(|run| run.to_string())
+        .unwrap_or_default()
 }
 
 /// A job's files, as ListArtifacts gives them (presigned download URLs).

@@ -28,6 +28,7 @@ function applyCard(card, job) {
   setText(card.querySelector(".done"), String(job.done));
   setText(card.querySelector(".total"), String(job.total));
   setText(card.querySelector(".minutes"), job.minutes);
+  setText(card.querySelector(".message"), job.message || "");
   if (job.completed) card.querySelectorAll("form.stop-job").forEach((f) => f.remove());
 }
 
@@ -39,6 +40,7 @@ function applyRun(run) {
   setBadge(document.getElementById("run-result"), run.result);
   setText(document.getElementById("run-counters"), run.counters);
   setText(document.getElementById("run-minutes"), run.minutes);
+  setText(document.getElementById("run-message"), run.message || "");
   for (const job of run.jobs) {
     applyCard(document.querySelector('article.job[data-job-arn="' + CSS.escape(job.arn) + '"]'), job);
   }
