@@ -3,11 +3,13 @@ what the run that was measured really did: requests counted per operation and er
 (counted client-side by a botocore hook), jobs by status and the queue while jobs wait,
 device instances while one runs, billed minutes against the jobs' deviceMinutes, stop
 latency; and `serve --log-format json`: one JSON object per line, each line logged while
-handling a request carrying the id its response header has."""
+handling a request, or while streaming its body (a dashboard event stream), carrying the id
+its response header has."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 
@@ -223,10 +225,31 @@ def unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return dict(pairs)
 
 
+def dashboard_session(farm: Farmhand) -> requests.Session:
+    """Signed in through the dashboard's form, as a browser is."""
+    session = requests.Session()
+    form = session.get(farm.endpoint + "/ui/login", timeout=10)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    answer = session.post(farm.endpoint + "/ui/login", allow_redirects=False, timeout=10, data={
+        "csrf": csrf, "access_key_id": farm.access_key_id, "secret_access_key": farm.secret_access_key})
+    assert answer.status_code == 303, answer.text
+    return session
+
+
 def test_json_logs_carry_the_request_id_of_each_request(tmp_path):
-    farm = Farmhand(tmp_path / "logs", root_key=new_access_key(), extra_args=["--log-format", "json"],
-                    env={"FARMHAND_LOG": "debug"}).start()
+    farm = sim_server(tmp_path / "logs", fleet=FLEET)
+    farm.extra_args += ["--log-format", "json"]
+    farm.extra_env["FARMHAND_LOG"] = "debug"
+    farm.start()
     try:
+        lab = Lab(farm, name="logs")
+        run = lab.web_run(lab.pool([devices_by_name(lab.client)["Metric One"]["arn"]]), lab.package(SHORT))
+        events_path = "/ui/runs/" + run["arn"].split(":", 6)[6] + "/events"
+        with dashboard_session(farm).get(farm.endpoint + events_path, stream=True, timeout=60) as stream:
+            assert stream.headers["Content-Type"].startswith("text/event-stream")
+            # The stream ends by itself once the run has completed.
+            sse = stream.text
+        assert '"completed":true' in sse, sse
         failed = farm.call("GetJob", {"arn": f"arn:aws:devicefarm:us-west-2:{farm.account_id}:job:"
                                               "00000000-0000-4000-8000-000000000000/"
                                               "00000000-0000-4000-8000-000000000001/00000"})
@@ -265,6 +288,13 @@ def test_json_logs_carry_the_request_id_of_each_request(tmp_path):
     assert any(r.get("message") == "request failed" and r.get("code") == "NotFoundException" for r in failed_lines)
     # What the libraries log while handling the request (its store reads) carries it too.
     assert any(r.get("target") == "sqlx::query" for r in failed_lines), failed_lines
+    # The event stream's store reads happen after its handler has returned, while its body
+    # is being sent, and carry its id all the same.
+    stream_id = stream.headers["x-amzn-RequestId"]
+    handled_at = next(i for i, r in enumerate(records)
+                      if r.get("message") == "request handled" and request_id(r) == stream_id)
+    streamed = [r for r in records[handled_at + 1:] if request_id(r) == stream_id]
+    assert any(r.get("target") == "sqlx::query" for r in streamed), by_id[stream_id]
     # Every request's lines name exactly one request id: the header's.
     assert all(len([s for s in r.get("spans", []) if s.get("name") == "request"]) == 1 for rs in by_id.values()
                for r in rs)

@@ -15,6 +15,7 @@ mod metrics;
 pub mod output;
 pub mod presign;
 mod shutdown;
+mod span_body;
 mod storage_fault;
 mod throttle;
 mod upload_put;
