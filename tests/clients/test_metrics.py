@@ -2,7 +2,7 @@
 what the run that was measured really did: requests counted per operation and error code
 (counted client-side by a botocore hook), jobs by status and the queue while jobs wait,
 device instances while one runs, billed minutes against the jobs' deviceMinutes, stop
-latency; and `serve --log-format json`: one JSON object per line, each line logged while
+latency; `--metrics-token`, which makes a scrape need its bearer token; and `serve --log-format json`: one JSON object per line, each line logged while
 handling a request, or while streaming its body (a dashboard event stream), carrying the id
 its response header has."""
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
+import subprocess
 import time
 from collections import Counter
 
@@ -19,7 +21,7 @@ from botocore.exceptions import ClientError
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import Farmhand, new_access_key
+from harness import Farmhand, binary, clean_env, new_access_key
 from simfarm import (Lab, Scenario, SimTest, device, devices_by_name, sim_server, wait_for, wait_job_status,
                      wait_run_completed)
 from support import error_code, unique
@@ -217,6 +219,52 @@ def test_throttled_requests_are_counted_as_throttling(tmp_path):
         assert +moved == sent
     finally:
         assert farm.stop() == 0, farm.log_tail()
+
+
+def test_a_metrics_token_guards_the_scrape(tmp_path):
+    token = "scrape-" + secrets.token_urlsafe(24)
+    farm = Farmhand(tmp_path / "guarded", root_key=new_access_key(), extra_args=["--log-format", "json"],
+                    env={"FARMHAND_METRICS_TOKEN": token, "FARMHAND_LOG": "debug"}).start()
+    try:
+        url = farm.endpoint + "/metrics"
+        missing = requests.get(url, timeout=10)
+        wrong = requests.get(url, headers={"Authorization": f"Bearer {token}x"}, timeout=10)
+        basic = requests.get(url, auth=("prometheus", token), timeout=10)
+        for refused in (missing, wrong, basic):
+            assert refused.status_code == 401, refused.text
+            assert refused.headers["WWW-Authenticate"].startswith("Bearer"), refused.headers
+            assert "farmhand_" not in refused.text
+        # As Prometheus sends it for `authorization: {credentials_file: …}`.
+        admitted = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert admitted.status_code == 200, admitted.text
+        names = {f.name for f in text_string_to_metric_families(admitted.text)}
+        assert {"farmhand_api_requests", "farmhand_jobs", "farmhand_billed_minutes"} <= names, names
+        # The probes and the API need no metrics token.
+        assert requests.get(farm.endpoint + "/healthz", timeout=10).status_code == 200
+        assert farm.call("ListProjects", {}).status_code == 200
+    finally:
+        assert farm.stop() == 0, farm.log_tail()
+    # A refused scrape is answered before the store is read.
+    refused_ids = {r.headers["x-amzn-RequestId"] for r in (missing, wrong, basic)}
+    admitted_id = admitted.headers["x-amzn-RequestId"]
+    queries: Counter = Counter()
+    for line in farm.log_path.read_text().splitlines():
+        record = json.loads(line)
+        rid = next((s["request_id"] for s in record.get("spans", []) if s.get("name") == "request"), None)
+        if record.get("target") == "sqlx::query":
+            queries[rid] += 1
+    assert queries[admitted_id] > 0, "the admitted scrape reads the store"
+    assert all(queries[rid] == 0 for rid in refused_ids), queries
+    assert token not in farm.log_path.read_text(), "the token is never logged"
+
+
+@pytest.mark.parametrize("bad", ["", "two words"])
+def test_a_metrics_token_that_is_not_header_text_is_refused_at_start(tmp_path, bad):
+    done = subprocess.run([str(binary()), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path),
+                           "--metrics-token", bad], env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "metrics_token" in done.stderr, done.stderr
+    assert not (tmp_path / "farmhand.db").exists(), "nothing was set up"
 
 
 def unique_keys(pairs: list[tuple[str, object]]) -> dict:

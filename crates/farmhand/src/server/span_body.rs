@@ -47,15 +47,16 @@ mod tests {
     use http_body_util::BodyExt;
     use std::sync::{Arc, Mutex};
     use tracing::field::{Field, Visit};
-    use tracing::span::{Attributes, Id};
     use tracing::Subscriber;
     use tracing_subscriber::layer::{Context as LayerContext, SubscriberExt};
     use tracing_subscriber::registry::LookupSpan;
     use tracing_subscriber::Layer;
 
-    /// Records, for each event, the name of the innermost span it was logged in.
+    /// Each event's message and the innermost span it was logged in.
+    type Seen = Vec<(String, Option<String>)>;
+
     #[derive(Clone, Default)]
-    struct Spans(Arc<Mutex<Vec<(String, Option<String>)>>>);
+    struct Spans(Arc<Mutex<Seen>>);
 
     struct Message(String);
     impl Visit for Message {
@@ -67,7 +68,6 @@ mod tests {
     }
 
     impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Spans {
-        fn on_new_span(&self, _: &Attributes<'_>, _: &Id, _: LayerContext<'_, S>) {}
         fn on_event(&self, event: &tracing::Event<'_>, ctx: LayerContext<'_, S>) {
             let mut message = Message(String::new());
             event.record(&mut message);
