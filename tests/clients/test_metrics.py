@@ -2,12 +2,16 @@
 what the run that was measured really did: requests counted per operation and error code
 (counted client-side by a botocore hook), jobs by status and the queue while jobs wait,
 device instances while one runs, billed minutes against the jobs' deviceMinutes, stop
-latency; and `serve --log-format json`: one JSON object per line, each line logged while
-handling a request carrying the id its response header has."""
+latency; `--metrics-token`, which makes a scrape need its bearer token; and `serve --log-format json`: one JSON object per line, each line logged while
+handling a request, or while streaming its body (a dashboard event stream), carrying the id
+its response header has."""
 
 from __future__ import annotations
 
 import json
+import re
+import secrets
+import subprocess
 import time
 from collections import Counter
 
@@ -17,7 +21,7 @@ from botocore.exceptions import ClientError
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import Farmhand, new_access_key
+from harness import Farmhand, binary, clean_env, new_access_key
 from simfarm import (Lab, Scenario, SimTest, device, devices_by_name, sim_server, wait_for, wait_job_status,
                      wait_run_completed)
 from support import error_code, unique
@@ -217,16 +221,83 @@ def test_throttled_requests_are_counted_as_throttling(tmp_path):
         assert farm.stop() == 0, farm.log_tail()
 
 
+def test_a_metrics_token_guards_the_scrape(tmp_path):
+    token = "scrape-" + secrets.token_urlsafe(24)
+    farm = Farmhand(tmp_path / "guarded", root_key=new_access_key(), extra_args=["--log-format", "json"],
+                    env={"FARMHAND_METRICS_TOKEN": token, "FARMHAND_LOG": "debug"}).start()
+    try:
+        url = farm.endpoint + "/metrics"
+        missing = requests.get(url, timeout=10)
+        wrong = requests.get(url, headers={"Authorization": f"Bearer {token}x"}, timeout=10)
+        basic = requests.get(url, auth=("prometheus", token), timeout=10)
+        for refused in (missing, wrong, basic):
+            assert refused.status_code == 401, refused.text
+            assert refused.headers["WWW-Authenticate"].startswith("Bearer"), refused.headers
+            assert "farmhand_" not in refused.text
+        # As Prometheus sends it for `authorization: {credentials_file: …}`.
+        admitted = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert admitted.status_code == 200, admitted.text
+        names = {f.name for f in text_string_to_metric_families(admitted.text)}
+        assert {"farmhand_api_requests", "farmhand_jobs", "farmhand_billed_minutes"} <= names, names
+        # The probes and the API need no metrics token.
+        assert requests.get(farm.endpoint + "/healthz", timeout=10).status_code == 200
+        assert farm.call("ListProjects", {}).status_code == 200
+    finally:
+        assert farm.stop() == 0, farm.log_tail()
+    # A refused scrape is answered before the store is read.
+    refused_ids = {r.headers["x-amzn-RequestId"] for r in (missing, wrong, basic)}
+    admitted_id = admitted.headers["x-amzn-RequestId"]
+    queries: Counter = Counter()
+    for line in farm.log_path.read_text().splitlines():
+        record = json.loads(line)
+        rid = next((s["request_id"] for s in record.get("spans", []) if s.get("name") == "request"), None)
+        if record.get("target") == "sqlx::query":
+            queries[rid] += 1
+    assert queries[admitted_id] > 0, "the admitted scrape reads the store"
+    assert all(queries[rid] == 0 for rid in refused_ids), queries
+    assert token not in farm.log_path.read_text(), "the token is never logged"
+
+
+@pytest.mark.parametrize("bad", ["", "two words"])
+def test_a_metrics_token_that_is_not_header_text_is_refused_at_start(tmp_path, bad):
+    done = subprocess.run([str(binary()), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path),
+                           "--metrics-token", bad], env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "metrics_token" in done.stderr, done.stderr
+    assert not (tmp_path / "farmhand.db").exists(), "nothing was set up"
+
+
 def unique_keys(pairs: list[tuple[str, object]]) -> dict:
     keys = [k for k, _ in pairs]
     assert len(keys) == len(set(keys)), f"a key twice in {keys}"
     return dict(pairs)
 
 
+def dashboard_session(farm: Farmhand) -> requests.Session:
+    """Signed in through the dashboard's form, as a browser is."""
+    session = requests.Session()
+    form = session.get(farm.endpoint + "/ui/login", timeout=10)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    answer = session.post(farm.endpoint + "/ui/login", allow_redirects=False, timeout=10, data={
+        "csrf": csrf, "access_key_id": farm.access_key_id, "secret_access_key": farm.secret_access_key})
+    assert answer.status_code == 303, answer.text
+    return session
+
+
 def test_json_logs_carry_the_request_id_of_each_request(tmp_path):
-    farm = Farmhand(tmp_path / "logs", root_key=new_access_key(), extra_args=["--log-format", "json"],
-                    env={"FARMHAND_LOG": "debug"}).start()
+    farm = sim_server(tmp_path / "logs", fleet=FLEET)
+    farm.extra_args += ["--log-format", "json"]
+    farm.extra_env["FARMHAND_LOG"] = "debug"
+    farm.start()
     try:
+        lab = Lab(farm, name="logs")
+        run = lab.web_run(lab.pool([devices_by_name(lab.client)["Metric One"]["arn"]]), lab.package(SHORT))
+        events_path = "/ui/runs/" + run["arn"].split(":", 6)[6] + "/events"
+        with dashboard_session(farm).get(farm.endpoint + events_path, stream=True, timeout=60) as stream:
+            assert stream.headers["Content-Type"].startswith("text/event-stream")
+            # The stream ends by itself once the run has completed.
+            sse = stream.text
+        assert '"completed":true' in sse, sse
         failed = farm.call("GetJob", {"arn": f"arn:aws:devicefarm:us-west-2:{farm.account_id}:job:"
                                               "00000000-0000-4000-8000-000000000000/"
                                               "00000000-0000-4000-8000-000000000001/00000"})
@@ -265,6 +336,13 @@ def test_json_logs_carry_the_request_id_of_each_request(tmp_path):
     assert any(r.get("message") == "request failed" and r.get("code") == "NotFoundException" for r in failed_lines)
     # What the libraries log while handling the request (its store reads) carries it too.
     assert any(r.get("target") == "sqlx::query" for r in failed_lines), failed_lines
+    # The event stream's store reads happen after its handler has returned, while its body
+    # is being sent, and carry its id all the same.
+    stream_id = stream.headers["x-amzn-RequestId"]
+    handled_at = next(i for i, r in enumerate(records)
+                      if r.get("message") == "request handled" and request_id(r) == stream_id)
+    streamed = [r for r in records[handled_at + 1:] if request_id(r) == stream_id]
+    assert any(r.get("target") == "sqlx::query" for r in streamed), by_id[stream_id]
     # Every request's lines name exactly one request id: the header's.
     assert all(len([s for s in r.get("spans", []) if s.get("name") == "request"]) == 1 for rs in by_id.values()
                for r in rs)

@@ -112,6 +112,9 @@ pub struct ServeArgs {
     /// Log lines as human-readable text or one JSON object each (default text).
     #[arg(long, env = "FARMHAND_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Makes GET /metrics require `Authorization: Bearer TOKEN` (default: open, like /healthz).
+    #[arg(long, env = "FARMHAND_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// How log lines are written (to standard error).
@@ -152,6 +155,7 @@ struct FileConfig {
     root_access_key_id: Option<String>,
     root_secret_access_key: Option<String>,
     log_format: Option<LogFormat>,
+    metrics_token: Option<String>,
 }
 
 fn read_file_config(path: Option<&PathBuf>) -> Result<FileConfig> {
@@ -195,6 +199,8 @@ pub struct ServeConfig {
     /// How long a client may take over a request's headers and a JSON API body.
     pub request_read_timeout: std::time::Duration,
     pub root_key: Option<(String, String)>,
+    /// The bearer token `/metrics` requires; `None`: open.
+    pub metrics_token: Option<String>,
 }
 
 fn store_config(args: &StoreArgs, file: &FileConfig) -> StoreConfig {
@@ -295,6 +301,17 @@ impl ServeArgs {
             )?,
             run_as: self.run_as.clone().or(file.run_as),
             work_dir: self.work_dir.clone().or(file.work_dir).unwrap_or_else(|| store.data_dir.join("jobs")),
+            metrics_token: match self.metrics_token.clone().or(file.metrics_token) {
+                Some(token) => {
+                    // What a scraper can send back intact in an Authorization header.
+                    anyhow::ensure!(
+                        !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic()),
+                        "metrics_token must be non-empty printable ASCII without spaces"
+                    );
+                    Some(token)
+                }
+                None => None,
+            },
             store,
             root_key,
         })
@@ -384,6 +401,22 @@ mod tests {
         let off = ServeArgs { store, rate_limit_per_second: Some(0.0), ..Default::default() };
         assert_eq!(off.resolve().expect("resolves").rate_limit, None);
         assert!(ServeArgs { rate_burst: Some(0.0), ..Default::default() }.resolve().is_err());
+    }
+
+    #[test]
+    fn metrics_token_comes_from_the_flag_then_the_file_and_must_be_header_text() {
+        assert_eq!(ServeArgs::default().resolve().expect("resolves").metrics_token, None);
+        let mut file = tempfile::NamedTempFile::new().expect("temp");
+        writeln!(file, "metrics_token = \"from-file\"").expect("write");
+        let store = StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() };
+        let from_file = ServeArgs { store: store.clone(), ..Default::default() }.resolve().expect("resolves");
+        assert_eq!(from_file.metrics_token.as_deref(), Some("from-file"));
+        let flag = ServeArgs { store, metrics_token: Some("from-flag".into()), ..Default::default() };
+        assert_eq!(flag.resolve().expect("resolves").metrics_token.as_deref(), Some("from-flag"));
+        for bad in ["", "two words", "tab\there", "caf\u{e9}"] {
+            let args = ServeArgs { metrics_token: Some(bad.into()), ..Default::default() };
+            assert!(args.resolve().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -44,17 +44,19 @@ pub async fn no_route(method: Method, uri: Uri, extensions: http::Extensions) ->
 pub struct RequestId(pub String);
 
 /// Around the whole router: gives each request its id and a span carrying it, so every line
-/// logged while handling it names it, and puts the same id on the response, as AWS does,
-/// including responses no handler shaped (the router's own 405s, the upload PUT's 200).
+/// logged while handling it, or while producing its streamed body, names it, and puts the
+/// same id on the response, as AWS does, including responses no handler shaped (the
+/// router's own 405s, the upload PUT's 200).
 pub async fn with_request_id(mut request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let id = uuid::Uuid::new_v4().to_string();
     request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = request.uri().path());
     let started = std::time::Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let response = next.run(request).instrument(span.clone()).await;
     span.in_scope(|| {
         tracing::debug!(status = response.status().as_u16(), took_ms = started.elapsed().as_millis() as u64, "request handled");
     });
+    let mut response = response.map(|body| super::span_body::in_span(body, span));
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-amzn-requestid", v);
     }

@@ -9,9 +9,10 @@
 //! ledger as one aggregate query), so it is right across restarts and replicas and a scrape
 //! stays cheap however many jobs have settled.
 //!
-//! Like `/healthz`, it needs no credentials, so no label ever carries an account id, an ARN
-//! or anything a caller chose: operations are the model's names (or `unknown`), codes are
-//! the service's error codes.
+//! Like `/healthz`, it needs no credentials unless `--metrics-token` is set
+//! (`metrics_access`), so no label ever carries an account id, an ARN or anything a caller
+//! chose: operations are the model's names (or `unknown`), codes are the service's error
+//! codes.
 
 use super::AppState;
 use axum::extract::State;
@@ -311,7 +312,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>, headers: http::HeaderMa
             response
         }
         Err(cause) => {
-            // The cause may name the database; an unauthenticated caller gets no details.
+            // The cause may name the database; a scraper, perhaps unauthenticated, gets no details.
             tracing::error!(%cause, "metrics: reading the farm failed");
             (StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable: the store did not answer\n").into_response()
         }

@@ -12,9 +12,11 @@ pub mod clock;
 mod health;
 mod http;
 mod metrics;
+mod metrics_access;
 pub mod output;
 pub mod presign;
 pub mod shutdown;
+mod span_body;
 mod storage_fault;
 pub mod throttle;
 mod upload_put;
@@ -107,12 +109,14 @@ impl AppState {
 }
 
 /// `draining` is what `/readyz` reports as `shutting_down`; `throttle` and `read_limit`
-/// guard the JSON API against clients that are too fast or too slow.
+/// guard the JSON API against clients that are too fast or too slow; `metrics_access`
+/// says who may scrape `/metrics`.
 pub fn router(
     state: Arc<AppState>,
     draining: shutdown::Draining,
     throttle: Arc<throttle::Throttle>,
     read_limit: connections::ReadLimit,
+    metrics_access: metrics_access::MetricsAccess,
 ) -> Router {
     let presigned = Router::new()
         .route("/uploads/{account}/{project}/{upload}", put(upload_put::put_upload))
@@ -130,7 +134,10 @@ pub fn router(
         .merge(agents::routes())
         .route("/health", get(|| async { "ok" }))
         .merge(health::routes(draining))
-        .route("/metrics", get(metrics::metrics))
+        .route(
+            "/metrics",
+            get(metrics::metrics).route_layer(axum::middleware::from_fn_with_state(metrics_access, metrics_access::require)),
+        )
         .fallback(http::no_route)
         .layer(axum::middleware::from_fn(http::with_request_id))
         .layer(axum::extract::DefaultBodyLimit::max(http::MAX_REQUEST_BODY))
@@ -166,7 +173,8 @@ pub async fn run(config: ServeConfig) -> Result<()> {
         config.rate_limit.map(|(per_second, burst)| throttle::Rate { per_second, burst }),
     ));
     let read_limit = connections::ReadLimit(config.request_read_timeout);
-    let app = router(state.clone(), draining.clone(), throttle, read_limit);
+    let metrics_access = metrics_access::MetricsAccess::new(config.metrics_token.as_deref());
+    let app = router(state.clone(), draining.clone(), throttle, read_limit, metrics_access);
     shutdown::serve(listener, app, read_limit, draining, config.drain, send_hosts_away).await?;
     // The scheduler's loop gives up its lease on the way out, so another replica schedules
     // at once instead of after the lease's expiry.
