@@ -52,12 +52,14 @@ impl ServiceError {
     }
 }
 
-/// Whether a failed call may pass if made again: the service throttled it or failed (5xx),
-/// or no answer came at all (refused, reset, timed out). Anything else (a 4xx, a bad answer)
+/// Whether a failed call may pass if made again: the service (or a proxy before it, 429)
+/// throttled it or failed (5xx), or no answer came at all (refused, reset, timed out). Anything else (a 4xx, a bad answer)
 /// fails the same way every time.
 pub fn is_transient(error: &anyhow::Error) -> bool {
     if let Some(e) = error.downcast_ref::<ServiceError>() {
-        return e.code == crate::server::THROTTLED_CODE || e.status.is_server_error();
+        return e.code == crate::server::THROTTLED_CODE
+            || e.status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            || e.status.is_server_error();
     }
     error.chain().any(|cause| cause.downcast_ref::<reqwest::Error>().is_some_and(|e| !e.is_builder()))
 }
@@ -255,6 +257,7 @@ mod tests {
         let throttled = answer(reqwest::StatusCode::BAD_REQUEST, r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#);
         assert!(is_transient(&throttled));
         assert!(is_transient(&answer(reqwest::StatusCode::SERVICE_UNAVAILABLE, "")));
+        assert!(is_transient(&answer(reqwest::StatusCode::TOO_MANY_REQUESTS, "slow down")));
         assert!(is_transient(&answer(reqwest::StatusCode::INTERNAL_SERVER_ERROR, r#"{"__type":"ServiceAccountException"}"#)));
         assert!(!is_transient(&answer(reqwest::StatusCode::BAD_REQUEST, r#"{"__type":"NotFoundException"}"#)));
         assert!(!is_transient(&answer(reqwest::StatusCode::FORBIDDEN, r#"{"__type":"InvalidSignatureException"}"#)));

@@ -417,6 +417,7 @@ mod tests {
         assert_eq!(codes, [0, 3, 4, 5, 6, 7]);
         assert!(exit_status(Some(ExecutionResult::Pending)).is_err());
         assert!(exit_status(None).is_err());
+        assert!(EXIT_STATUS_HELP.contains(&format!("retried {RETRIES} times")), "the help says what the code does");
     }
 
     #[test]
