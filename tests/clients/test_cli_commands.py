@@ -1,21 +1,26 @@
 """farmhand's own user and operator commands against a real server: `runs watch` (exit
 status per result, StopRun while watching, refused ARNs, `--output json`, the line-per-change
-log and the live table on a terminal), `devices`, `billing report --output json`, the
+log, the live table on an 80x24 terminal, a server restart and throttling survived), `devices`, `billing report --output json`, the
 `--output json` of the list commands, and `--help` on every command of the binary."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import re
 import select
+import socket
+import struct
 import subprocess
+import termios
 import time
 
+import pyte
 import pytest
 
-from harness import binary, clean_env
+from harness import binary, clean_env, new_access_key
 from simfarm import Lab, Scenario, SimTest, device, devices_by_name, sim_server, wait_for, wait_job_status
 from support import unique
 
@@ -150,7 +155,8 @@ def test_watch_refuses_what_it_cannot_watch(sim, lab, fleet):
 
 
 def test_watch_json_lines_end_with_the_completed_run(sim, lab, fleet):
-    run = start(lab, fleet, ["Cli Phone 0", "Cli Phone 1"], scenario("PASSED", "FAILED", "PASSED", seconds=10))
+    # Some 6 s of wall time: a watcher slow to start on a loaded machine still polls it running.
+    run = start(lab, fleet, ["Cli Phone 0", "Cli Phone 1"], scenario("PASSED", "FAILED", "PASSED", seconds=40))
     done = watch(sim, run["arn"], "--output", "json")
     assert done.returncode == EXIT["FAILED"], done.stderr
     objects = [json.loads(line) for line in done.stdout.splitlines()]
@@ -185,6 +191,9 @@ def test_watch_outside_a_terminal_logs_each_change(sim, lab, fleet):
 def test_watch_on_a_terminal_redraws_a_table(sim, lab, fleet):
     run = start(lab, fleet, ["Cli Phone 3"], scenario("PASSED", "PASSED", seconds=5))
     leader, follower = pty.openpty()
+    # 80x24, narrower than the table's widest layout: a row that wrapped would take two
+    # lines, and each redraw would leave one behind.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     proc = subprocess.Popen([str(binary()), "runs", "watch", run["arn"], "--interval-seconds", str(QUICK)],
                             env=user_env(sim), stdout=follower, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     os.close(follower)
@@ -202,12 +211,59 @@ def test_watch_on_a_terminal_redraws_a_table(sim, lab, fleet):
             screen += chunk
     os.close(leader)
     assert proc.wait(timeout=30) == 0, proc.stderr.read()
-    text = screen.decode()
-    assert "\x1b[3F\x1b[J" in text, "the table (header, columns, one job) is drawn over itself"
-    final = text.rsplit("\x1b[J", 1)[-1].splitlines()
-    assert final[0].startswith("run ") and "COMPLETED PASSED" in final[0], final
-    assert final[1].split() == ["DEVICE", "STATUS", "RESULT", "PROGRESS", "TESTS", "MINUTES"]
-    assert re.match(r"Cli Phone 3 +COMPLETED +PASSED +█{20} +4/4 +\d+\.\d\d$", final[2]), final[2]
+    assert screen.count(b"\x1b[3F\x1b[J") > 3, "the table (header, columns, one job) is drawn over itself"
+    terminal = pyte.Screen(80, 24)
+    pyte.ByteStream(terminal).feed(screen)
+    shown = [line.rstrip() for line in terminal.display]
+    assert shown[3:] == [""] * 21, f"lines left over from earlier draws: {shown}"
+    assert shown[0].startswith("run ") and "COMPLETED PASSED" in shown[0], shown
+    assert shown[1].split() == ["DEVICE", "STATUS", "RESULT", "PROGRESS", "TESTS", "MINUTES"]
+    # At 80 columns the bar is the narrow one, and every column is still there.
+    assert re.fullmatch(r"Cli Phone 3 +COMPLETED +PASSED +█{10} +4/4 +\d+\.\d\d", shown[2]), shown[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_watch_survives_a_server_restart_and_throttling(tmp_path):
+    """A CI gate outlives a blip: the server goes away mid-run and comes back throttling (one
+    call a second per key, while a poll makes two); the watch retries, then exits with the
+    run's result."""
+    farm = sim_server(tmp_path / "data", fleet=FLEET[:1], root_key=new_access_key())
+    farm.listen = f"127.0.0.1:{free_port()}"  # the same address after the restart
+    farm.start()
+    try:
+        lab = Lab(farm, name="blip")
+        run = start(lab, devices_by_name(farm.client()), ["Cli Phone 0"], scenario("PASSED", "PASSED", seconds=60))
+        # The watcher's own key: its bucket is not spent by this test's calls.
+        key_id, secret = farm.create_key(farm.account_id)
+        env = user_env(farm, AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret, FARMHAND_LOG="farmhand=debug")
+        watcher = subprocess.Popen([str(binary()), "runs", "watch", run["arn"], "--interval-seconds", str(QUICK),
+                                    "--output", "json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, stdin=subprocess.DEVNULL)
+        try:
+            first = json.loads(watcher.stdout.readline())
+            assert first["run"]["status"] != "COMPLETED", first["run"]
+            assert farm.stop() == 0, farm.log_tail()
+            time.sleep(1.0)  # a poll every 0.1 s: several find nothing listening
+            farm.extra_args += ["--rate-limit-per-second", "1", "--rate-burst", "1"]
+            farm.start()
+            out, err = watcher.communicate(timeout=120)
+        finally:
+            if watcher.poll() is None:
+                watcher.kill()
+        assert watcher.returncode == EXIT["PASSED"], (watcher.returncode, err[-3000:])
+        final = api(farm, "GetRun", {"arn": run["arn"]})["run"]
+    finally:
+        farm.stop()
+    assert final["status"] == "COMPLETED" and final["result"] == "PASSED", final
+    assert json.loads(out.splitlines()[-1])["run"] == final
+    retried = [line for line in err.splitlines() if "retrying in" in line]
+    assert any("connecting to" in line for line in retried), err[-3000:]
+    assert any("ThrottlingException" in line for line in retried), err[-3000:]
 
 
 def test_devices_json_is_list_devices(sim):

@@ -287,19 +287,17 @@ fn now_ms() -> i64 {
 }
 
 impl Cli {
-    /// Runs the command; its exit status is success unless the command has its own
-    /// (`runs watch`) or fails.
     pub async fn run(self) -> Result<ExitCode> {
-        match self.command {
-            Command::Runs(RunsCommand::Watch(args)) => crate::watch::run(args).await,
-            other => other.run().await.map(|()| ExitCode::SUCCESS),
-        }
+        self.command.run().await
     }
 }
 
 impl Command {
-    async fn run(self) -> Result<()> {
-        match self {
+    /// Runs the command; its exit status is success unless the command has its own
+    /// (`runs watch`) or fails.
+    async fn run(self) -> Result<ExitCode> {
+        let done = match self {
+            Command::Runs(RunsCommand::Watch(args)) => return crate::watch::run(args).await,
             Command::Serve(args) => crate::server::run(args.resolve()?).await,
             Command::Agent(args) => crate::agent::run(args).await,
             Command::Account(AccountCommand::Create { name, id, store }) => {
@@ -314,7 +312,7 @@ impl Command {
                 let accounts = open_store(&store).await?.accounts().await?;
                 if output == Format::Json {
                     let rows: Vec<_> = accounts.iter().map(|a| json!({ "id": a.id, "name": a.name, "created": rfc3339(a.created_ms) })).collect();
-                    return print_json(&json!(rows));
+                    return print_json(&json!(rows)).map(|()| ExitCode::SUCCESS);
                 }
                 println!("{:<14} {:<24} CREATED", "ID", "NAME");
                 for a in accounts {
@@ -323,7 +321,6 @@ impl Command {
                 Ok(())
             }
             Command::Devices(args) => crate::device_list::run(args).await,
-            Command::Runs(RunsCommand::Watch(_)) => unreachable!("runs watch has its own exit status: Cli::run"),
             Command::Logs { job_arn, follow, endpoint_url } => {
                 crate::logs::run(crate::logs::LogsArgs { job_arn, follow, endpoint_url }).await
             }
@@ -381,7 +378,7 @@ impl Command {
                         .iter()
                         .map(|t| json!({ "tokenId": t.token_id, "host": t.host, "status": status(t), "created": rfc3339(t.created_ms) }))
                         .collect();
-                    return print_json(&json!(rows));
+                    return print_json(&json!(rows)).map(|()| ExitCode::SUCCESS);
                 }
                 println!("{:<18} {:<24} {:<8} CREATED", "TOKEN ID", "HOST", "STATUS");
                 for t in &tokens {
@@ -421,7 +418,7 @@ impl Command {
                         .iter()
                         .map(|k| json!({ "accessKeyId": k.access_key_id, "status": status(k), "created": rfc3339(k.created_ms) }))
                         .collect();
-                    return print_json(&json!(rows));
+                    return print_json(&json!(rows)).map(|()| ExitCode::SUCCESS);
                 }
                 println!("{:<22} {:<8} CREATED", "ACCESS KEY ID", "STATUS");
                 for k in &keys {
@@ -429,7 +426,8 @@ impl Command {
                 }
                 Ok(())
             }
-        }
+        };
+        done.map(|()| ExitCode::SUCCESS)
     }
 }
 

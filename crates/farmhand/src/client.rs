@@ -9,6 +9,17 @@ use protocol::model::{Operation, TARGET_PREFIX};
 use protocol::sigv4::{sign_headers, RequestParts, SigningParams};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// A server that takes no connection in this long is taken as down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest one API call may take, answer read included: a hung server fails the call
+/// instead of hanging the command (`runs watch` in a CI gate would never end).
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// The wait before the first retry of a transient failure; each further one doubles it, up
+/// to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -18,6 +29,7 @@ fn env(name: &str) -> Option<String> {
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ServiceError {
+    pub status: reqwest::StatusCode,
     pub code: String,
     pub message: String,
 }
@@ -31,13 +43,33 @@ impl ServiceError {
         let code = body["__type"].as_str().map(|t| t.rsplit('#').next().unwrap_or(t).to_string());
         let message = body["message"].as_str().or_else(|| body["Message"].as_str()).map(str::to_string);
         match (code, message) {
-            (Some(code), message) => Self { code, message: message.unwrap_or_else(|| format!("HTTP {status}")) },
+            (Some(code), message) => Self { status, code, message: message.unwrap_or_else(|| format!("HTTP {status}")) },
             (None, _) => {
                 let snippet: String = text.chars().take(200).collect();
-                Self { code: format!("HTTP {status}"), message: snippet.trim().to_string() }
+                Self { status, code: format!("HTTP {status}"), message: snippet.trim().to_string() }
             }
         }
     }
+}
+
+/// Whether a failed call may pass if made again: the service (or a proxy before it, 429)
+/// throttled it or failed (5xx), or no answer came at all (refused, reset, timed out). Anything else (a 4xx, a bad answer)
+/// fails the same way every time.
+pub fn is_transient(error: &anyhow::Error) -> bool {
+    if let Some(e) = error.downcast_ref::<ServiceError>() {
+        return e.code == crate::server::THROTTLED_CODE
+            || e.status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            || e.status.is_server_error();
+    }
+    error.chain().any(|cause| cause.downcast_ref::<reqwest::Error>().is_some_and(|e| !e.is_builder()))
+}
+
+/// The wait before retry number `retry` (0 for the first): doubling from [`FIRST_BACKOFF`] to
+/// at most [`MAX_BACKOFF`], each cut by a random part of up to half, so that many watchers
+/// failing together (a server restart) do not all come back at the same instant.
+pub fn backoff(retry: u32) -> Duration {
+    let full = FIRST_BACKOFF.saturating_mul(1 << retry.min(16)).min(MAX_BACKOFF);
+    full.mul_f64(1.0 - rand::random::<f64>() / 2.0)
 }
 
 /// Parses `text` as an ARN of `kind`, refusing one of another type by name, so that a run
@@ -58,6 +90,8 @@ pub struct Client {
     session_token: Option<String>,
     region: String,
     http: reqwest::Client,
+    /// Times [`Client::call`] makes a call again after a transient failure.
+    retries: u32,
 }
 
 impl Client {
@@ -90,8 +124,18 @@ impl Client {
             secret: env("AWS_SECRET_ACCESS_KEY").context("AWS_SECRET_ACCESS_KEY is not set")?,
             session_token: env("AWS_SESSION_TOKEN"),
             region,
-            http: reqwest::Client::new(),
+            // No total timeout here: `logs --follow` reads one answer for as long as the job
+            // runs. API calls have theirs ([`CALL_TIMEOUT`]).
+            http: reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).build().context("setting up HTTP")?,
+            retries: 0,
         })
+    }
+
+    /// This client, making each API call up to `retries` more times, after [`backoff`], while
+    /// it fails transiently ([`is_transient`]). Only for calls that change nothing: a retried
+    /// call may have been carried out already.
+    pub fn retrying(self, retries: u32) -> Self {
+        Self { retries, ..self }
     }
 
     fn url(&self, path_and_query: &str) -> Result<url::Url> {
@@ -148,6 +192,22 @@ impl Client {
     /// One API call: `POST /` with `X-Amz-Target`, the JSON 1.1 body, signed. The answer is
     /// kept as JSON, so `--output json` prints exactly what the service said.
     pub async fn call(&self, operation: Operation, body: &Value) -> Result<Value> {
+        let mut retry = 0;
+        loop {
+            match self.call_once(operation, body).await {
+                Err(e) if retry < self.retries && is_transient(&e) => {
+                    let wait = backoff(retry);
+                    // Not on stderr: it would land inside `runs watch`'s live table.
+                    tracing::debug!("{} failed ({e:#}); retrying in {wait:?}", operation.name());
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
+                }
+                answer => return answer,
+            }
+        }
+    }
+
+    async fn call_once(&self, operation: Operation, body: &Value) -> Result<Value> {
         let url = self.url("/")?;
         let body = serde_json::to_vec(body)?;
         let headers = vec![
@@ -155,7 +215,7 @@ impl Client {
             ("x-amz-target".to_string(), format!("{TARGET_PREFIX}.{}", operation.name())),
         ];
         let headers = self.signed("POST", &url, headers, &body)?;
-        let response = self.send(self.http.post(url).body(body), headers).await?;
+        let response = self.send(self.http.post(url).timeout(CALL_TIMEOUT).body(body), headers).await?;
         let text = response.text().await.with_context(|| format!("reading the answer to {}", operation.name()))?;
         serde_json::from_str(&text).with_context(|| format!("the answer to {} is not JSON", operation.name()))
     }
@@ -192,6 +252,38 @@ mod tests {
     }
 
     #[test]
+    fn throttling_server_faults_and_lost_connections_are_transient() {
+        let answer = |status, body: &str| anyhow::Error::from(ServiceError::from_answer(status, body));
+        let throttled = answer(reqwest::StatusCode::BAD_REQUEST, r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#);
+        assert!(is_transient(&throttled));
+        assert!(is_transient(&answer(reqwest::StatusCode::SERVICE_UNAVAILABLE, "")));
+        assert!(is_transient(&answer(reqwest::StatusCode::TOO_MANY_REQUESTS, "slow down")));
+        assert!(is_transient(&answer(reqwest::StatusCode::INTERNAL_SERVER_ERROR, r#"{"__type":"ServiceAccountException"}"#)));
+        assert!(!is_transient(&answer(reqwest::StatusCode::BAD_REQUEST, r#"{"__type":"NotFoundException"}"#)));
+        assert!(!is_transient(&answer(reqwest::StatusCode::FORBIDDEN, r#"{"__type":"InvalidSignatureException"}"#)));
+        assert!(!is_transient(&anyhow::anyhow!("the answer to GetRun is not JSON")));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_transient() {
+        // A port just bound and released: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let http = reqwest::Client::new();
+        let refused = http.get(format!("http://127.0.0.1:{port}/")).send().await.expect_err("refused");
+        assert!(is_transient(&anyhow::Error::from(refused).context("connecting to the endpoint")));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_with_jitter() {
+        for retry in 0..12 {
+            let full = FIRST_BACKOFF.saturating_mul(1 << retry).min(MAX_BACKOFF);
+            let wait = backoff(retry);
+            assert!(wait <= full && wait >= full / 2, "retry {retry}: {wait:?} of {full:?}");
+        }
+        assert!(backoff(u32::MAX) <= MAX_BACKOFF);
+    }
+
+    #[test]
     fn a_session_token_is_sent_and_signed() {
         let client = Client {
             endpoint: url::Url::parse("http://127.0.0.1:9/").expect("url"),
@@ -201,6 +293,7 @@ mod tests {
             session_token: Some("token-1".into()),
             region: "us-west-2".into(),
             http: reqwest::Client::new(),
+            retries: 0,
         };
         let url = client.url("/").expect("url");
         let headers = client.signed("POST", &url, vec![("x-amz-target".into(), "T".into())], b"{}").expect("signed");

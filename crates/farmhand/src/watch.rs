@@ -14,6 +14,12 @@ use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// Times a failed poll's call is made again before the watch gives up: with
+/// [`crate::client::backoff`], a throttling or unreachable server for up to about 20 s in a
+/// row, so that a CI gate survives a server restart.
+const RETRIES: u32 = 6;
 
 pub const EXIT_STATUS_HELP: &str = "\
 Exit status, from the run's result once it is COMPLETED:
@@ -24,7 +30,8 @@ Exit status, from the run's result once it is COMPLETED:
   6  WARNED
   7  SKIPPED
   1  the run could not be watched (bad or wrong-type ARN, NotFoundException, no credentials
-     or endpoint, the endpoint unreachable)
+     or endpoint, the endpoint unreachable, throttling or failing (5xx) for about 20 s in a
+     row: a failed poll is retried 6 times)
   2  bad usage (an unknown option, an --interval-seconds out of range)";
 
 #[derive(Debug, clap::Args)]
@@ -97,12 +104,15 @@ fn progress_of_job(job: &Job) -> Progress {
     (job.status, job.result, job.counters.clone())
 }
 
-/// Tests that have a result, and all tests, from a counters object.
-fn tests_done(counters: Option<&Counters>) -> (i32, i32) {
-    let Some(c) = counters else { return (0, 0) };
+/// Tests that have ended (have a result), and all tests: what a progress bar shows.
+pub fn tests_ended(c: &Counters) -> (i32, i32) {
     let n = |v: Option<i32>| v.unwrap_or(0);
-    let done = n(c.passed) + n(c.failed) + n(c.warned) + n(c.errored) + n(c.stopped) + n(c.skipped);
-    (done, n(c.total))
+    let ended = n(c.passed) + n(c.failed) + n(c.warned) + n(c.errored) + n(c.stopped) + n(c.skipped);
+    (ended, n(c.total))
+}
+
+fn tests_done(counters: Option<&Counters>) -> (i32, i32) {
+    counters.map_or((0, 0), tests_ended)
 }
 
 fn status_str(status: Option<ExecutionStatus>) -> &'static str {
@@ -158,40 +168,101 @@ fn run_header(run: &Run, jobs: usize) -> String {
     )
 }
 
-const BAR_WIDTH: usize = 20;
-
-fn progress_bar(done: i32, total: i32) -> String {
-    let filled = if total > 0 { (done.clamp(0, total) as usize * BAR_WIDTH) / total as usize } else { 0 };
-    format!("{}{}", "█".repeat(filled), "░".repeat(BAR_WIDTH - filled))
+/// A terminal's size, in character cells.
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    columns: usize,
+    rows: usize,
 }
 
-/// Names wider than the column are cut, so each row stays one terminal line.
-fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
+impl Size {
+    /// Stdout's terminal, read again before each redraw (it may have been resized); 80x24
+    /// when the terminal does not say.
+    fn of_stdout() -> Self {
+        match terminal_size::terminal_size_of(std::io::stdout()) {
+            Some((terminal_size::Width(w), terminal_size::Height(h))) if w > 0 && h > 0 => {
+                Self { columns: w.into(), rows: h.into() }
+            }
+            _ => Self { columns: 80, rows: 24 },
+        }
     }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+}
+
+const BAR_WIDE: usize = 20;
+const BAR_NARROW: usize = 10;
+const DEVICE_WIDE: usize = 28;
+const DEVICE_NARROW: usize = 12;
+
+/// The columns a row takes after the device's: status (as wide as PENDING_CONCURRENCY),
+/// result, the bar, tests, minutes, and a space before each.
+fn columns_after_device(bar: usize) -> usize {
+    5 + 19 + 8 + bar + 9 + 8
+}
+
+fn progress_bar(done: i32, total: i32, width: usize) -> String {
+    let filled = if total > 0 { (done.clamp(0, total) as usize * width) / total as usize } else { 0 };
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+/// `text` cut to `width` terminal columns (a wide character takes two), with control
+/// characters shown as `?`: a line drawn must take exactly one terminal line, or the redraw
+/// would move back over too few.
+fn fit(text: &str, width: usize) -> String {
+    let text: String = text.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    if text.width() <= width {
+        return text;
+    }
+    let mut cut = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        cut.push(c);
+    }
     cut.push('…');
     cut
 }
 
-/// The live table: the run's header, then a row per job.
-fn table(run: &Run, jobs: &[Job]) -> Vec<String> {
+/// `text` fitted to `width` columns and padded to them.
+fn cell(text: &str, width: usize) -> String {
+    let fitted = fit(text, width);
+    let pad = width.saturating_sub(fitted.width());
+    format!("{fitted}{}", " ".repeat(pad))
+}
+
+/// The live table for a terminal of `size`: the run's header, the column names, then a row
+/// per job, every line narrower than the terminal and all of them, with the cursor's line
+/// after them, within its height, so that a redraw neither wraps nor scrolls.
+fn table(run: &Run, jobs: &[Job], size: Size) -> Vec<String> {
+    // One column left free: a terminal without the "eat newline" quirk wraps a line that
+    // fills the last column at once, which would add a line.
+    let width = size.columns.saturating_sub(1).max(1);
+    // The device column shrinks first, then the bar; past that the lines are cut.
+    let bar = if width >= DEVICE_WIDE + columns_after_device(BAR_WIDE) { BAR_WIDE } else { BAR_NARROW };
+    let device = width.saturating_sub(columns_after_device(bar)).clamp(DEVICE_NARROW, DEVICE_WIDE);
     let mut lines = vec![run_header(run, jobs.len())];
-    lines.push(format!("{:<28} {:<19} {:<8} {:<BAR_WIDTH$} {:>9} {:>8}", "DEVICE", "STATUS", "RESULT", "PROGRESS", "TESTS", "MINUTES"));
-    for job in jobs {
+    lines.push(format!("{} {:<19} {:<8} {} {:>9} {:>8}", cell("DEVICE", device), "STATUS", "RESULT", cell("PROGRESS", bar), "TESTS", "MINUTES"));
+    let room = size.rows.saturating_sub(1 + lines.len()).max(1);
+    let shown = if jobs.len() > room { room - 1 } else { jobs.len() };
+    for job in &jobs[..shown] {
         let (done, total) = tests_done(job.counters.as_ref());
         lines.push(format!(
-            "{:<28} {:<19} {:<8} {} {:>9} {:>8.2}",
-            fit(device_name(job), 28),
+            "{} {:<19} {:<8} {} {:>9} {:>8.2}",
+            cell(device_name(job), device),
             status_str(job.status),
             result_str(job.result),
-            progress_bar(done, total),
+            progress_bar(done, total, bar),
             format!("{done}/{total}"),
             minutes(job)
         ));
     }
-    lines
+    if shown < jobs.len() {
+        lines.push(format!("… and {} more jobs", jobs.len() - shown));
+    }
+    lines.iter().map(|line| fit(line, width)).collect()
 }
 
 /// A job's change as one log line.
@@ -228,14 +299,15 @@ impl Screen {
         Self { mode }
     }
 
-    fn show(&mut self, out: &mut impl Write, s: &Snapshot) -> Result<()> {
+    /// Shows `s`; `size` is the terminal's, for the live table.
+    fn show(&mut self, out: &mut impl Write, s: &Snapshot, size: Size) -> Result<()> {
         match &mut self.mode {
             Mode::Live { drawn } => {
                 if *drawn > 0 {
                     // Up to the first line drawn last time, then clear to the end of the screen.
                     write!(out, "\x1b[{drawn}F\x1b[J")?;
                 }
-                let lines = table(&s.run, &s.jobs);
+                let lines = table(&s.run, &s.jobs, size);
                 for line in &lines {
                     writeln!(out, "{line}")?;
                 }
@@ -272,12 +344,13 @@ impl Screen {
 
 pub async fn run(args: WatchArgs) -> Result<ExitCode> {
     let arn = arn_of_kind(&args.run_arn, ResourceKind::Run, "RUN_ARN")?;
-    let client = Client::from_env(args.endpoint_url, Some(&arn.region))?;
+    // Retrying is safe: GetRun and ListJobs change nothing.
+    let client = Client::from_env(args.endpoint_url, Some(&arn.region))?.retrying(RETRIES);
     let mut screen = Screen::new(args.output, std::io::stdout().is_terminal());
     let interval = Duration::from_secs_f64(args.interval_seconds);
     loop {
         let snapshot = poll(&client, &args.run_arn).await?;
-        screen.show(&mut std::io::stdout().lock(), &snapshot)?;
+        screen.show(&mut std::io::stdout().lock(), &snapshot, Size::of_stdout())?;
         if snapshot.run.status == Some(ExecutionStatus::Completed) {
             return Ok(ExitCode::from(exit_status(snapshot.run.result)?));
         }
@@ -316,9 +389,15 @@ mod tests {
         }
     }
 
+    const WIDE: Size = Size { columns: 120, rows: 40 };
+
     fn shown(screen: &mut Screen, s: &Snapshot) -> String {
+        shown_on(screen, s, WIDE)
+    }
+
+    fn shown_on(screen: &mut Screen, s: &Snapshot, size: Size) -> String {
         let mut out = Vec::new();
-        screen.show(&mut out, s).expect("shown");
+        screen.show(&mut out, s, size).expect("shown");
         String::from_utf8(out).expect("utf8")
     }
 
@@ -338,14 +417,16 @@ mod tests {
         assert_eq!(codes, [0, 3, 4, 5, 6, 7]);
         assert!(exit_status(Some(ExecutionResult::Pending)).is_err());
         assert!(exit_status(None).is_err());
+        assert!(EXIT_STATUS_HELP.contains(&format!("retried {RETRIES} times")), "the help says what the code does");
     }
 
     #[test]
     fn progress_counts_tests_with_a_result() {
         let c = Counters { total: Some(5), passed: Some(1), failed: Some(1), stopped: Some(1), ..Counters::default() };
-        assert_eq!(tests_done(Some(&c)), (3, 5));
-        assert_eq!(progress_bar(3, 5), format!("{}{}", "█".repeat(12), "░".repeat(8)));
-        assert_eq!(progress_bar(0, 0), "░".repeat(BAR_WIDTH));
+        assert_eq!(tests_ended(&c), (3, 5));
+        assert_eq!(tests_done(None), (0, 0));
+        assert_eq!(progress_bar(3, 5, 20), format!("{}{}", "█".repeat(12), "░".repeat(8)));
+        assert_eq!(progress_bar(0, 0, 10), "░".repeat(10));
         assert_eq!(counters_summary(Some(&c)), "3/5 tests: 1 passed, 1 failed, 1 stopped");
     }
 
@@ -392,6 +473,58 @@ mod tests {
         assert!(rows[2].contains(&format!("{}{}", "█".repeat(10), "░".repeat(10))), "{}", rows[2]);
         let second = shown(&mut screen, &s);
         assert!(second.starts_with("\x1b[3F\x1b[J"), "{second:?}");
+    }
+
+    fn many_jobs(n: usize) -> Snapshot {
+        let jobs = (0..n)
+            .map(|i| job(&format!("Device {i} with a long model name"), ExecutionStatus::PendingConcurrency, ExecutionResult::Pending, counters(1000, 10, 990)))
+            .collect();
+        let mut s = snapshot(ExecutionStatus::Running, ExecutionResult::Pending, jobs);
+        s.run.name = Some("a nightly regression run with a name as long as people give them".into());
+        s.run.counters = Some(counters(1000, 500, 400));
+        s
+    }
+
+    #[test]
+    fn every_line_fits_an_80_column_terminal() {
+        let s = many_jobs(2);
+        let lines = table(&s.run, &s.jobs, Size { columns: 80, rows: 24 });
+        assert_eq!(lines.len(), 4);
+        for line in &lines {
+            assert!(line.width() < 80, "{} columns: {line}", line.width());
+        }
+        assert!(lines[0].ends_with('…'), "the run's header is cut: {}", lines[0]);
+        // The device column and the bar shrank, so a row keeps every column.
+        assert!(lines[2].starts_with("Device 0 with a lon… PENDING_CONCURRENCY PENDING  █"), "{}", lines[2]);
+        assert!(lines[2].ends_with("1000/1000     1.50"), "{}", lines[2]);
+        let wide = table(&s.run, &s.jobs, Size { columns: 200, rows: 24 });
+        assert!(wide[2].starts_with("Device 0 with a long model … PENDING_CONCURRENCY"), "{}", wide[2]);
+        assert_eq!(wide[2].width(), DEVICE_WIDE + columns_after_device(BAR_WIDE));
+        let tiny = table(&s.run, &s.jobs, Size { columns: 30, rows: 24 });
+        assert!(tiny.iter().all(|line| line.width() < 30), "{tiny:#?}");
+    }
+
+    #[test]
+    fn the_table_never_outgrows_the_terminal_height() {
+        let s = many_jobs(30);
+        let lines = table(&s.run, &s.jobs, Size { columns: 80, rows: 24 });
+        assert_eq!(lines.len(), 23, "with the cursor's line, the screen's 24");
+        assert_eq!(lines[22], "… and 10 more jobs");
+        assert!(lines[21].starts_with("Device 19 "), "{}", lines[21]);
+        assert_eq!(table(&s.run, &s.jobs[..21], Size { columns: 80, rows: 24 }).len(), 23, "21 jobs just fit");
+        let mut screen = Screen::new(Format::Table, true);
+        shown_on(&mut screen, &s, Size { columns: 80, rows: 24 });
+        assert!(shown_on(&mut screen, &s, Size { columns: 80, rows: 24 }).starts_with("\x1b[23F\x1b[J"));
+    }
+
+    #[test]
+    fn names_are_cut_by_the_columns_they_take() {
+        assert_eq!(fit("Pixel", 5), "Pixel");
+        assert_eq!(fit("Pixel 8 Pro", 6), "Pixel…");
+        // Each of these takes two columns.
+        assert_eq!(fit("华为手机测试", 6), "华为…");
+        assert_eq!(cell("华为", 6), "华为  ");
+        assert_eq!(fit("two\nlines\x1b[2J", 40), "two?lines?[2J");
     }
 
     #[test]

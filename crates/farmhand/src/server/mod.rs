@@ -36,6 +36,7 @@ use store::blob::BlobStore;
 use store::Store;
 
 pub use auth::SIGNING_SERVICE;
+pub use throttle::THROTTLED_CODE;
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
