@@ -111,7 +111,8 @@ pub fn tests_ended(c: &Counters) -> (i32, i32) {
     (ended, n(c.total))
 }
 
-fn tests_done(counters: Option<&Counters>) -> (i32, i32) {
+/// [`tests_ended`] of counters a job may not have yet; the dashboard's progress bars too.
+pub fn tests_done(counters: Option<&Counters>) -> (i32, i32) {
     counters.map_or((0, 0), tests_ended)
 }
 

@@ -88,13 +88,6 @@ pub fn minutes(m: Option<&wire::DeviceMinutes>) -> String {
     format!("{:.2} min", m.and_then(|m| m.total).unwrap_or(0.0))
 }
 
-/// Tests that have ended, of all: what a progress bar shows.
-pub fn progress(c: Option<&wire::Counters>) -> (i32, i32) {
-    let Some(c) = c else { return (0, 0) };
-    let done = [c.passed, c.failed, c.warned, c.errored, c.stopped, c.skipped].iter().map(|n| n.unwrap_or(0)).sum();
-    (done, c.total.unwrap_or(0))
-}
-
 pub fn counters(c: Option<&wire::Counters>) -> String {
     let Some(c) = c else { return String::new() };
     let n = |v: Option<i32>| v.unwrap_or(0);
@@ -141,12 +134,5 @@ mod tests {
         assert_eq!(duration(Some(0.0), Some(42.4), 0.0), "42s");
         assert_eq!(duration(Some(0.0), Some(125.0), 0.0), "2m 05s");
         assert_eq!(duration(Some(0.0), None, 7260.0), "2h 01m");
-    }
-
-    #[test]
-    fn progress_counts_ended_tests() {
-        let c = wire::Counters { total: Some(5), passed: Some(2), failed: Some(1), stopped: Some(1), ..Default::default() };
-        assert_eq!(progress(Some(&c)), (4, 5));
-        assert_eq!(progress(None), (0, 0));
     }
 }

@@ -42,7 +42,7 @@ pub struct JobCard {
 impl JobCard {
     pub fn of(job: &wire::Job) -> JobCard {
         let arn = job.arn.clone().unwrap_or_default();
-        let (done, total) = layout::progress(job.counters.as_ref());
+        let (done, total) = crate::watch::tests_done(job.counters.as_ref());
         let device = job.device.as_ref();
         JobCard {
             path: layout::job_path(&arn),
