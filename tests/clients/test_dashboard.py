@@ -14,6 +14,7 @@ Screenshots of each page land in tests/artifacts/screenshots/ (listed at the end
 from __future__ import annotations
 
 import html
+import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from browser import Browser, Page
+from browser import BROWSER_DIR, Browser, Page, node_major_required
 from simfarm import (
     PREP_SECONDS, STATUS_ORDER, Lab, Scenario, SimTest, check_final_job, device, devices_by_name, expected_job,
     job_tree, minutes, sim_server, spec_yaml, step_arn, stop_offset, unique, wait_job_status, wait_run_completed,
@@ -325,6 +326,17 @@ def test_the_live_checks_see_a_reload_and_every_change(browser):
         page.close()
     finally:
         site.close()
+
+
+def test_the_node_floor_is_the_pinned_playwright_cores():
+    """The Node.js version the tool checks ask for (package.json's engines) is the one the
+    locked playwright-core declares: a bump of one without the other fails here."""
+    lock = json.loads((BROWSER_DIR / "package-lock.json").read_text())
+    pinned = lock["packages"]["node_modules/playwright-core"]
+    assert lock["packages"][""]["dependencies"]["playwright-core"] == pinned["version"], "pin an exact version"
+    assert pinned["engines"]["node"] == f">={node_major_required()}", (pinned, node_major_required())
+    installed = json.loads((BROWSER_DIR / "node_modules/playwright-core/package.json").read_text())
+    assert (installed["version"], installed["engines"]) == (pinned["version"], pinned["engines"]), installed
 
 
 # --- signing in -------------------------------------------------------------------------
