@@ -16,11 +16,17 @@ ensure_browser_tools() {
         echo "the browser tests need: ${missing[*]}" >&2
         return 1
     fi
-    # The pinned playwright-core wants Node.js 20 or later (Debian bookworm's own nodejs is 18).
-    local major
+    # The oldest Node.js the pinned playwright-core runs on is package.json's engines.node
+    # (">=18": Debian bookworm's own nodejs); tests/clients/browser.py reads the same field.
+    local major least
     major=$(node -p 'process.versions.node.split(".")[0]')
-    if ((major < 20)); then
-        echo "the browser tests need Node.js 20 or later; this is $(node --version)" >&2
+    least=$(node -p "require('$dir/package.json').engines.node.replace(/^>=\\s*/, '')")
+    if [[ ! $least =~ ^[0-9]+$ ]]; then
+        echo "tests/browser/package.json: engines.node must read >=N" >&2
+        return 1
+    fi
+    if ((major < least)); then
+        echo "the browser tests need Node.js $least or later; this is $(node --version)" >&2
         return 1
     fi
     local want stamp

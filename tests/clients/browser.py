@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import threading
@@ -43,13 +44,22 @@ def missing_tools() -> list[str]:
     else:
         version = subprocess.run(["node", "-p", "process.versions.node"], capture_output=True, text=True,
                                  timeout=30).stdout.strip()
-        if int(version.split(".")[0] or 0) < 20:
-            missing.append(f"Node.js 20 or later for playwright-core (this is {version or 'unknown'})")
+        least = node_major_required()
+        if int(version.split(".")[0] or 0) < least:
+            missing.append(f"Node.js {least} or later for playwright-core (this is {version or 'unknown'})")
     if not CHROMIUM.exists():
         missing.append(f"{CHROMIUM} (apt-get install chromium)")
     if not (BROWSER_DIR / "node_modules/playwright-core/package.json").exists():
         missing.append(f"playwright-core (npm ci --ignore-scripts in {BROWSER_DIR}; ./scripts/test does it)")
     return missing
+
+
+def node_major_required() -> int:
+    """The oldest Node.js major the pinned playwright-core runs on: package.json's `engines`."""
+    engines = json.loads((BROWSER_DIR / "package.json").read_text())["engines"]["node"]
+    least = re.fullmatch(r">=\s*(\d+)", engines.strip())
+    assert least, f"tests/browser/package.json: engines.node is {engines!r}, not >=N"
+    return int(least.group(1))
 
 
 def require_tools() -> None:
