@@ -36,7 +36,6 @@ skips. Every process the benchmark starts is ended, whatever happens.
 from __future__ import annotations
 
 import argparse
-import atexit
 import datetime as dt
 import json
 import os
@@ -85,47 +84,7 @@ JOB_TIMEOUT_MINUTES = 20_000
 CSRF_FIELD = re.compile(r'<input[^>]*name="csrf"[^>]*value="([^"]+)"')
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-# --- cleaning up ------------------------------------------------------------------------
-
-
-class Cleanup:
-    """Undo actions, run last-in first-out, each once: at the end, on an error, on a signal
-    or at interpreter exit, whichever comes first."""
-
-    def __init__(self) -> None:
-        self.actions: list[tuple[str, Callable[[], None]]] = []
-
-    def push(self, what: str, action: Callable[[], None]) -> None:
-        self.actions.append((what, action))
-
-    def run(self) -> None:
-        while self.actions:
-            what, action = self.actions.pop()
-            try:
-                action()
-            except Exception as e:  # one failed undo must not keep the others from running
-                log(f"cleaning up {what} failed: {e}")
-
-
-CLEANUP = Cleanup()
-atexit.register(CLEANUP.run)
-
-
-def exit_on_signal(signum, _frame) -> None:
-    raise SystemExit(128 + signum)
-
-
-def stop_server(farm: Farmhand) -> None:
-    if farm.proc is None:
-        return
-    try:
-        farm.stop()
-    except Exception:
-        farm.kill()
+from cleanup import CLEANUP, exit_on_signal, log, stop_server  # noqa: E402
 
 
 # --- the machine and figures ------------------------------------------------------------

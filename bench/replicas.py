@@ -36,7 +36,6 @@ process it started, whatever happens.
 from __future__ import annotations
 
 import argparse
-import atexit
 import datetime as dt
 import os
 import shutil
@@ -103,50 +102,7 @@ while True:
 """
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-# --- cleaning up ------------------------------------------------------------------------
-
-
-class Cleanup:
-    """Undo actions, run last-in first-out, each exactly once: when a farm is done, on an
-    error, on SIGTERM/SIGINT/SIGHUP, or at interpreter exit, whichever comes first."""
-
-    def __init__(self) -> None:
-        self.actions: list[tuple[str, Callable[[], None]]] = []
-
-    def push(self, what: str, action: Callable[[], None]) -> None:
-        self.actions.append((what, action))
-
-    def mark(self) -> int:
-        return len(self.actions)
-
-    def run(self, down_to: int = 0) -> None:
-        while len(self.actions) > down_to:
-            what, action = self.actions.pop()
-            try:
-                action()
-            except Exception as e:  # one failed undo must not keep the others from running
-                log(f"cleaning up {what} failed: {e}")
-
-
-CLEANUP = Cleanup()
-atexit.register(CLEANUP.run)
-
-
-def exit_on_signal(signum, _frame) -> None:
-    raise SystemExit(128 + signum)
-
-
-def stop_server(farm: Farmhand) -> None:
-    if farm.proc is None:
-        return
-    try:
-        farm.stop()
-    except Exception:
-        farm.kill()
+from cleanup import CLEANUP, exit_on_signal, log, stop_server  # noqa: E402
 
 
 def show_logs(work: Path, lines: int = 15) -> None:

@@ -67,12 +67,7 @@ pub async fn show(viewer: Viewer, Path((project, run, job)): Path<(String, Strin
         }
         section #job data-job-arn=(card.arn) data-status=(card.status) data-result=(card.result) data-events={ (path) "/events" } {
             h1 { (card.device) " " span.platform { (card.platform) } }
-            dl.facts {
-                dt { "Status" } dd { span #job-status.badge data-value=(card.status) aria-live="polite" { (card.status) } }
-                dt { "Result" } dd { span #job-result.badge data-value=(card.result) { (card.result) } }
-                dt { "Tests" } dd #job-counters { (card.counters) }
-                dt { "Device minutes" } dd #job-minutes { (card.minutes) }
-            }
+            (layout::facts("job", card.status, card.result, &card.counters, &card.minutes))
             p #job-message { @if let Some(m) = &card.message { (m) } }
             @if !card.completed {
                 (stop_form(Some("stop-job"), None, &format!("{path}/stop"), &path, &csrf, "Stop job", &card.device))

@@ -120,6 +120,19 @@ pub fn timestamp(t: Option<f64>) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
+/// The status, result, counters and minutes of a run or a job, each with the id
+/// (`{prefix}-status`, …) the page's script updates it by.
+pub fn facts(prefix: &str, status: &str, result: &str, counters: &str, minutes: &str) -> Markup {
+    html! {
+        dl.facts {
+            dt { "Status" } dd { span.badge id={ (prefix) "-status" } data-value=(status) aria-live="polite" { (status) } }
+            dt { "Result" } dd { span.badge id={ (prefix) "-result" } data-value=(result) { (result) } }
+            dt { "Tests" } dd id={ (prefix) "-counters" } { (counters) }
+            dt { "Device minutes" } dd id={ (prefix) "-minutes" } { (minutes) }
+        }
+    }
+}
+
 pub fn is_completed(s: Option<wire::ExecutionStatus>) -> bool {
     s == Some(wire::ExecutionStatus::Completed)
 }

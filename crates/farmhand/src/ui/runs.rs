@@ -44,12 +44,7 @@ fn run_header(state: &RunState, path: &str, csrf: &str) -> Markup {
     html! {
         section #run data-run-arn=(state.arn) data-status=(state.status) data-result=(state.result) data-events={ (path) "/events" } {
             h1 { (state.name) }
-            dl.facts {
-                dt { "Status" } dd { span #run-status.badge data-value=(state.status) aria-live="polite" { (state.status) } }
-                dt { "Result" } dd { span #run-result.badge data-value=(state.result) { (state.result) } }
-                dt { "Tests" } dd #run-counters { (state.counters) }
-                dt { "Device minutes" } dd #run-minutes { (state.minutes) }
-            }
+            (layout::facts("run", state.status, state.result, &state.counters, &state.minutes))
             p #run-message { @if let Some(message) = &state.message { (message) } }
             @if !state.completed {
                 (stop_form(Some("stop-run"), None, &format!("{path}/stop"), path, csrf, "Stop run", &state.name))
