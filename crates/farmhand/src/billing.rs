@@ -20,7 +20,8 @@ fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn minutes(seconds: i64) -> String {
+/// Billed seconds as the minutes every report shows: two decimals.
+pub fn minutes(seconds: i64) -> String {
     format!("{:.2}", seconds as f64 / 60.0)
 }
 

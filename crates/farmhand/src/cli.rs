@@ -356,8 +356,7 @@ impl Command {
                 anyhow::ensure!(hours > 0.0 && hours <= 168.0, "--hours must be more than 0 and at most 168 (a week)");
                 let store = open_store(&store).await?;
                 anyhow::ensure!(store.account(&account).await?.is_some(), "no account {account}");
-                let secret = store.secret_or_init(crate::ui::session::SECRET_NAME, accounts::random_hex(32)).await?;
-                let key = crate::ui::session::SessionKey::new(&secret);
+                let key = crate::ui::session::SessionKey::load(store.as_ref()).await?;
                 let session = crate::ui::session::new_session(&account, None, now_ms(), (hours * 3_600_000.0) as i64);
                 println!("{}", key.seal(&session));
                 Ok(())

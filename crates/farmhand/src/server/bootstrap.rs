@@ -37,7 +37,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
     };
     let token_key = store.secret_or_init("pagination-token-key", accounts::random_hex(32)).await?;
     let url_secret = store.secret_or_init("upload-url-signing-secret", accounts::random_hex(32)).await?;
-    let ui_secret = store.secret_or_init(crate::ui::session::SECRET_NAME, accounts::random_hex(32)).await?;
+    let ui_sessions = crate::ui::session::SessionKey::load(store.as_ref()).await?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
     let origin: i64 = store
         .secret_or_init("service-clock-origin-ms", SystemClock.now_ms().to_string())
@@ -133,7 +133,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         internal_agent: built_in.as_ref().map(|(_, token, host)| (token.clone(), host.clone())),
         local_executor: built_in.as_ref().map(|(agent, _, _)| agent.executor.clone()),
         built_in_agent: built_in.map(|(agent, _, _)| agent),
-        ui_sessions: crate::ui::session::SessionKey::new(&ui_secret),
+        ui_sessions,
         live_changes: tokio::sync::watch::Sender::new(0),
         draining: super::shutdown::Draining::default(),
         metrics,

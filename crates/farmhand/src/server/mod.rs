@@ -109,12 +109,11 @@ impl AppState {
     }
 }
 
-/// `draining` is what `/readyz` reports as `shutting_down`; `throttle` and `read_limit`
+/// `state.draining` is what `/readyz` reports as `shutting_down`; `throttle` and `read_limit`
 /// guard the JSON API against clients that are too fast or too slow; `metrics_access`
 /// says who may scrape `/metrics`.
 pub fn router(
     state: Arc<AppState>,
-    draining: shutdown::Draining,
     throttle: Arc<throttle::Throttle>,
     read_limit: connections::ReadLimit,
     metrics_access: metrics_access::MetricsAccess,
@@ -134,7 +133,7 @@ pub fn router(
         .merge(crate::ui::routes())
         .merge(agents::routes())
         .route("/health", get(|| async { "ok" }))
-        .merge(health::routes(draining))
+        .merge(health::routes(state.draining.clone()))
         .route(
             "/metrics",
             get(metrics::metrics).route_layer(axum::middleware::from_fn_with_state(metrics_access, metrics_access::require)),
@@ -175,7 +174,7 @@ pub async fn run(config: ServeConfig) -> Result<()> {
     ));
     let read_limit = connections::ReadLimit(config.request_read_timeout);
     let metrics_access = metrics_access::MetricsAccess::new(config.metrics_token.as_deref());
-    let app = router(state.clone(), draining.clone(), throttle, read_limit, metrics_access);
+    let app = router(state.clone(), throttle, read_limit, metrics_access);
     shutdown::serve(listener, app, read_limit, draining, config.drain, send_hosts_away).await?;
     // The scheduler's loop gives up its lease on the way out, so another replica schedules
     // at once instead of after the lease's expiry.

@@ -84,9 +84,6 @@ pub async fn output(
         Err(e) => return fail(e),
     };
     let job_arn = Arn::new(&state.region, &account, ResourceKind::Job, job_id);
-    if caller.id != account {
-        return fail(ApiError::not_found(format!("No job was found with ARN {job_arn}")));
-    }
     stream(&state, &caller.id, job_arn, query.follow, None).await
 }
 

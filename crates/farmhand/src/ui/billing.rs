@@ -7,7 +7,7 @@ use super::ApiPage;
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use std::collections::BTreeMap;
-use crate::billing::Totals;
+use crate::billing::{minutes, Totals};
 use store::{LedgerEntry, LedgerQuery};
 
 /// Lines shown under the totals; the rest is in `farmhand billing report`.
@@ -25,10 +25,6 @@ pub fn by_day(entries: &[LedgerEntry]) -> (Vec<(String, Totals)>, Totals) {
         days.entry(day_of(e.settled_ms)).or_default().push(e.clone());
     }
     (days.into_iter().rev().map(|(day, of_day)| (day, Totals::of(&of_day))).collect(), Totals::of(entries))
-}
-
-fn minutes(seconds: i64) -> String {
-    format!("{:.2}", seconds as f64 / 60.0)
 }
 
 pub async fn show(viewer: Viewer) -> Result<Response, ApiPage> {

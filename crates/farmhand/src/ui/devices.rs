@@ -7,10 +7,10 @@ use super::calls;
 use super::layout::{self, page};
 use super::ApiPage;
 use axum::response::{Html, IntoResponse, Response};
-use domain::run::{Job, JobPhase};
+use domain::run::JobPhase;
+use engine::scheduler::{decode_job, scan_jobs};
 use maud::html;
 use std::collections::HashMap;
-use store::ScanQuery;
 
 /// Who holds an instance: the job's account and ARN.
 struct Holder {
@@ -24,22 +24,15 @@ async fn holders(viewer: &Viewer) -> Result<HashMap<String, Holder>, protocol::A
     let state = &viewer.ctx.state;
     let now = state.now_ms();
     let mut held = HashMap::new();
-    let mut query = ScanQuery { kind: "job".into(), status_in: Some(vec![JobPhase::Active.as_str().into()]), after: None, limit: 500 };
-    loop {
-        let page = state.store.scan(&query).await.map_err(|e| state.internal(e))?;
-        for record in &page.records {
-            let Ok(job) = serde_json::from_value::<Job>(record.body.clone()) else { continue };
-            let Some(instance) = job.instance_arn.clone() else { continue };
-            // A job that ended may await settlement while its instance already runs the
-            // next one: the latest assignment is the holder.
-            let assigned_ms = job.assigned_ms.unwrap_or(i64::MIN);
-            if held.get(&instance).is_none_or(|h: &Holder| h.assigned_ms <= assigned_ms) {
-                held.insert(instance, Holder { account_id: record.account_id.clone(), job_arn: record.arn.clone(), assigned_ms });
-            }
-        }
-        match page.next {
-            Some(next) => query.after = Some(next),
-            None => break,
+    let active = scan_jobs(state.store.as_ref(), JobPhase::Active).await.map_err(|e| state.internal(e))?;
+    for record in &active {
+        let Ok(job) = decode_job(record) else { continue };
+        let Some(instance) = job.instance_arn else { continue };
+        // A job that ended may await settlement while its instance already runs the
+        // next one: the latest assignment is the holder.
+        let assigned_ms = job.assigned_ms.unwrap_or(i64::MIN);
+        if held.get(&instance).is_none_or(|h: &Holder| h.assigned_ms <= assigned_ms) {
+            held.insert(instance, Holder { account_id: record.account_id.clone(), job_arn: record.arn.clone(), assigned_ms });
         }
     }
     // Which instances are busy is the scheduler's word, the same ListDevices' availability

@@ -18,7 +18,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 /// The name under which the signing secret is kept in the store (`secret_or_init`).
-pub const SECRET_NAME: &str = "ui-session-key";
+const SECRET_NAME: &str = "ui-session-key";
 pub const COOKIE: &str = "farmhand_session";
 /// Before sign-in there is no session to bind the form's CSRF token to; this cookie holds
 /// a random value the login form's token is bound to instead.
@@ -58,6 +58,12 @@ impl std::fmt::Debug for SessionKey {
 impl SessionKey {
     pub fn new(secret: &str) -> SessionKey {
         SessionKey(secret.as_bytes().to_vec())
+    }
+
+    /// The key every replica and `farmhand ui-token` share: made by whichever asks first.
+    pub async fn load(store: &dyn store::Store) -> Result<SessionKey, store::StoreError> {
+        let secret = store.secret_or_init(SECRET_NAME, crate::accounts::random_hex(32)).await?;
+        Ok(SessionKey::new(&secret))
     }
 
     fn mac(&self, label: &str, data: &[u8]) -> Vec<u8> {
