@@ -32,36 +32,27 @@ function applyCard(card, job) {
   if (job.completed) card.querySelectorAll("form.stop-job").forEach((f) => f.remove());
 }
 
-function applyRun(run) {
-  const section = document.getElementById("run");
-  section.dataset.status = run.status;
-  section.dataset.result = run.result;
-  setBadge(document.getElementById("run-status"), run.status);
-  setBadge(document.getElementById("run-result"), run.result);
-  setText(document.getElementById("run-counters"), run.counters);
-  setText(document.getElementById("run-minutes"), run.minutes);
-  setText(document.getElementById("run-message"), run.message || "");
-  for (const job of run.jobs) {
-    applyCard(document.querySelector('article.job[data-job-arn="' + CSS.escape(job.arn) + '"]'), job);
-  }
-  if (run.completed) {
-    const stop = document.getElementById("stop-run");
+// The header of a run page or a job page ("run" or "job"): its section, the facts
+// `layout::facts` rendered with ids `{prefix}-status` and so on, its message, its stop form.
+function applyHeader(prefix, state) {
+  const section = document.getElementById(prefix);
+  section.dataset.status = state.status;
+  section.dataset.result = state.result;
+  setBadge(document.getElementById(prefix + "-status"), state.status);
+  setBadge(document.getElementById(prefix + "-result"), state.result);
+  setText(document.getElementById(prefix + "-counters"), state.counters);
+  setText(document.getElementById(prefix + "-minutes"), state.minutes);
+  setText(document.getElementById(prefix + "-message"), state.message || "");
+  if (state.completed) {
+    const stop = document.getElementById("stop-" + prefix);
     if (stop) stop.remove();
   }
 }
 
-function applyJob(job) {
-  const section = document.getElementById("job");
-  section.dataset.status = job.status;
-  section.dataset.result = job.result;
-  setBadge(document.getElementById("job-status"), job.status);
-  setBadge(document.getElementById("job-result"), job.result);
-  setText(document.getElementById("job-counters"), job.counters);
-  setText(document.getElementById("job-minutes"), job.minutes);
-  setText(document.getElementById("job-message"), job.message || "");
-  if (job.completed) {
-    const stop = document.getElementById("stop-job");
-    if (stop) stop.remove();
+function applyRun(run) {
+  applyHeader("run", run);
+  for (const job of run.jobs) {
+    applyCard(document.querySelector('article.job[data-job-arn="' + CSS.escape(job.arn) + '"]'), job);
   }
 }
 
@@ -135,7 +126,7 @@ function sendStop(form) {
         setBadge(document.getElementById("run-status"), answer.status);
         document.getElementById("run").dataset.status = answer.status;
       } else if (form.id === "stop-job") {
-        applyJob(answer);
+        applyHeader("job", answer);
       } else {
         applyCard(form.closest("article.job"), answer);
       }
@@ -149,7 +140,7 @@ function sendStop(form) {
 document.addEventListener("DOMContentLoaded", () => {
   follow(document.getElementById("run"), "run", applyRun);
   follow(document.getElementById("job"), "job", (data) => {
-    applyJob(data.job);
+    applyHeader("job", data.job);
     replaceWith("suites", data.suites_html);
     replaceWith("artifacts", data.artifacts_html);
   });
