@@ -40,7 +40,6 @@ import datetime as dt
 import json
 import os
 import queue
-import re
 import shutil
 import signal
 import socket
@@ -81,7 +80,6 @@ STOPPABLE = Scenario(setup=1, teardown=1, tests=tuple(SimTest(f"long-{i}", 20_00
 TICKING_TESTS = 40
 TICKING = Scenario(setup=1, teardown=1, tests=tuple(SimTest(f"step-{i:02d}", 700) for i in range(TICKING_TESTS)))
 JOB_TIMEOUT_MINUTES = 20_000
-CSRF_FIELD = re.compile(r'<input[^>]*name="csrf"[^>]*value="([^"]+)"')
 
 
 from cleanup import CLEANUP, exit_on_signal, log, stop_server  # noqa: E402
@@ -158,23 +156,6 @@ class Api:
 
     def call(self, operation: str, body: dict) -> dict:
         return self.send(self.signed(operation, body)).json()
-
-
-def sign_in(farm: Farmhand) -> requests.Session:
-    """The way a browser signs in: the login form's csrf field and login cookie, then POST."""
-    browser = requests.Session()
-    form = browser.get(farm.endpoint + "/ui/login", timeout=30)
-    form.raise_for_status()
-    match = CSRF_FIELD.search(form.text)
-    if not match or "farmhand_login" not in browser.cookies:
-        raise RuntimeError("the login page has no csrf field or login cookie")
-    answer = browser.post(farm.endpoint + "/ui/login", allow_redirects=False, timeout=30,
-                          headers={"Origin": farm.endpoint},
-                          data={"csrf": match.group(1), "access_key_id": farm.access_key_id,
-                                "secret_access_key": farm.secret_access_key})
-    if answer.status_code != 303 or "farmhand_session" not in browser.cookies:
-        raise RuntimeError(f"sign-in answered {answer.status_code}: {answer.text[:300]}")
-    return browser
 
 
 def start_farm(work: Path, scale: float) -> Farmhand:
@@ -312,7 +293,7 @@ def timed_rounds(rows: list[Row], loads: int) -> None:
 
 def measure_pages(farm: Farmhand, seeder: Seeder, big: Project, page: Project, one: Project, loads: int) -> list[Row]:
     api = Api(farm)
-    browser = sign_in(farm)
+    browser = farm.ui_session()
     base = farm.endpoint
     # The big project's last page of runs, reached by the tokens ListRuns hands out.
     token, pages, running = None, 0, []
@@ -505,7 +486,7 @@ def wait_running(client, run_arns: list[str], timeout: float = 300.0) -> None:
 
 def measure_stops(farm: Farmhand, seeder: Seeder, project: Project, count: int) -> list[StopSample]:
     client = farm.client()
-    browser = sign_in(farm)
+    browser = farm.ui_session()
     runs = [seeder.schedule(project, "stoppable", project.long_pool, f"stop-{i:03d}") for i in range(count)]
     wait_running(client, runs)
     samples = []
@@ -558,7 +539,7 @@ def measure_ticking(farm: Farmhand, seeder: Seeder, project: Project, scale: flo
     """Lags (ms) from each test's end on the job's timeline to the event that shows it, and
     the clock mapping's uncertainty (ms)."""
     client = farm.client()
-    browser = sign_in(farm)
+    browser = farm.ui_session()
     origin = service_origin(client, project, scale)
     run_arn = seeder.schedule(project, "ticking", project.long_pool, "ticking")
     stream = Stream(browser, f"{farm.endpoint}/ui/runs/{run_arn.split(':run:', 1)[1]}/events")

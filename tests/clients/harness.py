@@ -33,6 +33,8 @@ from botocore.credentials import Credentials
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-west-2"
 TARGET_PREFIX = "DeviceFarm_20150623"
+# The hidden CSRF field every dashboard form carries.
+CSRF_FIELD = re.compile(r'<input[^>]*name="csrf"[^>]*value="([^"]+)"')
 LISTENING = re.compile(r"^farmhand listening on (http://127\.0\.0\.1:\d+)\s*$")
 EXPORT = re.compile(r"^export (\w+)=(.*)$")
 START_TIMEOUT = 60.0
@@ -201,6 +203,24 @@ class Farmhand:
     def create_key(self, account_id: str) -> tuple[str, str]:
         exports = parse_exports(self.manage("key", "create", "--account", account_id))
         return exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"]
+
+    def ui_session(self, keys: tuple[str, str] | None = None, *, token: str | None = None) -> requests.Session:
+        """A session signed in to the dashboard the way a browser signs in: the login form's
+        csrf field and login cookie, then its POST, with an access key (this server's by
+        default) or a `farmhand ui-token` token."""
+        session = requests.Session()
+        form = session.get(self.endpoint + "/ui/login", timeout=30)
+        assert form.status_code == 200, form.text
+        match = CSRF_FIELD.search(form.text)
+        assert match and "farmhand_login" in session.cookies, "the login page has no csrf field or login cookie"
+        akid, secret = keys or (self.access_key_id, self.secret_access_key)
+        fields = {"token": token} if token else {"access_key_id": akid, "secret_access_key": secret}
+        answer = session.post(self.endpoint + "/ui/login", allow_redirects=False, timeout=30,
+                              headers={"Origin": self.endpoint}, data={"csrf": match.group(1), **fields})
+        assert answer.status_code == 303, f"sign-in answered {answer.status_code}: {answer.text[:300]}"
+        assert answer.headers["location"] == "/ui/projects"
+        assert "farmhand_session" in session.cookies
+        return session
 
     def revoke_key(self, access_key_id: str) -> None:
         self.manage("key", "revoke", access_key_id)

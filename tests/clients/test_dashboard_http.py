@@ -13,6 +13,7 @@ import time
 import pytest
 import requests
 
+from harness import CSRF_FIELD
 from simfarm import (
     Lab, Scenario, SimTest, check_final_job, device, devices_by_name, expected_job, job_tree, sim_server,
     stop_offset, wait_for, wait_job_status, wait_run_completed, wait_step_running,
@@ -26,7 +27,6 @@ SHORT = Scenario(setup=1, teardown=1, tests=(SimTest("quick", 2),))
 HOURS = Scenario(setup=5, teardown=5, tests=(SimTest("forever", 3600),))
 # Its test phase lasts over a second of wall time, many ticks of the live stream.
 MEDIUM = Scenario(setup=5, teardown=5, tests=(SimTest("first", 12), SimTest("second", 12)))
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -50,22 +50,8 @@ def ui_path(arn: str, kind: str) -> str:
     return f"/ui/{kind}/" + arn.split(":", 6)[6]
 
 
-def sign_in(farm, keys: tuple[str, str] | None = None, *, token: str | None = None) -> requests.Session:
-    """A browser session signed in through the form, as a person would."""
-    s = requests.Session()
-    page = s.get(farm.endpoint + "/ui/login")
-    assert page.status_code == 200
-    csrf = CSRF.search(page.text).group(1)
-    akid, secret = keys or (farm.access_key_id, farm.secret_access_key)
-    form = {"csrf": csrf, "token": token} if token else {"csrf": csrf, "access_key_id": akid, "secret_access_key": secret}
-    answer = s.post(farm.endpoint + "/ui/login", data=form, allow_redirects=False)
-    assert answer.status_code == 303, answer.text
-    assert answer.headers["location"] == "/ui/projects"
-    return s
-
-
 def csrf_of(session: requests.Session, farm, path: str) -> str:
-    return CSRF.search(session.get(farm.endpoint + path).text).group(1)
+    return CSRF_FIELD.search(session.get(farm.endpoint + path).text).group(1)
 
 
 def test_sign_in_sets_a_strict_http_only_cookie_and_shows_the_account(sim):
@@ -73,7 +59,7 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_shows_the_account(sim):
     assert s.get(sim.endpoint + "/ui", allow_redirects=False).headers["location"] == "/ui/login"
     assert s.get(sim.endpoint + "/ui/projects", allow_redirects=False).headers["location"] == "/ui/login"
     page = s.get(sim.endpoint + "/ui/login")
-    csrf = CSRF.search(page.text).group(1)
+    csrf = CSRF_FIELD.search(page.text).group(1)
     answer = s.post(sim.endpoint + "/ui/login", allow_redirects=False, data={
         "csrf": csrf, "access_key_id": sim.access_key_id, "secret_access_key": sim.secret_access_key})
     assert answer.status_code == 303
@@ -90,7 +76,7 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_shows_the_account(sim):
 
 def test_wrong_credentials_are_refused_without_a_cookie(sim):
     s = requests.Session()
-    csrf = CSRF.search(s.get(sim.endpoint + "/ui/login").text).group(1)
+    csrf = CSRF_FIELD.search(s.get(sim.endpoint + "/ui/login").text).group(1)
     for form in ({"access_key_id": sim.access_key_id, "secret_access_key": "x" * 40},
                  {"access_key_id": "AKIANOSUCHKEY0000000", "secret_access_key": sim.secret_access_key},
                  {"token": "forged.token"}):
@@ -106,12 +92,12 @@ def test_wrong_credentials_are_refused_without_a_cookie(sim):
 
 def test_a_session_ends_with_its_key_and_with_sign_out(sim):
     account = sim.create_account("revoked-ui")
-    s = sign_in(sim, (account.access_key_id, account.secret_access_key))
+    s = sim.ui_session((account.access_key_id, account.secret_access_key))
     assert s.get(sim.endpoint + "/ui/projects").status_code == 200
     sim.revoke_key(account.access_key_id)
     assert s.get(sim.endpoint + "/ui/projects", allow_redirects=False).headers["location"] == "/ui/login"
 
-    s = sign_in(sim)
+    s = sim.ui_session()
     csrf = csrf_of(s, sim, "/ui/projects")
     assert s.post(sim.endpoint + "/ui/logout", data={"csrf": "wrong"}, allow_redirects=False).status_code == 403
     out = s.post(sim.endpoint + "/ui/logout", data={"csrf": csrf}, allow_redirects=False)
@@ -122,12 +108,12 @@ def test_a_session_ends_with_its_key_and_with_sign_out(sim):
 def test_ui_token_signs_in_as_the_account_until_it_expires(sim):
     account = sim.create_account("token-ui")
     token = sim.manage("ui-token", "--account", account.id)[0]
-    s = sign_in(sim, token=token)
+    s = sim.ui_session(token=token)
     assert f'<span id="account">{account.id}</span>' in s.get(sim.endpoint + "/ui/projects").text
     short = sim.manage("ui-token", "--account", account.id, "--hours", "0.0003")[0]  # about a second
     time.sleep(1.5)
     s = requests.Session()
-    csrf = CSRF.search(s.get(sim.endpoint + "/ui/login").text).group(1)
+    csrf = CSRF_FIELD.search(s.get(sim.endpoint + "/ui/login").text).group(1)
     assert s.post(sim.endpoint + "/ui/login", data={"csrf": csrf, "token": short},
                   allow_redirects=False).status_code == 401
     with pytest.raises(RuntimeError):
@@ -137,7 +123,7 @@ def test_ui_token_signs_in_as_the_account_until_it_expires(sim):
 def test_the_stop_form_is_stop_job_and_refuses_forged_posts(sim, lab, fleet):
     run = lab.web_run(lab.pool([fleet["UI one"]["arn"]]), lab.package(LONG))
     job = lab.jobs(run["arn"])[0]
-    s = sign_in(sim)
+    s = sim.ui_session()
     job_page = ui_path(job["arn"], "jobs")
     assert s.get(sim.endpoint + job_page).status_code == 200
     wait_step_running(lab.client, job["arn"], LONG, 2)  # test_a in progress
@@ -171,7 +157,7 @@ def test_the_stop_form_is_stop_job_and_refuses_forged_posts(sim, lab, fleet):
 
 def test_the_stop_run_form_with_json_answers_like_stop_run(sim, lab, fleet):
     run = lab.web_run(lab.pool([fleet["UI two"]["arn"], fleet["UI three"]["arn"]]), lab.package(LONG))
-    s = sign_in(sim)
+    s = sim.ui_session()
     run_page = ui_path(run["arn"], "runs")
     csrf = csrf_of(s, sim, run_page)
     answer = s.post(sim.endpoint + run_page + "/stop", data={"csrf": csrf, "back": run_page},
@@ -201,7 +187,7 @@ def read_events(response, until, timeout=60.0) -> list[dict]:
 
 def test_the_run_stream_sends_each_change_until_the_run_completes(sim, lab, fleet):
     run = lab.web_run(lab.pool([fleet["UI four"]["arn"]]), lab.package(MEDIUM))
-    s = sign_in(sim)
+    s = sim.ui_session()
     with s.get(sim.endpoint + ui_path(run["arn"], "runs") + "/events", stream=True, timeout=90) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         events = read_events(stream, lambda ev: ev[-1]["completed"])
@@ -217,7 +203,7 @@ def test_another_account_sees_none_of_it(sim, lab, fleet):
     run = lab.web_run(lab.pool([fleet["UI five"]["arn"]]), lab.package(LONG))
     job = lab.jobs(run["arn"])[0]
     other = sim.create_account("nosy")
-    s = sign_in(sim, (other.access_key_id, other.secret_access_key))
+    s = sim.ui_session((other.access_key_id, other.secret_access_key))
     assert lab.project["name"] not in s.get(sim.endpoint + "/ui/projects").text
     for path in (ui_path(lab.arn, "projects"), ui_path(run["arn"], "runs"), ui_path(job["arn"], "jobs"),
                  ui_path(run["arn"], "runs") + "/events", ui_path(job["arn"], "jobs") + "/events",
@@ -231,7 +217,7 @@ def test_another_account_sees_none_of_it(sim, lab, fleet):
     row = re.search(r'<tr class="device" data-device-arn="' + re.escape(fleet["UI five"]["arn"]) + r'".*?</tr>',
                     devices, re.S).group(0)
     assert "another account" in row and job["arn"].split(":job:")[1] not in row
-    mine = sign_in(sim).get(sim.endpoint + "/ui/devices").text
+    mine = sim.ui_session().get(sim.endpoint + "/ui/devices").text
     row = re.search(r'<tr class="device" data-device-arn="' + re.escape(fleet["UI five"]["arn"]) + r'".*?</tr>',
                     mine, re.S).group(0)
     assert ui_path(job["arn"], "jobs") in row, "the owner sees which of its jobs holds the device"
@@ -245,7 +231,7 @@ def test_billing_page_totals_are_the_ledger(sim, lab, fleet):
     wait_run_completed(mine.client, run["arn"])
     job = mine.jobs(run["arn"])[0]
     seconds = round(job["deviceMinutes"]["total"] * 60)
-    page = wait_for(lambda: {"text": sign_in(sim, (account.access_key_id, account.secret_access_key))
+    page = wait_for(lambda: {"text": sim.ui_session((account.access_key_id, account.secret_access_key))
                              .get(sim.endpoint + "/ui/billing").text},
                     lambda p: 'data-jobs="1"' in p["text"], what="the job settled into the ledger")["text"]
     assert f'data-metered-seconds="{seconds}"' in page and 'data-unmetered-seconds="0"' in page
@@ -257,7 +243,7 @@ def test_a_live_stream_ends_when_its_key_is_revoked(sim, fleet):
     account = sim.create_account("stream-revoked")
     mine = Lab(sim, account, name="stream")
     run = mine.web_run(mine.pool([fleet["UI three"]["arn"]]), mine.package(LONG))
-    s = sign_in(sim, (account.access_key_id, account.secret_access_key))
+    s = sim.ui_session((account.access_key_id, account.secret_access_key))
     with s.get(sim.endpoint + ui_path(run["arn"], "runs") + "/events", stream=True, timeout=30) as stream:
         lines = stream.iter_lines(decode_unicode=True)
         assert next(line for line in lines if line.startswith("data:"))
@@ -271,7 +257,7 @@ def test_a_live_stream_ends_when_its_key_is_revoked(sim, fleet):
 
 
 def test_assets_are_versioned_by_their_content_and_cached(sim):
-    page = sign_in(sim).get(sim.endpoint + "/ui/projects").text
+    page = sim.ui_session().get(sim.endpoint + "/ui/projects").text
     script = re.search(r'<script src="(/ui/static/[0-9a-f]{12}/app\.js)"', page).group(1)
     style = re.search(r'href="(/ui/static/[0-9a-f]{12}/app\.css)"', page).group(1)
     for path, kind in ((script, "javascript"), (style, "css")):
@@ -282,8 +268,8 @@ def test_assets_are_versioned_by_their_content_and_cached(sim):
 
 def test_revoking_signs_the_account_out_everywhere(sim):
     account = sim.create_account("revoke-all")
-    by_key = sign_in(sim, (account.access_key_id, account.secret_access_key))
-    by_token = sign_in(sim, token=sim.manage("ui-token", "--account", account.id)[0])
+    by_key = sim.ui_session((account.access_key_id, account.secret_access_key))
+    by_token = sim.ui_session(token=sim.manage("ui-token", "--account", account.id)[0])
     for s in (by_key, by_token):
         assert s.get(sim.endpoint + "/ui/projects").status_code == 200
     assert sim.manage("ui-token", "--account", account.id, "--revoke") == [
@@ -292,7 +278,7 @@ def test_revoking_signs_the_account_out_everywhere(sim):
         assert s.get(sim.endpoint + "/ui/projects", allow_redirects=False).headers["location"] == "/ui/login"
     # The key itself still works, and so does signing in again.
     assert sim.client(account).list_projects()["projects"] == []
-    assert sign_in(sim, (account.access_key_id, account.secret_access_key)).get(
+    assert sim.ui_session((account.access_key_id, account.secret_access_key)).get(
         sim.endpoint + "/ui/projects").status_code == 200
     with pytest.raises(RuntimeError):
         sim.manage("ui-token", "--account", account.id, "--hours", "200")
@@ -303,7 +289,7 @@ def test_the_followed_output_ends_with_its_session_and_answers_401_after(sim, fl
     mine = Lab(sim, account, name="output")
     run = mine.web_run(mine.pool([fleet["UI two"]["arn"]]), mine.package(HOURS))
     job = mine.jobs(run["arn"])[0]
-    s = sign_in(sim, (account.access_key_id, account.secret_access_key))
+    s = sim.ui_session((account.access_key_id, account.secret_access_key))
     output = sim.endpoint + ui_path(job["arn"], "jobs") + "/output"
     with s.get(output, stream=True, timeout=30) as stream:
         assert stream.status_code == 200
@@ -320,14 +306,14 @@ def test_sign_in_guesses_are_throttled_per_address(tmp_path_factory):
     try:
         farm.client().list_projects()  # the good key has been seen verified from here
         s = requests.Session()
-        csrf = CSRF.search(s.get(farm.endpoint + "/ui/login").text).group(1)
+        csrf = CSRF_FIELD.search(s.get(farm.endpoint + "/ui/login").text).group(1)
         codes = [s.post(farm.endpoint + "/ui/login", allow_redirects=False, data={
             "csrf": csrf, "access_key_id": "AKIAGUESS00000000000", "secret_access_key": f"guess-{i}"}).status_code
             for i in range(400)]
         assert set(codes) == {401, 429} and codes[0] == 401, "guesses are refused, then not even checked"
         assert "Too many failed sign-ins" in s.post(farm.endpoint + "/ui/login", data={
             "csrf": csrf, "access_key_id": "AKIAGUESS00000000000", "secret_access_key": "x"}).text
-        sign_in(farm)  # the account's own key still signs in from the same address
+        farm.ui_session()  # the account's own key still signs in from the same address
     finally:
         assert farm.stop() == 0, farm.log_tail()
 
@@ -336,7 +322,7 @@ def test_a_stopping_server_ends_its_live_streams_at_once(tmp_path_factory):
     farm = sim_server(tmp_path_factory.mktemp("ui-drain"), fleet=FLEET[:1]).start()
     lab = Lab(farm, name="drain")
     run = lab.web_run(lab.pool([devices_by_name(farm.client())["UI one"]["arn"]]), lab.package(HOURS))
-    s = sign_in(farm)
+    s = farm.ui_session()
     with s.get(farm.endpoint + ui_path(run["arn"], "runs") + "/events", stream=True, timeout=30) as stream:
         lines = stream.iter_lines(decode_unicode=True)
         assert next(line for line in lines if line.startswith("data:"))

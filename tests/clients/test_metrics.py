@@ -9,7 +9,6 @@ its response header has."""
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import subprocess
 import time
@@ -22,7 +21,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness import Farmhand, binary, clean_env, new_access_key
-from simfarm import (Lab, Scenario, SimTest, device, devices_by_name, sim_server, wait_for, wait_job_status,
+from simfarm import (Lab, Scenario, SimTest, device, devices_by_name, sim_server, wait_for,
                      wait_run_completed)
 from support import error_code, unique
 
@@ -273,17 +272,6 @@ def unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return dict(pairs)
 
 
-def dashboard_session(farm: Farmhand) -> requests.Session:
-    """Signed in through the dashboard's form, as a browser is."""
-    session = requests.Session()
-    form = session.get(farm.endpoint + "/ui/login", timeout=10)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    answer = session.post(farm.endpoint + "/ui/login", allow_redirects=False, timeout=10, data={
-        "csrf": csrf, "access_key_id": farm.access_key_id, "secret_access_key": farm.secret_access_key})
-    assert answer.status_code == 303, answer.text
-    return session
-
-
 def test_json_logs_carry_the_request_id_of_each_request(tmp_path):
     farm = sim_server(tmp_path / "logs", fleet=FLEET)
     farm.extra_args += ["--log-format", "json"]
@@ -293,7 +281,7 @@ def test_json_logs_carry_the_request_id_of_each_request(tmp_path):
         lab = Lab(farm, name="logs")
         run = lab.web_run(lab.pool([devices_by_name(lab.client)["Metric One"]["arn"]]), lab.package(SHORT))
         events_path = "/ui/runs/" + run["arn"].split(":", 6)[6] + "/events"
-        with dashboard_session(farm).get(farm.endpoint + events_path, stream=True, timeout=60) as stream:
+        with farm.ui_session().get(farm.endpoint + events_path, stream=True, timeout=60) as stream:
             assert stream.headers["Content-Type"].startswith("text/event-stream")
             # The stream ends by itself once the run has completed.
             sse = stream.text
