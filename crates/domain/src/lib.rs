@@ -12,6 +12,7 @@
 //!   rules and compatibility.
 //! - [`clock`]: the injected clock.
 //! - [`job`]: job plans, statuses and results, the timeline, the stop rules, billing.
+//! - [`network`]: a job's network: its profile's shaping and its private service names.
 //! - [`resources`]: stored form of projects, device pools and uploads.
 //! - [`run`]: stored form of runs and jobs (what the timeline derives everything from).
 //! - [`scheduling`]: which waiting job gets which device instance.
@@ -23,6 +24,7 @@ pub mod clock;
 pub mod device;
 pub mod host;
 pub mod job;
+pub mod network;
 pub mod resources;
 pub mod run;
 pub mod scheduling;

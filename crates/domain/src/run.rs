@@ -123,6 +123,9 @@ pub struct Run {
     /// What `deviceSelectionConfiguration` matched before maxDevices cut it, when given.
     pub device_selection: Option<DeviceSelection>,
     pub stop_requested_ms: Option<i64>,
+    /// The network profile and VPC endpoint names the run was scheduled with, resolved then.
+    #[serde(default)]
+    pub network: crate::network::JobNetwork,
     /// Members the API echoes back unchanged (locale, location, radios, artifact paths,
     /// device proxy, environment, execution options), kept in their wire form because
     /// farmhand only stores them.

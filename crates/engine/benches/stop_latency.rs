@@ -306,6 +306,7 @@ impl HostFarm {
             total_jobs: devices.len() as u32,
             device_selection: None,
             stop_requested_ms: None,
+            network: Default::default(),
             echo: serde_json::json!({ "environmentVariables": [] }),
         };
         insert(self.store.as_ref(), &run_arn, Some(&self.project_arn), &run.name, Some("ACTIVE"), &run, now).await;

@@ -153,6 +153,7 @@ impl Farm {
             total_jobs: devices.len() as u32,
             device_selection: None,
             stop_requested_ms: None,
+            network: Default::default(),
             echo: serde_json::json!({}),
         };
         self.insert(&run_arn, Some(&self.project_arn), &run.name, Some("ACTIVE"), &run, now).await;

@@ -181,6 +181,7 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
         total_jobs: devices.len() as u32,
         device_selection: selection,
         stop_requested_ms: None,
+        network: Default::default(),
         echo,
     };
     let run_record = ctx.new_record(&run_arn, Some(&project_arn), &run.name, Some("ACTIVE"), &run)?;
