@@ -181,6 +181,7 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
         total_jobs: devices.len() as u32,
         device_selection: selection,
         stop_requested_ms: None,
+        stop_grace_ms: None,
         network: Default::default(),
         echo,
     };
@@ -202,6 +203,7 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
             instance_arn: None,
             assigned_ms: None,
             stop_requested_ms: None,
+            stop_grace_ms: None,
             settled_ms: None,
             driver,
             observed: None,
