@@ -355,7 +355,12 @@ fn a_test_ending_exactly_at_stop_plus_grace_ended_by_itself() {
     );
     assert_eq!(
         outcome(test(&a_ms_less, "test_2")),
-        (Completed, Stopped, Some(S + 15 * SEC), Some(S + 25 * SEC - 1))
+        (
+            Completed,
+            Stopped,
+            Some(S + 15 * SEC),
+            Some(S + 25 * SEC - 1)
+        )
     );
 }
 
@@ -566,7 +571,10 @@ fn when_stop_plus_grace_comes_first_or_with_the_deadline_the_stop_cuts_the_test(
             ..times_with_grace(Some(A), Some(S + 50 * SEC), Some(grace))
         };
         let done = at(&p, &t, cut + 5 * SEC);
-        assert_eq!((done.status, done.result, done.message.clone()), (Completed, Stopped, None));
+        assert_eq!(
+            (done.status, done.result, done.message.clone()),
+            (Completed, Stopped, None)
+        );
         assert_eq!(
             outcome(test(&done, "t2")),
             (Completed, Stopped, Some(S + 45 * SEC), Some(cut))

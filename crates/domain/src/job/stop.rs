@@ -146,7 +146,10 @@ mod tests {
 
     #[test]
     fn no_request_has_no_effect() {
-        assert_eq!(stop_effect(None, GRACE, Some(0), Some(10)), StopEffect::Ignored);
+        assert_eq!(
+            stop_effect(None, GRACE, Some(0), Some(10)),
+            StopEffect::Ignored
+        );
     }
 
     #[test]
