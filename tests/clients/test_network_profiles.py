@@ -5,8 +5,12 @@ the run (GetRun/ListRuns return it whole, unchanged by a later update or delete)
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError
+
+from invariants import store_rows
 
 from simfarm import Lab
 from support import error_code, no_nulls, unique
@@ -175,6 +179,11 @@ def test_schedule_run_keeps_its_profile(server):
     assert client.get_run(arn=run["arn"])["run"]["networkProfile"] == profile
     listed = [r for r in client.list_runs(arn=lab.arn)["runs"] if r["arn"] == run["arn"]]
     assert listed[0]["networkProfile"] == profile
+    # What a device host applies: the shaping per direction, on the stored run.
+    [[body]] = store_rows(server, f"SELECT body FROM resources WHERE arn = '{run['arn']}'")
+    stored = json.loads(body)["network"]["profile"]
+    assert stored["uplink"] == {"bandwidth_bits": 64_000, "delay_ms": 150, "jitter_ms": 30, "loss_percent": 2}
+    assert stored["downlink"] == {"bandwidth_bits": 256_000, "delay_ms": 120, "jitter_ms": 20, "loss_percent": 1}
 
     # The run keeps its copy: a later update or delete of the profile does not reach it.
     client.update_network_profile(arn=profile["arn"], uplinkDelayMs=1999)
