@@ -1,0 +1,182 @@
+//! A simulated job's "Video": a real H.264 MP4 of the simulated screen, as long as the
+//! job's time on its device.
+//!
+//! The screen only changes when a step starts or ends, so the video has one frame per
+//! change, each shown until the next ([`frame_plan`]); ffmpeg encodes it with a variable
+//! frame rate. A 30-minute job is a handful of frames: cheap to encode whatever its length.
+//! The frames come from the job's snapshot (its resolved timeline), so the video agrees
+//! with GetJob and ListTests, stops and timeouts included.
+//!
+//! ffmpeg is a child process, not a library: Rust's H.264 encoders wrap C code to build
+//! (openh264), and Debian's `ffmpeg` is one package. It is looked for once on PATH
+//! ([`ffmpeg`]); without it there is no video and the job's message says so
+//! ([`MISSING_FFMPEG`]). The encoded video is kept in the blob store once the job is
+//! final, so later downloads do not encode again.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::fmt::Write as _;
+
+use domain::job::snapshot::JobSnapshot;
+use domain::job::status::{ExecutionResult, ExecutionStatus};
+use domain::run::Job;
+use store::blob::{BlobError, BlobStore};
+use thiserror::Error;
+
+use crate::sim_artifacts::screen_png;
+
+/// The job message's addition when the video could not be made for want of ffmpeg.
+pub const MISSING_FFMPEG: &str = "The video could not be made: ffmpeg is not installed on the farmhand server";
+
+/// One still of the video: how the screen looks from `at_ms` until the next frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    pub at_ms: i64,
+    /// The status bar's colour: PENDING while a step runs, else the last result seen.
+    pub result: ExecutionResult,
+    /// How far the tests have got, 0 to 1.
+    pub progress: f64,
+}
+
+/// The frames of a final job's video, in time order, the first at the job's start; the
+/// video ends at the job's end. Empty when the job never had a device.
+pub fn frame_plan(snapshot: &JobSnapshot) -> Vec<Frame> {
+    let (Some(start), Some(end), true) = (snapshot.started_ms, snapshot.stopped_ms, snapshot.is_final) else {
+        return Vec::new();
+    };
+    let tests = snapshot.suites.get(1).map(|s| s.tests.as_slice()).unwrap_or_default();
+    let total = tests.len().max(1) as f64;
+    let done_by = |at: i64| tests.iter().filter(|t| t.stopped_ms.is_some_and(|s| s <= at) && t.started_ms.is_some()).count() as f64 / total;
+
+    // Every instant the screen changes, with the result it shows from then on.
+    let mut changes: Vec<(i64, ExecutionResult)> = vec![(start, ExecutionResult::Pending)];
+    for test in snapshot.tests() {
+        if let Some(at) = test.started_ms {
+            changes.push((at, ExecutionResult::Pending));
+        }
+        if let (Some(at), Some(_)) = (test.stopped_ms, test.started_ms) {
+            changes.push((at, test.result));
+        }
+    }
+    changes.push((end, snapshot.result));
+    // A stable sort keeps, among changes at one instant, the later step's last.
+    changes.sort_by_key(|(at, _)| *at);
+
+    let mut frames: Vec<Frame> = Vec::new();
+    for (at, result) in changes.into_iter().filter(|(at, _)| (start..=end).contains(at)) {
+        let frame = Frame { at_ms: at, result, progress: done_by(at) };
+        match frames.last_mut() {
+            Some(last) if last.at_ms == at => *last = frame,
+            _ => frames.push(frame),
+        }
+    }
+    frames
+}
+
+/// The ffmpeg on this process's PATH, looked for once.
+pub fn ffmpeg() -> Option<&'static Path> {
+    static FOUND: OnceLock<Option<PathBuf>> = OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let path = std::env::var_os("PATH")?;
+            std::env::split_paths(&path).map(|dir| dir.join("ffmpeg")).find(|p| p.is_file())
+        })
+        .as_deref()
+}
+
+/// Whether a simulated job's snapshot should carry [`MISSING_FFMPEG`]: it wanted a video
+/// and, being final, would have one.
+pub fn video_missing(job: &Job, snapshot: &JobSnapshot) -> bool {
+    job.video_capture && !job.driver.is_real() && snapshot.is_final && snapshot.started_ms.is_some() && ffmpeg().is_none()
+}
+
+#[derive(Debug, Error)]
+pub enum VideoError {
+    #[error("{MISSING_FFMPEG}")]
+    NoFfmpeg,
+    #[error("the job has no video")]
+    NoVideo,
+    #[error("could not write the frames: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("ffmpeg failed: {0}")]
+    Ffmpeg(String),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+}
+
+fn seconds(ms: i64) -> String {
+    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
+}
+
+/// Encodes `frames` (each a PNG and how long it shows) as an H.264 MP4 with `ffmpeg`.
+pub async fn encode(ffmpeg: &Path, frames: &[(Vec<u8>, i64)]) -> Result<Vec<u8>, VideoError> {
+    let dir = tempfile::tempdir()?;
+    let mut list = String::from("ffconcat version 1.0\n");
+    for (i, (png, duration_ms)) in frames.iter().enumerate() {
+        let name = format!("{i:05}.png");
+        tokio::fs::write(dir.path().join(&name), png).await?;
+        let _ = writeln!(list, "file {name}\nduration {}", seconds((*duration_ms).max(1)));
+    }
+    // The concat demuxer ignores the last entry's duration unless the file comes again.
+    if !frames.is_empty() {
+        let _ = writeln!(list, "file {:05}.png", frames.len() - 1);
+    }
+    tokio::fs::write(dir.path().join("frames.txt"), list).await?;
+    let out = dir.path().join("video.mp4");
+    let output = tokio::process::Command::new(ffmpeg)
+        .current_dir(dir.path())
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "concat", "-i", "frames.txt"])
+        // H.264 in 4:2:0 needs even sides; the frames keep the device's aspect ratio.
+        .args(["-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-fps_mode", "vfr"])
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-movflags", "+faststart"])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await?;
+    if !output.status.success() {
+        return Err(VideoError::Ffmpeg(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
+    }
+    Ok(tokio::fs::read(&out).await?)
+}
+
+/// The video of a final simulated job: the one kept at `key`, or a new one encoded and
+/// kept there.
+pub async fn video(blobs: &BlobStore, key: &str, job: &Job, snapshot: &JobSnapshot) -> Result<Vec<u8>, VideoError> {
+    match read_blob(blobs, key).await {
+        Ok(bytes) => return Ok(bytes),
+        Err(VideoError::Blob(BlobError::NotFound(_))) => {}
+        Err(e) => return Err(e),
+    }
+    let ffmpeg = ffmpeg().ok_or(VideoError::NoFfmpeg)?;
+    let plan = frame_plan(snapshot);
+    let end = snapshot.stopped_ms.ok_or(VideoError::NoVideo)?;
+    if plan.is_empty() {
+        return Err(VideoError::NoVideo);
+    }
+    let frames: Vec<(Vec<u8>, i64)> = plan
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let until = plan.get(i + 1).map_or(end, |next| next.at_ms);
+            (screen_png(job, f.result, f.progress), until - f.at_ms)
+        })
+        .collect();
+    let bytes = encode(ffmpeg, &frames).await?;
+    let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes.clone()))]);
+    blobs.put_stream(key, body, u64::MAX).await?;
+    Ok(bytes)
+}
+
+async fn read_blob(blobs: &BlobStore, key: &str) -> Result<Vec<u8>, VideoError> {
+    use futures::TryStreamExt as _;
+    let stream = blobs.get_stream(key).await?;
+    let chunks: Vec<bytes::Bytes> = stream.try_collect().await?;
+    Ok(chunks.concat())
+}
+
+/// Whether the job is one whose video [`video`] makes.
+pub fn has_video(job: &Job, snapshot: &JobSnapshot) -> bool {
+    job.video_capture && snapshot.is_final && snapshot.started_ms.is_some() && snapshot.status == ExecutionStatus::Completed
+}
