@@ -41,6 +41,8 @@ pub mod scheduler;
 pub mod sim;
 pub mod sim_artifacts;
 pub mod sim_customer_zip;
+#[cfg(test)]
+mod sim_fixtures;
 pub mod sim_transcript;
 pub mod sim_video;
 pub mod test_reports;

@@ -136,3 +136,80 @@ pub fn testspec_output(job: &Job, snapshot: &JobSnapshot) -> String {
     }
     out.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim_fixtures::{finished, job, seen, test, ASSIGNED_MS};
+
+    /// Setup starts after the default prep (4 s); setup 5 s, then the tests.
+    const SETUP_START: i64 = ASSIGNED_MS + 4_000;
+    const TESTS_START: i64 = SETUP_START + 5_000;
+
+    fn lines_with<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
+        text.lines().filter(|l| l.contains(needle)).collect()
+    }
+
+    #[test]
+    fn phases_carry_the_default_specs_commands_tests_and_results_on_the_timeline() {
+        let job = job(
+            DevicePlatform::Android,
+            "APPIUM_PYTHON",
+            vec![
+                test("test_login", 3, ExecutionResult::Passed, None),
+                test("test_checkout", 4, ExecutionResult::Failed, Some("expected 200, got 500")),
+            ],
+        );
+        let text = testspec_output(&job, &finished(&job, None));
+        let phases: Vec<&str> = lines_with(&text, "Entering the").into_iter().map(|l| l.rsplit("the ").next().unwrap_or_default()).collect();
+        assert_eq!(phases, ["install phase", "pre_test phase", "test phase", "post_test phase"]);
+        // The default Appium Python spec's own commands, in its phases.
+        assert!(text.contains("[DeviceFarm] cd \"$DEVICEFARM_TEST_PACKAGE_PATH\""), "{text}");
+        assert!(text.contains("-m pytest --junitxml="), "{text}");
+        assert!(text.contains(&format!("{} [TestRunner] started: test_login", stamp(TESTS_START))), "{text}");
+        assert!(text.contains(&format!("{} [TestRunner] finished: test_login PASSED", stamp(TESTS_START + 3_000))), "{text}");
+        assert!(
+            text.contains(&format!("{} [TestRunner] finished: test_checkout FAILED: expected 200, got 500", stamp(TESTS_START + 7_000))),
+            "{text}"
+        );
+        assert!(text.contains("The test phase ended FAILED"), "{text}");
+        assert!(text.contains("] Job COMPLETED FAILED: expected 200, got 500"), "{text}");
+        // Time order throughout: the stamps are ISO 8601, so text order is time order.
+        let stamps: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap_or_default()).collect();
+        assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "{text}");
+    }
+
+    #[test]
+    fn a_stop_shows_as_the_timeline_resolved_it() {
+        let job = job(DevicePlatform::Android, "APPIUM_PYTHON", vec![test("long", 1_800, ExecutionResult::Passed, None), test("next", 5, ExecutionResult::Passed, None)]);
+        let stop = TESTS_START + 60_000;
+        let snapshot = finished(&job, Some(stop));
+        let text = testspec_output(&job, &snapshot);
+        let long = snapshot.suites[1].tests[0].clone();
+        let end = long.stopped_ms.expect("the test ended");
+        assert!(text.contains(&format!("{} [TestRunner] finished: long {}", stamp(end), long.result.as_str())), "{text}");
+        // The test after the stop never started, and teardown still ran.
+        assert!(!text.contains("started: next"), "{text}");
+        assert!(text.contains("Entering the post_test phase"), "{text}");
+        assert!(text.contains(&format!("] Job {} {}", snapshot.status.as_str(), snapshot.result.as_str())), "{text}");
+    }
+
+    #[test]
+    fn a_running_job_shows_what_happened_so_far() {
+        let job = job(DevicePlatform::Android, "APPIUM_PYTHON", vec![test("t", 10, ExecutionResult::Passed, None)]);
+        let text = testspec_output(&job, &seen(&job, None, TESTS_START + 1_000));
+        assert!(text.contains("started: t"), "{text}");
+        assert!(!text.contains("finished: t"), "{text}");
+        assert!(!text.contains("post_test"), "{text}");
+        assert_eq!(testspec_output(&job, &seen(&job, None, ASSIGNED_MS - 1)), "");
+    }
+
+    #[test]
+    fn a_type_without_a_runnable_default_says_so_instead_of_failing_commands() {
+        let job = job(DevicePlatform::Ios, "XCTEST", vec![test("t", 1, ExecutionResult::Passed, None)]);
+        let text = testspec_output(&job, &finished(&job, None));
+        assert!(text.contains("No default test spec runs here (XCTEST tests need an iOS device"), "{text}");
+        assert!(!text.contains("exit 1"), "{text}");
+        assert!(text.contains("finished: t PASSED"), "{text}");
+    }
+}

@@ -33,7 +33,7 @@ pub const MISSING_FFMPEG: &str = "The video could not be made: ffmpeg is not ins
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
     pub at_ms: i64,
-    /// The status bar's colour: PENDING while a step runs, else the last result seen.
+    /// The status bar's colour: PENDING until a test ends, then the last result seen.
     pub result: ExecutionResult,
     /// How far the tests have got, 0 to 1.
     pub progress: f64,
@@ -49,18 +49,16 @@ pub fn frame_plan(snapshot: &JobSnapshot) -> Vec<Frame> {
     let total = tests.len().max(1) as f64;
     let done_by = |at: i64| tests.iter().filter(|t| t.stopped_ms.is_some_and(|s| s <= at) && t.started_ms.is_some()).count() as f64 / total;
 
-    // Every instant the screen changes, with the result it shows from then on.
+    // The screen changes when a test ends (its result colours the status bar, the
+    // progress bar grows) and when the job ends.
     let mut changes: Vec<(i64, ExecutionResult)> = vec![(start, ExecutionResult::Pending)];
-    for test in snapshot.tests() {
-        if let Some(at) = test.started_ms {
-            changes.push((at, ExecutionResult::Pending));
-        }
-        if let (Some(at), Some(_)) = (test.stopped_ms, test.started_ms) {
+    for test in tests.iter().filter(|t| t.started_ms.is_some()) {
+        if let Some(at) = test.stopped_ms {
             changes.push((at, test.result));
         }
     }
     changes.push((end, snapshot.result));
-    // A stable sort keeps, among changes at one instant, the later step's last.
+    // Stable: of two changes at one instant, the one listed later (the job's end) wins.
     changes.sort_by_key(|(at, _)| *at);
 
     let mut frames: Vec<Frame> = Vec::new();
@@ -179,4 +177,76 @@ async fn read_blob(blobs: &BlobStore, key: &str) -> Result<Vec<u8>, VideoError> 
 /// Whether the job is one whose video [`video`] makes.
 pub fn has_video(job: &Job, snapshot: &JobSnapshot) -> bool {
     job.video_capture && snapshot.is_final && snapshot.started_ms.is_some() && snapshot.status == ExecutionStatus::Completed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim_fixtures::{finished, job, seen, test, ASSIGNED_MS};
+    use domain::device::DevicePlatform;
+
+    #[test]
+    fn one_frame_per_change_spanning_the_jobs_device_time() {
+        let job = job(
+            DevicePlatform::Android,
+            "APPIUM_PYTHON",
+            vec![test("a", 1_800, ExecutionResult::Passed, None), test("b", 10, ExecutionResult::Failed, None)],
+        );
+        let snapshot = finished(&job, None);
+        let frames = frame_plan(&snapshot);
+        let (start, end) = (snapshot.started_ms.expect("started"), snapshot.stopped_ms.expect("ended"));
+        assert_eq!(frames.first().map(|f| f.at_ms), Some(start));
+        assert!(frames.iter().all(|f| (start..end).contains(&f.at_ms) || f.at_ms == end));
+        assert!(frames.windows(2).all(|w| w[0].at_ms < w[1].at_ms), "{frames:?}");
+        // A 30-minute job is a handful of frames: its start, each test's end, its end.
+        assert_eq!(frames.len(), 4, "{frames:?}");
+        let b_end = snapshot.suites[1].tests[1].stopped_ms.expect("b ended");
+        let at_b_end = frames.iter().find(|f| f.at_ms == b_end).expect("a frame when b ends");
+        assert_eq!(at_b_end.result, ExecutionResult::Failed);
+        assert!((at_b_end.progress - 1.0).abs() < 1e-9);
+        assert_eq!(frames.last().map(|f| f.result), Some(snapshot.result));
+        assert_eq!(end - start, 4_000 + 5_000 + 1_810_000 + 5_000);
+    }
+
+    #[test]
+    fn a_job_not_yet_over_or_never_assigned_has_no_frames() {
+        let job = job(DevicePlatform::Android, "APPIUM_PYTHON", vec![test("a", 10, ExecutionResult::Passed, None)]);
+        assert!(frame_plan(&seen(&job, None, ASSIGNED_MS + 5_000)).is_empty());
+        let mut waiting = job.clone();
+        waiting.assigned_ms = None;
+        assert!(frame_plan(&finished(&waiting, Some(ASSIGNED_MS))).is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_encoded_video_is_h264_and_as_long_as_its_frames() {
+        let (Some(ffmpeg), Some(ffprobe)) = (ffmpeg(), which("ffprobe")) else {
+            panic!("this test needs ffmpeg and ffprobe on PATH (.ci/run installs them)");
+        };
+        let job = job(DevicePlatform::Android, "APPIUM_PYTHON", vec![]);
+        let frames = vec![
+            (screen_png(&job, ExecutionResult::Pending, 0.0), 600_000),
+            (screen_png(&job, ExecutionResult::Passed, 1.0), 1_200_000),
+        ];
+        let bytes = encode(ffmpeg, &frames).await.expect("encoded");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("v.mp4");
+        std::fs::write(&file, bytes).expect("write");
+        let out = std::process::Command::new(ffprobe)
+            .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name:format=duration", "-of", "default=nw=1"])
+            .arg(&file)
+            .output()
+            .expect("ffprobe");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("codec_name=h264"), "{text}");
+        let duration: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("duration="))
+            .and_then(|d| d.parse().ok())
+            .expect("a duration");
+        assert!((duration - 1_800.0).abs() < 18.0, "{duration}");
+    }
+
+    fn which(name: &str) -> Option<PathBuf> {
+        std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|p| p.is_file())
+    }
 }
