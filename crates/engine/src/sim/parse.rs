@@ -638,9 +638,9 @@ mod tests {
     fn customer_file_paths_must_stay_inside_the_zip() {
         for (path, why) in [
             ("/etc/passwd", "absolute"),
-            ("a/../../x", "`..` segment"),
-            ("./a", "`.` segment"),
-            ("a//b", "empty"),
+            ("a/../../x", "segment"),
+            ("./a", "segment"),
+            ("a//b", "segment"),
             ("a\\\\b", "backslash"),
         ] {
             let text = format!("customer_artifacts:\n  - {{path: {path:?}, text: x}}\n");
