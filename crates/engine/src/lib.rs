@@ -13,6 +13,7 @@
 //! - [`live_fleet`]: the fleet file's simulated devices plus those of the device hosts.
 //! - [`scheduler`]: the loop that assigns devices to waiting jobs and settles ended ones.
 //! - [`job_view`]: a stored job seen at an instant (snapshot, ledger line).
+//! - [`ffmpeg`]: the video tool (simulated jobs' Video, joining adb screen recordings).
 //! - [`sim_artifacts`]: the artifacts of simulated jobs, rendered on demand: logs, results,
 //!   screenshots, [`sim_transcript`] (test spec output), [`sim_customer_zip`] (Customer
 //!   Artifacts) and [`sim_video`] (the MP4, made with ffmpeg and kept once made).
@@ -39,6 +40,7 @@ pub mod junit;
 pub mod live_fleet;
 pub mod scheduler;
 pub mod sim;
+pub mod ffmpeg;
 pub mod sim_artifacts;
 pub mod sim_customer_zip;
 #[cfg(test)]

@@ -7,16 +7,12 @@
 //! The frames come from the job's snapshot (its resolved timeline), so the video agrees
 //! with GetJob and ListTests, stops and timeouts included.
 //!
-//! ffmpeg is a child process, not a library: Rust's H.264 encoders wrap C code to build
-//! (openh264), and Debian's `ffmpeg` is one package. It is looked for once on PATH
-//! ([`ffmpeg`]); without it there is no video and the job's message says so
-//! ([`MISSING_FFMPEG`]). The encoded video is kept in the blob store once the job is
-//! final, so later downloads do not encode again.
+//! The encoder is ffmpeg ([`crate::ffmpeg`]); without it there is no video and the job's
+//! message says so ([`MISSING_FFMPEG`]). The encoded video is kept in the blob store once
+//! the job is final, so later downloads do not encode again.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::OnceLock;
 use std::fmt::Write as _;
+use std::path::Path;
 
 use domain::job::snapshot::JobSnapshot;
 use domain::job::status::{ExecutionResult, ExecutionStatus};
@@ -72,16 +68,7 @@ pub fn frame_plan(snapshot: &JobSnapshot) -> Vec<Frame> {
     frames
 }
 
-/// The ffmpeg on this process's PATH, looked for once.
-pub fn ffmpeg() -> Option<&'static Path> {
-    static FOUND: OnceLock<Option<PathBuf>> = OnceLock::new();
-    FOUND
-        .get_or_init(|| {
-            let path = std::env::var_os("PATH")?;
-            std::env::split_paths(&path).map(|dir| dir.join("ffmpeg")).find(|p| p.is_file())
-        })
-        .as_deref()
-}
+pub use crate::ffmpeg::find as ffmpeg;
 
 /// Whether a simulated job's snapshot should carry [`MISSING_FFMPEG`]: it wanted a video
 /// and, being final, would have one.
@@ -121,21 +108,14 @@ pub async fn encode(ffmpeg: &Path, frames: &[(Vec<u8>, i64)]) -> Result<Vec<u8>,
         let _ = writeln!(list, "file {:05}.png", frames.len() - 1);
     }
     tokio::fs::write(dir.path().join("frames.txt"), list).await?;
-    let out = dir.path().join("video.mp4");
-    let output = tokio::process::Command::new(ffmpeg)
-        .current_dir(dir.path())
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "concat", "-i", "frames.txt"])
+    let args = [
+        "-f", "concat", "-i", "frames.txt",
         // H.264 in 4:2:0 needs even sides; the frames keep the device's aspect ratio.
-        .args(["-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-fps_mode", "vfr"])
-        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-movflags", "+faststart"])
-        .arg(&out)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await?;
-    if !output.status.success() {
-        return Err(VideoError::Ffmpeg(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
-    }
+        "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-fps_mode", "vfr",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-movflags", "+faststart", "video.mp4",
+    ];
+    crate::ffmpeg::run(ffmpeg, dir.path(), &args).await.map_err(VideoError::Ffmpeg)?;
+    let out = dir.path().join("video.mp4");
     Ok(tokio::fs::read(&out).await?)
 }
 
@@ -246,7 +226,7 @@ mod tests {
         assert!((duration - 1_800.0).abs() < 18.0, "{duration}");
     }
 
-    fn which(name: &str) -> Option<PathBuf> {
+    fn which(name: &str) -> Option<std::path::PathBuf> {
         std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|p| p.is_file())
     }
 }
