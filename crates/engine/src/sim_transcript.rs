@@ -72,7 +72,7 @@ impl Transcript {
     }
 }
 
-fn step<'a>(snapshot: &'a JobSnapshot, suite: usize) -> impl Iterator<Item = &'a TestSnapshot> {
+fn step(snapshot: &JobSnapshot, suite: usize) -> impl Iterator<Item = &TestSnapshot> {
     snapshot.suites.get(suite).into_iter().flat_map(|s| &s.tests)
 }
 
