@@ -125,3 +125,24 @@ def test_no_video_without_video_capture(runs):
     assert {"Test spec output", "Customer Artifacts"} <= listed.keys()
     assert all(a["type"] != "VIDEO" for page in lab.client.get_paginator("list_artifacts").paginate(
         arn=jobs["no_video"]["arn"], type="FILE") for a in page["artifacts"])
+
+
+def test_without_ffmpeg_farmhand_says_so_at_start_and_in_the_jobs_message(tmp_path, monkeypatch):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    # The server inherits this PATH: no ffmpeg on it.
+    monkeypatch.setenv("PATH", str(empty))
+    farm = sim_server(tmp_path / "data", scale=SCALE, fleet=FLEET).start()
+    monkeypatch.undo()
+    try:
+        lab = Lab(farm)
+        pool = lab.pool([devices_by_name(lab.client)["Sim Artifacts One"]["arn"]])
+        run = lab.web_run(pool, lab.package("tests:\n  - {name: t, seconds: 1}\n"))
+        wait_run_completed(lab.client, run["arn"])
+        job = lab.client.get_job(arn=lab.jobs(run["arn"])[0]["arn"])["job"]
+        assert "The video could not be made: ffmpeg is not installed" in job.get("message", ""), job
+        assert "Video" not in files(lab, job)
+        assert "Test spec output" in files(lab, job)
+        assert "ffmpeg is not on PATH" in farm.log_tail(400)
+    finally:
+        assert farm.stop() == 0, farm.log_tail()
