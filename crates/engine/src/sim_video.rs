@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use domain::job::snapshot::JobSnapshot;
-use domain::job::status::{ExecutionResult, ExecutionStatus};
+use domain::job::status::ExecutionResult;
 use domain::run::Job;
 use store::blob::{BlobError, BlobStore};
 use thiserror::Error;
@@ -152,11 +152,6 @@ async fn read_blob(blobs: &BlobStore, key: &str) -> Result<Vec<u8>, VideoError> 
     let stream = blobs.get_stream(key).await?;
     let chunks: Vec<bytes::Bytes> = stream.try_collect().await?;
     Ok(chunks.concat())
-}
-
-/// Whether the job is one whose video [`video`] makes.
-pub fn has_video(job: &Job, snapshot: &JobSnapshot) -> bool {
-    job.video_capture && snapshot.is_final && snapshot.started_ms.is_some() && snapshot.status == ExecutionStatus::Completed
 }
 
 #[cfg(test)]
