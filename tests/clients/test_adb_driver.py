@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 
 import requests
 
@@ -32,6 +33,17 @@ case "$*" in
   "shell getprop sys.boot_completed") echo 1 ;;
   reboot|wait-for-device|"logcat -c") ;;
   "logcat -d") printf '05-01 10:00:00.000  1234  1234 I ActivityManager: started com.example.app\n' ;;
+  "shell screenrecord --time-limit 180 "*)
+    # A real 1-second MP4 per segment, then "recording" until pkill -INT, as screenrecord
+    # would until its 3-minute limit (only a real device shows the screen itself).
+    mkdir -p "$d/sdcard"
+    ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i "color=c=gray:s=64x64:r=5" -t 1 \
+      -c:v libx264 -pix_fmt yuv420p "$d/sdcard/$(basename "$5")" || exit 1
+    while [ ! -e "$d/screenrecord-stop" ]; do sleep 0.05; done
+    rm -f "$d/screenrecord-stop" ;;
+  "shell pkill -INT screenrecord") touch "$d/screenrecord-stop" ;;
+  "pull /sdcard/"*) cp "$d/sdcard/$(basename "$2")" "$3" ;;
+  "shell rm -f /sdcard/"*) rm -f "$d/sdcard/$(basename "$4")" ;;
   *) echo "fake adb: unexpected arguments: $*" >&2; exit 64 ;;
 esac
 """
@@ -91,7 +103,7 @@ def test_adb_job_installs_runs_logs_and_cleans_up(tmp_path):
         app = lab.app()
         package = lab.upload("tests.zip", "APPIUM_PYTHON_TEST_PACKAGE", make_zip({"tests/t.py": "x = 1\n"}))
         spec = lab.upload("spec.yml", "APPIUM_PYTHON_TEST_SPEC", spec_yaml(
-            test=[f"echo $ANDROID_SERIAL > {markers}/serial", f"tail -1 {fake}/log > {markers}/last-adb-call"],
+            test=[f"echo $ANDROID_SERIAL > {markers}/serial", f"cp {fake}/log {markers}/adb-calls-before-test"],
         ).encode())
         pool = lab.pool([lab.client.list_devices()["devices"][0]["arn"]])
         run = lab.client.schedule_run(projectArn=lab.arn, appArn=app, devicePoolArn=pool, name=unique("adb"),
@@ -102,7 +114,7 @@ def test_adb_job_installs_runs_logs_and_cleans_up(tmp_path):
                          timeout=60, what="the adb job")
         assert final["result"] == "PASSED", final
         assert (markers / "serial").read_text().strip() == SERIAL
-        assert "install -r -g" in (markers / "last-adb-call").read_text(), "the app is installed before the tests"
+        assert "install -r -g" in (markers / "adb-calls-before-test").read_text(), "the app is installed before the tests"
 
         calls = [line for line in (fake / "log").read_text().splitlines()]
         install = next(i for i, c in enumerate(calls) if " install -r -g " in c)
@@ -115,6 +127,18 @@ def test_adb_job_installs_runs_logs_and_cleans_up(tmp_path):
 
         logs = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="LOG")["artifacts"]}
         assert "started com.example.app" in requests.get(logs["DEVICE_LOG"]["url"], timeout=10).text
+
+        # The screen was recorded while the job ran (screenrecord, stopped with SIGINT), pulled
+        # and filed as AWS files it: "Video" under FILE, a real H.264 MP4.
+        assert any(c.startswith(f"-s {SERIAL} shell screenrecord --time-limit 180 ") for c in calls), calls
+        assert f"-s {SERIAL} shell pkill -INT screenrecord" in calls, calls
+        files = {a["name"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="FILE")["artifacts"]}
+        assert (files["Video"]["type"], files["Video"]["extension"]) == ("VIDEO", "mp4"), files
+        video = tmp_path / "Video.mp4"
+        video.write_bytes(requests.get(files["Video"]["url"], timeout=10).content)
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+                                str(video)], check=True, capture_output=True, text=True).stdout.split()
+        assert probe == ["h264"], probe
     finally:
         assert server.stop() == 0, server.log_tail()
 

@@ -94,6 +94,10 @@ pub struct Job {
     /// Files a real job left, kept in the blob store (simulated jobs render theirs).
     #[serde(default)]
     pub artifacts: Vec<JobArtifact>,
+    /// What a simulated job leaves in its Customer Artifacts zip (scenario
+    /// `customer_artifacts`); empty for real jobs, whose zip is collected from the host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customer_files: Vec<crate::job::plan::SimFile>,
 }
 
 /// An artifact of a job: where it hangs (suite and test index, notes: artifact ARNs), what

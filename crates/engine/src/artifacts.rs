@@ -3,8 +3,11 @@
 //! see one list through [`job_artifacts`].
 
 use crate::sim_artifacts::{artifacts_of, render, ArtifactSpec};
+use crate::sim_video::{video, VideoError};
+use domain::arn::Arn;
 use domain::job::snapshot::JobSnapshot;
 use domain::run::{Job, JobArtifact};
+use store::blob::BlobStore;
 
 fn from_spec(spec: &ArtifactSpec) -> JobArtifact {
     JobArtifact {
@@ -23,13 +26,30 @@ pub fn job_artifacts(job: &Job, snapshot: &JobSnapshot) -> Vec<JobArtifact> {
     if job.driver.is_real() {
         return job.artifacts.clone();
     }
-    artifacts_of(snapshot).iter().map(from_spec).collect()
+    artifacts_of(job, snapshot).iter().map(from_spec).collect()
 }
 
-/// The rendered content of a simulated job's artifact.
-pub fn rendered(artifact: &JobArtifact, job: &Job, snapshot: &JobSnapshot) -> Option<(&'static str, Vec<u8>)> {
-    let spec = artifacts_of(snapshot)
+/// Where a simulated job's video is kept once made.
+fn video_key(job_arn: &Arn) -> String {
+    format!("artifacts/{}/{}/video.mp4", job_arn.account, job_arn.id)
+}
+
+/// The rendered content of a simulated job's artifact; `Ok(None)` when it has no such one.
+pub async fn rendered(
+    artifact: &JobArtifact,
+    job: &Job,
+    job_arn: &Arn,
+    snapshot: &JobSnapshot,
+    blobs: &BlobStore,
+) -> Result<Option<(&'static str, Vec<u8>)>, VideoError> {
+    let Some(spec) = artifacts_of(job, snapshot)
         .into_iter()
-        .find(|s| s.suite as u32 == artifact.suite && s.test as u32 == artifact.test && s.index == artifact.index)?;
-    Some(render(&spec, job, snapshot))
+        .find(|s| s.suite as u32 == artifact.suite && s.test as u32 == artifact.test && s.index == artifact.index)
+    else {
+        return Ok(None);
+    };
+    match render(&spec, job, snapshot) {
+        Some(done) => Ok(Some(done)),
+        None => Ok(Some(("video/mp4", video(blobs, &video_key(job_arn), job, snapshot).await?))),
+    }
 }

@@ -129,9 +129,14 @@ impl DefaultSpecInput {
 
 /// The spec a run without a test spec runs, for `input`'s test type and device.
 pub fn default_spec(input: &DefaultSpecInput) -> TestSpec {
+    buildable_spec(input).unwrap_or_else(|reason| failing_spec(&reason))
+}
+
+/// The default spec for `input`, or why farmhand has none that can run there.
+pub fn buildable_spec(input: &DefaultSpecInput) -> Result<TestSpec, String> {
     let test_type = input.test_type.as_str();
     let android_only = |what: &str| format!("{test_type} {what} need an Android device, and this job runs {}", input.target.described());
-    let built = match (test_type, &input.target) {
+    match (test_type, &input.target) {
         ("APPIUM_PYTHON" | "APPIUM_WEB_PYTHON", _) => Ok(appium::python()),
         ("APPIUM_NODE" | "APPIUM_WEB_NODE", _) => Ok(appium::node()),
         ("APPIUM_RUBY" | "APPIUM_WEB_RUBY", _) => Ok(appium::ruby()),
@@ -153,8 +158,7 @@ pub fn default_spec(input: &DefaultSpecInput) -> TestSpec {
             Err("WEB_PERFORMANCE_PROFILE runs need the AWS web performance profiler, which farmhand does not have".to_owned())
         }
         (other, _) => Err(format!("farmhand has no default test spec for {other} runs: schedule the run with a testSpecArn")),
-    };
-    built.unwrap_or_else(|reason| failing_spec(&reason))
+    }
 }
 
 /// A spec whose setup fails with `reason`: the job ends ERRORED with it, its tests SKIPPED.

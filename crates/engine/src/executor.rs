@@ -16,7 +16,7 @@ use crate::runner::{
     AppFile, CancelSignal, Canceller, JobEnv, Phase, PhaseOutcome, Progress, Runner, SpecReport, Workspace, WorkspaceError,
 };
 use crate::uploads::{parse_test_spec, InspectLimits, TestSpec};
-use crate::adb::Adb;
+use crate::adb::{Adb, Recording};
 use domain::arn::Arn;
 use domain::device::Driver;
 use domain::job::observed::{ObservedCase, StepEnd};
@@ -267,6 +267,7 @@ impl Executor {
             }
             _ => None,
         };
+        let recording = device.as_ref().filter(|_| job.video_capture).map(|android| android.adb.start_recording(&android.serial));
         let (canceller, signal) = Canceller::new();
         let canceller = Arc::new(canceller);
         if let Ok(mut cancellers) = self.cancellers.lock() {
@@ -288,6 +289,10 @@ impl Executor {
             let message = format!("The device {} was unplugged while the job ran", device.as_ref().map(|a| a.serial.as_str()).unwrap_or("?"));
             self.link.report(job_arn_text, JobReport::DeviceLost { message }).await?;
         }
+        let video = match (recording, &device, unplugged) {
+            (Some(recording), Some(android), false) => self.screen_video(recording, android, &workspace).await,
+            _ => None,
+        };
         let device_log = match (&device, unplugged) {
             (Some(android), false) => self.release_android(job, android, &workspace).await,
             _ => None,
@@ -297,7 +302,7 @@ impl Executor {
         let cases = tokio::task::spawn_blocking(move || crate::test_reports::collect_reported_cases(&log_dir, logcat.as_deref()))
             .await
             .unwrap_or_default();
-        let artifacts = self.store_artifacts(job_arn_text, &workspace, &report, device_log).await;
+        let artifacts = self.store_artifacts(job_arn_text, &workspace, &report, device_log, video).await;
         let passed = !unplugged && spec_passed(&report, &cases);
         let cases = cases.iter().map(observed_case).collect();
         self.link.report(job_arn_text, JobReport::Finished { cases, artifacts }).await?;
@@ -470,11 +475,21 @@ impl Executor {
 
     /// Stores the job's output and artifacts through the link and lists them as the
     /// model's artifacts, hung off the Setup Test like a simulated job's logs.
-    async fn store_artifacts(&self, job_arn: &str, ws: &Workspace, report: &SpecReport, device_log: Option<PathBuf>) -> Vec<JobArtifact> {
+    async fn store_artifacts(
+        &self,
+        job_arn: &str,
+        ws: &Workspace,
+        report: &SpecReport,
+        device_log: Option<PathBuf>,
+        video: Option<PathBuf>,
+    ) -> Vec<JobArtifact> {
         let mut files: Vec<(PathBuf, &str, &str, &str, &str)> =
             vec![(ws.combined_log().to_path_buf(), "Test spec output", "LOG", "TESTSPEC_OUTPUT", "txt")];
         if let Some(log) = device_log {
             files.push((log, "Device Log", "LOG", "DEVICE_LOG", "txt"));
+        }
+        if let Some(video) = video {
+            files.push((video, "Video", "FILE", "VIDEO", "mp4"));
         }
         if let Ok(zips) = &report.artifacts {
             if let Some(zip) = &zips.customer_artifacts {
@@ -587,6 +602,29 @@ impl Executor {
         }
         env.set("ANDROID_SERIAL", &serial).map_err(|e| ExecError::Setup(e.to_string()))?;
         Ok(AndroidSession { adb, serial, packages_before })
+    }
+
+    /// The job's screen recording as one MP4: its segments joined in order.
+    async fn screen_video(&self, recording: Recording, android: &AndroidSession, ws: &Workspace) -> Option<PathBuf> {
+        let segments = recording.finish(&android.adb, &android.serial, ws.artifacts_dir()).await;
+        match segments.as_slice() {
+            [] => None,
+            [only] => Some(only.clone()),
+            _ => {
+                let Some(ffmpeg) = crate::ffmpeg::find() else {
+                    tracing::warn!(serial = %android.serial, "ffmpeg is not installed: the screen recording's segments cannot be joined");
+                    return None;
+                };
+                let joined = ws.artifacts_dir().join("video.mp4");
+                match crate::ffmpeg::concat(ffmpeg, &segments, &joined).await {
+                    Ok(()) => Some(joined),
+                    Err(e) => {
+                        tracing::warn!(serial = %android.serial, error = %e, "joining the screen recording failed");
+                        None
+                    }
+                }
+            }
+        }
     }
 
     /// After the spec: the device log, then the instance profile's cleanup and reboot.

@@ -24,7 +24,16 @@ pub fn job_snapshot(job: &Job, record: &Record, prep: &PrepDurations, now_ms: i6
         let observed = job.observed.clone().unwrap_or_default();
         return observed_snapshot(&observed, &times, job.wait_reason, now_ms);
     }
-    snapshot(&job.plan, prep, &times, job.wait_reason, now_ms)
+    let mut seen = snapshot(&job.plan, prep, &times, job.wait_reason, now_ms);
+    if crate::sim_video::video_missing(job, &seen) {
+        // Never silently without the video the run asked for.
+        let missing = crate::sim_video::MISSING_FFMPEG;
+        seen.message = Some(match seen.message.take() {
+            Some(m) => format!("{m}. {missing}"),
+            None => missing.to_owned(),
+        });
+    }
+    seen
 }
 
 /// When the job lets go of its device instance, as its course stands now (a later stop

@@ -13,7 +13,10 @@
 //! - [`live_fleet`]: the fleet file's simulated devices plus those of the device hosts.
 //! - [`scheduler`]: the loop that assigns devices to waiting jobs and settles ended ones.
 //! - [`job_view`]: a stored job seen at an instant (snapshot, ledger line).
-//! - [`sim_artifacts`]: logs, results and screenshots of simulated jobs, rendered on demand.
+//! - [`ffmpeg`]: the video tool (simulated jobs' Video, joining adb screen recordings).
+//! - [`sim_artifacts`]: the artifacts of simulated jobs, rendered on demand: logs, results,
+//!   screenshots, [`sim_transcript`] (test spec output), [`sim_customer_zip`] (Customer
+//!   Artifacts) and [`sim_video`] (the MP4, made with ffmpeg and kept once made).
 //! - [`sim`]: the simulated devices' script (`farmhand-sim.yaml`) → each job's plan.
 //! - [`script_player`]: a `scripted` device's scenario played on its host in real time.
 //! - [`runner`]: test-spec phases as real processes (process groups, stop, logs, artifacts).
@@ -37,7 +40,13 @@ pub mod junit;
 pub mod live_fleet;
 pub mod scheduler;
 pub mod sim;
+pub mod ffmpeg;
 pub mod sim_artifacts;
+pub mod sim_customer_zip;
+#[cfg(test)]
+mod sim_fixtures;
+pub mod sim_transcript;
+pub mod sim_video;
 pub mod test_reports;
 pub mod upload_processing;
 pub mod uploads;

@@ -1,9 +1,12 @@
-//! What a simulated job leaves behind: a device log, JUnit results and a screenshot per
-//! test that ran. They are rendered from the job's snapshot when downloaded, so they are
-//! always consistent with what the API reports and survive restarts without being stored.
+//! What a simulated job leaves behind, AWS's whole set: a device log, JUnit results, the
+//! test spec output ([`crate::sim_transcript`]), the Customer Artifacts zip
+//! ([`crate::sim_customer_zip`]), the video ([`crate::sim_video`]) and a screenshot per test
+//! that ran. They are rendered from the job's snapshot when downloaded, so they are always
+//! consistent with what the API reports and survive restarts without being stored (the
+//! video, costlier to make, is kept once made).
 //!
-//! Placement (notes: artifact ARNs are `…/JOB/SUITE/TEST/NNNNN`): the job-wide log and
-//! results hang off the Setup Test (suite 0, test 0); each screenshot hangs off its test.
+//! Placement (notes: artifact ARNs are `…/JOB/SUITE/TEST/NNNNN`): the job-wide files hang
+//! off the Setup Test (suite 0, test 0); each screenshot hangs off its test.
 
 use domain::job::snapshot::{JobSnapshot, TestSnapshot};
 use domain::job::status::{ExecutionResult, ExecutionStatus};
@@ -41,14 +44,30 @@ pub struct ArtifactSpec {
 
 const DEVICE_LOG: u32 = 0;
 const RESULTS: u32 = 1;
+const TESTSPEC_OUTPUT: u32 = 2;
+const CUSTOMER_ARTIFACT: u32 = 3;
+const VIDEO: u32 = 4;
 const SCREENSHOT: u32 = 0;
 
 fn ran(test: &TestSnapshot) -> bool {
     test.status == ExecutionStatus::Completed && test.started_ms.is_some()
 }
 
+fn job_file(index: u32, name: &str, artifact_type: &'static str, extension: &'static str) -> ArtifactSpec {
+    ArtifactSpec {
+        suite: 0,
+        test: 0,
+        index,
+        name: name.into(),
+        // AWS lists these three under FILE (notes: ListArtifacts categories).
+        category: Category::File,
+        artifact_type,
+        extension,
+    }
+}
+
 /// The artifacts the job has at this snapshot.
-pub fn artifacts_of(snapshot: &JobSnapshot) -> Vec<ArtifactSpec> {
+pub fn artifacts_of(job: &Job, snapshot: &JobSnapshot) -> Vec<ArtifactSpec> {
     let mut out = Vec::new();
     if snapshot.started_ms.is_none() {
         return out;
@@ -72,6 +91,14 @@ pub fn artifacts_of(snapshot: &JobSnapshot) -> Vec<ArtifactSpec> {
             artifact_type: "RESULT_LOG",
             extension: "xml",
         });
+        // As on AWS, these exist once the job is over.
+        out.push(job_file(TESTSPEC_OUTPUT, "Test spec output", "TESTSPEC_OUTPUT", "txt"));
+        if !job.customer_files.is_empty() {
+            out.push(job_file(CUSTOMER_ARTIFACT, "Customer Artifacts", "CUSTOMER_ARTIFACT", "zip"));
+        }
+        if job.video_capture && crate::sim_video::ffmpeg().is_some() {
+            out.push(job_file(VIDEO, "Video", "VIDEO", "mp4"));
+        }
     }
     for (s, suite) in snapshot.suites.iter().enumerate().filter(|(s, _)| *s == 1) {
         for (t, test) in suite.tests.iter().enumerate().filter(|(_, t)| ran(t)) {
@@ -206,12 +233,18 @@ pub fn screen_png(job: &Job, result: ExecutionResult, progress: f64) -> Vec<u8> 
     out
 }
 
-/// The rendered bytes and content type of `spec` at this snapshot.
-pub fn render(spec: &ArtifactSpec, job: &Job, snapshot: &JobSnapshot) -> (&'static str, Vec<u8>) {
-    match spec.category {
-        Category::Log => ("text/plain; charset=utf-8", device_log(job, snapshot).into_bytes()),
-        Category::File => ("application/xml", junit_results(job, snapshot).into_bytes()),
-        Category::Screenshot => {
+/// The rendered bytes and content type of `spec` at this snapshot; `None` for the video,
+/// which [`crate::sim_video::video`] makes.
+pub fn render(spec: &ArtifactSpec, job: &Job, snapshot: &JobSnapshot) -> Option<(&'static str, Vec<u8>)> {
+    const TEXT: &str = "text/plain; charset=utf-8";
+    Some(match spec.artifact_type {
+        "DEVICE_LOG" => (TEXT, device_log(job, snapshot).into_bytes()),
+        "RESULT_LOG" => ("application/xml", junit_results(job, snapshot).into_bytes()),
+        "TESTSPEC_OUTPUT" => (TEXT, crate::sim_transcript::testspec_output(job, snapshot).into_bytes()),
+        // The scenario parser checked every path, so writing to memory cannot fail.
+        "CUSTOMER_ARTIFACT" => ("application/zip", crate::sim_customer_zip::customer_zip(&job.customer_files).ok()?),
+        "VIDEO" => return None,
+        _ => {
             let result = snapshot
                 .suites
                 .get(spec.suite)
@@ -221,7 +254,7 @@ pub fn render(spec: &ArtifactSpec, job: &Job, snapshot: &JobSnapshot) -> (&'stat
             let total = snapshot.suites.get(1).map(|s| s.tests.len()).unwrap_or(1).max(1);
             ("image/png", screen_png(job, result, (spec.test + 1) as f64 / total as f64))
         }
-    }
+    })
 }
 
 /// One video frame: the screen as the job is now.

@@ -39,3 +39,12 @@ impl JobPlan {
         }
     }
 }
+
+/// A file a simulated job leaves in its "Customer Artifacts" zip, as its scenario declares
+/// it: what a real job's test spec would have collected from `artifacts` paths.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimFile {
+    /// Relative, `/`-separated, without `.` or `..` segments: the path inside the zip.
+    pub path: String,
+    pub text: String,
+}

@@ -2,6 +2,11 @@
 //! temporary directory and logging every call, so tests assert the exact commands
 //! farmhand issued and their order. Each test has its own script, passed explicitly
 //! as [`Adb::program`]: nothing touches the process's PATH.
+//!
+//! Its `screenrecord` writes a small real MP4 (ffmpeg's test colour) so the chain of
+//! segments, the pulls and the join are exercised for real. Only a real device shows the
+//! rest: the screen's actual content, the 180-second limit itself, and that SIGINT is what
+//! makes screenrecord finish a playable file.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -48,6 +53,21 @@ case "$*" in
   reboot|wait-for-device|"logcat -c") ;;
   "logcat -d") printf '05-01 10:00:00.000  1234  1234 I Test: hello\n' ;;
   "shell false") echo "boom" >&2; exit 3 ;;
+  "shell screenrecord --time-limit 180 "*)
+    # A real MP4 (made by ffmpeg) of screenrecord-seconds, then "recording" until that time
+    # passes or pkill -INT arrives, as screenrecord does until its time limit.
+    secs=$(cat "$d/screenrecord-seconds" 2>/dev/null || echo 1)
+    mkdir -p "$d/sdcard"
+    ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i "color=c=gray:s=64x64:r=5" -t "$secs" \
+      -c:v libx264 -pix_fmt yuv420p "$d/sdcard/$(basename "$5")" || exit 1
+    end=$(( $(date +%s%N) + $(echo "$secs" | awk '{printf "%d", $1 * 1000000000}') ))
+    while [ "$(date +%s%N)" -lt "$end" ]; do
+      if [ -e "$d/screenrecord-stop" ]; then rm -f "$d/screenrecord-stop"; exit 0; fi
+      sleep 0.05
+    done ;;
+  "shell pkill -INT screenrecord") touch "$d/screenrecord-stop" ;;
+  "pull /sdcard/"*) cp "$d/sdcard/$(basename "$2")" "$3" ;;
+  "shell rm -f /sdcard/"*) rm -f "$d/sdcard/$(basename "$4")" ;;
   *) echo "fake adb: unexpected arguments: $*" >&2; exit 64 ;;
 esac
 "#;
@@ -112,6 +132,11 @@ impl FakeAdb {
     /// The device answers "not booted yet" to this many boot-completed queries.
     pub fn set_booting_polls(&self, polls: u32) {
         fs::write(self.path("booting"), polls.to_string()).expect("write");
+    }
+
+    /// How long each fake screenrecord segment lasts (seconds, fractions allowed).
+    pub fn set_screenrecord_seconds(&self, seconds: &str) {
+        fs::write(self.path("screenrecord-seconds"), seconds).expect("write");
     }
 
     /// Every call so far, one line of arguments each.

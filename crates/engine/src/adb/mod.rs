@@ -9,6 +9,7 @@
 //! - [`packages`]: install the app, list packages, uninstall.
 //! - [`lifecycle`]: reboot, wait until booted, logcat dump and clear.
 //! - [`profile`]: an instance profile's cleanup after a job.
+//! - [`screenrecord`]: a job's screen recording, 3-minute segments chained.
 //! - [`watch`]: plug/unplug events by polling.
 //! - [`parse`]: readers of adb's and the device tools' output.
 //! - [`error`]: [`AdbError`], what can go wrong.
@@ -24,6 +25,7 @@ pub mod lifecycle;
 pub mod packages;
 pub mod parse;
 pub mod profile;
+pub mod screenrecord;
 pub mod watch;
 
 #[cfg(test)]
@@ -37,4 +39,5 @@ pub use error::AdbError;
 pub use fleet_device::{fleet_device_id, to_fleet_device};
 pub use parse::{DeviceState, ListedDevice};
 pub use profile::IssuedCommand;
+pub use screenrecord::Recording;
 pub use watch::{watch, DeviceEvent};

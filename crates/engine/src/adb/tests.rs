@@ -482,3 +482,55 @@ fn adb_is_found_on_a_path_list() {
     let nowhere = std::env::join_paths([empty.path(), not_executable.path()]).expect("path");
     assert_eq!(Adb::find_in(&nowhere), None);
 }
+
+#[tokio::test]
+async fn screen_recording_chains_segments_pulls_them_in_order_and_joins_into_one_h264() {
+    let ffmpeg = crate::ffmpeg::find().expect("this test needs ffmpeg (.ci/run installs it)");
+    let fake = fake_with_devices();
+    fake.set_screenrecord_seconds("0.6");
+    let recording = fake.adb.start_recording(PIXEL);
+    // Long enough for the first segment to reach its limit and a second to begin: the
+    // chain, not the length of a real job, is what is tested.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let segments = recording.finish(&fake.adb, PIXEL, dir.path()).await;
+    assert!(segments.len() >= 2, "{segments:?} {:?}", fake.log());
+    let names: Vec<String> = segments.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+    let expected: Vec<String> = (0..segments.len()).map(|i| format!("screen-{i:03}.mp4")).collect();
+    assert_eq!(names, expected);
+
+    let log = fake.log();
+    let calls = |prefix: &str| log.iter().filter(|l| l.starts_with(&format!("-s {PIXEL} {prefix}"))).count();
+    assert_eq!(calls("shell screenrecord --time-limit 180 /sdcard/farmhand-screen-"), segments.len(), "{log:?}");
+    assert_eq!(calls("shell pkill -INT screenrecord"), 1, "{log:?}");
+    assert_eq!(calls("pull /sdcard/farmhand-screen-"), segments.len(), "{log:?}");
+    assert_eq!(calls("shell rm -f /sdcard/farmhand-screen-"), segments.len(), "{log:?}");
+    assert!(!fake.dir().join("sdcard").join("farmhand-screen-000.mp4").exists(), "removed from the device");
+
+    let joined = dir.path().join("video.mp4");
+    crate::ffmpeg::concat(ffmpeg, &segments, &joined).await.expect("joined");
+    let probe = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_name:format=duration", "-of", "default=nw=1"])
+        .arg(&joined)
+        .output()
+        .expect("ffprobe");
+    let text = String::from_utf8_lossy(&probe.stdout);
+    assert!(text.contains("codec_name=h264"), "{text}");
+    let duration: f64 = text.lines().find_map(|l| l.strip_prefix("duration=")).and_then(|d| d.parse().ok()).expect("duration");
+    let expected = 0.6 * segments.len() as f64;
+    assert!((duration - expected).abs() <= 0.1 * expected + 0.2, "{duration} vs {expected}");
+}
+
+#[tokio::test]
+async fn a_device_that_cannot_record_ends_the_chain_instead_of_spinning() {
+    let fake = fake_with_devices();
+    // screenrecord answers at once with an error, as on a device without it.
+    fake.set_screenrecord_seconds("not-a-number");
+    let recording = fake.adb.start_recording(PIXEL);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let segments = recording.finish(&fake.adb, PIXEL, dir.path()).await;
+    assert!(segments.is_empty(), "{segments:?}");
+    let tries = fake.log().iter().filter(|l| l.contains("screenrecord --time-limit")).count();
+    assert_eq!(tries, 1);
+}

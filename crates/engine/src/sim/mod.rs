@@ -11,6 +11,8 @@
 //!   - {name: test_login, seconds: 3, result: PASSED}
 //!   - {name: test_checkout, seconds: 3.5, result: FAILED, message: "expected 200, got 500"}
 //!   - {name: test_search, seconds: 0.25}          # result defaults to PASSED
+//! customer_artifacts:       # files in the job's "Customer Artifacts" zip; default none
+//!   - {path: reports/summary.txt, text: "3 tests, 1 failure\n"}
 //! devices:                  # per-device overrides
 //!   - match: {name: "Google Pixel 8"}             # this device only (exact name)
 //!     tests:
@@ -34,9 +36,15 @@
 //!     result the test reaches if it runs to its end. `STOPPED` and `PENDING` are not
 //!     allowed: farmhand decides those;
 //!   - `message`: the test's message, at most 16,384 characters.
+//! - `customer_artifacts`: the files the job leaves in its Customer Artifacts zip (what a
+//!   real job's test spec collects from its `artifacts` paths), at most 1,000. Each has
+//!   `path` (required: relative, `/`-separated, no empty, `.` or `..` segment, no
+//!   backslash, at most 1,024 characters, each path once) and `text` (required: the
+//!   file's content). Missing: the job has no Customer Artifacts.
 //! - `devices`: a list of overrides (at most 10,000). Each has a `match` with a `name`
 //!   (a device's exact, case-sensitive name), a `platform` (`ANDROID` or `IOS`) or both
-//!   (both must hold), and any of `setup_seconds`, `teardown_seconds`, `tests`, which
+//!   (both must hold), and any of `setup_seconds`, `teardown_seconds`, `tests`,
+//!   `customer_artifacts`, which
 //!   replace the top-level value for the devices it matches. Overrides do not nest.
 //!
 //! How a device's plan is built: the defaults, then the top-level keys, then every

@@ -6,7 +6,7 @@
 //! (nesting, aliases, node count), so parsing ends in a value or an error on any input.
 
 use domain::device::DevicePlatform;
-use domain::job::plan::TestPlan;
+use domain::job::plan::{SimFile, TestPlan};
 use domain::job::status::ExecutionResult;
 use serde::{Deserialize, Deserializer};
 use serde_saphyr::{DuplicateKeyPolicy, Spanned};
@@ -27,6 +27,10 @@ pub const MAX_SECONDS: f64 = 24.0 * 60.0 * 60.0;
 pub const MAX_NAME_CHARS: usize = 256;
 /// The model's limit on a test's `message`.
 pub const MAX_MESSAGE_CHARS: usize = 16_384;
+/// Most files one `customer_artifacts` list may declare.
+pub const MAX_CUSTOMER_FILES: usize = 1_000;
+/// Longest path of a declared file, in characters.
+pub const MAX_PATH_CHARS: usize = 1_024;
 
 pub(super) fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
     if text.len() > MAX_SCENARIO_BYTES {
@@ -92,6 +96,8 @@ struct RawScenario {
     #[serde(default, deserialize_with = "present")]
     tests: Key<Vec<Spanned<RawTest>>>,
     #[serde(default, deserialize_with = "present")]
+    customer_artifacts: Key<Vec<Spanned<RawFile>>>,
+    #[serde(default, deserialize_with = "present")]
     devices: Key<Vec<Spanned<RawOverride>>>,
 }
 
@@ -107,6 +113,15 @@ struct RawOverride {
     teardown_seconds: Key<f64>,
     #[serde(default, deserialize_with = "present")]
     tests: Key<Vec<Spanned<RawTest>>>,
+    #[serde(default, deserialize_with = "present")]
+    customer_artifacts: Key<Vec<Spanned<RawFile>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    path: Spanned<String>,
+    text: String,
 }
 
 #[derive(Deserialize)]
@@ -131,7 +146,7 @@ struct RawTest {
 
 impl RawScenario {
     fn into_scenario(self) -> Result<Scenario, ScenarioError> {
-        let base = settings(self.setup_seconds, self.teardown_seconds, self.tests)?;
+        let base = settings(self.setup_seconds, self.teardown_seconds, self.tests, self.customer_artifacts)?;
         let entries = value_of("devices", self.devices)?.unwrap_or_default();
         if entries.len() > MAX_DEVICE_OVERRIDES {
             return Err(ScenarioError::invalid(
@@ -155,7 +170,7 @@ impl RawScenario {
                     "another entry of `devices` has the same `match`",
                 ));
             }
-            let settings = settings(raw.setup_seconds, raw.teardown_seconds, raw.tests)?;
+            let settings = settings(raw.setup_seconds, raw.teardown_seconds, raw.tests, raw.customer_artifacts)?;
             overrides.push(DeviceOverride { matcher, settings });
         }
         Ok(Scenario { base, overrides })
@@ -166,6 +181,7 @@ fn settings(
     setup: Key<f64>,
     teardown: Key<f64>,
     tests: Key<Vec<Spanned<RawTest>>>,
+    files: Key<Vec<Spanned<RawFile>>>,
 ) -> Result<Settings, ScenarioError> {
     let ms = |key: &'static str, value: Key<f64>| -> Result<Option<i64>, ScenarioError> {
         let line = value.as_ref().map(|v| v.referenced.line());
@@ -177,10 +193,15 @@ fn settings(
     let tests = value_of("tests", tests)?
         .map(|list| test_plans(list, tests_line.unwrap_or_default()))
         .transpose()?;
+    let files_line = files.as_ref().map(|f| f.referenced.line());
+    let customer_files = value_of("customer_artifacts", files)?
+        .map(|list| customer_files(list, files_line.unwrap_or_default()))
+        .transpose()?;
     Ok(Settings {
         setup_ms: ms("setup_seconds", setup)?,
         teardown_ms: ms("teardown_seconds", teardown)?,
         tests,
+        customer_files,
     })
 }
 
@@ -238,6 +259,48 @@ fn test_plan(raw: RawTest) -> Result<TestPlan, ScenarioError> {
         result,
         message,
     })
+}
+
+fn customer_files(list: Vec<Spanned<RawFile>>, line: u64) -> Result<Vec<SimFile>, ScenarioError> {
+    if list.len() > MAX_CUSTOMER_FILES {
+        return Err(ScenarioError::at(
+            line,
+            format!(
+                "`customer_artifacts` has {} entries, more than the {MAX_CUSTOMER_FILES} allowed",
+                list.len()
+            ),
+        ));
+    }
+    let mut files: Vec<SimFile> = Vec::with_capacity(list.len());
+    for entry in list {
+        let RawFile { path, text } = entry.value;
+        let at = path.referenced.line();
+        let path = zip_path(&path.value).map_err(|why| ScenarioError::at(at, format!("the `path` {:?} {why}", path.value)))?;
+        // Two entries of one name in a zip: unzip tools keep either, silently.
+        if files.iter().any(|f| f.path == path) {
+            return Err(ScenarioError::at(at, format!("the `path` {path:?} is declared twice")));
+        }
+        files.push(SimFile { path, text });
+    }
+    Ok(files)
+}
+
+/// A path that unpacks inside the directory it is unzipped into, whatever the tool: zip
+/// readers differ on `..`, absolute paths and backslashes, so none of them is allowed.
+fn zip_path(path: &str) -> Result<String, &'static str> {
+    if path.chars().count() > MAX_PATH_CHARS {
+        return Err("is too long");
+    }
+    if path.chars().any(|c| c.is_control() || c == '\\') {
+        return Err("contains a control character or a backslash");
+    }
+    if path.starts_with('/') {
+        return Err("is absolute; paths are relative to the zip's root");
+    }
+    if path.split('/').any(|segment| matches!(segment, "" | "." | "..")) {
+        return Err("has an empty, `.` or `..` segment");
+    }
+    Ok(path.to_owned())
 }
 
 /// The results a test can be scripted to reach. STOPPED and PENDING are not among them:
@@ -569,6 +632,29 @@ mod tests {
         parse_scenario(&devices(MAX_DEVICE_OVERRIDES)).expect("at the limit");
         let e = error(&devices(MAX_DEVICE_OVERRIDES + 1));
         assert!(e.to_string().contains("more than the 10000 allowed"), "{e}");
+    }
+
+    #[test]
+    fn customer_file_paths_must_stay_inside_the_zip() {
+        for (path, why) in [
+            ("/etc/passwd", "absolute"),
+            ("a/../../x", "segment"),
+            ("./a", "segment"),
+            ("a//b", "segment"),
+            ("a\\\\b", "backslash"),
+        ] {
+            let text = format!("customer_artifacts:\n  - {{path: {path:?}, text: x}}\n");
+            let (line, message) = refusal(&text);
+            assert_eq!(line, 2, "{path}");
+            assert!(message.contains(why), "{path}: {message}");
+        }
+        let (_, message) = refusal("customer_artifacts:\n  - {path: a, text: x}\n  - {path: a, text: y}\n");
+        assert!(message.contains("twice"), "{message}");
+        let ok = parse_scenario("customer_artifacts:\n  - {path: logs/app.log, text: \"one\\ntwo\"}\n").expect("valid");
+        assert_eq!(
+            ok.base.customer_files,
+            Some(vec![SimFile { path: "logs/app.log".into(), text: "one\ntwo".into() }])
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! the keys it sets.
 
 use domain::device::DevicePlatform;
-use domain::job::plan::{JobPlan, TestPlan};
+use domain::job::plan::{JobPlan, SimFile, TestPlan};
 
 use super::error::ScenarioError;
 use super::parse::parse_scenario;
@@ -25,6 +25,7 @@ pub(super) struct Settings {
     pub setup_ms: Option<i64>,
     pub teardown_ms: Option<i64>,
     pub tests: Option<Vec<TestPlan>>,
+    pub customer_files: Option<Vec<SimFile>>,
 }
 
 impl Settings {
@@ -73,21 +74,34 @@ impl Scenario {
         parse_scenario(yaml)
     }
 
-    /// The plan of a job on the device called `device_name` of `platform`.
-    pub fn plan_for(&self, device_name: &str, platform: DevicePlatform) -> JobPlan {
+    /// The layers that apply to a device, the last one winning: the top level, then the
+    /// matching overrides from least to most specific.
+    fn layers(&self, device_name: &str, platform: DevicePlatform) -> Vec<&Settings> {
         let mut matching: Vec<&DeviceOverride> = self
             .overrides
             .iter()
             .filter(|o| o.matcher.matches(device_name, platform))
             .collect();
         matching.sort_by_key(|o| o.matcher.specificity());
+        std::iter::once(&self.base).chain(matching.into_iter().map(|o| &o.settings)).collect()
+    }
 
+    /// The plan of a job on the device called `device_name` of `platform`.
+    pub fn plan_for(&self, device_name: &str, platform: DevicePlatform) -> JobPlan {
         let mut plan = JobPlan::default_simulation();
-        self.base.apply_to(&mut plan);
-        for o in matching {
-            o.settings.apply_to(&mut plan);
+        for layer in self.layers(device_name, platform) {
+            layer.apply_to(&mut plan);
         }
         plan
+    }
+
+    /// The files that job leaves in its Customer Artifacts zip (none by default).
+    pub fn customer_files_for(&self, device_name: &str, platform: DevicePlatform) -> Vec<SimFile> {
+        self.layers(device_name, platform)
+            .into_iter()
+            .rev()
+            .find_map(|layer| layer.customer_files.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -225,6 +239,23 @@ devices:
         }
     }
 
+    #[test]
+    fn customer_files_come_from_the_most_specific_layer_that_sets_them() {
+        let s = Scenario::parse(
+            "customer_artifacts:\n  - {path: base.txt, text: b}\n\
+             devices:\n  - match: {platform: IOS}\n    customer_artifacts: []\n\
+             \x20 - match: {name: Google Pixel 8}\n    tests: []\n",
+        )
+        .expect("valid");
+        let names = |d: &str, p| -> Vec<String> {
+            s.customer_files_for(d, p).into_iter().map(|f| f.path).collect()
+        };
+        // The Pixel's override leaves the files alone, so the top level's stay.
+        assert_eq!(names(PIXEL, DevicePlatform::Android), ["base.txt"]);
+        assert!(names("Apple iPhone 15", DevicePlatform::Ios).is_empty());
+        assert!(Scenario::default().customer_files_for(PIXEL, DevicePlatform::Android).is_empty());
+    }
+
     /// The example in the module documentation, as a reader would copy it.
     fn documented_example() -> String {
         let doc = include_str!("mod.rs");
@@ -257,6 +288,12 @@ devices:
         let ms: Vec<i64> = other.tests.iter().map(|t| t.duration_ms).collect();
         assert_eq!(ms, [3_000, 3_500, 250]);
         assert_eq!(other.tests[2].result, ExecutionResult::Passed);
+
+        let files = s.customer_files_for("Samsung Galaxy S24", DevicePlatform::Android);
+        assert_eq!(
+            files,
+            [SimFile { path: "reports/summary.txt".into(), text: "3 tests, 1 failure\n".into() }]
+        );
 
         let ipad = s.plan_for("Apple iPad Air", DevicePlatform::Ios);
         assert_eq!((ipad.setup_ms, ipad.teardown_ms), (4_000, 1_000));

@@ -80,6 +80,10 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
     let metrics = Arc::new(super::metrics::Metrics::default());
     engine.attach_observer(metrics.clone());
 
+    if engine::sim_video::ffmpeg().is_none() {
+        // Said once here and on every job that wanted a video, never silently.
+        tracing::warn!("ffmpeg is not on PATH: simulated jobs will have no Video artifact (install ffmpeg, e.g. apt-get install ffmpeg)");
+    }
     // Checked even without devices of our own: a wrong setting should fail at start.
     let run_as = match &config.run_as {
         Some(name) => Some(crate::run_as::resolve(name, &config.work_dir)?),

@@ -21,8 +21,12 @@ fn fail(e: ApiError) -> Response {
     error_response(&e, &uuid::Uuid::new_v4().to_string())
 }
 
+fn job_arn(state: &AppState, account: &str, job_id: &str) -> Arn {
+    Arn::new(&state.region, account, ResourceKind::Job, job_id)
+}
+
 async fn load_job(state: &AppState, account: &str, job_id: &str) -> Result<(Job, JobSnapshot), ApiError> {
-    let arn = Arn::new(&state.region, account, ResourceKind::Job, job_id);
+    let arn = job_arn(state, account, job_id);
     let record = state
         .store
         .get(account, &arn.to_string())
@@ -67,10 +71,14 @@ pub async fn artifact(
             }
             Err(e) => fail(state.internal(e)),
         },
-        None => match rendered(&artifact, &job, &snapshot) {
-            Some((content_type, bytes)) => (StatusCode::OK, headers(content_type), bytes).into_response(),
-            None => missing(),
-        },
+        None => {
+            let arn = job_arn(&state, &account, &segments[..3].join("/"));
+            match rendered(&artifact, &job, &arn, &snapshot, &state.blobs).await {
+                Ok(Some((content_type, bytes))) => (StatusCode::OK, headers(content_type), bytes).into_response(),
+                Ok(None) => missing(),
+                Err(e) => fail(state.internal(e)),
+            }
+        }
     }
 }
 
@@ -108,6 +116,7 @@ fn content_type_of(extension: &str) -> &'static str {
         "zip" => "application/zip",
         "png" => "image/png",
         "xml" => "application/xml",
+        "mp4" => "video/mp4",
         _ => "application/octet-stream",
     }
 }

@@ -197,6 +197,7 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
             index: i as u32,
             test_type: test_type.to_string(),
             plan: scenario.plan_for(&device.name, device.platform),
+            customer_files: scenario.customer_files_for(&device.name, device.platform),
             device,
             billing_method,
             timeout_minutes: timeout,
