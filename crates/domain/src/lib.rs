@@ -6,6 +6,7 @@
 //! the store.
 //!
 //! ## Layout
+//! - [`artifact`]: the category (FILE, LOG, SCREENSHOT) each artifact type is listed under.
 //! - [`arn`]: parsing and building every Device Farm ARN farmhand issues.
 //! - [`account`]: accounts, access keys and per-account settings and limits.
 //! - [`device`]: the fleet (devices, instances, instance profiles), device filters, pool
@@ -20,6 +21,7 @@
 
 pub mod account;
 pub mod arn;
+pub mod artifact;
 pub mod clock;
 pub mod device;
 pub mod host;

@@ -10,31 +10,13 @@ use domain::job::status::{ExecutionResult, ExecutionStatus};
 use domain::run::Job;
 use std::fmt::Write as _;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Category {
-    File,
-    Log,
-    Screenshot,
-}
-
-impl Category {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::File => "FILE",
-            Category::Log => "LOG",
-            Category::Screenshot => "SCREENSHOT",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactSpec {
     pub suite: usize,
     pub test: usize,
     pub index: u32,
     pub name: String,
-    pub category: Category,
-    /// The model's ArtifactType.
+    /// The model's ArtifactType, which also decides its category (`domain::artifact`).
     pub artifact_type: &'static str,
     pub extension: &'static str,
 }
@@ -58,7 +40,6 @@ pub fn artifacts_of(snapshot: &JobSnapshot) -> Vec<ArtifactSpec> {
         test: 0,
         index: DEVICE_LOG,
         name: "Device Log".into(),
-        category: Category::Log,
         artifact_type: "DEVICE_LOG",
         extension: "txt",
     });
@@ -68,8 +49,7 @@ pub fn artifacts_of(snapshot: &JobSnapshot) -> Vec<ArtifactSpec> {
             test: 0,
             index: RESULTS,
             name: "Test Results".into(),
-            category: Category::File,
-            artifact_type: "RESULT_LOG",
+                artifact_type: "RESULT_LOG",
             extension: "xml",
         });
     }
@@ -80,8 +60,7 @@ pub fn artifacts_of(snapshot: &JobSnapshot) -> Vec<ArtifactSpec> {
                 test: t,
                 index: SCREENSHOT,
                 name: test.name.clone(),
-                category: Category::Screenshot,
-                artifact_type: "SCREENSHOT",
+                        artifact_type: "SCREENSHOT",
                 extension: "png",
             });
         }
@@ -208,10 +187,11 @@ pub fn screen_png(job: &Job, result: ExecutionResult, progress: f64) -> Vec<u8> 
 
 /// The rendered bytes and content type of `spec` at this snapshot.
 pub fn render(spec: &ArtifactSpec, job: &Job, snapshot: &JobSnapshot) -> (&'static str, Vec<u8>) {
-    match spec.category {
-        Category::Log => ("text/plain; charset=utf-8", device_log(job, snapshot).into_bytes()),
-        Category::File => ("application/xml", junit_results(job, snapshot).into_bytes()),
-        Category::Screenshot => {
+    match spec.artifact_type {
+        "DEVICE_LOG" => ("text/plain; charset=utf-8", device_log(job, snapshot).into_bytes()),
+        "RESULT_LOG" => ("application/xml", junit_results(job, snapshot).into_bytes()),
+        // SCREENSHOT, the only other type `artifacts_of` makes.
+        _ => {
             let result = snapshot
                 .suites
                 .get(spec.suite)
