@@ -116,6 +116,11 @@ mod tests {
         assert_eq!(ids.len(), specs.len());
         assert!(specs.iter().all(|s| Uuid::parse_str(&s.id).is_ok()));
         assert_eq!(specs, curated_specs());
+        // docs/curated-identifiers.md lists the ids of ours; they must not move.
+        let node = specs.iter().find(|s| s.upload_type == UploadType::AppiumNodeTestSpec).expect("node");
+        assert_eq!(node.id, "46234c21-96b4-5213-8f66-6f45096ba480");
+        let xctest = specs.iter().find(|s| s.upload_type == UploadType::XctestUiTestSpec).expect("xctest");
+        assert_eq!(xctest.id, "8aa1a00f-df29-54b4-b191-e8850eb5a908");
     }
 
     #[test]
