@@ -27,6 +27,9 @@ PROJECT_ARN = re.compile(rf"^arn:aws:devicefarm:{REGION}:({ACCOUNT}):project:({U
 UPLOAD_ARN = re.compile(rf"^arn:aws:devicefarm:{REGION}:({ACCOUNT}):upload:({UUID})/({UUID})$")
 POOL_ARN = re.compile(rf"^arn:aws:devicefarm:{REGION}:({ACCOUNT}):devicepool:({UUID})/({UUID})$")
 CURATED_POOL_ARN = re.compile(rf"^arn:aws:devicefarm:{REGION}::devicepool:({UUID})$")
+CURATED_UPLOAD_ARN = re.compile(rf"^arn:aws:devicefarm:{REGION}::upload:({UUID})$")
+# AWS's "Top Devices" pool, which public scripts hard-code (docs/curated-identifiers.md).
+TOP_DEVICES_ARN = f"arn:aws:devicefarm:{REGION}::devicepool:082d10e5-d7d7-48a5-ba5c-b33d66efa1f5"
 DEVICE_ARN = re.compile(rf"^arn:aws:devicefarm:{REGION}::device:[0-9A-F]{{32}}$")
 DEVICE_INSTANCE_ARN = re.compile(rf"^arn:aws:devicefarm:{REGION}::deviceinstance:({UUID})$")
 INSTANCE_PROFILE_ARN = re.compile(rf"^arn:aws:devicefarm:{REGION}:({ACCOUNT}):instanceprofile:({UUID})$")
@@ -154,6 +157,11 @@ def upload_file(client, project_arn: str, name: str, upload_type: str, data: byt
     response = put_file(created["url"], data)
     assert response.status_code == 200, (response.status_code, response.text)
     return wait_upload(client, created["arn"])
+
+
+def own_uploads(uploads: list[dict]) -> list[dict]:
+    """A ListUploads answer without the curated specs every project lists."""
+    return [u for u in uploads if u["category"] != "CURATED"]
 
 
 def no_nulls(value, path="$") -> None:

@@ -198,11 +198,10 @@ def test_an_agent_trusting_the_private_ca_runs_a_job_through_the_tls_proxy(farm,
             ("Teardown Suite", "Teardown Test", "PASSED", None),
         ]
 
-        logs = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="LOG")["artifacts"]}
-        output = requests.get(logs["TESTSPEC_OUTPUT"]["url"], timeout=10).text
+        files = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="FILE")["artifacts"]}
+        output = requests.get(files["TESTSPEC_OUTPUT"]["url"], timeout=10).text
         assert "spec-output-over-tls" in output, output
-        (files,) = lab.client.list_artifacts(arn=job["arn"], type="FILE")["artifacts"]
-        archive = requests.get(files["url"], timeout=10).content
+        archive = requests.get(files["CUSTOMER_ARTIFACT"]["url"], timeout=10).content
         assert b"proof.log" in archive, "the customer artifact came up through the proxy"
 
         seen = proxy.requests_seen()

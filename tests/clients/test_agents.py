@@ -256,17 +256,16 @@ def test_the_hosts_device_is_listed_and_runs_a_test_spec_on_the_agent(agent, lab
     assert final["deviceMinutes"]["total"] > 0
     assert_billing_adds_up(lab, final)
 
-    logs = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="LOG")["artifacts"]}
-    assert logs["TESTSPEC_OUTPUT"]["url"].startswith(lab.farm.endpoint), logs["TESTSPEC_OUTPUT"]["url"]
-    output = requests.get(logs["TESTSPEC_OUTPUT"]["url"], timeout=10)
+    files = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="FILE")["artifacts"]}
+    assert files["TESTSPEC_OUTPUT"]["url"].startswith(lab.farm.endpoint), files["TESTSPEC_OUTPUT"]["url"]
+    output = requests.get(files["TESTSPEC_OUTPUT"]["url"], timeout=10)
     assert output.status_code == 200
     assert "==== install ====" in output.text and "==== post_test ====" in output.text, output.text
-    (files,) = lab.client.list_artifacts(arn=job["arn"], type="FILE")["artifacts"]
-    assert files["type"] == "CUSTOMER_ARTIFACT" and files["extension"] == "zip"
-    archive = zipfile.ZipFile(io.BytesIO(requests.get(files["url"], timeout=10).content))
+    assert files["CUSTOMER_ARTIFACT"]["extension"] == "zip"
+    archive = zipfile.ZipFile(io.BytesIO(requests.get(files["CUSTOMER_ARTIFACT"]["url"], timeout=10).content))
     extra = [name for name in archive.namelist() if name.endswith("extra.log")]
     assert extra and archive.read(extra[0]).decode().strip() == "keep-me", archive.namelist()
-    log_zip = zipfile.ZipFile(io.BytesIO(requests.get(logs["CUSTOMER_ARTIFACT_LOG"]["url"], timeout=10).content))
+    log_zip = zipfile.ZipFile(io.BytesIO(requests.get(files["CUSTOMER_ARTIFACT_LOG"]["url"], timeout=10).content))
     assert any(name.endswith("junit.xml") for name in log_zip.namelist()), log_zip.namelist()
 
 
@@ -473,6 +472,6 @@ def test_the_agent_rides_out_a_server_restart_and_the_job_completes(patient_farm
         ("Teardown Suite", "Teardown Test", "PASSED", None),
     ]
     assert_billing_adds_up(lab, final)
-    logs = {a["type"]: a for a in client.list_artifacts(arn=job["arn"], type="LOG")["artifacts"]}
-    output = requests.get(logs["TESTSPEC_OUTPUT"]["url"], timeout=10).text
+    files = {a["type"]: a for a in client.list_artifacts(arn=job["arn"], type="FILE")["artifacts"]}
+    output = requests.get(files["TESTSPEC_OUTPUT"]["url"], timeout=10).text
     assert "after-the-blip" in output and "==== post_test ====" in output, output

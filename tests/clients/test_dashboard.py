@@ -793,8 +793,8 @@ def follow_output(browser, host_farm, lab, job, go) -> None:
     wait_state(page, "#job", "COMPLETED", "PASSED", timeout=60)
     assert_not_reloaded(page, navigations)
     # What the page followed is the job's test spec output as the API serves it.
-    logs = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="LOG")["artifacts"]}
-    saved = requests.get(logs["TESTSPEC_OUTPUT"]["url"], timeout=10).text
+    files = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="FILE")["artifacts"]}
+    saved = requests.get(files["TESTSPEC_OUTPUT"]["url"], timeout=10).text
     shown = page.eval("() => document.querySelector('pre#output').textContent")
     for line in ("first-line-of-output", "second-line-of-output"):
         assert line in saved.splitlines() and line in shown.splitlines()

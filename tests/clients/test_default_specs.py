@@ -127,8 +127,8 @@ def results_of(lab: Lab, job_arn: str) -> list[tuple[str, str, str | None]]:
 
 
 def spec_output_of(lab: Lab, job_arn: str) -> str:
-    logs = {a["type"]: a for a in lab.client.list_artifacts(arn=job_arn, type="LOG")["artifacts"]}
-    return requests.get(logs["TESTSPEC_OUTPUT"]["url"], timeout=10).text
+    files = {a["type"]: a for a in lab.client.list_artifacts(arn=job_arn, type="FILE")["artifacts"]}
+    return requests.get(files["TESTSPEC_OUTPUT"]["url"], timeout=10).text
 
 
 def test_appium_python_on_the_host_runs_pytest_in_a_venv_and_reports_each_test(lab):

@@ -111,6 +111,7 @@ def test_phases_run_with_the_job_environment_and_junit_becomes_the_tests(lab, ma
             "<testcase classname=\"shop\" name=\"pay\" time=\"0.2\"><failure message=\"card declined\"/></testcase>"
             "<testcase classname=\"shop\" name=\"later\"><skipped/></testcase></testsuite>' > $DEVICEFARM_LOG_DIR/junit.xml",
             "echo keep-me > $DEVICEFARM_LOG_DIR/extra.log",
+            "printf '\\211PNG\\r\\n\\032\\n' > $DEVICEFARM_SCREENSHOT_PATH/checkout.png",
             f"touch {markers}/test",
         ],
         post_test=[f"touch {markers}/post_test"],
@@ -147,14 +148,21 @@ def test_phases_run_with_the_job_environment_and_junit_becomes_the_tests(lab, ma
     problems = lab.client.list_unique_problems(arn=run["arn"])["uniqueProblems"]
     assert [p["message"] for p in problems["FAILED"]] == ["card declined"]
 
-    logs = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="LOG")["artifacts"]}
-    output = requests.get(logs["TESTSPEC_OUTPUT"]["url"], timeout=10).text
+    # Filed as AWS files them (domain::artifact): what a custom environment leaves is FILE,
+    # pictures are SCREENSHOT, and a host job has no device log for LOG.
+    listed = {kind: {a["type"]: a for a in lab.client.list_artifacts(arn=run["arn"], type=kind)["artifacts"]}
+              for kind in ("FILE", "LOG", "SCREENSHOT")}
+    assert {kind: sorted(found) for kind, found in listed.items()} == {
+        "FILE": ["CUSTOMER_ARTIFACT", "CUSTOMER_ARTIFACT_LOG", "TESTSPEC_OUTPUT"], "LOG": [], "SCREENSHOT": ["SCREENSHOT"]}
+    files = listed["FILE"]
+    assert (files["TESTSPEC_OUTPUT"]["name"], files["TESTSPEC_OUTPUT"]["extension"]) == ("Test spec output", "txt")
+    assert listed["SCREENSHOT"]["SCREENSHOT"]["name"] == "checkout"
+    output = requests.get(files["TESTSPEC_OUTPUT"]["url"], timeout=10).text
     assert "==== install ====" in output and "==== post_test ====" in output
-    (files,) = lab.client.list_artifacts(arn=run["arn"], type="FILE")["artifacts"]
-    assert files["type"] == "CUSTOMER_ARTIFACT" and files["extension"] == "zip"
-    archive = zipfile.ZipFile(io.BytesIO(requests.get(files["url"], timeout=10).content))
+    assert files["CUSTOMER_ARTIFACT"]["extension"] == "zip"
+    archive = zipfile.ZipFile(io.BytesIO(requests.get(files["CUSTOMER_ARTIFACT"]["url"], timeout=10).content))
     assert any(name.endswith("extra.log") for name in archive.namelist()), archive.namelist()
-    log_zip = zipfile.ZipFile(io.BytesIO(requests.get(logs["CUSTOMER_ARTIFACT_LOG"]["url"], timeout=10).content))
+    log_zip = zipfile.ZipFile(io.BytesIO(requests.get(files["CUSTOMER_ARTIFACT_LOG"]["url"], timeout=10).content))
     assert any(name.endswith("junit.xml") for name in log_zip.namelist()), log_zip.namelist()
 
 

@@ -51,8 +51,8 @@ def test_run_as_runs_the_commands_as_that_user_away_from_farmhands_files(tmp_pat
         _, job = run_spec(lab, spec)
         final = wait_status(lab, job["arn"], "COMPLETED")
         assert final["result"] == "PASSED", results_of(lab, job["arn"])
-        logs = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="LOG")["artifacts"]}
-        archive = zipfile.ZipFile(io.BytesIO(requests.get(logs["CUSTOMER_ARTIFACT_LOG"]["url"], timeout=10).content))
+        saved = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="FILE")["artifacts"]}
+        archive = zipfile.ZipFile(io.BytesIO(requests.get(saved["CUSTOMER_ARTIFACT_LOG"]["url"], timeout=10).content))
         files = {name.rsplit("/", 1)[-1]: name for name in archive.namelist()}
         assert archive.read(files["user.txt"]).decode().strip() == "nobody"
         assert "db.txt" not in files, "the job cannot read farmhand's database"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from support import error_code, unique
+from support import error_code, own_uploads, unique
 
 PAGE = 50
 
@@ -86,9 +86,14 @@ def test_uploads_paginator_and_tokens_bound_to_their_list(farm, fresh_account):
         for i in range(55)
     }
     pages = pages_of(client, "list_uploads", "uploads", arn=project)
-    assert [len(p) for p in pages] == [50, 5]
-    assert set(assert_paged(pages, 55)) == created
-    assert pages_of(client, "list_uploads", "uploads", arn=other) == [[]]
+    # Every project also lists the curated specs, which open the first page.
+    only_curated = pages_of(client, "list_uploads", "uploads", arn=other)
+    assert len(only_curated) == 1 and only_curated[0]
+    assert all(u["category"] == "CURATED" for u in only_curated[0])
+    curated = [u["arn"] for u in only_curated[0]]
+    assert [len(p) for p in pages] == [50, 5 + len(curated)]
+    assert [u["arn"] for u in pages[0][:len(curated)]] == curated
+    assert set(assert_paged(pages, 55 + len(curated))) == created | set(curated)
 
     token = client.list_uploads(arn=project)["nextToken"]
     # The same token on another project's list, or on another operation, was not issued for it.
@@ -138,5 +143,6 @@ def test_uploads_list_type_filter(server, project):
     only_apps = client.list_uploads(arn=arn, type="ANDROID_APP")["uploads"]
     assert [u["arn"] for u in only_apps] == [apk["arn"]]
     only_specs = client.list_uploads(arn=arn, type="APPIUM_PYTHON_TEST_SPEC")["uploads"]
-    assert [u["arn"] for u in only_specs] == [spec["arn"]]
-    assert len(client.list_uploads(arn=arn)["uploads"]) == 3
+    assert [u["arn"] for u in own_uploads(only_specs)] == [spec["arn"]]
+    assert {u["type"] for u in only_specs} == {"APPIUM_PYTHON_TEST_SPEC"}, "curated specs of that type, too"
+    assert len(own_uploads(client.list_uploads(arn=arn)["uploads"])) == 3

@@ -158,8 +158,8 @@ def test_killing_the_hosts_replica_loses_nothing(farm, tmp_path):
     assert (tmp_path / "post_test").exists()
     # Billed once, from setup to teardown: at least the 3 s the test slept.
     assert final["deviceMinutes"]["total"] >= 3 / 60
-    logs = a.client().list_artifacts(arn=job["arn"], type="LOG")["artifacts"]
-    assert "TESTSPEC_OUTPUT" in {x["type"] for x in logs}
+    files = a.client().list_artifacts(arn=job["arn"], type="FILE")["artifacts"]
+    assert "TESTSPEC_OUTPUT" in {x["type"] for x in files}
 
 
 def test_a_simulated_device_on_a_host_plays_its_scenario_and_stops_by_the_rules(farm):

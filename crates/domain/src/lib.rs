@@ -6,8 +6,10 @@
 //! the store.
 //!
 //! ## Layout
+//! - [`artifact`]: the category (FILE, LOG, SCREENSHOT) each artifact type is listed under.
 //! - [`arn`]: parsing and building every Device Farm ARN farmhand issues.
 //! - [`account`]: accounts, access keys and per-account settings and limits.
+//! - [`curated_specs`]: the curated test spec uploads every project has.
 //! - [`device`]: the fleet (devices, instances, instance profiles), device filters, pool
 //!   rules and compatibility.
 //! - [`clock`]: the injected clock.
@@ -22,7 +24,9 @@
 
 pub mod account;
 pub mod arn;
+pub mod artifact;
 pub mod clock;
+pub mod curated_specs;
 pub mod device;
 pub mod host;
 pub mod job;

@@ -108,9 +108,9 @@ pub struct JobArtifact {
     pub test: u32,
     pub index: u32,
     pub name: String,
-    /// FILE, LOG or SCREENSHOT.
-    pub category: String,
-    /// The model's ArtifactType (TESTSPEC_OUTPUT, CUSTOMER_ARTIFACT, …).
+    /// The model's ArtifactType (TESTSPEC_OUTPUT, CUSTOMER_ARTIFACT, …). Its category comes
+    /// from this at read time ([`JobArtifact::category`]); records stored before that rule
+    /// carry a `category` of their own, which is ignored.
     pub artifact_type: String,
     pub extension: String,
     /// Where a real job's file is; `None` for one rendered on download (simulated jobs).
@@ -127,6 +127,13 @@ impl Job {
             at_ms,
             grace_ms,
         )
+    }
+}
+
+impl JobArtifact {
+    /// The ListArtifacts category it is listed under.
+    pub fn category(&self) -> crate::artifact::ArtifactCategory {
+        crate::artifact::category_of(&self.artifact_type)
     }
 }
 

@@ -15,7 +15,6 @@ fn from_spec(spec: &ArtifactSpec) -> JobArtifact {
         test: spec.test as u32,
         index: spec.index,
         name: spec.name.clone(),
-        category: spec.category.as_str().to_string(),
         artifact_type: spec.artifact_type.to_string(),
         extension: spec.extension.to_string(),
         blob_key: None,

@@ -23,6 +23,7 @@ pub mod shell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use domain::curated_specs::CuratedSpec;
 use domain::device::Driver;
 use domain::resources::Upload;
 
@@ -161,6 +162,36 @@ pub fn buildable_spec(input: &DefaultSpecInput) -> Result<TestSpec, String> {
     }
 }
 
+/// The YAML a curated test spec upload holds: the default for its test type as a job on
+/// the host runs it, to download and start a spec of one's own from. A run given the
+/// curated spec's ARN runs the default made for its own job instead (see
+/// [`runs_default_spec`]), which differs only where the job's device, app, parameters or
+/// filter enter the commands.
+pub fn curated_spec_yaml(spec: &CuratedSpec) -> String {
+    let input = DefaultSpecInput {
+        test_type: spec.test_type().to_owned(),
+        parameters: BTreeMap::new(),
+        filter: None,
+        app_package: None,
+        target: DeviceTarget::Host,
+        package: TestPackageForm::Unpacked,
+    };
+    let comment = format!(
+        "{}: farmhand's default test spec for {} runs, as a job on the host runs it.\n\
+         A run scheduled with this curated spec runs the same default, made for its own device, app,\n\
+         test parameters and filter. Download this file to start a test spec of your own.",
+        spec.name,
+        spec.test_type()
+    );
+    default_spec(&input).to_yaml(&comment)
+}
+
+/// Whether a run with this `testSpecArn` runs farmhand's default spec: it has none, or it
+/// names a curated spec (whose content is that default).
+pub fn runs_default_spec(region: &str, test_spec_arn: Option<&str>) -> bool {
+    test_spec_arn.is_none_or(|arn| domain::curated_specs::find_curated_spec(region, arn).is_some())
+}
+
 /// A spec whose setup fails with `reason`: the job ends ERRORED with it, its tests SKIPPED.
 fn failing_spec(reason: &str) -> TestSpec {
     let mut spec = TestSpec::default();
@@ -220,6 +251,26 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::{all_commands, android, input};
     use super::*;
+
+    #[test]
+    fn every_curated_spec_holds_a_valid_spec_that_is_the_hosts_default() {
+        for spec in domain::curated_specs::curated_specs() {
+            let yaml = curated_spec_yaml(&spec);
+            assert!(yaml.starts_with(&format!("# {}: ", spec.name)), "{yaml}");
+            let parsed = crate::uploads::parse_test_spec(&yaml).unwrap_or_else(|e| panic!("{}: {e}\n{yaml}", spec.name));
+            let mut host = input(spec.test_type(), DeviceTarget::Host);
+            host.app_package = None;
+            assert_eq!(parsed, default_spec(&host), "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn a_curated_spec_arn_runs_the_default() {
+        let curated = domain::curated_specs::curated_specs()[0].arn("us-west-2");
+        assert!(runs_default_spec("us-west-2", None));
+        assert!(runs_default_spec("us-west-2", Some(&curated)));
+        assert!(!runs_default_spec("us-west-2", Some("arn:aws:devicefarm:us-west-2:123456789012:upload:p/u")));
+    }
 
     const MODEL_TEST_TYPES: [&str; 21] = [
         "BUILTIN_FUZZ",

@@ -483,27 +483,27 @@ impl Executor {
         device_log: Option<PathBuf>,
         video: Option<PathBuf>,
     ) -> Vec<JobArtifact> {
-        let mut files: Vec<(PathBuf, &str, &str, &str, &str)> =
-            vec![(ws.combined_log().to_path_buf(), "Test spec output", "LOG", "TESTSPEC_OUTPUT", "txt")];
+        let mut files: Vec<(PathBuf, &str, &str, &str)> =
+            vec![(ws.combined_log().to_path_buf(), "Test spec output", "TESTSPEC_OUTPUT", "txt")];
         if let Some(log) = device_log {
-            files.push((log, "Device Log", "LOG", "DEVICE_LOG", "txt"));
+            files.push((log, "Device Log", "DEVICE_LOG", "txt"));
         }
         if let Some(video) = video {
-            files.push((video, "Video", "FILE", "VIDEO", "mp4"));
+            files.push((video, "Video", "VIDEO", "mp4"));
         }
         if let Ok(zips) = &report.artifacts {
             if let Some(zip) = &zips.customer_artifacts {
-                files.push((zip.clone(), "Customer Artifacts", "FILE", "CUSTOMER_ARTIFACT", "zip"));
+                files.push((zip.clone(), "Customer Artifacts", "CUSTOMER_ARTIFACT", "zip"));
             }
             if let Some(zip) = &zips.customer_artifacts_log {
-                files.push((zip.clone(), "Customer Artifacts Log", "LOG", "CUSTOMER_ARTIFACT_LOG", "zip"));
+                files.push((zip.clone(), "Customer Artifacts Log", "CUSTOMER_ARTIFACT_LOG", "zip"));
             }
         }
         let shots = screenshots(ws.screenshot_dir());
         let mut stored = Vec::new();
         let mut index = 0u32;
-        for (path, name, category, artifact_type, extension) in
-            files.into_iter().chain(shots.iter().map(|p| (p.clone(), "", "SCREENSHOT", "SCREENSHOT", "png")))
+        for (path, name, artifact_type, extension) in
+            files.into_iter().chain(shots.iter().map(|p| (p.clone(), "", "SCREENSHOT", "png")))
         {
             let name = if name.is_empty() {
                 path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "Screenshot".into())
@@ -525,7 +525,6 @@ impl Executor {
                 test: 0,
                 index,
                 name,
-                category: category.to_string(),
                 artifact_type: artifact_type.to_string(),
                 extension: extension.to_string(),
                 blob_key: Some(key),

@@ -13,31 +13,13 @@ use domain::job::status::{ExecutionResult, ExecutionStatus};
 use domain::run::Job;
 use std::fmt::Write as _;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Category {
-    File,
-    Log,
-    Screenshot,
-}
-
-impl Category {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::File => "FILE",
-            Category::Log => "LOG",
-            Category::Screenshot => "SCREENSHOT",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactSpec {
     pub suite: usize,
     pub test: usize,
     pub index: u32,
     pub name: String,
-    pub category: Category,
-    /// The model's ArtifactType.
+    /// The model's ArtifactType, which also decides its category (`domain::artifact`).
     pub artifact_type: &'static str,
     pub extension: &'static str,
 }
@@ -59,8 +41,6 @@ fn job_file(index: u32, name: &str, artifact_type: &'static str, extension: &'st
         test: 0,
         index,
         name: name.into(),
-        // AWS lists these three under FILE (notes: ListArtifacts categories).
-        category: Category::File,
         artifact_type,
         extension,
     }
@@ -77,7 +57,6 @@ pub fn artifacts_of(job: &Job, snapshot: &JobSnapshot) -> Vec<ArtifactSpec> {
         test: 0,
         index: DEVICE_LOG,
         name: "Device Log".into(),
-        category: Category::Log,
         artifact_type: "DEVICE_LOG",
         extension: "txt",
     });
@@ -87,7 +66,6 @@ pub fn artifacts_of(job: &Job, snapshot: &JobSnapshot) -> Vec<ArtifactSpec> {
             test: 0,
             index: RESULTS,
             name: "Test Results".into(),
-            category: Category::File,
             artifact_type: "RESULT_LOG",
             extension: "xml",
         });
@@ -107,8 +85,7 @@ pub fn artifacts_of(job: &Job, snapshot: &JobSnapshot) -> Vec<ArtifactSpec> {
                 test: t,
                 index: SCREENSHOT,
                 name: test.name.clone(),
-                category: Category::Screenshot,
-                artifact_type: "SCREENSHOT",
+                        artifact_type: "SCREENSHOT",
                 extension: "png",
             });
         }
@@ -244,6 +221,7 @@ pub fn render(spec: &ArtifactSpec, job: &Job, snapshot: &JobSnapshot) -> Option<
         // The scenario parser checked every path, so writing to memory cannot fail.
         "CUSTOMER_ARTIFACT" => ("application/zip", crate::sim_customer_zip::customer_zip(&job.customer_files).ok()?),
         "VIDEO" => return None,
+        // SCREENSHOT, the only other type `artifacts_of` makes.
         _ => {
             let result = snapshot
                 .suites

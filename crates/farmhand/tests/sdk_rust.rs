@@ -7,7 +7,7 @@ use aws_sdk_devicefarm::config::retry::RetryConfig;
 use aws_sdk_devicefarm::config::{BehaviorVersion, Region};
 use aws_sdk_devicefarm::error::ProvideErrorMetadata;
 use aws_sdk_devicefarm::types::{
-    DeviceFilter, DeviceFilterAttribute, DevicePlatform, DevicePoolType, Rule, RuleOperator, UploadStatus, UploadType,
+    DeviceFilter, DeviceFilterAttribute, DevicePlatform, DevicePoolType, Rule, RuleOperator, UploadCategory, UploadStatus, UploadType,
 };
 use aws_sdk_devicefarm::{Client, Config};
 use std::io::{BufRead, BufReader};
@@ -309,7 +309,10 @@ async fn create_upload_put_and_poll() {
     }
     assert_eq!(status, UploadStatus::Succeeded);
     let listed = client.list_uploads().arn(&project_arn).send().await.expect("list uploads");
-    assert_eq!(listed.uploads().len(), 1);
+    // Every project also lists the curated test specs.
+    let own: Vec<_> = listed.uploads().iter().filter(|u| u.category() == Some(&UploadCategory::Private)).collect();
+    assert_eq!(own.len(), 1);
+    assert!(listed.uploads().iter().any(|u| u.category() == Some(&UploadCategory::Curated)));
 }
 
 /// A zip holding one stored (uncompressed) file: enough for a test package.

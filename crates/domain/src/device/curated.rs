@@ -7,7 +7,8 @@
 //! [`TOP_PER_PLATFORM`] devices with the highest OS version (ties: most available,
 //! then by name). A platform the fleet lacks contributes nothing; a fleet with no
 //! devices has no curated pool. The ARN is account-less
-//! (`arn:aws:devicefarm:REGION::devicepool:UUID`) and derives from the pool's name.
+//! (`arn:aws:devicefarm:REGION::devicepool:UUID`) with AWS's own id for "Top Devices"
+//! ([`TOP_DEVICES_ID`]), because public scripts hard-code it (docs/curated-identifiers.md).
 
 use std::cmp::Reverse;
 
@@ -20,6 +21,9 @@ use super::rule::Rule;
 
 /// The name of the curated pool of the fleet's newest devices.
 pub const TOP_DEVICES: &str = "Top Devices";
+
+/// AWS's id of its "Top Devices" pool, the same in every region.
+pub const TOP_DEVICES_ID: &str = "082d10e5-d7d7-48a5-ba5c-b33d66efa1f5";
 
 /// How many devices of each platform "Top Devices" holds, at most.
 pub const TOP_PER_PLATFORM: usize = 5;
@@ -45,7 +49,7 @@ pub fn curated_pools(fleet: &Fleet) -> Vec<CuratedPool> {
         return Vec::new();
     }
     vec![CuratedPool {
-        arn: ids::curated_pool_arn(fleet.region(), TOP_DEVICES),
+        arn: ids::curated_pool_arn(fleet.region(), TOP_DEVICES_ID),
         name: TOP_DEVICES.to_owned(),
         description: "Top devices".to_owned(),
         rules: vec![Rule::encoded(DeviceAttribute::Arn, RuleOperator::In, &top)],
@@ -83,9 +87,7 @@ mod tests {
         assert_eq!(pools.len(), 1);
         let top = &pools[0];
         assert_eq!(top.name, "Top Devices");
-        assert!(top
-            .arn
-            .starts_with("arn:aws:devicefarm:us-west-2::devicepool:"));
+        assert_eq!(top.arn, "arn:aws:devicefarm:us-west-2::devicepool:082d10e5-d7d7-48a5-ba5c-b33d66efa1f5");
         assert!(top.rules.iter().all(|r| r.validate().is_ok()));
 
         let members = select_by_rules(fleet.devices(), &top.rules, None);

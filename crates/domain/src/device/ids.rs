@@ -1,5 +1,5 @@
-//! Deterministic ARNs for fleet-defined things: devices, device instances, instance
-//! profiles and curated pools.
+//! Deterministic ARNs for fleet-defined things: devices, device instances and instance
+//! profiles; and the account-less ARN form of curated pools.
 //!
 //! The fleet is re-read from its TOML at every start, yet runs, jobs and user pools
 //! stored earlier refer to devices by ARN, so these ARNs must come out the same each
@@ -52,9 +52,8 @@ pub fn instance_profile_arn(region: &str, account: Option<&str>, profile_id: &st
     format!("{PREFIX}{region}:{account}:instanceprofile:{id}")
 }
 
-/// `arn:aws:devicefarm:REGION::devicepool:UUID` for a curated pool of this name.
-pub fn curated_pool_arn(region: &str, pool_name: &str) -> String {
-    let id = name_based("devicepool", &[pool_name]);
+/// `arn:aws:devicefarm:REGION::devicepool:ID` for the curated pool with this id.
+pub fn curated_pool_arn(region: &str, id: &str) -> String {
     format!("{PREFIX}{region}::devicepool:{id}")
 }
 
@@ -112,8 +111,7 @@ mod tests {
             .starts_with("arn:aws:devicefarm:us-west-2:123456789012:instanceprofile:"));
         assert!(instance_profile_arn("us-west-2", None, "p")
             .starts_with("arn:aws:devicefarm:us-west-2::instanceprofile:"));
-        assert!(curated_pool_arn("eu-west-1", "Top Devices")
-            .starts_with("arn:aws:devicefarm:eu-west-1::devicepool:"));
+        assert_eq!(curated_pool_arn("eu-west-1", "0a"), "arn:aws:devicefarm:eu-west-1::devicepool:0a");
         let full = curated_network_profile_arn("eu-west-1", "Full");
         assert!(full.starts_with("arn:aws:devicefarm:eu-west-1::networkprofile:"), "{full}");
         assert!(full.parse::<crate::arn::Arn>().is_ok(), "{full}");

@@ -46,7 +46,7 @@ pub use compat::{
 };
 pub use condition::ValueError;
 pub use driver::Driver;
-pub use curated::{curated_pools, CuratedPool, TOP_DEVICES};
+pub use curated::{curated_pools, CuratedPool, TOP_DEVICES, TOP_DEVICES_ID};
 pub use enums::{DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceStatus};
 pub use filter::{matches_all, validate_filters, DeviceFilter, FilterError};
 pub use fleet::{Fleet, FleetError};

@@ -144,13 +144,15 @@ impl JobLink for DirectLink {
         let (run_arn, run) = self.run_of(&record).await?;
         let (package, _) = self.input(&run.test_package_arn).await?;
         let (app, app_upload) = self.input(&run.app_arn).await?;
+        let region = run_arn.parse::<domain::arn::Arn>().map(|a| a.region).unwrap_or_default();
         let spec = match &run.test_spec_arn {
-            Some(arn) => {
+            // A curated spec holds the default, which is made for each job (the app, device).
+            Some(arn) if !crate::default_specs::runs_default_spec(&region, Some(arn)) => {
                 let key = (self.upload_blob_key)(arn).ok_or_else(|| LinkError::Gone(format!("no stored file for {arn}")))?;
                 let bytes = read_small(&self.blobs, &key).await?;
                 Some(String::from_utf8(bytes).map_err(|_| LinkError::Gone("the test spec is not UTF-8 text".into()))?)
             }
-            None => None,
+            _ => None,
         };
         let app_package = app_upload.as_ref().and_then(crate::default_specs::app_package_name);
         Ok(Assignment {

@@ -65,6 +65,43 @@ pub fn parse_test_spec(text: &str) -> Result<TestSpec, TestSpecError> {
     raw.into_spec()
 }
 
+impl TestSpec {
+    /// The spec as YAML that [`parse_test_spec`] reads back to the same spec, after
+    /// `comment` (each line becomes a `#` line). Every string is written as a JSON string,
+    /// which is also a YAML double-quoted scalar: hand-written because the YAML crate is
+    /// built without its serializer, and this needs no more than that.
+    pub fn to_yaml(&self, comment: &str) -> String {
+        let quoted = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
+        let mut out: String = comment.lines().map(|line| format!("# {line}\n").replace("# \n", "#\n")).collect();
+        out.push_str(&format!("version: {SUPPORTED_VERSION}\n"));
+        for (key, value) in [("android_test_host", &self.android_test_host), ("ios_test_host", &self.ios_test_host)] {
+            if let Some(value) = value {
+                out.push_str(&format!("{key}: {}\n", quoted(value)));
+            }
+        }
+        out.push_str("phases:\n");
+        let phases = &self.phases;
+        for (name, commands) in
+            [("install", &phases.install), ("pre_test", &phases.pre_test), ("test", &phases.test), ("post_test", &phases.post_test)]
+        {
+            if commands.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("  {name}:\n    commands:\n"));
+            for command in commands {
+                out.push_str(&format!("      - {}\n", quoted(command)));
+            }
+        }
+        if !self.artifacts.is_empty() {
+            out.push_str("artifacts:\n");
+            for path in &self.artifacts {
+                out.push_str(&format!("  - {}\n", quoted(path)));
+            }
+        }
+        out
+    }
+}
+
 fn from_yaml_error(error: &serde_saphyr::Error) -> TestSpecError {
     let line = error.location().map(|l| l.line()).filter(|l| *l > 0);
     TestSpecError {
@@ -196,6 +233,18 @@ impl<'de> Deserialize<'de> for Version {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_yaml_reads_back_as_the_same_spec_whatever_the_text() {
+        let mut spec = TestSpec::default();
+        spec.phases.install = vec!["echo 'a: b' # not a comment".into(), "printf \"%s\\n\" \"$X\"".into()];
+        spec.phases.test = vec!["- starts like a list item".into(), "tab\there, newline\nthere, ünïcode".into()];
+        spec.artifacts = vec!["$DEVICEFARM_LOG_DIR".into(), "*.log".into()];
+        spec.android_test_host = Some("amazon_linux_2".into());
+        let yaml = spec.to_yaml("first line\n\nthird: with colon");
+        assert!(yaml.starts_with("# first line\n#\n# third: with colon\nversion: 0.1\n"), "{yaml}");
+        assert_eq!(parse_test_spec(&yaml), Ok(spec));
+    }
 
     const GOOD: &str = "\
 version: 0.1

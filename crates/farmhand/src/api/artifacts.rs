@@ -62,7 +62,7 @@ pub async fn list(ctx: &Ctx, req: wire::ListArtifactsRequest) -> Result<wire::Li
         let job_arn = state.arn()?;
         for artifact in job_artifacts(&state.job, &state.snapshot) {
             let in_scope = suite.is_none_or(|s| s == artifact.suite as usize) && test.is_none_or(|t| t == artifact.test as usize);
-            if in_scope && artifact.category == category {
+            if in_scope && artifact.category().as_str() == category {
                 artifacts.push(to_wire(ctx, &job_arn, &artifact)?);
             }
         }

@@ -79,6 +79,19 @@ impl Ctx {
         parent: Option<&Arn>,
         next_token: Option<&str>,
     ) -> Result<(Vec<Record>, Option<String>), ApiError> {
+        self.page_of(scope, kind, parent, next_token, PAGE_SIZE).await
+    }
+
+    /// [`Ctx::page`] of at most `limit` records, for an answer whose page already holds
+    /// items of its own (ListUploads' curated specs).
+    pub async fn page_of(
+        &self,
+        scope: &str,
+        kind: ResourceKind,
+        parent: Option<&Arn>,
+        next_token: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Record>, Option<String>), ApiError> {
         let scope = format!("{scope}|{}|{}", self.account.id, parent.map(Arn::to_string).unwrap_or_default());
         let after = next_token
             .map(|t| self.state.tokens.open(&scope, t))
@@ -87,7 +100,7 @@ impl Ctx {
         let query = ListQuery {
             parent_arn: parent.map(Arn::to_string),
             after,
-            ..ListQuery::new(self.account.id.clone(), kind.as_str(), PAGE_SIZE as u32)
+            ..ListQuery::new(self.account.id.clone(), kind.as_str(), limit as u32)
         };
         let page = self.state.store.list(&query).await.map_err(|e| self.internal(e))?;
         let next = page

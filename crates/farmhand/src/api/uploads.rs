@@ -1,12 +1,15 @@
 //! Uploads: apps, test packages, test specs and extra data. CreateUpload hands out a
 //! presigned PUT URL served by farmhand itself; the PUT lands in `server::upload_put`,
-//! which streams the file to the blob store and starts inspection.
+//! which streams the file to the blob store and starts inspection. Every project also
+//! lists the curated test specs (`domain::curated_specs`), which are read-only and whose
+//! presigned GET URL (`server::downloads::curated_spec`) downloads their YAML.
 
 use super::projects;
 use super::records::{epoch_seconds, RecordExt};
 use super::{parse_arn, Ctx};
 use crate::server::AppState;
 use domain::arn::{Arn, ResourceKind};
+use domain::curated_specs::{self, CuratedSpec};
 use domain::resources::Upload;
 use domain::upload::{validate_new_upload, UploadCategory, UploadKind, UploadStatus, UploadType};
 use protocol::model as wire;
@@ -28,6 +31,39 @@ pub fn put_path(arn: &Arn) -> String {
 
 fn presigned_url(state: &AppState, arn: &Arn) -> Result<String, ApiError> {
     crate::server::presign::url(state, "PUT", &put_path(arn))
+}
+
+/// The URL path a curated spec's YAML is downloaded from.
+pub fn curated_spec_path(spec: &CuratedSpec) -> String {
+    format!("/curated-test-specs/{}", spec.id)
+}
+
+/// The curated spec `arn` names, if it names one in this server's region.
+pub fn curated(ctx: &Ctx, arn: &str) -> Option<CuratedSpec> {
+    curated_specs::find_curated_spec(&ctx.state.region, arn)
+}
+
+fn curated_to_wire(ctx: &Ctx, spec: &CuratedSpec) -> Result<wire::Upload, ApiError> {
+    Ok(wire::Upload {
+        arn: Some(spec.arn(&ctx.state.region)),
+        name: Some(spec.name.to_owned()),
+        created: Some(epoch_seconds(curated_specs::CREATED_MS)),
+        r#type: wire::UploadType::parse(spec.upload_type.as_str()),
+        status: Some(wire::UploadStatus::Succeeded),
+        url: Some(crate::server::presign::url(&ctx.state, "GET", &curated_spec_path(spec))?),
+        metadata: None,
+        content_type: None,
+        message: None,
+        category: Some(wire::UploadCategory::Curated),
+    })
+}
+
+/// AWS owns its curated uploads; so does farmhand.
+fn refuse_curated(ctx: &Ctx, arn: &str) -> Result<(), ApiError> {
+    match curated(ctx, arn) {
+        Some(spec) => Err(ApiError::argument(format!("{arn} is the curated upload \"{}\", which cannot be changed or deleted", spec.name))),
+        None => Ok(()),
+    }
 }
 
 pub fn to_wire(record: &Record, upload: Upload) -> wire::Upload {
@@ -80,6 +116,9 @@ pub async fn create(ctx: &Ctx, req: wire::CreateUploadRequest) -> Result<wire::C
 }
 
 pub async fn get(ctx: &Ctx, req: wire::GetUploadRequest) -> Result<wire::GetUploadResult, ApiError> {
+    if let Some(spec) = curated(ctx, &req.arn) {
+        return Ok(wire::GetUploadResult { upload: Some(curated_to_wire(ctx, &spec)?) });
+    }
     let (_, record, upload) = load(ctx, &req.arn).await?;
     Ok(wire::GetUploadResult { upload: Some(to_wire(&record, upload)) })
 }
@@ -88,12 +127,23 @@ pub async fn list(ctx: &Ctx, req: wire::ListUploadsRequest) -> Result<wire::List
     let (project_arn, _, _) = projects::load(ctx, &req.arn).await?;
     let type_filter = req.r#type.map(|t| t.as_str());
     let scope = format!("ListUploads|{}", type_filter.unwrap_or_default());
+    // AWS lists its curated specs in every project: they open the first page, and the
+    // project's own uploads fill the rest of it.
+    let mut uploads = Vec::new();
+    if req.next_token.is_none() {
+        for spec in curated_specs::curated_specs() {
+            if type_filter.is_none_or(|t| t == spec.upload_type.as_str()) {
+                uploads.push(curated_to_wire(ctx, &spec)?);
+            }
+        }
+    }
     // The type filter is applied here, so a page of the store may hold fewer matches than
     // a page of the answer: keep reading until the answer's page is full or the list ends.
     let mut token = req.next_token;
-    let mut uploads = Vec::new();
     loop {
-        let (records, next) = ctx.page(&scope, ResourceKind::Upload, Some(&project_arn), token.as_deref()).await?;
+        let room = PAGE_SIZE - uploads.len();
+        let (records, next) =
+            ctx.page_of(&scope, ResourceKind::Upload, Some(&project_arn), token.as_deref(), room).await?;
         for record in &records {
             let upload: Upload = record.body_as()?;
             if type_filter.is_none_or(|t| t == upload.upload_type.as_str()) {
@@ -109,6 +159,7 @@ pub async fn list(ctx: &Ctx, req: wire::ListUploadsRequest) -> Result<wire::List
 }
 
 pub async fn update(ctx: &Ctx, req: wire::UpdateUploadRequest) -> Result<wire::UpdateUploadResult, ApiError> {
+    refuse_curated(ctx, &req.arn)?;
     let arn = parse_arn(ctx, &req.arn, ResourceKind::Upload)?;
     let now = ctx.state.now_ms();
     let fresh_url = presigned_url(&ctx.state, &arn)?;
@@ -142,6 +193,7 @@ pub async fn update(ctx: &Ctx, req: wire::UpdateUploadRequest) -> Result<wire::U
 }
 
 pub async fn delete(ctx: &Ctx, req: wire::DeleteUploadRequest) -> Result<wire::DeleteUploadResult, ApiError> {
+    refuse_curated(ctx, &req.arn)?;
     let (arn, _, _) = load(ctx, &req.arn).await?;
     ctx.state.store.delete(&ctx.account.id, &arn.to_string()).await.map_err(|e| ctx.internal(e))?;
     delete_blobs(ctx, &arn).await?;

@@ -1,5 +1,5 @@
-//! `GET /artifacts/…` and `GET /video/…`: what presigned artifact URLs and video endpoints
-//! point at (the signature is checked by `presign::require` before these run). Content is rendered from the job's current snapshot.
+//! `GET /artifacts/…`, `GET /video/…` and `GET /curated-test-specs/…`: what presigned
+//! artifact URLs, video endpoints and curated test spec URLs point at (the signature is checked by `presign::require` before these run). Content is rendered from the job's current snapshot.
 
 use super::http::error_response;
 use super::AppState;
@@ -108,6 +108,16 @@ pub async fn video(
     });
     (StatusCode::OK, [(http::header::CONTENT_TYPE, "multipart/x-mixed-replace; boundary=frame")], Body::from_stream(frames))
         .into_response()
+}
+
+/// A curated test spec's YAML (`api::uploads::curated_spec_path`).
+pub async fn curated_spec(Path(id): Path<String>) -> Response {
+    let Some(spec) = domain::curated_specs::curated_spec_by_id(&id) else {
+        return fail(ApiError::not_found("No such curated test spec"));
+    };
+    let disposition = format!("attachment; filename=\"{}.yml\"", spec.name.replace('"', ""));
+    let headers = [(http::header::CONTENT_TYPE, "application/yaml".to_owned()), (http::header::CONTENT_DISPOSITION, disposition)];
+    (StatusCode::OK, headers, engine::default_specs::curated_spec_yaml(&spec)).into_response()
 }
 
 fn content_type_of(extension: &str) -> &'static str {

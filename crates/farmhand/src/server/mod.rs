@@ -125,6 +125,7 @@ pub fn router(
         .route("/uploads/{account}/{project}/{upload}", put(upload_put::put_upload))
         .route("/artifacts/{account}/{*path}", get(downloads::artifact))
         .route("/video/{account}/{*job}", get(downloads::video))
+        .route("/curated-test-specs/{id}", get(downloads::curated_spec))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), presign::require));
     Router::new()
         .route(

@@ -94,10 +94,19 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
         (None, Some(_)) => return Err(ApiError::argument(format!("{test_type} runs take no test package"))),
         (None, None) => None,
     };
-    let spec = match (&req.test.test_spec_arn, test_spec_type_for(test_type)) {
-        (Some(arn), Some(expected)) => {
-            Some(upload_for_run(ctx, &project_arn, "testSpecArn", arn, |t| t == expected, expected.as_str()).await?)
-        }
+    let spec_arn = match (&req.test.test_spec_arn, test_spec_type_for(test_type)) {
+        // A curated spec belongs to every project, like AWS's.
+        (Some(arn), Some(expected)) => Some(match uploads::curated(ctx, arn) {
+            Some(curated) if curated.upload_type == expected => arn.clone(),
+            Some(curated) => {
+                return Err(ApiError::argument(format!(
+                    "testSpecArn {arn} is a {} upload; this run needs {}",
+                    curated.upload_type.as_str(),
+                    expected.as_str()
+                )))
+            }
+            None => upload_for_run(ctx, &project_arn, "testSpecArn", arn, |t| t == expected, expected.as_str()).await?.0.to_string(),
+        }),
         (Some(_), None) => return Err(ApiError::argument(format!("{test_type} runs cannot use a test spec"))),
         (None, _) => None,
     };
@@ -177,7 +186,7 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
         platform,
         app_arn: app.as_ref().map(|(a, _)| a.to_string()),
         test_package_arn: package.as_ref().map(|(a, _)| a.to_string()),
-        test_spec_arn: spec.as_ref().map(|(a, _)| a.to_string()),
+        test_spec_arn: spec_arn,
         device_pool_arn: req.device_pool_arn.clone(),
         billing_method,
         job_timeout_minutes: timeout,
