@@ -13,6 +13,7 @@
 //! - [`clock`]: the injected clock.
 //! - [`job`]: job plans, statuses and results, the timeline, the stop rules, billing.
 //! - [`network`]: a job's network: its profile's shaping and its private service names.
+//! - [`offering`]: the offering catalog and an account's ledger of slot purchases and renewals.
 //! - [`resources`]: stored form of projects, device pools and uploads.
 //! - [`run`]: stored form of runs and jobs (what the timeline derives everything from).
 //! - [`scheduling`]: which waiting job gets which device instance.
@@ -25,6 +26,7 @@ pub mod device;
 pub mod host;
 pub mod job;
 pub mod network;
+pub mod offering;
 pub mod resources;
 pub mod run;
 pub mod scheduling;
