@@ -69,7 +69,7 @@ pub trait SettleObserver: Send + Sync {
 pub enum SchedulerError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("stored job {0} does not decode: {1}")]
+    #[error("stored record {0} does not decode: {1}")]
     Corrupt(String, serde_json::Error),
 }
 
