@@ -233,6 +233,14 @@ pub enum Refusal {
     OverMaxSlots { offering: String, max: i32, wanted: i32 },
 }
 
+/// What an account may buy: the catalog, and its `maxSlots` (offering id → most slots it
+/// may hold; an offering it does not name is unbounded).
+#[derive(Debug, Clone, Copy)]
+pub struct Terms<'a> {
+    pub catalog: &'a Catalog,
+    pub max_slots: &'a BTreeMap<String, i32>,
+}
+
 /// An account's purchases and renewals, oldest first: the one stored document per account.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Ledger {
@@ -349,26 +357,25 @@ impl Ledger {
         all
     }
 
-    /// PurchaseOffering's transaction, effective `now_ms`, checked against the catalog, the
-    /// account's `max_slots` (offering id → most slots) and the promotions it has used.
+    /// PurchaseOffering's transaction, effective `now_ms`, checked against the account's
+    /// terms and the promotions it has used.
     pub fn purchase(
         &self,
-        catalog: &Catalog,
-        max_slots: &BTreeMap<String, i32>,
+        terms: Terms<'_>,
         offering_id: &str,
         quantity: i32,
         promotion_id: Option<&str>,
         id: String,
         now_ms: i64,
     ) -> Result<Transaction, Refusal> {
-        let offering = catalog.offering(offering_id).ok_or_else(|| Refusal::UnknownOffering(offering_id.to_owned()))?;
+        let offering = terms.catalog.offering(offering_id).ok_or_else(|| Refusal::UnknownOffering(offering_id.to_owned()))?;
         if quantity < 1 {
             return Err(Refusal::Quantity(quantity));
         }
         let discount = match promotion_id {
             None => 0.0,
             Some(p) => {
-                let promotion = catalog.promotion(p).ok_or_else(|| Refusal::UnknownPromotion(p.to_owned()))?;
+                let promotion = terms.catalog.promotion(p).ok_or_else(|| Refusal::UnknownPromotion(p.to_owned()))?;
                 // A promotion is an introductory offer: once per account.
                 if self.transactions.iter().any(|t| t.promotion_id.as_deref() == Some(p)) {
                     return Err(Refusal::PromotionUsed(p.to_owned()));
@@ -377,7 +384,7 @@ impl Ledger {
             }
         };
         let held = self.status_at(offering_id, now_ms).map_or(0, |s| s.quantity);
-        check_max(max_slots, offering_id, held.saturating_add(quantity))?;
+        check_max(terms.max_slots, offering_id, held.saturating_add(quantity))?;
         Ok(Transaction {
             id,
             kind: TransactionType::Purchase,
@@ -394,14 +401,13 @@ impl Ledger {
     /// offering the account holds (now or from then) can be renewed.
     pub fn renew(
         &self,
-        catalog: &Catalog,
-        max_slots: &BTreeMap<String, i32>,
+        terms: Terms<'_>,
         offering_id: &str,
         quantity: i32,
         id: String,
         now_ms: i64,
     ) -> Result<Transaction, Refusal> {
-        let offering = catalog.offering(offering_id).ok_or_else(|| Refusal::UnknownOffering(offering_id.to_owned()))?;
+        let offering = terms.catalog.offering(offering_id).ok_or_else(|| Refusal::UnknownOffering(offering_id.to_owned()))?;
         if quantity < 1 {
             return Err(Refusal::Quantity(quantity));
         }
@@ -409,7 +415,7 @@ impl Ledger {
         if self.status_at(offering_id, now_ms).is_none() && self.status_at(offering_id, next).is_none() {
             return Err(Refusal::NothingToRenew(offering_id.to_owned()));
         }
-        check_max(max_slots, offering_id, quantity)?;
+        check_max(terms.max_slots, offering_id, quantity)?;
         Ok(Transaction {
             id,
             kind: TransactionType::Renew,
@@ -461,14 +467,14 @@ mod tests {
 
     fn buy(ledger: &mut Ledger, quantity: i32, promotion: Option<&str>, at: i64) -> Result<Transaction, Refusal> {
         let id = format!("tx{}", ledger.transactions.len());
-        let t = ledger.purchase(&Catalog::demo(), &BTreeMap::new(), &android(), quantity, promotion, id, at)?;
+        let t = ledger.purchase(Terms { catalog: &Catalog::demo(), max_slots: &BTreeMap::new() }, &android(), quantity, promotion, id, at)?;
         ledger.transactions.push(t.clone());
         Ok(t)
     }
 
     fn renew(ledger: &mut Ledger, quantity: i32, at: i64) -> Result<Transaction, Refusal> {
         let id = format!("tx{}", ledger.transactions.len());
-        let t = ledger.renew(&Catalog::demo(), &BTreeMap::new(), &android(), quantity, id, at)?;
+        let t = ledger.renew(Terms { catalog: &Catalog::demo(), max_slots: &BTreeMap::new() }, &android(), quantity, id, at)?;
         ledger.transactions.push(t.clone());
         Ok(t)
     }
@@ -551,7 +557,7 @@ mod tests {
         let none = BTreeMap::new();
         assert_eq!(buy(&mut l, 0, None, NOW), Err(Refusal::Quantity(0)));
         assert_eq!(
-            l.purchase(&catalog, &none, "X".repeat(32).as_str(), 1, None, "t".into(), NOW),
+            l.purchase(Terms { catalog: &catalog, max_slots: &none }, "X".repeat(32).as_str(), 1, None, "t".into(), NOW),
             Err(Refusal::UnknownOffering("X".repeat(32)))
         );
         assert_eq!(buy(&mut l, 1, Some("NOPE"), NOW), Err(Refusal::UnknownPromotion("NOPE".into())));
@@ -562,11 +568,11 @@ mod tests {
         assert_eq!(buy(&mut l, 1, Some("FIRST-MONTH-FREE"), NOW), Err(Refusal::PromotionUsed("FIRST-MONTH-FREE".into())));
         let max = BTreeMap::from([(android(), 3)]);
         assert_eq!(
-            l.purchase(&catalog, &max, &android(), 2, None, "t".into(), NOW),
+            l.purchase(Terms { catalog: &catalog, max_slots: &max }, &android(), 2, None, "t".into(), NOW),
             Err(Refusal::OverMaxSlots { offering: android(), max: 3, wanted: 4 })
         );
-        assert!(l.purchase(&catalog, &max, &android(), 1, None, "t".into(), NOW).is_ok());
-        assert!(l.renew(&catalog, &max, &android(), 4, "t".into(), NOW).is_err());
+        assert!(l.purchase(Terms { catalog: &catalog, max_slots: &max }, &android(), 1, None, "t".into(), NOW).is_ok());
+        assert!(l.renew(Terms { catalog: &catalog, max_slots: &max }, &android(), 4, "t".into(), NOW).is_err());
     }
 
     #[test]

@@ -254,7 +254,8 @@ async fn purchased_slots_add_to_the_platforms_unmetered_devices_from_the_purchas
     let android = catalog.offerings[0].id.clone();
     let bought_at = farm.clock.now() + 1_000;
     let buy = |ledger: &domain::offering::Ledger| {
-        ledger.purchase(&catalog, &Default::default(), &android, 2, None, "t1".repeat(16), bought_at)
+        let max_slots = Default::default();
+        ledger.purchase(domain::offering::Terms { catalog: &catalog, max_slots: &max_slots }, &android, 2, None, "t1".repeat(16), bought_at)
     };
     engine::offering_ledgers::append(farm.store.as_ref(), support::ACCOUNT, bought_at, buy).await.expect("purchase");
     assert_eq!(pass(&scheduler).await.assigned, 0, "the purchase takes effect when made, not before");

@@ -10,7 +10,7 @@
 
 use super::records::{epoch_seconds, page_slice};
 use super::Ctx;
-use domain::offering::{self, Ledger, Refusal, Status, Transaction};
+use domain::offering::{self, Ledger, Refusal, Status, Terms, Transaction};
 use engine::offering_ledgers::{self, AppendError};
 use protocol::model as wire;
 use protocol::pagination::PAGE_SIZE;
@@ -78,6 +78,10 @@ fn refusal_to_error(refusal: Refusal) -> ApiError {
     }
 }
 
+fn terms(ctx: &Ctx) -> Terms<'_> {
+    Terms { catalog: &ctx.state.catalog, max_slots: &ctx.account.settings.max_slots }
+}
+
 async fn ledger(ctx: &Ctx) -> Result<Ledger, ApiError> {
     offering_ledgers::load(ctx.state.store.as_ref(), &ctx.account.id).await.map_err(|e| ctx.internal(e))
 }
@@ -129,11 +133,10 @@ pub async fn purchase(
     ctx: &Ctx,
     req: wire::PurchaseOfferingRequest,
 ) -> Result<wire::PurchaseOfferingResult, ApiError> {
-    let catalog = &ctx.state.catalog;
-    let max_slots = &ctx.account.settings.max_slots;
+    let terms = terms(ctx);
     let promotion = req.offering_promotion_id.as_deref();
     let transaction = append(ctx, |ledger, id, now| {
-        ledger.purchase(catalog, max_slots, &req.offering_id, req.quantity, promotion, id, now)
+        ledger.purchase(terms, &req.offering_id, req.quantity, promotion, id, now)
     })
     .await?;
     // Jobs waiting for an unmetered slot may start now.
@@ -142,10 +145,9 @@ pub async fn purchase(
 }
 
 pub async fn renew(ctx: &Ctx, req: wire::RenewOfferingRequest) -> Result<wire::RenewOfferingResult, ApiError> {
-    let catalog = &ctx.state.catalog;
-    let max_slots = &ctx.account.settings.max_slots;
+    let terms = terms(ctx);
     let transaction =
-        append(ctx, |ledger, id, now| ledger.renew(catalog, max_slots, &req.offering_id, req.quantity, id, now)).await?;
+        append(ctx, |ledger, id, now| ledger.renew(terms, &req.offering_id, req.quantity, id, now)).await?;
     Ok(wire::RenewOfferingResult { offering_transaction: Some(transaction) })
 }
 
