@@ -168,8 +168,8 @@ description = "Half off a purchase"
 discount_percent = 50
 """
 FLEET = [device("slot-one", "Slot One"), device("slot-two", "Slot Two"), device("slot-three", "Slot Three")]
-# Long enough at --time-scale 20 (a minute of wall time) to see who waits.
-LONG = Scenario(setup=1, teardown=1, tests=(SimTest("long", 1200),))
+# Long enough at --time-scale 20 (ten seconds of wall time) to see who waits.
+LONG = Scenario(setup=1, teardown=1, tests=(SimTest("long", 200),))
 
 
 @pytest.fixture(scope="module")
