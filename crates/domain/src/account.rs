@@ -99,7 +99,8 @@ pub struct AccountSettings {
     pub default_job_timeout_minutes: i32,
     /// Offering id → most slots the account may purchase (GetAccountSettings `maxSlots`).
     pub max_slots: BTreeMap<String, i32>,
-    /// Platform (`ANDROID`/`IOS`) → devices that UNMETERED runs may use at once.
+    /// Platform (`ANDROID`/`IOS`) → devices that UNMETERED runs may use at once, before
+    /// the slots the account purchased (`domain::offering::unmetered_devices`).
     pub unmetered_devices: BTreeMap<String, i32>,
     /// Platform → unmetered remote access devices; reported, not enforced.
     pub unmetered_remote_access_devices: BTreeMap<String, i32>,
@@ -123,9 +124,9 @@ pub const MIN_JOB_TIMEOUT_MINUTES: i32 = 5;
 
 impl Default for AccountSettings {
     fn default() -> Self {
-        // A self-hosted farm has no slot purchase flow, so every account starts with one
-        // unmetered device per platform: UNMETERED runs work out of the box, one device at a
-        // time, and an operator raises the numbers in config.
+        // Every account starts with one unmetered device per platform, so UNMETERED runs
+        // work out of the box, one device at a time; PurchaseOffering adds slots on top,
+        // and an operator may raise (or zero) the base with `account update`.
         let one_each: BTreeMap<String, i32> = [("ANDROID".to_owned(), 1), ("IOS".to_owned(), 1)]
             .into_iter()
             .collect();

@@ -17,6 +17,7 @@
 //! - [`network`]: a job's network: its profile's shaping and its private service names.
 //! - [`network_profile`]: network profiles: ranges, stored form, the curated set.
 //! - [`vpce`]: VPC endpoint configurations and the name each gives a private service.
+//! - [`offering`]: the offering catalog and an account's ledger of slot purchases and renewals.
 //! - [`resources`]: stored form of projects, device pools and uploads.
 //! - [`run`]: stored form of runs and jobs (what the timeline derives everything from).
 //! - [`scheduling`]: which waiting job gets which device instance.
@@ -32,6 +33,7 @@ pub mod host;
 pub mod job;
 pub mod network;
 pub mod network_profile;
+pub mod offering;
 pub mod resources;
 pub mod run;
 pub mod scheduling;

@@ -12,6 +12,7 @@
 //! - [`executor`]: runs jobs on real devices through the runner, recording what happens.
 //! - [`live_fleet`]: the fleet file's simulated devices plus those of the device hosts.
 //! - [`scheduler`]: the loop that assigns devices to waiting jobs and settles ended ones.
+//! - [`offering_ledgers`]: each account's stored offering ledger (slot purchases, renewals).
 //! - [`job_view`]: a stored job seen at an instant (snapshot, ledger line).
 //! - [`ffmpeg`]: the video tool (simulated jobs' Video, joining adb screen recordings).
 //! - [`sim_artifacts`]: the artifacts of simulated jobs, rendered on demand: logs, results,
@@ -38,6 +39,7 @@ pub mod script_player;
 pub mod instrumentation;
 pub mod junit;
 pub mod live_fleet;
+pub mod offering_ledgers;
 pub mod scheduler;
 pub mod sim;
 pub mod ffmpeg;

@@ -69,7 +69,7 @@ pub trait SettleObserver: Send + Sync {
 pub enum SchedulerError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("stored job {0} does not decode: {1}")]
+    #[error("stored record {0} does not decode: {1}")]
     Corrupt(String, serde_json::Error),
 }
 
@@ -333,15 +333,23 @@ impl Scheduler {
             .filter(|i| i.status == domain::device::InstanceStatus::NotAvailable)
             .map(|i| i.arn.clone())
             .collect();
+        let ledgers = crate::offering_ledgers::all(self.store.as_ref()).await.map_err(|e| match e {
+            crate::offering_ledgers::ReadError::Store(e) => SchedulerError::Store(e),
+            crate::offering_ledgers::ReadError::Corrupt(key, cause) => SchedulerError::Corrupt(key, cause),
+        })?;
+        let no_slots = domain::offering::Ledger::default();
         let slots: BTreeMap<String, AccountSlots> = self
             .store
             .accounts()
             .await?
             .into_iter()
             .map(|a| {
+                // Purchased slots count from the instant their transaction takes effect,
+                // read on the same clock as the rest of the pass.
+                let ledger = ledgers.get(&a.id).unwrap_or(&no_slots);
                 let s = AccountSlots {
                     max_concurrent_jobs: a.settings.max_concurrent_jobs,
-                    unmetered_devices: a.settings.unmetered_devices.clone(),
+                    unmetered_devices: domain::offering::unmetered_devices(&a.settings.unmetered_devices, ledger, now),
                 };
                 (a.id, s)
             })

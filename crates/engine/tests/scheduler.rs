@@ -37,6 +37,7 @@ on_every_backend!(
     a_busy_device_keeps_the_next_job_waiting_until_teardown_ends_fifo_across_runs,
     the_account_concurrency_limit_keeps_metered_jobs_waiting,
     unmetered_jobs_wait_for_their_platforms_slots,
+    purchased_slots_add_to_the_platforms_unmetered_devices_from_the_purchase_on,
     a_job_stopped_before_it_has_a_device_settles_unbilled_and_never_gets_one,
     a_job_stopped_during_its_tests_releases_the_device_at_teardown_end,
     a_long_test_stopped_in_progress_frees_the_device_at_stop_plus_grace_plus_teardown,
@@ -240,6 +241,31 @@ async fn unmetered_jobs_wait_for_their_platforms_slots(backend: Backend) {
     assert_eq!(farm.job(&android.jobs[1]).await.1.assigned_ms, Some(end));
     let ledger = farm.ledger_of(&android.jobs[0]).await;
     assert_eq!((ledger[0].billing_method.as_str(), ledger[0].seconds), ("UNMETERED", 20));
+}
+
+async fn purchased_slots_add_to_the_platforms_unmetered_devices_from_the_purchase_on(backend: Backend) {
+    let Some(farm) = Farm::new(backend, &small_fleet()).await else { return };
+    farm.update_settings(|s| s.unmetered_devices = [("ANDROID".to_owned(), 0)].into()).await;
+    let scheduler = farm.scheduler();
+    let run = farm.schedule(RunSpec::on(&["solo", "duo"], plan(5, &[10], 5)).unmetered()).await;
+    let report = pass(&scheduler).await;
+    assert_eq!(report.assigned, 0, "no slot configured, none purchased");
+
+    let catalog = domain::offering::Catalog::demo();
+    let android = catalog.offerings[0].id.clone();
+    let bought_at = farm.clock.now() + 1_000;
+    let buy = |ledger: &domain::offering::Ledger| {
+        let max_slots = Default::default();
+        ledger.purchase(domain::offering::Terms { catalog: &catalog, max_slots: &max_slots }, &android, 2, None, "t1".repeat(16), bought_at)
+    };
+    engine::offering_ledgers::append(farm.store.as_ref(), support::ACCOUNT, bought_at, buy).await.expect("purchase");
+    assert_eq!(pass(&scheduler).await.assigned, 0, "the purchase takes effect when made, not before");
+    farm.clock.set(bought_at);
+    let report = pass(&scheduler).await;
+    assert_eq!(report.assigned, 2, "two purchased slots: both jobs run");
+    for job in &run.jobs {
+        assert_eq!(farm.job(job).await.1.assigned_ms, Some(bought_at));
+    }
 }
 
 async fn a_job_stopped_before_it_has_a_device_settles_unbilled_and_never_gets_one(backend: Backend) {

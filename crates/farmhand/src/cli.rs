@@ -181,6 +181,10 @@ struct SettingsArgs {
     /// Unmetered device slots per platform, e.g. `--unmetered-devices ANDROID=2`.
     #[arg(long, value_parser = parse_platform_count)]
     unmetered_devices: Vec<(String, i32)>,
+    /// Most slots of an offering the account may hold (its maxSlots), e.g.
+    /// `--max-slots OFFERING_ID=4`; PurchaseOffering and RenewOffering beyond it are refused.
+    #[arg(long, value_parser = parse_offering_count)]
+    max_slots: Vec<(String, i32)>,
     /// Metered device minutes the account may use in total (its trialMinutes).
     #[arg(long, conflicts_with = "no_trial_minutes")]
     trial_minutes: Option<f64>,
@@ -213,8 +217,16 @@ fn parse_platform_count(text: &str) -> Result<(String, i32), String> {
     Ok((platform, count.parse().map_err(|e| format!("{e}"))?))
 }
 
+fn parse_offering_count(text: &str) -> Result<(String, i32), String> {
+    let (offering, count) = text.rsplit_once('=').ok_or("expected OFFERING_ID=COUNT")?;
+    Ok((offering.to_owned(), count.parse().map_err(|e| format!("{e}"))?))
+}
+
 impl SettingsArgs {
     fn apply(&self, s: &mut domain::account::AccountSettings) {
+        for (offering, n) in &self.max_slots {
+            s.max_slots.insert(offering.clone(), *n);
+        }
         if let Some(n) = self.max_concurrent_jobs {
             s.max_concurrent_jobs = n;
         }

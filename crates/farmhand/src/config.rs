@@ -4,6 +4,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
+use domain::offering::{Catalog, Offering, Promotion};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -156,6 +157,11 @@ struct FileConfig {
     root_secret_access_key: Option<String>,
     log_format: Option<LogFormat>,
     metrics_token: Option<String>,
+    /// The offering catalog (`[[offerings]]`); absent: [`Catalog::demo`]. File only: a
+    /// catalog is a list of tables, not something a flag spells.
+    offerings: Option<Vec<Offering>>,
+    /// `[[offering_promotions]]`; absent with no `offerings`: the demo catalog's.
+    offering_promotions: Option<Vec<Promotion>>,
 }
 
 fn read_file_config(path: Option<&PathBuf>) -> Result<FileConfig> {
@@ -201,6 +207,8 @@ pub struct ServeConfig {
     pub root_key: Option<(String, String)>,
     /// The bearer token `/metrics` requires; `None`: open.
     pub metrics_token: Option<String>,
+    /// What PurchaseOffering sells.
+    pub catalog: Catalog,
 }
 
 fn store_config(args: &StoreArgs, file: &FileConfig) -> StoreConfig {
@@ -312,10 +320,23 @@ impl ServeArgs {
                 }
                 None => None,
             },
+            catalog: catalog(file.offerings, file.offering_promotions)?,
             store,
             root_key,
         })
     }
+}
+
+/// The file's catalog, or the demo's when the file defines no offerings. Promotions
+/// without offerings would be promotions of nothing, so they need `offerings` too.
+fn catalog(offerings: Option<Vec<Offering>>, promotions: Option<Vec<Promotion>>) -> Result<Catalog> {
+    let catalog = match (offerings, promotions) {
+        (None, None) => Catalog::demo(),
+        (None, Some(_)) => anyhow::bail!("offering_promotions needs offerings in the same file"),
+        (Some(offerings), promotions) => Catalog { offerings, promotions: promotions.unwrap_or_default() },
+    };
+    catalog.validate()?;
+    Ok(catalog)
 }
 
 #[cfg(test)]
@@ -416,6 +437,45 @@ mod tests {
         for bad in ["", "two words", "tab\there", "caf\u{e9}"] {
             let args = ServeArgs { metrics_token: Some(bad.into()), ..Default::default() };
             assert!(args.resolve().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_offering_catalog_comes_from_the_file_or_is_the_demo_one() {
+        assert_eq!(ServeArgs::default().resolve().expect("resolves").catalog, Catalog::demo());
+        let mut file = tempfile::NamedTempFile::new().expect("temp");
+        writeln!(
+            file,
+            r#"
+            [[offerings]]
+            id = "00000000-0000-4000-8000-000000000001"
+            description = "Android slot"
+            platform = "ANDROID"
+            type = "RECURRING"
+            price = {{ amount = 100.0, currency_code = "USD", frequency = "MONTHLY" }}
+
+            [[offering_promotions]]
+            id = "HALF-OFF"
+            description = "Half off"
+            discount_percent = 50
+            "#
+        )
+        .expect("write");
+        let args = ServeArgs { store: StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() }, ..Default::default() };
+        let catalog = args.resolve().expect("resolves").catalog;
+        assert_eq!(catalog.offerings.len(), 1);
+        assert_eq!(catalog.offerings[0].price.amount, 100.0);
+        assert_eq!(catalog.promotions[0].id, "HALF-OFF");
+
+        for bad in [
+            "[[offerings]]\nid = \"short\"\ndescription = \"x\"\nplatform = \"ANDROID\"\nprice = { amount = 1.0 }",
+            "[[offerings]]\nid = \"00000000-0000-4000-8000-000000000001\"\ndescription = \"x\"\nplatform = \"ANDROID\"\nprice = { amount = 1.0, currency_code = \"EUR\" }",
+            "[[offering_promotions]]\nid = \"HALF\"\ndescription = \"x\"\ndiscount_percent = 50",
+        ] {
+            let mut file = tempfile::NamedTempFile::new().expect("temp");
+            writeln!(file, "{bad}").expect("write");
+            let args = ServeArgs { store: StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() }, ..Default::default() };
+            assert!(args.resolve().is_err(), "{bad}");
         }
     }
 

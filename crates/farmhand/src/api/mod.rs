@@ -6,6 +6,7 @@ mod artifacts;
 mod devices;
 mod instance_profiles;
 mod network_profiles;
+mod offerings;
 mod pools;
 mod projects;
 mod records;
@@ -100,5 +101,11 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, 
         ListTests => runs::list_tests,
         ListUniqueProblems => runs::list_unique_problems,
         ListArtifacts => artifacts::list,
+        ListOfferings => offerings::list,
+        ListOfferingPromotions => offerings::list_promotions,
+        PurchaseOffering => offerings::purchase,
+        RenewOffering => offerings::renew,
+        GetOfferingStatus => offerings::status,
+        ListOfferingTransactions => offerings::list_transactions,
     }
 }

@@ -1,4 +1,5 @@
-//! GetAccountSettings: the caller's account as the service sees it.
+//! GetAccountSettings: the caller's account as the service sees it; its unmetered devices
+//! include the slots it has purchased.
 
 use super::Ctx;
 use protocol::model as wire;
@@ -20,7 +21,7 @@ pub async fn get_account_settings(
     Ok(wire::GetAccountSettingsResult {
         account_settings: Some(wire::AccountSettings {
             aws_account_number: Some(ctx.account.id.clone()),
-            unmetered_devices: Some(s.unmetered_devices.clone()),
+            unmetered_devices: Some(super::offerings::unmetered_devices(ctx).await?),
             unmetered_remote_access_devices: Some(s.unmetered_remote_access_devices.clone()),
             max_job_timeout_minutes: Some(s.max_job_timeout_minutes),
             trial_minutes,

@@ -142,6 +142,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         live_changes: tokio::sync::watch::Sender::new(0),
         draining: super::shutdown::Draining::default(),
         metrics,
+        catalog: config.catalog.clone(),
     }))
 }
 

@@ -79,6 +79,8 @@ pub struct AppState {
     pub draining: shutdown::Draining,
     /// What `/metrics` counts as it happens (requests, stop latency).
     pub metrics: Arc<metrics::Metrics>,
+    /// The offerings accounts may buy (config file).
+    pub catalog: domain::offering::Catalog,
 }
 
 impl AppState {
