@@ -12,6 +12,7 @@
 use crate::agent::{Assignment, JobLink, LinkError};
 use crate::default_specs::{default_spec, DefaultSpecInput};
 use crate::junit::TestCaseResult;
+use crate::runner::netns::{self, JobNet};
 use crate::runner::{
     AppFile, CancelSignal, Canceller, JobEnv, Phase, PhaseOutcome, Progress, Runner, SpecReport, Workspace, WorkspaceError,
 };
@@ -196,6 +197,7 @@ impl Executor {
     /// directories of jobs a previous run of this host left behind. Kept failed
     /// workspaces stay (their processes are still ended).
     pub async fn sweep(&self) {
+        self.sweep_networks().await;
         let Ok(mut entries) = tokio::fs::read_dir(&self.work_root).await else { return };
         while let Ok(Some(entry)) = entries.next_entry().await {
             let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
@@ -205,6 +207,22 @@ impl Executor {
                 continue;
             }
             self.clean_up_dir(&name).await;
+        }
+    }
+
+    /// Says how network profiles are applied on this host (or why they cannot be), and
+    /// removes the job networks a crashed farmhand left.
+    async fn sweep_networks(&self) {
+        let support = netns::Support::probe();
+        match &support {
+            netns::Support::Available => {
+                tracing::info!("{}", support.describe());
+                let removed = tokio::task::spawn_blocking(netns::sweep).await.unwrap_or(0);
+                if removed > 0 {
+                    tracing::info!(networks = removed, "removed job networks left by an interrupted run");
+                }
+            }
+            netns::Support::Unavailable(_) => tracing::warn!("{}", support.describe()),
         }
     }
 
@@ -249,6 +267,7 @@ impl Executor {
             Some(text) => Some(parse_test_spec(text).map_err(|e| ExecError::Setup(e.to_string()))?),
             None => None,
         };
+        let network = own_network(&assignment).await?;
         let workspace = self.workspace(&job_id, package.clone(), app.clone()).await?;
         let _ = tokio::fs::remove_dir_all(&staging).await;
         let spec = match explicit_spec {
@@ -257,6 +276,9 @@ impl Executor {
         };
 
         let mut env = self.job_env(&assignment, &job_arn, &workspace)?;
+        if let Some(network) = &network {
+            env.set_network_namespace(network.namespace());
+        }
         let device = match job.driver {
             Driver::Adb => {
                 let android = self.prepare_android(job, &workspace, &mut env).await?;
@@ -281,6 +303,10 @@ impl Executor {
         let report = self.run_reporting(job_arn_text, &workspace, &spec, &env, signal).await;
         watcher.abort();
         syncer.abort();
+        // The spec's processes are gone: nothing uses the job's network any more.
+        if let Some(network) = network {
+            network.remove().await;
+        }
         self.copy_output(job_arn_text, &output).await;
 
         let unplugged = self.android.lock().ok().and_then(|mut m| m.remove(job_arn_text)).is_some_and(|(_, lost)| lost);
@@ -519,6 +545,25 @@ impl Executor {
         }
         stored
     }
+}
+
+/// The network of its own a host job needs (its run has a network profile or private
+/// service names), set up; None when it runs in the host's network as it is. A network
+/// that cannot be set up fails the job with the reason: running it unshaped would report
+/// results for conditions it never had.
+async fn own_network(assignment: &Assignment) -> Result<Option<JobNet>, ExecError> {
+    let network = &assignment.run.network;
+    if network.is_default() {
+        return Ok(None);
+    }
+    let what = match &network.profile {
+        Some(profile) => format!("The network profile {:?}", profile.name),
+        None => "The run's VPC endpoint configurations".to_string(),
+    };
+    if assignment.job.driver != Driver::Host {
+        return Err(ExecError::Setup(format!("{what} could not be applied: farmhand shapes the network of host devices only")));
+    }
+    JobNet::apply(network).await.map(Some).map_err(|why| ExecError::Setup(format!("{what} could not be applied on this host: {why}")))
 }
 
 /// Test packages AWS takes as one file rather than a zip: they are placed as they are.
