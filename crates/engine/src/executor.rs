@@ -740,6 +740,10 @@ fn progress_report(event: &Progress, teardown_limit: Duration) -> Option<JobRepo
 }
 
 #[cfg(test)]
+#[path = "executor/network_tests.rs"]
+mod network_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use domain::job::observed::ObservedJob;
