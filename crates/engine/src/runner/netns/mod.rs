@@ -6,7 +6,8 @@
 //! - namespace `farmhand-N`, with `lo` and the TUN device `fhNj` (the job's address,
 //!   default route); `/etc/netns/farmhand-N/hosts` is the job's `/etc/hosts` (`ip netns
 //!   exec` mounts it over `/etc/hosts`): the private names ([`aliases`]) and
-//!   [`HOST_NAME`];
+//!   [`HOST_NAME`]; a `resolv.conf` beside it when the host's resolver is on its
+//!   loopback ([`dns`]);
 //! - TUN device `fhNh` on the host (the host side's address, `route_localnet`), and
 //!   farmhand's link tasks between the two devices;
 //! - nf_tables table `ip farmhand_N` ([`nat`]): masquerade out, the host side's address to
@@ -20,6 +21,7 @@
 
 mod aliases;
 mod command;
+mod dns;
 pub(crate) use command::tool;
 mod link;
 mod nat;
@@ -105,10 +107,16 @@ impl JobNet {
         let etc = etc_dir(&names);
         tokio::fs::create_dir_all(&etc).await.map_err(|e| format!("creating {}: {e}", etc.display()))?;
         tokio::fs::write(etc.join("hosts"), hosts).await.map_err(|e| format!("writing the job's hosts file: {e}"))?;
+        let host_resolv = tokio::fs::read_to_string("/etc/resolv.conf").await.unwrap_or_default();
+        let resolver = dns::loopback_resolver(&host_resolv);
+        if resolver.is_some() {
+            let resolv = dns::resolv_conf(&host_resolv, &names);
+            tokio::fs::write(etc.join("resolv.conf"), resolv).await.map_err(|e| format!("writing the job's resolv.conf: {e}"))?;
+        }
 
         let inner = open_tun(&names.inner_tun)?;
         let outer = open_tun(&names.outer_tun)?;
-        let ruleset = nat::ruleset(&names, &forwards);
+        let ruleset = nat::ruleset(&names, &forwards, resolver);
         let setup = names.clone();
         tokio::task::spawn_blocking(move || plumb(&setup, &ruleset)).await.map_err(|e| e.to_string())??;
 
