@@ -33,6 +33,9 @@ TEST_ARN = re.compile(rf"^arn:aws:devicefarm:{REGION}:(\d{{12}}):test:({UUID})/(
 TIME_SCALE = 20.0
 # Device assigned → PROCESSING 1 s → SCHEDULING 1 s → PREPARING 2 s, then setup begins.
 PREP_SECONDS = 4.0
+# The server's default `--stop-grace-seconds`: how long a simulated test in progress runs on
+# after a stop (simulated seconds, on the service clock).
+STOP_GRACE = 10.0
 # Timestamps are epoch seconds with millisecond fractions.
 TS_TOLERANCE = 0.0015
 
@@ -96,9 +99,12 @@ def fleet_toml(devices: list[dict], *, fleet_type: str = "PRIVATE", name: str = 
 
 
 def sim_server(data_dir: Path, *, scale: float = TIME_SCALE, fleet: list[dict] | None = None,
-               root_key: tuple[str, str] | None = None) -> Farmhand:
-    """A server whose service clock runs `scale` times faster, on `fleet` (default: demo)."""
+               root_key: tuple[str, str] | None = None, stop_grace: float | None = None) -> Farmhand:
+    """A server whose service clock runs `scale` times faster, on `fleet` (default: demo),
+    with a stop grace of `stop_grace` seconds (default: the server's, STOP_GRACE)."""
     args = ["--time-scale", str(scale)]
+    if stop_grace is not None:
+        args += ["--stop-grace-seconds", str(stop_grace)]
     if fleet is not None:
         fleet_path = Path(str(data_dir) + "-fleet.toml")
         fleet_path.write_text(fleet_toml(fleet))
@@ -336,11 +342,12 @@ class ExpectedJob:
         return [s.result for s in self.steps]
 
 
-def expected_job(scenario: Scenario, *, stop_at: float | None = None) -> ExpectedJob:
+def expected_job(scenario: Scenario, *, stop_at: float | None = None, grace: float = STOP_GRACE) -> ExpectedJob:
     """The final job of `scenario` with a stop at `stop_at` seconds after assignment (None:
-    no stop; a negative value: a stop before the job had a device). The rules: a stop before
-    setup begins ends the job at once; otherwise the step in progress (setup or a test) runs
-    to its end, no later test starts (each STOPPED at the stop instant), teardown runs in full.
+    no stop; a negative value: a stop before the job had a device) recorded with `grace`. The
+    rules: a stop before setup begins ends the job at once; otherwise setup in progress runs
+    to its end, a test in progress ends STOPPED at stop + grace unless it ends by itself
+    first, no later test starts (each STOPPED at the stop instant), teardown runs in full.
     """
     steps: list[ExpectedStep] = []
     if stop_at is not None and stop_at <= PREP_SECONDS:
@@ -354,20 +361,29 @@ def expected_job(scenario: Scenario, *, stop_at: float | None = None) -> Expecte
         if is_test and stop_at is not None and clock >= stop_at:
             steps.append(ExpectedStep(name, "COMPLETED", "STOPPED", None, stop_at, 0))
             continue
-        steps.append(ExpectedStep(name, "COMPLETED", result, clock, clock + seconds, billed(seconds), message))
-        clock += seconds
+        end = clock + seconds
+        if is_test and stop_at is not None and end > stop_at + grace:
+            # In progress at the stop and still running at stop + grace: interrupted.
+            cut = stop_at + grace
+            steps.append(ExpectedStep(name, "COMPLETED", "STOPPED", clock, cut, billed(cut - clock)))
+            clock = cut
+            continue
+        steps.append(ExpectedStep(name, "COMPLETED", result, clock, end, billed(seconds), message))
+        clock = end
     job_result = "STOPPED" if stop_at is not None else scenario.result
     return ExpectedJob(job_result, steps)
 
 
-def stop_offset(job: dict, tree: list[tuple[dict, list[dict]]]) -> float | None:
+def stop_offset(job: dict, tree: list[tuple[dict, list[dict]]], grace: float = STOP_GRACE) -> float | None:
     """When a stop took effect, read back from a final job: the instant its unstarted tests
-    were STOPPED (None if every test ran)."""
-    stopped = [ts(t["stopped"]) - ts(job["started"]) for _, tests in tree for t in tests
-               if t["result"] == "STOPPED" and "started" not in t]
+    were STOPPED, or `grace` before the test it interrupted ended (None if every test ran to
+    its end). Where both show, they must agree."""
+    started = ts(job["started"]) if "started" in job else 0.0
+    stopped = [ts(t["stopped"]) - started - (grace if "started" in t else 0.0) for _, tests in tree for t in tests
+               if t["result"] == "STOPPED"]
     if not stopped:
         return None
-    assert max(stopped) - min(stopped) <= TS_TOLERANCE, f"unstarted tests stopped at different instants {stopped}"
+    assert max(stopped) - min(stopped) <= TS_TOLERANCE, f"stopped tests disagree on the stop instant {stopped}"
     return stopped[0]
 
 

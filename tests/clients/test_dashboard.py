@@ -25,7 +25,7 @@ import requests
 
 from browser import BROWSER_DIR, Browser, Page, node_major_required
 from simfarm import (
-    PREP_SECONDS, STATUS_ORDER, Lab, Scenario, SimTest, check_final_job, device, devices_by_name, expected_job,
+    PREP_SECONDS, STATUS_ORDER, Lab, Scenario, SimTest, billed, check_final_job, device, devices_by_name, expected_job,
     job_tree, minutes, sim_server, spec_yaml, step_arn, stop_offset, unique, wait_job_status, wait_run_completed,
     wait_step_running,
 )
@@ -40,6 +40,9 @@ FLEET = [device(f"dash-{n.split()[1].lower()}", n) for n in (LIVE_ONE, CSRF_DEV,
 
 # Distinct step lengths, so that a bill names exactly which steps ran.
 SETUP, T1, T2, T3, TEARDOWN = 21, 33, 150, 43, 19
+# The stop grace (simulated seconds; 4 s of wall time): long enough for the page to show the
+# test in progress still RUNNING after a stop, short enough that it interrupts test_two.
+GRACE = 40.0
 LIVE = Scenario(setup=SETUP, teardown=TEARDOWN, tests=(
     SimTest("test_one", T1), SimTest("test_two", T2, "FAILED", "boom"), SimTest("test_three", T3),
 ))
@@ -89,7 +92,7 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory):
-    server = sim_server(tmp_path_factory.mktemp("dashboard"), scale=SCALE, fleet=FLEET).start()
+    server = sim_server(tmp_path_factory.mktemp("dashboard"), scale=SCALE, fleet=FLEET, stop_grace=GRACE).start()
     yield server
     assert server.stop() == 0, server.log_tail()
 
@@ -463,20 +466,20 @@ def test_watch_a_run_live_and_stop_a_job_in_its_tests(browser, farm, lab, fleet,
     wait_state(job_page, "#job", "STOPPING")
     assert lab.client.get_job(arn=job["arn"])["job"]["status"] == "STOPPING", "the button called StopJob"
     assert (job_page.text("#job-status"), job_page.text("#job-result")) == ("STOPPING", "PENDING")
-    # The test not yet started is STOPPED at once; the one in progress runs on.
+    # The test not yet started is STOPPED at once; the one in progress runs on for the grace.
     job_page.wait("(sel) => document.querySelector(sel).dataset.result === 'STOPPED'", test_row.format("test_three"))
     assert job_page.attr(test_row.format("test_two"), "data-status") == "RUNNING"
     assert lab.client.get_test(arn=step_arn(job["arn"], LIVE, 2))["test"]["status"] == "RUNNING", (
         "the page showed STOPPING while the test in progress still ran")
     job_page.screenshot("09-job-stopping")
 
-    # test_two runs on to its end (up to 15 s), then teardown.
+    # test_two runs on until stop + grace (4 s), then teardown.
     wait_state(job_page, "#job", "COMPLETED", "STOPPED", timeout=60)
     assert_not_reloaded(job_page, job_navigations)
     assert recorded(job_page, "job") == [("RUNNING", "PENDING"), ("STOPPING", "PENDING"), ("COMPLETED", "STOPPED")]
     assert (job_page.text("#job-status"), job_page.text("#job-result")) == ("COMPLETED", "STOPPED")
-    # The test in progress ended with its own result; teardown ran.
-    assert recorded(job_page, "test_two")[-1] == ("COMPLETED", "FAILED")
+    # The test in progress was interrupted, not run to its FAILED end; teardown ran.
+    assert recorded(job_page, "test_two")[-1] == ("COMPLETED", "STOPPED")
     assert job_page.attr("#suites section.suite[data-name='Teardown Suite'] tr.test", "data-result") == "PASSED"
     job_page.screenshot("10-job-stopped")
 
@@ -497,14 +500,16 @@ def test_watch_a_run_live_and_stop_a_job_in_its_tests(browser, farm, lab, fleet,
 
     # The seed's stop semantics, through the API.
     final = wait_job_status(lab.client, job["arn"], "COMPLETED", timeout=30)
-    at = stop_offset(final, job_tree(lab.client, job["arn"]))
-    assert PREP_SECONDS + SETUP + T1 < at < PREP_SECONDS + SETUP + T1 + T2, at
-    expected = expected_job(LIVE, stop_at=at)
-    assert expected.results == ["PASSED", "PASSED", "FAILED", "STOPPED", "PASSED"]
-    assert expected.billed_seconds == SETUP + T1 + T2 + TEARDOWN
+    at = stop_offset(final, job_tree(lab.client, job["arn"]), GRACE)
+    two_start = PREP_SECONDS + SETUP + T1
+    assert two_start < at < two_start + T2 - GRACE, at
+    expected = expected_job(LIVE, stop_at=at, grace=GRACE)
+    assert expected.results == ["PASSED", "PASSED", "STOPPED", "STOPPED", "PASSED"]
+    seconds = SETUP + T1 + billed(at + GRACE - two_start) + TEARDOWN
+    assert expected.billed_seconds == seconds
     check_final_job(lab.client, final, LIVE, expected)
     run_final = wait_run_completed(lab.client, run["arn"])
-    assert (run_final["result"], run_final["deviceMinutes"]) == ("STOPPED", minutes(SETUP + T1 + T2 + TEARDOWN))
+    assert (run_final["result"], run_final["deviceMinutes"]) == ("STOPPED", minutes(seconds))
     assert shows_minutes(job_page.text("#job-minutes"), final["deviceMinutes"]["total"]), job_page.text("#job-minutes")
     # The counters and progress the live page ended on are the API's.
     assert counted(page.text("#run-counters")) == run_final["counters"], page.text("#run-counters")
@@ -711,7 +716,7 @@ def test_stop_run_with_the_keyboard_on_a_phone(browser, farm, lab, fleet, live_p
     page.press("Enter")
     page.wait("() => ['STOPPING', 'COMPLETED'].includes(document.querySelector('#run').dataset.status)")
     assert lab.client.get_run(arn=run["arn"])["run"]["status"] in ("STOPPING", "COMPLETED"), "Enter called StopRun"
-    # The test in progress runs on: up to test_two's 15 s.
+    # The test in progress runs on: up to the grace's 4 s.
     wait_state(page, "#run", "COMPLETED", "STOPPED", timeout=60)
     assert_not_reloaded(page, navigations)
     assert (page.text("#run-status"), page.text("#run-result")) == ("COMPLETED", "STOPPED")
@@ -721,8 +726,8 @@ def test_stop_run_with_the_keyboard_on_a_phone(browser, farm, lab, fleet, live_p
     final = wait_run_completed(lab.client, run["arn"])
     assert final["result"] == "STOPPED"
     done = lab.client.get_job(arn=job["arn"])["job"]
-    at = stop_offset(done, job_tree(lab.client, job["arn"]))
-    check_final_job(lab.client, done, LIVE, expected_job(LIVE, stop_at=at))
+    at = stop_offset(done, job_tree(lab.client, job["arn"]), GRACE)
+    check_final_job(lab.client, done, LIVE, expected_job(LIVE, stop_at=at, grace=GRACE))
     assert final["deviceMinutes"] == done["deviceMinutes"]
     page.close()
 

@@ -4,6 +4,7 @@ same data dir finishes every job exactly once, with the minutes an uninterrupted
 The service clock is anchored to the data dir's first start, so with the same --time-scale
 simulated time keeps running while the server is down: jobs that would have moved on during
 the outage must be found there on restart, not replayed from where the server left them.
+A stop keeps the grace it was recorded with, even when the server comes back with another.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 from harness import new_access_key
 from simfarm import (
-    PREP_SECONDS, Lab, Scenario, SimTest, check_final_job, device, devices_by_name, expected_job, job_tree, minutes,
+    PREP_SECONDS, Lab, Scenario, SimTest, billed, check_final_job, device, devices_by_name, expected_job, job_tree, minutes,
     sim_server, stop_offset, ts, wait_job_status, wait_run_completed, wait_step_running,
 )
 
@@ -24,6 +25,9 @@ SCENARIO = Scenario(setup=20, teardown=15, tests=(
     SimTest("test_first", 30), SimTest("test_second", 40, "FAILED", "broken"), SimTest("test_third", 25),
 ))
 SETUP, T1, T2, TEARDOWN = 20, 30, 40, 15
+# The stop grace before the restart, and the one the server comes back with: the stop
+# recorded before keeps the first (simulated seconds).
+GRACE, LATER_GRACE = 25.0, 2.0
 
 
 def comparable(job: dict) -> dict:
@@ -39,15 +43,15 @@ def comparable(job: dict) -> dict:
 def test_restart_mid_run_finishes_every_job_exactly_once(tmp_path, signal_name):
     data = tmp_path / "data"
     key = new_access_key()
-    farm = sim_server(data, fleet=FLEET, root_key=key).start()
+    farm = sim_server(data, fleet=FLEET, root_key=key, stop_grace=GRACE).start()
     try:
         lab = Lab(farm, name="restart")
         fleet = devices_by_name(lab.client)
         package = lab.package(SCENARIO)
         run_a = lab.web_run(lab.pool([fleet[n]["arn"] for n in (ONE, TWO, SOLO)]), package)
         jobs_a = {j["name"]: j for j in lab.jobs(run_a["arn"])}
-        # A stop in progress across the restart: TWO is in its second test, so it has to
-        # finish that test and teardown afterwards.
+        # A stop in progress across the restart: TWO is in its second test, which runs on
+        # for the grace (the outage's length), then teardown.
         wait_step_running(lab.client, jobs_a[TWO]["arn"], SCENARIO, 2)
         assert lab.client.stop_job(arn=jobs_a[TWO]["arn"])["job"]["status"] == "STOPPING"
         # A job waiting for a device across the restart.
@@ -63,7 +67,7 @@ def test_restart_mid_run_finishes_every_job_exactly_once(tmp_path, signal_name):
     # Down for a while: 1 s of wall time is 20 simulated seconds, during which steps end.
     time.sleep(1.0)
 
-    farm = sim_server(data, fleet=FLEET, root_key=key).start()
+    farm = sim_server(data, fleet=FLEET, root_key=key, stop_grace=LATER_GRACE).start()
     try:
         client = farm.client()
         final_a = wait_run_completed(client, run_a["arn"], timeout=60)
@@ -79,10 +83,12 @@ def test_restart_mid_run_finishes_every_job_exactly_once(tmp_path, signal_name):
             assert ts(job["stopped"]) - ts(job["started"]) == pytest.approx(SCENARIO.duration, abs=0.002)
             assert job["result"] == "FAILED" and job["message"] == "broken"
         two = jobs[TWO]
-        at = stop_offset(two, job_tree(client, two["arn"]))
-        assert PREP_SECONDS + SETUP + T1 < at < PREP_SECONDS + SETUP + T1 + T2, at
-        stopped = expected_job(SCENARIO, stop_at=at)
-        assert stopped.billed_seconds == SETUP + T1 + T2 + TEARDOWN
+        at = stop_offset(two, job_tree(client, two["arn"]), GRACE)
+        two_start = PREP_SECONDS + SETUP + T1
+        assert two_start < at < two_start + T2 - GRACE, at
+        stopped = expected_job(SCENARIO, stop_at=at, grace=GRACE)
+        assert stopped.results == ["PASSED", "PASSED", "STOPPED", "STOPPED", "PASSED"]
+        assert stopped.billed_seconds == SETUP + T1 + billed(at + GRACE - two_start) + TEARDOWN
         check_final_job(client, two, SCENARIO, stopped)
         # One device instance, one job at a time, across the restart too.
         assert b["started"] >= jobs[SOLO]["stopped"]

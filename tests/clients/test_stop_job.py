@@ -8,6 +8,10 @@
 One scenario with distinct step lengths (41, 37, 43, 53, 29 simulated seconds) makes every
 billing sum name exactly which steps ran. Each test stops a job in one phase, checks every
 field of the StopJob response, then the final job, its suites, tests and minutes.
+
+The test in progress is interrupted as a real one is (device-farm-notes, "The test in
+progress when a stop comes is interrupted"): it ends STOPPED at stop + the server's grace,
+here GRACE simulated seconds (`--stop-grace-seconds`), unless it ends by itself first.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import pytest
 
 from simfarm import (
-    JOB_ARN, PREP_SECONDS, Lab, Scenario, SimTest, check_final_job, counters, device, devices_by_name, expected_job,
+    JOB_ARN, PREP_SECONDS, Lab, Scenario, SimTest, billed, check_final_job, counters, device, devices_by_name, expected_job,
     job_tree, minutes, sim_server, step_arn, stop_offset, ts, unique, wait_for, wait_job_status,
     wait_run_completed, wait_step_running,
 )
@@ -28,13 +32,21 @@ STOP = Scenario(setup=41, teardown=29, tests=(
     SimTest("test_one", 37), SimTest("test_two", 43, "FAILED", "boom"), SimTest("test_three", 53),
 ))
 SETUP, T1, T2, T3, TEARDOWN = 41, 37, 43, 53, 29
+# Shorter than any test, long enough (0.75 s of wall time) to see the test in progress run on.
+GRACE = 15.0
+# A test of 30 simulated minutes (90 s of wall time): only an interrupting stop ends the job
+# within the tests' patience.
+LONG_TEST, M_SETUP, M_TEARDOWN = 30 * 60, 3, 7
+MARATHON = Scenario(setup=M_SETUP, teardown=M_TEARDOWN, tests=(
+    SimTest("marathon", LONG_TEST, "FAILED", "never reached"), SimTest("after", 5),
+))
 # Keeps a device busy, and stops quickly when asked: each step is short.
 BLOCKER = Scenario(setup=1, teardown=1, tests=tuple(SimTest(f"hold_{i}", 5) for i in range(60)))
 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("stops"), fleet=FLEET).start()
+    farm = sim_server(tmp_path_factory.mktemp("stops"), fleet=FLEET, stop_grace=GRACE).start()
     yield farm
     assert farm.stop() == 0, farm.log_tail()
 
@@ -155,7 +167,7 @@ def test_stop_before_start_while_waiting_for_the_device(sim, lab, fleet, package
     release(lab, blocker)
     final = lab.client.get_job(arn=job["arn"])["job"]
     assert without_live_fields(final) == without_live_fields(stopped)
-    check_final_job(lab.client, final, STOP, expected_job(STOP, stop_at=-1))
+    check_final_job(lab.client, final, STOP, expected_job(STOP, grace=GRACE, stop_at=-1))
 
 
 def test_stop_right_after_scheduling(sim, lab, fleet, package):
@@ -168,14 +180,14 @@ def test_stop_right_after_scheduling(sim, lab, fleet, package):
     assert final["result"] == "STOPPED" and final["deviceMinutes"] == minutes(0)
     at = ts(stopped["stopped"]) - ts(stopped["started"]) if "started" in stopped else -1
     assert at <= PREP_SECONDS
-    check_final_job(lab.client, lab.client.get_job(arn=job["arn"])["job"], STOP, expected_job(STOP, stop_at=at))
+    check_final_job(lab.client, lab.client.get_job(arn=job["arn"])["job"], STOP, expected_job(STOP, grace=GRACE, stop_at=at))
 
 
 @pytest.fixture(scope="module")
 def slow_sim(tmp_path_factory):
     """A clock only twice as fast, so that the 4 simulated seconds between device assignment
     and setup last 2 s: long enough to stop a job that has a device but no setup yet."""
-    farm = sim_server(tmp_path_factory.mktemp("slow-stops"), scale=2, fleet=FLEET).start()
+    farm = sim_server(tmp_path_factory.mktemp("slow-stops"), scale=2, fleet=FLEET, stop_grace=GRACE).start()
     yield farm
     assert farm.stop() == 0, farm.log_tail()
 
@@ -197,7 +209,7 @@ def test_stop_after_the_device_was_assigned_before_setup(slow_sim):
     assert instance["status"] == "AVAILABLE", instance
     run_now = lab.client.get_run(arn=run["arn"])["run"]
     assert (run_now["status"], run_now["result"], run_now["deviceMinutes"]) == ("COMPLETED", "STOPPED", minutes(0))
-    check_final_job(lab.client, lab.client.get_job(arn=job["arn"])["job"], STOP, expected_job(STOP, stop_at=at))
+    check_final_job(lab.client, lab.client.get_job(arn=job["arn"])["job"], STOP, expected_job(STOP, grace=GRACE, stop_at=at))
 
 
 def test_stop_during_setup(sim, lab, fleet, package):
@@ -211,9 +223,9 @@ def test_stop_during_setup(sim, lab, fleet, package):
 
     final = wait_job_status(lab.client, job["arn"], "COMPLETED", timeout=30)
     tree = job_tree(lab.client, job["arn"])
-    at = stop_offset(final, tree)
+    at = stop_offset(final, tree, GRACE)
     assert PREP_SECONDS < at < PREP_SECONDS + SETUP, at
-    expected = expected_job(STOP, stop_at=at)
+    expected = expected_job(STOP, grace=GRACE, stop_at=at)
     assert expected.billed_seconds == SETUP + TEARDOWN
     check_final_job(lab.client, final, STOP, expected)
     assert final["instanceArn"] == stopped["instanceArn"]
@@ -233,7 +245,7 @@ def test_stop_during_tests_then_a_second_stop(sim, lab, fleet, package):
     three = lab.client.get_test(arn=step_arn(job["arn"], STOP, 3))["test"]
     assert (three["status"], three["result"]) == ("COMPLETED", "STOPPED")
     two = lab.client.get_test(arn=step_arn(job["arn"], STOP, 2))["test"]
-    assert two["status"] == "RUNNING", "the test in progress runs to its end"
+    assert two["status"] == "RUNNING", "the test in progress runs on through the grace"
 
     again = lab.client.stop_job(arn=job["arn"])["job"]
     assert without_live_fields(again) == without_live_fields(stopped), "a second stop while STOPPING changes nothing"
@@ -241,16 +253,19 @@ def test_stop_during_tests_then_a_second_stop(sim, lab, fleet, package):
 
     final = wait_job_status(lab.client, job["arn"], "COMPLETED", timeout=30)
     tree = job_tree(lab.client, job["arn"])
-    at = stop_offset(final, tree)
+    at = stop_offset(final, tree, GRACE)
     assert at == pytest.approx(ts(three["stopped"]) - ts(final["started"]), abs=0.002)
-    assert PREP_SECONDS + SETUP + T1 < at < PREP_SECONDS + SETUP + T1 + T2, at
-    expected = expected_job(STOP, stop_at=at)
-    assert expected.billed_seconds == SETUP + T1 + T2 + TEARDOWN
-    assert expected.results == ["PASSED", "PASSED", "FAILED", "STOPPED", "PASSED"]
+    two_start = PREP_SECONDS + SETUP + T1
+    assert two_start < at < two_start + T2 - GRACE, at
+    expected = expected_job(STOP, grace=GRACE, stop_at=at)
+    # test_two, which would have FAILED, is cut at stop + grace and billed up to then.
+    assert expected.results == ["PASSED", "PASSED", "STOPPED", "STOPPED", "PASSED"]
+    two_billed = billed(at + GRACE - two_start)
+    assert expected.billed_seconds == SETUP + T1 + two_billed + TEARDOWN
     check_final_job(lab.client, final, STOP, expected)
     run_final = wait_run_completed(lab.client, run["arn"])
     assert run_final["result"] == "STOPPED"
-    assert run_final["deviceMinutes"] == minutes(SETUP + T1 + T2 + TEARDOWN)
+    assert run_final["deviceMinutes"] == minutes(SETUP + T1 + two_billed + TEARDOWN)
     assert without_live_fields(lab.client.stop_job(arn=job["arn"])["job"]) == without_live_fields(final)
 
 
@@ -263,8 +278,8 @@ def test_stop_during_teardown(sim, lab, fleet, package):
                       billed_seconds=SETUP + T1 + T2 + T3, assigned=True, ended=False)
     final = wait_job_status(lab.client, job["arn"], "COMPLETED", timeout=30)
     tree = job_tree(lab.client, job["arn"])
-    assert stop_offset(final, tree) is None, "every test had run"
-    expected = expected_job(STOP, stop_at=PREP_SECONDS + SETUP + T1 + T2 + T3 + 1)
+    assert stop_offset(final, tree, GRACE) is None, "every test had run"
+    expected = expected_job(STOP, grace=GRACE, stop_at=PREP_SECONDS + SETUP + T1 + T2 + T3 + 1)
     assert expected.billed_seconds == STOP.full_seconds
     check_final_job(lab.client, final, STOP, expected)
     assert ts(final["stopped"]) - ts(final["started"]) == pytest.approx(STOP.duration, abs=0.002)
@@ -316,16 +331,19 @@ def test_stop_run_with_pending_and_running_jobs(sim, fleet):
     for job in lab.jobs(run["arn"]):
         tree = job_tree(lab.client, job["arn"])
         if job["name"] == SOLO:
-            expected = expected_job(STOP, stop_at=-1)
+            expected = expected_job(STOP, grace=GRACE, stop_at=-1)
             assert "started" not in job
         else:
-            at = stop_offset(job, tree)
-            assert PREP_SECONDS + SETUP < at < PREP_SECONDS + SETUP + T1, at
-            expected = expected_job(STOP, stop_at=at)
-            assert expected.billed_seconds == SETUP + T1 + TEARDOWN
+            at = stop_offset(job, tree, GRACE)
+            one_start = PREP_SECONDS + SETUP
+            assert one_start < at < one_start + T1 - GRACE, at
+            expected = expected_job(STOP, grace=GRACE, stop_at=at)
+            # test_one is cut at stop + grace, not run to its end.
+            assert expected.results == ["PASSED", "STOPPED", "STOPPED", "STOPPED", "PASSED"]
+            assert expected.billed_seconds < SETUP + T1 + TEARDOWN
         check_final_job(lab.client, job, STOP, expected)
         billed += expected.billed_seconds
-    assert final["deviceMinutes"] == minutes(billed) == minutes(2 * (SETUP + T1 + TEARDOWN))
+    assert final["deviceMinutes"] == minutes(billed)
 
     # The pending job never starts, even once its device is free.
     release(lab, blocker)
@@ -354,8 +372,81 @@ def test_stop_run_with_a_job_waiting_for_an_unmetered_slot(sim, fleet):
     assert final["deviceMinutes"] == minutes(SETUP + TEARDOWN, "UNMETERED")
     waiting = lab.client.get_job(arn=waiting["arn"])["job"]
     assert "started" not in waiting
-    check_final_job(lab.client, waiting, STOP, expected_job(STOP, stop_at=-1), "UNMETERED")
+    check_final_job(lab.client, waiting, STOP, expected_job(STOP, grace=GRACE, stop_at=-1), "UNMETERED")
     active = lab.client.get_job(arn=active["arn"])["job"]
-    at = stop_offset(active, job_tree(lab.client, active["arn"]))
-    check_final_job(lab.client, active, STOP, expected_job(STOP, stop_at=at), "UNMETERED")
+    at = stop_offset(active, job_tree(lab.client, active["arn"]), GRACE)
+    check_final_job(lab.client, active, STOP, expected_job(STOP, grace=GRACE, stop_at=at), "UNMETERED")
     assert active["deviceMinutes"] == minutes(SETUP + TEARDOWN, "UNMETERED")
+
+
+# --- the test in progress is interrupted ----------------------------------------------
+
+
+def stop_instant(client, job_arn: str, started: dict) -> float:
+    """The stop instant as the job showed it right after the stop: when the test that had
+    not started yet ("after") was STOPPED, from the job's start."""
+    after = client.get_test(arn=step_arn(job_arn, MARATHON, 2))["test"]
+    assert (after["status"], after["result"], "started" in after) == ("COMPLETED", "STOPPED", False), after
+    return ts(after["stopped"]) - ts(started["started"])
+
+
+def check_interrupted(client, job: dict, at: float) -> int:
+    """A MARATHON job stopped at `at` during its long test: the test ended STOPPED at
+    stop + grace and was billed to then, teardown ran in full after it, the job ended
+    COMPLETED / STOPPED right after teardown, not at the test's planned end. Its seconds."""
+    test_start = PREP_SECONDS + M_SETUP
+    assert test_start < at < test_start + 60, at
+    tree = check_final_job(client, job, MARATHON, expected_job(MARATHON, grace=GRACE, stop_at=at))
+    assert stop_offset(job, tree, GRACE) == pytest.approx(at, abs=0.002)
+    started = ts(job["started"])
+    marathon = tree[1][1][0]
+    assert (marathon["status"], marathon["result"], "message" in marathon) == ("COMPLETED", "STOPPED", False)
+    assert ts(marathon["stopped"]) - started == pytest.approx(at + GRACE, abs=0.002)
+    ran = billed(at + GRACE - test_start)
+    assert marathon["deviceMinutes"] == minutes(ran)
+    teardown = tree[2][1][0]
+    assert (teardown["status"], teardown["result"]) == ("COMPLETED", "PASSED")
+    assert ts(teardown["started"]) == pytest.approx(ts(marathon["stopped"]), abs=0.002)
+    assert ts(teardown["stopped"]) - ts(teardown["started"]) == pytest.approx(M_TEARDOWN, abs=0.002)
+    assert (job["status"], job["result"], "message" in job) == ("COMPLETED", "STOPPED", False)
+    assert ts(job["stopped"]) - started == pytest.approx(at + GRACE + M_TEARDOWN, abs=0.002)
+    assert ts(job["stopped"]) - started < PREP_SECONDS + M_SETUP + LONG_TEST, "ran to the planned end"
+    seconds = M_SETUP + ran + M_TEARDOWN
+    assert job["deviceMinutes"] == minutes(seconds)
+    return seconds
+
+
+def test_stop_job_interrupts_a_long_simulated_test_at_stop_plus_grace(sim, lab, fleet):
+    run, job = start_one(lab, fleet, S4, lab.package(MARATHON))
+    wait_step_running(lab.client, job["arn"], MARATHON, 1)
+    stopped = lab.client.stop_job(arn=job["arn"])["job"]
+    assert (stopped["status"], stopped["result"]) == ("STOPPING", "PENDING"), stopped
+    assert stopped["counters"] == stopped_counts(["PASSED"], 1, pending=2)
+    at = stop_instant(lab.client, job["arn"], stopped)
+    # Uninterrupted, the test alone would take 90 s of wall time.
+    final = wait_job_status(lab.client, job["arn"], "COMPLETED", timeout=30)
+    seconds = check_interrupted(lab.client, final, at)
+    run_final = wait_run_completed(lab.client, run["arn"], timeout=10)
+    assert (run_final["result"], run_final["deviceMinutes"]) == ("STOPPED", minutes(seconds))
+
+
+def test_stop_run_interrupts_the_long_simulated_test_of_every_job(sim, fleet):
+    lab = Lab(sim, name="stop-run-long")
+    run = lab.web_run(lab.pool([fleet[n]["arn"] for n in (S2, S3)]), lab.package(MARATHON))
+    jobs = lab.jobs(run["arn"])
+    for job in jobs:
+        wait_step_running(lab.client, job["arn"], MARATHON, 1)
+    response = lab.client.stop_run(arn=run["arn"])["run"]
+    assert (response["status"], response["result"]) == ("STOPPING", "PENDING"), response
+    ats = [stop_instant(lab.client, j["arn"], lab.client.get_job(arn=j["arn"])["job"]) for j in jobs]
+    final = wait_run_completed(lab.client, run["arn"], timeout=30)
+    assert (final["result"], final["completedJobs"]) == ("STOPPED", 2)
+    total = 0
+    instants = set()
+    for job, at in zip(jobs, ats):
+        done = lab.client.get_job(arn=job["arn"])["job"]
+        total += check_interrupted(lab.client, done, at)
+        instants.add(round(ts(done["started"]) + at, 3))
+    assert len(instants) == 1, f"StopRun recorded one instant for every job, not {instants}"
+    assert final["deviceMinutes"] == minutes(total)
+    assert final["stopped"] == max(lab.client.get_job(arn=j["arn"])["job"]["stopped"] for j in jobs)

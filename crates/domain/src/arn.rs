@@ -81,8 +81,9 @@ impl ResourceKind {
             | ResourceKind::InstanceProfile
             | ResourceKind::VpceConfiguration
             | ResourceKind::TestGridProject => Some(1),
-            ResourceKind::Run | ResourceKind::Upload | ResourceKind::NetworkProfile => Some(2),
-            ResourceKind::DevicePool => None, // private `PROJECT/ID`, curated just `ID`
+            ResourceKind::Run | ResourceKind::Upload => Some(2),
+            // private `PROJECT/ID`, curated just `ID`
+            ResourceKind::DevicePool | ResourceKind::NetworkProfile => None,
             ResourceKind::Job | ResourceKind::Session => Some(3),
             ResourceKind::Suite => Some(4),
             ResourceKind::Test => Some(5),
@@ -91,9 +92,19 @@ impl ResourceKind {
         }
     }
 
-    /// Kinds that exist outside any account (the public fleet and curated pools).
+    /// Kinds that exist outside any account (the public fleet, curated pools and curated
+    /// network profiles).
     pub fn may_be_accountless(self) -> bool {
-        matches!(self, ResourceKind::Device | ResourceKind::DeviceInstance | ResourceKind::DevicePool)
+        matches!(
+            self,
+            ResourceKind::Device | ResourceKind::DeviceInstance | ResourceKind::DevicePool | ResourceKind::NetworkProfile
+        )
+    }
+
+    /// Kinds whose account-owned ARNs sit under a project (`PROJECT/ID`) while their
+    /// curated, account-less ones are a bare `ID`.
+    fn curated_or_project_scoped(self) -> bool {
+        matches!(self, ResourceKind::DevicePool | ResourceKind::NetworkProfile)
     }
 }
 
@@ -157,9 +168,8 @@ impl Arn {
                 | ResourceKind::Test
                 | ResourceKind::Artifact
                 | ResourceKind::Upload
-                | ResourceKind::NetworkProfile
                 | ResourceKind::Session
-        ) || (self.kind == ResourceKind::DevicePool && self.id.contains('/'));
+        ) || (self.kind.curated_or_project_scoped() && self.id.contains('/'));
         match self.kind {
             ResourceKind::Project => Some(self.clone()),
             _ if project_scoped => {
@@ -206,7 +216,7 @@ impl FromStr for Arn {
         let shape_ok = segments.iter().all(|seg| {
             !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
-        let pool_ok = kind != ResourceKind::DevicePool
+        let pool_ok = !kind.curated_or_project_scoped()
             || (account.is_empty() && segments.len() == 1)
             || (!account.is_empty() && segments.len() == 2);
         if !fixed_ok || !shape_ok || !pool_ok || segments.len() > 6 {
@@ -240,6 +250,8 @@ mod tests {
             ("arn:aws:devicefarm:us-west-2:123456789012:upload:5e01a8c7/abc", ResourceKind::Upload),
             ("arn:aws:devicefarm:us-west-2:123456789012:devicepool:5e01a8c7/abc", ResourceKind::DevicePool),
             ("arn:aws:devicefarm:us-west-2::devicepool:082d10e5-d7d7-48a5-ba5c-b33d66efa1f5", ResourceKind::DevicePool),
+            ("arn:aws:devicefarm:us-west-2:123456789012:networkprofile:5e01a8c7/abc", ResourceKind::NetworkProfile),
+            ("arn:aws:devicefarm:us-west-2::networkprofile:8a1b6e2c-0d3f-5a4e-9b7c-1d2e3f405162", ResourceKind::NetworkProfile),
             ("arn:aws:devicefarm:us-west-2::device:F4A0F2D2E4D8483BBF0D7E9A9E6C8E55", ResourceKind::Device),
         ];
         for (text, kind) in cases {
@@ -261,6 +273,8 @@ mod tests {
             "arn:aws:devicefarm:us-west-2:123456789012:project:",
             "arn:aws:devicefarm:us-west-2:123456789012:devicepool:a",
             "arn:aws:devicefarm:us-west-2::devicepool:a/b",
+            "arn:aws:devicefarm:us-west-2:123456789012:networkprofile:a",
+            "arn:aws:devicefarm:us-west-2::networkprofile:a/b",
         ] {
             assert!(bad.parse::<Arn>().is_err(), "{bad}");
         }
@@ -287,7 +301,7 @@ mod tests {
                                     segs in prop::collection::vec("[A-Za-z0-9-]{1,12}", 1..6)) {
             let n = match (kind.segments(), kind) {
                 (Some(n), _) => n,
-                (None, ResourceKind::DevicePool) => 2,
+                (None, ResourceKind::DevicePool | ResourceKind::NetworkProfile) => 2,
                 (None, _) => segs.len(),
             };
             prop_assume!(segs.len() >= n);

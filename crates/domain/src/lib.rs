@@ -13,6 +13,8 @@
 //! - [`clock`]: the injected clock.
 //! - [`job`]: job plans, statuses and results, the timeline, the stop rules, billing.
 //! - [`network`]: a job's network: its profile's shaping and its private service names.
+//! - [`network_profile`]: network profiles: ranges, stored form, the curated set.
+//! - [`vpce`]: VPC endpoint configurations and the name each gives a private service.
 //! - [`resources`]: stored form of projects, device pools and uploads.
 //! - [`run`]: stored form of runs and jobs (what the timeline derives everything from).
 //! - [`scheduling`]: which waiting job gets which device instance.
@@ -25,7 +27,9 @@ pub mod device;
 pub mod host;
 pub mod job;
 pub mod network;
+pub mod network_profile;
 pub mod resources;
 pub mod run;
 pub mod scheduling;
 pub mod upload;
+pub mod vpce;

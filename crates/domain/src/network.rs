@@ -29,6 +29,12 @@ impl LinkShape {
 pub struct NetworkShape {
     pub arn: String,
     pub name: String,
+    /// Kept so GetRun can return the whole NetworkProfile the run was scheduled with.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A curated profile (type CURATED) rather than one of the account's (PRIVATE).
+    #[serde(default)]
+    pub curated: bool,
     /// Device → network.
     pub uplink: LinkShape,
     /// Network → device.

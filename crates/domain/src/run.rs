@@ -78,6 +78,11 @@ pub struct Job {
     pub assigned_ms: Option<i64>,
     /// The first stop request; later ones change nothing.
     pub stop_requested_ms: Option<i64>,
+    /// The server's stop grace, recorded with that stop so neither a later change of the
+    /// setting nor a restart moves the end of an interrupted test (`job::stop`). Absent in
+    /// records written before it was kept: their tests in progress ran to their end.
+    #[serde(default)]
+    pub stop_grace_ms: Option<i64>,
     /// When the job settled (final state stored, billed, device released).
     pub settled_ms: Option<i64>,
     /// How its device runs jobs: simulated jobs follow `plan`; real ones report what
@@ -108,6 +113,19 @@ pub struct JobArtifact {
     pub blob_key: Option<String>,
 }
 
+impl Job {
+    /// Records a StopJob/StopRun at `at_ms` with the server's grace (ms) unless the job has
+    /// one already; whether it was recorded (`job::stop::record_first_stop`).
+    pub fn request_stop(&mut self, at_ms: i64, grace_ms: i64) -> bool {
+        crate::job::stop::record_first_stop(
+            &mut self.stop_requested_ms,
+            &mut self.stop_grace_ms,
+            at_ms,
+            grace_ms,
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
     pub name: String,
@@ -123,6 +141,9 @@ pub struct Run {
     /// What `deviceSelectionConfiguration` matched before maxDevices cut it, when given.
     pub device_selection: Option<DeviceSelection>,
     pub stop_requested_ms: Option<i64>,
+    /// The grace StopRun recorded with its stop, given to every job of the run with it.
+    #[serde(default)]
+    pub stop_grace_ms: Option<i64>,
     /// The network profile and VPC endpoint names the run was scheduled with, resolved then.
     #[serde(default)]
     pub network: crate::network::JobNetwork,

@@ -60,6 +60,8 @@ const FILE_POLL: Duration = Duration::from_millis(1);
 const RECORD_POLL: Duration = Duration::from_millis(5);
 /// Longer than anything here should take; a wait past it is a failure, not a sample.
 const PATIENCE: Duration = Duration::from_secs(30);
+/// Recorded with each stop as the API records the server's default grace.
+const STOP_GRACE_MS: i64 = 10_000;
 /// The runner's PATH (`RunnerConfig::default`), so the baseline finds the same python3.
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -306,6 +308,7 @@ impl HostFarm {
             total_jobs: devices.len() as u32,
             device_selection: None,
             stop_requested_ms: None,
+            stop_grace_ms: None,
             network: Default::default(),
             echo: serde_json::json!({ "environmentVariables": [] }),
         };
@@ -328,6 +331,7 @@ impl HostFarm {
                 instance_arn: None,
                 assigned_ms: None,
                 stop_requested_ms: None,
+                stop_grace_ms: None,
                 settled_ms: None,
                 driver,
                 observed: None,
@@ -358,7 +362,8 @@ impl HostFarm {
             let (mut record, mut job) = self.job(arn).await;
             let snapshot = job_snapshot(&job, &record, self.scheduler.prep(), at_ms);
             assert!(!snapshot.is_final && job.stop_requested_ms.is_none(), "job {arn} ended before its stop");
-            job.stop_requested_ms = Some(at_ms);
+            // Real jobs' grace is the runner's; the one recorded only shapes simulated tests.
+            job.request_stop(at_ms, STOP_GRACE_MS);
             record.body = serde_json::to_value(&job).expect("encode job");
             match self.store.update(&record).await {
                 Ok(_) => break,

@@ -13,6 +13,7 @@ pub fn job_times(job: &Job, record: &Record) -> JobTimes {
         created_ms: record.created_ms,
         assigned_ms: job.assigned_ms,
         stop_requested_ms: job.stop_requested_ms,
+        stop_grace_ms: job.stop_grace_ms,
         timeout_minutes: job.timeout_minutes,
     }
 }

@@ -39,6 +39,7 @@ on_every_backend!(
     unmetered_jobs_wait_for_their_platforms_slots,
     a_job_stopped_before_it_has_a_device_settles_unbilled_and_never_gets_one,
     a_job_stopped_during_its_tests_releases_the_device_at_teardown_end,
+    a_long_test_stopped_in_progress_frees_the_device_at_stop_plus_grace_plus_teardown,
     a_job_stopped_before_setup_releases_the_device_at_once,
     a_stop_read_before_the_assignment_still_ends_the_job_unbilled,
     a_job_past_its_timeout_ends_errored_after_teardown,
@@ -346,6 +347,48 @@ async fn a_job_stopped_during_its_tests_releases_the_device_at_teardown_end(back
     assert_eq!(pass(&scheduler).await.settled, 1, "the next job ends unstopped");
     pass(&scheduler).await;
     assert_eq!(stops.seen(), [Duration::from_millis((teardown_end - stop_at) as u64 / 4)]);
+}
+
+async fn a_long_test_stopped_in_progress_frees_the_device_at_stop_plus_grace_plus_teardown(backend: Backend) {
+    let Some(mut farm) = Farm::new(backend, &small_fleet()).await else { return };
+    let scheduler = farm.scheduler();
+    // Setup 5 s, one test of 30 minutes, teardown 5 s.
+    let run = farm.schedule(RunSpec::on(&["solo"], plan(5, &[1_800], 5))).await;
+    assert_eq!(pass(&scheduler).await.assigned, 1);
+    farm.clock.advance(1);
+    let next = farm.schedule(RunSpec::on(&["solo"], default_plan())).await;
+    pass(&scheduler).await;
+
+    let stop_at = setup_start(&farm, T0) + 65_000; // a minute into the test
+    farm.clock.set(stop_at);
+    farm.stop_grace_ms = 7_000;
+    assert!(farm.stop(&run.jobs[0]).await);
+    // The server comes back with another grace: the stop keeps the one it was recorded with.
+    farm.stop_grace_ms = 60_000;
+    assert!(!farm.stop(&run.jobs[0]).await);
+    let (record, job) = farm.job(&run.jobs[0]).await;
+    assert_eq!((job.stop_requested_ms, job.stop_grace_ms), (Some(stop_at), Some(7_000)));
+    let release = stop_at + 7_000 + 5_000;
+    let expected = farm.final_snapshot(&record, &job);
+    assert_eq!(expected.device_released_ms, Some(release));
+    assert_eq!(expected.billed_seconds, 5 + 67 + 5, "the test billed up to stop + grace");
+
+    farm.clock.set(release - 1);
+    let report = pass(&scheduler).await;
+    assert_eq!((report.settled, report.assigned), (0, 0), "held through the grace and teardown");
+    farm.clock.set(release);
+    let report = pass(&scheduler).await;
+    assert_eq!((report.settled, report.assigned), (1, 1), "freed then, not at the test's planned end");
+    assert_eq!(farm.job(&next.jobs[0]).await.1.assigned_ms, Some(release));
+
+    let snapshot = farm.snapshot(&run.jobs[0]).await;
+    assert_eq!(snapshot, expected);
+    let test = &snapshot.suites[1].tests[0];
+    assert_eq!((test.result, test.stopped_ms, test.billed_seconds), (ExecutionResult::Stopped, Some(stop_at + 7_000), 67));
+    assert_eq!(snapshot.result, ExecutionResult::Stopped);
+    let ledger = farm.ledger_of(&run.jobs[0]).await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].seconds, 77);
 }
 
 /// What a [`SettleObserver`] heard.

@@ -58,6 +58,14 @@ pub fn curated_pool_arn(region: &str, pool_name: &str) -> String {
     format!("{PREFIX}{region}::devicepool:{id}")
 }
 
+/// `arn:aws:devicefarm:REGION::networkprofile:UUID` for the curated network profile of
+/// this name: account-less like the curated pool, and stable so stored runs and scripts
+/// keep finding it.
+pub fn curated_network_profile_arn(region: &str, profile_name: &str) -> String {
+    let id = name_based("networkprofile", &[profile_name]);
+    format!("{PREFIX}{region}::networkprofile:{id}")
+}
+
 /// Whether `s` is a valid explicit device `arn_id`: 32 upper-case hex digits.
 pub fn is_device_arn_id(s: &str) -> bool {
     s.len() == 32
@@ -106,6 +114,10 @@ mod tests {
             .starts_with("arn:aws:devicefarm:us-west-2::instanceprofile:"));
         assert!(curated_pool_arn("eu-west-1", "Top Devices")
             .starts_with("arn:aws:devicefarm:eu-west-1::devicepool:"));
+        let full = curated_network_profile_arn("eu-west-1", "Full");
+        assert!(full.starts_with("arn:aws:devicefarm:eu-west-1::networkprofile:"), "{full}");
+        assert!(full.parse::<crate::arn::Arn>().is_ok(), "{full}");
+        assert_ne!(full, curated_network_profile_arn("eu-west-1", "3G Good"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Property tests over random interleavings of everything that happens to runs on a small
 //! fleet: runs scheduled, instances going away and coming back, scheduler rounds, time
 //! passing (through the timeout too), hosts reporting real jobs' steps (resent at times),
-//! StopJob and StopRun at any instant (twice, after the end), and restarts. After every
+//! StopJob and StopRun at any instant (twice, after the end), the server's stop grace
+//! changed between stops, and restarts. After every
 //! event the promises the API makes are checked against what the pure functions derive, so
 //! a rule that only breaks in some order of events is caught, not just one that breaks for
 //! a single job in isolation (that is `properties.rs`).
@@ -127,6 +128,9 @@ enum Event {
     ToggleInstance(usize),
     StopJob(usize),
     StopRun(usize),
+    /// The operator changes `stop_grace_seconds` (and restarts): stops already recorded
+    /// keep the grace they were recorded with.
+    SetStopGrace(i64),
     HostReports {
         job: usize,
         choice: u8,
@@ -140,6 +144,8 @@ enum Event {
 struct World {
     now: i64,
     max_concurrent: i32,
+    /// The server's stop grace, recorded with each stop.
+    stop_grace_ms: i64,
     jobs: Vec<Job>,
     runs: Vec<Run>,
     unavailable: BTreeSet<String>,
@@ -183,6 +189,7 @@ impl World {
         World {
             now: 0,
             max_concurrent,
+            stop_grace_ms: 10_000,
             jobs: Vec::new(),
             runs: Vec::new(),
             unavailable: BTreeSet::new(),
@@ -229,9 +236,9 @@ impl World {
                 }
             }
             Event::StopJob(j) => {
-                let now = self.now;
+                let (now, grace) = (self.now, self.stop_grace_ms);
                 if let Some(job) = pick(&mut self.jobs, *j) {
-                    job.times.request_stop(now);
+                    job.times.request_stop(now, grace);
                 }
             }
             Event::StopRun(r) => {
@@ -248,7 +255,7 @@ impl World {
                     if !settled {
                         run.stop_requested_ms.get_or_insert(now);
                         for j in run.jobs.clone() {
-                            self.jobs[j].times.request_stop(now);
+                            self.jobs[j].times.request_stop(now, self.stop_grace_ms);
                         }
                     }
                 }
@@ -260,6 +267,12 @@ impl World {
                 }
             }
             Event::Restart => self.restart()?,
+            Event::SetStopGrace(grace_ms) => {
+                let before = self.snapshots();
+                self.stop_grace_ms = *grace_ms;
+                self.restart()?;
+                prop_assert_eq!(self.snapshots(), before, "a new grace changed recorded stops");
+            }
         }
         self.release_finished();
         Ok(())
@@ -653,7 +666,30 @@ fn check_job(job: &Job, snap: &JobSnapshot, now: i64) -> Result<(), TestCaseErro
     if job.stopped_before_setup() {
         prop_assert_eq!(snap.billed_seconds, 0, "stopped before setup, yet billed");
     }
+    check_interrupted(job, snap)?;
     check_billing_span(job, snap)
+}
+
+/// The revised stop rule for simulated tests: none runs past stop + the grace recorded
+/// with the stop, and teardown still runs its whole planned length. (A real job's test
+/// phase ends when its host says; the runner enforces the grace there.)
+fn check_interrupted(job: &Job, snap: &JobSnapshot) -> Result<(), TestCaseError> {
+    let Driver::Simulated { plan, .. } = &job.driver else {
+        return Ok(());
+    };
+    let (Some(stop), Some(grace)) = (job.times.stop_requested_ms, job.times.stop_grace_ms) else {
+        return Ok(());
+    };
+    for t in &snap.suites[1].tests {
+        if let Some(end) = t.stopped_ms {
+            prop_assert!(end <= stop + grace, "{} ended at {}, after stop {} + grace {}", t.name, end, stop, grace);
+        }
+    }
+    let teardown = &snap.suites[2].tests[0];
+    if let (Some(started), Some(ended)) = (teardown.started_ms, teardown.stopped_ms) {
+        prop_assert_eq!(ended - started, plan.teardown_ms, "teardown cut short");
+    }
+    Ok(())
 }
 
 /// Notes, "Billing unit": from the start of setup to the end of teardown, in whole seconds
@@ -824,6 +860,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
         1 => (0usize..3).prop_map(Event::ToggleInstance),
         2 => (0usize..8).prop_map(Event::StopJob),
         1 => (0usize..2).prop_map(Event::StopRun),
+        1 => prop_oneof![Just(0i64), 1i64..20_000, (0i64..15).prop_map(|s| s * 1_000)].prop_map(Event::SetStopGrace),
         4 => (0usize..8, any::<u8>()).prop_map(|(job, choice)| Event::HostReports { job, choice }),
         1 => Just(Event::Restart),
     ]

@@ -1,7 +1,8 @@
 //! Jobs: what runs on one device for one run, and the rules that decide its state.
 //!
 //! A job's state at any instant is a pure function of its plan, a few persisted instants
-//! ([`timeline::JobTimes`]: device assigned, first stop requested, timeout) and "now".
+//! ([`timeline::JobTimes`]: device assigned, first stop requested with the grace recorded
+//! with it, timeout) and "now".
 //!
 //! - [`status`]: ExecutionStatus / ExecutionResult.
 //! - [`plan`]: what a job will do (setup, tests, teardown) before it starts.

@@ -259,7 +259,7 @@ mod tests {
     use super::*;
 
     fn times(assigned: Option<i64>, stop: Option<i64>) -> JobTimes {
-        JobTimes { created_ms: 0, assigned_ms: assigned, stop_requested_ms: stop, timeout_minutes: 10 }
+        JobTimes { created_ms: 0, assigned_ms: assigned, stop_requested_ms: stop, stop_grace_ms: stop.map(|_| 10_000), timeout_minutes: 10 }
     }
 
     fn step(start: i64, end: Option<(i64, StepEnd)>) -> Option<ObservedStep> {

@@ -58,17 +58,30 @@ fn arb_prep() -> impl Strategy<Value = PrepDurations> {
     })
 }
 
+/// Graces from none to longer than any test, and now and then a stop recorded without one
+/// (by a release that did not keep it).
+fn arb_grace() -> impl Strategy<Value = Option<i64>> {
+    prop_oneof![
+        1 => Just(None),
+        2 => Just(Some(0i64)),
+        8 => (0i64..45_000).prop_map(Some),
+        4 => (0i64..20).prop_map(|s| Some(s * 1_000)),
+    ]
+}
+
 fn arb_times() -> impl Strategy<Value = JobTimes> {
     (
         proptest::option::of(0i64..100_000),
         proptest::option::of(0i64..300_000),
+        arb_grace(),
         1i32..=3,
     )
         .prop_map(
-            |(assigned_ms, stop_requested_ms, timeout_minutes)| JobTimes {
+            |(assigned_ms, stop_requested_ms, grace_ms, timeout_minutes)| JobTimes {
                 created_ms: 0,
                 assigned_ms,
                 stop_requested_ms,
+                stop_grace_ms: stop_requested_ms.and(grace_ms),
                 timeout_minutes,
             },
         )
@@ -103,6 +116,7 @@ impl Job {
             prep: self.prep,
             times: JobTimes {
                 stop_requested_ms: stop,
+                stop_grace_ms: stop.and(self.times.stop_grace_ms),
                 ..self.times
             },
             wait: self.wait,
@@ -255,13 +269,14 @@ proptest! {
         );
     }
 
+    /// Nor does the grace the server has when it comes: the first stop's is kept.
     #[test]
-    fn a_second_later_stop_request_changes_nothing(job in arb_job(), delay in 0i64..100_000, now in 0i64..400_000) {
-        let Some(first) = job.times.stop_requested_ms else { return Ok(()) };
+    fn a_second_later_stop_request_changes_nothing(job in arb_job(), delay in 0i64..100_000, other_grace in 0i64..60_000, now in 0i64..400_000) {
+        let (Some(first), Some(grace)) = (job.times.stop_requested_ms, job.times.stop_grace_ms) else { return Ok(()) };
         let mut twice = job.times;
-        prop_assert!(!twice.request_stop(first + delay));
-        let mut once = JobTimes { stop_requested_ms: None, ..job.times };
-        prop_assert!(once.request_stop(first));
+        prop_assert!(!twice.request_stop(first + delay, other_grace));
+        let mut once = JobTimes { stop_requested_ms: None, stop_grace_ms: None, ..job.times };
+        prop_assert!(once.request_stop(first, grace));
         prop_assert_eq!(twice, once);
         let snap = |times: JobTimes| snapshot(&job.plan, &job.prep, &times, job.wait, now);
         prop_assert_eq!(snap(twice), snap(once));
@@ -271,6 +286,63 @@ proptest! {
     fn a_stop_at_or_after_the_natural_end_changes_nothing(job in arb_job(), late in 0i64..100_000, now in 0i64..400_000) {
         let Some(end) = job.natural_end() else { return Ok(()) };
         prop_assert_eq!(job.with_stop(Some(end + late)).at(now), job.with_stop(None).at(now));
+    }
+
+    /// The revised rule 3: the test in progress when the stop comes ends at stop + grace,
+    /// STOPPED, unless it ends by itself first (then with its own result) or the deadline
+    /// cuts it first (ERRORED). Without a recorded grace it runs to its planned end.
+    #[test]
+    fn a_test_in_progress_at_the_stop_ends_at_the_earlier_of_its_end_and_stop_plus_grace(job in arb_job()) {
+        let (Some(stop), Some(setup_start)) = (job.effective_stop(), job.setup_start()) else { return Ok(()) };
+        if stop <= setup_start {
+            return Ok(());
+        }
+        let natural = job.with_stop(None).at(LATER);
+        let done = job.at(LATER);
+        for (t, n) in done.suites[1].tests.iter().zip(&natural.suites[1].tests) {
+            let (Some(started), Some(planned_end)) = (n.started_ms, n.stopped_ms) else { continue };
+            if started >= stop || planned_end <= stop {
+                continue;
+            }
+            // Running when the stop came, in the uninterrupted course.
+            prop_assert_eq!(t.started_ms, Some(started));
+            let cut = job.times.stop_grace_ms.map(|g| stop + g.max(0));
+            let timed_out = n.message.as_deref().is_some_and(|m| m.starts_with("Job timed out"));
+            let expected = match cut {
+                None => (n.stopped_ms, n.result),
+                // The deadline cut it first; on a tie the stop decides.
+                Some(c) if timed_out && planned_end < c => (n.stopped_ms, n.result),
+                Some(c) if !timed_out && planned_end <= c => (n.stopped_ms, n.result),
+                Some(c) => (Some(c), ExecutionResult::Stopped),
+            };
+            prop_assert_eq!((t.stopped_ms, t.result), expected, "{}", t.name);
+        }
+        // Whatever happened, no test runs past stop + grace.
+        if let Some(g) = job.times.stop_grace_ms {
+            for t in &done.suites[1].tests {
+                prop_assert!(t.stopped_ms.is_none_or(|e| e <= stop + g.max(0)), "{} ran past stop + grace", t.name);
+            }
+        }
+    }
+
+    /// A stop only ever shortens what runs: teardown is whole, and the bill never exceeds
+    /// the uninterrupted job's, step by step and in all.
+    #[test]
+    fn a_stop_never_bills_more_than_the_uninterrupted_job_and_teardown_is_whole(job in arb_job()) {
+        let done = job.at(LATER);
+        let natural = job.with_stop(None).at(LATER);
+        if !natural.is_final {
+            return Ok(());
+        }
+        prop_assert!(done.billed_seconds <= natural.billed_seconds, "billed {} > {} uninterrupted", done.billed_seconds, natural.billed_seconds);
+        for (t, n) in done.tests().zip(natural.tests()) {
+            prop_assert!(t.billed_seconds <= n.billed_seconds, "{} billed {} > {}", t.name, t.billed_seconds, n.billed_seconds);
+        }
+        let teardown = &done.suites[2].tests[0];
+        if teardown.started_ms.is_some() {
+            prop_assert_eq!(teardown.stopped_ms.zip(teardown.started_ms).map(|(e, s)| e - s), Some(job.plan.teardown_ms));
+            prop_assert_eq!(teardown.result, ExecutionResult::Passed);
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! Unless a test says otherwise: the default plan (setup 5 s, three passing tests of 10 s,
 //! teardown 5 s), default preparation (1 s + 1 s + 2 s), device assigned at A = 10 s, so
 //! setup begins at S = 14 s: setup [S, S+5), test_1 [S+5, S+15), test_2 [S+15, S+25),
-//! test_3 [S+25, S+35), teardown [S+35, S+40).
+//! test_3 [S+25, S+35), teardown [S+35, S+40); a stop is recorded with the default grace
+//! of 10 s.
 
 use super::billing::{BillingMethod, DeviceMinutes};
 use super::plan::{JobPlan, TestPlan};
@@ -23,12 +24,19 @@ use crate::run::WaitReason;
 const A: i64 = 10_000;
 const S: i64 = 14_000;
 const SEC: i64 = 1_000;
+/// The server's default stop grace (notes: 10 s).
+const GRACE: i64 = 10 * SEC;
 
 fn times(assigned: Option<i64>, stop: Option<i64>) -> JobTimes {
+    times_with_grace(assigned, stop, Some(GRACE))
+}
+
+fn times_with_grace(assigned: Option<i64>, stop: Option<i64>, grace: Option<i64>) -> JobTimes {
     JobTimes {
         created_ms: 0,
         assigned_ms: assigned,
         stop_requested_ms: stop,
+        stop_grace_ms: stop.and(grace),
         timeout_minutes: 150,
     }
 }
@@ -234,11 +242,19 @@ fn stop_during_setup_finishes_setup_skips_the_tests_and_runs_teardown() {
         (5, 2, 3)
     );
     assert_eq!(done.suites[1].result, Stopped);
+
+    // However short the grace: setup is not a test, it is never interrupted.
+    let no_grace = at(
+        &JobPlan::default_simulation(),
+        &times_with_grace(Some(A), Some(stop), Some(0)),
+        S + 10 * SEC,
+    );
+    assert_eq!(no_grace, done);
 }
 
 #[test]
-fn stop_during_a_test_lets_it_finish_and_stops_the_rest_unbilled() {
-    let stop = S + 17 * SEC; // during test_2, [S+15, S+25)
+fn stop_during_a_test_that_ends_within_the_grace_lets_it_finish_and_stops_the_rest_unbilled() {
+    let stop = S + 17 * SEC; // during test_2, [S+15, S+25): it ends before S+27
     let stopping = default_at(Some(A), Some(stop), stop);
     assert_eq!(stopping.status, Stopping);
     assert_eq!(
@@ -274,6 +290,113 @@ fn stop_during_a_test_lets_it_finish_and_stops_the_rest_unbilled() {
     assert_eq!(test(&done, "test_3").billed_seconds, 0);
     assert_eq!(done.suites[1].result, Passed);
     assert_eq!((done.counters.passed, done.counters.stopped), (4, 1));
+}
+
+#[test]
+fn stop_during_a_test_interrupts_it_at_stop_plus_grace() {
+    let p = plan(5, &[(10, Passed), (30 * 60, Failed), (10, Passed)], 5);
+    let t = times(Some(A), Some(S + 75 * SEC)); // a minute into t2, [S+15, S+1815)
+    let cut = S + 85 * SEC;
+    let stopping = at(&p, &t, cut - 1);
+    assert_eq!(stopping.status, Stopping);
+    assert_eq!(
+        outcome(test(&stopping, "t2")),
+        (Running, Pending, Some(S + 15 * SEC), None)
+    );
+    assert_eq!(stopping.next_change_ms, Some(cut));
+
+    let teardown = at(&p, &t, cut);
+    assert_eq!(
+        outcome(test(&teardown, "t2")),
+        (Completed, Stopped, Some(S + 15 * SEC), Some(cut))
+    );
+    assert_eq!(test(&teardown, "t2").message, None);
+    assert_eq!(
+        outcome(test(&teardown, "Teardown Test")),
+        (Running, Pending, Some(cut), None)
+    );
+    assert_eq!(
+        outcome(test(&teardown, "t3")),
+        (Completed, Stopped, None, Some(S + 75 * SEC))
+    );
+
+    let done = at(&p, &t, cut + 5 * SEC);
+    assert_eq!(
+        (done.status, done.result, done.message.clone()),
+        (Completed, Stopped, None)
+    );
+    assert_eq!(done.stopped_ms, Some(cut + 5 * SEC));
+    assert_eq!(done.device_released_ms, Some(cut + 5 * SEC));
+    // Setup 5 + t1 10 + t2 70 (to stop + grace) + teardown 5; not the 30 minutes planned.
+    assert_eq!(done.billed_seconds, 90);
+    assert_eq!(test(&done, "t2").billed_seconds, 70);
+    // t2 would have FAILED; interrupted, it did not, and t1's pass is the suite's result.
+    assert_eq!(done.suites[1].result, Passed);
+    let c = done.counters;
+    assert_eq!((c.total, c.passed, c.stopped, c.failed), (5, 3, 2, 0));
+}
+
+#[test]
+fn a_test_ending_exactly_at_stop_plus_grace_ended_by_itself() {
+    let stop = S + 15 * SEC + 3 * SEC; // test_2 ends at S+25 = stop + 7 s
+    let done = at(
+        &JobPlan::default_simulation(),
+        &times_with_grace(Some(A), Some(stop), Some(7 * SEC)),
+        S + 30 * SEC,
+    );
+    assert_eq!(
+        outcome(test(&done, "test_2")),
+        (Completed, Passed, Some(S + 15 * SEC), Some(S + 25 * SEC))
+    );
+    let a_ms_less = at(
+        &JobPlan::default_simulation(),
+        &times_with_grace(Some(A), Some(stop), Some(7 * SEC - 1)),
+        S + 30 * SEC,
+    );
+    assert_eq!(
+        outcome(test(&a_ms_less, "test_2")),
+        (
+            Completed,
+            Stopped,
+            Some(S + 15 * SEC),
+            Some(S + 25 * SEC - 1)
+        )
+    );
+}
+
+#[test]
+fn a_zero_grace_interrupts_the_test_at_the_stop_instant() {
+    let stop = S + 17 * SEC;
+    let done = at(
+        &JobPlan::default_simulation(),
+        &times_with_grace(Some(A), Some(stop), Some(0)),
+        S + 22 * SEC,
+    );
+    assert_eq!(
+        outcome(test(&done, "test_2")),
+        (Completed, Stopped, Some(S + 15 * SEC), Some(stop))
+    );
+    assert_eq!(
+        outcome(test(&done, "Teardown Test")),
+        (Completed, Passed, Some(stop), Some(stop + 5 * SEC))
+    );
+    assert_eq!((done.result, done.billed_seconds), (Stopped, 22));
+}
+
+#[test]
+fn a_stop_recorded_without_a_grace_keeps_the_course_it_was_recorded_under() {
+    // Stored by a release that let simulated tests run to their planned end.
+    let p = plan(5, &[(30 * 60, Passed)], 5);
+    let done = at(
+        &p,
+        &times_with_grace(Some(A), Some(S + 75 * SEC), None),
+        S + 1815 * SEC,
+    );
+    assert_eq!(
+        outcome(test(&done, "t1")),
+        (Completed, Passed, Some(S + 5 * SEC), Some(S + 1805 * SEC))
+    );
+    assert_eq!((done.result, done.billed_seconds), (Stopped, 1810));
 }
 
 #[test]
@@ -321,9 +444,13 @@ fn stop_at_or_after_the_end_changes_nothing() {
 #[test]
 fn only_the_first_stop_request_is_kept() {
     let mut t = times(Some(A), None);
-    assert!(t.request_stop(S + 17 * SEC));
-    assert!(!t.request_stop(S + 2 * SEC));
-    assert_eq!(t.stop_requested_ms, Some(S + 17 * SEC));
+    assert!(t.request_stop(S + 17 * SEC, GRACE));
+    // Neither its instant nor the grace the server has by then counts.
+    assert!(!t.request_stop(S + 2 * SEC, 0));
+    assert_eq!(
+        (t.stop_requested_ms, t.stop_grace_ms),
+        (Some(S + 17 * SEC), Some(GRACE))
+    );
 }
 
 #[test]
@@ -413,9 +540,10 @@ fn a_plan_that_fits_the_deadline_exactly_is_not_timed_out() {
 #[test]
 fn a_stop_before_the_timeout_decides_the_result_and_the_deadline_still_cuts_the_running_test() {
     let p = plan(5, &[(40, Passed), (40, Passed), (40, Passed)], 5);
+    // t2 runs [S+45, S+85); the deadline (S+60) comes before stop + grace (S+80).
     let t = JobTimes {
         timeout_minutes: 1,
-        ..times(Some(A), Some(S + 50 * SEC))
+        ..times_with_grace(Some(A), Some(S + 50 * SEC), Some(30 * SEC))
     };
     let done = at(&p, &t, S + 65 * SEC);
     assert_eq!((done.status, done.result), (Completed, Stopped));
@@ -432,6 +560,27 @@ fn a_stop_before_the_timeout_decides_the_result_and_the_deadline_still_cuts_the_
         (Completed, Stopped, None, Some(S + 50 * SEC))
     );
     assert_eq!(done.billed_seconds, 65);
+}
+
+#[test]
+fn when_stop_plus_grace_comes_first_or_with_the_deadline_the_stop_cuts_the_test() {
+    let p = plan(5, &[(40, Passed), (40, Passed)], 5);
+    for (grace, cut) in [(5 * SEC, S + 55 * SEC), (10 * SEC, S + 60 * SEC)] {
+        let t = JobTimes {
+            timeout_minutes: 1,
+            ..times_with_grace(Some(A), Some(S + 50 * SEC), Some(grace))
+        };
+        let done = at(&p, &t, cut + 5 * SEC);
+        assert_eq!(
+            (done.status, done.result, done.message.clone()),
+            (Completed, Stopped, None)
+        );
+        assert_eq!(
+            outcome(test(&done, "t2")),
+            (Completed, Stopped, Some(S + 45 * SEC), Some(cut))
+        );
+        assert_eq!(done.stopped_ms, Some(cut + 5 * SEC));
+    }
 }
 
 #[test]

@@ -7,11 +7,11 @@
 //! After assignment at A the device goes through PROCESSING, SCHEDULING and PREPARING
 //! ([`PrepDurations`]); setup begins at S = A + their sum. Then the steps run back to back:
 //! setup, each test in order, teardown. The stop rules ([`super::stop`]) and the deadline
-//! ([`super::timeout`]) are applied to each step in turn.
+//! ([`super::timeout`]) are applied to each step in turn; teardown is never cut.
 
 use super::plan::JobPlan;
 use super::status::ExecutionResult;
-use super::stop::{stop_effect, StopEffect};
+use super::stop::{record_first_stop, stop_effect, StopEffect};
 use super::timeout::Deadline;
 
 pub const SETUP_SUITE: &str = "Setup Suite";
@@ -60,6 +60,9 @@ pub struct JobTimes {
     pub assigned_ms: Option<i64>,
     /// The first StopJob/StopRun; later ones do not move it.
     pub stop_requested_ms: Option<i64>,
+    /// The server's stop grace when that stop was recorded: how long a test in progress
+    /// may still run. `None` for a stop recorded before graces were (the test finishes).
+    pub stop_grace_ms: Option<i64>,
     pub timeout_minutes: i32,
 }
 
@@ -69,19 +72,22 @@ impl JobTimes {
             created_ms,
             assigned_ms: None,
             stop_requested_ms: None,
+            stop_grace_ms: None,
             timeout_minutes,
         }
     }
 
-    /// Records a stop request at `at_ms` unless one is recorded already (the first wins).
-    /// Returns whether this one was recorded. Callers should not record a stop on a job
-    /// that has ended; if they do, [`resolve`] ignores it anyway.
-    pub fn request_stop(&mut self, at_ms: i64) -> bool {
-        if self.stop_requested_ms.is_some() {
-            return false;
-        }
-        self.stop_requested_ms = Some(at_ms);
-        true
+    /// Records a stop request at `at_ms` with the server's grace at that moment unless one
+    /// is recorded already (the first wins, grace included). Returns whether this one was
+    /// recorded. Callers should not record a stop on a job that has ended; if they do,
+    /// [`resolve`] ignores it anyway.
+    pub fn request_stop(&mut self, at_ms: i64, grace_ms: i64) -> bool {
+        record_first_stop(
+            &mut self.stop_requested_ms,
+            &mut self.stop_grace_ms,
+            at_ms,
+            grace_ms,
+        )
     }
 }
 
@@ -203,13 +209,14 @@ pub fn resolve(plan: &JobPlan, prep: &PrepDurations, times: &JobTimes) -> Timeli
     let natural = setup_start.map(|s| on_device(plan, s, times, StopEffect::Ignored));
     let effect = stop_effect(
         times.stop_requested_ms,
+        times.stop_grace_ms,
         setup_start,
         natural.as_ref().and_then(|n| n.end_ms),
     );
     match (effect, setup_start) {
         (StopEffect::EndsAtOnce { at_ms }, _) => ended_before_setup(plan, times, at_ms),
-        (StopEffect::FinishesCurrentStep { .. }, Some(s)) => on_device(plan, s, times, effect),
-        // stop_effect lets a step finish only once setup has begun, so what is left is
+        (StopEffect::InterruptsTests { .. }, Some(s)) => on_device(plan, s, times, effect),
+        // stop_effect interrupts tests only once setup has begun, so what is left is
         // "no stop that matters".
         _ => natural.unwrap_or(Timeline {
             assigned_ms: None,
@@ -253,7 +260,8 @@ fn on_device(plan: &JobPlan, setup_start_ms: i64, times: &JobTimes, stop: StopEf
     let mut timed_out = false;
     let mut cursor = setup_start_ms;
     let mut last_ran_end = setup_start_ms;
-    let mut fate = |p: Planned| -> Step {
+    // `is_test`: setup runs to completion after a stop; a test in progress is interrupted.
+    let mut fate = |p: Planned, is_test: bool| -> Step {
         let (start, end) = (cursor, cursor + p.duration_ms);
         cursor = end;
         let by_stop = stop.keeps_from_starting(start);
@@ -269,23 +277,31 @@ fn on_device(plan: &JobPlan, setup_start_ms: i64, times: &JobTimes, stop: StopEf
                 timed_out = true;
                 StepOutcome::NeverStarts { stopped_ms: d }
             }
-            (None, None) => match deadline.cuts(start, end) {
-                Some(d) => {
-                    timed_out = true;
-                    StepOutcome::Runs {
-                        started_ms: start,
-                        stopped_ms: d,
-                        result: ExecutionResult::Errored,
-                        message: Some(deadline.message()),
+            (None, None) => {
+                let interrupted = stop.interrupts_test(start, end).filter(|_| is_test);
+                match (interrupted, deadline.cuts(start, end)) {
+                    (Some(s), Some(d)) if d < s => {
+                        timed_out = true;
+                        timed_out_step(start, d, &deadline)
                     }
+                    (Some(s), _) => StepOutcome::Runs {
+                        started_ms: start,
+                        stopped_ms: s,
+                        result: ExecutionResult::Stopped,
+                        message: None,
+                    },
+                    (None, Some(d)) => {
+                        timed_out = true;
+                        timed_out_step(start, d, &deadline)
+                    }
+                    (None, None) => StepOutcome::Runs {
+                        started_ms: start,
+                        stopped_ms: end,
+                        result: p.result,
+                        message: p.message,
+                    },
                 }
-                None => StepOutcome::Runs {
-                    started_ms: start,
-                    stopped_ms: end,
-                    result: p.result,
-                    message: p.message,
-                },
-            },
+            }
         };
         if let StepOutcome::Runs { stopped_ms, .. } = outcome {
             last_ran_end = stopped_ms;
@@ -295,8 +311,11 @@ fn on_device(plan: &JobPlan, setup_start_ms: i64, times: &JobTimes, stop: StopEf
             outcome,
         }
     };
-    let setup = fate(planned_setup(plan));
-    let tests: Vec<Step> = planned_tests(plan).into_iter().map(&mut fate).collect();
+    let setup = fate(planned_setup(plan), false);
+    let tests: Vec<Step> = planned_tests(plan)
+        .into_iter()
+        .map(|p| fate(p, true))
+        .collect();
     let teardown_end = last_ran_end + plan.teardown_ms.max(0);
     Timeline {
         assigned_ms: times.assigned_ms,
@@ -317,6 +336,16 @@ fn on_device(plan: &JobPlan, setup_start_ms: i64, times: &JobTimes, stop: StopEf
             },
         }),
         end_ms: Some(teardown_end),
+    }
+}
+
+/// A step the deadline cut at `at_ms`: ERRORED, saying so.
+fn timed_out_step(started_ms: i64, at_ms: i64, deadline: &Deadline) -> StepOutcome {
+    StepOutcome::Runs {
+        started_ms,
+        stopped_ms: at_ms,
+        result: ExecutionResult::Errored,
+        message: Some(deadline.message()),
     }
 }
 

@@ -90,6 +90,8 @@ pub struct Farm {
     pub fleet: Arc<Fleet>,
     pub clock: Arc<ManualClock>,
     pub prep: PrepDurations,
+    /// The server's stop grace, recorded with each stop (the default `stop_grace_seconds`).
+    pub stop_grace_ms: i64,
     project_arn: Arn,
 }
 
@@ -110,6 +112,7 @@ impl Farm {
             fleet: Arc::new(fleet),
             clock: ManualClock::starting_at(T0),
             prep: PrepDurations { processing_ms: 1_000, scheduling_ms: 1_000, preparing_ms: 2_000 },
+            stop_grace_ms: 10_000,
             project_arn: Arn::new(fleet::REGION, ACCOUNT, ResourceKind::Project, uuid::Uuid::new_v4().to_string()),
         })
     }
@@ -153,6 +156,7 @@ impl Farm {
             total_jobs: devices.len() as u32,
             device_selection: None,
             stop_requested_ms: None,
+            stop_grace_ms: None,
             network: Default::default(),
             echo: serde_json::json!({}),
         };
@@ -172,6 +176,7 @@ impl Farm {
                 instance_arn: None,
                 assigned_ms: None,
                 stop_requested_ms: None,
+                stop_grace_ms: None,
                 settled_ms: None,
                 driver: Default::default(),
                 observed: None,
@@ -224,10 +229,9 @@ impl Farm {
     pub async fn stop_at(&self, job_arn: &str, at_ms: i64) -> bool {
         loop {
             let (mut record, mut job) = self.job(job_arn).await;
-            if job_snapshot(&job, &record, &self.prep, at_ms).is_final || job.stop_requested_ms.is_some() {
+            if job_snapshot(&job, &record, &self.prep, at_ms).is_final || !job.request_stop(at_ms, self.stop_grace_ms) {
                 return false;
             }
-            job.stop_requested_ms = Some(at_ms);
             record.body = serde_json::to_value(&job).expect("encode job");
             match self.store.update(&record).await {
                 Ok(_) => return true,

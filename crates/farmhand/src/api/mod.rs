@@ -5,6 +5,7 @@
 mod artifacts;
 mod devices;
 mod instance_profiles;
+mod network_profiles;
 mod pools;
 mod projects;
 mod records;
@@ -12,6 +13,7 @@ pub mod runs;
 mod settings;
 mod tags;
 pub mod uploads;
+mod vpce;
 
 use crate::server::AppState;
 use domain::account::Account;
@@ -63,6 +65,16 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, 
         ListInstanceProfiles => instance_profiles::list,
         UpdateInstanceProfile => instance_profiles::update,
         DeleteInstanceProfile => instance_profiles::delete,
+        CreateNetworkProfile => network_profiles::create,
+        GetNetworkProfile => network_profiles::get,
+        ListNetworkProfiles => network_profiles::list,
+        UpdateNetworkProfile => network_profiles::update,
+        DeleteNetworkProfile => network_profiles::delete,
+        CreateVPCEConfiguration => vpce::create,
+        GetVPCEConfiguration => vpce::get,
+        ListVPCEConfigurations => vpce::list,
+        UpdateVPCEConfiguration => vpce::update,
+        DeleteVPCEConfiguration => vpce::delete,
         CreateDevicePool => pools::create,
         GetDevicePool => pools::get,
         ListDevicePools => pools::list,

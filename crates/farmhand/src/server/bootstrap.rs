@@ -129,6 +129,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         url_signing_key: (URL_SIGNING_KEY_ID.to_string(), url_secret),
         clock,
         wall: Arc::new(SystemClock),
+        stop_grace_ms: i64::try_from(config.stop_grace.as_millis()).unwrap_or(i64::MAX),
         hub,
         internal_agent: built_in.as_ref().map(|(_, token, host)| (token.clone(), host.clone())),
         local_executor: built_in.as_ref().map(|(agent, _, _)| agent.executor.clone()),

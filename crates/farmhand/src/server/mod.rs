@@ -57,6 +57,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Real time, for signature ages.
     pub wall: Arc<dyn Clock>,
+    /// `--stop-grace-seconds` in ms, recorded with every stop: a simulated test in progress
+    /// gets this long on the service clock, as a real test phase gets it before SIGKILL.
+    pub stop_grace_ms: i64,
     /// The device hosts connected to this replica.
     pub hub: Arc<agents::Hub>,
     /// The built-in agent's token and host name (in memory only), when this server has

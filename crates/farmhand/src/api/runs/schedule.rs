@@ -6,9 +6,11 @@ use super::super::devices::{filters_from_wire, selectable_devices};
 use super::super::pools;
 use super::super::projects::{self, check_job_timeout};
 use super::super::uploads;
+use super::super::{network_profiles, vpce};
 use super::super::Ctx;
 use crate::api::records::to_body;
 use domain::arn::{index, Arn, ResourceKind};
+use domain::network::JobNetwork;
 use domain::device::{self, check_compatibility, AppInfo, Device};
 use domain::resources::{check_environment_variables, EnvironmentVariable, Upload};
 use domain::run::{BillingMethod, DeviceSelection, Job, JobPhase, Run, WaitReason};
@@ -105,14 +107,15 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
     for arn in configuration.auxiliary_apps.iter().flatten() {
         upload_for_run(ctx, &project_arn, "auxiliaryApps", arn, |t| t.kind() == UploadKind::App, "an app upload").await?;
     }
-    // Network profiles and VPC endpoint configurations cannot be created on farmhand yet,
-    // so any ARN given for them names nothing.
-    if let Some(arn) = &configuration.network_profile_arn {
-        return Err(super::super::records::not_found(ResourceKind::NetworkProfile, arn));
-    }
-    if let Some(arn) = configuration.vpce_configuration_arns.iter().flatten().next() {
-        return Err(super::super::records::not_found(ResourceKind::VpceConfiguration, arn));
-    }
+    // Resolved now and copied onto the run: a later change to the profile or a
+    // configuration does not reach a run already scheduled.
+    let network = JobNetwork {
+        profile: match &configuration.network_profile_arn {
+            Some(arn) => Some(network_profiles::for_run(ctx, arn).await?),
+            None => None,
+        },
+        aliases: vpce::aliases_for_run(ctx, configuration.vpce_configuration_arns.as_deref().unwrap_or_default()).await?,
+    };
 
     let app_info = app.as_ref().map(|(_, u)| app_info(u));
     let (candidates, selection) = select_devices(ctx, &req).await?;
@@ -181,7 +184,8 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
         total_jobs: devices.len() as u32,
         device_selection: selection,
         stop_requested_ms: None,
-        network: Default::default(),
+        stop_grace_ms: None,
+        network,
         echo,
     };
     let run_record = ctx.new_record(&run_arn, Some(&project_arn), &run.name, Some("ACTIVE"), &run)?;
@@ -202,6 +206,7 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
             instance_arn: None,
             assigned_ms: None,
             stop_requested_ms: None,
+            stop_grace_ms: None,
             settled_ms: None,
             driver,
             observed: None,

@@ -1,7 +1,9 @@
 //! StopJob and StopRun. What a stop *means* (which tests end STOPPED, what is billed, when
 //! the device is released) is decided by `domain::job::stop` and the timeline; here a stop
-//! is only recorded: the first request's instant, once, with optimistic concurrency so it
-//! cannot race the scheduler (assignment, settlement) or another stop into a lost write.
+//! is only recorded: the first request's instant and the server's stop grace at that
+//! moment, once, with optimistic concurrency so it cannot race the scheduler (assignment,
+//! settlement) or another stop into a lost write. The grace is stored, not read at each
+//! look, so a later `--stop-grace-seconds` cannot move an interrupted test's end.
 
 use super::view::{job_view, run_jobs, run_snapshot_of, run_view, JobState};
 use super::super::records::RecordExt;
@@ -12,9 +14,9 @@ use protocol::model as wire;
 use protocol::ApiError;
 use store::StoreError;
 
-/// Records a stop for the job at `arn` unless it has ended or a stop is already recorded,
-/// and returns the job as it is right after.
-async fn request_job_stop(ctx: &Ctx, arn: &Arn, at_ms: i64) -> Result<JobState, ApiError> {
+/// Records a stop (`at_ms`, `grace_ms`) for the job at `arn` unless it has ended or a stop
+/// is already recorded, and returns the job as it is right after.
+async fn request_job_stop(ctx: &Ctx, arn: &Arn, at_ms: i64, grace_ms: i64) -> Result<JobState, ApiError> {
     loop {
         let state = JobState::load(ctx, ctx.load(arn).await?)?;
         if state.snapshot.is_final || state.job.stop_requested_ms.is_some() {
@@ -22,7 +24,7 @@ async fn request_job_stop(ctx: &Ctx, arn: &Arn, at_ms: i64) -> Result<JobState, 
         }
         let mut record = state.record;
         let mut job: Job = state.job;
-        job.stop_requested_ms = Some(at_ms);
+        job.request_stop(at_ms, grace_ms);
         record.body = super::super::records::to_body(&job)?;
         match ctx.state.store.update(&record).await {
             Ok(updated) => {
@@ -48,7 +50,7 @@ async fn request_job_stop(ctx: &Ctx, arn: &Arn, at_ms: i64) -> Result<JobState, 
 
 pub async fn stop_job(ctx: &Ctx, req: wire::StopJobRequest) -> Result<wire::StopJobResult, ApiError> {
     let arn = parse_arn(ctx, &req.arn, ResourceKind::Job)?;
-    let state = request_job_stop(ctx, &arn, ctx.state.now_ms()).await?;
+    let state = request_job_stop(ctx, &arn, ctx.state.now_ms(), ctx.state.stop_grace_ms).await?;
     ctx.state.engine.wake();
     ctx.state.announce_change();
     Ok(wire::StopJobResult { job: Some(job_view(ctx, &state)?) })
@@ -66,6 +68,7 @@ pub async fn stop_run(ctx: &Ctx, req: wire::StopRunRequest) -> Result<wire::Stop
         }
         let mut stopped = run.clone();
         stopped.stop_requested_ms = Some(now);
+        stopped.stop_grace_ms = Some(ctx.state.stop_grace_ms);
         let mut updated = record.clone();
         updated.body = super::super::records::to_body(&stopped)?;
         match ctx.state.store.update(&updated).await {
@@ -74,12 +77,14 @@ pub async fn stop_run(ctx: &Ctx, req: wire::StopRunRequest) -> Result<wire::Stop
             Err(e) => return Err(ctx.internal(e)),
         }
     };
-    // Every job gets the same stop instant, so pending jobs never start and running ones
-    // follow the same rules StopJob applies.
+    // Every job gets the same stop instant and grace, so pending jobs never start and
+    // running ones follow the same rules StopJob applies; a StopRun that finishes an earlier
+    // one's fan-out uses what that one recorded.
     let stop_at = run.stop_requested_ms.unwrap_or(now);
+    let grace = run.stop_grace_ms.unwrap_or(ctx.state.stop_grace_ms);
     for job in run_jobs(ctx, &arn).await? {
         let job_arn: Arn = job.arn.parse().map_err(|_| ApiError::internal())?;
-        request_job_stop(ctx, &job_arn, stop_at).await?;
+        request_job_stop(ctx, &job_arn, stop_at, grace).await?;
     }
     ctx.state.engine.wake();
     ctx.state.announce_change();

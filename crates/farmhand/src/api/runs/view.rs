@@ -187,7 +187,7 @@ pub fn run_view(ctx: &Ctx, record: &Record, run: &Run, jobs: &[Record]) -> Resul
         completed_jobs: Some(s.completed_jobs),
         billing_method: wire::BillingMethod::parse(run.billing_method.as_str()),
         device_minutes: Some(minutes(s.billed_seconds, run.billing_method)),
-        network_profile: None,
+        network_profile: run.network.profile.as_ref().map(crate::api::network_profiles::shape_to_wire),
         device_proxy: configuration.device_proxy,
         parsing_result_url: None,
         result_code: None,
