@@ -187,7 +187,7 @@ async fn a_host_job_without_a_network_runs_in_the_hosts() {
 
 #[tokio::test]
 async fn an_android_job_with_a_profile_fails_saying_it_was_not_applied() {
-    let shape = NetworkShape { arn: "arn:aws:devicefarm:us-west-2:111122223333:networkprofile:p/n".into(), name: "3G".into(), uplink: LinkShape::UNSHAPED, downlink: LinkShape::UNSHAPED };
+    let shape = NetworkShape { arn: "arn:aws:devicefarm:us-west-2:111122223333:networkprofile:p/n".into(), name: "3G".into(), description: None, curated: false, uplink: LinkShape::UNSHAPED, downlink: LinkShape::UNSHAPED };
     let network = JobNetwork { profile: Some(shape), aliases: Vec::new() };
     let (reports, _) = execute(assignment(Driver::Adb, network, &["true"])).await;
     let messages: BTreeMap<usize, String> = reports

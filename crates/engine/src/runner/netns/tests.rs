@@ -35,7 +35,7 @@ fn skipped() -> bool {
 
 fn profile(uplink: LinkShape, downlink: LinkShape) -> JobNetwork {
     JobNetwork {
-        profile: Some(NetworkShape { arn: "arn:aws:devicefarm:us-west-2:111122223333:networkprofile:p/n".into(), name: "test".into(), uplink, downlink }),
+        profile: Some(NetworkShape { arn: "arn:aws:devicefarm:us-west-2:111122223333:networkprofile:p/n".into(), name: "test".into(), description: None, curated: false, uplink, downlink }),
         aliases: Vec::new(),
     }
 }
