@@ -96,6 +96,7 @@ udid = "bench-1"
         total_jobs: 1,
         device_selection: None,
         stop_requested_ms: None,
+        stop_grace_ms: None,
         network,
         echo: serde_json::json!({}),
     };
@@ -112,6 +113,7 @@ udid = "bench-1"
         wait_reason: WaitReason::Pending,
         assigned_ms: Some(0),
         stop_requested_ms: None,
+        stop_grace_ms: None,
         settled_ms: None,
         driver,
         observed: None,
