@@ -48,6 +48,11 @@ case "$*" in
   reboot|wait-for-device|"logcat -c") ;;
   "logcat -d") printf '05-01 10:00:00.000  1234  1234 I Test: hello\n' ;;
   "shell false") echo "boom" >&2; exit 3 ;;
+  root) if [ -e "$d/no-root" ]; then echo "adbd cannot run as root in production builds"; else echo "restarting adbd as root"; fi ;;
+  "shell id -u") if [ -e "$d/no-root" ]; then echo 2000; else echo 0; fi ;;
+  "shell ip route get 1.1.1.1") echo "1.1.1.1 via 192.168.1.1 dev wlan0 table 1021 src 192.168.1.50 uid 0" ;;
+  "shell tc "*|"shell ip link "*)
+    if [ -e "$d/no-netem" ]; then echo "Error: Specified qdisc kind is unknown." >&2; exit 2; fi ;;
   *) echo "fake adb: unexpected arguments: $*" >&2; exit 64 ;;
 esac
 "#;
@@ -104,7 +109,8 @@ impl FakeAdb {
             .collect()
     }
 
-    /// Makes the named behaviour happen: "hang" (every call sleeps), "fail-install".
+    /// Makes the named behaviour happen: "hang" (every call sleeps), "fail-install",
+    /// "no-root" (a production build), "no-netem" (tc refuses netem).
     pub fn set_flag(&self, flag: &str) {
         fs::write(self.path(flag), "").expect("write");
     }
