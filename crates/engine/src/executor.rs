@@ -17,6 +17,7 @@ use crate::runner::{
     AppFile, CancelSignal, Canceller, JobEnv, Phase, PhaseOutcome, Progress, Runner, SpecReport, Workspace, WorkspaceError,
 };
 use crate::uploads::{parse_test_spec, InspectLimits, TestSpec};
+use crate::adb::network::ShapedDevice;
 use crate::adb::Adb;
 use domain::arn::Arn;
 use domain::device::Driver;
@@ -289,6 +290,10 @@ impl Executor {
             }
             _ => None,
         };
+        let shaped = match &device {
+            Some(android) => shape_android(android, &assignment).await?,
+            None => None,
+        };
         let (canceller, signal) = Canceller::new();
         let canceller = Arc::new(canceller);
         if let Ok(mut cancellers) = self.cancellers.lock() {
@@ -313,6 +318,9 @@ impl Executor {
         if unplugged {
             let message = format!("The device {} was unplugged while the job ran", device.as_ref().map(|a| a.serial.as_str()).unwrap_or("?"));
             self.link.report(job_arn_text, JobReport::DeviceLost { message }).await?;
+        }
+        if let (Some(android), Some(shaped), false) = (&device, &shaped, unplugged) {
+            android.adb.unshape_network(shaped).await;
         }
         let device_log = match (&device, unplugged) {
             (Some(android), false) => self.release_android(job, android, &workspace).await,
@@ -560,10 +568,22 @@ async fn own_network(assignment: &Assignment) -> Result<Option<JobNet>, ExecErro
         Some(profile) => format!("The network profile {:?}", profile.name),
         None => "The run's VPC endpoint configurations".to_string(),
     };
-    if assignment.job.driver != Driver::Host {
-        return Err(ExecError::Setup(format!("{what} could not be applied: farmhand shapes the network of host devices only")));
+    match assignment.job.driver {
+        Driver::Host => {}
+        // The profile is applied on the device once it is prepared (`shape_android`).
+        Driver::Adb if network.aliases.is_empty() => return Ok(None),
+        _ => return Err(ExecError::Setup(format!("{what} could not be applied: private service names work on host devices only"))),
     }
     JobNet::apply(network).await.map(Some).map_err(|why| ExecError::Setup(format!("{what} could not be applied on this host: {why}")))
+}
+
+/// The run's network profile applied on the Android device (see [`crate::adb::network`]);
+/// a profile that cannot be fails the job saying why.
+async fn shape_android(android: &AndroidSession, assignment: &Assignment) -> Result<Option<ShapedDevice>, ExecError> {
+    let Some(profile) = &assignment.run.network.profile else { return Ok(None) };
+    android.adb.shape_network(&android.serial, profile).await.map(Some).map_err(|why| {
+        ExecError::Setup(format!("The network profile {:?} could not be applied on {}: {why}", profile.name, android.serial))
+    })
 }
 
 /// Test packages AWS takes as one file rather than a zip: they are placed as they are.

@@ -1,9 +1,9 @@
 //! The executor gives a host job the network its run asks for: a job whose run has private
 //! service names or a profile runs in a namespace of its own, a job without runs in the
-//! host's, and a job whose network cannot be applied fails saying why. Needs root for the
+//! host's, and a job whose network cannot be applied fails saying why (an Android
+//! device's profile: `adb::network`'s tests). Needs root for the
 //! namespaced case (CI runs as root); elsewhere that test says it was skipped.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use domain::device::{Driver, Fleet};
 use domain::job::plan::JobPlan;
 use domain::job::report::JobReport;
-use domain::network::{JobNetwork, LinkShape, NetworkShape, ServiceAlias};
+use domain::network::{JobNetwork, ServiceAlias};
 use domain::run::{BillingMethod, Job, JobPhase, Run, WaitReason};
 
 use super::Executor;
@@ -188,21 +188,19 @@ async fn a_host_job_without_a_network_runs_in_the_hosts() {
 }
 
 #[tokio::test]
-async fn an_android_job_with_a_profile_fails_saying_it_was_not_applied() {
-    let shape = NetworkShape { arn: "arn:aws:devicefarm:us-west-2:111122223333:networkprofile:p/n".into(), name: "3G".into(), description: None, curated: false, uplink: LinkShape::UNSHAPED, downlink: LinkShape::UNSHAPED };
-    let network = JobNetwork { profile: Some(shape), aliases: Vec::new() };
+async fn an_android_job_with_private_names_fails_saying_they_were_not_applied() {
+    let network = JobNetwork { profile: None, aliases: vec![ServiceAlias { dns_name: "db.internal".into(), target: "10.0.0.5".into() }] };
     let (reports, _) = execute(assignment(Driver::Adb, network, &["true"])).await;
-    let messages: BTreeMap<usize, String> = reports
+    let messages: Vec<String> = reports
         .iter()
-        .enumerate()
-        .filter_map(|(i, r)| match r {
-            JobReport::Failed { message } => Some((i, message.clone())),
+        .filter_map(|r| match r {
+            JobReport::Failed { message } => Some(message.clone()),
             _ => None,
         })
         .collect();
     assert_eq!(
-        messages.values().collect::<Vec<_>>(),
-        ["farmhand could not run the job: The network profile \"3G\" could not be applied: farmhand shapes the network of host devices only"],
+        messages,
+        ["farmhand could not run the job: The run's VPC endpoint configurations could not be applied: private service names work on host devices only"],
         "{reports:?}"
     );
 }
