@@ -12,11 +12,14 @@
 use crate::agent::{Assignment, JobLink, LinkError};
 use crate::default_specs::{default_spec, DefaultSpecInput};
 use crate::junit::TestCaseResult;
+use crate::runner::netns::{self, JobNet};
 use crate::runner::{
     AppFile, CancelSignal, Canceller, JobEnv, Phase, PhaseOutcome, Progress, Runner, SpecReport, Workspace, WorkspaceError,
 };
 use crate::uploads::{parse_test_spec, InspectLimits, TestSpec};
 use crate::adb::{Adb, Recording};
+use crate::adb::network::ShapedDevice;
+use crate::adb::Adb;
 use domain::arn::Arn;
 use domain::device::Driver;
 use domain::job::observed::{ObservedCase, StepEnd};
@@ -196,6 +199,7 @@ impl Executor {
     /// directories of jobs a previous run of this host left behind. Kept failed
     /// workspaces stay (their processes are still ended).
     pub async fn sweep(&self) {
+        self.sweep_networks().await;
         let Ok(mut entries) = tokio::fs::read_dir(&self.work_root).await else { return };
         while let Ok(Some(entry)) = entries.next_entry().await {
             let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
@@ -205,6 +209,22 @@ impl Executor {
                 continue;
             }
             self.clean_up_dir(&name).await;
+        }
+    }
+
+    /// Says how network profiles are applied on this host (or why they cannot be), and
+    /// removes the job networks a crashed farmhand left.
+    async fn sweep_networks(&self) {
+        let support = netns::Support::probe();
+        match &support {
+            netns::Support::Available => {
+                tracing::info!("{}", support.describe());
+                let removed = tokio::task::spawn_blocking(netns::sweep).await.unwrap_or(0);
+                if removed > 0 {
+                    tracing::info!(networks = removed, "removed job networks left by an interrupted run");
+                }
+            }
+            netns::Support::Unavailable(_) => tracing::warn!("{}", support.describe()),
         }
     }
 
@@ -249,6 +269,7 @@ impl Executor {
             Some(text) => Some(parse_test_spec(text).map_err(|e| ExecError::Setup(e.to_string()))?),
             None => None,
         };
+        let network = own_network(&assignment).await?;
         let workspace = self.workspace(&job_id, package.clone(), app.clone()).await?;
         let _ = tokio::fs::remove_dir_all(&staging).await;
         let spec = match explicit_spec {
@@ -257,6 +278,9 @@ impl Executor {
         };
 
         let mut env = self.job_env(&assignment, &job_arn, &workspace)?;
+        if let Some(network) = &network {
+            env.set_network_namespace(network.namespace());
+        }
         let device = match job.driver {
             Driver::Adb => {
                 let android = self.prepare_android(job, &workspace, &mut env).await?;
@@ -268,6 +292,10 @@ impl Executor {
             _ => None,
         };
         let recording = device.as_ref().filter(|_| job.video_capture).map(|android| android.adb.start_recording(&android.serial));
+        let shaped = match &device {
+            Some(android) => shape_android(android, &assignment).await?,
+            None => None,
+        };
         let (canceller, signal) = Canceller::new();
         let canceller = Arc::new(canceller);
         if let Ok(mut cancellers) = self.cancellers.lock() {
@@ -282,6 +310,10 @@ impl Executor {
         let report = self.run_reporting(job_arn_text, &workspace, &spec, &env, signal).await;
         watcher.abort();
         syncer.abort();
+        // The spec's processes are gone: nothing uses the job's network any more.
+        if let Some(network) = network {
+            network.remove().await;
+        }
         self.copy_output(job_arn_text, &output).await;
 
         let unplugged = self.android.lock().ok().and_then(|mut m| m.remove(job_arn_text)).is_some_and(|(_, lost)| lost);
@@ -293,6 +325,9 @@ impl Executor {
             (Some(recording), Some(android), false) => self.screen_video(recording, android, &workspace).await,
             _ => None,
         };
+        if let (Some(android), Some(shaped), false) = (&device, &shaped, unplugged) {
+            android.adb.unshape_network(shaped).await;
+        }
         let device_log = match (&device, unplugged) {
             (Some(android), false) => self.release_android(job, android, &workspace).await,
             _ => None,
@@ -535,6 +570,37 @@ impl Executor {
     }
 }
 
+/// The network of its own a host job needs (its run has a network profile or private
+/// service names), set up; None when it runs in the host's network as it is. A network
+/// that cannot be set up fails the job with the reason: running it unshaped would report
+/// results for conditions it never had.
+async fn own_network(assignment: &Assignment) -> Result<Option<JobNet>, ExecError> {
+    let network = &assignment.run.network;
+    if network.is_default() {
+        return Ok(None);
+    }
+    let what = match &network.profile {
+        Some(profile) => format!("The network profile {:?}", profile.name),
+        None => "The run's VPC endpoint configurations".to_string(),
+    };
+    match assignment.job.driver {
+        Driver::Host => {}
+        // The profile is applied on the device once it is prepared (`shape_android`).
+        Driver::Adb if network.aliases.is_empty() => return Ok(None),
+        _ => return Err(ExecError::Setup(format!("{what} could not be applied: private service names work on host devices only"))),
+    }
+    JobNet::apply(network).await.map(Some).map_err(|why| ExecError::Setup(format!("{what} could not be applied on this host: {why}")))
+}
+
+/// The run's network profile applied on the Android device (see [`crate::adb::network`]);
+/// a profile that cannot be fails the job saying why.
+async fn shape_android(android: &AndroidSession, assignment: &Assignment) -> Result<Option<ShapedDevice>, ExecError> {
+    let Some(profile) = &assignment.run.network.profile else { return Ok(None) };
+    android.adb.shape_network(&android.serial, profile).await.map(Some).map_err(|why| {
+        ExecError::Setup(format!("The network profile {:?} could not be applied on {}: {why}", profile.name, android.serial))
+    })
+}
+
 /// Test packages AWS takes as one file rather than a zip: they are placed as they are.
 fn is_single_file_package(file_name: &str) -> bool {
     let lower = file_name.to_ascii_lowercase();
@@ -730,6 +796,10 @@ fn progress_report(event: &Progress, teardown_limit: Duration) -> Option<JobRepo
         }
     }
 }
+
+#[cfg(test)]
+#[path = "executor/network_tests.rs"]
+mod network_tests;
 
 #[cfg(test)]
 mod tests {

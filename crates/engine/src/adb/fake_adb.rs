@@ -68,6 +68,11 @@ case "$*" in
   "shell pkill -INT screenrecord") touch "$d/screenrecord-stop" ;;
   "pull /sdcard/"*) cp "$d/sdcard/$(basename "$2")" "$3" ;;
   "shell rm -f /sdcard/"*) rm -f "$d/sdcard/$(basename "$4")" ;;
+  root) if [ -e "$d/no-root" ]; then echo "adbd cannot run as root in production builds"; else echo "restarting adbd as root"; fi ;;
+  "shell id -u") if [ -e "$d/no-root" ]; then echo 2000; else echo 0; fi ;;
+  "shell ip route get 1.1.1.1") echo "1.1.1.1 via 192.168.1.1 dev wlan0 table 1021 src 192.168.1.50 uid 0" ;;
+  "shell tc "*|"shell ip link "*)
+    if [ -e "$d/no-netem" ]; then echo "Error: Specified qdisc kind is unknown." >&2; exit 2; fi ;;
   *) echo "fake adb: unexpected arguments: $*" >&2; exit 64 ;;
 esac
 "#;
@@ -124,7 +129,8 @@ impl FakeAdb {
             .collect()
     }
 
-    /// Makes the named behaviour happen: "hang" (every call sleeps), "fail-install".
+    /// Makes the named behaviour happen: "hang" (every call sleeps), "fail-install",
+    /// "no-root" (a production build), "no-netem" (tc refuses netem).
     pub fn set_flag(&self, flag: &str) {
         fs::write(self.path(flag), "").expect("write");
     }

@@ -22,6 +22,7 @@ pub mod discover;
 pub mod error;
 pub mod fleet_device;
 pub mod lifecycle;
+pub mod network;
 pub mod packages;
 pub mod parse;
 pub mod profile;

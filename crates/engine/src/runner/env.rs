@@ -28,11 +28,23 @@ pub enum EnvError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobEnv {
     vars: Vec<(String, String)>,
+    /// The network namespace the commands run in (see [`super::netns`]); None: the host's.
+    network_namespace: Option<String>,
 }
 
 impl JobEnv {
     pub fn new() -> JobEnv {
         JobEnv::default()
+    }
+
+    /// Runs the commands in the network namespace `name` (an `ip netns` name).
+    pub fn set_network_namespace(&mut self, name: &str) -> &mut JobEnv {
+        self.network_namespace = Some(name.to_owned());
+        self
+    }
+
+    pub fn network_namespace(&self) -> Option<&str> {
+        self.network_namespace.as_deref()
     }
 
     /// Sets one variable (farmhand's own: reserved names are allowed here).

@@ -14,6 +14,7 @@
 //! - [`phase`]: one phase ([`Runner::run_phase`]).
 //! - [`spec`]: a whole spec with the stop/timeout rules ([`Runner::run_spec`]).
 //! - [`artifacts`]: the customer artifact zips.
+//! - [`netns`]: a job's own network (namespace, emulated link, NAT, private names).
 //!
 //! **Invariant: no process started for a job outlives it.** Every phase's shell leads a
 //! new process group, and the group is torn down (SIGTERM, grace, SIGKILL) when the phase
@@ -28,6 +29,7 @@ pub mod artifacts;
 pub mod cancel;
 pub mod env;
 mod group;
+pub mod netns;
 mod output;
 pub mod phase;
 mod process_table;

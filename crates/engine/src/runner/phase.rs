@@ -225,9 +225,8 @@ impl Runner {
         )?;
 
         let (reader, writer) = io::pipe()?;
-        let mut command = Command::new(&self.config.shell);
+        let mut command = self.shell_command(env, &script_path)?;
         command
-            .arg(&script_path)
             .current_dir(ws.root())
             .env_clear()
             .envs(base_environment(&self.config.path, &self.config.lang, ws))
@@ -235,7 +234,7 @@ impl Runner {
             .stdin(Stdio::null())
             .stdout(writer.try_clone()?)
             .stderr(writer);
-        if let Some(run_as) = self.config.run_as {
+        if let (Some(run_as), None) = (self.config.run_as, env.network_namespace()) {
             // std drops the supplementary groups too when it switches the uid as root.
             std::os::unix::process::CommandExt::uid(&mut command, run_as.uid);
             std::os::unix::process::CommandExt::gid(&mut command, run_as.gid);
@@ -243,6 +242,34 @@ impl Runner {
         let leader = Leader::spawn(command)?;
         let pump = Pump::start(reader, log, combined_log)?;
         Ok((leader, pump, step_file))
+    }
+}
+
+impl Runner {
+    /// The shell running `script`, in the job's network namespace when it has one. `ip
+    /// netns exec` (and `setpriv`) exec the next program in the same process, so the shell
+    /// still leads the group farmhand created. Entering the namespace needs root, so the
+    /// switch to the run-as user comes after it, by `setpriv`, not by the spawn.
+    fn shell_command(&self, env: &JobEnv, script: &Path) -> io::Result<Command> {
+        let Some(namespace) = env.network_namespace() else {
+            let mut command = Command::new(&self.config.shell);
+            command.arg(script);
+            return Ok(command);
+        };
+        let tool = |name: &str| {
+            super::netns::tool(name).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{name} is not installed")))
+        };
+        let mut command = Command::new(tool("ip")?);
+        command.args(["netns", "exec", namespace]);
+        if let Some(run_as) = self.config.run_as {
+            command
+                .arg(tool("setpriv")?)
+                .arg(format!("--reuid={}", run_as.uid))
+                .arg(format!("--regid={}", run_as.gid))
+                .args(["--clear-groups", "--"]);
+        }
+        command.arg(&self.config.shell).arg(script);
+        Ok(command)
     }
 }
 
