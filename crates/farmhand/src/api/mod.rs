@@ -9,6 +9,7 @@ mod pools;
 mod projects;
 mod records;
 pub mod runs;
+mod samples;
 mod settings;
 mod tags;
 pub mod uploads;
@@ -88,5 +89,6 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, 
         ListTests => runs::list_tests,
         ListUniqueProblems => runs::list_unique_problems,
         ListArtifacts => artifacts::list,
+        ListSamples => samples::list,
     }
 }

@@ -1,4 +1,4 @@
-//! `GET /artifacts/…` and `GET /video/…`: what presigned artifact URLs and video endpoints
+//! `GET /artifacts/…`, `GET /samples/…` and `GET /video/…`: what presigned artifact URLs and video endpoints
 //! point at (the signature is checked by `presign::require` before these run). Content is rendered from the job's current snapshot.
 
 use super::http::error_response;
@@ -13,6 +13,7 @@ use domain::run::Job;
 use serde::Deserialize;
 use engine::job_view::job_snapshot;
 use engine::artifacts::{job_artifacts, rendered};
+use engine::samples::{job_samples, sim, SampleKind, Source};
 use engine::sim_artifacts::video_frame;
 use protocol::ApiError;
 use std::sync::Arc;
@@ -71,6 +72,33 @@ pub async fn artifact(
             Some((content_type, bytes)) => (StatusCode::OK, headers(content_type), bytes).into_response(),
             None => missing(),
         },
+    }
+}
+
+/// A sample's series as CSV (engine::samples::series): `PROJECT/RUN/JOB/NNNNN`.
+pub async fn sample(
+    State(state): State<Arc<AppState>>,
+    Path((account, path)): Path<(String, String)>,
+) -> Response {
+    let missing = || fail(ApiError::not_found("No such sample"));
+    let Some((job_id, kind)) = path.rsplit_once('/') else { return missing() };
+    let Some(kind) = kind.parse().ok().and_then(SampleKind::from_index) else { return missing() };
+    let (job, snapshot) = match load_job(&state, &account, job_id).await {
+        Ok(found) => found,
+        Err(e) => return fail(e),
+    };
+    let Some((_, source)) = job_samples(&job, &snapshot).into_iter().find(|(k, _)| *k == kind) else { return missing() };
+    let disposition = format!("attachment; filename=\"{}.csv\"", kind.as_str());
+    let headers = [(http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (http::header::CONTENT_DISPOSITION, disposition)];
+    match source {
+        Source::Blob(key) => match state.blobs.get_stream(&key).await {
+            Ok(stream) => (StatusCode::OK, headers, Body::from_stream(stream)).into_response(),
+            Err(e) => fail(state.internal(e)),
+        },
+        Source::Simulated => {
+            let csv = sim::series(job_id, &snapshot, kind, state.now_ms()).to_csv();
+            (StatusCode::OK, headers, csv).into_response()
+        }
     }
 }
 

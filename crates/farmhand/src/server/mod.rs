@@ -124,6 +124,7 @@ pub fn router(
     let presigned = Router::new()
         .route("/uploads/{account}/{project}/{upload}", put(upload_put::put_upload))
         .route("/artifacts/{account}/{*path}", get(downloads::artifact))
+        .route("/samples/{account}/{*path}", get(downloads::sample))
         .route("/video/{account}/{*job}", get(downloads::video))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), presign::require));
     Router::new()
