@@ -1,0 +1,82 @@
+"""ListSamples: a job's performance series, each downloadable as `timestamp,value` CSV through
+its presigned URL, covering the job's device time."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from simfarm import Lab, Scenario, SimTest, device, devices_by_name, sim_server, wait_run_completed
+
+FLEET = [device("sample-one", "Sample One")]
+SCENARIO = Scenario(setup=1, teardown=1, tests=(SimTest("scrolls", 4), SimTest("pays", 4)))
+SAMPLE_ARN = re.compile(r"^arn:aws:devicefarm:us-west-2:\d{12}:sample:[0-9a-f-]{36}/[0-9a-f-]{36}/\d{5}/\d{5}$")
+KINDS = ["CPU", "MEMORY", "THREADS", "RX_RATE", "TX_RATE", "RX", "TX"]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    farm = sim_server(tmp_path_factory.mktemp("samples"), fleet=FLEET).start()
+    lab = Lab(farm)
+    pool = lab.pool([devices_by_name(lab.client)["Sample One"]["arn"]])
+    run = lab.web_run(pool, lab.package(SCENARIO))
+    wait_run_completed(lab.client, run["arn"])
+    job = lab.jobs(run["arn"])[0]
+    yield lab, job
+    assert farm.stop() == 0, farm.log_tail()
+
+
+def series(url):
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0] == ["timestamp", "value"]
+    return [(float(t), float(v)) for t, v in rows[1:]]
+
+
+def test_simulated_job_has_each_series_over_its_device_time(finished):
+    lab, job = finished
+    samples = lab.client.list_samples(arn=job["arn"])["samples"]
+    assert [s["type"] for s in samples] == KINDS
+    assert all(SAMPLE_ARN.match(s["arn"]) and s["arn"].startswith(job["arn"].replace(":job:", ":sample:")) for s in samples)
+    by_type = {s["type"]: series(s["url"]) for s in samples}
+    started, stopped = job["started"].timestamp(), job["stopped"].timestamp()
+    for kind, points in by_type.items():
+        assert len(points) >= 10, kind  # setup + two 4 s tests + teardown, a point a second
+        assert all(started - 1 <= t <= stopped + 1 for t, _ in points), kind
+        assert [t for t, _ in points] == sorted(t for t, _ in points)
+    assert all(0 < v <= 100 for _, v in by_type["CPU"])
+    assert all(v > 1000 for _, v in by_type["MEMORY"])
+    assert all(v >= 1 for _, v in by_type["THREADS"])
+    rx = [v for _, v in by_type["RX"]]
+    assert rx == sorted(rx) and rx[-1] > 0
+    # The cumulative total is the rates integrated over the series' steps.
+    rates = by_type["RX_RATE"]
+    integral = sum(rate * (t - prev) for (prev, _), (t, rate) in zip(rates, rates[1:]))
+    assert abs(rx[-1] - integral) <= 0.01 * rx[-1] + 1
+
+
+def test_same_download_twice_and_tampered_url_refused(finished):
+    lab, job = finished
+    (cpu,) = [s for s in lab.client.list_samples(arn=job["arn"])["samples"] if s["type"] == "CPU"]
+    assert series(cpu["url"]) == series(cpu["url"])
+    assert requests.get(cpu["url"].replace("/00000?", "/00001?"), timeout=10).status_code == 403
+
+
+def test_bad_arns_and_tokens_are_refused(finished):
+    lab, job = finished
+    run_arn = job["arn"].replace(":job:", ":run:").rsplit("/", 1)[0]
+    with pytest.raises(ClientError) as err:
+        lab.client.list_samples(arn=run_arn)
+    assert err.value.response["Error"]["Code"] == "ArgumentException"
+    with pytest.raises(ClientError) as err:
+        lab.client.list_samples(arn=job["arn"][:-5] + "00009")
+    assert err.value.response["Error"]["Code"] == "NotFoundException"
+    with pytest.raises(ClientError) as err:
+        lab.client.list_samples(arn=job["arn"], nextToken="not-a-token")
+    assert err.value.response["Error"]["Code"] == "ArgumentException"
