@@ -2,8 +2,10 @@
 //!
 //! - [`series`]: the measured types and the series' download format.
 //! - [`sim`]: a simulated job's series, derived from its snapshot.
+//! - [`host`]: sampling a host job's phase as it runs.
 //! - [`procfs`]: reading a host job's processes and network from `/proc`.
 
+pub mod host;
 pub mod procfs;
 pub mod series;
 pub mod sim;

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 /// The model's SampleTypes that can be measured truthfully on every driver; the frame and
 /// draw-time types need a renderer's cooperation and are not offered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SampleKind {
     Cpu,
     Memory,
