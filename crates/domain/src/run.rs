@@ -94,17 +94,6 @@ pub struct Job {
     /// Files a real job left, kept in the blob store (simulated jobs render theirs).
     #[serde(default)]
     pub artifacts: Vec<JobArtifact>,
-    /// Performance series a real job's host measured, kept in the blob store (simulated
-    /// jobs derive theirs from the snapshot).
-    #[serde(default)]
-    pub samples: Vec<JobSample>,
-}
-
-/// One stored performance series of a real job: the model's SampleType and its CSV blob.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobSample {
-    pub sample_type: String,
-    pub blob_key: String,
 }
 
 /// An artifact of a job: where it hangs (suite and test index, notes: artifact ARNs), what
@@ -115,7 +104,8 @@ pub struct JobArtifact {
     pub test: u32,
     pub index: u32,
     pub name: String,
-    /// FILE, LOG or SCREENSHOT.
+    /// FILE, LOG or SCREENSHOT; SAMPLE for a performance series (ListSamples, never
+    /// ListArtifacts), whose artifact_type is then the model's SampleType.
     pub category: String,
     /// The model's ArtifactType (TESTSPEC_OUTPUT, CUSTOMER_ARTIFACT, …).
     pub artifact_type: String,

@@ -336,7 +336,6 @@ impl HostFarm {
                 driver,
                 observed: None,
                 artifacts: Vec::new(),
-                samples: Vec::new(),
             };
             let job_arn = run_arn.child(ResourceKind::Job, &index(i as u32));
             let name = job.device.name.clone();

@@ -2,6 +2,7 @@
 //! download, real jobs' are files in the blob store. ListArtifacts and the download route
 //! see one list through [`job_artifacts`].
 
+use crate::samples::SAMPLE_CATEGORY;
 use crate::sim_artifacts::{artifacts_of, render, ArtifactSpec};
 use domain::job::snapshot::JobSnapshot;
 use domain::run::{Job, JobArtifact};
@@ -21,7 +22,7 @@ fn from_spec(spec: &ArtifactSpec) -> JobArtifact {
 
 pub fn job_artifacts(job: &Job, snapshot: &JobSnapshot) -> Vec<JobArtifact> {
     if job.driver.is_real() {
-        return job.artifacts.clone();
+        return job.artifacts.iter().filter(|a| a.category != SAMPLE_CATEGORY).cloned().collect();
     }
     artifacts_of(snapshot).iter().map(from_spec).collect()
 }

@@ -9,6 +9,7 @@
 //! another machine. Stops and the deadline come as orders: pushed (`request_stop`,
 //! `request_timeout`) and also read from the link every [`WATCH_INTERVAL`].
 
+use crate::samples::SAMPLE_CATEGORY;
 use crate::agent::{Assignment, JobLink, LinkError};
 use crate::default_specs::{default_spec, DefaultSpecInput};
 use crate::junit::TestCaseResult;
@@ -515,6 +516,27 @@ impl Executor {
                 extension: extension.to_string(),
                 blob_key: Some(key),
             });
+            index += 1;
+        }
+        for (kind, series) in &report.samples {
+            let path = ws.scripts_dir().join(format!("sample-{}.csv", kind.as_str()));
+            if let Err(e) = std::fs::write(&path, series.to_csv()) {
+                tracing::warn!(job = %job_arn, error = %e, "writing a sample series failed");
+                continue;
+            }
+            match self.link.put_artifact(job_arn, index, &path).await {
+                Ok(key) => stored.push(JobArtifact {
+                    suite: 0,
+                    test: 0,
+                    index,
+                    name: kind.as_str().to_string(),
+                    category: SAMPLE_CATEGORY.to_string(),
+                    artifact_type: kind.as_str().to_string(),
+                    extension: "csv".to_string(),
+                    blob_key: Some(key),
+                }),
+                Err(e) => tracing::warn!(job = %job_arn, error = %e, "storing a sample series failed"),
+            }
             index += 1;
         }
         stored

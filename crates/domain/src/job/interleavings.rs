@@ -458,7 +458,6 @@ fn host_reports(job: &mut Job, choice: u8, now: i64) {
     let finished = |cases: Vec<ObservedCase>| JobReport::Finished {
         cases,
         artifacts: vec![],
-        samples: vec![],
     };
     let ended = |step, end| JobReport::StepEnded {
         step,

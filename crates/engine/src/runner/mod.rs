@@ -76,6 +76,8 @@ pub struct RunnerConfig {
     /// How long teardown may run. Stops and the job's deadline let it finish, so without
     /// a limit a hung post_test would hold its device forever.
     pub teardown_limit: Duration,
+    /// How often a running phase's processes are sampled (ListSamples).
+    pub sample_interval: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -87,6 +89,7 @@ impl Default for RunnerConfig {
             lang: "C.UTF-8".to_owned(),
             run_as: None,
             teardown_limit: DEFAULT_TEARDOWN_LIMIT,
+            sample_interval: Duration::from_secs(1),
         }
     }
 }

@@ -15,6 +15,10 @@ pub use series::{SampleKind, Series};
 use domain::job::snapshot::JobSnapshot;
 use domain::run::Job;
 
+/// A real job's stored series travel with its artifacts (the host reports them together)
+/// under this category, which ListArtifacts never lists.
+pub const SAMPLE_CATEGORY: &str = "SAMPLE";
+
 /// Where a listed sample's series comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -31,8 +35,8 @@ pub fn job_samples(job: &Job, snapshot: &JobSnapshot) -> Vec<(SampleKind, Source
         return SampleKind::ALL
             .into_iter()
             .filter_map(|kind| {
-                let stored = job.samples.iter().find(|s| s.sample_type == kind.as_str())?;
-                Some((kind, Source::Blob(stored.blob_key.clone())))
+                let stored = job.artifacts.iter().find(|a| a.category == SAMPLE_CATEGORY && a.artifact_type == kind.as_str())?;
+                Some((kind, Source::Blob(stored.blob_key.clone()?)))
             })
             .collect();
     }

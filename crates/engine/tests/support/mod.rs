@@ -181,7 +181,6 @@ impl Farm {
                 driver: Default::default(),
                 observed: None,
                 artifacts: Vec::new(),
-                samples: Vec::new(),
             };
             let job_arn = run_arn.child(ResourceKind::Job, &index(i as u32));
             self.insert(

@@ -208,7 +208,6 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
             driver,
             observed: None,
             artifacts: Vec::new(),
-            samples: Vec::new(),
         };
         let job_arn = run_arn.child(ResourceKind::Job, &index(i as u32));
         job_records.push(ctx.new_record(&job_arn, Some(&run_arn), &job.device.name, Some(JobPhase::Waiting.as_str()), &job)?);
