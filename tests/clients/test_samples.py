@@ -1,4 +1,4 @@
-"""ListSamples: a job's performance series, each downloadable as `timestamp,value` CSV through
+"""ListSamples for simulated and host jobs: a job's performance series, each downloadable as `timestamp,value` CSV through
 its presigned URL, covering the job's device time."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from simfarm import Lab, Scenario, SimTest, device, devices_by_name, sim_server, wait_run_completed
+from simfarm import Lab, Scenario, SimTest, device, devices_by_name, sim_server, spec_yaml, wait_run_completed
+from support import make_zip, unique
 
 FLEET = [device("sample-one", "Sample One")]
 SCENARIO = Scenario(setup=1, teardown=1, tests=(SimTest("scrolls", 4), SimTest("pays", 4)))
@@ -80,3 +81,44 @@ def test_bad_arns_and_tokens_are_refused(finished):
     with pytest.raises(ClientError) as err:
         lab.client.list_samples(arn=job["arn"], nextToken="not-a-token")
     assert err.value.response["Error"]["Code"] == "ArgumentException"
+
+
+HOST = {**device("sample-host", "Sample Host"), "driver": "host"}
+# Holds 64 MB (written, so resident) and spins for 3 s: the series must show both.
+BURN = "python3 -c \"import time; b = b'x' * (64 << 20); end = time.time() + 3\nwhile time.time() < end: pass\""
+
+
+@pytest.fixture(scope="module")
+def host_job(tmp_path_factory):
+    farm = sim_server(tmp_path_factory.mktemp("host-samples"), scale=1, fleet=[HOST]).start()
+    lab = Lab(farm)
+    package = lab.upload("tests.zip", "APPIUM_WEB_PYTHON_TEST_PACKAGE", make_zip({"tests/data.txt": "x\n"}))
+    spec = lab.upload("spec.yml", "APPIUM_WEB_PYTHON_TEST_SPEC", spec_yaml(test=[BURN]).encode())
+    host = devices_by_name(lab.client)["Sample Host"]["arn"]
+    run = lab.client.schedule_run(
+        projectArn=lab.arn,
+        name=unique("samples"),
+        test={"type": "APPIUM_WEB_PYTHON", "testPackageArn": package["arn"], "testSpecArn": spec["arn"]},
+        deviceSelectionConfiguration={"filters": [{"attribute": "ARN", "operator": "EQUALS", "values": [host]}], "maxDevices": 1},
+    )["run"]
+    wait_run_completed(lab.client, run["arn"])
+    yield lab, lab.jobs(run["arn"])[0]
+    assert farm.stop() == 0, farm.log_tail()
+
+
+def test_host_job_samples_its_own_processes(host_job):
+    lab, job = host_job
+    samples = lab.client.list_samples(arn=job["arn"])["samples"]
+    assert [s["type"] for s in samples] == KINDS
+    by_type = {s["type"]: series(s["url"]) for s in samples}
+    started, stopped = job["started"].timestamp(), job["stopped"].timestamp()
+    for kind, points in by_type.items():
+        assert len(points) >= 3, kind  # a point a second through a 3 s test
+        assert all(started - 1 <= t <= stopped + 1 for t, _ in points), kind
+    assert max(v for _, v in by_type["CPU"]) > 30, by_type["CPU"]
+    assert max(v for _, v in by_type["MEMORY"]) > 64 * 1024, by_type["MEMORY"]
+    assert min(v for _, v in by_type["THREADS"]) >= 1
+    # The series are not artifacts.
+    for category in ("FILE", "LOG", "SCREENSHOT"):
+        listed = lab.client.list_artifacts(arn=job["arn"], type=category)["artifacts"]
+        assert not any(a["extension"] == "csv" for a in listed)
