@@ -10,6 +10,7 @@
 //! - [`lifecycle`]: reboot, wait until booted, logcat dump and clear.
 //! - [`profile`]: an instance profile's cleanup after a job.
 //! - [`watch`]: plug/unplug events by polling.
+//! - [`perf`]: an app's CPU, memory, threads and network on the device, for its samples.
 //! - [`parse`]: readers of adb's and the device tools' output.
 //! - [`error`]: [`AdbError`], what can go wrong.
 //!
@@ -23,6 +24,7 @@ pub mod fleet_device;
 pub mod lifecycle;
 pub mod packages;
 pub mod parse;
+pub mod perf;
 pub mod profile;
 pub mod watch;
 

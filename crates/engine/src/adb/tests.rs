@@ -482,3 +482,24 @@ fn adb_is_found_on_a_path_list() {
     let nowhere = std::env::join_paths([empty.path(), not_executable.path()]).expect("path");
     assert_eq!(Adb::find_in(&nowhere), None);
 }
+
+#[tokio::test]
+async fn an_apps_use_is_read_from_the_devices_proc_and_meminfo() {
+    let fake = fake_with_devices();
+    let idle = fake.adb.app_reading(PIXEL, "com.example.shop").await.expect("reading");
+    assert_eq!(idle, crate::samples::host::Reading::default(), "not running: nothing to measure");
+    fake.set_running(PIXEL, &["com.example.shop"]);
+    let first = fake.adb.app_reading(PIXEL, "com.example.shop").await.expect("reading");
+    let second = fake.adb.app_reading(PIXEL, "com.example.shop").await.expect("reading");
+    let (pid, usage) = first.usage[0];
+    assert_eq!((pid, usage.rss_kb, usage.threads), (4321, 48211, 27));
+    assert_eq!(second.usage[0].1.cpu_ticks - usage.cpu_ticks, 25);
+    assert_eq!((first.net, second.net), ((20_000, 5_000), (40_000, 10_000)), "wlan0 only, not lo");
+    let mut recorder = crate::samples::host::Recorder::with_ticks(perf::DEVICE_TICKS_PER_SECOND);
+    let start = Instant::now();
+    recorder.record(first, 0, start);
+    recorder.record(second, 1000, start + Duration::from_secs(1));
+    let series: Vec<_> = recorder.finish();
+    let cpu = &series.iter().find(|(k, _)| *k == crate::samples::SampleKind::Cpu).expect("cpu").1;
+    assert_eq!(cpu.points, vec![(0, 0.0), (1000, 25.0)]);
+}

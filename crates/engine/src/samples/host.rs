@@ -1,11 +1,20 @@
-//! A host job's samples as it runs: each tick reads the phase's process group from `/proc`
-//! and the network counters of its leader's namespace, and appends one point per kind.
+//! A job's samples as it runs: each tick takes a [`Reading`] of the processes measured (a
+//! host job's phase group from `/proc`, an adb job's app from the device's `/proc`) and
+//! appends one point per kind.
 
 use super::procfs::{group_usage, parse_net_dev, ProcUsage};
 use super::series::{SampleKind, Series};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
+
+/// What the measured processes use at one instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    pub usage: Vec<(i32, ProcUsage)>,
+    /// Bytes received and transmitted by the namespace's interfaces so far.
+    pub net: (u64, u64),
+}
 
 /// The last reading, to turn counters into rates.
 struct Previous {
@@ -42,16 +51,27 @@ impl Recorder {
         }
     }
 
+    /// `ticks_per_second` of the kernel the readings come from (a device's, for adb).
+    pub fn with_ticks(ticks_per_second: f64) -> Recorder {
+        Recorder { ticks_per_second, ..Recorder::default() }
+    }
+
     /// Reads group `pgid` (led by `leader`) now and records the point at service time `at_ms`.
     pub fn sample(&mut self, pgid: i32, leader: i32, at_ms: i64) {
-        let now = Instant::now();
         let usage = group_usage(&self.proc_root, pgid, self.page_kb);
-        if usage.is_empty() {
-            return;
-        }
         let net = std::fs::read_to_string(self.proc_root.join(leader.to_string()).join("net/dev"))
             .map(|dev| parse_net_dev(&dev))
             .unwrap_or_default();
+        self.record(Reading { usage, net }, at_ms, Instant::now());
+    }
+
+    /// Records `reading`, taken at `now`, as the point at service time `at_ms`; a reading
+    /// without processes (they have not started, or ended) adds nothing.
+    pub fn record(&mut self, reading: Reading, at_ms: i64, now: Instant) {
+        let Reading { usage, net } = reading;
+        if usage.is_empty() {
+            return;
+        }
         let base = *self.net_base.get_or_insert(net);
         let ticks: HashMap<i32, u64> = usage.iter().map(|(pid, u)| (*pid, u.cpu_ticks)).collect();
         let total = usage.iter().fold(ProcUsage::default(), |a, (_, u)| ProcUsage {
