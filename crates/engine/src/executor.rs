@@ -9,6 +9,7 @@
 //! another machine. Stops and the deadline come as orders: pushed (`request_stop`,
 //! `request_timeout`) and also read from the link every [`WATCH_INTERVAL`].
 
+use crate::samples::host::Recorder;
 use crate::samples::SAMPLE_CATEGORY;
 use crate::agent::{Assignment, JobLink, LinkError};
 use crate::default_specs::{default_spec, DefaultSpecInput};
@@ -279,7 +280,9 @@ impl Executor {
             outputs.insert(job_arn_text.to_string(), output.clone());
         }
         let syncer = tokio::spawn(self.clone().sync_output(job_arn_text.to_string(), output.clone()));
-        let report = self.run_reporting(job_arn_text, &workspace, &spec, &env, signal).await;
+        // An Android job's samples are its app's on the device, not the host-side driver's.
+        let app = device.as_ref().zip(assignment.app_package.as_deref());
+        let report = self.run_reporting(job_arn_text, &workspace, &spec, &env, signal, app).await;
         watcher.abort();
         syncer.abort();
         self.copy_output(job_arn_text, &output).await;
@@ -388,18 +391,42 @@ impl Executor {
     }
 
     /// Runs the spec, reporting each step as it starts and ends.
-    async fn run_reporting(&self, job_arn: &str, workspace: &Workspace, spec: &TestSpec, env: &JobEnv, signal: CancelSignal) -> SpecReport {
+    /// Runs the spec, reporting each step as it starts and ends; with `app` (an Android
+    /// device and the app's package), the samples are the app's, read from the device.
+    async fn run_reporting(
+        &self,
+        job_arn: &str,
+        workspace: &Workspace,
+        spec: &TestSpec,
+        env: &JobEnv,
+        signal: CancelSignal,
+        app: Option<(&AndroidSession, &str)>,
+    ) -> SpecReport {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let run = self.runner.run_spec_reporting(workspace, spec, env, signal, Some(&tx));
         tokio::pin!(run);
-        let report = loop {
+        let mut device_samples = Recorder::with_ticks(crate::adb::perf::DEVICE_TICKS_PER_SECOND);
+        let mut ticks = tokio::time::interval(self.runner.config().sample_interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut report = loop {
             tokio::select! {
                 report = &mut run => break report,
                 Some(event) = rx.recv() => self.record_progress(job_arn, event).await,
+                _ = ticks.tick(), if app.is_some() => {
+                    if let Some((android, package)) = app {
+                        match android.adb.app_reading(&android.serial, package).await {
+                            Ok(reading) => device_samples.record(reading, self.runner.clock().now_ms(), std::time::Instant::now()),
+                            Err(e) => tracing::debug!(job = %job_arn, error = %e, "reading the app's use failed"),
+                        }
+                    }
+                }
             }
         };
         while let Ok(event) = rx.try_recv() {
             self.record_progress(job_arn, event).await;
+        }
+        if app.is_some() {
+            report.samples = device_samples.finish();
         }
         report
     }

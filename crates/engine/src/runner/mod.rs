@@ -107,6 +107,11 @@ impl Runner {
         Runner { config, clock }
     }
 
+    /// The service clock the runner stamps its reports with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     pub fn config(&self) -> &RunnerConfig {
         &self.config
     }
