@@ -91,7 +91,7 @@ def test_adb_job_installs_runs_logs_and_cleans_up(tmp_path):
         app = lab.app()
         package = lab.upload("tests.zip", "APPIUM_PYTHON_TEST_PACKAGE", make_zip({"tests/t.py": "x = 1\n"}))
         spec = lab.upload("spec.yml", "APPIUM_PYTHON_TEST_SPEC", spec_yaml(
-            test=[f"echo $ANDROID_SERIAL > {markers}/serial", f"tail -1 {fake}/log > {markers}/last-adb-call"],
+            test=[f"echo $ANDROID_SERIAL > {markers}/serial", f"cat {fake}/log > {markers}/adb-calls-before-test"],
         ).encode())
         pool = lab.pool([lab.client.list_devices()["devices"][0]["arn"]])
         run = lab.client.schedule_run(projectArn=lab.arn, appArn=app, devicePoolArn=pool, name=unique("adb"),
@@ -102,7 +102,7 @@ def test_adb_job_installs_runs_logs_and_cleans_up(tmp_path):
                          timeout=60, what="the adb job")
         assert final["result"] == "PASSED", final
         assert (markers / "serial").read_text().strip() == SERIAL
-        assert "install -r -g" in (markers / "last-adb-call").read_text(), "the app is installed before the tests"
+        assert "install -r -g" in (markers / "adb-calls-before-test").read_text(), "the app is installed before the tests"
 
         calls = [line for line in (fake / "log").read_text().splitlines()]
         install = next(i for i, c in enumerate(calls) if " install -r -g " in c)

@@ -1,18 +1,22 @@
-"""ListSamples for simulated and host jobs: a job's performance series, each downloadable as `timestamp,value` CSV through
+"""ListSamples for simulated, host and adb jobs: a job's performance series, each downloadable as `timestamp,value` CSV through
 its presigned URL, covering the job's device time."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from harness import Farmhand, new_access_key
 from simfarm import Lab, Scenario, SimTest, device, devices_by_name, sim_server, spec_yaml, wait_run_completed
 from support import make_zip, unique
+from test_adb_driver import FAKE_ADB, FLEET as ADB_FLEET  # the adb driver's fake device, extended below
 
 FLEET = [device("sample-one", "Sample One")]
 SCENARIO = Scenario(setup=1, teardown=1, tests=(SimTest("scrolls", 4), SimTest("pays", 4)))
@@ -122,3 +126,56 @@ def test_host_job_samples_its_own_processes(host_job):
     for category in ("FILE", "LOG", "SCREENSHOT"):
         listed = lab.client.list_artifacts(arn=job["arn"], type=category)["artifacts"]
         assert not any(a["extension"] == "csv" for a in listed)
+
+
+# The adb driver's fake, taught what a device answers about a running app: its pid, its
+# /proc files (CPU ticks growing 25 a reading) and `dumpsys meminfo`'s proportional set size.
+APP_ANSWERS = r"""  "shell pidof com.example.farmhand") echo 4321 ;;
+  "shell cat /proc/4321/stat")
+    n=$(( $(cat "$d/ticks" 2>/dev/null || echo 0) + 25 )); echo $n > "$d/ticks"
+    echo "4321 (com.example.farmhand) S 612 612 0 0 -1 1077952832 9000 0 12 0 $n 0 0 0 10 -10 27 0 3500 1500000000 12000 0" ;;
+  "shell cat /proc/4321/status") printf 'Name:\tcom.example.farmhand\nThreads:\t27\n' ;;
+  "shell cat /proc/4321/net/dev")
+    n=$(( $(cat "$d/rx" 2>/dev/null || echo 0) + 20000 )); echo $n > "$d/rx"
+    printf 'Inter-| Receive | Transmit\n face |bytes|bytes\n    lo: 500 5 0 0 0 0 0 0 500 5 0 0 0 0 0 0\n wlan0: %s 40 0 0 0 0 0 0 %s 20 0 0 0 0 0 0\n' $n $((n / 4)) ;;
+  "shell dumpsys meminfo com.example.farmhand") printf '** MEMINFO in pid 4321 [com.example.farmhand] **\n App Summary\n           TOTAL PSS:    48211            TOTAL RSS:   120000\n' ;;
+"""
+
+
+def test_adb_job_samples_the_app_on_the_device(tmp_path):
+    fake = tmp_path / "fake-adb"
+    fake.mkdir()
+    script = FAKE_ADB.replace('  *) echo "fake adb: unexpected', APP_ANSWERS + '  *) echo "fake adb: unexpected')
+    (fake / "adb").write_text(script.replace("@DIR@", str(fake)))
+    (fake / "adb").chmod((fake / "adb").stat().st_mode | stat.S_IEXEC)
+    (fake / "packages").write_text("com.android.settings\n")
+    (tmp_path / "fleet.toml").write_text(ADB_FLEET)
+    saved_path = os.environ["PATH"]
+    os.environ["PATH"] = f"{fake}:{saved_path}"
+    try:
+        server = Farmhand(tmp_path / "data", root_key=new_access_key(),
+                          extra_args=["--fleet", str(tmp_path / "fleet.toml")]).start()
+    finally:
+        os.environ["PATH"] = saved_path
+    try:
+        lab = Lab(server)
+        app = lab.app()
+        package = lab.upload("tests.zip", "APPIUM_PYTHON_TEST_PACKAGE", make_zip({"tests/t.py": "x = 1\n"}))
+        spec = lab.upload("spec.yml", "APPIUM_PYTHON_TEST_SPEC", spec_yaml(test=["sleep 2.5"]).encode())
+        pool = lab.pool([lab.client.list_devices()["devices"][0]["arn"]])
+        run = lab.client.schedule_run(projectArn=lab.arn, appArn=app, devicePoolArn=pool, name=unique("adb"),
+                                      test={"type": "APPIUM_PYTHON", "testPackageArn": package["arn"],
+                                            "testSpecArn": spec["arn"]})["run"]
+        wait_run_completed(lab.client, run["arn"])
+        job = lab.jobs(run["arn"])[0]
+        by_type = {s["type"]: series(s["url"]) for s in lab.client.list_samples(arn=job["arn"])["samples"]}
+        assert list(by_type) == KINDS
+        assert len(by_type["CPU"]) >= 2
+        assert {v for _, v in by_type["MEMORY"]} == {48211}, "the app's PSS from dumpsys meminfo"
+        assert {v for _, v in by_type["THREADS"]} == {27}
+        assert all(v > 0 for _, v in by_type["CPU"][1:]), by_type["CPU"]
+        rx = [v for _, v in by_type["RX"]]
+        assert rx[0] == 0 and rx[-1] == 20000 * (len(rx) - 1), "wlan0 from the first reading on, lo left out"
+        assert "shell dumpsys meminfo com.example.farmhand" in (fake / "log").read_text()
+    finally:
+        assert server.stop() == 0, server.log_tail()
