@@ -80,25 +80,37 @@ pub async fn sample(
     State(state): State<Arc<AppState>>,
     Path((account, path)): Path<(String, String)>,
 ) -> Response {
-    let missing = || fail(ApiError::not_found("No such sample"));
-    let Some((job_id, kind)) = path.rsplit_once('/') else { return missing() };
-    let Some(kind) = kind.parse().ok().and_then(SampleKind::from_index) else { return missing() };
-    let (job, snapshot) = match load_job(&state, &account, job_id).await {
-        Ok(found) => found,
-        Err(e) => return fail(e),
-    };
-    let Some((_, source)) = job_samples(&job, &snapshot).into_iter().find(|(k, _)| *k == kind) else { return missing() };
-    let disposition = format!("attachment; filename=\"{}.csv\"", kind.as_str());
-    let headers = [(http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (http::header::CONTENT_DISPOSITION, disposition)];
-    match source {
-        Source::Blob(key) => match state.blobs.get_stream(&key).await {
-            Ok(stream) => (StatusCode::OK, headers, Body::from_stream(stream)).into_response(),
-            Err(e) => fail(state.internal(e)),
-        },
-        Source::Simulated => {
-            let csv = sim::series(job_id, &snapshot, kind, state.now_ms()).to_csv();
+    let Some((job_id, kind)) = path.rsplit_once('/') else { return fail(no_sample()) };
+    let Some(kind) = kind.parse().ok().and_then(SampleKind::from_index) else { return fail(no_sample()) };
+    match sample_csv(&state, &account, job_id, kind).await {
+        Ok(csv) => {
+            let disposition = format!("attachment; filename=\"{}.csv\"", kind.as_str());
+            let headers = [(http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (http::header::CONTENT_DISPOSITION, disposition)];
             (StatusCode::OK, headers, csv).into_response()
         }
+        Err(e) => fail(e),
+    }
+}
+
+fn no_sample() -> ApiError {
+    ApiError::not_found("No such sample")
+}
+
+/// The CSV of the job's `kind` series, for the download route and the dashboard's charts.
+/// A stored series is at most a few hundred kB (a point a second), so it is read whole.
+pub async fn sample_csv(state: &AppState, account: &str, job_id: &str, kind: SampleKind) -> Result<String, ApiError> {
+    let (job, snapshot) = load_job(state, account, job_id).await?;
+    let (_, source) = job_samples(&job, &snapshot).into_iter().find(|(k, _)| *k == kind).ok_or_else(no_sample)?;
+    match source {
+        Source::Blob(key) => {
+            let mut stream = state.blobs.get_stream(&key).await.map_err(|e| state.internal(e))?;
+            let mut bytes = Vec::new();
+            while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+                bytes.extend_from_slice(&chunk.map_err(|e| state.internal(e))?);
+            }
+            String::from_utf8(bytes).map_err(|e| state.internal(e))
+        }
+        Source::Simulated => Ok(sim::series(job_id, &snapshot, kind, state.now_ms()).to_csv()),
     }
 }
 

@@ -7,7 +7,7 @@ mod auth;
 mod bootstrap;
 pub mod connections;
 mod data_dir;
-mod downloads;
+pub mod downloads;
 pub mod clock;
 mod health;
 mod http;
