@@ -179,3 +179,21 @@ def test_adb_job_samples_the_app_on_the_device(tmp_path):
         assert "shell dumpsys meminfo com.example.farmhand" in (fake / "log").read_text()
     finally:
         assert server.stop() == 0, server.log_tail()
+
+
+def test_dashboard_job_page_charts_the_samples_and_shows_screenshots(finished):
+    lab, job = finished
+    page = lab.farm.ui_session().get(lab.farm.endpoint + "/ui/jobs/" + job["arn"].split(":", 6)[6], timeout=30)
+    assert page.status_code == 200
+    charts = re.findall(r'<figure class="sample" data-type="([A-Z_]+)"><svg[^>]*>.*?<polyline[^>]* points="([^"]+)"',
+                        page.text, re.S)
+    assert [kind for kind, _ in charts] == KINDS
+    cpu = series(next(s["url"] for s in lab.client.list_samples(arn=job["arn"])["samples"] if s["type"] == "CPU"))
+    (_, cpu_points), = [c for c in charts if c[0] == "CPU"]
+    assert len(cpu_points.split()) == len(cpu), "one vertex per point of the downloadable series"
+    assert f"max {max(v for _, v in cpu):.1f}" in page.text
+    shots = re.findall(r'<a class="thumbnail" href="([^"]+)"><img src="([^"]+)" alt="([^"]+)"', page.text)
+    assert sorted(alt for _, _, alt in shots) == ["pays", "scrolls"]
+    for href, src, _ in shots:
+        image = requests.get(src.replace("&amp;", "&"), timeout=10)
+        assert href == src and image.content.startswith(b"\x89PNG")
