@@ -229,7 +229,7 @@ impl JobPhases {
                     loop {
                         tokio::select! {
                             ended = &mut wait => break ended,
-                            _ = ticks.tick() => samples.sample(pgid, pgid, runner.clock.now_ms()),
+                            _ = ticks.tick() => samples.sample_blocking(pgid, pgid, runner.clock.now_ms()).await,
                         }
                     }
                 };

@@ -5,7 +5,7 @@
 use super::procfs::{group_usage, parse_net_dev, ProcUsage};
 use super::series::{SampleKind, Series};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// What the measured processes use at one instant.
@@ -14,6 +14,15 @@ pub struct Reading {
     pub usage: Vec<(i32, ProcUsage)>,
     /// Bytes received and transmitted by the namespace's interfaces so far.
     pub net: (u64, u64),
+}
+
+/// Group `pgid`'s processes and the network of `leader`'s namespace, under `proc_root`.
+pub fn read_group(proc_root: &Path, pgid: i32, leader: i32, page_kb: u64) -> Reading {
+    let usage = group_usage(proc_root, pgid, page_kb);
+    let net = std::fs::read_to_string(proc_root.join(leader.to_string()).join("net/dev"))
+        .map(|dev| parse_net_dev(&dev))
+        .unwrap_or_default();
+    Reading { usage, net }
 }
 
 /// The last reading, to turn counters into rates.
@@ -58,11 +67,16 @@ impl Recorder {
 
     /// Reads group `pgid` (led by `leader`) now and records the point at service time `at_ms`.
     pub fn sample(&mut self, pgid: i32, leader: i32, at_ms: i64) {
-        let usage = group_usage(&self.proc_root, pgid, self.page_kb);
-        let net = std::fs::read_to_string(self.proc_root.join(leader.to_string()).join("net/dev"))
-            .map(|dev| parse_net_dev(&dev))
-            .unwrap_or_default();
-        self.record(Reading { usage, net }, at_ms, Instant::now());
+        self.record(read_group(&self.proc_root, pgid, leader, self.page_kb), at_ms, Instant::now());
+    }
+
+    /// [`Recorder::sample`] with the `/proc` scan on a blocking thread: it walks every
+    /// process on the machine, which async workers should not wait on.
+    pub async fn sample_blocking(&mut self, pgid: i32, leader: i32, at_ms: i64) {
+        let (root, page_kb) = (self.proc_root.clone(), self.page_kb);
+        if let Ok(reading) = tokio::task::spawn_blocking(move || read_group(&root, pgid, leader, page_kb)).await {
+            self.record(reading, at_ms, Instant::now());
+        }
     }
 
     /// Records `reading`, taken at `now`, as the point at service time `at_ms`; a reading
