@@ -17,6 +17,7 @@ pub enum ResourceKind {
     Suite,
     Test,
     Artifact,
+    Sample,
     Upload,
     DevicePool,
     Device,
@@ -30,13 +31,14 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 16] = [
+    pub const ALL: [ResourceKind; 17] = [
         ResourceKind::Project,
         ResourceKind::Run,
         ResourceKind::Job,
         ResourceKind::Suite,
         ResourceKind::Test,
         ResourceKind::Artifact,
+        ResourceKind::Sample,
         ResourceKind::Upload,
         ResourceKind::DevicePool,
         ResourceKind::Device,
@@ -58,6 +60,7 @@ impl ResourceKind {
             ResourceKind::Suite => "suite",
             ResourceKind::Test => "test",
             ResourceKind::Artifact => "artifact",
+            ResourceKind::Sample => "sample",
             ResourceKind::Upload => "upload",
             ResourceKind::DevicePool => "devicepool",
             ResourceKind::Device => "device",
@@ -85,7 +88,7 @@ impl ResourceKind {
             // private `PROJECT/ID`, curated just `ID`
             ResourceKind::DevicePool | ResourceKind::NetworkProfile => None,
             ResourceKind::Job | ResourceKind::Session => Some(3),
-            ResourceKind::Suite => Some(4),
+            ResourceKind::Suite | ResourceKind::Sample => Some(4),
             ResourceKind::Test => Some(5),
             ResourceKind::Artifact => None, // under a job, suite or test
             ResourceKind::TestGridSession => Some(2),
@@ -167,6 +170,7 @@ impl Arn {
                 | ResourceKind::Suite
                 | ResourceKind::Test
                 | ResourceKind::Artifact
+                | ResourceKind::Sample
                 | ResourceKind::Upload
                 | ResourceKind::Session
         ) || (self.kind.curated_or_project_scoped() && self.id.contains('/'));

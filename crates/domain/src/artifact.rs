@@ -48,6 +48,18 @@ pub fn category_of(artifact_type: &str) -> ArtifactCategory {
     }
 }
 
+/// Whether `artifact_type` names one of the model's SampleTypes: a job's performance series
+/// is stored beside its artifacts under the sample's type, and the two sets of names are
+/// disjoint, so the type alone tells a series from an artifact.
+pub fn is_sample_type(artifact_type: &str) -> bool {
+    matches!(
+        artifact_type,
+        "CPU" | "MEMORY" | "THREADS" | "RX_RATE" | "TX_RATE" | "RX" | "TX" | "NATIVE_FRAMES" | "NATIVE_FPS"
+            | "NATIVE_MIN_DRAWTIME" | "NATIVE_AVG_DRAWTIME" | "NATIVE_MAX_DRAWTIME" | "OPENGL_FRAMES"
+            | "OPENGL_FPS" | "OPENGL_MIN_DRAWTIME" | "OPENGL_AVG_DRAWTIME" | "OPENGL_MAX_DRAWTIME"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +77,16 @@ mod tests {
             assert_eq!(category_of(t), ArtifactCategory::Log, "{t}");
         }
         assert_eq!(category_of("SCREENSHOT"), ArtifactCategory::Screenshot);
+    }
+
+    #[test]
+    fn sample_types_are_not_artifact_types() {
+        for t in ["CPU", "MEMORY", "THREADS", "RX_RATE", "TX_RATE", "RX", "TX", "OPENGL_MAX_DRAWTIME"] {
+            assert!(is_sample_type(t), "{t}");
+        }
+        for t in ["TESTSPEC_OUTPUT", "VIDEO", "DEVICE_LOG", "SCREENSHOT", "UNKNOWN"] {
+            assert!(!is_sample_type(t), "{t}");
+        }
     }
 
     #[test]

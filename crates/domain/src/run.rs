@@ -108,9 +108,11 @@ pub struct JobArtifact {
     pub test: u32,
     pub index: u32,
     pub name: String,
-    /// The model's ArtifactType (TESTSPEC_OUTPUT, CUSTOMER_ARTIFACT, …). Its category comes
-    /// from this at read time ([`JobArtifact::category`]); records stored before that rule
-    /// carry a `category` of their own, which is ignored.
+    /// The model's ArtifactType (TESTSPEC_OUTPUT, CUSTOMER_ARTIFACT, …), or its SampleType
+    /// (CPU, MEMORY, …) for a performance series, which ListSamples serves and ListArtifacts
+    /// never lists. Its category comes from this at read time ([`JobArtifact::category`],
+    /// `domain::artifact`); records stored before that rule carry a `category` of their own,
+    /// which is ignored.
     pub artifact_type: String,
     pub extension: String,
     /// Where a real job's file is; `None` for one rendered on download (simulated jobs).
@@ -131,6 +133,11 @@ impl Job {
 }
 
 impl JobArtifact {
+    /// Whether it is a performance series (ListSamples) rather than an artifact.
+    pub fn is_sample(&self) -> bool {
+        crate::artifact::is_sample_type(&self.artifact_type)
+    }
+
     /// The ListArtifacts category it is listed under.
     pub fn category(&self) -> crate::artifact::ArtifactCategory {
         crate::artifact::category_of(&self.artifact_type)

@@ -23,7 +23,7 @@ fn from_spec(spec: &ArtifactSpec) -> JobArtifact {
 
 pub fn job_artifacts(job: &Job, snapshot: &JobSnapshot) -> Vec<JobArtifact> {
     if job.driver.is_real() {
-        return job.artifacts.clone();
+        return job.artifacts.iter().filter(|a| !a.is_sample()).cloned().collect();
     }
     artifacts_of(job, snapshot).iter().map(from_spec).collect()
 }

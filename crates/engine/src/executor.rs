@@ -9,6 +9,7 @@
 //! another machine. Stops and the deadline come as orders: pushed (`request_stop`,
 //! `request_timeout`) and also read from the link every [`WATCH_INTERVAL`].
 
+use crate::samples::host::Recorder;
 use crate::agent::{Assignment, JobLink, LinkError};
 use crate::default_specs::{default_spec, DefaultSpecInput};
 use crate::junit::TestCaseResult;
@@ -19,7 +20,6 @@ use crate::runner::{
 use crate::uploads::{parse_test_spec, InspectLimits, TestSpec};
 use crate::adb::{Adb, Recording};
 use crate::adb::network::ShapedDevice;
-use crate::adb::Adb;
 use domain::arn::Arn;
 use domain::device::Driver;
 use domain::job::observed::{ObservedCase, StepEnd};
@@ -307,7 +307,9 @@ impl Executor {
             outputs.insert(job_arn_text.to_string(), output.clone());
         }
         let syncer = tokio::spawn(self.clone().sync_output(job_arn_text.to_string(), output.clone()));
-        let report = self.run_reporting(job_arn_text, &workspace, &spec, &env, signal).await;
+        // An Android job's samples are its app's on the device, not the host-side driver's.
+        let app = device.as_ref().zip(assignment.app_package.as_deref());
+        let report = self.run_reporting(job_arn_text, &workspace, &spec, &env, signal, app).await;
         watcher.abort();
         syncer.abort();
         // The spec's processes are gone: nothing uses the job's network any more.
@@ -427,18 +429,42 @@ impl Executor {
     }
 
     /// Runs the spec, reporting each step as it starts and ends.
-    async fn run_reporting(&self, job_arn: &str, workspace: &Workspace, spec: &TestSpec, env: &JobEnv, signal: CancelSignal) -> SpecReport {
+    /// Runs the spec, reporting each step as it starts and ends; with `app` (an Android
+    /// device and the app's package), the samples are the app's, read from the device.
+    async fn run_reporting(
+        &self,
+        job_arn: &str,
+        workspace: &Workspace,
+        spec: &TestSpec,
+        env: &JobEnv,
+        signal: CancelSignal,
+        app: Option<(&AndroidSession, &str)>,
+    ) -> SpecReport {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let run = self.runner.run_spec_reporting(workspace, spec, env, signal, Some(&tx));
         tokio::pin!(run);
-        let report = loop {
+        let mut device_samples = Recorder::with_ticks(crate::adb::perf::DEVICE_TICKS_PER_SECOND);
+        let mut ticks = tokio::time::interval(self.runner.config().sample_interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut report = loop {
             tokio::select! {
                 report = &mut run => break report,
                 Some(event) = rx.recv() => self.record_progress(job_arn, event).await,
+                _ = ticks.tick(), if app.is_some() => {
+                    if let Some((android, package)) = app {
+                        match android.adb.app_reading(&android.serial, package).await {
+                            Ok(reading) => device_samples.record(reading, self.runner.clock().now_ms(), std::time::Instant::now()),
+                            Err(e) => tracing::debug!(job = %job_arn, error = %e, "reading the app's use failed"),
+                        }
+                    }
+                }
             }
         };
         while let Ok(event) = rx.try_recv() {
             self.record_progress(job_arn, event).await;
+        }
+        if app.is_some() {
+            report.samples = device_samples.finish();
         }
         report
     }
@@ -564,6 +590,28 @@ impl Executor {
                 extension: extension.to_string(),
                 blob_key: Some(key),
             });
+            index += 1;
+        }
+        // A real job's series travel with its artifacts (the host reports them together),
+        // stored under their SampleType, which ListArtifacts never lists.
+        for (kind, series) in &report.samples {
+            let path = ws.scripts_dir().join(format!("sample-{}.csv", kind.as_str()));
+            if let Err(e) = std::fs::write(&path, series.to_csv()) {
+                tracing::warn!(job = %job_arn, error = %e, "writing a sample series failed");
+                continue;
+            }
+            match self.link.put_artifact(job_arn, index, &path).await {
+                Ok(key) => stored.push(JobArtifact {
+                    suite: 0,
+                    test: 0,
+                    index,
+                    name: kind.as_str().to_string(),
+                    artifact_type: kind.as_str().to_string(),
+                    extension: "csv".to_string(),
+                    blob_key: Some(key),
+                }),
+                Err(e) => tracing::warn!(job = %job_arn, error = %e, "storing a sample series failed"),
+            }
             index += 1;
         }
         stored

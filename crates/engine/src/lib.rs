@@ -8,6 +8,7 @@
 //!   resumption after a restart.
 //! - [`uploads`]: inspection of uploaded files (apps, test packages, test specs).
 //! - [`artifacts`]: a job's artifacts, rendered (simulated) or stored (real).
+//! - [`samples`]: performance series of jobs (ListSamples), simulated or read from `/proc`.
 //! - [`agent`]: the line between the control plane and device hosts ([`agent::JobLink`]).
 //! - [`executor`]: runs jobs on real devices through the runner, recording what happens.
 //! - [`live_fleet`]: the fleet file's simulated devices plus those of the device hosts.
@@ -31,6 +32,7 @@
 pub mod adb;
 pub mod agent;
 pub mod artifacts;
+pub mod samples;
 pub mod default_specs;
 pub mod executor;
 pub mod job_view;

@@ -89,6 +89,9 @@ pub struct ServeArgs {
     /// Seconds a job's teardown (post_test) may run before it is ended (default 1800).
     #[arg(long, env = "FARMHAND_TEARDOWN_TIMEOUT_SECONDS")]
     pub teardown_timeout_seconds: Option<f64>,
+    /// Seconds between two samples of a real job's processes (ListSamples; default 1).
+    #[arg(long, env = "FARMHAND_SAMPLE_INTERVAL_SECONDS")]
+    pub sample_interval_seconds: Option<f64>,
     /// Seconds between SIGTERM and closing the listener, while /readyz already answers 503
     /// and requests are still served (default 5).
     #[arg(long, env = "FARMHAND_DRAIN_SECONDS")]
@@ -149,6 +152,7 @@ struct FileConfig {
     host_timeout_seconds: Option<f64>,
     work_dir: Option<PathBuf>,
     teardown_timeout_seconds: Option<f64>,
+    sample_interval_seconds: Option<f64>,
     drain_seconds: Option<f64>,
     rate_limit_per_second: Option<f64>,
     rate_burst: Option<f64>,
@@ -195,6 +199,7 @@ pub struct ServeConfig {
     pub run_as: Option<String>,
     pub work_dir: PathBuf,
     pub teardown_limit: std::time::Duration,
+    pub sample_interval: std::time::Duration,
     /// Silence after which a device host is lost (real time).
     pub host_timeout: std::time::Duration,
     /// How long a replica told to stop keeps serving while reporting not-ready, so load
@@ -280,6 +285,12 @@ impl ServeArgs {
                     anyhow::ensure!(secs.is_finite() && secs > 0.0, "teardown_timeout_seconds must be a positive number");
                     std::time::Duration::from_secs_f64(secs)
                 }
+            },
+            sample_interval: {
+                let secs = self.sample_interval_seconds.or(file.sample_interval_seconds).unwrap_or(1.0);
+                // Finer than /proc's clock ticks (10 ms) a CPU figure would be mostly rounding.
+                anyhow::ensure!(secs.is_finite() && secs >= 0.05, "sample_interval_seconds must be at least 0.05");
+                std::time::Duration::from_secs_f64(secs)
             },
             drain: {
                 let secs = self.drain_seconds.or(file.drain_seconds).unwrap_or(DEFAULT_DRAIN_SECONDS);

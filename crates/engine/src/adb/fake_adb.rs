@@ -73,6 +73,19 @@ case "$*" in
   "shell ip route get 1.1.1.1") echo "1.1.1.1 via 192.168.1.1 dev wlan0 table 1021 src 192.168.1.50 uid 0" ;;
   "shell tc "*|"shell ip link "*)
     if [ -e "$d/no-netem" ]; then echo "Error: Specified qdisc kind is unknown." >&2; exit 2; fi ;;
+  "shell pidof "*)
+    grep -qx "$3" "$d/$serial.running" 2>/dev/null || exit 1
+    echo 4321 ;;
+  "shell cat /proc/4321/stat")
+    # The app's CPU time grows 25 ticks (a quarter of a second) per reading.
+    n=$(( $(cat "$d/ticks" 2>/dev/null || echo 0) + 25 )); echo $n > "$d/ticks"
+    echo "4321 (m.example.shop) S 612 612 0 0 -1 1077952832 9000 0 12 0 $n 0 0 0 10 -10 27 0 3500 1500000000 12000 18446744073709551615" ;;
+  "shell cat /proc/4321/status") printf 'Name:\tm.example.shop\nState:\tS (sleeping)\nTgid:\t4321\nThreads:\t27\n' ;;
+  "shell cat /proc/4321/net/dev")
+    n=$(( $(cat "$d/rx" 2>/dev/null || echo 0) + 20000 )); echo $n > "$d/rx"
+    printf 'Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n    lo: 500 5 0 0 0 0 0 0 500 5 0 0 0 0 0 0\n wlan0: %s 40 0 0 0 0 0 0 %s 20 0 0 0 0 0 0\n' $n $((n / 4)) ;;
+  "shell dumpsys meminfo "*)
+    printf '** MEMINFO in pid 4321 [%s] **\n        TOTAL    48211    39000     4000        0   120000\n App Summary\n           TOTAL PSS:    48211            TOTAL RSS:   120000\n' "$4" ;;
   *) echo "fake adb: unexpected arguments: $*" >&2; exit 64 ;;
 esac
 "#;
@@ -114,6 +127,12 @@ impl FakeAdb {
         fs::write(self.path(&format!("{serial}.wm")), wm).expect("write");
         fs::write(self.path(&format!("{serial}.meminfo")), meminfo).expect("write");
         self.set_packages(serial, packages);
+    }
+
+    /// The packages whose process runs on `serial` (what `pidof` finds).
+    pub fn set_running(&self, serial: &str, packages: &[&str]) {
+        let text: String = packages.iter().map(|p| format!("{p}\n")).collect();
+        fs::write(self.path(&format!("{serial}.running")), text).expect("write");
     }
 
     pub fn set_packages(&self, serial: &str, packages: &[&str]) {

@@ -11,6 +11,7 @@
 //! - [`profile`]: an instance profile's cleanup after a job.
 //! - [`screenrecord`]: a job's screen recording, 3-minute segments chained.
 //! - [`watch`]: plug/unplug events by polling.
+//! - [`perf`]: an app's CPU, memory, threads and network on the device, for its samples.
 //! - [`parse`]: readers of adb's and the device tools' output.
 //! - [`error`]: [`AdbError`], what can go wrong.
 //!
@@ -25,6 +26,7 @@ pub mod lifecycle;
 pub mod network;
 pub mod packages;
 pub mod parse;
+pub mod perf;
 pub mod profile;
 pub mod screenrecord;
 pub mod watch;

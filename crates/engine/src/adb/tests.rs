@@ -534,3 +534,24 @@ async fn a_device_that_cannot_record_ends_the_chain_instead_of_spinning() {
     let tries = fake.log().iter().filter(|l| l.contains("screenrecord --time-limit")).count();
     assert_eq!(tries, 1);
 }
+
+#[tokio::test]
+async fn an_apps_use_is_read_from_the_devices_proc_and_meminfo() {
+    let fake = fake_with_devices();
+    let idle = fake.adb.app_reading(PIXEL, "com.example.shop").await.expect("reading");
+    assert_eq!(idle, crate::samples::host::Reading::default(), "not running: nothing to measure");
+    fake.set_running(PIXEL, &["com.example.shop"]);
+    let first = fake.adb.app_reading(PIXEL, "com.example.shop").await.expect("reading");
+    let second = fake.adb.app_reading(PIXEL, "com.example.shop").await.expect("reading");
+    let (pid, usage) = first.usage[0];
+    assert_eq!((pid, usage.rss_kb, usage.threads), (4321, 48211, 27));
+    assert_eq!(second.usage[0].1.cpu_ticks - usage.cpu_ticks, 25);
+    assert_eq!((first.net, second.net), ((20_000, 5_000), (40_000, 10_000)), "wlan0 only, not lo");
+    let mut recorder = crate::samples::host::Recorder::with_ticks(perf::DEVICE_TICKS_PER_SECOND);
+    let start = Instant::now();
+    recorder.record(first, 0, start);
+    recorder.record(second, 1000, start + Duration::from_secs(1));
+    let series: Vec<_> = recorder.finish();
+    let cpu = &series.iter().find(|(k, _)| *k == crate::samples::SampleKind::Cpu).expect("cpu").1;
+    assert_eq!(cpu.points, vec![(0, 0.0), (1000, 25.0)]);
+}

@@ -78,6 +78,8 @@ pub struct RunnerConfig {
     /// How long teardown may run. Stops and the job's deadline let it finish, so without
     /// a limit a hung post_test would hold its device forever.
     pub teardown_limit: Duration,
+    /// How often a running phase's processes are sampled (ListSamples).
+    pub sample_interval: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -89,6 +91,7 @@ impl Default for RunnerConfig {
             lang: "C.UTF-8".to_owned(),
             run_as: None,
             teardown_limit: DEFAULT_TEARDOWN_LIMIT,
+            sample_interval: Duration::from_secs(1),
         }
     }
 }
@@ -104,6 +107,11 @@ pub struct Runner {
 impl Runner {
     pub fn new(config: RunnerConfig, clock: Arc<dyn Clock>) -> Runner {
         Runner { config, clock }
+    }
+
+    /// The service clock the runner stamps its reports with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     pub fn config(&self) -> &RunnerConfig {

@@ -25,6 +25,8 @@
 //! period and SIGKILL together, and only then are the artifacts collected: no process of
 //! the job outlives `run_spec`.
 
+use crate::samples::host::Recorder;
+use crate::samples::{SampleKind, Series};
 use super::artifacts::{collect_artifacts, ArtifactError, ArtifactSources, ArtifactsReport};
 use super::cancel::{CancelReason, CancelSignal};
 use super::env::JobEnv;
@@ -55,6 +57,8 @@ pub struct SpecReport {
     pub cancelled: Option<CancelReason>,
     /// The artifact zips; empty when no phase ran.
     pub artifacts: Result<ArtifactsReport, ArtifactError>,
+    /// The performance series of the phases' process groups, in listing order.
+    pub samples: Vec<(SampleKind, Series)>,
 }
 
 impl SpecReport {
@@ -120,6 +124,7 @@ impl Runner {
             post_test: None,
             cancelled: cancel.current(),
             artifacts: Ok(ArtifactsReport::default()),
+            samples: Vec::new(),
         };
         if report.cancelled.is_some() {
             return report;
@@ -160,6 +165,7 @@ impl Runner {
             *report.slot(phase) = Some(phase_report);
         }
         report.cancelled = cancel.current();
+        report.samples = job.samples.finish();
         report.artifacts = self.artifacts(ws, spec, env).await;
         report
     }
@@ -196,6 +202,7 @@ struct JobPhases {
     running: Vec<(RunningPhase, Ended)>,
     done: Vec<PhaseReport>,
     progress: Option<ProgressSender>,
+    samples: Recorder,
 }
 
 impl JobPhases {
@@ -212,7 +219,20 @@ impl JobPhases {
         self.tell(Progress::PhaseStarted { phase, at_ms: runner.clock.now_ms() });
         let outcome = match runner.start(ws, phase, phase.commands(spec), env) {
             Started::Running(mut running) => {
-                let ended = running.wait(cancel, runner).await;
+                let ended = {
+                    let pgid = running.leader.pgid();
+                    let samples = &mut self.samples;
+                    let wait = running.wait(cancel, runner);
+                    tokio::pin!(wait);
+                    let mut ticks = tokio::time::interval(runner.config.sample_interval);
+                    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        tokio::select! {
+                            ended = &mut wait => break ended,
+                            _ = ticks.tick() => samples.sample_blocking(pgid, pgid, runner.clock.now_ms()).await,
+                        }
+                    }
+                };
                 let outcome = ended.outcome().clone();
                 self.running.push((running, ended));
                 outcome

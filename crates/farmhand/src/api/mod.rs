@@ -11,6 +11,7 @@ mod pools;
 mod projects;
 mod records;
 pub mod runs;
+mod samples;
 mod settings;
 mod tags;
 pub mod uploads;
@@ -107,5 +108,6 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, 
         RenewOffering => offerings::renew,
         GetOfferingStatus => offerings::status,
         ListOfferingTransactions => offerings::list_transactions,
+        ListSamples => samples::list,
     }
 }

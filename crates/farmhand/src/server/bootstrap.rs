@@ -97,6 +97,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         let runner = engine::runner::RunnerConfig {
             grace: config.stop_grace,
             teardown_limit: config.teardown_limit,
+            sample_interval: config.sample_interval,
             run_as,
             ..Default::default()
         };

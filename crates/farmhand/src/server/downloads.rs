@@ -1,5 +1,7 @@
-//! `GET /artifacts/…`, `GET /video/…` and `GET /curated-test-specs/…`: what presigned
-//! artifact URLs, video endpoints and curated test spec URLs point at (the signature is checked by `presign::require` before these run). Content is rendered from the job's current snapshot.
+//! `GET /artifacts/…`, `GET /samples/…`, `GET /video/…` and `GET /curated-test-specs/…`: what
+//! presigned artifact, sample and curated test spec URLs and video endpoints point at (the
+//! signature is checked by `presign::require` before these run). Content is rendered from the
+//! job's current snapshot.
 
 use super::http::error_response;
 use super::AppState;
@@ -13,6 +15,7 @@ use domain::run::Job;
 use serde::Deserialize;
 use engine::job_view::job_snapshot;
 use engine::artifacts::{job_artifacts, rendered};
+use engine::samples::{job_samples, sim, SampleKind, Source};
 use engine::sim_artifacts::video_frame;
 use protocol::ApiError;
 use std::sync::Arc;
@@ -79,6 +82,45 @@ pub async fn artifact(
                 Err(e) => fail(state.internal(e)),
             }
         }
+    }
+}
+
+/// A sample's series as CSV (engine::samples::series): `PROJECT/RUN/JOB/NNNNN`.
+pub async fn sample(
+    State(state): State<Arc<AppState>>,
+    Path((account, path)): Path<(String, String)>,
+) -> Response {
+    let Some((job_id, kind)) = path.rsplit_once('/') else { return fail(no_sample()) };
+    let Some(kind) = kind.parse().ok().and_then(SampleKind::from_index) else { return fail(no_sample()) };
+    match sample_csv(&state, &account, job_id, kind).await {
+        Ok(csv) => {
+            let disposition = format!("attachment; filename=\"{}.csv\"", kind.as_str());
+            let headers = [(http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (http::header::CONTENT_DISPOSITION, disposition)];
+            (StatusCode::OK, headers, csv).into_response()
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn no_sample() -> ApiError {
+    ApiError::not_found("No such sample")
+}
+
+/// The CSV of the job's `kind` series, for the download route and the dashboard's charts.
+/// A stored series is at most a few hundred kB (a point a second), so it is read whole.
+pub async fn sample_csv(state: &AppState, account: &str, job_id: &str, kind: SampleKind) -> Result<String, ApiError> {
+    let (job, snapshot) = load_job(state, account, job_id).await?;
+    let (_, source) = job_samples(&job, &snapshot).into_iter().find(|(k, _)| *k == kind).ok_or_else(no_sample)?;
+    match source {
+        Source::Blob(key) => {
+            let mut stream = state.blobs.get_stream(&key).await.map_err(|e| state.internal(e))?;
+            let mut bytes = Vec::new();
+            while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+                bytes.extend_from_slice(&chunk.map_err(|e| state.internal(e))?);
+            }
+            String::from_utf8(bytes).map_err(|e| state.internal(e))
+        }
+        Source::Simulated => Ok(sim::series(job_id, &snapshot, kind, state.now_ms()).to_csv()),
     }
 }
 

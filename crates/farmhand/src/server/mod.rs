@@ -7,7 +7,7 @@ mod auth;
 mod bootstrap;
 pub mod connections;
 mod data_dir;
-mod downloads;
+pub mod downloads;
 pub mod clock;
 mod health;
 mod http;
@@ -126,6 +126,7 @@ pub fn router(
     let presigned = Router::new()
         .route("/uploads/{account}/{project}/{upload}", put(upload_put::put_upload))
         .route("/artifacts/{account}/{*path}", get(downloads::artifact))
+        .route("/samples/{account}/{*path}", get(downloads::sample))
         .route("/video/{account}/{*job}", get(downloads::video))
         .route("/curated-test-specs/{id}", get(downloads::curated_spec))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), presign::require));

@@ -119,6 +119,17 @@ pub async fn artifacts(ctx: &Ctx, arn: &str, category: wire::ArtifactCategory) -
     .await
 }
 
+pub async fn samples(ctx: &Ctx, job_arn: &str) -> Result<Vec<wire::Sample>, ApiError> {
+    all(
+        ctx,
+        Operation::ListSamples,
+        wire::ListSamplesRequest { arn: job_arn.into(), next_token: None },
+        |r, t| r.next_token = t,
+        |r: wire::ListSamplesResult| (r.samples.unwrap_or_default(), r.next_token),
+    )
+    .await
+}
+
 pub async fn devices(ctx: &Ctx) -> Result<Vec<wire::Device>, ApiError> {
     all(
         ctx,

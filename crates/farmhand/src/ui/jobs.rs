@@ -1,5 +1,6 @@
-//! A job's page: its suites and tests with their failure messages, its files, and the test
-//! spec's output as it is written; kept current by `live::job_events` and `live::output`.
+//! A job's page: its suites and tests with their failure messages, its files (screenshots
+//! as thumbnails, the video inline), its samples as charts, and the test spec's output as
+//! it is written; kept current by `live::job_events` and `live::output`.
 
 use super::auth::Viewer;
 use super::layout::{self, page};
@@ -9,20 +10,52 @@ use super::ApiPage;
 use axum::extract::Path;
 use axum::response::{Html, IntoResponse, Response};
 use domain::arn::ResourceKind;
+use super::charts::chart;
+use domain::arn::Arn;
+use engine::samples::{SampleKind, Series};
 use maud::{html, Markup};
+use protocol::ApiError;
 
 pub fn artifact_list(links: &[ArtifactLink]) -> Markup {
     html! {
         @if links.is_empty() {
             p.empty { "No files yet." }
         } @else {
+            @for video in links.iter().filter(|a| a.kind == "VIDEO") {
+                video.job-video controls preload="metadata" src=(video.url) aria-label=(video.file_name) {}
+            }
             ul {
                 @for a in links {
-                    li { a.artifact href=(a.url) download=(a.file_name) { (a.file_name) } " " span.kind { (a.kind) } }
+                    li {
+                        @if a.kind == "SCREENSHOT" {
+                            a.thumbnail href=(a.url) { img src=(a.url) alt=(a.name) loading="lazy" width="96" {} }
+                            " "
+                        }
+                        a.artifact href=(a.url) download=(a.file_name) { (a.file_name) } " " span.kind { (a.kind) }
+                    }
                 }
             }
         }
     }
+}
+
+/// The job's samples, each read the way its download is (`downloads::sample_csv`).
+async fn sample_charts(viewer: &Viewer, job_arn: &str) -> Result<Markup, ApiError> {
+    let job: Arn = job_arn.parse().map_err(|_| ApiError::internal())?;
+    let mut charts = Vec::new();
+    for sample in super::calls::samples(&viewer.ctx, job_arn).await? {
+        let index = sample.arn.as_deref().and_then(|a| a.rsplit('/').next()).and_then(|i| i.parse().ok());
+        let Some(kind) = index.and_then(SampleKind::from_index) else { continue };
+        let csv = crate::server::downloads::sample_csv(&viewer.ctx.state, &job.account, &job.id, kind).await?;
+        charts.push(chart(kind, &Series::parse_csv(&csv).unwrap_or_default()));
+    }
+    Ok(html! {
+        @if charts.is_empty() {
+            p.empty { "No samples yet." }
+        } @else {
+            div.charts { @for c in &charts { (c) } }
+        }
+    })
 }
 
 fn suites(state: &JobState) -> Markup {
@@ -57,6 +90,7 @@ pub async fn show(viewer: Viewer, Path((project, run, job)): Path<(String, Strin
     let arn = layout::arn_of(&viewer, ResourceKind::Job, &format!("{project}/{run}/{job}"));
     let state = job_state(&viewer.ctx, &arn).await.map_err(fail)?;
     let links = artifacts(&viewer.ctx, &arn).await.map_err(fail)?;
+    let charts = sample_charts(&viewer, &arn).await.map_err(fail)?;
     let run = super::calls::run(&viewer.ctx, &state.run_arn).await.map_err(fail)?;
     let path = layout::job_path(&arn);
     let card = &state.job;
@@ -77,6 +111,8 @@ pub async fn show(viewer: Viewer, Path((project, run, job)): Path<(String, Strin
         div #suites { (suites(&state)) }
         h2 { "Files" }
         div #artifacts { (artifact_list(&links)) }
+        h2 { "Samples" }
+        div #samples { (charts) }
         h2 { "Test spec output" }
         pre #output tabindex="0" aria-live="off" aria-label="Test spec output" data-src={ (path) "/output" } {}
     };

@@ -15,6 +15,7 @@ mod actions;
 pub mod auth;
 mod billing;
 mod calls;
+mod charts;
 mod devices;
 pub mod guard;
 mod jobs;
