@@ -47,6 +47,8 @@ pub fn seen(job: &Job, stop_ms: Option<i64>, now_ms: i64) -> JobSnapshot {
         created_ms: ASSIGNED_MS - 1_000,
         assigned_ms: job.assigned_ms,
         stop_requested_ms: stop_ms,
+        // The server's default grace, recorded with the stop.
+        stop_grace_ms: stop_ms.map(|_| 10_000),
         timeout_minutes: job.timeout_minutes,
     };
     snapshot(&job.plan, &PrepDurations::default(), &times, job.wait_reason, now_ms)

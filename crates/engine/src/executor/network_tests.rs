@@ -118,6 +118,7 @@ udid = "bench-1"
         driver,
         observed: None,
         artifacts: Vec::new(),
+        customer_files: Vec::new(),
     };
     let commands: String = commands.iter().map(|c| format!("      - {c}\n")).collect();
     Assignment {
