@@ -82,8 +82,8 @@ def run_job(lab: Lab, commands: list[str], configuration: dict | None = None) ->
     )["run"]
     job = lab.jobs(run["arn"])[0]
     final = wait_for(lambda: lab.client.get_job(arn=job["arn"])["job"], lambda j: j["status"] == "COMPLETED", timeout=90)
-    logs = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="LOG")["artifacts"]}
-    return final, requests.get(logs["TESTSPEC_OUTPUT"]["url"], timeout=10).text
+    files = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="FILE")["artifacts"]}
+    return final, requests.get(files["TESTSPEC_OUTPUT"]["url"], timeout=10).text
 
 
 def reading(output: str, key: str) -> float:

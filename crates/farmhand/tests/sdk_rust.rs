@@ -346,7 +346,9 @@ async fn stop_job_during_tests_bills_setup_the_running_test_and_teardown() {
     use aws_sdk_devicefarm::types::{
         DeviceSelectionConfiguration, ExecutionResult, ExecutionStatus, ScheduleRunTest, TestType,
     };
-    let server = Server::start_with(&["--time-scale", "20"]);
+    // The stop grace (60 s) outlasts what is left of the second test, so it runs to its own
+    // end and keeps its result; test_stop_job.py covers a test cut at stop + grace.
+    let server = Server::start_with(&["--time-scale", "20", "--stop-grace-seconds", "60"]);
     let client = server.client();
     let project = client.create_project().name("runs").send().await.expect("project");
     let project_arn = project.project().and_then(|p| p.arn()).expect("arn").to_string();
