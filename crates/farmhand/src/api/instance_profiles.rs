@@ -19,9 +19,9 @@ use domain::arn::{Arn, ResourceKind};
 use domain::device;
 use domain::resources::InstanceProfile;
 use protocol::model as wire;
-use protocol::pagination::{Cursor, PAGE_SIZE};
+use protocol::pagination::PAGE_SIZE;
 use protocol::ApiError;
-use store::{ListQuery, Record};
+use store::Record;
 
 fn to_wire(arn: &str, profile: &InstanceProfile) -> wire::InstanceProfile {
     instance_profile_to_wire(&profile.to_device_profile(arn))
@@ -106,23 +106,14 @@ pub async fn list(
     ctx: &Ctx,
     req: wire::ListInstanceProfilesRequest,
 ) -> Result<wire::ListInstanceProfilesResult, ApiError> {
-    // Keyset paging as `Ctx::page` does, but honouring maxResults (at most a full page).
-    let limit = req.max_results.unwrap_or(PAGE_SIZE as i32).clamp(1, PAGE_SIZE as i32) as u32;
-    let scope = format!("ListInstanceProfiles|{}", ctx.account.id);
-    let after = req
-        .next_token
-        .as_deref()
-        .map(|t| ctx.state.tokens.open(&scope, t))
-        .transpose()?
-        .map(|c| store::Cursor { created_ms: c.created_ms, arn: c.arn });
-    let query = ListQuery { after, ..ListQuery::new(ctx.account.id.clone(), ResourceKind::InstanceProfile.as_str(), limit) };
-    let page = ctx.state.store.list(&query).await.map_err(|e| ctx.internal(e))?;
-    let profiles = page
-        .records
+    let limit = req.max_results.map_or(PAGE_SIZE, |n| n.clamp(1, PAGE_SIZE as i32) as usize);
+    let (records, next_token) = ctx
+        .page_of("ListInstanceProfiles", ResourceKind::InstanceProfile, None, req.next_token.as_deref(), limit)
+        .await?;
+    let profiles = records
         .iter()
         .map(|r| Ok(to_wire(&r.arn, &r.body_as()?)))
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let next_token = page.next.map(|c| ctx.state.tokens.seal(&scope, &Cursor { created_ms: c.created_ms, arn: c.arn }));
     Ok(wire::ListInstanceProfilesResult { instance_profiles: Some(profiles), next_token })
 }
 
@@ -168,6 +159,6 @@ pub async fn delete(
             users.len()
         )));
     }
-    ctx.state.store.delete(&ctx.account.id, &arn.to_string()).await.map_err(|e| ctx.internal(e))?;
+    ctx.remove(&arn).await?;
     Ok(wire::DeleteInstanceProfileResult {})
 }

@@ -4,7 +4,7 @@
 //! deleting a profile never changes a run already scheduled.
 
 use super::projects;
-use super::records::{not_found, page_slice, RecordExt};
+use super::records::{page_slice, RecordExt};
 use super::{parse_arn, Ctx};
 use domain::arn::{Arn, ResourceKind};
 use domain::network::{LinkShape, NetworkShape};
@@ -197,9 +197,6 @@ pub async fn delete(
     req: wire::DeleteNetworkProfileRequest,
 ) -> Result<wire::DeleteNetworkProfileResult, ApiError> {
     let (arn, _) = load_own(ctx, &req.arn).await?;
-    match ctx.state.store.delete(&ctx.account.id, &arn.to_string()).await {
-        Ok(true) => Ok(wire::DeleteNetworkProfileResult {}),
-        Ok(false) => Err(not_found(arn.kind, &arn.to_string())),
-        Err(e) => Err(ctx.internal(e)),
-    }
+    ctx.remove(&arn).await?;
+    Ok(wire::DeleteNetworkProfileResult {})
 }

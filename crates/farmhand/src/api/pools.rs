@@ -213,7 +213,7 @@ pub async fn update(ctx: &Ctx, req: wire::UpdateDevicePoolRequest) -> Result<wir
 pub async fn delete(ctx: &Ctx, req: wire::DeleteDevicePoolRequest) -> Result<wire::DeleteDevicePoolResult, ApiError> {
     let arn = private_arn(ctx, &req.arn)?;
     ctx.load(&arn).await?;
-    ctx.state.store.delete(&ctx.account.id, &arn.to_string()).await.map_err(|e| ctx.internal(e))?;
+    ctx.remove(&arn).await?;
     Ok(wire::DeleteDevicePoolResult {})
 }
 

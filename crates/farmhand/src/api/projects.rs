@@ -133,6 +133,6 @@ pub async fn delete(ctx: &Ctx, req: wire::DeleteProjectRequest) -> Result<wire::
         .delete_children(&ctx.account.id, &arn.to_string())
         .await
         .map_err(|e| ctx.internal(e))?;
-    ctx.state.store.delete(&ctx.account.id, &arn.to_string()).await.map_err(|e| ctx.internal(e))?;
+    ctx.remove(&arn).await?;
     Ok(wire::DeleteProjectResult {})
 }

@@ -82,8 +82,8 @@ impl Ctx {
         self.page_of(scope, kind, parent, next_token, PAGE_SIZE).await
     }
 
-    /// [`Ctx::page`] of at most `limit` records, for an answer whose page already holds
-    /// items of its own (ListUploads' curated specs).
+    /// [`Ctx::page`] of at most `limit` records: a caller's `maxResults`, or the room left
+    /// in a page that already holds items of its own (ListUploads' curated specs).
     pub async fn page_of(
         &self,
         scope: &str,
@@ -156,6 +156,16 @@ impl Ctx {
             }
         }
         Err(self.internal(format!("gave up updating {arn} after repeated conflicts")))
+    }
+
+    /// Deletes the caller's record at `arn`; one that a concurrent request deleted first is
+    /// not found, as it would be a moment later.
+    pub async fn remove(&self, arn: &Arn) -> Result<(), ApiError> {
+        match self.state.store.delete(&self.account.id, &arn.to_string()).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(not_found(arn.kind, &arn.to_string())),
+            Err(e) => Err(self.internal(e)),
+        }
     }
 
     /// Stores a new record for the caller's account.

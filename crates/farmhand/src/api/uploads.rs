@@ -195,7 +195,7 @@ pub async fn update(ctx: &Ctx, req: wire::UpdateUploadRequest) -> Result<wire::U
 pub async fn delete(ctx: &Ctx, req: wire::DeleteUploadRequest) -> Result<wire::DeleteUploadResult, ApiError> {
     refuse_curated(ctx, &req.arn)?;
     let (arn, _, _) = load(ctx, &req.arn).await?;
-    ctx.state.store.delete(&ctx.account.id, &arn.to_string()).await.map_err(|e| ctx.internal(e))?;
+    ctx.remove(&arn).await?;
     delete_blobs(ctx, &arn).await?;
     Ok(wire::DeleteUploadResult {})
 }

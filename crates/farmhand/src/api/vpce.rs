@@ -3,15 +3,14 @@
 //! copies each one a run names into the run's network ([`aliases_for_run`]), so a host can
 //! resolve the name without the store, and a later change does not reach a scheduled run.
 
-use super::records::{not_found, RecordExt};
+use super::records::RecordExt;
 use super::{parse_arn, Ctx};
 use domain::arn::{Arn, ResourceKind};
 use domain::network::ServiceAlias;
 use domain::vpce::VpceConfiguration;
 use protocol::model as wire;
-use protocol::pagination::{Cursor, PAGE_SIZE};
+use protocol::pagination::PAGE_SIZE;
 use protocol::ApiError;
-use store::ListQuery;
 
 fn to_wire(arn: &str, config: &VpceConfiguration) -> wire::VPCEConfiguration {
     wire::VPCEConfiguration {
@@ -81,22 +80,14 @@ pub async fn list(
     if req.max_results.is_some_and(|n| n < 1) {
         return Err(ApiError::argument("maxResults must be at least 1"));
     }
-    let limit = req.max_results.unwrap_or(PAGE_SIZE as i32).min(PAGE_SIZE as i32) as u32;
-    let scope = format!("ListVPCEConfigurations|{}", ctx.account.id);
-    let after = req
-        .next_token
-        .as_deref()
-        .map(|t| ctx.state.tokens.open(&scope, t))
-        .transpose()?
-        .map(|c| store::Cursor { created_ms: c.created_ms, arn: c.arn });
-    let query = ListQuery { after, ..ListQuery::new(ctx.account.id.clone(), ResourceKind::VpceConfiguration.as_str(), limit) };
-    let page = ctx.state.store.list(&query).await.map_err(|e| ctx.internal(e))?;
-    let configs = page
-        .records
+    let limit = req.max_results.map_or(PAGE_SIZE, |n| (n as usize).min(PAGE_SIZE));
+    let (records, next_token) = ctx
+        .page_of("ListVPCEConfigurations", ResourceKind::VpceConfiguration, None, req.next_token.as_deref(), limit)
+        .await?;
+    let configs = records
         .iter()
         .map(|r| Ok(to_wire(&r.arn, &r.body_as()?)))
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let next_token = page.next.map(|c| ctx.state.tokens.seal(&scope, &Cursor { created_ms: c.created_ms, arn: c.arn }));
     Ok(wire::ListVPCEConfigurationsResult { vpce_configurations: Some(configs), next_token })
 }
 
@@ -131,9 +122,6 @@ pub async fn delete(
     req: wire::DeleteVPCEConfigurationRequest,
 ) -> Result<wire::DeleteVPCEConfigurationResult, ApiError> {
     let (arn, _) = load(ctx, &req.arn).await?;
-    match ctx.state.store.delete(&ctx.account.id, &arn.to_string()).await {
-        Ok(true) => Ok(wire::DeleteVPCEConfigurationResult {}),
-        Ok(false) => Err(not_found(arn.kind, &arn.to_string())),
-        Err(e) => Err(ctx.internal(e)),
-    }
+    ctx.remove(&arn).await?;
+    Ok(wire::DeleteVPCEConfigurationResult {})
 }

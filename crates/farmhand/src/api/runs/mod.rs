@@ -67,7 +67,7 @@ pub async fn delete_run(ctx: &Ctx, req: wire::DeleteRunRequest) -> Result<wire::
     }
     // Its billing stays in the ledger: deleting a run does not un-bill it.
     ctx.state.store.delete_children(&ctx.account.id, &arn.to_string()).await.map_err(|e| ctx.internal(e))?;
-    ctx.state.store.delete(&ctx.account.id, &arn.to_string()).await.map_err(|e| ctx.internal(e))?;
+    ctx.remove(&arn).await?;
     Ok(wire::DeleteRunResult {})
 }
 
