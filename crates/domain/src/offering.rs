@@ -132,30 +132,13 @@ impl Catalog {
     /// Ids the model accepts and that name one thing each; prices and discounts that make a
     /// cost.
     pub fn validate(&self) -> Result<(), CatalogError> {
-        let bad = |why: String| Err(CatalogError(why));
-        let mut ids = std::collections::BTreeSet::new();
-        for o in &self.offerings {
-            if o.id.chars().count() < MIN_OFFERING_ID_LEN {
-                return bad(format!("offering id {:?} is shorter than {MIN_OFFERING_ID_LEN} characters", o.id));
-            }
-            if !ids.insert(o.id.as_str()) {
-                return bad(format!("offering id {:?} is used twice", o.id));
-            }
-            if !o.price.amount.is_finite() || o.price.amount < 0.0 {
-                return bad(format!("offering {:?}: price.amount must be a non-negative number", o.id));
-            }
+        distinct_ids("offering", self.offerings.iter().map(|o| o.id.as_str()), MIN_OFFERING_ID_LEN)?;
+        distinct_ids("promotion", self.promotions.iter().map(|p| p.id.as_str()), MIN_PROMOTION_ID_LEN)?;
+        if let Some(o) = self.offerings.iter().find(|o| !o.price.amount.is_finite() || o.price.amount < 0.0) {
+            return Err(CatalogError(format!("offering {:?}: price.amount must be a non-negative number", o.id)));
         }
-        let mut promotions = std::collections::BTreeSet::new();
-        for p in &self.promotions {
-            if p.id.chars().count() < MIN_PROMOTION_ID_LEN {
-                return bad(format!("promotion id {:?} is shorter than {MIN_PROMOTION_ID_LEN} characters", p.id));
-            }
-            if !promotions.insert(p.id.as_str()) {
-                return bad(format!("promotion id {:?} is used twice", p.id));
-            }
-            if !(0.0..=100.0).contains(&p.discount_percent) {
-                return bad(format!("promotion {:?}: discount_percent must be between 0 and 100", p.id));
-            }
+        if let Some(p) = self.promotions.iter().find(|p| !(0.0..=100.0).contains(&p.discount_percent)) {
+            return Err(CatalogError(format!("promotion {:?}: discount_percent must be between 0 and 100", p.id)));
         }
         Ok(())
     }
@@ -167,6 +150,20 @@ impl Catalog {
     pub fn promotion(&self, id: &str) -> Option<&Promotion> {
         self.promotions.iter().find(|p| p.id == id)
     }
+}
+
+/// Each id long enough for the model's pattern and naming one thing only.
+fn distinct_ids<'a>(what: &str, ids: impl Iterator<Item = &'a str>, min_len: usize) -> Result<(), CatalogError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for id in ids {
+        if id.chars().count() < min_len {
+            return Err(CatalogError(format!("{what} id {id:?} is shorter than {min_len} characters")));
+        }
+        if !seen.insert(id) {
+            return Err(CatalogError(format!("{what} id {id:?} is used twice")));
+        }
+    }
+    Ok(())
 }
 
 /// The model's `OfferingTransactionType`.
