@@ -82,10 +82,8 @@ impl<'m> Generator<'m> {
         let shapes = model["shapes"].as_object().context("model has no shapes")?;
         let operations = model["operations"].as_object().context("model has no operations")?;
         let index = shapes.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
-        let target_prefix = model["metadata"]["targetPrefix"]
-            .as_str()
-            .context("model has no targetPrefix")?
-            .to_string();
+        let target_prefix =
+            model["metadata"]["targetPrefix"].as_str().context("model has no targetPrefix")?.to_string();
         Ok(Self { shapes, operations, index, target_prefix })
     }
 
@@ -265,10 +263,7 @@ impl<'m> Generator<'m> {
             "timestamp" => "Timestamp".into(),
             "blob" => "String".into(),
             "list" => format!("Vec<{}>", self.rust_type(s["member"]["shape"].as_str().unwrap_or_default())?),
-            "map" => format!(
-                "BTreeMap<String, {}>",
-                self.rust_type(s["value"]["shape"].as_str().unwrap_or_default())?
-            ),
+            "map" => format!("BTreeMap<String, {}>", self.rust_type(s["value"]["shape"].as_str().unwrap_or_default())?),
             other => bail!("unsupported type {other}"),
         })
     }
@@ -330,10 +325,7 @@ impl<'m> Generator<'m> {
                     writeln!(out, "    #[serde(rename = {m:?})]")?;
                     writeln!(out, "    pub {field}: {ty},")?;
                 } else {
-                    writeln!(
-                        out,
-                        "    #[serde(rename = {m:?}, default, skip_serializing_if = \"Option::is_none\")]"
-                    )?;
+                    writeln!(out, "    #[serde(rename = {m:?}, default, skip_serializing_if = \"Option::is_none\")]")?;
                     writeln!(out, "    pub {field}: Option<{ty}>,")?;
                 }
             }
@@ -351,7 +343,11 @@ impl<'m> Generator<'m> {
         }
         writeln!(out, "}}\n")?;
         writeln!(out, "impl {name} {{")?;
-        writeln!(out, "    pub const ALL: &'static [{name}] = &[{}];", values.iter().map(|v| format!("{name}::{}", variant_name(v))).collect::<Vec<_>>().join(", "))?;
+        writeln!(
+            out,
+            "    pub const ALL: &'static [{name}] = &[{}];",
+            values.iter().map(|v| format!("{name}::{}", variant_name(v))).collect::<Vec<_>>().join(", ")
+        )?;
         writeln!(out, "    pub fn as_str(self) -> &'static str {{\n        match self {{")?;
         for v in &values {
             writeln!(out, "            {name}::{} => {v:?},", variant_name(v))?;

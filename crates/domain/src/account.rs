@@ -27,8 +27,7 @@ pub const ACCESS_KEY_RANDOM_BYTES: usize = ACCESS_KEY_ID_RANDOM_LEN + SECRET_ACC
 const KEY_ID_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 /// Alphabet of secrets: the base64 characters AWS secrets are made of. 64 symbols keeps
 /// `byte % 64` unbiased, giving 240 bits of entropy per secret.
-const SECRET_ALPHABET: &[u8; 64] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const SECRET_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Why a string is not a valid account id or access key id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,10 +76,7 @@ pub fn validate_account_id(id: &str) -> Result<(), AccountError> {
 pub fn validate_access_key_id(id: &str) -> Result<(), AccountError> {
     let ok = id.len() == ACCESS_KEY_ID_PREFIX.len() + ACCESS_KEY_ID_RANDOM_LEN
         && id.starts_with(ACCESS_KEY_ID_PREFIX)
-        && id
-            .bytes()
-            .skip(ACCESS_KEY_ID_PREFIX.len())
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        && id.bytes().skip(ACCESS_KEY_ID_PREFIX.len()).all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     if ok {
         Ok(())
     } else {
@@ -127,9 +123,7 @@ impl Default for AccountSettings {
         // Every account starts with one unmetered device per platform, so UNMETERED runs
         // work out of the box, one device at a time; PurchaseOffering adds slots on top,
         // and an operator may raise (or zero) the base with `account update`.
-        let one_each: BTreeMap<String, i32> = [("ANDROID".to_owned(), 1), ("IOS".to_owned(), 1)]
-            .into_iter()
-            .collect();
+        let one_each: BTreeMap<String, i32> = [("ANDROID".to_owned(), 1), ("IOS".to_owned(), 1)].into_iter().collect();
         Self {
             max_job_timeout_minutes: DEFAULT_JOB_TIMEOUT_MINUTES,
             default_job_timeout_minutes: DEFAULT_JOB_TIMEOUT_MINUTES,
@@ -165,25 +159,17 @@ impl AccountSettings {
             ));
         }
         if self.max_concurrent_jobs < 1 {
-            return bad(format!(
-                "max_concurrent_jobs {} must be at least 1",
-                self.max_concurrent_jobs
-            ));
+            return bad(format!("max_concurrent_jobs {} must be at least 1", self.max_concurrent_jobs));
         }
         if let Some(total) = self.trial_minutes_total {
             if !total.is_finite() || total < 0.0 {
-                return bad(format!(
-                    "trial_minutes_total {total} must be a non-negative number"
-                ));
+                return bad(format!("trial_minutes_total {total} must be a non-negative number"));
             }
         }
         let maps = [
             ("max_slots", &self.max_slots),
             ("unmetered_devices", &self.unmetered_devices),
-            (
-                "unmetered_remote_access_devices",
-                &self.unmetered_remote_access_devices,
-            ),
+            ("unmetered_remote_access_devices", &self.unmetered_remote_access_devices),
         ];
         for (field, map) in maps {
             if let Some((k, v)) = map.iter().find(|(_, v)| **v < 0) {
@@ -207,11 +193,7 @@ impl Default for AccountLimits {
     // AWS publishes no fixed numbers for these; the defaults are generous enough for a real
     // team and small enough that a runaway script hits a clear error before the disk fills.
     fn default() -> Self {
-        Self {
-            max_projects: 1000,
-            max_uploads_per_project: 5000,
-            max_device_pools_per_project: 200,
-        }
+        Self { max_projects: 1000, max_uploads_per_project: 5000, max_device_pools_per_project: 200 }
     }
 }
 
@@ -220,15 +202,12 @@ impl AccountLimits {
         let fields = [
             ("max_projects", self.max_projects),
             ("max_uploads_per_project", self.max_uploads_per_project),
-            (
-                "max_device_pools_per_project",
-                self.max_device_pools_per_project,
-            ),
+            ("max_device_pools_per_project", self.max_device_pools_per_project),
         ];
         match fields.iter().find(|(_, v)| *v < 0) {
-            Some((field, v)) => Err(AccountError::InvalidSettings(format!(
-                "limits.{field} = {v} must not be negative"
-            ))),
+            Some((field, v)) => {
+                Err(AccountError::InvalidSettings(format!("limits.{field} = {v} must not be negative")))
+            }
             None => Ok(()),
         }
     }
@@ -250,31 +229,13 @@ impl AccessKey {
     /// A new key for `account_id` from [`ACCESS_KEY_RANDOM_BYTES`] caller-supplied random
     /// bytes, which must come from a cryptographically secure source: the secret is made
     /// of them.
-    pub fn generate(
-        account_id: &str,
-        created_ms: i64,
-        random: &[u8; ACCESS_KEY_RANDOM_BYTES],
-    ) -> AccessKey {
+    pub fn generate(account_id: &str, created_ms: i64, random: &[u8; ACCESS_KEY_RANDOM_BYTES]) -> AccessKey {
         let (id_bytes, secret_bytes) = random.split_at(ACCESS_KEY_ID_RANDOM_LEN);
-        let mut access_key_id =
-            String::with_capacity(ACCESS_KEY_ID_PREFIX.len() + ACCESS_KEY_ID_RANDOM_LEN);
+        let mut access_key_id = String::with_capacity(ACCESS_KEY_ID_PREFIX.len() + ACCESS_KEY_ID_RANDOM_LEN);
         access_key_id.push_str(ACCESS_KEY_ID_PREFIX);
-        access_key_id.extend(
-            id_bytes
-                .iter()
-                .map(|b| char::from(KEY_ID_ALPHABET[usize::from(b % 32)])),
-        );
-        let secret_access_key = secret_bytes
-            .iter()
-            .map(|b| char::from(SECRET_ALPHABET[usize::from(b % 64)]))
-            .collect();
-        AccessKey {
-            access_key_id,
-            secret_access_key,
-            account_id: account_id.to_owned(),
-            created_ms,
-            revoked_ms: None,
-        }
+        access_key_id.extend(id_bytes.iter().map(|b| char::from(KEY_ID_ALPHABET[usize::from(b % 32)])));
+        let secret_access_key = secret_bytes.iter().map(|b| char::from(SECRET_ALPHABET[usize::from(b % 64)])).collect();
+        AccessKey { access_key_id, secret_access_key, account_id: account_id.to_owned(), created_ms, revoked_ms: None }
     }
 
     pub fn is_active(&self) -> bool {
@@ -342,10 +303,7 @@ mod tests {
 
     #[test]
     fn access_key_id_validation() {
-        assert!(
-            validate_access_key_id("AKIAIOSFODNN7EXAMPLE").is_ok(),
-            "AWS's documented example"
-        );
+        assert!(validate_access_key_id("AKIAIOSFODNN7EXAMPLE").is_ok(), "AWS's documented example");
         assert!(validate_access_key_id("AKIA0123456789ABCDEF").is_ok());
         assert!(validate_access_key_id("ASIAIOSFQDNN7EXAMPLE").is_err());
         assert!(validate_access_key_id("AKIAIOSFQDNN7EXAMPL").is_err());
@@ -373,38 +331,13 @@ mod tests {
     fn settings_validation_rejects_impossible_values() {
         let base = AccountSettings::default();
         let cases: Vec<AccountSettings> = vec![
-            AccountSettings {
-                max_job_timeout_minutes: 4,
-                default_job_timeout_minutes: 4,
-                ..base.clone()
-            },
-            AccountSettings {
-                default_job_timeout_minutes: 151,
-                ..base.clone()
-            },
-            AccountSettings {
-                max_concurrent_jobs: 0,
-                ..base.clone()
-            },
-            AccountSettings {
-                trial_minutes_total: Some(-1.0),
-                ..base.clone()
-            },
-            AccountSettings {
-                trial_minutes_total: Some(f64::NAN),
-                ..base.clone()
-            },
-            AccountSettings {
-                unmetered_devices: [("IOS".to_owned(), -1)].into_iter().collect(),
-                ..base.clone()
-            },
-            AccountSettings {
-                limits: AccountLimits {
-                    max_projects: -1,
-                    ..base.limits
-                },
-                ..base.clone()
-            },
+            AccountSettings { max_job_timeout_minutes: 4, default_job_timeout_minutes: 4, ..base.clone() },
+            AccountSettings { default_job_timeout_minutes: 151, ..base.clone() },
+            AccountSettings { max_concurrent_jobs: 0, ..base.clone() },
+            AccountSettings { trial_minutes_total: Some(-1.0), ..base.clone() },
+            AccountSettings { trial_minutes_total: Some(f64::NAN), ..base.clone() },
+            AccountSettings { unmetered_devices: [("IOS".to_owned(), -1)].into_iter().collect(), ..base.clone() },
+            AccountSettings { limits: AccountLimits { max_projects: -1, ..base.limits }, ..base.clone() },
         ];
         for s in cases {
             assert!(s.validate().is_err(), "{s:?}");
@@ -414,14 +347,10 @@ mod tests {
     #[test]
     fn settings_missing_fields_take_defaults() {
         let s: AccountSettings =
-            serde_json::from_str(r#"{"max_concurrent_jobs": 3, "limits": {"max_projects": 2}}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"max_concurrent_jobs": 3, "limits": {"max_projects": 2}}"#).unwrap();
         assert_eq!(s.max_concurrent_jobs, 3);
         assert_eq!(s.limits.max_projects, 2);
-        assert_eq!(
-            s.limits.max_uploads_per_project,
-            AccountLimits::default().max_uploads_per_project
-        );
+        assert_eq!(s.limits.max_uploads_per_project, AccountLimits::default().max_uploads_per_project);
         assert_eq!(s.default_job_timeout_minutes, 150);
     }
 }

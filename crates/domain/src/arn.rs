@@ -100,7 +100,10 @@ impl ResourceKind {
     pub fn may_be_accountless(self) -> bool {
         matches!(
             self,
-            ResourceKind::Device | ResourceKind::DeviceInstance | ResourceKind::DevicePool | ResourceKind::NetworkProfile
+            ResourceKind::Device
+                | ResourceKind::DeviceInstance
+                | ResourceKind::DevicePool
+                | ResourceKind::NetworkProfile
         )
     }
 
@@ -114,10 +117,7 @@ impl ResourceKind {
 impl FromStr for ResourceKind {
     type Err = ArnError;
     fn from_str(s: &str) -> Result<Self, ArnError> {
-        ResourceKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| ArnError::UnknownKind(s.to_string()))
+        ResourceKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| ArnError::UnknownKind(s.to_string()))
     }
 }
 
@@ -197,15 +197,9 @@ impl FromStr for Arn {
     fn from_str(s: &str) -> Result<Self, ArnError> {
         let malformed = || ArnError::Malformed(s.to_string());
         let mut parts = s.splitn(7, ':');
-        let (Some("arn"), Some("aws"), Some("devicefarm"), Some(region), Some(account), Some(kind), Some(id)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let (Some("arn"), Some("aws"), Some("devicefarm"), Some(region), Some(account), Some(kind), Some(id)) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(malformed());
         };
         let kind: ResourceKind = kind.parse()?;
@@ -217,9 +211,9 @@ impl FromStr for Arn {
         }
         let segments: Vec<&str> = id.split('/').collect();
         let fixed_ok = kind.segments().is_none_or(|n| segments.len() == n);
-        let shape_ok = segments.iter().all(|seg| {
-            !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        });
+        let shape_ok = segments
+            .iter()
+            .all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         let pool_ok = !kind.curated_or_project_scoped()
             || (account.is_empty() && segments.len() == 1)
             || (!account.is_empty() && segments.len() == 2);
@@ -246,7 +240,10 @@ mod tests {
     #[test]
     fn parses_the_documented_forms() {
         let cases = [
-            ("arn:aws:devicefarm:us-west-2:123456789012:project:5e01a8c7-c861-4c0a-b1d5-12345EXAMPLE", ResourceKind::Project),
+            (
+                "arn:aws:devicefarm:us-west-2:123456789012:project:5e01a8c7-c861-4c0a-b1d5-12345EXAMPLE",
+                ResourceKind::Project,
+            ),
             ("arn:aws:devicefarm:us-west-2:123456789012:run:5e01a8c7/0fcac17b", ResourceKind::Run),
             ("arn:aws:devicefarm:us-west-2:123456789012:job:5e01a8c7/0fcac17b/00000", ResourceKind::Job),
             ("arn:aws:devicefarm:us-west-2:123456789012:suite:5e01a8c7/0fcac17b/00000/00001", ResourceKind::Suite),
@@ -255,7 +252,10 @@ mod tests {
             ("arn:aws:devicefarm:us-west-2:123456789012:devicepool:5e01a8c7/abc", ResourceKind::DevicePool),
             ("arn:aws:devicefarm:us-west-2::devicepool:082d10e5-d7d7-48a5-ba5c-b33d66efa1f5", ResourceKind::DevicePool),
             ("arn:aws:devicefarm:us-west-2:123456789012:networkprofile:5e01a8c7/abc", ResourceKind::NetworkProfile),
-            ("arn:aws:devicefarm:us-west-2::networkprofile:8a1b6e2c-0d3f-5a4e-9b7c-1d2e3f405162", ResourceKind::NetworkProfile),
+            (
+                "arn:aws:devicefarm:us-west-2::networkprofile:8a1b6e2c-0d3f-5a4e-9b7c-1d2e3f405162",
+                ResourceKind::NetworkProfile,
+            ),
             ("arn:aws:devicefarm:us-west-2::device:F4A0F2D2E4D8483BBF0D7E9A9E6C8E55", ResourceKind::Device),
         ];
         for (text, kind) in cases {

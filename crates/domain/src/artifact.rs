@@ -19,7 +19,8 @@ pub enum ArtifactCategory {
 }
 
 impl ArtifactCategory {
-    pub const ALL: [ArtifactCategory; 3] = [ArtifactCategory::File, ArtifactCategory::Log, ArtifactCategory::Screenshot];
+    pub const ALL: [ArtifactCategory; 3] =
+        [ArtifactCategory::File, ArtifactCategory::Log, ArtifactCategory::Screenshot];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,11 +37,25 @@ impl ArtifactCategory {
 pub fn category_of(artifact_type: &str) -> ArtifactCategory {
     match artifact_type {
         "SCREENSHOT" => ArtifactCategory::Screenshot,
-        "DEVICE_LOG" | "MESSAGE_LOG" | "VIDEO_LOG" | "SERVICE_LOG" | "INSTRUMENTATION_OUTPUT"
-        | "EXERCISER_MONKEY_OUTPUT" | "CALABASH_JSON_OUTPUT" | "CALABASH_PRETTY_OUTPUT"
-        | "CALABASH_STANDARD_OUTPUT" | "CALABASH_JAVA_XML_OUTPUT" | "AUTOMATION_OUTPUT"
-        | "APPIUM_SERVER_OUTPUT" | "APPIUM_JAVA_OUTPUT" | "APPIUM_JAVA_XML_OUTPUT" | "APPIUM_PYTHON_OUTPUT"
-        | "APPIUM_PYTHON_XML_OUTPUT" | "EXPLORER_EVENT_LOG" | "EXPLORER_SUMMARY_LOG" | "APPLICATION_CRASH_REPORT"
+        "DEVICE_LOG"
+        | "MESSAGE_LOG"
+        | "VIDEO_LOG"
+        | "SERVICE_LOG"
+        | "INSTRUMENTATION_OUTPUT"
+        | "EXERCISER_MONKEY_OUTPUT"
+        | "CALABASH_JSON_OUTPUT"
+        | "CALABASH_PRETTY_OUTPUT"
+        | "CALABASH_STANDARD_OUTPUT"
+        | "CALABASH_JAVA_XML_OUTPUT"
+        | "AUTOMATION_OUTPUT"
+        | "APPIUM_SERVER_OUTPUT"
+        | "APPIUM_JAVA_OUTPUT"
+        | "APPIUM_JAVA_XML_OUTPUT"
+        | "APPIUM_PYTHON_OUTPUT"
+        | "APPIUM_PYTHON_XML_OUTPUT"
+        | "EXPLORER_EVENT_LOG"
+        | "EXPLORER_SUMMARY_LOG"
+        | "APPLICATION_CRASH_REPORT"
         | "XCTEST_LOG" => ArtifactCategory::Log,
         // TESTSPEC_OUTPUT, CUSTOMER_ARTIFACT, CUSTOMER_ARTIFACT_LOG, VIDEO, WEBKIT_LOG,
         // RESULT_LOG (a report), UNKNOWN.
@@ -54,9 +69,23 @@ pub fn category_of(artifact_type: &str) -> ArtifactCategory {
 pub fn is_sample_type(artifact_type: &str) -> bool {
     matches!(
         artifact_type,
-        "CPU" | "MEMORY" | "THREADS" | "RX_RATE" | "TX_RATE" | "RX" | "TX" | "NATIVE_FRAMES" | "NATIVE_FPS"
-            | "NATIVE_MIN_DRAWTIME" | "NATIVE_AVG_DRAWTIME" | "NATIVE_MAX_DRAWTIME" | "OPENGL_FRAMES"
-            | "OPENGL_FPS" | "OPENGL_MIN_DRAWTIME" | "OPENGL_AVG_DRAWTIME" | "OPENGL_MAX_DRAWTIME"
+        "CPU"
+            | "MEMORY"
+            | "THREADS"
+            | "RX_RATE"
+            | "TX_RATE"
+            | "RX"
+            | "TX"
+            | "NATIVE_FRAMES"
+            | "NATIVE_FPS"
+            | "NATIVE_MIN_DRAWTIME"
+            | "NATIVE_AVG_DRAWTIME"
+            | "NATIVE_MAX_DRAWTIME"
+            | "OPENGL_FRAMES"
+            | "OPENGL_FPS"
+            | "OPENGL_MIN_DRAWTIME"
+            | "OPENGL_AVG_DRAWTIME"
+            | "OPENGL_MAX_DRAWTIME"
     )
 }
 
@@ -66,7 +95,8 @@ mod tests {
 
     #[test]
     fn custom_environment_files_are_files() {
-        for t in ["TESTSPEC_OUTPUT", "CUSTOMER_ARTIFACT", "CUSTOMER_ARTIFACT_LOG", "VIDEO", "WEBKIT_LOG", "RESULT_LOG"] {
+        for t in ["TESTSPEC_OUTPUT", "CUSTOMER_ARTIFACT", "CUSTOMER_ARTIFACT_LOG", "VIDEO", "WEBKIT_LOG", "RESULT_LOG"]
+        {
             assert_eq!(category_of(t), ArtifactCategory::File, "{t}");
         }
     }

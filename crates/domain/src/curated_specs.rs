@@ -34,10 +34,26 @@ pub struct CuratedSpec {
 /// (AWS's id when known, type, name). An APPIUM_PYTHON spec appears twice because AWS's own
 /// examples use two ids for it (its developer guide and its SDK code library).
 const CATALOG: [(Option<&str>, UploadType, &str); 13] = [
-    (Some("100e31e8-12ac-11e9-ab14-d663b5a4a906"), UploadType::AppiumJavaJunitTestSpec, "Default TestSpec for Android Appium Java Junit"),
-    (Some("100e31e8-12ac-11e9-ab14-d663b5a4a910"), UploadType::AppiumJavaTestngTestSpec, "Default TestSpec for Android Appium Java TestNG"),
-    (Some("101e31e8-12ac-11e9-ab14-d663bd873e83"), UploadType::AppiumPythonTestSpec, "Default TestSpec for Android Appium Python"),
-    (Some("20fcf771-eae3-4137-aa76-92e17fb3131b"), UploadType::AppiumPythonTestSpec, "Default TestSpec for Android Appium Python"),
+    (
+        Some("100e31e8-12ac-11e9-ab14-d663b5a4a906"),
+        UploadType::AppiumJavaJunitTestSpec,
+        "Default TestSpec for Android Appium Java Junit",
+    ),
+    (
+        Some("100e31e8-12ac-11e9-ab14-d663b5a4a910"),
+        UploadType::AppiumJavaTestngTestSpec,
+        "Default TestSpec for Android Appium Java TestNG",
+    ),
+    (
+        Some("101e31e8-12ac-11e9-ab14-d663bd873e83"),
+        UploadType::AppiumPythonTestSpec,
+        "Default TestSpec for Android Appium Python",
+    ),
+    (
+        Some("20fcf771-eae3-4137-aa76-92e17fb3131b"),
+        UploadType::AppiumPythonTestSpec,
+        "Default TestSpec for Android Appium Python",
+    ),
     (None, UploadType::AppiumNodeTestSpec, "Default TestSpec for Android Appium Node.js"),
     (None, UploadType::AppiumRubyTestSpec, "Default TestSpec for Android Appium Ruby"),
     (None, UploadType::AppiumWebJavaJunitTestSpec, "Default TestSpec for Web Appium Java Junit"),

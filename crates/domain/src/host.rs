@@ -71,7 +71,8 @@ mod tests {
 
     #[test]
     fn a_host_is_lost_after_the_timeout_or_if_never_seen() {
-        let host = Host { name: "h".into(), created_ms: 0, last_seen_ms: Some(1_000), connected_to: None, devices: vec![] };
+        let host =
+            Host { name: "h".into(), created_ms: 0, last_seen_ms: Some(1_000), connected_to: None, devices: vec![] };
         assert!(!host.is_lost(31_000, 30_000));
         assert!(host.is_lost(31_001, 30_000));
         assert!(Host { last_seen_ms: None, ..host }.is_lost(0, 30_000));

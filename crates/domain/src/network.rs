@@ -20,7 +20,8 @@ pub struct LinkShape {
 impl LinkShape {
     /// The model's default for a member a profile leaves out: 104857600 bit/s, no delay,
     /// no jitter, no loss.
-    pub const UNSHAPED: LinkShape = LinkShape { bandwidth_bits: 104_857_600, delay_ms: 0, jitter_ms: 0, loss_percent: 0 };
+    pub const UNSHAPED: LinkShape =
+        LinkShape { bandwidth_bits: 104_857_600, delay_ms: 0, jitter_ms: 0, loss_percent: 0 };
 }
 
 /// The network profile a run was scheduled with, as it was then (a later UpdateNetworkProfile

@@ -146,7 +146,12 @@ mod tests {
     use super::*;
 
     fn profile() -> NetworkProfile {
-        NetworkProfile { name: "slow".into(), description: None, uplink: LinkShape::UNSHAPED, downlink: LinkShape::UNSHAPED }
+        NetworkProfile {
+            name: "slow".into(),
+            description: None,
+            uplink: LinkShape::UNSHAPED,
+            downlink: LinkShape::UNSHAPED,
+        }
     }
 
     #[test]
@@ -154,7 +159,9 @@ mod tests {
         assert!(profile().check().is_ok());
         let edge = LinkShape { bandwidth_bits: MAX_BANDWIDTH_BITS, delay_ms: 2000, jitter_ms: 2000, loss_percent: 100 };
         assert!(check_link("uplink", &edge).is_ok());
-        assert!(check_link("uplink", &LinkShape { bandwidth_bits: 0, delay_ms: 0, jitter_ms: 0, loss_percent: 0 }).is_ok());
+        assert!(
+            check_link("uplink", &LinkShape { bandwidth_bits: 0, delay_ms: 0, jitter_ms: 0, loss_percent: 0 }).is_ok()
+        );
         let cases = [
             (LinkShape { bandwidth_bits: MAX_BANDWIDTH_BITS + 1, ..edge }, "uplinkBandwidthBits"),
             (LinkShape { bandwidth_bits: -1, ..edge }, "uplinkBandwidthBits"),
@@ -209,7 +216,10 @@ mod tests {
     fn a_run_keeps_every_member() {
         let p = NetworkProfile { description: Some("d".into()), ..profile() };
         let shape = p.to_shape("arn:x", false);
-        assert_eq!((shape.arn.as_str(), shape.name.as_str(), shape.description.as_deref()), ("arn:x", "slow", Some("d")));
+        assert_eq!(
+            (shape.arn.as_str(), shape.name.as_str(), shape.description.as_deref()),
+            ("arn:x", "slow", Some("d"))
+        );
         assert!(!shape.curated);
         assert_eq!(shape.uplink, p.uplink);
     }

@@ -253,7 +253,11 @@ pub fn period_start(ms: i64) -> i64 {
 /// The start of the period after the one containing `ms`.
 pub fn next_period_start(ms: i64) -> i64 {
     let t = Utc.timestamp_millis_opt(ms).single().unwrap_or_default();
-    if t.month() == 12 { month_start(t.year() + 1, 1) } else { month_start(t.year(), t.month() + 1) }
+    if t.month() == 12 {
+        month_start(t.year() + 1, 1)
+    } else {
+        month_start(t.year(), t.month() + 1)
+    }
 }
 
 fn month_start(year: i32, month: u32) -> i64 {
@@ -330,7 +334,8 @@ impl Ledger {
             let mut start = next_period_start(first);
             while start <= now_ms {
                 for id in self.offering_ids() {
-                    let renewed_here = self.events(id).iter().any(|t| t.kind == TransactionType::Renew && t.effective_ms == start);
+                    let renewed_here =
+                        self.events(id).iter().any(|t| t.kind == TransactionType::Renew && t.effective_ms == start);
                     if renewed_here {
                         continue;
                     }
@@ -365,7 +370,8 @@ impl Ledger {
         id: String,
         now_ms: i64,
     ) -> Result<Transaction, Refusal> {
-        let offering = terms.catalog.offering(offering_id).ok_or_else(|| Refusal::UnknownOffering(offering_id.to_owned()))?;
+        let offering =
+            terms.catalog.offering(offering_id).ok_or_else(|| Refusal::UnknownOffering(offering_id.to_owned()))?;
         if quantity < 1 {
             return Err(Refusal::Quantity(quantity));
         }
@@ -404,7 +410,8 @@ impl Ledger {
         id: String,
         now_ms: i64,
     ) -> Result<Transaction, Refusal> {
-        let offering = terms.catalog.offering(offering_id).ok_or_else(|| Refusal::UnknownOffering(offering_id.to_owned()))?;
+        let offering =
+            terms.catalog.offering(offering_id).ok_or_else(|| Refusal::UnknownOffering(offering_id.to_owned()))?;
         if quantity < 1 {
             return Err(Refusal::Quantity(quantity));
         }
@@ -464,14 +471,27 @@ mod tests {
 
     fn buy(ledger: &mut Ledger, quantity: i32, promotion: Option<&str>, at: i64) -> Result<Transaction, Refusal> {
         let id = format!("tx{}", ledger.transactions.len());
-        let t = ledger.purchase(Terms { catalog: &Catalog::demo(), max_slots: &BTreeMap::new() }, &android(), quantity, promotion, id, at)?;
+        let t = ledger.purchase(
+            Terms { catalog: &Catalog::demo(), max_slots: &BTreeMap::new() },
+            &android(),
+            quantity,
+            promotion,
+            id,
+            at,
+        )?;
         ledger.transactions.push(t.clone());
         Ok(t)
     }
 
     fn renew(ledger: &mut Ledger, quantity: i32, at: i64) -> Result<Transaction, Refusal> {
         let id = format!("tx{}", ledger.transactions.len());
-        let t = ledger.renew(Terms { catalog: &Catalog::demo(), max_slots: &BTreeMap::new() }, &android(), quantity, id, at)?;
+        let t = ledger.renew(
+            Terms { catalog: &Catalog::demo(), max_slots: &BTreeMap::new() },
+            &android(),
+            quantity,
+            id,
+            at,
+        )?;
         ledger.transactions.push(t.clone());
         Ok(t)
     }
@@ -523,7 +543,11 @@ mod tests {
         let kinds: Vec<_> = txs.iter().map(|t| (t.kind, t.effective_ms, t.quantity)).collect();
         assert_eq!(
             kinds,
-            vec![(TransactionType::System, FEB_1, 2), (TransactionType::System, JAN_1, 2), (TransactionType::Purchase, NOW, 2)],
+            vec![
+                (TransactionType::System, FEB_1, 2),
+                (TransactionType::System, JAN_1, 2),
+                (TransactionType::Purchase, NOW, 2)
+            ],
             "most recent first"
         );
         assert_eq!(l.transactions(JAN_1 - 1).len(), 1, "no renewal before its period starts");
@@ -542,8 +566,15 @@ mod tests {
         renew(&mut l, 3, NOW + 3).unwrap();
         assert_eq!(l.next_period(NOW + 3)[&android()].quantity, 3, "the later renewal replaces the earlier");
         let jan: Vec<_> = l.transactions(JAN_1).into_iter().filter(|t| t.effective_ms == JAN_1).collect();
-        assert!(jan.iter().all(|t| t.kind == TransactionType::Renew), "no system renewal where the account renewed: {jan:?}");
-        assert_eq!(l.next_period(JAN_1)[&android()].kind, TransactionType::System, "and the renewed quantity renews on");
+        assert!(
+            jan.iter().all(|t| t.kind == TransactionType::Renew),
+            "no system renewal where the account renewed: {jan:?}"
+        );
+        assert_eq!(
+            l.next_period(JAN_1)[&android()].kind,
+            TransactionType::System,
+            "and the renewed quantity renews on"
+        );
         assert_eq!(l.next_period(JAN_1)[&android()].quantity, 3);
     }
 
@@ -554,7 +585,14 @@ mod tests {
         let none = BTreeMap::new();
         assert_eq!(buy(&mut l, 0, None, NOW), Err(Refusal::Quantity(0)));
         assert_eq!(
-            l.purchase(Terms { catalog: &catalog, max_slots: &none }, "X".repeat(32).as_str(), 1, None, "t".into(), NOW),
+            l.purchase(
+                Terms { catalog: &catalog, max_slots: &none },
+                "X".repeat(32).as_str(),
+                1,
+                None,
+                "t".into(),
+                NOW
+            ),
             Err(Refusal::UnknownOffering("X".repeat(32)))
         );
         assert_eq!(buy(&mut l, 1, Some("NOPE"), NOW), Err(Refusal::UnknownPromotion("NOPE".into())));
@@ -562,7 +600,10 @@ mod tests {
         assert!(l.transactions.is_empty(), "a refusal records nothing");
         let t = buy(&mut l, 2, Some("FIRST-MONTH-FREE"), NOW).unwrap();
         assert_eq!(t.cost, 0.0);
-        assert_eq!(buy(&mut l, 1, Some("FIRST-MONTH-FREE"), NOW), Err(Refusal::PromotionUsed("FIRST-MONTH-FREE".into())));
+        assert_eq!(
+            buy(&mut l, 1, Some("FIRST-MONTH-FREE"), NOW),
+            Err(Refusal::PromotionUsed("FIRST-MONTH-FREE".into()))
+        );
         let max = BTreeMap::from([(android(), 3)]);
         assert_eq!(
             l.purchase(Terms { catalog: &catalog, max_slots: &max }, &android(), 2, None, "t".into(), NOW),

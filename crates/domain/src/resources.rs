@@ -35,7 +35,10 @@ pub fn check_environment_variables(vars: &[EnvironmentVariable]) -> Result<(), S
     let mut seen = std::collections::BTreeSet::new();
     for v in vars {
         if v.name.to_ascii_uppercase().starts_with(RESERVED_VARIABLE_PREFIX) {
-            return Err(format!("Environment variable names may not start with {RESERVED_VARIABLE_PREFIX}: {}", v.name));
+            return Err(format!(
+                "Environment variable names may not start with {RESERVED_VARIABLE_PREFIX}: {}",
+                v.name
+            ));
         }
         if !seen.insert(v.name.as_str()) {
             return Err(format!("Environment variable {} is given more than once", v.name));
@@ -143,7 +146,8 @@ pub struct DeviceInstanceSettings {
 /// device instance ARN.
 pub fn device_instance_settings_arn(instance_arn: &str, account: &str) -> Option<Arn> {
     let arn: Arn = instance_arn.parse().ok()?;
-    (arn.kind == ResourceKind::DeviceInstance).then(|| Arn::new(&arn.region, account, ResourceKind::DeviceInstance, arn.id))
+    (arn.kind == ResourceKind::DeviceInstance)
+        .then(|| Arn::new(&arn.region, account, ResourceKind::DeviceInstance, arn.id))
 }
 
 #[cfg(test)]

@@ -123,12 +123,7 @@ impl Job {
     /// Records a StopJob/StopRun at `at_ms` with the server's grace (ms) unless the job has
     /// one already; whether it was recorded (`job::stop::record_first_stop`).
     pub fn request_stop(&mut self, at_ms: i64, grace_ms: i64) -> bool {
-        crate::job::stop::record_first_stop(
-            &mut self.stop_requested_ms,
-            &mut self.stop_grace_ms,
-            at_ms,
-            grace_ms,
-        )
+        crate::job::stop::record_first_stop(&mut self.stop_requested_ms, &mut self.stop_grace_ms, at_ms, grace_ms)
     }
 }
 

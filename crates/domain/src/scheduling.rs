@@ -122,7 +122,8 @@ mod tests {
 
     #[test]
     fn busy_device_means_pending_device_and_fifo_wins() {
-        let w = [waiting("a", "1", "pixel", BillingMethod::Metered), waiting("b", "2", "pixel", BillingMethod::Metered)];
+        let w =
+            [waiting("a", "1", "pixel", BillingMethod::Metered), waiting("b", "2", "pixel", BillingMethod::Metered)];
         let s = [("1".to_string(), slots(5, 0)), ("2".to_string(), slots(5, 0))].into();
         let d = decide(&w, &[], &fleet(&[("pixel", 1)]), &BTreeSet::new(), &s);
         assert_eq!(d[0], Decision::Assign { key: "a".into(), instance_arn: "pixel/i0".into() });

@@ -242,21 +242,14 @@ pub fn validate_new_upload(name: &str, upload_type: UploadType) -> Result<(), Up
     if accepted.iter().any(|ext| has_extension(name, ext)) {
         Ok(())
     } else {
-        Err(UploadRuleError::WrongExtension {
-            name: name.to_owned(),
-            upload_type,
-            expected: accepted.join(" or "),
-        })
+        Err(UploadRuleError::WrongExtension { name: name.to_owned(), upload_type, expected: accepted.join(" or ") })
     }
 }
 
 /// Case-insensitive suffix test that also demands something before the dot, so ".apk"
 /// alone is not an APK name.
 fn has_extension(name: &str, ext: &str) -> bool {
-    name.len() > ext.len()
-        && name
-            .get(name.len() - ext.len()..)
-            .is_some_and(|tail| tail.eq_ignore_ascii_case(ext))
+    name.len() > ext.len() && name.get(name.len() - ext.len()..).is_some_and(|tail| tail.eq_ignore_ascii_case(ext))
 }
 
 /// The upload type a run of `test_type` takes as `test.testPackageArn`, or `None` when
@@ -394,10 +387,7 @@ mod tests {
         ];
         for (name, t) in bad {
             assert!(
-                matches!(
-                    validate_new_upload(name, t),
-                    Err(UploadRuleError::WrongExtension { .. })
-                ),
+                matches!(validate_new_upload(name, t), Err(UploadRuleError::WrongExtension { .. })),
                 "{name} as {t}"
             );
         }
@@ -418,35 +408,17 @@ mod tests {
             validate_new_upload("dir/app.apk", UploadType::AndroidApp),
             Err(UploadRuleError::SlashInName("dir/app.apk".into()))
         );
-        assert_eq!(
-            validate_new_upload("", UploadType::AndroidApp),
-            Err(UploadRuleError::EmptyName)
-        );
+        assert_eq!(validate_new_upload("", UploadType::AndroidApp), Err(UploadRuleError::EmptyName));
     }
 
     #[test]
     fn test_types_map_to_their_package_and_spec_types() {
-        assert_eq!(
-            test_package_type_for("APPIUM_PYTHON"),
-            Some(UploadType::AppiumPythonTestPackage)
-        );
-        assert_eq!(
-            test_spec_type_for("APPIUM_WEB_RUBY"),
-            Some(UploadType::AppiumWebRubyTestSpec)
-        );
-        assert_eq!(
-            test_package_type_for("XCTEST"),
-            Some(UploadType::XctestTestPackage)
-        );
+        assert_eq!(test_package_type_for("APPIUM_PYTHON"), Some(UploadType::AppiumPythonTestPackage));
+        assert_eq!(test_spec_type_for("APPIUM_WEB_RUBY"), Some(UploadType::AppiumWebRubyTestSpec));
+        assert_eq!(test_package_type_for("XCTEST"), Some(UploadType::XctestTestPackage));
         assert_eq!(test_spec_type_for("XCTEST"), None);
-        assert_eq!(
-            test_spec_type_for("XCTEST_UI"),
-            Some(UploadType::XctestUiTestSpec)
-        );
-        assert_eq!(
-            test_package_type_for("CALABASH"),
-            Some(UploadType::CalabashTestPackage)
-        );
+        assert_eq!(test_spec_type_for("XCTEST_UI"), Some(UploadType::XctestUiTestSpec));
+        assert_eq!(test_package_type_for("CALABASH"), Some(UploadType::CalabashTestPackage));
         assert_eq!(test_spec_type_for("CALABASH"), None);
         for no_package in [
             "BUILTIN_FUZZ",
@@ -487,9 +459,8 @@ mod tests {
             "REMOTE_ACCESS_REPLAY",
         ];
         for t in UploadType::ALL {
-            let covered = TEST_TYPES.iter().any(|tt| {
-                test_package_type_for(tt) == Some(*t) || test_spec_type_for(tt) == Some(*t)
-            });
+            let covered =
+                TEST_TYPES.iter().any(|tt| test_package_type_for(tt) == Some(*t) || test_spec_type_for(tt) == Some(*t));
             let expected = matches!(t.kind(), UploadKind::TestPackage | UploadKind::TestSpec);
             assert_eq!(covered, expected, "{t}");
         }

@@ -224,7 +224,8 @@ impl HostFarm {
         std::fs::create_dir(&signals).expect("signals dir");
 
         let settings = AccountSettings { max_concurrent_jobs: BATCH as i32, ..AccountSettings::default() };
-        let account = Account { id: ACCOUNT.to_owned(), name: "bench".to_owned(), created_ms: clock.now_ms(), settings };
+        let account =
+            Account { id: ACCOUNT.to_owned(), name: "bench".to_owned(), created_ms: clock.now_ms(), settings };
         store.create_account(&account).await.expect("create account");
 
         let fleet = Arc::new(host_fleet());
@@ -262,9 +263,8 @@ impl HostFarm {
                 .with_holder("stop-latency-bench"),
         );
         // The API's `uploads::blob_key`: the engine cannot reach the server crate.
-        let upload_blob_key: UploadBlobKey = Arc::new(|arn: &str| {
-            arn.parse::<Arn>().ok().filter(|a| a.region == REGION).map(|a| upload_key(&a))
-        });
+        let upload_blob_key: UploadBlobKey =
+            Arc::new(|arn: &str| arn.parse::<Arn>().ok().filter(|a| a.region == REGION).map(|a| upload_key(&a)));
         let waker = Arc::downgrade(&scheduler);
         let executor = Arc::new(Executor::new(
             Arc::new(engine::agent::DirectLink::new(store.clone(), blobs, clock.clone(), upload_blob_key)),
@@ -340,7 +340,8 @@ impl HostFarm {
             };
             let job_arn = run_arn.child(ResourceKind::Job, &index(i as u32));
             let name = job.device.name.clone();
-            insert(self.store.as_ref(), &job_arn, Some(&run_arn), &name, Some(JobPhase::Waiting.as_str()), &job, now).await;
+            insert(self.store.as_ref(), &job_arn, Some(&run_arn), &name, Some(JobPhase::Waiting.as_str()), &job, now)
+                .await;
             jobs.push(RunningJob { arn: job_arn.to_string(), probe: format!("{run_id}-{i}") });
         }
         self.scheduler.wake();

@@ -136,7 +136,9 @@ pub fn default_spec(input: &DefaultSpecInput) -> TestSpec {
 /// The default spec for `input`, or why farmhand has none that can run there.
 pub fn buildable_spec(input: &DefaultSpecInput) -> Result<TestSpec, String> {
     let test_type = input.test_type.as_str();
-    let android_only = |what: &str| format!("{test_type} {what} need an Android device, and this job runs {}", input.target.described());
+    let android_only = |what: &str| {
+        format!("{test_type} {what} need an Android device, and this job runs {}", input.target.described())
+    };
     match (test_type, &input.target) {
         ("APPIUM_PYTHON" | "APPIUM_WEB_PYTHON", _) => Ok(appium::python()),
         ("APPIUM_NODE" | "APPIUM_WEB_NODE", _) => Ok(appium::node()),
@@ -151,14 +153,20 @@ pub fn buildable_spec(input: &DefaultSpecInput) -> Result<TestSpec, String> {
         ("XCTEST" | "XCTEST_UI" | "UIAUTOMATION", target) => {
             Err(format!("{test_type} tests need an iOS device, and this job runs {}", target.described()))
         }
-        ("CALABASH", _) => Err("CALABASH tests need the Calabash runtime, which is discontinued and which farmhand does not provide".to_owned()),
+        ("CALABASH", _) => {
+            Err("CALABASH tests need the Calabash runtime, which is discontinued and which farmhand does not provide"
+                .to_owned())
+        }
         ("REMOTE_ACCESS_RECORD" | "REMOTE_ACCESS_REPLAY", _) => {
             Err(format!("{test_type} runs come from remote access sessions, which farmhand does not offer"))
         }
         ("WEB_PERFORMANCE_PROFILE", _) => {
-            Err("WEB_PERFORMANCE_PROFILE runs need the AWS web performance profiler, which farmhand does not have".to_owned())
+            Err("WEB_PERFORMANCE_PROFILE runs need the AWS web performance profiler, which farmhand does not have"
+                .to_owned())
         }
-        (other, _) => Err(format!("farmhand has no default test spec for {other} runs: schedule the run with a testSpecArn")),
+        (other, _) => {
+            Err(format!("farmhand has no default test spec for {other} runs: schedule the run with a testSpecArn"))
+        }
     }
 }
 
@@ -257,7 +265,8 @@ mod tests {
         for spec in domain::curated_specs::curated_specs() {
             let yaml = curated_spec_yaml(&spec);
             assert!(yaml.starts_with(&format!("# {}: ", spec.name)), "{yaml}");
-            let parsed = crate::uploads::parse_test_spec(&yaml).unwrap_or_else(|e| panic!("{}: {e}\n{yaml}", spec.name));
+            let parsed =
+                crate::uploads::parse_test_spec(&yaml).unwrap_or_else(|e| panic!("{}: {e}\n{yaml}", spec.name));
             let mut host = input(spec.test_type(), DeviceTarget::Host);
             host.app_package = None;
             assert_eq!(parsed, default_spec(&host), "{}", spec.name);
@@ -308,7 +317,8 @@ mod tests {
             for target in [DeviceTarget::Host, android()] {
                 let spec = default_spec(&input(test_type, target.clone()));
                 let appium = test_type.starts_with("APPIUM_");
-                let android_type = matches!(test_type, "INSTRUMENTATION" | "UIAUTOMATOR" | "BUILTIN_FUZZ" | "BUILTIN_EXPLORER");
+                let android_type =
+                    matches!(test_type, "INSTRUMENTATION" | "UIAUTOMATOR" | "BUILTIN_FUZZ" | "BUILTIN_EXPLORER");
                 let expect_tests = appium || (android_type && target != DeviceTarget::Host);
                 assert_eq!(failure_of(&spec).is_none(), expect_tests, "{test_type} on {target:?}: {spec:?}");
                 assert!(!spec.phases.test.is_empty() || !spec.phases.install.is_empty(), "{test_type}: an empty spec");
@@ -326,7 +336,10 @@ mod tests {
         assert!(on_host("BUILTIN_FUZZ").contains("BUILTIN_FUZZ runs need an Android device"));
         assert!(on_host("XCTEST_UI").contains("XCTEST_UI tests need an iOS device, and this job runs on the host"));
         let on_phone = failure_of(&default_spec(&input("XCTEST", android()))).expect("a failing spec");
-        assert!(on_phone.contains("XCTEST tests need an iOS device, and this job runs on an Android device (driver adb)"), "{on_phone}");
+        assert!(
+            on_phone.contains("XCTEST tests need an iOS device, and this job runs on an Android device (driver adb)"),
+            "{on_phone}"
+        );
         assert!(on_host("REMOTE_ACCESS_REPLAY").contains("remote access sessions"));
         assert!(on_host("SOMETHING_NEW").contains("schedule the run with a testSpecArn"));
     }

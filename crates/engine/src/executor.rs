@@ -9,17 +9,18 @@
 //! another machine. Stops and the deadline come as orders: pushed (`request_stop`,
 //! `request_timeout`) and also read from the link every [`WATCH_INTERVAL`].
 
-use crate::samples::host::Recorder;
+use crate::adb::network::ShapedDevice;
+use crate::adb::{Adb, Recording};
 use crate::agent::{Assignment, JobLink, LinkError};
 use crate::default_specs::{default_spec, DefaultSpecInput};
 use crate::junit::TestCaseResult;
 use crate::runner::netns::{self, JobNet};
 use crate::runner::{
-    AppFile, CancelSignal, Canceller, JobEnv, Phase, PhaseOutcome, Progress, Runner, SpecReport, Workspace, WorkspaceError,
+    AppFile, CancelSignal, Canceller, JobEnv, Phase, PhaseOutcome, Progress, Runner, SpecReport, Workspace,
+    WorkspaceError,
 };
+use crate::samples::host::Recorder;
 use crate::uploads::{parse_test_spec, InspectLimits, TestSpec};
-use crate::adb::{Adb, Recording};
-use crate::adb::network::ShapedDevice;
 use domain::arn::Arn;
 use domain::device::Driver;
 use domain::job::observed::{ObservedCase, StepEnd};
@@ -67,7 +68,12 @@ enum ExecError {
 }
 
 impl Executor {
-    pub fn new(link: Arc<dyn JobLink>, runner: Runner, work_root: PathBuf, on_finished: Arc<dyn Fn() + Send + Sync>) -> Self {
+    pub fn new(
+        link: Arc<dyn JobLink>,
+        runner: Runner,
+        work_root: PathBuf,
+        on_finished: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
         Self {
             link,
             runner,
@@ -256,13 +262,19 @@ impl Executor {
         let job_id = job_arn.id.replace('/', "-");
 
         let staging = self.work_root.join(format!("{job_id}-inputs"));
-        tokio::fs::create_dir_all(&staging).await.map_err(|e| ExecError::Setup(format!("creating {}: {e}", staging.display())))?;
+        tokio::fs::create_dir_all(&staging)
+            .await
+            .map_err(|e| ExecError::Setup(format!("creating {}: {e}", staging.display())))?;
         let package = match &assignment.package {
-            Some(input) => Some((self.input(job_arn_text, &input.arn, &staging, "package").await?, input.file_name.clone())),
+            Some(input) => {
+                Some((self.input(job_arn_text, &input.arn, &staging, "package").await?, input.file_name.clone()))
+            }
             None => None,
         };
         let app = match &assignment.app {
-            Some(input) => Some((self.input(job_arn_text, &input.arn, &staging, "app").await?, input.file_name.clone())),
+            Some(input) => {
+                Some((self.input(job_arn_text, &input.arn, &staging, "app").await?, input.file_name.clone()))
+            }
             None => None,
         };
         let explicit_spec = match &assignment.spec {
@@ -291,7 +303,8 @@ impl Executor {
             }
             _ => None,
         };
-        let recording = device.as_ref().filter(|_| job.video_capture).map(|android| android.adb.start_recording(&android.serial));
+        let recording =
+            device.as_ref().filter(|_| job.video_capture).map(|android| android.adb.start_recording(&android.serial));
         let shaped = match &device {
             Some(android) => shape_android(android, &assignment).await?,
             None => None,
@@ -320,7 +333,10 @@ impl Executor {
 
         let unplugged = self.android.lock().ok().and_then(|mut m| m.remove(job_arn_text)).is_some_and(|(_, lost)| lost);
         if unplugged {
-            let message = format!("The device {} was unplugged while the job ran", device.as_ref().map(|a| a.serial.as_str()).unwrap_or("?"));
+            let message = format!(
+                "The device {} was unplugged while the job ran",
+                device.as_ref().map(|a| a.serial.as_str()).unwrap_or("?")
+            );
             self.link.report(job_arn_text, JobReport::DeviceLost { message }).await?;
         }
         let video = match (recording, &device, unplugged) {
@@ -336,9 +352,11 @@ impl Executor {
         };
         let log_dir = workspace.log_dir().to_path_buf();
         let logcat = device_log.clone();
-        let cases = tokio::task::spawn_blocking(move || crate::test_reports::collect_reported_cases(&log_dir, logcat.as_deref()))
-            .await
-            .unwrap_or_default();
+        let cases = tokio::task::spawn_blocking(move || {
+            crate::test_reports::collect_reported_cases(&log_dir, logcat.as_deref())
+        })
+        .await
+        .unwrap_or_default();
         let artifacts = self.store_artifacts(job_arn_text, &workspace, &report, device_log, video).await;
         let passed = !unplugged && spec_passed(&report, &cases);
         let cases = cases.iter().map(observed_case).collect();
@@ -363,14 +381,26 @@ impl Executor {
             cancellers.insert(job_arn.clone(), canceller.clone());
         }
         let watcher = tokio::spawn(self.clone().watch(job_arn.clone(), canceller));
-        let played = crate::script_player::play(self.link.as_ref(), &job_arn, &assignment.job.plan, assignment.time_scale, signal).await;
+        let played = crate::script_player::play(
+            self.link.as_ref(),
+            &job_arn,
+            &assignment.job.plan,
+            assignment.time_scale,
+            signal,
+        )
+        .await;
         watcher.abort();
         Ok(played?)
     }
 
     /// The job's directory with its package unpacked (or, for a bare `.apk`/`.jar`
     /// package, placed as the file it is) and its app, handed to the run-as user if any.
-    async fn workspace(&self, job_id: &str, package: Option<(PathBuf, String)>, app: Option<(PathBuf, String)>) -> Result<Workspace, ExecError> {
+    async fn workspace(
+        &self,
+        job_id: &str,
+        package: Option<(PathBuf, String)>,
+        app: Option<(PathBuf, String)>,
+    ) -> Result<Workspace, ExecError> {
         let work_root = self.work_root.clone();
         let job_id = job_id.to_string();
         let run_as = self.runner.config().run_as;
@@ -384,7 +414,8 @@ impl Executor {
                 &work_root,
                 &job_id,
                 zip,
-                app.as_ref().map(|(source, file_name)| AppFile { source: source.as_path(), file_name: file_name.as_str() }),
+                app.as_ref()
+                    .map(|(source, file_name)| AppFile { source: source.as_path(), file_name: file_name.as_str() }),
                 &InspectLimits::default(),
             )?;
             let handed_over = single_file
@@ -392,7 +423,9 @@ impl Executor {
                 .transpose()
                 .map_err(|e| WorkspaceError::Io { path: workspace.package_dir().to_path_buf(), source: e })
                 .and_then(|_| match run_as {
-                    Some(run_as) => run_as.hand_over(&workspace).map_err(|e| WorkspaceError::Io { path: workspace.dir().to_path_buf(), source: e }),
+                    Some(run_as) => run_as
+                        .hand_over(&workspace)
+                        .map_err(|e| WorkspaceError::Io { path: workspace.dir().to_path_buf(), source: e }),
                     None => Ok(()),
                 });
             match handed_over {
@@ -635,9 +668,16 @@ async fn own_network(assignment: &Assignment) -> Result<Option<JobNet>, ExecErro
         Driver::Host => {}
         // The profile is applied on the device once it is prepared (`shape_android`).
         Driver::Adb if network.aliases.is_empty() => return Ok(None),
-        _ => return Err(ExecError::Setup(format!("{what} could not be applied: private service names work on host devices only"))),
+        _ => {
+            return Err(ExecError::Setup(format!(
+                "{what} could not be applied: private service names work on host devices only"
+            )))
+        }
     }
-    JobNet::apply(network).await.map(Some).map_err(|why| ExecError::Setup(format!("{what} could not be applied on this host: {why}")))
+    JobNet::apply(network)
+        .await
+        .map(Some)
+        .map_err(|why| ExecError::Setup(format!("{what} could not be applied on this host: {why}")))
 }
 
 /// The run's network profile applied on the Android device (see [`crate::adb::network`]);
@@ -645,7 +685,10 @@ async fn own_network(assignment: &Assignment) -> Result<Option<JobNet>, ExecErro
 async fn shape_android(android: &AndroidSession, assignment: &Assignment) -> Result<Option<ShapedDevice>, ExecError> {
     let Some(profile) = &assignment.run.network.profile else { return Ok(None) };
     android.adb.shape_network(&android.serial, profile).await.map(Some).map_err(|why| {
-        ExecError::Setup(format!("The network profile {:?} could not be applied on {}: {why}", profile.name, android.serial))
+        ExecError::Setup(format!(
+            "The network profile {:?} could not be applied on {}: {why}",
+            profile.name, android.serial
+        ))
     })
 }
 
@@ -659,7 +702,9 @@ fn is_single_file_package(file_name: &str) -> bool {
 /// no reported test failed. Decides only whether a failed job's workspace is kept.
 fn spec_passed(report: &SpecReport, cases: &[TestCaseResult]) -> bool {
     let phases_ok = Phase::ALL.iter().filter_map(|p| report.phase(*p)).all(|p| p.outcome == PhaseOutcome::Succeeded);
-    phases_ok && report.cancelled.is_none() && cases.iter().all(|c| matches!(c.result, ExecutionResult::Passed | ExecutionResult::Skipped))
+    phases_ok
+        && report.cancelled.is_none()
+        && cases.iter().all(|c| matches!(c.result, ExecutionResult::Passed | ExecutionResult::Skipped))
 }
 
 fn kill_processes_with_env(marker: &str) -> usize {
@@ -752,9 +797,11 @@ impl Executor {
                 None
             }
         };
-        let profile = job.instance_arn.as_ref().and_then(|arn| job.device.instance(arn)).and_then(|i| i.instance_profile.clone());
+        let profile =
+            job.instance_arn.as_ref().and_then(|arn| job.device.instance(arn)).and_then(|i| i.instance_profile.clone());
         if let Some(profile) = profile {
-            for issued in android.adb.apply_instance_profile(&android.serial, &android.packages_before, &profile).await {
+            for issued in android.adb.apply_instance_profile(&android.serial, &android.packages_before, &profile).await
+            {
                 match &issued.error {
                     Some(error) => tracing::warn!(command = %issued.command, %error, "instance profile command failed"),
                     None => tracing::info!(command = %issued.command, "instance profile applied"),
@@ -805,9 +852,13 @@ fn step_end(phase: Phase, outcome: &PhaseOutcome, teardown_limit: Duration) -> (
         PhaseOutcome::Stopped => (StepEnd::Stopped, None),
         // Teardown is not under the job's deadline but under a limit of its own: the job
         // did not time out, its teardown hung.
-        PhaseOutcome::TimedOut if phase == Phase::PostTest => {
-            (StepEnd::Errored, Some(format!("Teardown did not finish within {}; its processes were ended", plain_duration(teardown_limit))))
-        }
+        PhaseOutcome::TimedOut if phase == Phase::PostTest => (
+            StepEnd::Errored,
+            Some(format!(
+                "Teardown did not finish within {}; its processes were ended",
+                plain_duration(teardown_limit)
+            )),
+        ),
         PhaseOutcome::TimedOut => (StepEnd::TimedOut, None),
         PhaseOutcome::NotStarted { message } => (StepEnd::Failed, Some(message.clone())),
     }
@@ -905,14 +956,18 @@ mod tests {
         );
         let teardown = observed.teardown.expect("teardown");
         assert_eq!(teardown.end, Some(StepEnd::Errored));
-        assert_eq!(teardown.message.as_deref(), Some("Teardown did not finish within 30 minutes; its processes were ended"));
+        assert_eq!(
+            teardown.message.as_deref(),
+            Some("Teardown did not finish within 30 minutes; its processes were ended")
+        );
         assert_eq!(plain_duration(Duration::from_millis(1500)), "1.5 seconds");
         assert_eq!(plain_duration(Duration::from_secs(60)), "1 minute");
     }
 
     #[test]
     fn a_failing_install_ends_the_setup_with_the_command() {
-        let failed = PhaseOutcome::Failed { exit_code: Some(3), signal: None, failed_command: Some("make deps".into()) };
+        let failed =
+            PhaseOutcome::Failed { exit_code: Some(3), signal: None, failed_command: Some("make deps".into()) };
         let observed = observed_after(
             &[
                 Progress::PhaseStarted { phase: Phase::Install, at_ms: 10 },

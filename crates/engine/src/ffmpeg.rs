@@ -50,5 +50,10 @@ pub async fn concat(ffmpeg: &Path, segments: &[PathBuf], out: &Path) -> Result<(
     let list_path = dir.path().join("segments.txt");
     tokio::fs::write(&list_path, list).await.map_err(|e| e.to_string())?;
     let out = out.display().to_string();
-    run(ffmpeg, dir.path(), &["-f", "concat", "-safe", "0", "-i", "segments.txt", "-c", "copy", "-movflags", "+faststart", &out]).await
+    run(
+        ffmpeg,
+        dir.path(),
+        &["-f", "concat", "-safe", "0", "-i", "segments.txt", "-c", "copy", "-movflags", "+faststart", &out],
+    )
+    .await
 }

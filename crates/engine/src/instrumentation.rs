@@ -145,7 +145,11 @@ impl Parser {
         let (result, message) = match code {
             1 => {
                 if let Some(previous) = self.running.replace(name) {
-                    self.end(previous, ExecutionResult::Errored, Some("The test runner reported no result for this test".to_owned()));
+                    self.end(
+                        previous,
+                        ExecutionResult::Errored,
+                        Some("The test runner reported no result for this test".to_owned()),
+                    );
                 }
                 return;
             }
@@ -255,7 +259,8 @@ fn logcat_time_ms(line: &str) -> Option<u64> {
         return None;
     }
     let number = |range: std::ops::Range<usize>| stamp.get(range)?.parse::<u64>().ok();
-    let (day, hour, minute, second, milli) = (number(3..5)?, number(6..8)?, number(9..11)?, number(12..14)?, number(15..18)?);
+    let (day, hour, minute, second, milli) =
+        (number(3..5)?, number(6..8)?, number(9..11)?, number(12..14)?, number(15..18)?);
     Some((((day * 24 + hour) * 60 + minute) * 60 + second) * 1000 + milli)
 }
 
@@ -263,7 +268,11 @@ fn logcat_time_ms(line: &str) -> Option<u64> {
 /// "instrument", as the default spec's `instrumentation.txt` and AWS's `instrument.log`
 /// do), with durations from `logcat` when given. Symbolic links are not followed.
 /// Blocking file I/O.
-pub fn collect_instrumentation_results(dir: &Path, logcat: Option<&Path>, limits: &CollectLimits) -> Vec<TestCaseResult> {
+pub fn collect_instrumentation_results(
+    dir: &Path,
+    logcat: Option<&Path>,
+    limits: &CollectLimits,
+) -> Vec<TestCaseResult> {
     let mut cases: Vec<TestCaseResult> = output_paths(dir, limits)
         .iter()
         .filter_map(|path| read_text(path, limits.max_file_bytes))
@@ -391,7 +400,14 @@ INSTRUMENTATION_RESULT: shortMsg=Process crashed.\nINSTRUMENTATION_CODE: 0\n";
         let mut between = test_lines("com.example.app.LoginTest", "opensTheApp", 1, 0, "");
         between += "INSTRUMENTATION_RESULT: shortMsg=Process crashed.\nINSTRUMENTATION_RESULT: longMsg=java.lang.IllegalStateException: boom\n\tat x\nINSTRUMENTATION_CODE: 0\n";
         let cases = parse_instrumentation(&between);
-        assert_eq!(cases[1], case(RUN_TEST_NAME, ExecutionResult::Errored, Some("Process crashed. (java.lang.IllegalStateException: boom)")));
+        assert_eq!(
+            cases[1],
+            case(
+                RUN_TEST_NAME,
+                ExecutionResult::Errored,
+                Some("Process crashed. (java.lang.IllegalStateException: boom)")
+            )
+        );
 
         let missing = "INSTRUMENTATION_STATUS: id=ActivityManagerService\n\
 INSTRUMENTATION_STATUS: Error=Unable to find instrumentation info for: ComponentInfo{com.example.app.test/androidx.test.runner.AndroidJUnitRunner}\n\
@@ -410,11 +426,19 @@ android.util.AndroidException: INSTRUMENTATION_FAILED: com.example.app.test/andr
         let cut = test_lines("com.example.app.LoginTest", "opensTheApp", 1, 0, "");
         assert_eq!(
             parse_instrumentation(&cut)[1],
-            case(RUN_TEST_NAME, ExecutionResult::Errored, Some("The instrumentation output ends before the run reported its result"))
+            case(
+                RUN_TEST_NAME,
+                ExecutionResult::Errored,
+                Some("The instrumentation output ends before the run reported its result")
+            )
         );
         assert_eq!(
             parse_instrumentation("INSTRUMENTATION_ABORTED: System has crashed.\n"),
-            vec![case(RUN_TEST_NAME, ExecutionResult::Errored, Some("The instrumentation was aborted: System has crashed."))]
+            vec![case(
+                RUN_TEST_NAME,
+                ExecutionResult::Errored,
+                Some("The instrumentation was aborted: System has crashed.")
+            )]
         );
     }
 

@@ -66,9 +66,7 @@ pub enum JunitError {
     Malformed { position: u64, reason: String },
     #[error("the XML ends with {open} element(s) still open")]
     Truncated { open: usize },
-    #[error(
-        "not a JUnit report: the root element is `<{root}>`, not `<testsuites>` or `<testsuite>`"
-    )]
+    #[error("not a JUnit report: the root element is `<{root}>`, not `<testsuites>` or `<testsuite>`")]
     NotJunit { root: String },
     #[error("not a JUnit report: there is no root element")]
     Empty,
@@ -82,10 +80,9 @@ pub fn parse_junit(xml: &[u8]) -> Result<Vec<TestCaseResult>, JunitError> {
     let mut reader = Reader::from_str(&text);
     let mut parser = Parser::default();
     loop {
-        let event = reader.read_event().map_err(|e| JunitError::Malformed {
-            position: reader.error_position(),
-            reason: e.to_string(),
-        })?;
+        let event = reader
+            .read_event()
+            .map_err(|e| JunitError::Malformed { position: reader.error_position(), reason: e.to_string() })?;
         match event {
             Event::Start(start) => parser.open(&start, false)?,
             Event::Empty(start) => parser.open(&start, true)?,
@@ -105,10 +102,7 @@ pub fn parse_junit(xml: &[u8]) -> Result<Vec<TestCaseResult>, JunitError> {
 /// whole report for one odd character in a log line.
 fn decode(xml: &[u8]) -> Cow<'_, str> {
     let utf16 = |bytes: &[u8], from: fn([u8; 2]) -> u16| {
-        let units: Vec<u16> = bytes
-            .chunks_exact(2)
-            .map(|pair| from([pair[0], pair[1]]))
-            .collect();
+        let units: Vec<u16> = bytes.chunks_exact(2).map(|pair| from([pair[0], pair[1]])).collect();
         Cow::Owned(String::from_utf16_lossy(&units))
     };
     match xml {
@@ -183,9 +177,7 @@ impl Parser {
         if !self.root_seen {
             self.root_seen = true;
             if local != "testsuites" && local != "testsuite" {
-                return Err(JunitError::NotJunit {
-                    root: local.to_owned(),
-                });
+                return Err(JunitError::NotJunit { root: local.to_owned() });
             }
         }
         let depth = self.depth + 1;
@@ -209,11 +201,8 @@ impl Parser {
                         let message = attribute(element, "message")
                             .map(|m| truncate(m.trim(), MAX_MESSAGE_CHARS))
                             .filter(|m| !m.is_empty());
-                        let reading = message.is_none().then(|| ReadingText {
-                            depth,
-                            text: String::new(),
-                            done: false,
-                        });
+                        let reading =
+                            message.is_none().then(|| ReadingText { depth, text: String::new(), done: false });
                         case.outcome = Some((outcome, message));
                         case.reading = reading;
                     }
@@ -247,12 +236,7 @@ impl Parser {
                     Some((outcome, message)) => (outcome.result(), message),
                     None => (ExecutionResult::Passed, None),
                 };
-                self.cases.push(TestCaseResult {
-                    name: case.name,
-                    duration_ms: case.duration_ms,
-                    result,
-                    message,
-                });
+                self.cases.push(TestCaseResult { name: case.name, duration_ms: case.duration_ms, result, message });
             }
         }
     }
@@ -283,10 +267,7 @@ impl Parser {
 /// An attribute's value with references resolved as [`resolve_reference`] does and
 /// its tabs and line breaks turned into spaces, as XML specifies; `None` when absent.
 fn attribute(element: &BytesStart<'_>, key: &str) -> Option<String> {
-    let attr = element
-        .attributes()
-        .flatten()
-        .find(|a| a.key.as_ref() == key)?;
+    let attr = element.attributes().flatten().find(|a| a.key.as_ref() == key)?;
     // quick-xml's own attribute unescaping refuses a value with an undeclared entity;
     // a report is better read with the entity kept as written.
     let raw = attr.value.replace(['\t', '\n', '\r'], " ");
@@ -353,10 +334,7 @@ fn seconds_to_ms(time: &str) -> u64 {
 }
 
 fn first_line(text: &str) -> Option<String> {
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(|l| truncate(l, MAX_MESSAGE_CHARS))
+    text.lines().map(str::trim).find(|l| !l.is_empty()).map(|l| truncate(l, MAX_MESSAGE_CHARS))
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -380,11 +358,7 @@ pub struct CollectLimits {
 
 impl Default for CollectLimits {
     fn default() -> Self {
-        CollectLimits {
-            max_file_bytes: 16 * 1024 * 1024,
-            max_files: 1000,
-            max_depth: 16,
-        }
+        CollectLimits { max_file_bytes: 16 * 1024 * 1024, max_files: 1000, max_depth: 16 }
     }
 }
 
@@ -454,12 +428,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn case(name: &str, ms: u64, result: ExecutionResult, message: Option<&str>) -> TestCaseResult {
-        TestCaseResult {
-            name: name.to_owned(),
-            duration_ms: ms,
-            result,
-            message: message.map(str::to_owned),
-        }
+        TestCaseResult { name: name.to_owned(), duration_ms: ms, result, message: message.map(str::to_owned) }
     }
 
     fn parse(xml: &str) -> Vec<TestCaseResult> {
@@ -499,12 +468,7 @@ def driver(): ...</error></testcase>
                     ExecutionResult::Errored,
                     Some("failed on setup with \"ConnectionError: no device\"")
                 ),
-                case(
-                    "tests.test_login.test_later",
-                    0,
-                    ExecutionResult::Skipped,
-                    Some("not on this device")
-                ),
+                case("tests.test_login.test_later", 0, ExecutionResult::Skipped, Some("not on this device")),
             ]
         );
     }
@@ -542,18 +506,8 @@ def driver(): ...</error></testcase>
         assert_eq!(
             parse(SUREFIRE_JUNIT5),
             vec![
-                case(
-                    "com.example.app.CheckoutTest.addsToCart()",
-                    1_200_500,
-                    ExecutionResult::Passed,
-                    None
-                ),
-                case(
-                    "com.example.app.CheckoutTest.retriesPayment()",
-                    310,
-                    ExecutionResult::Passed,
-                    None
-                ),
+                case("com.example.app.CheckoutTest.addsToCart()", 1_200_500, ExecutionResult::Passed, None),
+                case("com.example.app.CheckoutTest.retriesPayment()", 310, ExecutionResult::Passed, None),
                 case(
                     "com.example.app.CheckoutTest.totals(int)[2]",
                     2,
@@ -588,12 +542,7 @@ def driver(): ...</error></testcase>
         assert_eq!(
             parse(SUREFIRE_JUNIT4),
             vec![
-                case(
-                    "com.example.LoginIT.login",
-                    2100,
-                    ExecutionResult::Errored,
-                    Some("Connection refused")
-                ),
+                case("com.example.LoginIT.login", 2100, ExecutionResult::Errored, Some("Connection refused")),
                 case(
                     "com.example.LoginIT.logout",
                     400,
@@ -627,24 +576,9 @@ def driver(): ...</error></testcase>
         assert_eq!(
             parse(TESTNG),
             vec![
-                case(
-                    "com.example.CalculatorTest.adds",
-                    3,
-                    ExecutionResult::Passed,
-                    None
-                ),
-                case(
-                    "com.example.CalculatorTest.divides",
-                    9,
-                    ExecutionResult::Failed,
-                    Some("/ by zero")
-                ),
-                case(
-                    "com.example.CalculatorTest.multiplies",
-                    0,
-                    ExecutionResult::Skipped,
-                    None
-                ),
+                case("com.example.CalculatorTest.adds", 3, ExecutionResult::Passed, None),
+                case("com.example.CalculatorTest.divides", 9, ExecutionResult::Failed, Some("/ by zero")),
+                case("com.example.CalculatorTest.multiplies", 0, ExecutionResult::Skipped, None),
             ]
         );
     }
@@ -666,14 +600,7 @@ def driver(): ...</error></testcase>
         let names: Vec<String> = parse(xml).into_iter().map(|c| c.name).collect();
         assert_eq!(
             names,
-            [
-                "Payment accepts cards",
-                "Payment rejects expired cards",
-                "plain",
-                "OnlyClass",
-                "testcase 5",
-                "prefixed"
-            ]
+            ["Payment accepts cards", "Payment rejects expired cards", "plain", "OnlyClass", "testcase 5", "prefixed"]
         );
     }
 
@@ -687,10 +614,7 @@ def driver(): ...</error></testcase>
           <testcase name="e"><system-out>noise</system-out><failure message="  ">from text</failure></testcase>
           <testcase name="f"><testcase name="inner"><error message="inner"/></testcase></testcase>
         </testsuite>"#;
-        let got: Vec<_> = parse(xml)
-            .into_iter()
-            .map(|c| (c.name, c.result, c.message))
-            .collect();
+        let got: Vec<_> = parse(xml).into_iter().map(|c| (c.name, c.result, c.message)).collect();
         let some = |s: &str| Some(s.to_owned());
         assert_eq!(
             got,
@@ -730,9 +654,8 @@ def driver(): ...</error></testcase>
     fn long_names_and_messages_are_cut_on_a_char_boundary() {
         let name = "é".repeat(MAX_NAME_CHARS + 10);
         let message = "ü".repeat(MAX_MESSAGE_CHARS + 10);
-        let xml = format!(
-            r#"<testsuite><testcase name="{name}"><failure message="{message}"/></testcase></testsuite>"#
-        );
+        let xml =
+            format!(r#"<testsuite><testcase name="{name}"><failure message="{message}"/></testcase></testsuite>"#);
         let cases = parse(&xml);
         assert_eq!(cases[0].name.chars().count(), MAX_NAME_CHARS);
         let got = cases[0].message.as_deref().expect("message");
@@ -744,7 +667,8 @@ def driver(): ...</error></testcase>
         let bom_utf8 = [b"\xEF\xBB\xBF".as_slice(), TESTNG.as_bytes()].concat();
         assert_eq!(parse_junit(&bom_utf8), Ok(parse(TESTNG)));
 
-        let xml = r#"<?xml version="1.0" encoding="UTF-16"?><testsuite><testcase classname="Ünï" name="çødé"/></testsuite>"#;
+        let xml =
+            r#"<?xml version="1.0" encoding="UTF-16"?><testsuite><testcase classname="Ünï" name="çødé"/></testsuite>"#;
         for (bom, to_bytes) in [
             ([0xFF, 0xFE], u16::to_le_bytes as fn(u16) -> [u8; 2]),
             ([0xFE, 0xFF], u16::to_be_bytes as fn(u16) -> [u8; 2]),
@@ -756,10 +680,7 @@ def driver(): ...</error></testcase>
         }
 
         let latin1 = b"<testsuite><testcase name=\"caf\xE9\"/></testsuite>";
-        assert_eq!(
-            parse_junit(latin1).expect("invalid UTF-8 is replaced")[0].name,
-            "caf\u{FFFD}"
-        );
+        assert_eq!(parse_junit(latin1).expect("invalid UTF-8 is replaced")[0].name, "caf\u{FFFD}");
     }
 
     #[test]
@@ -768,10 +689,7 @@ def driver(): ...</error></testcase>
             <failure>&lt;tag&gt; &#9731; &custom; rest</failure></testcase></testsuite>"#;
         let cases = parse(xml);
         assert_eq!(cases[0].name, "a&b \u{263A} A &unknown;");
-        assert_eq!(
-            cases[0].message.as_deref(),
-            Some("<tag> \u{2603} &custom; rest")
-        );
+        assert_eq!(cases[0].message.as_deref(), Some("<tag> \u{2603} &custom; rest"));
     }
 
     #[test]
@@ -800,36 +718,20 @@ def driver(): ...</error></testcase>
         let err = |xml: &[u8]| parse_junit(xml).expect_err("refused");
         assert_eq!(
             err(b"<project><modelVersion>4.0.0</modelVersion></project>"),
-            JunitError::NotJunit {
-                root: "project".to_owned()
-            }
+            JunitError::NotJunit { root: "project".to_owned() }
         );
         assert_eq!(err(b""), JunitError::Empty);
         assert_eq!(err(b"  <!-- nothing -->  "), JunitError::Empty);
         assert_eq!(err(b"just some text"), JunitError::Empty);
-        assert_eq!(
-            err(b"<testsuite><testcase name=\"a\"/><testcase name=\"b\">"),
-            JunitError::Truncated { open: 2 }
-        );
-        assert!(matches!(
-            err(b"<testsuite><testcase></testsuite>"),
-            JunitError::Malformed { .. }
-        ));
-        let odd_attributes = parse(
-            "<testsuite><testcase name=\"a\" name=\"b\" time=1 x classname='c'/></testsuite>",
-        );
+        assert_eq!(err(b"<testsuite><testcase name=\"a\"/><testcase name=\"b\">"), JunitError::Truncated { open: 2 });
+        assert!(matches!(err(b"<testsuite><testcase></testsuite>"), JunitError::Malformed { .. }));
+        let odd_attributes = parse("<testsuite><testcase name=\"a\" name=\"b\" time=1 x classname='c'/></testsuite>");
         assert_eq!(odd_attributes.len(), 1, "{odd_attributes:?}");
-        assert!(matches!(
-            err(b"<testsuite name=\"a></testsuite>"),
-            JunitError::Malformed { .. }
-        ));
+        assert!(matches!(err(b"<testsuite name=\"a></testsuite>"), JunitError::Malformed { .. }));
         let soup = parse_junit(b"\x00\x01\x02<<<>>>");
         assert!(soup.is_err(), "{soup:?}");
         assert_eq!(parse("<testsuites/>"), []);
-        assert_eq!(
-            parse("<testsuite name=\"none\" tests=\"0\"></testsuite>"),
-            []
-        );
+        assert_eq!(parse("<testsuite name=\"none\" tests=\"0\"></testsuite>"), []);
     }
 
     #[test]
@@ -841,10 +743,7 @@ def driver(): ...</error></testcase>
         let cases = parse(&closed);
         assert_eq!(cases.len(), 1);
         assert_eq!(cases[0].name, "deep");
-        assert_eq!(
-            parse_junit(xml.as_bytes()),
-            Err(JunitError::Truncated { open: depth })
-        );
+        assert_eq!(parse_junit(xml.as_bytes()), Err(JunitError::Truncated { open: depth }));
     }
 
     #[test]
@@ -853,10 +752,7 @@ def driver(): ...</error></testcase>
         let at_limit = format!("<testsuite>{body}</testsuite>");
         assert_eq!(parse(&at_limit).len(), MAX_TEST_CASES);
         let over = format!("<testsuite>{body}<testcase/></testsuite>");
-        assert_eq!(
-            parse_junit(over.as_bytes()),
-            Err(JunitError::TooManyTestCases)
-        );
+        assert_eq!(parse_junit(over.as_bytes()), Err(JunitError::TooManyTestCases));
     }
 
     #[test]
@@ -880,10 +776,7 @@ def driver(): ...</error></testcase>
     fn collects_reports_under_a_directory_in_path_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
-        write(
-            &root.join("b/TEST-com.example.CalculatorTest.xml"),
-            TESTNG.as_bytes(),
-        );
+        write(&root.join("b/TEST-com.example.CalculatorTest.xml"), TESTNG.as_bytes());
         write(&root.join("a/nested/deeper/report.XML"), PYTEST.as_bytes());
         write(&root.join("pom.xml"), b"<project/>");
         write(&root.join("broken.xml"), b"<testsuite><testcase>");
@@ -891,35 +784,18 @@ def driver(): ...</error></testcase>
         write(&root.join("c/notes.txt"), SUREFIRE_JUNIT4.as_bytes());
 
         let outside = tempfile::tempdir().expect("tempdir");
-        write(
-            &outside.path().join("secret.xml"),
-            SUREFIRE_JUNIT4.as_bytes(),
-        );
-        std::os::unix::fs::symlink(outside.path().join("secret.xml"), root.join("link.xml"))
-            .expect("symlink");
+        write(&outside.path().join("secret.xml"), SUREFIRE_JUNIT4.as_bytes());
+        std::os::unix::fs::symlink(outside.path().join("secret.xml"), root.join("link.xml")).expect("symlink");
         std::os::unix::fs::symlink(outside.path(), root.join("linked-dir")).expect("symlink");
 
         let expected: Vec<_> = parse(PYTEST).into_iter().chain(parse(TESTNG)).collect();
         assert_eq!(collect_results(root), expected);
 
-        let small = CollectLimits {
-            max_file_bytes: TESTNG.len() as u64,
-            ..CollectLimits::default()
-        };
-        assert_eq!(
-            collect_results_with(root, &small),
-            parse(TESTNG),
-            "PYTEST is larger"
-        );
-        let one_file = CollectLimits {
-            max_files: 1,
-            ..CollectLimits::default()
-        };
+        let small = CollectLimits { max_file_bytes: TESTNG.len() as u64, ..CollectLimits::default() };
+        assert_eq!(collect_results_with(root, &small), parse(TESTNG), "PYTEST is larger");
+        let one_file = CollectLimits { max_files: 1, ..CollectLimits::default() };
         assert_eq!(collect_results_with(root, &one_file), parse(PYTEST));
-        let shallow = CollectLimits {
-            max_depth: 2,
-            ..CollectLimits::default()
-        };
+        let shallow = CollectLimits { max_depth: 2, ..CollectLimits::default() };
         assert_eq!(collect_results_with(root, &shallow), parse(TESTNG));
 
         assert_eq!(collect_results(&root.join("missing")), []);
@@ -929,35 +805,17 @@ def driver(): ...</error></testcase>
     fn arb_case() -> impl Strategy<Value = (String, TestCaseResult)> {
         // Starts with a visible character: a blank message is tested elsewhere.
         let text = "[a-zA-Z0-9_.<>&\"'()-][a-zA-Z0-9 _.<>&\"'\\[\\]()-]{0,19}";
-        (
-            proptest::option::of("[A-Za-z][A-Za-z0-9.]{0,10}"),
-            "[a-z][a-z0-9_]{0,10}",
-            0u32..100_000,
-            0usize..4,
-            text,
-        )
+        (proptest::option::of("[A-Za-z][A-Za-z0-9.]{0,10}"), "[a-z][a-z0-9_]{0,10}", 0u32..100_000, 0usize..4, text)
             .prop_map(|(class, name, millis, kind, message)| {
                 let message = message.trim().to_owned();
                 let escaped = quick_xml::escape::escape(message.as_str()).into_owned();
                 let (child, result) = match kind {
                     0 => (String::new(), ExecutionResult::Passed),
-                    1 => (
-                        format!("<failure message=\"{escaped}\"/>"),
-                        ExecutionResult::Failed,
-                    ),
-                    2 => (
-                        format!("<error>{escaped}\nmore</error>"),
-                        ExecutionResult::Errored,
-                    ),
-                    _ => (
-                        format!("<skipped message=\"{escaped}\"></skipped>"),
-                        ExecutionResult::Skipped,
-                    ),
+                    1 => (format!("<failure message=\"{escaped}\"/>"), ExecutionResult::Failed),
+                    2 => (format!("<error>{escaped}\nmore</error>"), ExecutionResult::Errored),
+                    _ => (format!("<skipped message=\"{escaped}\"></skipped>"), ExecutionResult::Skipped),
                 };
-                let class_attr = class
-                    .as_ref()
-                    .map(|c| format!(" classname=\"{c}\""))
-                    .unwrap_or_default();
+                let class_attr = class.as_ref().map(|c| format!(" classname=\"{c}\"")).unwrap_or_default();
                 let xml = format!(
                     "<testcase name=\"{name}\"{class_attr} time=\"{}.{:03}\">{child}</testcase>",
                     millis / 1000,
@@ -968,12 +826,7 @@ def driver(): ...</error></testcase>
                     _ => name,
                 };
                 let message = (kind != 0 && !message.is_empty()).then_some(message);
-                let expected = TestCaseResult {
-                    name: full_name,
-                    duration_ms: u64::from(millis),
-                    result,
-                    message,
-                };
+                let expected = TestCaseResult { name: full_name, duration_ms: u64::from(millis), result, message };
                 (xml, expected)
             })
     }

@@ -32,19 +32,19 @@
 pub mod adb;
 pub mod agent;
 pub mod artifacts;
-pub mod samples;
 pub mod default_specs;
 pub mod executor;
-pub mod job_view;
-pub mod runner;
-pub mod script_player;
+pub mod ffmpeg;
 pub mod instrumentation;
+pub mod job_view;
 pub mod junit;
 pub mod live_fleet;
 pub mod offering_ledgers;
+pub mod runner;
+pub mod samples;
 pub mod scheduler;
+pub mod script_player;
 pub mod sim;
-pub mod ffmpeg;
 pub mod sim_artifacts;
 pub mod sim_customer_zip;
 #[cfg(test)]

@@ -176,7 +176,10 @@ udid = "{id}-1"
         let fleet = live.current();
         assert_eq!(fleet.len(), base + 1);
         assert_eq!(fleet.driver(&device.device.arn), Driver::Host);
-        assert_ne!(fleet.device(&device.device.arn).map(|d| d.availability), Some(DeviceAvailability::TemporaryNotAvailable));
+        assert_ne!(
+            fleet.device(&device.device.arn).map(|d| d.availability),
+            Some(DeviceAvailability::TemporaryNotAvailable)
+        );
         let instance = device.device.instances[0].arn.clone();
         assert_eq!(live.host_of_instance(&instance).as_deref(), Some("lab-1"));
 

@@ -11,8 +11,8 @@
 //! can show which devices are busy.
 
 use crate::agent::Hosts;
-use crate::live_fleet::LiveFleet;
 use crate::job_view::{job_snapshot, ledger_entry, release_ms};
+use crate::live_fleet::LiveFleet;
 use domain::clock::Clock;
 use domain::device::Fleet;
 use domain::job::timeline::PrepDurations;
@@ -93,7 +93,13 @@ pub struct PassReport {
 }
 
 impl Scheduler {
-    pub fn new(store: Arc<dyn Store>, fleet: Arc<Fleet>, clock: Arc<dyn Clock>, prep: PrepDurations, time_scale: f64) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        fleet: Arc<Fleet>,
+        clock: Arc<dyn Clock>,
+        prep: PrepDurations,
+        time_scale: f64,
+    ) -> Self {
         Self {
             store,
             fleet: Arc::new(LiveFleet::new(fleet.as_ref().clone())),
@@ -143,7 +149,11 @@ impl Scheduler {
     /// Which of `instances` are held by a job at `now_ms`. A job's view needs only its own
     /// device's instances: copying every held instance per view cost ListJobs more than
     /// its store read on a busy 1,000-device fleet (BENCHMARKS.md).
-    pub fn instances_in_use_among<'a>(&self, instances: impl IntoIterator<Item = &'a str>, now_ms: i64) -> BTreeSet<String> {
+    pub fn instances_in_use_among<'a>(
+        &self,
+        instances: impl IntoIterator<Item = &'a str>,
+        now_ms: i64,
+    ) -> BTreeSet<String> {
         let Ok(held) = self.in_use.read() else { return BTreeSet::new() };
         instances
             .into_iter()

@@ -36,7 +36,13 @@ fn interrupted(reason: CancelReason) -> StepEnd {
 }
 
 /// Plays `plan` for `job_arn`, reporting through `link`, listening on `signal`.
-pub async fn play(link: &dyn JobLink, job_arn: &str, plan: &JobPlan, time_scale: f64, signal: CancelSignal) -> Result<(), LinkError> {
+pub async fn play(
+    link: &dyn JobLink,
+    job_arn: &str,
+    plan: &JobPlan,
+    time_scale: f64,
+    signal: CancelSignal,
+) -> Result<(), LinkError> {
     let ended = |step, end| JobReport::StepEnded { step, end, message: None };
     if signal.current().is_some() {
         // Stopped before its tests could start: nothing runs (StopEffect::EndsAtOnce).
@@ -64,7 +70,12 @@ pub async fn play(link: &dyn JobLink, job_arn: &str, plan: &JobPlan, time_scale:
                 tests_end = interrupted(reason);
                 break;
             }
-            cases.push(ObservedCase { name: test.name.clone(), duration_ms: test.duration_ms, result: test.result, message: test.message.clone() });
+            cases.push(ObservedCase {
+                name: test.name.clone(),
+                duration_ms: test.duration_ms,
+                result: test.result,
+                message: test.message.clone(),
+            });
         }
         link.report(job_arn, ended(Step::Tests, tests_end)).await?;
     }
@@ -114,7 +125,15 @@ mod tests {
 
     fn plan() -> JobPlan {
         let test = |name: &str, result| TestPlan { name: name.into(), duration_ms: 10_000, result, message: None };
-        JobPlan { setup_ms: 5_000, tests: vec![test("a", ExecutionResult::Passed), test("b", ExecutionResult::Failed), test("c", ExecutionResult::Passed)], teardown_ms: 5_000 }
+        JobPlan {
+            setup_ms: 5_000,
+            tests: vec![
+                test("a", ExecutionResult::Passed),
+                test("b", ExecutionResult::Failed),
+                test("c", ExecutionResult::Passed),
+            ],
+            teardown_ms: 5_000,
+        }
     }
 
     fn reports(recorder: &Recorder) -> Vec<JobReport> {
@@ -131,7 +150,10 @@ mod tests {
         assert_eq!(started.elapsed(), Duration::from_secs(4));
         let reports = reports(&recorder);
         let JobReport::Finished { cases, .. } = reports.last().expect("finished") else { panic!("{reports:?}") };
-        assert_eq!(cases.iter().map(|c| (c.name.as_str(), c.result)).collect::<Vec<_>>(), [("a", ExecutionResult::Passed), ("b", ExecutionResult::Failed), ("c", ExecutionResult::Passed)]);
+        assert_eq!(
+            cases.iter().map(|c| (c.name.as_str(), c.result)).collect::<Vec<_>>(),
+            [("a", ExecutionResult::Passed), ("b", ExecutionResult::Failed), ("c", ExecutionResult::Passed)]
+        );
         assert_eq!(reports.len(), 7, "three steps started and ended, then finished: {reports:?}");
     }
 
@@ -149,9 +171,16 @@ mod tests {
         player.await.expect("join").expect("played");
         let reports = reports(&recorder);
         assert!(reports.contains(&JobReport::StepEnded { step: Step::Tests, end: StepEnd::Stopped, message: None }));
-        assert!(reports.contains(&JobReport::StepEnded { step: Step::Teardown, end: StepEnd::Succeeded, message: None }));
+        assert!(reports.contains(&JobReport::StepEnded {
+            step: Step::Teardown,
+            end: StepEnd::Succeeded,
+            message: None
+        }));
         let JobReport::Finished { cases, .. } = reports.last().expect("finished") else { panic!() };
-        assert_eq!(cases.iter().map(|c| (c.name.as_str(), c.result)).collect::<Vec<_>>(), [("a", ExecutionResult::Passed), ("b", ExecutionResult::Stopped)]);
+        assert_eq!(
+            cases.iter().map(|c| (c.name.as_str(), c.result)).collect::<Vec<_>>(),
+            [("a", ExecutionResult::Passed), ("b", ExecutionResult::Stopped)]
+        );
         assert_eq!(cases[1].duration_ms, 3_000);
     }
 
@@ -167,7 +196,10 @@ mod tests {
         canceller.stop();
         player.await.expect("join").expect("played");
         let reports = reports(&recorder);
-        assert!(reports.contains(&JobReport::StepEnded { step: Step::Setup, end: StepEnd::Succeeded, message: None }), "{reports:?}");
+        assert!(
+            reports.contains(&JobReport::StepEnded { step: Step::Setup, end: StepEnd::Succeeded, message: None }),
+            "{reports:?}"
+        );
         assert!(!reports.contains(&JobReport::StepStarted { step: Step::Tests }));
         assert!(reports.contains(&JobReport::StepStarted { step: Step::Teardown }));
     }

@@ -36,14 +36,7 @@ fn ran(test: &TestSnapshot) -> bool {
 }
 
 fn job_file(index: u32, name: &str, artifact_type: &'static str, extension: &'static str) -> ArtifactSpec {
-    ArtifactSpec {
-        suite: 0,
-        test: 0,
-        index,
-        name: name.into(),
-        artifact_type,
-        extension,
-    }
+    ArtifactSpec { suite: 0, test: 0, index, name: name.into(), artifact_type, extension }
 }
 
 /// The artifacts the job has at this snapshot.
@@ -85,7 +78,7 @@ pub fn artifacts_of(job: &Job, snapshot: &JobSnapshot) -> Vec<ArtifactSpec> {
                 test: t,
                 index: SCREENSHOT,
                 name: test.name.clone(),
-                        artifact_type: "SCREENSHOT",
+                artifact_type: "SCREENSHOT",
                 extension: "png",
             });
         }

@@ -82,7 +82,15 @@ pub fn testspec_output(job: &Job, snapshot: &JobSnapshot) -> String {
     let Some(started) = snapshot.started_ms else {
         return out.0;
     };
-    out.line(started, &format!("[DeviceFarm] Device {} ({} {}) assigned", job.device.name, job.device.platform.as_str(), job.device.os.as_str()));
+    out.line(
+        started,
+        &format!(
+            "[DeviceFarm] Device {} ({} {}) assigned",
+            job.device.name,
+            job.device.platform.as_str(),
+            job.device.os.as_str()
+        ),
+    );
     let spec = spec_for(job);
     let (install, pre_test, test, post_test) = match &spec {
         Ok(spec) => {
@@ -115,7 +123,8 @@ pub fn testspec_output(job: &Job, snapshot: &JobSnapshot) -> String {
                 out.line(end, &format!("[TestRunner] finished: {} {}{message}", t.name, t.result.as_str()));
             }
         }
-        let last_end = tests.iter().filter(|t| t.started_ms.is_some()).map(|t| t.stopped_ms).collect::<Option<Vec<_>>>();
+        let last_end =
+            tests.iter().filter(|t| t.started_ms.is_some()).map(|t| t.stopped_ms).collect::<Option<Vec<_>>>();
         if let Some(end) = last_end.and_then(|ends| ends.into_iter().max()) {
             let suite_result = snapshot.suites.get(TESTS).map_or(ExecutionResult::Pending, |s| s.result);
             out.phase_end(end, "test", suite_result);
@@ -161,15 +170,24 @@ mod tests {
             ],
         );
         let text = testspec_output(&job, &finished(&job, None));
-        let phases: Vec<&str> = lines_with(&text, "Entering the").into_iter().map(|l| l.rsplit("the ").next().unwrap_or_default()).collect();
+        let phases: Vec<&str> = lines_with(&text, "Entering the")
+            .into_iter()
+            .map(|l| l.rsplit("the ").next().unwrap_or_default())
+            .collect();
         assert_eq!(phases, ["install phase", "pre_test phase", "test phase", "post_test phase"]);
         // The default Appium Python spec's own commands, in its phases.
         assert!(text.contains("[DeviceFarm] cd \"$DEVICEFARM_TEST_PACKAGE_PATH\""), "{text}");
         assert!(text.contains("-m pytest --junitxml="), "{text}");
         assert!(text.contains(&format!("{} [TestRunner] started: test_login", stamp(TESTS_START))), "{text}");
-        assert!(text.contains(&format!("{} [TestRunner] finished: test_login PASSED", stamp(TESTS_START + 3_000))), "{text}");
         assert!(
-            text.contains(&format!("{} [TestRunner] finished: test_checkout FAILED: expected 200, got 500", stamp(TESTS_START + 7_000))),
+            text.contains(&format!("{} [TestRunner] finished: test_login PASSED", stamp(TESTS_START + 3_000))),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "{} [TestRunner] finished: test_checkout FAILED: expected 200, got 500",
+                stamp(TESTS_START + 7_000)
+            )),
             "{text}"
         );
         assert!(text.contains("The test phase ended FAILED"), "{text}");
@@ -181,13 +199,20 @@ mod tests {
 
     #[test]
     fn a_stop_shows_as_the_timeline_resolved_it() {
-        let job = job(DevicePlatform::Android, "APPIUM_PYTHON", vec![test("long", 1_800, ExecutionResult::Passed, None), test("next", 5, ExecutionResult::Passed, None)]);
+        let job = job(
+            DevicePlatform::Android,
+            "APPIUM_PYTHON",
+            vec![test("long", 1_800, ExecutionResult::Passed, None), test("next", 5, ExecutionResult::Passed, None)],
+        );
         let stop = TESTS_START + 60_000;
         let snapshot = finished(&job, Some(stop));
         let text = testspec_output(&job, &snapshot);
         let long = snapshot.suites[1].tests[0].clone();
         let end = long.stopped_ms.expect("the test ended");
-        assert!(text.contains(&format!("{} [TestRunner] finished: long {}", stamp(end), long.result.as_str())), "{text}");
+        assert!(
+            text.contains(&format!("{} [TestRunner] finished: long {}", stamp(end), long.result.as_str())),
+            "{text}"
+        );
         // The test after the stop never started, and teardown still ran.
         assert!(!text.contains("started: next"), "{text}");
         assert!(text.contains("Entering the post_test phase"), "{text}");

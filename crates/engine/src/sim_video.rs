@@ -43,7 +43,9 @@ pub fn frame_plan(snapshot: &JobSnapshot) -> Vec<Frame> {
     };
     let tests = snapshot.suites.get(1).map(|s| s.tests.as_slice()).unwrap_or_default();
     let total = tests.len().max(1) as f64;
-    let done_by = |at: i64| tests.iter().filter(|t| t.stopped_ms.is_some_and(|s| s <= at) && t.started_ms.is_some()).count() as f64 / total;
+    let done_by = |at: i64| {
+        tests.iter().filter(|t| t.stopped_ms.is_some_and(|s| s <= at) && t.started_ms.is_some()).count() as f64 / total
+    };
 
     // The screen changes when a test ends (its result colours the status bar, the
     // progress bar grows) and when the job ends.
@@ -73,7 +75,11 @@ pub use crate::ffmpeg::find as ffmpeg;
 /// Whether a simulated job's snapshot should carry [`MISSING_FFMPEG`]: it wanted a video
 /// and, being final, would have one.
 pub fn video_missing(job: &Job, snapshot: &JobSnapshot) -> bool {
-    job.video_capture && !job.driver.is_real() && snapshot.is_final && snapshot.started_ms.is_some() && ffmpeg().is_none()
+    job.video_capture
+        && !job.driver.is_real()
+        && snapshot.is_final
+        && snapshot.started_ms.is_some()
+        && ffmpeg().is_none()
 }
 
 #[derive(Debug, Error)]
@@ -109,10 +115,24 @@ pub async fn encode(ffmpeg: &Path, frames: &[(Vec<u8>, i64)]) -> Result<Vec<u8>,
     }
     tokio::fs::write(dir.path().join("frames.txt"), list).await?;
     let args = [
-        "-f", "concat", "-i", "frames.txt",
+        "-f",
+        "concat",
+        "-i",
+        "frames.txt",
         // H.264 in 4:2:0 needs even sides; the frames keep the device's aspect ratio.
-        "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-fps_mode", "vfr",
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-movflags", "+faststart", "video.mp4",
+        "-vf",
+        "scale=trunc(iw/2)*2:trunc(ih/2)*2",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-preset",
+        "veryfast",
+        "-movflags",
+        "+faststart",
+        "video.mp4",
     ];
     crate::ffmpeg::run(ffmpeg, dir.path(), &args).await.map_err(VideoError::Ffmpeg)?;
     let out = dir.path().join("video.mp4");
@@ -207,17 +227,23 @@ mod tests {
         let file = dir.path().join("v.mp4");
         std::fs::write(&file, bytes).expect("write");
         let out = std::process::Command::new(ffprobe)
-            .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name:format=duration", "-of", "default=nw=1"])
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=codec_name:format=duration",
+                "-of",
+                "default=nw=1",
+            ])
             .arg(&file)
             .output()
             .expect("ffprobe");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("codec_name=h264"), "{text}");
-        let duration: f64 = text
-            .lines()
-            .find_map(|l| l.strip_prefix("duration="))
-            .and_then(|d| d.parse().ok())
-            .expect("a duration");
+        let duration: f64 =
+            text.lines().find_map(|l| l.strip_prefix("duration=")).and_then(|d| d.parse().ok()).expect("a duration");
         assert!((duration - 1_800.0).abs() < 18.0, "{duration}");
     }
 

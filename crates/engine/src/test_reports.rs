@@ -43,7 +43,10 @@ INSTRUMENTATION_STATUS: test=bad\nINSTRUMENTATION_STATUS_CODE: -2\nINSTRUMENTATI
         let only_raw = collect_reported_cases(dir.path(), None);
         assert_eq!(
             only_raw.iter().map(|c| (c.name.as_str(), c.result)).collect::<Vec<_>>(),
-            [("com.example.LoginTest.ok", ExecutionResult::Passed), ("com.example.LoginTest.bad", ExecutionResult::Failed)]
+            [
+                ("com.example.LoginTest.ok", ExecutionResult::Passed),
+                ("com.example.LoginTest.bad", ExecutionResult::Failed)
+            ]
         );
 
         fs::write(

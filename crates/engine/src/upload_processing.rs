@@ -11,8 +11,8 @@ use domain::upload::{UploadKind, UploadStatus};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use store::blob::{BlobError, BlobStore};
-use tempfile::NamedTempFile;
 use store::{ListQuery, Record, Store, StoreError};
+use tempfile::NamedTempFile;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessingError {
@@ -29,7 +29,13 @@ fn decode(record: &Record) -> Result<Upload, ProcessingError> {
 }
 
 /// Inspects the upload at `arn` (which must be PROCESSING) and stores the verdict.
-pub async fn process(store: &dyn Store, blobs: &BlobStore, account_id: &str, arn: &str, blob_key: &str) -> Result<(), ProcessingError> {
+pub async fn process(
+    store: &dyn Store,
+    blobs: &BlobStore,
+    account_id: &str,
+    arn: &str,
+    blob_key: &str,
+) -> Result<(), ProcessingError> {
     let Some(record) = store.get(account_id, arn).await? else { return Ok(()) };
     let upload = decode(&record)?;
     if upload.status != UploadStatus::Processing {
@@ -96,7 +102,10 @@ impl Inspected {
     }
 }
 
-async fn run_inspection(upload_type: domain::upload::UploadType, file: LocalCopy) -> Result<Inspected, ProcessingError> {
+async fn run_inspection(
+    upload_type: domain::upload::UploadType,
+    file: LocalCopy,
+) -> Result<Inspected, ProcessingError> {
     // Zip reading and manifest parsing are blocking, CPU-bound work. `file` is dropped on
     // that thread when done, which removes a scratch copy however inspection ended.
     Ok(tokio::task::spawn_blocking(move || {
@@ -127,7 +136,11 @@ enum Recorded {
     Gone,
 }
 
-async fn record_verdict(store: &dyn Store, mut record: Record, verdict: Inspection) -> Result<Recorded, ProcessingError> {
+async fn record_verdict(
+    store: &dyn Store,
+    mut record: Record,
+    verdict: Inspection,
+) -> Result<Recorded, ProcessingError> {
     loop {
         let mut upload = decode(&record)?;
         if upload.status != UploadStatus::Processing {
@@ -215,7 +228,8 @@ mod tests {
             let dir = tempfile::tempdir().expect("tempdir");
             let url = format!("sqlite://{}?mode=rwc", dir.path().join("farmhand.db").display());
             let store = store::open(&url).await.expect("open store");
-            let account = Account { id: ACCOUNT.into(), name: "t".into(), created_ms: 0, settings: AccountSettings::default() };
+            let account =
+                Account { id: ACCOUNT.into(), name: "t".into(), created_ms: 0, settings: AccountSettings::default() };
             store.create_account(&account).await.expect("account");
             Farm { store, blobs: BlobStore::new(Arc::new(InMemory::new())), _dir: dir }
         }
@@ -301,7 +315,8 @@ mod tests {
     #[tokio::test]
     async fn a_bad_scenario_fails_the_upload_with_its_line_and_keeps_nothing() {
         let farm = Farm::new().await;
-        let upload = farm.process(UploadType::AppiumWebPythonTestPackage, package(Some("setup_seconds: 1\nsetup: 2\n"))).await;
+        let upload =
+            farm.process(UploadType::AppiumWebPythonTestPackage, package(Some("setup_seconds: 1\nsetup: 2\n"))).await;
         assert_eq!(upload.status, UploadStatus::Failed);
         let message = upload.message.unwrap_or_default();
         assert!(message.starts_with("Invalid farmhand-sim.yaml: line 2: unknown field `setup`"), "{message}");

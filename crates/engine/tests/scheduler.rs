@@ -256,7 +256,14 @@ async fn purchased_slots_add_to_the_platforms_unmetered_devices_from_the_purchas
     let bought_at = farm.clock.now() + 1_000;
     let buy = |ledger: &domain::offering::Ledger| {
         let max_slots = Default::default();
-        ledger.purchase(domain::offering::Terms { catalog: &catalog, max_slots: &max_slots }, &android, 2, None, "t1".repeat(16), bought_at)
+        ledger.purchase(
+            domain::offering::Terms { catalog: &catalog, max_slots: &max_slots },
+            &android,
+            2,
+            None,
+            "t1".repeat(16),
+            bought_at,
+        )
     };
     engine::offering_ledgers::append(farm.store.as_ref(), support::ACCOUNT, bought_at, buy).await.expect("purchase");
     assert_eq!(pass(&scheduler).await.assigned, 0, "the purchase takes effect when made, not before");
@@ -316,7 +323,8 @@ async fn a_job_stopped_before_it_has_a_device_settles_unbilled_and_never_gets_on
 async fn a_job_stopped_during_its_tests_releases_the_device_at_teardown_end(backend: Backend) {
     let Some(farm) = Farm::new(backend, &small_fleet()).await else { return };
     // A service clock 4 times faster than real time: stop latencies are reported in real time.
-    let scheduler = Arc::new(Scheduler::new(farm.store.clone(), farm.fleet.clone(), farm.clock.clone(), farm.prep, 4.0));
+    let scheduler =
+        Arc::new(Scheduler::new(farm.store.clone(), farm.fleet.clone(), farm.clock.clone(), farm.prep, 4.0));
     let stops = Arc::new(StopLatencies::default());
     scheduler.attach_observer(stops.clone());
     let run = farm.schedule(RunSpec::on(&["solo"], default_plan())).await;
@@ -350,7 +358,11 @@ async fn a_job_stopped_during_its_tests_releases_the_device_at_teardown_end(back
     let held = BTreeSet::from([solo.clone()]);
     assert_eq!(scheduler.instances_in_use(teardown_end - 1), held);
     assert_eq!(scheduler.instances_in_use_among([solo.as_str(), "an-instance-nobody-holds"], teardown_end - 1), held);
-    assert_eq!(scheduler.instances_in_use_among([solo.as_str()], teardown_end), BTreeSet::new(), "let go as teardown ends");
+    assert_eq!(
+        scheduler.instances_in_use_among([solo.as_str()], teardown_end),
+        BTreeSet::new(),
+        "let go as teardown ends"
+    );
 
     farm.clock.set(teardown_end);
     let report = pass(&scheduler).await;
@@ -410,7 +422,10 @@ async fn a_long_test_stopped_in_progress_frees_the_device_at_stop_plus_grace_plu
     let snapshot = farm.snapshot(&run.jobs[0]).await;
     assert_eq!(snapshot, expected);
     let test = &snapshot.suites[1].tests[0];
-    assert_eq!((test.result, test.stopped_ms, test.billed_seconds), (ExecutionResult::Stopped, Some(stop_at + 7_000), 67));
+    assert_eq!(
+        (test.result, test.stopped_ms, test.billed_seconds),
+        (ExecutionResult::Stopped, Some(stop_at + 7_000), 67)
+    );
     assert_eq!(snapshot.result, ExecutionResult::Stopped);
     let ledger = farm.ledger_of(&run.jobs[0]).await;
     assert_eq!(ledger.len(), 1);

@@ -30,18 +30,10 @@ async fn an_assignment_never_predates_the_previous_jobs_end(backend: Backend) {
     let paused = PausingStore::new(farm.db.open().await);
     let holder = farm.scheduler_on(paused.clone());
     let other = farm.scheduler_on(farm.db.open().await);
-    let first = farm
-        .schedule(RunSpec::on(&["solo"], plan(5, &[10], 5)))
-        .await;
+    let first = farm.schedule(RunSpec::on(&["solo"], plan(5, &[10], 5))).await;
     farm.clock.advance(1);
-    let next = farm
-        .schedule(RunSpec::on(&["solo"], plan(5, &[10], 5)))
-        .await;
-    assert_eq!(
-        pass(&holder).await.assigned,
-        1,
-        "the holder takes the lease and assigns the first job"
-    );
+    let next = farm.schedule(RunSpec::on(&["solo"], plan(5, &[10], 5))).await;
+    assert_eq!(pass(&holder).await.assigned, 1, "the holder takes the lease and assigns the first job");
     let (_, running) = farm.job(&first.jobs[0]).await;
     let end = running.assigned_ms.expect("assigned") + farm.prep.total_ms() + 20_000;
 
@@ -55,16 +47,10 @@ async fn an_assignment_never_predates_the_previous_jobs_end(backend: Backend) {
     farm.clock.set(end);
     assert_eq!(pass(&other).await.settled, 0, "only the lease holder settles a job holding an instance");
     pause.resume.send(()).expect("the holder is waiting");
-    holder_pass
-        .await
-        .expect("the holder's pass")
-        .expect("the holder's pass succeeds");
+    holder_pass.await.expect("the holder's pass").expect("the holder's pass succeeds");
 
     let (_, successor) = farm.job(&next.jobs[0]).await;
     if let Some(assigned) = successor.assigned_ms {
-        assert!(
-            assigned >= end,
-            "the instance was given again at {assigned}, before its job ended at {end}"
-        );
+        assert!(assigned >= end, "the instance was given again at {assigned}, before its job ended at {end}");
     }
 }

@@ -27,13 +27,9 @@ async fn a_waiting_job_settles_at_its_stop_instant_not_before(backend: Backend) 
         return;
     };
     let scheduler = farm.scheduler();
-    let busy = farm
-        .schedule(RunSpec::on(&["solo"], plan(5, &[10], 5)))
-        .await;
+    let busy = farm.schedule(RunSpec::on(&["solo"], plan(5, &[10], 5))).await;
     farm.clock.advance(1);
-    let waiting = farm
-        .schedule(RunSpec::on(&["solo"], plan(5, &[10], 5)))
-        .await;
+    let waiting = farm.schedule(RunSpec::on(&["solo"], plan(5, &[10], 5))).await;
     assert_eq!(pass(&scheduler).await.assigned, 1);
     assert_eq!(farm.job(&busy.jobs[0]).await.1.phase, JobPhase::Active);
 
@@ -43,23 +39,14 @@ async fn a_waiting_job_settles_at_its_stop_instant_not_before(backend: Backend) 
     assert_eq!(early.settled, 0, "settled before its stop instant");
     assert_eq!(farm.job(&waiting.jobs[0]).await.1.phase, JobPhase::Waiting);
     assert!(farm.ledger_of(&waiting.jobs[0]).await.is_empty());
-    assert!(
-        early.next_change_ms.is_some_and(|at| at <= stop_at),
-        "the loop must wake by the stop instant"
-    );
+    assert!(early.next_change_ms.is_some_and(|at| at <= stop_at), "the loop must wake by the stop instant");
 
     farm.clock.set(stop_at);
     assert_eq!(pass(&scheduler).await.settled, 1);
     let (record, job) = farm.job(&waiting.jobs[0]).await;
-    assert_eq!(
-        (record.status.as_deref(), job.instance_arn.as_deref()),
-        (Some("SETTLED"), None)
-    );
+    assert_eq!((record.status.as_deref(), job.instance_arn.as_deref()), (Some("SETTLED"), None));
     let snapshot = farm.snapshot(&waiting.jobs[0]).await;
-    assert_eq!(
-        (snapshot.status, snapshot.result),
-        (ExecutionStatus::Completed, ExecutionResult::Stopped)
-    );
+    assert_eq!((snapshot.status, snapshot.result), (ExecutionStatus::Completed, ExecutionResult::Stopped));
     let ledger = farm.ledger_of(&waiting.jobs[0]).await;
     assert_eq!(ledger.len(), 1);
     assert_eq!((ledger[0].seconds, ledger[0].settled_ms), (0, stop_at));

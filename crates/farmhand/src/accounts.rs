@@ -23,7 +23,12 @@ pub fn new_key(account_id: &str, now_ms: i64) -> AccessKey {
     AccessKey::generate(account_id, now_ms, &random)
 }
 
-pub async fn create_account(store: &dyn Store, name: &str, id: Option<String>, now_ms: i64) -> Result<(Account, AccessKey)> {
+pub async fn create_account(
+    store: &dyn Store,
+    name: &str,
+    id: Option<String>,
+    now_ms: i64,
+) -> Result<(Account, AccessKey)> {
     let id = match id {
         Some(id) => {
             account::validate_account_id(&id)?;
@@ -38,7 +43,8 @@ pub async fn create_account(store: &dyn Store, name: &str, id: Option<String>, n
     if store.account(&id).await?.is_some() {
         bail!("account {id} already exists");
     }
-    let account = Account { id: id.clone(), name: name.to_string(), created_ms: now_ms, settings: AccountSettings::default() };
+    let account =
+        Account { id: id.clone(), name: name.to_string(), created_ms: now_ms, settings: AccountSettings::default() };
     store.create_account(&account).await?;
     let key = new_key(&id, now_ms);
     store.create_access_key(&key).await?;
@@ -47,8 +53,13 @@ pub async fn create_account(store: &dyn Store, name: &str, id: Option<String>, n
 
 pub enum DefaultAccount {
     /// Made by this start: the key's secret may be shown, once.
-    Created { key: AccessKey },
-    Existing { account_id: String, configured_key: Option<String> },
+    Created {
+        key: AccessKey,
+    },
+    Existing {
+        account_id: String,
+        configured_key: Option<String>,
+    },
 }
 
 /// Makes sure there is an account to sign in with. A configured root key is created under
@@ -66,7 +77,8 @@ pub async fn ensure_default_account(
             let mut random = [0u8; 8];
             rand::rngs::OsRng.fill_bytes(&mut random);
             let id = store.secret_or_init(DEFAULT_ACCOUNT_ID, Account::new_id(random)).await?;
-            let account = Account { id, name: "default".into(), created_ms: now_ms, settings: AccountSettings::default() };
+            let account =
+                Account { id, name: "default".into(), created_ms: now_ms, settings: AccountSettings::default() };
             match store.create_account(&account).await {
                 Ok(()) => {
                     let generated = new_key(&account.id, now_ms);
@@ -87,8 +99,9 @@ pub async fn ensure_default_account(
     let Some((key_id, secret)) = root_key else {
         return Ok(DefaultAccount::Existing { account_id: account.id, configured_key: None });
     };
-    account::validate_access_key_id(&key_id)
-        .context("FARMHAND_ROOT_ACCESS_KEY_ID must look like an AWS access key id (AKIA + 16 upper-case letters or digits)")?;
+    account::validate_access_key_id(&key_id).context(
+        "FARMHAND_ROOT_ACCESS_KEY_ID must look like an AWS access key id (AKIA + 16 upper-case letters or digits)",
+    )?;
     if store.access_key(&key_id).await?.is_none() {
         let key = AccessKey {
             access_key_id: key_id.clone(),

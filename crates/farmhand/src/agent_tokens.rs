@@ -26,7 +26,13 @@ pub fn mint(host: &str, now_ms: i64) -> Result<(AgentToken, String)> {
     }
     let token_id = random_hex(8);
     let secret = random_hex(32);
-    let token = AgentToken { token_id: token_id.clone(), secret_hash: secret_hash(&secret), host: host.to_string(), created_ms: now_ms, revoked_ms: None };
+    let token = AgentToken {
+        token_id: token_id.clone(),
+        secret_hash: secret_hash(&secret),
+        host: host.to_string(),
+        created_ms: now_ms,
+        revoked_ms: None,
+    };
     Ok((token, format!("{PREFIX}{token_id}_{secret}")))
 }
 

@@ -35,7 +35,10 @@ fn field(text: &str) -> String {
 }
 
 pub fn write_csv(out: &mut impl Write, entries: &[LedgerEntry]) -> Result<()> {
-    writeln!(out, "settled,account_id,project_arn,run_arn,job_arn,device_name,platform,billing_method,seconds,minutes")?;
+    writeln!(
+        out,
+        "settled,account_id,project_arn,run_arn,job_arn,device_name,platform,billing_method,seconds,minutes"
+    )?;
     for e in entries {
         let row = [
             rfc3339(e.settled_ms),
@@ -146,7 +149,11 @@ pub fn write_json(out: &mut impl Write, entries: &[LedgerEntry]) -> Result<()> {
 }
 
 pub fn write_table(out: &mut impl Write, entries: &[LedgerEntry]) -> Result<()> {
-    writeln!(out, "{:<20} {:<12} {:<28} {:<10} {:<10} {:>9}", "SETTLED", "ACCOUNT", "DEVICE", "PLATFORM", "METHOD", "MINUTES")?;
+    writeln!(
+        out,
+        "{:<20} {:<12} {:<28} {:<10} {:<10} {:>9}",
+        "SETTLED", "ACCOUNT", "DEVICE", "PLATFORM", "METHOD", "MINUTES"
+    )?;
     for e in entries {
         writeln!(
             out,
@@ -211,7 +218,8 @@ mod tests {
     #[test]
     fn json_has_the_entries_and_totals_per_method() {
         let mut out = Vec::new();
-        write_json(&mut out, &[entry("METERED", 90, "a"), entry("UNMETERED", 30, "b"), entry("METERED", 1, "c")]).expect("write");
+        write_json(&mut out, &[entry("METERED", 90, "a"), entry("UNMETERED", 30, "b"), entry("METERED", 1, "c")])
+            .expect("write");
         let report: serde_json::Value = serde_json::from_slice(&out).expect("json");
         assert_eq!(report["entries"].as_array().map(Vec::len), Some(3));
         assert_eq!(report["entries"][0]["deviceName"], "a");

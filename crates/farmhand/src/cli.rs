@@ -289,8 +289,7 @@ enum KeyCommand {
 
 async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>> {
     let config = args.resolve()?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     Ok(store::open(&config.database_url).await?)
 }
 
@@ -323,7 +322,10 @@ impl Command {
             Command::Account(AccountCommand::List { output, store }) => {
                 let accounts = open_store(&store).await?.accounts().await?;
                 if output == Format::Json {
-                    let rows: Vec<_> = accounts.iter().map(|a| json!({ "id": a.id, "name": a.name, "created": rfc3339(a.created_ms) })).collect();
+                    let rows: Vec<_> = accounts
+                        .iter()
+                        .map(|a| json!({ "id": a.id, "name": a.name, "created": rfc3339(a.created_ms) }))
+                        .collect();
                     return print_json(&json!(rows)).map(|()| ExitCode::SUCCESS);
                 }
                 println!("{:<14} {:<24} CREATED", "ID", "NAME");
@@ -399,7 +401,10 @@ impl Command {
             }
             Command::AgentToken(AgentTokenCommand::Revoke { token_id, store }) => {
                 let store = open_store(&store).await?;
-                anyhow::ensure!(store.revoke_agent_token(&token_id, now_ms()).await?, "no active agent token {token_id}");
+                anyhow::ensure!(
+                    store.revoke_agent_token(&token_id, now_ms()).await?,
+                    "no active agent token {token_id}"
+                );
                 println!("revoked {token_id}");
                 Ok(())
             }
@@ -489,8 +494,11 @@ mod tests {
 
     #[test]
     fn the_watch_help_documents_the_exit_status() {
-        let shown = Cli::command().try_get_matches_from(["farmhand", "runs", "watch", "--help"]).expect_err("help").to_string();
-        for line in ["0  PASSED", "3  FAILED", "4  ERRORED", "5  STOPPED", "6  WARNED", "7  SKIPPED", "1  the run could not"] {
+        let shown =
+            Cli::command().try_get_matches_from(["farmhand", "runs", "watch", "--help"]).expect_err("help").to_string();
+        for line in
+            ["0  PASSED", "3  FAILED", "4  ERRORED", "5  STOPPED", "6  WARNED", "7  SKIPPED", "1  the run could not"]
+        {
             assert!(shown.contains(line), "{line:?} missing from\n{shown}");
         }
         assert!(shown.contains("the last line is the completed run"), "{shown}");
@@ -500,7 +508,8 @@ mod tests {
     fn csv_is_an_alias_that_does_not_mix_with_output() {
         let parsed = Cli::try_parse_from(["farmhand", "billing", "report", "--csv"]);
         assert!(parsed.is_ok());
-        let both = Cli::try_parse_from(["farmhand", "billing", "report", "--csv", "--output", "json"]).expect_err("conflict");
+        let both =
+            Cli::try_parse_from(["farmhand", "billing", "report", "--csv", "--output", "json"]).expect_err("conflict");
         assert_eq!(both.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 }

@@ -43,7 +43,9 @@ impl ServiceError {
         let code = body["__type"].as_str().map(|t| t.rsplit('#').next().unwrap_or(t).to_string());
         let message = body["message"].as_str().or_else(|| body["Message"].as_str()).map(str::to_string);
         match (code, message) {
-            (Some(code), message) => Self { status, code, message: message.unwrap_or_else(|| format!("HTTP {status}")) },
+            (Some(code), message) => {
+                Self { status, code, message: message.unwrap_or_else(|| format!("HTTP {status}")) }
+            }
             (None, _) => {
                 let snippet: String = text.chars().take(200).collect();
                 Self { status, code: format!("HTTP {status}"), message: snippet.trim().to_string() }
@@ -140,11 +142,18 @@ impl Client {
 
     fn url(&self, path_and_query: &str) -> Result<url::Url> {
         let base = self.endpoint.as_str().trim_end_matches('/');
-        url::Url::parse(&format!("{base}{path_and_query}")).with_context(|| format!("building a URL for {path_and_query}"))
+        url::Url::parse(&format!("{base}{path_and_query}"))
+            .with_context(|| format!("building a URL for {path_and_query}"))
     }
 
     /// `headers` plus the signature headers (SigV4, this client's key and region).
-    fn signed(&self, method: &str, url: &url::Url, mut headers: Vec<(String, String)>, body: &[u8]) -> Result<Vec<(String, String)>> {
+    fn signed(
+        &self,
+        method: &str,
+        url: &url::Url,
+        mut headers: Vec<(String, String)>,
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>> {
         headers.push(("host".to_string(), self.host.clone()));
         if let Some(token) = &self.session_token {
             headers.push(("x-amz-security-token".to_string(), token.clone()));
@@ -171,7 +180,11 @@ impl Client {
         Ok(headers)
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder, headers: Vec<(String, String)>) -> Result<reqwest::Response> {
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        headers: Vec<(String, String)>,
+    ) -> Result<reqwest::Response> {
         let request = headers.into_iter().fold(request, |r, (name, value)| r.header(name, value));
         let response = request.send().await.with_context(|| format!("connecting to {}", self.endpoint))?;
         if response.status().is_success() {
@@ -243,9 +256,13 @@ mod tests {
 
     #[test]
     fn error_bodies_become_one_line() {
-        let e = ServiceError::from_answer(reqwest::StatusCode::BAD_REQUEST, r#"{"__type":"NotFoundException","message":"no run"}"#);
+        let e = ServiceError::from_answer(
+            reqwest::StatusCode::BAD_REQUEST,
+            r#"{"__type":"NotFoundException","message":"no run"}"#,
+        );
         assert_eq!(e.to_string(), "NotFoundException: no run");
-        let e = ServiceError::from_answer(reqwest::StatusCode::BAD_REQUEST, r#"{"__type":"com.amazon#ArgumentException"}"#);
+        let e =
+            ServiceError::from_answer(reqwest::StatusCode::BAD_REQUEST, r#"{"__type":"com.amazon#ArgumentException"}"#);
         assert_eq!(e.to_string(), "ArgumentException: HTTP 400 Bad Request");
         let e = ServiceError::from_answer(reqwest::StatusCode::BAD_GATEWAY, "<html>bad gateway</html>\n");
         assert_eq!(e.to_string(), "HTTP 502 Bad Gateway: <html>bad gateway</html>");
@@ -254,11 +271,15 @@ mod tests {
     #[test]
     fn throttling_server_faults_and_lost_connections_are_transient() {
         let answer = |status, body: &str| anyhow::Error::from(ServiceError::from_answer(status, body));
-        let throttled = answer(reqwest::StatusCode::BAD_REQUEST, r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#);
+        let throttled =
+            answer(reqwest::StatusCode::BAD_REQUEST, r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#);
         assert!(is_transient(&throttled));
         assert!(is_transient(&answer(reqwest::StatusCode::SERVICE_UNAVAILABLE, "")));
         assert!(is_transient(&answer(reqwest::StatusCode::TOO_MANY_REQUESTS, "slow down")));
-        assert!(is_transient(&answer(reqwest::StatusCode::INTERNAL_SERVER_ERROR, r#"{"__type":"ServiceAccountException"}"#)));
+        assert!(is_transient(&answer(
+            reqwest::StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"__type":"ServiceAccountException"}"#
+        )));
         assert!(!is_transient(&answer(reqwest::StatusCode::BAD_REQUEST, r#"{"__type":"NotFoundException"}"#)));
         assert!(!is_transient(&answer(reqwest::StatusCode::FORBIDDEN, r#"{"__type":"InvalidSignatureException"}"#)));
         assert!(!is_transient(&anyhow::anyhow!("the answer to GetRun is not JSON")));

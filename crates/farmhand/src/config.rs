@@ -217,11 +217,8 @@ pub struct ServeConfig {
 }
 
 fn store_config(args: &StoreArgs, file: &FileConfig) -> StoreConfig {
-    let data_dir = args
-        .data_dir
-        .clone()
-        .or_else(|| file.data_dir.clone())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let data_dir =
+        args.data_dir.clone().or_else(|| file.data_dir.clone()).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
     let database_url = args
         .database_url
         .clone()
@@ -282,7 +279,10 @@ impl ServeArgs {
             teardown_limit: match self.teardown_timeout_seconds.or(file.teardown_timeout_seconds) {
                 None => engine::runner::DEFAULT_TEARDOWN_LIMIT,
                 Some(secs) => {
-                    anyhow::ensure!(secs.is_finite() && secs > 0.0, "teardown_timeout_seconds must be a positive number");
+                    anyhow::ensure!(
+                        secs.is_finite() && secs > 0.0,
+                        "teardown_timeout_seconds must be a positive number"
+                    );
                     std::time::Duration::from_secs_f64(secs)
                 }
             },
@@ -298,7 +298,8 @@ impl ServeArgs {
                 std::time::Duration::from_secs_f64(secs)
             },
             rate_limit: {
-                let rate = self.rate_limit_per_second.or(file.rate_limit_per_second).unwrap_or(DEFAULT_RATE_LIMIT_PER_SECOND);
+                let rate =
+                    self.rate_limit_per_second.or(file.rate_limit_per_second).unwrap_or(DEFAULT_RATE_LIMIT_PER_SECOND);
                 let burst = self.rate_burst.or(file.rate_burst).unwrap_or(DEFAULT_RATE_BURST);
                 anyhow::ensure!(rate.is_finite() && rate >= 0.0, "rate_limit_per_second must be a non-negative number");
                 anyhow::ensure!(burst.is_finite() && burst >= 1.0, "rate_burst must be at least 1");
@@ -309,7 +310,10 @@ impl ServeArgs {
                     .request_read_timeout_seconds
                     .or(file.request_read_timeout_seconds)
                     .unwrap_or(DEFAULT_REQUEST_READ_TIMEOUT_SECONDS);
-                anyhow::ensure!(secs.is_finite() && secs > 0.0, "request_read_timeout_seconds must be a positive number");
+                anyhow::ensure!(
+                    secs.is_finite() && secs > 0.0,
+                    "request_read_timeout_seconds must be a positive number"
+                );
                 std::time::Duration::from_secs_f64(secs)
             },
             host_timeout: crate::agent::config::seconds(
@@ -391,7 +395,10 @@ mod tests {
 
         let mut bad = tempfile::NamedTempFile::new().expect("temp");
         writeln!(bad, "log_format = \"xml\"").expect("write");
-        let args = ServeArgs { store: StoreArgs { config: Some(bad.path().to_path_buf()), ..Default::default() }, ..Default::default() };
+        let args = ServeArgs {
+            store: StoreArgs { config: Some(bad.path().to_path_buf()), ..Default::default() },
+            ..Default::default()
+        };
         assert_eq!(args.log_format(), LogFormat::Text, "logging starts, so the error can be reported");
         assert!(args.resolve().is_err(), "and resolving the file reports it");
     }
@@ -401,7 +408,10 @@ mod tests {
         assert_eq!(ServeArgs::default().resolve().expect("resolves").drain, std::time::Duration::from_secs(5));
         let mut file = tempfile::NamedTempFile::new().expect("temp");
         writeln!(file, "drain_seconds = 0.5").expect("write");
-        let args = ServeArgs { store: StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() }, ..Default::default() };
+        let args = ServeArgs {
+            store: StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() },
+            ..Default::default()
+        };
         assert_eq!(args.resolve().expect("resolves").drain, std::time::Duration::from_millis(500));
         let negative = ServeArgs { drain_seconds: Some(-1.0), ..Default::default() };
         assert!(negative.resolve().is_err());
@@ -472,7 +482,10 @@ mod tests {
             "#
         )
         .expect("write");
-        let args = ServeArgs { store: StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() }, ..Default::default() };
+        let args = ServeArgs {
+            store: StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() },
+            ..Default::default()
+        };
         let catalog = args.resolve().expect("resolves").catalog;
         assert_eq!(catalog.offerings.len(), 1);
         assert_eq!(catalog.offerings[0].price.amount, 100.0);
@@ -494,7 +507,10 @@ mod tests {
     fn unknown_file_keys_are_errors() {
         let mut file = tempfile::NamedTempFile::new().expect("temp");
         writeln!(file, "lisen = \"127.0.0.1:9000\"").expect("write");
-        let args = ServeArgs { store: StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() }, ..Default::default() };
+        let args = ServeArgs {
+            store: StoreArgs { config: Some(file.path().to_path_buf()), ..Default::default() },
+            ..Default::default()
+        };
         assert!(args.resolve().is_err());
     }
 }

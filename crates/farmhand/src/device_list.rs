@@ -43,7 +43,11 @@ fn request(platform: Option<Platform>) -> Value {
 }
 
 fn write_table(out: &mut impl Write, devices: &[Device]) -> Result<()> {
-    writeln!(out, "{:<32} {:<8} {:<8} {:<7} {:<23} {:<20} INSTANCES", "NAME", "PLATFORM", "OS", "FORM", "AVAILABILITY", "FLEET")?;
+    writeln!(
+        out,
+        "{:<32} {:<8} {:<8} {:<7} {:<23} {:<20} INSTANCES",
+        "NAME", "PLATFORM", "OS", "FORM", "AVAILABILITY", "FLEET"
+    )?;
     for d in devices {
         let instances = d.instances.as_deref().unwrap_or_default();
         writeln!(

@@ -245,7 +245,15 @@ fn table(run: &Run, jobs: &[Job], size: Size) -> Vec<String> {
     let bar = if width >= DEVICE_WIDE + columns_after_device(BAR_WIDE) { BAR_WIDE } else { BAR_NARROW };
     let device = width.saturating_sub(columns_after_device(bar)).clamp(DEVICE_NARROW, DEVICE_WIDE);
     let mut lines = vec![run_header(run, jobs.len())];
-    lines.push(format!("{} {:<19} {:<8} {} {:>9} {:>8}", cell("DEVICE", device), "STATUS", "RESULT", cell("PROGRESS", bar), "TESTS", "MINUTES"));
+    lines.push(format!(
+        "{} {:<19} {:<8} {} {:>9} {:>8}",
+        cell("DEVICE", device),
+        "STATUS",
+        "RESULT",
+        cell("PROGRESS", bar),
+        "TESTS",
+        "MINUTES"
+    ));
     let room = size.rows.saturating_sub(1 + lines.len()).max(1);
     let shown = if jobs.len() > room { room - 1 } else { jobs.len() };
     for job in &jobs[..shown] {
@@ -280,10 +288,17 @@ fn job_line(job: &Job) -> String {
 
 enum Mode {
     /// Redrawn in place; remembers how many lines to move back over.
-    Live { drawn: usize },
+    Live {
+        drawn: usize,
+    },
     /// A line per change; remembers what was last said of the run and of each job.
-    Lines { run: Option<Progress>, jobs: Vec<Option<Progress>> },
-    Json { last: Option<(Progress, Vec<Progress>)> },
+    Lines {
+        run: Option<Progress>,
+        jobs: Vec<Option<Progress>>,
+    },
+    Json {
+        last: Option<(Progress, Vec<Progress>)>,
+    },
 }
 
 struct Screen {
@@ -381,7 +396,13 @@ mod tests {
     }
 
     fn snapshot(status: ExecutionStatus, result: ExecutionResult, jobs: Vec<Job>) -> Snapshot {
-        let run = Run { name: Some("nightly".into()), status: Some(status), result: Some(result), total_jobs: Some(jobs.len() as i32), ..Run::default() };
+        let run = Run {
+            name: Some("nightly".into()),
+            status: Some(status),
+            result: Some(result),
+            total_jobs: Some(jobs.len() as i32),
+            ..Run::default()
+        };
         Snapshot {
             run_json: serde_json::to_value(&run).expect("json"),
             jobs_json: jobs.iter().map(|j| serde_json::to_value(j).expect("json")).collect(),
@@ -464,7 +485,12 @@ mod tests {
         let s = snapshot(
             ExecutionStatus::Running,
             ExecutionResult::Pending,
-            vec![job("A device with a name far too long for its column", ExecutionStatus::Running, ExecutionResult::Pending, counters(2, 1, 0))],
+            vec![job(
+                "A device with a name far too long for its column",
+                ExecutionStatus::Running,
+                ExecutionResult::Pending,
+                counters(2, 1, 0),
+            )],
         );
         let first = shown(&mut screen, &s);
         assert!(!first.contains('\x1b'), "nothing to move over the first time");
@@ -478,7 +504,14 @@ mod tests {
 
     fn many_jobs(n: usize) -> Snapshot {
         let jobs = (0..n)
-            .map(|i| job(&format!("Device {i} with a long model name"), ExecutionStatus::PendingConcurrency, ExecutionResult::Pending, counters(1000, 10, 990)))
+            .map(|i| {
+                job(
+                    &format!("Device {i} with a long model name"),
+                    ExecutionStatus::PendingConcurrency,
+                    ExecutionResult::Pending,
+                    counters(1000, 10, 990),
+                )
+            })
             .collect();
         let mut s = snapshot(ExecutionStatus::Running, ExecutionResult::Pending, jobs);
         s.run.name = Some("a nightly regression run with a name as long as people give them".into());
@@ -531,7 +564,11 @@ mod tests {
     #[test]
     fn json_lines_carry_the_answers_as_sent() {
         let mut screen = Screen::new(Format::Json, false);
-        let mut s = snapshot(ExecutionStatus::Completed, ExecutionResult::Passed, vec![job("Pixel", ExecutionStatus::Completed, ExecutionResult::Passed, counters(1, 1, 0))]);
+        let mut s = snapshot(
+            ExecutionStatus::Completed,
+            ExecutionResult::Passed,
+            vec![job("Pixel", ExecutionStatus::Completed, ExecutionResult::Passed, counters(1, 1, 0))],
+        );
         s.run_json["extra"] = json!("kept");
         let line = shown(&mut screen, &s);
         let parsed: Value = serde_json::from_str(line.trim_end()).expect("one JSON line");

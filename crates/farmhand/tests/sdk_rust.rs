@@ -7,7 +7,8 @@ use aws_sdk_devicefarm::config::retry::RetryConfig;
 use aws_sdk_devicefarm::config::{BehaviorVersion, Region};
 use aws_sdk_devicefarm::error::ProvideErrorMetadata;
 use aws_sdk_devicefarm::types::{
-    DeviceFilter, DeviceFilterAttribute, DevicePlatform, DevicePoolType, Rule, RuleOperator, UploadCategory, UploadStatus, UploadType,
+    DeviceFilter, DeviceFilterAttribute, DevicePlatform, DevicePoolType, Rule, RuleOperator, UploadCategory,
+    UploadStatus, UploadType,
 };
 use aws_sdk_devicefarm::{Client, Config};
 use std::io::{BufRead, BufReader};
@@ -134,14 +135,8 @@ async fn project_lifecycle_and_typed_not_found() {
     let listed = client.list_projects().send().await.expect("list");
     assert!(listed.projects().iter().any(|p| p.arn() == Some(arn.as_str())));
 
-    let updated = client
-        .update_project()
-        .arn(&arn)
-        .name("renamed")
-        .default_job_timeout_minutes(60)
-        .send()
-        .await
-        .expect("update");
+    let updated =
+        client.update_project().arn(&arn).name("renamed").default_job_timeout_minutes(60).send().await.expect("update");
     let updated = updated.project().expect("project");
     assert_eq!(updated.name(), Some("renamed"));
     assert_eq!(updated.default_job_timeout_minutes(), Some(60));
@@ -375,7 +370,13 @@ async fn stop_job_during_tests_bills_setup_the_running_test_and_teardown() {
     let run = client
         .schedule_run()
         .project_arn(&project_arn)
-        .test(ScheduleRunTest::builder().r#type(TestType::AppiumWebPython).test_package_arn(&package_arn).build().expect("test"))
+        .test(
+            ScheduleRunTest::builder()
+                .r#type(TestType::AppiumWebPython)
+                .test_package_arn(&package_arn)
+                .build()
+                .expect("test"),
+        )
         .device_selection_configuration(
             DeviceSelectionConfiguration::builder().filters(filter).max_devices(1).build().expect("selection"),
         )

@@ -45,7 +45,13 @@ pub async fn serve(sigv4: bool) -> Result<()> {
     Ok(())
 }
 
-fn verify(credentials: &Credentials, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
+fn verify(
+    credentials: &Credentials,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), String> {
     let header_list: Vec<(String, String)> = headers
         .iter()
         .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))

@@ -125,11 +125,13 @@ pub async fn launch_farm(options: &Options, credentials: &Credentials, data_dir:
 /// rules let the test in progress finish, so its tests are many and short enough (50 min
 /// simulated, 3 s real) that a stopped job completes soon after.
 pub fn soak_scenario() -> String {
-    let tests: String = (0..30).map(|i| format!("  - {{name: soak-{i:02}, seconds: 3000, result: PASSED}}\n")).collect();
+    let tests: String =
+        (0..30).map(|i| format!("  - {{name: soak-{i:02}, seconds: 3000, result: PASSED}}\n")).collect();
     format!("setup_seconds: 1\nteardown_seconds: 1\ntests:\n{tests}")
 }
 /// A simulated job of about a minute (60 ms at 1,000×).
-pub const SHORT_SCENARIO: &str = "setup_seconds: 1\nteardown_seconds: 1\ntests:\n  - {name: short, seconds: 60, result: PASSED}\n";
+pub const SHORT_SCENARIO: &str =
+    "setup_seconds: 1\nteardown_seconds: 1\ntests:\n  - {name: short, seconds: 60, result: PASSED}\n";
 
 fn new_credentials() -> Credentials {
     const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

@@ -59,7 +59,10 @@ impl Api {
             .await?;
         let arn = str_at(&created, "/upload/arn")?;
         let url = str_at(&created, "/upload/url")?;
-        let path = url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string())).context("upload URL")?;
+        let path = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
+            .context("upload URL")?;
         let body = zip(&[("tests/test_sim.py", "def test_sim():\n    pass\n"), ("farmhand-sim.yaml", scenario_yaml)])?;
         let put = Request {
             method: http::Method::PUT,
@@ -84,7 +87,13 @@ impl Api {
     }
 
     /// ScheduleRun on up to `devices` bench devices; returns the run's ARN.
-    pub async fn schedule(&mut self, project_arn: &str, package_arn: &str, name: &str, devices: usize) -> Result<String> {
+    pub async fn schedule(
+        &mut self,
+        project_arn: &str,
+        package_arn: &str,
+        name: &str,
+        devices: usize,
+    ) -> Result<String> {
         let run = self.call("ScheduleRun", schedule_body(project_arn, package_arn, name, devices)).await?;
         str_at(&run, "/run/arn")
     }

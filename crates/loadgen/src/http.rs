@@ -57,7 +57,10 @@ impl Connection {
         let response = self.sender.send_request(builder.body(Full::new(req.body.clone()))?).await?;
         let status = response.status().as_u16();
         self.closing = response.version() == http::Version::HTTP_10
-            || response.headers().get(http::header::CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+            || response
+                .headers()
+                .get(http::header::CONNECTION)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
         let body = response.into_body().collect().await?.to_bytes();
         Ok(Response { status, body })
     }

@@ -99,13 +99,8 @@ pub async fn drive(addr: SocketAddr, concurrency: usize, amount: Amount, make: M
             })
         })
         .collect();
-    let mut stats = Stats {
-        requests: 0,
-        failures: 0,
-        first_failure: None,
-        elapsed: Duration::ZERO,
-        latencies: Vec::new(),
-    };
+    let mut stats =
+        Stats { requests: 0, failures: 0, first_failure: None, elapsed: Duration::ZERO, latencies: Vec::new() };
     for worker in workers {
         let (latencies, failures, first_failure) = worker.await??;
         stats.latencies.extend(latencies);

@@ -69,7 +69,10 @@ async fn main() -> Result<()> {
         Command::BaselineServer { sigv4 } => baseline::serve(sigv4).await,
         Command::Bench { farmhand, moto, seconds, devices, stored_jobs, concurrency, only, work_dir } => {
             ensure!(farmhand.exists(), "{} does not exist: cargo build --release -p farmhand", farmhand.display());
-            ensure!(!concurrency.is_empty() && concurrency.iter().all(|&c| c > 0), "--concurrency needs positive levels");
+            ensure!(
+                !concurrency.is_empty() && concurrency.iter().all(|&c| c > 0),
+                "--concurrency needs positive levels"
+            );
             ensure!(devices > 0 && seconds > 0.0, "--devices and --seconds must be positive");
             let scratch = tempfile::tempdir()?;
             let work = work_dir.unwrap_or_else(|| scratch.path().to_path_buf());

@@ -58,12 +58,7 @@ pub struct FarmhandSpec<'a> {
 /// Starts `farmhand serve` on a free port and waits for its "listening" line.
 pub async fn farmhand(spec: &FarmhandSpec<'_>) -> Result<Server> {
     let mut command = Command::new(spec.binary);
-    command
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(spec.data_dir)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(&spec.args);
+    command.arg("serve").arg("--data-dir").arg(spec.data_dir).args(["--listen", "127.0.0.1:0"]).args(&spec.args);
     quiet_farmhand_env(&mut command, spec.credentials);
     start(command, "farmhand", "farmhand listening on http://").await
 }

@@ -31,7 +31,9 @@ impl Table {
             let text: Vec<String> = cells
                 .iter()
                 .enumerate()
-                .map(|(i, c)| if i == 0 { format!("{c:<w$}", w = widths[i]) } else { format!("{c:>w$}", w = widths[i]) })
+                .map(
+                    |(i, c)| if i == 0 { format!("{c:<w$}", w = widths[i]) } else { format!("{c:>w$}", w = widths[i]) },
+                )
                 .collect();
             println!("  {}", text.join("  ").trim_end());
         };
@@ -48,7 +50,11 @@ pub fn load_cells(stats: &Stats) -> Vec<String> {
         format!("{:.0}", stats.per_second()),
         format!("{:.2}", stats.percentile_ms(50.0)),
         format!("{:.2}", stats.percentile_ms(99.0)),
-        if stats.failures == 0 { "0".to_string() } else { format!("{} ({})", stats.failures, stats.first_failure.clone().unwrap_or_default()) },
+        if stats.failures == 0 {
+            "0".to_string()
+        } else {
+            format!("{} ({})", stats.failures, stats.first_failure.clone().unwrap_or_default())
+        },
     ]
 }
 
@@ -76,9 +82,15 @@ impl Targets {
     }
 
     pub fn print(&self) {
-        let mut table = Table::new("Targets (reported, never failing the run)", &["target", "goal", "measured", "verdict"]);
+        let mut table =
+            Table::new("Targets (reported, never failing the run)", &["target", "goal", "measured", "verdict"]);
         for t in &self.0 {
-            table.row(vec![t.what.clone(), t.goal.clone(), t.measured.clone(), if t.pass { "PASS" } else { "MISS" }.to_string()]);
+            table.row(vec![
+                t.what.clone(),
+                t.goal.clone(),
+                t.measured.clone(),
+                if t.pass { "PASS" } else { "MISS" }.to_string(),
+            ]);
         }
         table.print();
         let missed = self.0.iter().filter(|t| !t.pass).count();

@@ -51,7 +51,8 @@ pub async fn copy_run(database: &Path, run_arn: &str, copies: u64) -> Result<u64
     .await
     .context("copying the run")?;
     tx.commit().await?;
-    let (jobs,): (i64,) = sqlx::query_as("SELECT count(*) FROM resources WHERE kind = 'job'").fetch_one(&mut connection).await?;
+    let (jobs,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM resources WHERE kind = 'job'").fetch_one(&mut connection).await?;
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut connection).await?;
     connection.close().await?;
     Ok(jobs as u64)

@@ -32,7 +32,11 @@ pub const ECS: (&str, &str) = ("AmazonEC2ContainerServiceV20141113", "ecs");
 pub const EC2: (&str, &str) = ("", "ec2");
 
 impl Service {
-    pub fn new(addr: SocketAddr, (target_prefix, signing_name): (&str, &str), credentials: Option<Credentials>) -> Service {
+    pub fn new(
+        addr: SocketAddr,
+        (target_prefix, signing_name): (&str, &str),
+        credentials: Option<Credentials>,
+    ) -> Service {
         Service {
             addr,
             target_prefix: target_prefix.to_string(),

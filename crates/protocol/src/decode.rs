@@ -34,8 +34,7 @@ mod tests {
     #[test]
     fn decodes_a_valid_body() {
         let req: CreateProjectRequest =
-            decode_input(Operation::CreateProject, br#"{"name":"demo","defaultJobTimeoutMinutes":30}"#)
-                .expect("valid");
+            decode_input(Operation::CreateProject, br#"{"name":"demo","defaultJobTimeoutMinutes":30}"#).expect("valid");
         assert_eq!(req.name, "demo");
         assert_eq!(req.default_job_timeout_minutes, Some(30));
     }

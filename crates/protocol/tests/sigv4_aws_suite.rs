@@ -17,10 +17,7 @@ const ACCESS_KEY: &str = "AKIDEXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 const AMZ_DATE: &str = "20150830T123600Z";
 const SCOPE: &str = "20150830/us-east-1/service/aws4_request";
-const EXPECT: Expectation<'static> = Expectation {
-    region: "us-east-1",
-    service: "service",
-};
+const EXPECT: Expectation<'static> = Expectation { region: "us-east-1", service: "service" };
 
 /// Vectors whose `.creq` file is not what the `.req` file describes, so only the later steps
 /// are checked against their files:
@@ -49,9 +46,7 @@ fn vectors_dir() -> PathBuf {
 }
 
 fn now() -> DateTime<Utc> {
-    NaiveDateTime::parse_from_str(AMZ_DATE, "%Y%m%dT%H%M%SZ")
-        .unwrap()
-        .and_utc()
+    NaiveDateTime::parse_from_str(AMZ_DATE, "%Y%m%dT%H%M%SZ").unwrap().and_utc()
 }
 
 /// Reads `name.req`. A folded continuation line (the multiline vector) is taken as another
@@ -128,9 +123,7 @@ fn our_creq(v: &Vector) -> String {
 fn canonical_requests_match_byte_for_byte() {
     let mut checked = 0;
     for v in all_vectors() {
-        if CREQ_FILE_WRONG.contains(&v.name.as_str())
-            || NOT_A_WIRE_REQUEST.contains(&v.name.as_str())
-        {
+        if CREQ_FILE_WRONG.contains(&v.name.as_str()) || NOT_A_WIRE_REQUEST.contains(&v.name.as_str()) {
             continue;
         }
         assert_eq!(our_creq(&v), v.creq, "canonical request of {}", v.name);
@@ -142,17 +135,8 @@ fn canonical_requests_match_byte_for_byte() {
 #[test]
 fn strings_to_sign_match_byte_for_byte() {
     for v in all_vectors() {
-        let creq = if NOT_A_WIRE_REQUEST.contains(&v.name.as_str()) {
-            v.creq.clone()
-        } else {
-            our_creq(&v)
-        };
-        assert_eq!(
-            string_to_sign(AMZ_DATE, SCOPE, &creq),
-            v.sts,
-            "string to sign of {}",
-            v.name
-        );
+        let creq = if NOT_A_WIRE_REQUEST.contains(&v.name.as_str()) { v.creq.clone() } else { our_creq(&v) };
+        assert_eq!(string_to_sign(AMZ_DATE, SCOPE, &creq), v.sts, "string to sign of {}", v.name);
     }
 }
 
@@ -160,12 +144,7 @@ fn strings_to_sign_match_byte_for_byte() {
 fn signatures_match_byte_for_byte() {
     let key = signing_key(SECRET, "20150830", "us-east-1", "service");
     for v in all_vectors() {
-        assert_eq!(
-            signature(&key, &v.sts),
-            signature_of(&v.authz),
-            "signature of {}",
-            v.name
-        );
+        assert_eq!(signature(&key, &v.sts), signature_of(&v.authz), "signature of {}", v.name);
     }
 }
 
@@ -228,12 +207,7 @@ fn signer_reproduces_authorization_headers() {
         };
         let added = sign_headers(&req, &params).unwrap();
         assert_eq!(added[0], ("x-amz-date".to_owned(), AMZ_DATE.to_owned()));
-        assert_eq!(
-            added[1],
-            ("authorization".to_owned(), v.authz.clone()),
-            "{}",
-            v.name
-        );
+        assert_eq!(added[1], ("authorization".to_owned(), v.authz.clone()), "{}", v.name);
         checked += 1;
     }
     assert!(checked >= 20, "only {checked} vectors re-signed");

@@ -10,16 +10,12 @@ use std::path::Path;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use protocol::sigv4::string_to_sign::sha256_hex;
 use protocol::sigv4::{
-    parse, presign, AuthError, AuthForm, Expectation, PresignTarget, RequestParts, SigningParams,
-    VerifiedRequest,
+    parse, presign, AuthError, AuthForm, Expectation, PresignTarget, RequestParts, SigningParams, VerifiedRequest,
 };
 use serde_json::Value;
 
 const BASE: &str = "http://127.0.0.1:8080";
-const EXPECT: Expectation<'static> = Expectation {
-    region: "us-west-2",
-    service: "devicefarm",
-};
+const EXPECT: Expectation<'static> = Expectation { region: "us-west-2", service: "devicefarm" };
 
 struct Case {
     method: String,
@@ -65,16 +61,10 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sigv4_vectors/botocore/botocore.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sigv4_vectors/botocore/botocore.json");
     let json: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
     let case = |name: &str| {
-        let c = json["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap();
+        let c = json["cases"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap();
         let url = c["url"].as_str().unwrap().strip_prefix(BASE).unwrap();
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
         Case {
@@ -85,12 +75,7 @@ fn fixture() -> Fixture {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|h| {
-                    (
-                        h[0].as_str().unwrap().to_owned(),
-                        h[1].as_str().unwrap().to_owned(),
-                    )
-                })
+                .map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned()))
                 .collect(),
             body: c["body"].as_str().unwrap().as_bytes().to_vec(),
         }
@@ -98,9 +83,7 @@ fn fixture() -> Fixture {
     Fixture {
         access_key_id: json["access_key_id"].as_str().unwrap().to_owned(),
         secret: json["secret"].as_str().unwrap().to_owned(),
-        now: NaiveDateTime::parse_from_str(json["now"].as_str().unwrap(), "%Y%m%dT%H%M%SZ")
-            .unwrap()
-            .and_utc(),
+        now: NaiveDateTime::parse_from_str(json["now"].as_str().unwrap(), "%Y%m%dT%H%M%SZ").unwrap().and_utc(),
         list_projects: case("devicefarm-list-projects"),
         presigned: case("presigned-upload"),
     }
@@ -109,57 +92,36 @@ fn fixture() -> Fixture {
 #[test]
 fn botocore_devicefarm_request_verifies() {
     let f = fixture();
-    let v = f
-        .list_projects
-        .verify_at(&f.secret, f.now + Duration::minutes(3), &EXPECT)
-        .unwrap();
+    let v = f.list_projects.verify_at(&f.secret, f.now + Duration::minutes(3), &EXPECT).unwrap();
     assert_eq!(v.access_key_id, f.access_key_id);
     assert_eq!(v.region, "us-west-2");
     assert_eq!(v.service, "devicefarm");
     assert_eq!(v.date, f.now);
     assert_eq!(v.form, AuthForm::Header);
-    assert_eq!(
-        v.signed_headers,
-        ["content-type", "host", "x-amz-date", "x-amz-target"]
-    );
+    assert_eq!(v.signed_headers, ["content-type", "host", "x-amz-date", "x-amz-target"]);
 }
 
 #[test]
 fn header_form_rejects_wrong_secret_and_tampering() {
     let f = fixture();
     let now = f.now;
-    assert_eq!(
-        f.list_projects.verify_at("not-the-secret", now, &EXPECT),
-        Err(AuthError::SignatureMismatch)
-    );
+    assert_eq!(f.list_projects.verify_at("not-the-secret", now, &EXPECT), Err(AuthError::SignatureMismatch));
 
     let mut body = fixture().list_projects;
     body.body = br#"{"nextToken": "abcdefghijklmnoq"}"#.to_vec();
-    assert_eq!(
-        body.verify_at(&f.secret, now, &EXPECT),
-        Err(AuthError::SignatureMismatch)
-    );
+    assert_eq!(body.verify_at(&f.secret, now, &EXPECT), Err(AuthError::SignatureMismatch));
 
     let mut target = fixture().list_projects;
     target.set_header("x-amz-target", "DeviceFarm_20150623.DeleteProject");
-    assert_eq!(
-        target.verify_at(&f.secret, now, &EXPECT),
-        Err(AuthError::SignatureMismatch)
-    );
+    assert_eq!(target.verify_at(&f.secret, now, &EXPECT), Err(AuthError::SignatureMismatch));
 
     let mut host = fixture().list_projects;
     host.set_header("host", "127.0.0.1:9090");
-    assert_eq!(
-        host.verify_at(&f.secret, now, &EXPECT),
-        Err(AuthError::SignatureMismatch)
-    );
+    assert_eq!(host.verify_at(&f.secret, now, &EXPECT), Err(AuthError::SignatureMismatch));
 
     let mut path = fixture().list_projects;
     path.path = "/other".to_owned();
-    assert_eq!(
-        path.verify_at(&f.secret, now, &EXPECT),
-        Err(AuthError::SignatureMismatch)
-    );
+    assert_eq!(path.verify_at(&f.secret, now, &EXPECT), Err(AuthError::SignatureMismatch));
 
     // Headers outside SignedHeaders may change in transit (proxies rewrite them).
     let mut agent = fixture().list_projects;
@@ -171,80 +133,39 @@ fn header_form_rejects_wrong_secret_and_tampering() {
 fn header_form_allows_fifteen_minutes_of_skew_and_no_more() {
     let f = fixture();
     let c = &f.list_projects;
-    for ok in [
-        Duration::minutes(15),
-        Duration::minutes(-15),
-        Duration::zero(),
-    ] {
+    for ok in [Duration::minutes(15), Duration::minutes(-15), Duration::zero()] {
         assert!(c.verify_at(&f.secret, f.now + ok, &EXPECT).is_ok(), "{ok}");
     }
-    let err = c
-        .verify_at(&f.secret, f.now + Duration::minutes(16), &EXPECT)
-        .unwrap_err();
+    let err = c.verify_at(&f.secret, f.now + Duration::minutes(16), &EXPECT).unwrap_err();
     assert_eq!(err.code(), "InvalidSignatureException");
     assert_eq!(
         err.message(),
         "Signature expired: 20240517T093015Z is now earlier than 20240517T093115Z \
          (20240517T094615Z - 15 min.)"
     );
-    let err = c
-        .verify_at(&f.secret, f.now - Duration::minutes(16), &EXPECT)
-        .unwrap_err();
+    let err = c.verify_at(&f.secret, f.now - Duration::minutes(16), &EXPECT).unwrap_err();
     assert!(matches!(err, AuthError::NotYetCurrent { .. }), "{err:?}");
-    assert!(
-        err.message()
-            .starts_with("Signature not yet current: 20240517T093015Z"),
-        "{err}"
-    );
+    assert!(err.message().starts_with("Signature not yet current: 20240517T093015Z"), "{err}");
 }
 
 #[test]
 fn scope_must_name_this_region_and_service() {
     let f = fixture();
     let c = &f.list_projects;
-    let err = c
-        .verify_at(
-            &f.secret,
-            f.now,
-            &Expectation {
-                region: "eu-west-1",
-                service: "devicefarm",
-            },
-        )
-        .unwrap_err();
+    let err = c.verify_at(&f.secret, f.now, &Expectation { region: "eu-west-1", service: "devicefarm" }).unwrap_err();
     assert_eq!(err.code(), "InvalidSignatureException");
     assert!(err.message().contains("'eu-west-1'"), "{err}");
     assert!(err.message().contains("'us-west-2'"), "{err}");
-    let err = c
-        .verify_at(
-            &f.secret,
-            f.now,
-            &Expectation {
-                region: "us-west-2",
-                service: "s3",
-            },
-        )
-        .unwrap_err();
-    assert_eq!(
-        err.message(),
-        "Credential should be scoped to correct service: 's3'."
-    );
+    let err = c.verify_at(&f.secret, f.now, &Expectation { region: "us-west-2", service: "s3" }).unwrap_err();
+    assert_eq!(err.message(), "Credential should be scoped to correct service: 's3'.");
 }
 
 #[test]
 fn botocore_presigned_url_verifies_with_any_body() {
     let f = fixture();
-    let v = f
-        .presigned
-        .verify_at(&f.secret, f.now + Duration::minutes(10), &EXPECT)
-        .unwrap();
+    let v = f.presigned.verify_at(&f.secret, f.now + Duration::minutes(10), &EXPECT).unwrap();
     assert_eq!(v.access_key_id, f.access_key_id);
-    assert_eq!(
-        v.form,
-        AuthForm::Presigned {
-            expires_at: f.now + Duration::seconds(900)
-        }
-    );
+    assert_eq!(v.form, AuthForm::Presigned { expires_at: f.now + Duration::seconds(900) });
     assert_eq!(v.signed_headers, ["host"]);
 
     let mut other_body = fixture().presigned;
@@ -255,61 +176,30 @@ fn botocore_presigned_url_verifies_with_any_body() {
 #[test]
 fn presigned_url_expires_and_is_bound_to_its_path_and_query() {
     let f = fixture();
-    let err = f
-        .presigned
-        .verify_at(&f.secret, f.now + Duration::seconds(901), &EXPECT)
-        .unwrap_err();
+    let err = f.presigned.verify_at(&f.secret, f.now + Duration::seconds(901), &EXPECT).unwrap_err();
     assert_eq!(err.code(), "InvalidSignatureException");
-    assert!(
-        err.message()
-            .starts_with("Signature expired: 20240517T094515Z"),
-        "{err}"
-    );
-    assert!(f
-        .presigned
-        .verify_at(&f.secret, f.now + Duration::seconds(900), &EXPECT)
-        .is_ok());
+    assert!(err.message().starts_with("Signature expired: 20240517T094515Z"), "{err}");
+    assert!(f.presigned.verify_at(&f.secret, f.now + Duration::seconds(900), &EXPECT).is_ok());
 
     // Signed now, but dated further ahead than clock skew explains.
-    let err = f
-        .presigned
-        .verify_at(&f.secret, f.now - Duration::minutes(16), &EXPECT)
-        .unwrap_err();
+    let err = f.presigned.verify_at(&f.secret, f.now - Duration::minutes(16), &EXPECT).unwrap_err();
     assert!(matches!(err, AuthError::NotYetCurrent { .. }), "{err:?}");
 
     let mut other_path = fixture().presigned;
     other_path.path = other_path.path.replace("abc", "abd");
-    assert_eq!(
-        other_path.verify_at(&f.secret, f.now, &EXPECT),
-        Err(AuthError::SignatureMismatch)
-    );
+    assert_eq!(other_path.verify_at(&f.secret, f.now, &EXPECT), Err(AuthError::SignatureMismatch));
 
     let mut other_query = fixture().presigned;
     other_query.query = other_query.query.replace("partNumber=1", "partNumber=2");
-    assert_eq!(
-        other_query.verify_at(&f.secret, f.now, &EXPECT),
-        Err(AuthError::SignatureMismatch)
-    );
+    assert_eq!(other_query.verify_at(&f.secret, f.now, &EXPECT), Err(AuthError::SignatureMismatch));
 
     let mut longer = fixture().presigned;
-    longer.query = longer
-        .query
-        .replace("X-Amz-Expires=900", "X-Amz-Expires=9000");
-    assert_eq!(
-        longer.verify_at(&f.secret, f.now, &EXPECT),
-        Err(AuthError::SignatureMismatch)
-    );
+    longer.query = longer.query.replace("X-Amz-Expires=900", "X-Amz-Expires=9000");
+    assert_eq!(longer.verify_at(&f.secret, f.now, &EXPECT), Err(AuthError::SignatureMismatch));
 
     let mut no_signature = fixture().presigned;
-    no_signature.query = no_signature
-        .query
-        .split("&X-Amz-Signature=")
-        .next()
-        .unwrap()
-        .to_owned();
-    let err = no_signature
-        .verify_at(&f.secret, f.now, &EXPECT)
-        .unwrap_err();
+    no_signature.query = no_signature.query.split("&X-Amz-Signature=").next().unwrap().to_owned();
+    let err = no_signature.verify_at(&f.secret, f.now, &EXPECT).unwrap_err();
     assert_eq!(err.code(), "IncompleteSignatureException");
     assert!(err.message().contains("'X-Amz-Signature'"), "{err}");
 }

@@ -8,30 +8,18 @@ use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use protocol::sigv4::string_to_sign::sha256_hex;
 use protocol::sigv4::{
-    parse, presign, sign_headers, AuthError, Expectation, PresignTarget, RequestParts,
-    SigningParams,
+    parse, presign, sign_headers, AuthError, Expectation, PresignTarget, RequestParts, SigningParams,
 };
 
-const EXPECT: Expectation<'static> = Expectation {
-    region: "us-west-2",
-    service: "devicefarm",
-};
+const EXPECT: Expectation<'static> = Expectation { region: "us-west-2", service: "devicefarm" };
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 5, 17, 9, 30, 15)
-        .single()
-        .unwrap()
+    Utc.with_ymd_and_hms(2024, 5, 17, 9, 30, 15).single().unwrap()
 }
 
 fn params() -> SigningParams<'static> {
-    SigningParams {
-        access_key_id: "AKID",
-        secret: SECRET,
-        region: "us-west-2",
-        service: "devicefarm",
-        time: now(),
-    }
+    SigningParams { access_key_id: "AKID", secret: SECRET, region: "us-west-2", service: "devicefarm", time: now() }
 }
 
 /// A wire path: segments of unreserved characters, percent escapes, UTF-8 and dots.
@@ -42,15 +30,8 @@ fn path() -> impl Strategy<Value = String> {
 
 /// A wire query: keys and values already percent-encoded or raw, in any order.
 fn query() -> impl Strategy<Value = String> {
-    prop::collection::vec(("[A-Za-z0-9%~+-]{1,8}", "[A-Za-z0-9%~+=-]{0,8}"), 0..5).prop_map(
-        |pairs| {
-            pairs
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("&")
-        },
-    )
+    prop::collection::vec(("[A-Za-z0-9%~+-]{1,8}", "[A-Za-z0-9%~+=-]{0,8}"), 0..5)
+        .prop_map(|pairs| pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"))
 }
 
 fn headers() -> impl Strategy<Value = Vec<(String, String)>> {

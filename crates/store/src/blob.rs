@@ -73,14 +73,9 @@ impl BlobStore {
     pub fn local(root: impl AsRef<Path>) -> Result<BlobStore, BlobError> {
         std::fs::create_dir_all(root.as_ref())?;
         let dir = std::fs::canonicalize(root.as_ref())?;
-        let fs = LocalFileSystem::new_with_prefix(&dir)
-            .map_err(BlobError::Backend)?
-            .with_automatic_cleanup(true);
+        let fs = LocalFileSystem::new_with_prefix(&dir).map_err(BlobError::Backend)?.with_automatic_cleanup(true);
         let fs = Arc::new(fs);
-        Ok(BlobStore {
-            store: fs.clone(),
-            local: Some(LocalRoot { fs, dir }),
-        })
+        Ok(BlobStore { store: fs.clone(), local: Some(LocalRoot { fs, dir }) })
     }
 
     /// The store `location` names (a `--blob-store` value), or the directory `local_default`
@@ -105,9 +100,8 @@ impl BlobStore {
         let store: Arc<dyn ObjectStore> = match prefix {
             None => Arc::new(bucket),
             Some(prefix) => {
-                let prefix = ObjectPath::parse(prefix).map_err(|e| {
-                    BlobError::InvalidLocation(format!("bad key prefix {prefix:?}: {e}"))
-                })?;
+                let prefix = ObjectPath::parse(prefix)
+                    .map_err(|e| BlobError::InvalidLocation(format!("bad key prefix {prefix:?}: {e}")))?;
                 Arc::new(PrefixStore::new(bucket, prefix))
             }
         };
@@ -125,12 +119,7 @@ impl BlobStore {
     /// past `max_bytes`, the upload is aborted and the key keeps its previous content. A blob
     /// smaller than one part is stored with a single request; a larger one as a multipart
     /// upload, so no more than a few parts are ever in memory.
-    pub async fn put_stream<S, E>(
-        &self,
-        key: &str,
-        body: S,
-        max_bytes: u64,
-    ) -> Result<u64, BlobError>
+    pub async fn put_stream<S, E>(&self, key: &str, body: S, max_bytes: u64) -> Result<u64, BlobError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: Into<Box<dyn StdError + Send + Sync>>,
@@ -153,11 +142,7 @@ impl BlobStore {
             }
         }
 
-        let upload = self
-            .store
-            .put_multipart(&location)
-            .await
-            .map_err(BlobError::Backend)?;
+        let upload = self.store.put_multipart(&location).await.map_err(BlobError::Backend)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
         for chunk in first_part {
             writer.put(chunk);
@@ -189,26 +174,15 @@ impl BlobStore {
     }
 
     /// The blob's content as a stream of chunks.
-    pub async fn get_stream(
-        &self,
-        key: &str,
-    ) -> Result<BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
+    pub async fn get_stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
         let location = parse_key(key)?;
-        let got = self
-            .store
-            .get(&location)
-            .await
-            .map_err(|e| not_found_or(key, e))?;
+        let got = self.store.get(&location).await.map_err(|e| not_found_or(key, e))?;
         Ok(got.into_stream().map_err(BlobError::Backend).boxed())
     }
 
     pub async fn size(&self, key: &str) -> Result<u64, BlobError> {
         let location = parse_key(key)?;
-        let meta = self
-            .store
-            .head(&location)
-            .await
-            .map_err(|e| not_found_or(key, e))?;
+        let meta = self.store.head(&location).await.map_err(|e| not_found_or(key, e))?;
         Ok(meta.size)
     }
 
@@ -295,10 +269,7 @@ where
 }
 
 fn parse_key(key: &str) -> Result<ObjectPath, BlobError> {
-    ObjectPath::parse(key).map_err(|e| BlobError::InvalidKey {
-        key: key.to_owned(),
-        reason: e.to_string(),
-    })
+    ObjectPath::parse(key).map_err(|e| BlobError::InvalidKey { key: key.to_owned(), reason: e.to_string() })
 }
 
 fn not_found_or(key: &str, err: object_store::Error) -> BlobError {

@@ -34,10 +34,7 @@ impl LedgerEntry {
     /// Why the store refuses to keep this entry, if it does.
     pub(crate) fn invalid_reason(&self) -> Option<String> {
         if self.billing_method != METERED && self.billing_method != UNMETERED {
-            return Some(format!(
-                "billing method {:?} is neither {METERED} nor {UNMETERED}",
-                self.billing_method
-            ));
+            return Some(format!("billing method {:?} is neither {METERED} nor {UNMETERED}", self.billing_method));
         }
         if self.seconds < 0 {
             return Some(format!("negative billed seconds {}", self.seconds));

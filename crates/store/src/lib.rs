@@ -62,11 +62,7 @@ pub trait Store: Send + Sync {
     /// Ordered by creation time.
     async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
     /// [`StoreError::NotFound`] if there is no such account.
-    async fn update_account_settings(
-        &self,
-        id: &str,
-        settings: &AccountSettings,
-    ) -> Result<(), StoreError>;
+    async fn update_account_settings(&self, id: &str, settings: &AccountSettings) -> Result<(), StoreError>;
 
     /// [`StoreError::AlreadyExists`] if the key id is taken, [`StoreError::NotFound`] if its
     /// account does not exist.
@@ -78,8 +74,7 @@ pub trait Store: Send + Sync {
     /// All keys of the account, revoked ones included, oldest first.
     async fn access_keys(&self, account_id: &str) -> Result<Vec<AccessKey>, StoreError>;
     /// Marks the key revoked at `now_ms`; false if it does not exist or already was.
-    async fn revoke_access_key(&self, access_key_id: &str, now_ms: i64)
-        -> Result<bool, StoreError>;
+    async fn revoke_access_key(&self, access_key_id: &str, now_ms: i64) -> Result<bool, StoreError>;
 
     /// [`StoreError::AlreadyExists`] if the ARN is taken.
     async fn insert(&self, record: &Record) -> Result<(), StoreError>;
@@ -107,12 +102,7 @@ pub trait Store: Send + Sync {
     /// `parent_arn` links (children, grandchildren…), and returns how many.
     async fn delete_children(&self, account_id: &str, parent_arn: &str) -> Result<u64, StoreError>;
     /// How many `kind` records the account has (under `parent_arn` if given): for limits.
-    async fn count(
-        &self,
-        account_id: &str,
-        kind: &str,
-        parent_arn: Option<&str>,
-    ) -> Result<i64, StoreError>;
+    async fn count(&self, account_id: &str, kind: &str, parent_arn: Option<&str>) -> Result<i64, StoreError>;
 
     /// Adds the job's ledger entry unless it already has one; true if this call added it.
     /// A job is billed at most once whoever calls, however often: a second entry for the
@@ -148,14 +138,24 @@ pub trait Store: Send + Sync {
 
     /// Takes or renews the lease `name` for `holder` until `now_ms + ttl_ms`: granted when
     /// it is free, expired, or already `holder`'s. `None` while another holder has it.
-    async fn acquire_lease(&self, name: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<Option<Lease>, StoreError>;
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<Option<Lease>, StoreError>;
     /// [`Store::update`], landing only while `lease` is still held under its token;
     /// [`StoreError::LeaseLost`] otherwise, and nothing is written.
     async fn update_fenced(&self, record: &Record, lease: &Lease) -> Result<Record, StoreError>;
     /// [`update_fenced`](Store::update_fenced) for many records in one transaction: the
     /// lease is checked once ([`StoreError::LeaseLost`] writes nothing); each record then
     /// lands or not on its own version, and its outcome is in the same position.
-    async fn update_all_fenced(&self, records: &[Record], lease: &Lease) -> Result<Vec<Result<Record, StoreError>>, StoreError>;
+    async fn update_all_fenced(
+        &self,
+        records: &[Record],
+        lease: &Lease,
+    ) -> Result<Vec<Result<Record, StoreError>>, StoreError>;
 
     /// The schema versions this build needs that the database lacks (empty when it is up
     /// to date), read from the database itself: for readiness probes, so an error means the
@@ -182,7 +182,13 @@ pub trait Store: Send + Sync {
     async fn hosts(&self) -> Result<Vec<domain::host::Host>, StoreError>;
     async fn host(&self, name: &str) -> Result<Option<domain::host::Host>, StoreError>;
     /// Records that `name` connected to `replica` declaring `devices`.
-    async fn host_connected(&self, name: &str, replica: &str, devices: &[domain::host::HostedDevice], now_ms: i64) -> Result<(), StoreError>;
+    async fn host_connected(
+        &self,
+        name: &str,
+        replica: &str,
+        devices: &[domain::host::HostedDevice],
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
     /// A heartbeat, recorded only while `replica` holds the host's connection.
     async fn host_seen(&self, name: &str, replica: &str, now_ms: i64) -> Result<bool, StoreError>;
     /// The connection of `name` to `replica` ended (a no-op if another replica has it now).

@@ -55,29 +55,15 @@ impl Location {
 
 /// Characters that cannot appear literally in the path part of the URL handed to sqlx,
 /// which parses it with the `url` crate and then percent-decodes the path.
-const PATH_ESCAPES: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
+const PATH_ESCAPES: &AsciiSet =
+    &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}');
 
 /// Accepts `postgres://…`/`postgresql://…`, `sqlite://path?…`/`sqlite:path`, and a plain
 /// file path (a SQLite database, created if missing).
 pub(crate) fn parse(url: &str) -> Result<Location, StoreError> {
-    let invalid = |reason: &str| StoreError::InvalidUrl {
-        url: url.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let invalid = |reason: &str| StoreError::InvalidUrl { url: url.to_owned(), reason: reason.to_owned() };
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Location::Postgres {
-            url: url.to_owned(),
-        });
+        return Ok(Location::Postgres { url: url.to_owned() });
     }
     let (database, query) = if let Some(rest) = url.strip_prefix("sqlite:") {
         let rest = rest.strip_prefix("//").unwrap_or(rest);
@@ -94,31 +80,17 @@ pub(crate) fn parse(url: &str) -> Result<Location, StoreError> {
         (url.to_owned(), String::new())
     };
 
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
-    let mode = params
-        .iter()
-        .find(|(k, _)| k == "mode")
-        .map(|(_, v)| v.as_str());
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let mode = params.iter().find(|(k, _)| k == "mode").map(|(_, v)| v.as_str());
     if database.is_empty() || database == ":memory:" || mode == Some("memory") {
-        let query = if query.is_empty() {
-            String::new()
-        } else {
-            format!("?{query}")
-        };
-        return Ok(Location::Sqlite {
-            url: format!("sqlite::memory:{query}"),
-            file: None,
-        });
+        let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+        return Ok(Location::Sqlite { url: format!("sqlite::memory:{query}"), file: None });
     }
 
     // An absolute path gives the URL an empty host, so no part of the path can be mistaken
     // for one when sqlx parses it.
     let path = std::path::absolute(&database)?;
-    let path_str = path
-        .to_str()
-        .ok_or_else(|| invalid("the path is not UTF-8"))?;
+    let path_str = path.to_str().ok_or_else(|| invalid("the path is not UTF-8"))?;
     let creates = mode.is_none() || mode == Some("rwc");
     let query = match mode {
         None if query.is_empty() => "mode=rwc".to_owned(),
@@ -127,10 +99,7 @@ pub(crate) fn parse(url: &str) -> Result<Location, StoreError> {
     };
     let encoded = utf8_percent_encode(path_str, PATH_ESCAPES);
     let url = format!("sqlite://{encoded}?{query}");
-    Ok(Location::Sqlite {
-        url,
-        file: creates.then_some(path),
-    })
+    Ok(Location::Sqlite { url, file: creates.then_some(path) })
 }
 
 /// Creates the file's directory and the file itself, readable by its owner only: the
@@ -191,16 +160,8 @@ mod tests {
 
     #[test]
     fn postgres_urls_pass_through() {
-        for url in [
-            "postgres://u@h:5432/db?options=-c%20search_path%3Dx",
-            "postgresql://h/db",
-        ] {
-            assert_eq!(
-                parse(url).unwrap(),
-                Location::Postgres {
-                    url: url.to_owned()
-                }
-            );
+        for url in ["postgres://u@h:5432/db?options=-c%20search_path%3Dx", "postgresql://h/db"] {
+            assert_eq!(parse(url).unwrap(), Location::Postgres { url: url.to_owned() });
         }
     }
 
@@ -242,11 +203,7 @@ mod tests {
 
     #[test]
     fn in_memory_has_no_file() {
-        for url in [
-            "sqlite::memory:",
-            "sqlite://:memory:",
-            "sqlite://?mode=memory",
-        ] {
+        for url in ["sqlite::memory:", "sqlite://:memory:", "sqlite://?mode=memory"] {
             let (_, file) = sqlite(url);
             assert_eq!(file, None, "{url}");
         }
@@ -255,10 +212,7 @@ mod tests {
     #[test]
     fn other_schemes_are_rejected() {
         for url in ["mysql://h/db", "", "http://x"] {
-            assert!(
-                matches!(parse(url), Err(StoreError::InvalidUrl { .. })),
-                "{url}"
-            );
+            assert!(matches!(parse(url), Err(StoreError::InvalidUrl { .. })), "{url}");
         }
     }
 }

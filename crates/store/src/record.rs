@@ -40,10 +40,7 @@ pub struct Cursor {
 impl Cursor {
     /// The cursor that continues a listing after `record`.
     pub fn after(record: &Record) -> Cursor {
-        Cursor {
-            created_ms: record.created_ms,
-            arn: record.arn.clone(),
-        }
+        Cursor { created_ms: record.created_ms, arn: record.arn.clone() }
     }
 }
 

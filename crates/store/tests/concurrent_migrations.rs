@@ -23,36 +23,21 @@ impl FreshSchema {
         let admin_url = std::env::var(PG_URL_VAR).ok().filter(|u| !u.is_empty())?;
         let name = format!("farmhand_migrate_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-        admin
-            .execute(format!("CREATE SCHEMA \"{name}\"").as_str())
-            .await
-            .unwrap();
+        admin.execute(format!("CREATE SCHEMA \"{name}\"").as_str()).await.unwrap();
         admin.close().await.unwrap();
         Some(FreshSchema { admin_url, name })
     }
 
     /// The URL a replica would be configured with: the schema is its search path.
     fn url(&self) -> String {
-        let sep = if self.admin_url.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        format!(
-            "{}{sep}options=-c%20search_path%3D{}",
-            self.admin_url, self.name
-        )
+        let sep = if self.admin_url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}options=-c%20search_path%3D{}", self.admin_url, self.name)
     }
 
     async fn applied_versions(&self) -> Vec<(i64, bool)> {
         let mut conn = PgConnection::connect(&self.url()).await.unwrap();
-        let rows = conn
-            .fetch_all("SELECT version, success FROM _sqlx_migrations ORDER BY version")
-            .await
-            .unwrap();
-        rows.iter()
-            .map(|r| (r.get("version"), r.get("success")))
-            .collect()
+        let rows = conn.fetch_all("SELECT version, success FROM _sqlx_migrations ORDER BY version").await.unwrap();
+        rows.iter().map(|r| (r.get("version"), r.get("success"))).collect()
     }
 }
 
@@ -61,15 +46,10 @@ impl Drop for FreshSchema {
         let (url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop cannot await and may run on a runtime thread: a thread with its own runtime.
         let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 if let Ok(mut conn) = PgConnection::connect(&url).await {
-                    let _ = conn
-                        .execute(format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE").as_str())
-                        .await;
+                    let _ = conn.execute(format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE").as_str()).await;
                 }
             });
         });
@@ -114,22 +94,11 @@ async fn replicas_opening_an_empty_database_together_all_succeed_and_migrate_onc
             })
             .collect();
         for (i, replica) in replicas.into_iter().enumerate() {
-            let missing = replica
-                .await
-                .unwrap()
-                .unwrap_or_else(|e| panic!("replica {i} failed to open: {e}"));
-            assert!(
-                missing.is_empty(),
-                "replica {i} sees missing migrations {missing:?}"
-            );
+            let missing = replica.await.unwrap().unwrap_or_else(|e| panic!("replica {i} failed to open: {e}"));
+            assert!(missing.is_empty(), "replica {i} sees missing migrations {missing:?}");
         }
-        let expected: Vec<(i64, bool)> =
-            shipped_versions().into_iter().map(|v| (v, true)).collect();
-        assert_eq!(
-            schema.applied_versions().await,
-            expected,
-            "each migration applied exactly once"
-        );
+        let expected: Vec<(i64, bool)> = shipped_versions().into_iter().map(|v| (v, true)).collect();
+        assert_eq!(schema.applied_versions().await, expected, "each migration applied exactly once");
     }
 }
 
@@ -143,11 +112,7 @@ async fn a_database_missing_a_migration_says_which() {
     assert_eq!(store.missing_migrations().await.unwrap(), Vec::<i64>::new());
     let last = *shipped_versions().last().unwrap();
     let mut conn = PgConnection::connect(&schema.url()).await.unwrap();
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
-        .bind(last)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1").bind(last).execute(&mut conn).await.unwrap();
     assert_eq!(store.missing_migrations().await.unwrap(), vec![last]);
     store.close().await;
 }

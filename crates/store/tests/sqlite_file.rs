@@ -50,15 +50,9 @@ async fn an_existing_readable_file_is_restricted_on_open() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("old.db");
-    store::open(db.to_str().unwrap())
-        .await
-        .unwrap()
-        .close()
-        .await;
+    store::open(db.to_str().unwrap()).await.unwrap().close().await;
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let store = store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let store = store::open(&format!("sqlite://{}", db.display())).await.unwrap();
     assert_eq!(mode(&db), 0o600);
     store.close().await;
 }
@@ -67,9 +61,7 @@ async fn an_existing_readable_file_is_restricted_on_open() {
 async fn missing_parent_directories_are_created() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a/b c/farmhand.db");
-    let store = store::open(&format!("sqlite://{}?mode=rwc", db.display()))
-        .await
-        .unwrap();
+    let store = store::open(&format!("sqlite://{}?mode=rwc", db.display())).await.unwrap();
     write_something(store.as_ref()).await;
     store.close().await;
     assert!(db.is_file());
@@ -88,8 +80,5 @@ async fn in_memory_store_keeps_its_data_across_queries() {
 
 #[tokio::test]
 async fn unsupported_urls_are_rejected() {
-    assert!(matches!(
-        store::open("mysql://localhost/db").await,
-        Err(store::StoreError::InvalidUrl { .. })
-    ));
+    assert!(matches!(store::open("mysql://localhost/db").await, Err(store::StoreError::InvalidUrl { .. })));
 }

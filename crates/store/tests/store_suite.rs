@@ -14,8 +14,7 @@ use harness::Harness;
 use serde_json::json;
 use store::ledger::{METERED, UNMETERED};
 use store::{
-    BillingTotal,
-    Cursor, LedgerEntry, LedgerQuery, ListQuery, Record, ScanQuery, Store, StoreError,
+    BillingTotal, Cursor, LedgerEntry, LedgerQuery, ListQuery, Record, ScanQuery, Store, StoreError,
     MAX_TAGS_PER_RESOURCE,
 };
 
@@ -92,21 +91,10 @@ store_suite!(
 // ---- helpers -------------------------------------------------------------------------
 
 fn account(id: &str, created_ms: i64) -> Account {
-    Account {
-        id: id.to_owned(),
-        name: format!("account {id}"),
-        created_ms,
-        settings: AccountSettings::default(),
-    }
+    Account { id: id.to_owned(), name: format!("account {id}"), created_ms, settings: AccountSettings::default() }
 }
 
-fn record(
-    account_id: &str,
-    kind: &str,
-    arn: &str,
-    parent: Option<&str>,
-    created_ms: i64,
-) -> Record {
+fn record(account_id: &str, kind: &str, arn: &str, parent: Option<&str>, created_ms: i64) -> Record {
     Record {
         arn: arn.to_owned(),
         account_id: account_id.to_owned(),
@@ -121,11 +109,7 @@ fn record(
 }
 
 fn key(account_id: &str, seed: u8) -> AccessKey {
-    AccessKey::generate(
-        account_id,
-        1_000 + i64::from(seed),
-        &[seed; ACCESS_KEY_RANDOM_BYTES],
-    )
+    AccessKey::generate(account_id, 1_000 + i64::from(seed), &[seed; ACCESS_KEY_RANDOM_BYTES])
 }
 
 const ACC: &str = "111111111111";
@@ -160,37 +144,19 @@ async fn accounts_crud(h: &Harness) {
     assert_eq!(s.account(ACC).await.unwrap(), None);
     s.create_account(&account(OTHER, 20)).await.unwrap();
     s.create_account(&account(ACC, 10)).await.unwrap();
-    assert!(matches!(
-        s.create_account(&account(ACC, 30)).await,
-        Err(StoreError::AlreadyExists)
-    ));
+    assert!(matches!(s.create_account(&account(ACC, 30)).await, Err(StoreError::AlreadyExists)));
 
     assert_eq!(s.account(ACC).await.unwrap(), Some(account(ACC, 10)));
-    let ids: Vec<String> = s
-        .accounts()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
+    let ids: Vec<String> = s.accounts().await.unwrap().into_iter().map(|a| a.id).collect();
     assert_eq!(ids, [ACC, OTHER], "oldest first");
 
-    let mut settings = AccountSettings {
-        max_concurrent_jobs: 3,
-        trial_minutes_total: Some(12.5),
-        ..AccountSettings::default()
-    };
+    let mut settings =
+        AccountSettings { max_concurrent_jobs: 3, trial_minutes_total: Some(12.5), ..AccountSettings::default() };
     settings.max_slots.insert("offering-1".to_owned(), 4);
     s.update_account_settings(ACC, &settings).await.unwrap();
     assert_eq!(s.account(ACC).await.unwrap().unwrap().settings, settings);
-    assert_eq!(
-        s.account(OTHER).await.unwrap().unwrap().settings,
-        AccountSettings::default()
-    );
-    assert!(matches!(
-        s.update_account_settings("999999999999", &settings).await,
-        Err(StoreError::NotFound)
-    ));
+    assert_eq!(s.account(OTHER).await.unwrap().unwrap().settings, AccountSettings::default());
+    assert!(matches!(s.update_account_settings("999999999999", &settings).await, Err(StoreError::NotFound)));
 }
 
 async fn access_keys_crud_and_revoke(h: &Harness) {
@@ -201,22 +167,13 @@ async fn access_keys_crud_and_revoke(h: &Harness) {
     for k in [&k2, &k1, &k3] {
         s.create_access_key(k).await.unwrap();
     }
-    assert!(matches!(
-        s.create_access_key(&k1).await,
-        Err(StoreError::AlreadyExists)
-    ));
+    assert!(matches!(s.create_access_key(&k1).await, Err(StoreError::AlreadyExists)));
     assert!(
-        matches!(
-            s.create_access_key(&key("999999999999", 4)).await,
-            Err(StoreError::NotFound)
-        ),
+        matches!(s.create_access_key(&key("999999999999", 4)).await, Err(StoreError::NotFound)),
         "a key needs an existing account"
     );
 
-    assert_eq!(
-        s.access_key(&k1.access_key_id).await.unwrap(),
-        Some(k1.clone())
-    );
+    assert_eq!(s.access_key(&k1.access_key_id).await.unwrap(), Some(k1.clone()));
     assert_eq!(s.access_key("AKIANOTAKEYATALL0000").await.unwrap(), None);
     assert_eq!(
         s.access_key_with_account(&k3.access_key_id).await.unwrap(),
@@ -224,38 +181,15 @@ async fn access_keys_crud_and_revoke(h: &Harness) {
         "the key's own account, settings and creation time included"
     );
     assert_eq!(s.access_key_with_account("AKIANOTAKEYATALL0000").await.unwrap(), None);
-    assert_eq!(
-        s.access_keys(ACC).await.unwrap(),
-        vec![k1.clone(), k2.clone()],
-        "oldest first, own keys only"
-    );
+    assert_eq!(s.access_keys(ACC).await.unwrap(), vec![k1.clone(), k2.clone()], "oldest first, own keys only");
 
     assert!(s.revoke_access_key(&k1.access_key_id, 5_000).await.unwrap());
-    assert!(
-        !s.revoke_access_key(&k1.access_key_id, 6_000).await.unwrap(),
-        "already revoked"
-    );
-    assert!(!s
-        .revoke_access_key("AKIANOTAKEYATALL0000", 6_000)
-        .await
-        .unwrap());
-    let revoked = s
-        .access_key(&k1.access_key_id)
-        .await
-        .unwrap()
-        .expect("revoked keys are still returned");
-    assert_eq!(
-        revoked.revoked_ms,
-        Some(5_000),
-        "the first revocation time is kept"
-    );
+    assert!(!s.revoke_access_key(&k1.access_key_id, 6_000).await.unwrap(), "already revoked");
+    assert!(!s.revoke_access_key("AKIANOTAKEYATALL0000", 6_000).await.unwrap());
+    let revoked = s.access_key(&k1.access_key_id).await.unwrap().expect("revoked keys are still returned");
+    assert_eq!(revoked.revoked_ms, Some(5_000), "the first revocation time is kept");
     assert!(!revoked.is_active());
-    assert!(s
-        .access_key(&k2.access_key_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .is_active());
+    assert!(s.access_key(&k2.access_key_id).await.unwrap().unwrap().is_active());
 }
 
 // ---- records -------------------------------------------------------------------------
@@ -272,36 +206,24 @@ async fn insert_get_and_duplicate(h: &Harness) {
 
     let mut dup = record(ACC, "project", "arn:p1", None, 6);
     dup.name = "other".to_owned();
-    assert!(matches!(
-        s.insert(&dup).await,
-        Err(StoreError::AlreadyExists)
-    ));
+    assert!(matches!(s.insert(&dup).await, Err(StoreError::AlreadyExists)));
     dup.account_id = OTHER.to_owned();
-    assert!(
-        matches!(s.insert(&dup).await, Err(StoreError::AlreadyExists)),
-        "ARNs are unique across accounts"
-    );
-    assert_eq!(
-        s.get(ACC, "arn:p1").await.unwrap(),
-        Some(r),
-        "the original is untouched"
-    );
+    assert!(matches!(s.insert(&dup).await, Err(StoreError::AlreadyExists)), "ARNs are unique across accounts");
+    assert_eq!(s.get(ACC, "arn:p1").await.unwrap(), Some(r), "the original is untouched");
 }
 
 async fn insert_all_is_all_or_nothing(h: &Harness) {
     let s = h.store();
     let run = record(ACC, "run", "arn:run", None, 1);
-    let jobs: Vec<Record> = (0..3).map(|i| record(ACC, "job", &format!("arn:run/{i}"), Some("arn:run"), 2 + i)).collect();
+    let jobs: Vec<Record> =
+        (0..3).map(|i| record(ACC, "job", &format!("arn:run/{i}"), Some("arn:run"), 2 + i)).collect();
     s.insert_all(&[vec![run.clone()], jobs.clone()].concat()).await.unwrap();
     assert_eq!(s.count(ACC, "job", Some("arn:run")).await.unwrap(), 3);
 
     // The last record's ARN is taken: the ones before it, new as they are, are not kept.
     let other = record(ACC, "run", "arn:other-run", None, 9);
     let clash = record(ACC, "job", "arn:run/2", Some("arn:other-run"), 10);
-    assert!(matches!(
-        s.insert_all(&[other, clash]).await,
-        Err(StoreError::AlreadyExists)
-    ));
+    assert!(matches!(s.insert_all(&[other, clash]).await, Err(StoreError::AlreadyExists)));
     assert_eq!(s.get(ACC, "arn:other-run").await.unwrap(), None);
     assert_eq!(s.get(ACC, "arn:run/2").await.unwrap(), Some(jobs[2].clone()));
 }
@@ -310,18 +232,11 @@ async fn accounts_are_isolated(h: &Harness) {
     let s = h.store();
     let mine = record(ACC, "project", "arn:mine", None, 1);
     s.insert(&mine).await.unwrap();
-    s.insert(&record(ACC, "run", "arn:mine/run", Some("arn:mine"), 2))
-        .await
-        .unwrap();
+    s.insert(&record(ACC, "run", "arn:mine/run", Some("arn:mine"), 2)).await.unwrap();
     s.put_tags("arn:mine", &[tag("k", "v")]).await.unwrap();
 
     assert_eq!(s.get(OTHER, "arn:mine").await.unwrap(), None);
-    assert!(s
-        .list(&ListQuery::new(OTHER, "project", 10))
-        .await
-        .unwrap()
-        .records
-        .is_empty());
+    assert!(s.list(&ListQuery::new(OTHER, "project", 10)).await.unwrap().records.is_empty());
     assert_eq!(s.count(OTHER, "project", None).await.unwrap(), 0);
     let mut theirs = mine.clone();
     theirs.account_id = OTHER.to_owned();
@@ -346,12 +261,8 @@ async fn list_orders_and_paginates(h: &Harness) {
         s.insert(&r).await.unwrap();
         expected.push(r);
     }
-    s.insert(&record(OTHER, "project", "arn:other", None, 0))
-        .await
-        .unwrap();
-    s.insert(&record(ACC, "upload", "arn:upload", None, 0))
-        .await
-        .unwrap();
+    s.insert(&record(OTHER, "project", "arn:other", None, 0)).await.unwrap();
+    s.insert(&record(ACC, "upload", "arn:upload", None, 0)).await.unwrap();
     expected.sort_by(|a, b| (a.created_ms, &a.arn).cmp(&(b.created_ms, &b.arn)));
 
     for limit in [1u32, 7, 25, 100] {
@@ -359,11 +270,7 @@ async fn list_orders_and_paginates(h: &Harness) {
         let flat: Vec<Record> = pages.iter().flatten().cloned().collect();
         assert_eq!(arns(&flat), arns(&expected), "limit {limit}");
         assert_eq!(flat, expected, "records come back whole");
-        assert_eq!(
-            pages.len(),
-            25usize.div_ceil(limit as usize),
-            "no empty trailing page (limit {limit})"
-        );
+        assert_eq!(pages.len(), 25usize.div_ceil(limit as usize), "no empty trailing page (limit {limit})");
     }
 
     let first = s.list(&ListQuery::new(ACC, "project", 25)).await.unwrap();
@@ -378,50 +285,24 @@ async fn list_orders_and_paginates(h: &Harness) {
 
 async fn list_filters_by_parent_and_kind(h: &Harness) {
     let s = h.store();
-    s.insert(&record(ACC, "project", "arn:p1", None, 1))
-        .await
-        .unwrap();
-    s.insert(&record(ACC, "project", "arn:p2", None, 2))
-        .await
-        .unwrap();
-    for (arn, parent, t) in [
-        ("arn:u1", "arn:p1", 3),
-        ("arn:u2", "arn:p2", 4),
-        ("arn:u3", "arn:p1", 5),
-    ] {
-        s.insert(&record(ACC, "upload", arn, Some(parent), t))
-            .await
-            .unwrap();
+    s.insert(&record(ACC, "project", "arn:p1", None, 1)).await.unwrap();
+    s.insert(&record(ACC, "project", "arn:p2", None, 2)).await.unwrap();
+    for (arn, parent, t) in [("arn:u1", "arn:p1", 3), ("arn:u2", "arn:p2", 4), ("arn:u3", "arn:p1", 5)] {
+        s.insert(&record(ACC, "upload", arn, Some(parent), t)).await.unwrap();
     }
-    s.insert(&record(ACC, "devicepool", "arn:d1", Some("arn:p1"), 6))
-        .await
-        .unwrap();
+    s.insert(&record(ACC, "devicepool", "arn:d1", Some("arn:p1"), 6)).await.unwrap();
 
     let mut q = ListQuery::new(ACC, "upload", 10);
     q.parent_arn = Some("arn:p1".to_owned());
-    assert_eq!(
-        arns(&s.list(&q).await.unwrap().records),
-        ["arn:u1", "arn:u3"]
-    );
+    assert_eq!(arns(&s.list(&q).await.unwrap().records), ["arn:u1", "arn:u3"]);
     q.parent_arn = None;
-    assert_eq!(
-        arns(&s.list(&q).await.unwrap().records),
-        ["arn:u1", "arn:u2", "arn:u3"]
-    );
+    assert_eq!(arns(&s.list(&q).await.unwrap().records), ["arn:u1", "arn:u2", "arn:u3"]);
 }
 
 async fn pagination_is_stable_under_concurrent_inserts(h: &Harness) {
     let s = h.store_arc();
     for i in 0..30i64 {
-        s.insert(&record(
-            ACC,
-            "run",
-            &format!("arn:r/{i:03}"),
-            None,
-            1_000 + i,
-        ))
-        .await
-        .unwrap();
+        s.insert(&record(ACC, "run", &format!("arn:r/{i:03}"), None, 1_000 + i)).await.unwrap();
     }
     let writer = {
         let s = s.clone();
@@ -429,15 +310,7 @@ async fn pagination_is_stable_under_concurrent_inserts(h: &Harness) {
             // New records land both before the cursor (older timestamps) and after it.
             for i in 0..40i64 {
                 let created = if i % 2 == 0 { 500 + i } else { 2_000 + i };
-                s.insert(&record(
-                    ACC,
-                    "run",
-                    &format!("arn:new/{i:03}"),
-                    None,
-                    created,
-                ))
-                .await
-                .unwrap();
+                s.insert(&record(ACC, "run", &format!("arn:new/{i:03}"), None, created)).await.unwrap();
                 tokio::task::yield_now().await;
             }
         })
@@ -459,42 +332,27 @@ async fn pagination_is_stable_under_concurrent_inserts(h: &Harness) {
     assert!(sorted, "strictly increasing, hence no duplicates: {seen:?}");
     let originals: BTreeSet<String> = (0..30).map(|i| format!("arn:r/{i:03}")).collect();
     let seen_arns: BTreeSet<String> = seen.iter().map(|(_, a)| a.clone()).collect();
-    assert!(
-        originals.is_subset(&seen_arns),
-        "every record that existed throughout was listed"
-    );
+    assert!(originals.is_subset(&seen_arns), "every record that existed throughout was listed");
 }
 
 async fn list_filters_by_status(h: &Harness) {
     let s = h.store();
-    for (i, status) in ["PENDING", "RUNNING", "COMPLETED", "RUNNING", "PENDING"]
-        .iter()
-        .enumerate()
-    {
+    for (i, status) in ["PENDING", "RUNNING", "COMPLETED", "RUNNING", "PENDING"].iter().enumerate() {
         let mut r = record(ACC, "job", &format!("arn:j{i}"), None, i as i64);
         r.status = Some((*status).to_owned());
         s.insert(&r).await.unwrap();
     }
-    s.insert(&record(ACC, "job", "arn:no-status", None, 10))
-        .await
-        .unwrap();
+    s.insert(&record(ACC, "job", "arn:no-status", None, 10)).await.unwrap();
 
     let mut q = ListQuery::new(ACC, "job", 2);
     q.status_in = Some(vec!["PENDING".to_owned(), "RUNNING".to_owned()]);
-    let flat: Vec<Record> = all_pages(s, q.clone())
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
+    let flat: Vec<Record> = all_pages(s, q.clone()).await.into_iter().flatten().collect();
     assert_eq!(arns(&flat), ["arn:j0", "arn:j1", "arn:j3", "arn:j4"]);
 
     q.status_in = Some(vec!["COMPLETED".to_owned()]);
     assert_eq!(arns(&s.list(&q).await.unwrap().records), ["arn:j2"]);
     q.status_in = Some(Vec::new());
-    assert!(
-        s.list(&q).await.unwrap().records.is_empty(),
-        "an empty set matches nothing"
-    );
+    assert!(s.list(&q).await.unwrap().records.is_empty(), "an empty set matches nothing");
     q.status_in = None;
     q.limit = 100;
     assert_eq!(s.list(&q).await.unwrap().records.len(), 6);
@@ -515,14 +373,8 @@ async fn update_detects_conflicts(h: &Harness) {
 
     let mut b = original.clone();
     b.body = json!({ "by": "b" });
-    assert!(
-        matches!(s.update(&b).await, Err(StoreError::Conflict)),
-        "b read version 0, a moved it"
-    );
-    assert_eq!(
-        s.get(ACC, "arn:run").await.unwrap().unwrap().body,
-        json!({ "by": "a" })
-    );
+    assert!(matches!(s.update(&b).await, Err(StoreError::Conflict)), "b read version 0, a moved it");
+    assert_eq!(s.get(ACC, "arn:run").await.unwrap().unwrap().body, json!({ "by": "a" }));
 
     let mut next = a_saved.clone();
     next.status = None;
@@ -530,18 +382,11 @@ async fn update_detects_conflicts(h: &Harness) {
     let next_saved = s.update(&next).await.unwrap();
     assert_eq!(next_saved.version, 2);
     let stored = s.get(ACC, "arn:run").await.unwrap().unwrap();
-    assert_eq!(
-        (stored.status, stored.parent_arn),
-        (None, None),
-        "nullable columns can be cleared"
-    );
+    assert_eq!((stored.status, stored.parent_arn), (None, None), "nullable columns can be cleared");
     assert_eq!(stored.created_ms, 7);
 
     assert!(s.delete(ACC, "arn:run").await.unwrap());
-    assert!(matches!(
-        s.update(&next_saved).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(matches!(s.update(&next_saved).await, Err(StoreError::NotFound)));
 }
 
 async fn concurrent_updates_from_one_version_have_one_winner(h: &Harness) {
@@ -563,11 +408,7 @@ async fn concurrent_updates_from_one_version_have_one_winner(h: &Harness) {
             Err(e) => panic!("unexpected {e}"),
         }
     }
-    assert_eq!(
-        winners.len(),
-        1,
-        "exactly one update from version 0 succeeds"
-    );
+    assert_eq!(winners.len(), 1, "exactly one update from version 0 succeeds");
     let stored = s.get(ACC, "arn:job").await.unwrap().unwrap();
     assert_eq!(stored.version, 1);
     assert_eq!(stored.body, json!({ "winner": winners[0].0 }));
@@ -607,31 +448,19 @@ async fn concurrent_increments_lose_nothing(h: &Harness) {
 
 async fn delete_removes_tags(h: &Harness) {
     let s = h.store();
-    s.insert(&record(ACC, "project", "arn:p", None, 1))
-        .await
-        .unwrap();
-    s.insert(&record(ACC, "project", "arn:q", None, 2))
-        .await
-        .unwrap();
-    s.put_tags("arn:p", &[tag("a", "1"), tag("b", "2")])
-        .await
-        .unwrap();
+    s.insert(&record(ACC, "project", "arn:p", None, 1)).await.unwrap();
+    s.insert(&record(ACC, "project", "arn:q", None, 2)).await.unwrap();
+    s.put_tags("arn:p", &[tag("a", "1"), tag("b", "2")]).await.unwrap();
     s.put_tags("arn:q", &[tag("a", "1")]).await.unwrap();
 
     assert!(s.delete(ACC, "arn:p").await.unwrap());
     assert_eq!(s.get(ACC, "arn:p").await.unwrap(), None);
     assert!(s.tags("arn:p").await.unwrap().is_empty());
-    assert_eq!(
-        s.tags("arn:q").await.unwrap(),
-        vec![tag("a", "1")],
-        "other resources keep theirs"
-    );
+    assert_eq!(s.tags("arn:q").await.unwrap(), vec![tag("a", "1")], "other resources keep theirs");
     assert!(!s.delete(ACC, "arn:p").await.unwrap(), "already gone");
 
     // A resource recreated under the same ARN starts with no tags and a fresh tag budget.
-    s.insert(&record(ACC, "project", "arn:p", None, 3))
-        .await
-        .unwrap();
+    s.insert(&record(ACC, "project", "arn:p", None, 3)).await.unwrap();
     assert!(s.tags("arn:p").await.unwrap().is_empty());
 }
 
@@ -648,9 +477,7 @@ async fn delete_children_cascades_down_the_tree(h: &Harness) {
         ("run", "arn:run2", Some("arn:proj2")),
     ];
     for (i, (kind, arn, parent)) in tree.iter().enumerate() {
-        s.insert(&record(ACC, kind, arn, *parent, i as i64))
-            .await
-            .unwrap();
+        s.insert(&record(ACC, kind, arn, *parent, i as i64)).await.unwrap();
         s.put_tags(arn, &[tag("k", arn)]).await.unwrap();
     }
 
@@ -660,10 +487,7 @@ async fn delete_children_cascades_down_the_tree(h: &Harness) {
         assert!(s.tags(arn).await.unwrap().is_empty(), "{arn}");
     }
     for arn in ["arn:proj", "arn:proj2", "arn:run2"] {
-        assert!(
-            s.get(ACC, arn).await.unwrap().is_some(),
-            "{arn} is not below arn:proj"
-        );
+        assert!(s.get(ACC, arn).await.unwrap().is_some(), "{arn} is not below arn:proj");
         assert_eq!(s.tags(arn).await.unwrap().len(), 1);
     }
     assert_eq!(s.delete_children(ACC, "arn:proj").await.unwrap(), 0);
@@ -674,19 +498,9 @@ async fn count_by_kind_and_parent(h: &Harness) {
     assert_eq!(s.count(ACC, "upload", None).await.unwrap(), 0);
     for i in 0..5 {
         let parent = if i < 3 { "arn:p1" } else { "arn:p2" };
-        s.insert(&record(
-            ACC,
-            "upload",
-            &format!("arn:u{i}"),
-            Some(parent),
-            i,
-        ))
-        .await
-        .unwrap();
+        s.insert(&record(ACC, "upload", &format!("arn:u{i}"), Some(parent), i)).await.unwrap();
     }
-    s.insert(&record(ACC, "devicepool", "arn:d", Some("arn:p1"), 9))
-        .await
-        .unwrap();
+    s.insert(&record(ACC, "devicepool", "arn:d", Some("arn:p1"), 9)).await.unwrap();
     assert_eq!(s.count(ACC, "upload", None).await.unwrap(), 5);
     assert_eq!(s.count(ACC, "upload", Some("arn:p1")).await.unwrap(), 3);
     assert_eq!(s.count(ACC, "upload", Some("arn:p2")).await.unwrap(), 2);
@@ -698,45 +512,20 @@ async fn count_by_kind_and_parent(h: &Harness) {
 async fn tags_upsert_sort_and_remove(h: &Harness) {
     let s = h.store();
     assert!(s.tags("arn:t").await.unwrap().is_empty());
-    s.put_tags(
-        "arn:t",
-        &[tag("zeta", "1"), tag("Alpha", "2"), tag("alpha", "3")],
-    )
-    .await
-    .unwrap();
-    s.put_tags(
-        "arn:t",
-        &[
-            tag("zeta", "updated"),
-            tag("mid", ""),
-            tag("mid", "last wins"),
-        ],
-    )
-    .await
-    .unwrap();
+    s.put_tags("arn:t", &[tag("zeta", "1"), tag("Alpha", "2"), tag("alpha", "3")]).await.unwrap();
+    s.put_tags("arn:t", &[tag("zeta", "updated"), tag("mid", ""), tag("mid", "last wins")]).await.unwrap();
     assert_eq!(
         s.tags("arn:t").await.unwrap(),
-        vec![
-            tag("Alpha", "2"),
-            tag("alpha", "3"),
-            tag("mid", "last wins"),
-            tag("zeta", "updated")
-        ],
+        vec![tag("Alpha", "2"), tag("alpha", "3"), tag("mid", "last wins"), tag("zeta", "updated")],
         "sorted bytewise by key, values upserted"
     );
     s.put_tags("arn:t", &[]).await.unwrap();
 
-    s.remove_tags("arn:t", &["alpha".to_owned(), "absent".to_owned()])
-        .await
-        .unwrap();
+    s.remove_tags("arn:t", &["alpha".to_owned(), "absent".to_owned()]).await.unwrap();
     s.remove_tags("arn:t", &[]).await.unwrap();
     assert_eq!(
         s.tags("arn:t").await.unwrap(),
-        vec![
-            tag("Alpha", "2"),
-            tag("mid", "last wins"),
-            tag("zeta", "updated")
-        ]
+        vec![tag("Alpha", "2"), tag("mid", "last wins"), tag("zeta", "updated")]
     );
     assert!(s.tags("arn:other").await.unwrap().is_empty());
 }
@@ -747,9 +536,7 @@ async fn tag_limit_is_atomic(h: &Harness) {
     s.put_tags("arn:t", &first).await.unwrap();
 
     // 5 overwrites + 11 new = 51 tags: rejected, and none of the 16 is written.
-    let mut too_many: Vec<_> = (0..5)
-        .map(|i| tag(&format!("k{i:02}"), "changed"))
-        .collect();
+    let mut too_many: Vec<_> = (0..5).map(|i| tag(&format!("k{i:02}"), "changed")).collect();
     too_many.extend((40..51).map(|i| tag(&format!("k{i:02}"), "new")));
     match s.put_tags("arn:t", &too_many).await {
         Err(StoreError::TooManyTags { limit }) => assert_eq!(limit, MAX_TAGS_PER_RESOURCE),
@@ -762,10 +549,7 @@ async fn tag_limit_is_atomic(h: &Harness) {
     s.put_tags("arn:t", &too_many).await.unwrap();
     assert_eq!(s.tags("arn:t").await.unwrap().len(), 50);
     s.put_tags("arn:t", &[tag("k00", "again")]).await.unwrap();
-    assert!(matches!(
-        s.put_tags("arn:t", &[tag("one-more", "x")]).await,
-        Err(StoreError::TooManyTags { .. })
-    ));
+    assert!(matches!(s.put_tags("arn:t", &[tag("one-more", "x")]).await, Err(StoreError::TooManyTags { .. })));
     s.remove_tags("arn:t", &["k01".to_owned()]).await.unwrap();
     s.put_tags("arn:t", &[tag("one-more", "x")]).await.unwrap();
     assert_eq!(s.tags("arn:t").await.unwrap().len(), 50);
@@ -803,43 +587,25 @@ async fn secret_or_init_has_one_winner(h: &Harness) {
     let tasks: Vec<_> = (0..16)
         .map(|i| {
             let s = s.clone();
-            tokio::spawn(async move {
-                s.secret_or_init("token-key", format!("candidate-{i}"))
-                    .await
-            })
+            tokio::spawn(async move { s.secret_or_init("token-key", format!("candidate-{i}")).await })
         })
         .collect();
     let mut values = BTreeSet::new();
     for t in tasks {
         values.insert(t.await.unwrap().unwrap());
     }
-    assert_eq!(
-        values.len(),
-        1,
-        "every caller gets the same secret: {values:?}"
-    );
+    assert_eq!(values.len(), 1, "every caller gets the same secret: {values:?}");
     let value = values.into_iter().next().unwrap();
     assert!(value.starts_with("candidate-"));
-    assert_eq!(
-        s.secret_or_init("token-key", "late".to_owned())
-            .await
-            .unwrap(),
-        value
-    );
-    assert_eq!(
-        s.secret_or_init("other", "own".to_owned()).await.unwrap(),
-        "own",
-        "secrets are per name"
-    );
+    assert_eq!(s.secret_or_init("token-key", "late".to_owned()).await.unwrap(), value);
+    assert_eq!(s.secret_or_init("other", "own".to_owned()).await.unwrap(), "own", "secrets are per name");
 }
 
 async fn reopen_keeps_data_and_migrations_are_idempotent(h: &Harness) {
     let s = h.store();
     s.create_account(&account(ACC, 1)).await.unwrap();
     s.create_access_key(&key(ACC, 1)).await.unwrap();
-    s.insert(&record(ACC, "project", "arn:p", None, 1))
-        .await
-        .unwrap();
+    s.insert(&record(ACC, "project", "arn:p", None, 1)).await.unwrap();
     s.put_tags("arn:p", &[tag("k", "v")]).await.unwrap();
     let secret = s.secret_or_init("s", "value".to_owned()).await.unwrap();
     s.close().await;
@@ -848,19 +614,10 @@ async fn reopen_keeps_data_and_migrations_are_idempotent(h: &Harness) {
         // Each open runs the migrations again; they must be a no-op on an up-to-date schema.
         let again: Arc<dyn Store> = store::open(h.url()).await.unwrap();
         assert_eq!(again.account(ACC).await.unwrap(), Some(account(ACC, 1)));
-        assert_eq!(
-            again.access_key(&key(ACC, 1).access_key_id).await.unwrap(),
-            Some(key(ACC, 1))
-        );
-        assert_eq!(
-            again.get(ACC, "arn:p").await.unwrap(),
-            Some(record(ACC, "project", "arn:p", None, 1))
-        );
+        assert_eq!(again.access_key(&key(ACC, 1).access_key_id).await.unwrap(), Some(key(ACC, 1)));
+        assert_eq!(again.get(ACC, "arn:p").await.unwrap(), Some(record(ACC, "project", "arn:p", None, 1)));
         assert_eq!(again.tags("arn:p").await.unwrap(), vec![tag("k", "v")]);
-        assert_eq!(
-            again.secret_or_init("s", "other".to_owned()).await.unwrap(),
-            secret
-        );
+        assert_eq!(again.secret_or_init("s", "other".to_owned()).await.unwrap(), secret);
         again.close().await;
     }
 }
@@ -882,12 +639,7 @@ async fn all_scan_pages(store: &dyn Store, mut query: ScanQuery) -> Vec<Vec<Reco
 }
 
 fn scan_all(kind: &str, limit: u32) -> ScanQuery {
-    ScanQuery {
-        kind: kind.to_owned(),
-        status_in: None,
-        after: None,
-        limit,
-    }
+    ScanQuery { kind: kind.to_owned(), status_in: None, after: None, limit }
 }
 
 async fn scan_orders_and_paginates_across_accounts(h: &Harness) {
@@ -903,32 +655,17 @@ async fn scan_orders_and_paginates_across_accounts(h: &Harness) {
         s.insert(&r).await.unwrap();
         expected.push(r);
     }
-    s.insert(&record(ACC, "run", "arn:run", None, 0))
-        .await
-        .unwrap();
+    s.insert(&record(ACC, "run", "arn:run", None, 0)).await.unwrap();
     expected.sort_by(|a, b| (a.created_ms, &a.arn).cmp(&(b.created_ms, &b.arn)));
 
     for limit in [1u32, 4, 30, 100] {
         let pages = all_scan_pages(s, scan_all("job", limit)).await;
         let flat: Vec<Record> = pages.iter().flatten().cloned().collect();
-        assert_eq!(
-            flat, expected,
-            "every account's jobs in one order (limit {limit})"
-        );
-        assert_eq!(
-            pages.len(),
-            30usize.div_ceil(limit as usize),
-            "no empty trailing page (limit {limit})"
-        );
+        assert_eq!(flat, expected, "every account's jobs in one order (limit {limit})");
+        assert_eq!(pages.len(), 30usize.div_ceil(limit as usize), "no empty trailing page (limit {limit})");
     }
-    let owners: BTreeSet<String> = s
-        .scan(&scan_all("job", 100))
-        .await
-        .unwrap()
-        .records
-        .into_iter()
-        .map(|r| r.account_id)
-        .collect();
+    let owners: BTreeSet<String> =
+        s.scan(&scan_all("job", 100)).await.unwrap().records.into_iter().map(|r| r.account_id).collect();
     assert_eq!(owners.len(), 3);
 
     let zero = s.scan(&scan_all("job", 0)).await.unwrap();
@@ -936,22 +673,12 @@ async fn scan_orders_and_paginates_across_accounts(h: &Harness) {
     let mut after_last = scan_all("job", 10);
     after_last.after = Some(Cursor::after(&expected[29]));
     assert!(s.scan(&after_last).await.unwrap().records.is_empty());
-    assert_eq!(
-        arns(&s.scan(&scan_all("run", 10)).await.unwrap().records),
-        ["arn:run"],
-        "one kind only"
-    );
+    assert_eq!(arns(&s.scan(&scan_all("run", 10)).await.unwrap().records), ["arn:run"], "one kind only");
 }
 
 async fn scan_filters_by_status(h: &Harness) {
     let s = h.store();
-    let statuses = [
-        "PENDING",
-        "RUNNING",
-        "COMPLETED",
-        "PENDING_DEVICE",
-        "PENDING",
-    ];
+    let statuses = ["PENDING", "RUNNING", "COMPLETED", "PENDING_DEVICE", "PENDING"];
     for (i, status) in statuses.iter().enumerate() {
         let acc = if i % 2 == 0 { ACC } else { OTHER };
         // Later ARNs get earlier timestamps: the order must come from created_ms.
@@ -959,43 +686,25 @@ async fn scan_filters_by_status(h: &Harness) {
         r.status = Some((*status).to_owned());
         s.insert(&r).await.unwrap();
     }
-    s.insert(&record(ACC, "job", "arn:no-status", None, 0))
-        .await
-        .unwrap();
+    s.insert(&record(ACC, "job", "arn:no-status", None, 0)).await.unwrap();
     let mut other_kind = record(ACC, "run", "arn:run", None, 0);
     other_kind.status = Some("PENDING".to_owned());
     s.insert(&other_kind).await.unwrap();
 
     let q = ScanQuery::with_status("job", ["PENDING", "PENDING_DEVICE"], 1);
-    let flat: Vec<Record> = all_scan_pages(s, q.clone())
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
+    let flat: Vec<Record> = all_scan_pages(s, q.clone()).await.into_iter().flatten().collect();
     assert_eq!(arns(&flat), ["arn:j4", "arn:j3", "arn:j0"]);
 
     let running = ScanQuery::with_status("job", ["RUNNING"], 10);
     assert_eq!(arns(&s.scan(&running).await.unwrap().records), ["arn:j1"]);
     let none = ScanQuery::with_status("job", Vec::<String>::new(), 10);
-    assert!(
-        s.scan(&none).await.unwrap().records.is_empty(),
-        "an empty set matches nothing"
-    );
-    assert_eq!(
-        s.scan(&scan_all("job", 100)).await.unwrap().records.len(),
-        6
-    );
+    assert!(s.scan(&none).await.unwrap().records.is_empty(), "an empty set matches nothing");
+    assert_eq!(s.scan(&scan_all("job", 100)).await.unwrap().records.len(), 6);
 }
 
 // ---- billing ledger ------------------------------------------------------------------
 
-fn entry(
-    account_id: &str,
-    job_arn: &str,
-    method: &str,
-    seconds: i64,
-    settled_ms: i64,
-) -> LedgerEntry {
+fn entry(account_id: &str, job_arn: &str, method: &str, seconds: i64, settled_ms: i64) -> LedgerEntry {
     LedgerEntry {
         job_arn: job_arn.to_owned(),
         account_id: account_id.to_owned(),
@@ -1034,32 +743,17 @@ async fn record_billing_keeps_the_first_entry_of_a_job(h: &Harness) {
     let s = h.store();
     let first = entry(ACC, "arn:job/1", METERED, 75, 10_000);
     assert!(s.record_billing(&first).await.unwrap());
-    assert_eq!(
-        s.billing_entries(&all_entries()).await.unwrap(),
-        vec![first.clone()]
-    );
+    assert_eq!(s.billing_entries(&all_entries()).await.unwrap(), vec![first.clone()]);
 
     let mut retry = entry(ACC, "arn:job/1", METERED, 75, 10_000);
-    assert!(
-        !s.record_billing(&retry).await.unwrap(),
-        "a retry bills nothing"
-    );
+    assert!(!s.record_billing(&retry).await.unwrap(), "a retry bills nothing");
     retry.seconds = 999;
     retry.settled_ms = 20_000;
-    assert!(
-        !s.record_billing(&retry).await.unwrap(),
-        "a job is billed once, even if a later settlement disagrees"
-    );
-    assert_eq!(
-        s.billing_entries(&all_entries()).await.unwrap(),
-        vec![first]
-    );
+    assert!(!s.record_billing(&retry).await.unwrap(), "a job is billed once, even if a later settlement disagrees");
+    assert_eq!(s.billing_entries(&all_entries()).await.unwrap(), vec![first]);
     assert_eq!(s.metered_seconds(ACC).await.unwrap(), 75);
 
-    assert!(s
-        .record_billing(&entry(ACC, "arn:job/2", METERED, 5, 11_000))
-        .await
-        .unwrap());
+    assert!(s.record_billing(&entry(ACC, "arn:job/2", METERED, 5, 11_000)).await.unwrap());
     assert_eq!(s.metered_seconds(ACC).await.unwrap(), 80);
 }
 
@@ -1072,39 +766,21 @@ async fn invalid_ledger_entries_are_refused(h: &Harness) {
         entry(ACC, "arn:job", METERED, -1, 1_000),
     ];
     for e in &bad {
-        assert!(
-            matches!(s.record_billing(e).await, Err(StoreError::Invalid(_))),
-            "{e:?}"
-        );
-        assert!(
-            matches!(
-                s.settle(&completed(&job), e).await,
-                Err(StoreError::Invalid(_))
-            ),
-            "{e:?}"
-        );
+        assert!(matches!(s.record_billing(e).await, Err(StoreError::Invalid(_))), "{e:?}");
+        assert!(matches!(s.settle(&completed(&job), e).await, Err(StoreError::Invalid(_))), "{e:?}");
     }
     let foreign_job = entry(ACC, "arn:another-job", METERED, 1, 1_000);
     let foreign_account = entry(OTHER, "arn:job", METERED, 1, 1_000);
     for e in [&foreign_job, &foreign_account] {
         assert!(
-            matches!(
-                s.settle(&completed(&job), e).await,
-                Err(StoreError::Invalid(_))
-            ),
+            matches!(s.settle(&completed(&job), e).await, Err(StoreError::Invalid(_))),
             "an entry settles only its own job: {e:?}"
         );
     }
     assert!(s.billing_entries(&all_entries()).await.unwrap().is_empty());
-    assert_eq!(
-        s.get(ACC, "arn:job").await.unwrap(),
-        Some(job),
-        "a refused settlement leaves the job alone"
-    );
+    assert_eq!(s.get(ACC, "arn:job").await.unwrap(), Some(job), "a refused settlement leaves the job alone");
     assert!(
-        s.record_billing(&entry(ACC, "arn:job", METERED, 0, 1_000))
-            .await
-            .unwrap(),
+        s.record_billing(&entry(ACC, "arn:job", METERED, 0, 1_000)).await.unwrap(),
         "zero seconds (a job stopped before it started) is a valid entry"
     );
 }
@@ -1199,17 +875,8 @@ async fn settle_and_record_billing_racing_bill_once(h: &Harness) {
         let count = |what: &str| outcomes.iter().filter(|o| **o == what).count();
         assert_eq!(count("settled"), 1, "{outcomes:?}");
         assert!(count("recorded") <= 1, "{outcomes:?}");
-        let q = LedgerQuery {
-            account_id: Some(ACC.to_owned()),
-            ..LedgerQuery::default()
-        };
-        let rows: Vec<_> = s
-            .billing_entries(&q)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|e| e.job_arn == arn)
-            .collect();
+        let q = LedgerQuery { account_id: Some(ACC.to_owned()), ..LedgerQuery::default() };
+        let rows: Vec<_> = s.billing_entries(&q).await.unwrap().into_iter().filter(|e| e.job_arn == arn).collect();
         assert_eq!(rows.len(), 1, "{outcomes:?}");
         assert_eq!(rows[0].seconds, 30);
     }
@@ -1223,10 +890,7 @@ async fn settle_writes_record_and_entry_together(h: &Harness) {
     assert_eq!(saved.version, 1);
     assert_eq!(saved.status.as_deref(), Some("COMPLETED"));
     assert_eq!(s.get(ACC, "arn:job").await.unwrap(), Some(saved.clone()));
-    assert_eq!(
-        s.billing_entries(&all_entries()).await.unwrap(),
-        vec![e.clone()]
-    );
+    assert_eq!(s.billing_entries(&all_entries()).await.unwrap(), vec![e.clone()]);
 
     // A job billed earlier (e.g. by a replica that crashed before updating the record)
     // still settles, and keeps its one entry.
@@ -1236,10 +900,7 @@ async fn settle_writes_record_and_entry_together(h: &Harness) {
     let late = entry(ACC, "arn:job2", METERED, 10_000, 9_600);
     let saved2 = s.settle(&completed(&other), &late).await.unwrap();
     assert_eq!(saved2.version, 1);
-    assert_eq!(
-        s.billing_entries(&all_entries()).await.unwrap(),
-        vec![e, early]
-    );
+    assert_eq!(s.billing_entries(&all_entries()).await.unwrap(), vec![e, early]);
     assert_eq!(s.metered_seconds(ACC).await.unwrap(), 71);
 }
 
@@ -1251,35 +912,19 @@ async fn settle_writes_nothing_on_conflict_or_absence(h: &Harness) {
     let moved = s.update(&moved).await.unwrap();
 
     let e = entry(ACC, "arn:job", METERED, 42, 5_000);
-    assert!(
-        matches!(
-            s.settle(&completed(&job), &e).await,
-            Err(StoreError::Conflict)
-        ),
-        "settling from a stale version"
-    );
-    assert!(
-        s.billing_entries(&all_entries()).await.unwrap().is_empty(),
-        "a conflicting settlement bills nothing"
-    );
+    assert!(matches!(s.settle(&completed(&job), &e).await, Err(StoreError::Conflict)), "settling from a stale version");
+    assert!(s.billing_entries(&all_entries()).await.unwrap().is_empty(), "a conflicting settlement bills nothing");
     assert_eq!(s.metered_seconds(ACC).await.unwrap(), 0);
     assert_eq!(s.get(ACC, "arn:job").await.unwrap(), Some(moved.clone()));
 
     let gone = running_job(s, "arn:gone").await;
     assert!(s.delete(ACC, "arn:gone").await.unwrap());
     let e_gone = entry(ACC, "arn:gone", METERED, 42, 5_000);
-    assert!(matches!(
-        s.settle(&completed(&gone), &e_gone).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(matches!(s.settle(&completed(&gone), &e_gone).await, Err(StoreError::NotFound)));
     let mut foreign = completed(&moved);
     foreign.account_id = OTHER.to_owned();
     assert!(
-        matches!(
-            s.settle(&foreign, &entry(OTHER, "arn:job", METERED, 42, 5_000))
-                .await,
-            Err(StoreError::NotFound)
-        ),
+        matches!(s.settle(&foreign, &entry(OTHER, "arn:job", METERED, 42, 5_000)).await, Err(StoreError::NotFound)),
         "another account's job is not found"
     );
     assert!(s.billing_entries(&all_entries()).await.unwrap().is_empty());
@@ -1302,13 +947,9 @@ async fn billing_entries_filter_and_order(h: &Harness) {
         (ACC, "arn:job/d", 500),
     ];
     for (acc, job, at) in rows {
-        s.record_billing(&entry(acc, job, METERED, 1, at))
-            .await
-            .unwrap();
+        s.record_billing(&entry(acc, job, METERED, 1, at)).await.unwrap();
     }
-    let jobs = |entries: Vec<LedgerEntry>| -> Vec<String> {
-        entries.into_iter().map(|e| e.job_arn).collect()
-    };
+    let jobs = |entries: Vec<LedgerEntry>| -> Vec<String> { entries.into_iter().map(|e| e.job_arn).collect() };
     let query = |account: Option<&str>, since: Option<i64>, until: Option<i64>| LedgerQuery {
         account_id: account.map(str::to_owned),
         since_ms: since,
@@ -1316,76 +957,27 @@ async fn billing_entries_filter_and_order(h: &Harness) {
     };
 
     let all = s.billing_entries(&all_entries()).await.unwrap();
+    assert_eq!(jobs(all.clone()), ["arn:job/x", "arn:job/a", "arn:job/b", "arn:job/c", "arn:job/y", "arn:job/d"]);
+    assert_eq!(all[1], entry(ACC, "arn:job/a", METERED, 1, 200), "entries come back whole");
     assert_eq!(
-        jobs(all.clone()),
-        [
-            "arn:job/x",
-            "arn:job/a",
-            "arn:job/b",
-            "arn:job/c",
-            "arn:job/y",
-            "arn:job/d"
-        ]
-    );
-    assert_eq!(
-        all[1],
-        entry(ACC, "arn:job/a", METERED, 1, 200),
-        "entries come back whole"
-    );
-    assert_eq!(
-        jobs(
-            s.billing_entries(&query(Some(ACC), None, None))
-                .await
-                .unwrap()
-        ),
+        jobs(s.billing_entries(&query(Some(ACC), None, None)).await.unwrap()),
         ["arn:job/a", "arn:job/b", "arn:job/c", "arn:job/d"]
     );
     assert_eq!(
-        jobs(
-            s.billing_entries(&query(None, Some(200), None))
-                .await
-                .unwrap()
-        ),
-        [
-            "arn:job/a",
-            "arn:job/b",
-            "arn:job/c",
-            "arn:job/y",
-            "arn:job/d"
-        ],
+        jobs(s.billing_entries(&query(None, Some(200), None)).await.unwrap()),
+        ["arn:job/a", "arn:job/b", "arn:job/c", "arn:job/y", "arn:job/d"],
         "since is inclusive"
     );
     assert_eq!(
-        jobs(
-            s.billing_entries(&query(None, None, Some(300)))
-                .await
-                .unwrap()
-        ),
+        jobs(s.billing_entries(&query(None, None, Some(300))).await.unwrap()),
         ["arn:job/x", "arn:job/a", "arn:job/b"],
         "until is exclusive"
     );
-    assert_eq!(
-        jobs(
-            s.billing_entries(&query(Some(OTHER), Some(150), Some(1_000)))
-                .await
-                .unwrap()
-        ),
-        ["arn:job/y"]
-    );
-    assert!(s
-        .billing_entries(&query(Some("999999999999"), None, None))
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(jobs(s.billing_entries(&query(Some(OTHER), Some(150), Some(1_000))).await.unwrap()), ["arn:job/y"]);
+    assert!(s.billing_entries(&query(Some("999999999999"), None, None)).await.unwrap().is_empty());
     // Consecutive periods split the ledger without overlap or gap.
-    let first = s
-        .billing_entries(&query(None, None, Some(250)))
-        .await
-        .unwrap();
-    let second = s
-        .billing_entries(&query(None, Some(250), None))
-        .await
-        .unwrap();
+    let first = s.billing_entries(&query(None, None, Some(250))).await.unwrap();
+    let second = s.billing_entries(&query(None, Some(250), None)).await.unwrap();
     assert_eq!([first, second].concat(), all);
 }
 
@@ -1401,9 +993,7 @@ async fn metered_seconds_ignores_unmetered_and_other_accounts(h: &Harness) {
         (OTHER, "arn:j6", UNMETERED, 9),
     ];
     for (i, (acc, job, method, secs)) in rows.into_iter().enumerate() {
-        s.record_billing(&entry(acc, job, method, secs, i as i64 * 1_000))
-            .await
-            .unwrap();
+        s.record_billing(&entry(acc, job, method, secs, i as i64 * 1_000)).await.unwrap();
     }
     assert_eq!(s.metered_seconds(ACC).await.unwrap(), 3_661);
     assert_eq!(s.metered_seconds(OTHER).await.unwrap(), 7);
@@ -1411,9 +1001,7 @@ async fn metered_seconds_ignores_unmetered_and_other_accounts(h: &Harness) {
 
     // Sums stay exact beyond 32 bits.
     let big = 3_000_000_000i64;
-    s.record_billing(&entry(OTHER, "arn:big", METERED, big, big * 1_000 + 1))
-        .await
-        .unwrap();
+    s.record_billing(&entry(OTHER, "arn:big", METERED, big, big * 1_000 + 1)).await.unwrap();
     assert_eq!(s.metered_seconds(OTHER).await.unwrap(), big + 7);
 }
 
@@ -1432,10 +1020,7 @@ async fn billing_totals_sum_the_whole_ledger_by_method(h: &Harness) {
     // A second entry for a billed job changes nothing.
     s.record_billing(&entry(ACC, "arn:t1", METERED, 999, 9_000)).await.unwrap();
     let total = |method: &str, jobs, seconds| BillingTotal { billing_method: method.to_owned(), jobs, seconds };
-    assert_eq!(
-        s.billing_totals().await.unwrap(),
-        vec![total(METERED, 3, 3_000_000_061), total(UNMETERED, 1, 1_000)]
-    );
+    assert_eq!(s.billing_totals().await.unwrap(), vec![total(METERED, 3, 3_000_000_061), total(UNMETERED, 1, 1_000)]);
 }
 
 async fn ledger_survives_reopen(h: &Harness) {
@@ -1448,24 +1033,12 @@ async fn ledger_survives_reopen(h: &Harness) {
     s.close().await;
 
     let again: Arc<dyn Store> = store::open(h.url()).await.unwrap();
-    assert_eq!(
-        again.billing_entries(&all_entries()).await.unwrap(),
-        vec![settled.clone(), unmetered]
-    );
+    assert_eq!(again.billing_entries(&all_entries()).await.unwrap(), vec![settled.clone(), unmetered]);
     assert_eq!(again.metered_seconds(ACC).await.unwrap(), 65);
     assert_eq!(again.get(ACC, "arn:job").await.unwrap(), Some(saved));
-    assert!(
-        !again.record_billing(&settled).await.unwrap(),
-        "a retry after a restart still bills nothing"
-    );
+    assert!(!again.record_billing(&settled).await.unwrap(), "a retry after a restart still bills nothing");
     assert_eq!(
-        arns(
-            &again
-                .scan(&ScanQuery::with_status("job", ["COMPLETED"], 10))
-                .await
-                .unwrap()
-                .records
-        ),
+        arns(&again.scan(&ScanQuery::with_status("job", ["COMPLETED"], 10)).await.unwrap().records),
         ["arn:job"]
     );
     again.close().await;
@@ -1526,7 +1099,10 @@ async fn fenced_update_fails_after_takeover(h: &Harness) {
     let current = s.get("111111111111", arn).await.unwrap().unwrap();
     let fresh = Record { status: Some("BATCHED".into()), ..s.get("111111111111", other).await.unwrap().unwrap() };
     let outdated = Record { version: current.version - 1, status: Some("BATCHED".into()), ..current.clone() };
-    assert!(matches!(s.update_all_fenced(std::slice::from_ref(&fresh), &a).await, Err(StoreError::LeaseLost)), "a lost lease writes nothing");
+    assert!(
+        matches!(s.update_all_fenced(std::slice::from_ref(&fresh), &a).await, Err(StoreError::LeaseLost)),
+        "a lost lease writes nothing"
+    );
     let outcomes = s.update_all_fenced(&[outdated, fresh.clone()], &b).await.expect("holder's batch");
     assert!(matches!(outcomes[0], Err(StoreError::Conflict)), "the outdated one is refused");
     assert_eq!(outcomes[1].as_ref().expect("the fresh one lands").version, fresh.version + 1);
@@ -1597,5 +1173,8 @@ async fn notifications_reach_every_listener_of_the_database(h: &Harness) {
         second.notify("farmhand_test", "from-the-other").await.unwrap();
         assert_eq!(tokio::time::timeout(within, mine.next()).await.unwrap().as_deref(), Some("from-the-other"));
     }
-    assert!(tokio::time::timeout(std::time::Duration::from_millis(200), other_channel.next()).await.is_err(), "channels are separate");
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(200), other_channel.next()).await.is_err(),
+        "channels are separate"
+    );
 }

@@ -75,15 +75,8 @@ const CONTAINS: &[RuleOperator] = &[Op::Contains];
 const EQUALS_IN: &[RuleOperator] = &[Op::Equals, Op::In, Op::NotIn];
 const IN_ONLY: &[RuleOperator] = &[Op::In, Op::NotIn];
 const MODEL_OPS: &[RuleOperator] = &[Op::Contains, Op::Equals, Op::In, Op::NotIn];
-const VERSION_OPS: &[RuleOperator] = &[
-    Op::Equals,
-    Op::GreaterThan,
-    Op::GreaterThanOrEquals,
-    Op::In,
-    Op::LessThan,
-    Op::LessThanOrEquals,
-    Op::NotIn,
-];
+const VERSION_OPS: &[RuleOperator] =
+    &[Op::Equals, Op::GreaterThan, Op::GreaterThanOrEquals, Op::In, Op::LessThan, Op::LessThanOrEquals, Op::NotIn];
 
 impl DeviceAttribute {
     /// The operators a pool rule may use with this attribute (the `Rule` docs).
@@ -110,9 +103,9 @@ impl DeviceFilterAttribute {
     /// `DeviceFilter` docs).
     pub const fn supported_operators(self) -> &'static [RuleOperator] {
         match self {
-            DeviceFilterAttribute::Arn
-            | DeviceFilterAttribute::Manufacturer
-            | DeviceFilterAttribute::InstanceArn => EQUALS_IN,
+            DeviceFilterAttribute::Arn | DeviceFilterAttribute::Manufacturer | DeviceFilterAttribute::InstanceArn => {
+                EQUALS_IN
+            }
             DeviceFilterAttribute::Platform
             | DeviceFilterAttribute::Availability
             | DeviceFilterAttribute::FormFactor
@@ -157,31 +150,12 @@ mod tests {
         for a in A::ALL {
             let ops = a.supported_operators();
             assert_eq!(ops.contains(&Op::Equals), *a != A::InstanceLabels, "{a}");
-            assert_eq!(
-                ops.contains(&Op::Contains),
-                matches!(a, A::InstanceLabels | A::Model),
-                "{a}"
-            );
-            let in_attrs = [
-                A::Arn,
-                A::OsVersion,
-                A::Model,
-                A::Manufacturer,
-                A::InstanceArn,
-            ];
+            assert_eq!(ops.contains(&Op::Contains), matches!(a, A::InstanceLabels | A::Model), "{a}");
+            let in_attrs = [A::Arn, A::OsVersion, A::Model, A::Manufacturer, A::InstanceArn];
             assert_eq!(ops.contains(&Op::In), in_attrs.contains(a), "{a}");
             assert_eq!(ops.contains(&Op::NotIn), in_attrs.contains(a), "{a}");
-            for ordering in [
-                Op::LessThan,
-                Op::LessThanOrEquals,
-                Op::GreaterThan,
-                Op::GreaterThanOrEquals,
-            ] {
-                assert_eq!(
-                    ops.contains(&ordering),
-                    *a == A::OsVersion,
-                    "{a} {ordering}"
-                );
+            for ordering in [Op::LessThan, Op::LessThanOrEquals, Op::GreaterThan, Op::GreaterThanOrEquals] {
+                assert_eq!(ops.contains(&ordering), *a == A::OsVersion, "{a} {ordering}");
             }
         }
     }
@@ -189,20 +163,11 @@ mod tests {
     #[test]
     fn rules_allow_more_than_filters_for_platform_and_form_factor() {
         assert!(DeviceAttribute::Platform.rule_operators().contains(&Op::In));
-        assert!(!DeviceFilterAttribute::Platform
-            .supported_operators()
-            .contains(&Op::In));
-        assert!(DeviceAttribute::FormFactor
-            .rule_operators()
-            .contains(&Op::NotIn));
+        assert!(!DeviceFilterAttribute::Platform.supported_operators().contains(&Op::In));
+        assert!(DeviceAttribute::FormFactor.rule_operators().contains(&Op::NotIn));
         // ...and less for INSTANCE_ARN, where a rule has no EQUALS.
-        assert!(!DeviceAttribute::InstanceArn
-            .rule_operators()
-            .contains(&Op::Equals));
-        assert_eq!(
-            DeviceAttribute::AppiumVersion.rule_operators(),
-            &[Op::Contains]
-        );
+        assert!(!DeviceAttribute::InstanceArn.rule_operators().contains(&Op::Equals));
+        assert_eq!(DeviceAttribute::AppiumVersion.rule_operators(), &[Op::Contains]);
     }
 
     #[test]
@@ -214,10 +179,7 @@ mod tests {
 
     #[test]
     fn only_in_and_not_in_take_lists() {
-        let list_ops: Vec<_> = RuleOperator::ALL
-            .iter()
-            .filter(|o| o.takes_value_list())
-            .collect();
+        let list_ops: Vec<_> = RuleOperator::ALL.iter().filter(|o| o.takes_value_list()).collect();
         assert_eq!(list_ops, [&Op::In, &Op::NotIn]);
     }
 }

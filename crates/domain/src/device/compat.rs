@@ -45,11 +45,7 @@ pub struct Incompatibility {
 }
 
 /// Every reason `device` cannot run `app` with `test_type`; empty when compatible.
-pub fn check_compatibility(
-    device: &Device,
-    app: Option<&AppInfo>,
-    test_type: Option<&str>,
-) -> Vec<Incompatibility> {
+pub fn check_compatibility(device: &Device, app: Option<&AppInfo>, test_type: Option<&str>) -> Vec<Incompatibility> {
     let mut found = Vec::new();
     let web_test = test_type.is_some_and(is_web_test);
     if let Some(app) = app.filter(|_| !web_test) {
@@ -100,10 +96,7 @@ pub fn check_pool<'a>(
 ) -> Vec<DeviceCompatibility<'a>> {
     devices
         .into_iter()
-        .map(|device| DeviceCompatibility {
-            device,
-            incompatibilities: check_compatibility(device, app, test_type),
-        })
+        .map(|device| DeviceCompatibility { device, incompatibilities: check_compatibility(device, app, test_type) })
         .collect()
 }
 
@@ -121,14 +114,12 @@ fn check_app(device: &Device, app: &AppInfo, found: &mut Vec<Incompatibility>) {
         return;
     }
     let required = match device.platform {
-        DevicePlatform::Android => app.min_sdk.and_then(|level| {
-            min_android_version(level).map(|v| (format!("Android {v} (API level {level})"), v))
-        }),
-        DevicePlatform::Ios => app
-            .min_os
-            .as_deref()
-            .and_then(|s| OsVersion::parse(s).ok())
-            .map(|v| (format!("iOS {v}"), v)),
+        DevicePlatform::Android => app
+            .min_sdk
+            .and_then(|level| min_android_version(level).map(|v| (format!("Android {v} (API level {level})"), v))),
+        DevicePlatform::Ios => {
+            app.min_os.as_deref().and_then(|s| OsVersion::parse(s).ok()).map(|v| (format!("iOS {v}"), v))
+        }
     };
     if let Some((needs, minimum)) = required {
         if device.os < minimum {
@@ -153,9 +144,7 @@ fn is_web_test(test_type: &str) -> bool {
 pub fn test_type_platform(test_type: &str) -> Option<DevicePlatform> {
     match test_type {
         "XCTEST" | "XCTEST_UI" | "UIAUTOMATION" => Some(DevicePlatform::Ios),
-        "INSTRUMENTATION" | "UIAUTOMATOR" | "BUILTIN_FUZZ" | "BUILTIN_EXPLORER" => {
-            Some(DevicePlatform::Android)
-        }
+        "INSTRUMENTATION" | "UIAUTOMATOR" | "BUILTIN_FUZZ" | "BUILTIN_EXPLORER" => Some(DevicePlatform::Android),
         _ => None,
     }
 }
@@ -166,19 +155,11 @@ mod tests {
     use crate::device::test_support::{iphone, pixel};
 
     fn android_app(min_sdk: Option<u32>) -> AppInfo {
-        AppInfo {
-            platform: DevicePlatform::Android,
-            min_sdk,
-            min_os: None,
-        }
+        AppInfo { platform: DevicePlatform::Android, min_sdk, min_os: None }
     }
 
     fn ios_app(min_os: &str) -> AppInfo {
-        AppInfo {
-            platform: DevicePlatform::Ios,
-            min_sdk: None,
-            min_os: Some(min_os.to_owned()),
-        }
+        AppInfo { platform: DevicePlatform::Ios, min_sdk: None, min_os: Some(min_os.to_owned()) }
     }
 
     fn types(found: &[Incompatibility]) -> Vec<DeviceAttribute> {
@@ -187,25 +168,14 @@ mod tests {
 
     #[test]
     fn compatible_device_has_no_messages() {
-        assert!(check_compatibility(
-            &pixel(),
-            Some(&android_app(Some(29))),
-            Some("INSTRUMENTATION")
-        )
-        .is_empty());
-        assert!(
-            check_compatibility(&iphone(), Some(&ios_app("17.0")), Some("XCTEST_UI")).is_empty()
-        );
+        assert!(check_compatibility(&pixel(), Some(&android_app(Some(29))), Some("INSTRUMENTATION")).is_empty());
+        assert!(check_compatibility(&iphone(), Some(&ios_app("17.0")), Some("XCTEST_UI")).is_empty());
         assert!(check_compatibility(&iphone(), None, None).is_empty());
     }
 
     #[test]
     fn app_for_the_other_platform() {
-        let found = check_compatibility(
-            &iphone(),
-            Some(&android_app(Some(35))),
-            Some("APPIUM_PYTHON"),
-        );
+        let found = check_compatibility(&iphone(), Some(&android_app(Some(35))), Some("APPIUM_PYTHON"));
         assert_eq!(
             found,
             [Incompatibility {
@@ -228,52 +198,27 @@ mod tests {
         // iphone() runs iOS 17.4.
         assert!(check_compatibility(&iphone(), Some(&ios_app("17.4.0")), None).is_empty());
         let found = check_compatibility(&iphone(), Some(&ios_app("17.10")), None);
-        assert_eq!(
-            found[0].message,
-            "The app needs iOS 17.10 or later, but Apple iPhone 15 runs iOS 17.4"
-        );
+        assert_eq!(found[0].message, "The app needs iOS 17.10 or later, but Apple iPhone 15 runs iOS 17.4");
         assert!(check_compatibility(&iphone(), Some(&ios_app("seventeen")), None).is_empty());
     }
 
     #[test]
     fn single_platform_test_types() {
         let found = check_compatibility(&pixel(), None, Some("XCTEST"));
-        assert_eq!(
-            found[0].message,
-            "XCTEST tests run only on iOS devices, and Google Pixel 8 is an Android device"
-        );
-        for t in [
-            "INSTRUMENTATION",
-            "UIAUTOMATOR",
-            "BUILTIN_FUZZ",
-            "BUILTIN_EXPLORER",
-        ] {
-            assert_eq!(
-                types(&check_compatibility(&iphone(), None, Some(t))),
-                [DeviceAttribute::Platform],
-                "{t}"
-            );
-            assert!(
-                check_compatibility(&pixel(), None, Some(t)).is_empty(),
-                "{t}"
-            );
+        assert_eq!(found[0].message, "XCTEST tests run only on iOS devices, and Google Pixel 8 is an Android device");
+        for t in ["INSTRUMENTATION", "UIAUTOMATOR", "BUILTIN_FUZZ", "BUILTIN_EXPLORER"] {
+            assert_eq!(types(&check_compatibility(&iphone(), None, Some(t))), [DeviceAttribute::Platform], "{t}");
+            assert!(check_compatibility(&pixel(), None, Some(t)).is_empty(), "{t}");
         }
         for t in ["APPIUM_JAVA_JUNIT", "APPIUM_NODE", "APPIUM_WEB_PYTHON"] {
-            assert!(
-                check_compatibility(&pixel(), None, Some(t)).is_empty(),
-                "{t}"
-            );
-            assert!(
-                check_compatibility(&iphone(), None, Some(t)).is_empty(),
-                "{t}"
-            );
+            assert!(check_compatibility(&pixel(), None, Some(t)).is_empty(), "{t}");
+            assert!(check_compatibility(&iphone(), None, Some(t)).is_empty(), "{t}");
         }
     }
 
     #[test]
     fn web_tests_ignore_the_app() {
-        let found =
-            check_compatibility(&iphone(), Some(&android_app(None)), Some("APPIUM_WEB_NODE"));
+        let found = check_compatibility(&iphone(), Some(&android_app(None)), Some("APPIUM_WEB_NODE"));
         assert!(found.is_empty());
     }
 
@@ -284,11 +229,7 @@ mod tests {
         let found = check_compatibility(&device, Some(&ios_app("15")), Some("XCTEST"));
         assert_eq!(
             types(&found),
-            [
-                DeviceAttribute::Platform,
-                DeviceAttribute::Platform,
-                DeviceAttribute::Availability
-            ]
+            [DeviceAttribute::Platform, DeviceAttribute::Platform, DeviceAttribute::Availability]
         );
         device.availability = DeviceAvailability::Busy;
         assert!(check_compatibility(&device, None, None).is_empty());
@@ -306,14 +247,8 @@ mod tests {
 
     #[test]
     fn serializes_type_like_the_wire() {
-        let json = serde_json::to_value(Incompatibility {
-            type_: DeviceAttribute::OsVersion,
-            message: "m".to_owned(),
-        })
-        .expect("serialize");
-        assert_eq!(
-            json,
-            serde_json::json!({"type": "OS_VERSION", "message": "m"})
-        );
+        let json = serde_json::to_value(Incompatibility { type_: DeviceAttribute::OsVersion, message: "m".to_owned() })
+            .expect("serialize");
+        assert_eq!(json, serde_json::json!({"type": "OS_VERSION", "message": "m"}));
     }
 }

@@ -31,15 +31,9 @@ pub enum ValueError {
     #[error("{operator} needs at least one value, but none was given")]
     NoValues { operator: RuleOperator },
     #[error("{operator} needs exactly one value, but {count} were given")]
-    NotOneValue {
-        operator: RuleOperator,
-        count: usize,
-    },
+    NotOneValue { operator: RuleOperator, count: usize },
     #[error("invalid {attribute} value: {reason}")]
-    Invalid {
-        attribute: DeviceAttribute,
-        reason: String,
-    },
+    Invalid { attribute: DeviceAttribute, reason: String },
 }
 
 /// A value normalised for comparison.
@@ -68,27 +62,15 @@ impl Condition {
     ) -> Result<Self, ValueError> {
         match (operator.takes_value_list(), values.len()) {
             (true, 0) => return Err(ValueError::NoValues { operator }),
-            (false, count) if count != 1 => {
-                return Err(ValueError::NotOneValue { operator, count })
-            }
+            (false, count) if count != 1 => return Err(ValueError::NotOneValue { operator, count }),
             _ => {}
         }
-        let operands = values
-            .iter()
-            .map(|v| operand(attribute, v))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Condition {
-            attribute,
-            operator,
-            operands,
-        })
+        let operands = values.iter().map(|v| operand(attribute, v)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Condition { attribute, operator, operands })
     }
 
     pub(crate) fn matches(&self, device: &Device) -> bool {
-        if matches!(
-            self.attribute,
-            DeviceAttribute::RemoteDebugEnabled | DeviceAttribute::AppiumVersion
-        ) {
+        if matches!(self.attribute, DeviceAttribute::RemoteDebugEnabled | DeviceAttribute::AppiumVersion) {
             return true;
         }
         let actual = device_operands(self.attribute, device);
@@ -109,19 +91,13 @@ impl Condition {
             return false;
         };
         actual.iter().any(|a| match a {
-            Operand::Text(text) if self.attribute == DeviceAttribute::Model => {
-                text.contains(needle.as_str())
-            }
+            Operand::Text(text) if self.attribute == DeviceAttribute::Model => text.contains(needle.as_str()),
             Operand::Text(text) => text == needle,
             Operand::Version(_) => false,
         })
     }
 
-    fn compare_version(
-        &self,
-        actual: &[Operand],
-        holds: impl Fn(std::cmp::Ordering) -> bool,
-    ) -> bool {
+    fn compare_version(&self, actual: &[Operand], holds: impl Fn(std::cmp::Ordering) -> bool) -> bool {
         let Some(Operand::Version(bound)) = self.operands.first() else {
             return false;
         };
@@ -137,30 +113,26 @@ fn operand(attribute: DeviceAttribute, value: &str) -> Result<Operand, ValueErro
     let text = |s: &str| Ok(Operand::Text(s.to_owned()));
     match attribute {
         DeviceAttribute::Arn | DeviceAttribute::InstanceArn => text(value),
-        DeviceAttribute::Platform => DevicePlatform::parse(value)
-            .map_err(|e| invalid(e.to_string()))
-            .and_then(|p| text(p.as_str())),
-        DeviceAttribute::FormFactor => DeviceFormFactor::parse(value)
-            .map_err(|e| invalid(e.to_string()))
-            .and_then(|f| text(f.as_str())),
-        DeviceAttribute::Availability => DeviceAvailability::parse(value)
-            .map_err(|e| invalid(e.to_string()))
-            .and_then(|a| text(a.as_str())),
-        DeviceAttribute::FleetType => FleetType::parse(value)
-            .map_err(|e| invalid(e.to_string()))
-            .and_then(|f| text(f.as_str())),
-        DeviceAttribute::RemoteAccessEnabled | DeviceAttribute::RemoteDebugEnabled => {
-            parse_bool(value)
-                .map(|b| Operand::Text(bool_text(b).to_owned()))
-                .ok_or_else(|| invalid(format!("`{value}` is not TRUE or FALSE")))
+        DeviceAttribute::Platform => {
+            DevicePlatform::parse(value).map_err(|e| invalid(e.to_string())).and_then(|p| text(p.as_str()))
         }
+        DeviceAttribute::FormFactor => {
+            DeviceFormFactor::parse(value).map_err(|e| invalid(e.to_string())).and_then(|f| text(f.as_str()))
+        }
+        DeviceAttribute::Availability => {
+            DeviceAvailability::parse(value).map_err(|e| invalid(e.to_string())).and_then(|a| text(a.as_str()))
+        }
+        DeviceAttribute::FleetType => {
+            FleetType::parse(value).map_err(|e| invalid(e.to_string())).and_then(|f| text(f.as_str()))
+        }
+        DeviceAttribute::RemoteAccessEnabled | DeviceAttribute::RemoteDebugEnabled => parse_bool(value)
+            .map(|b| Operand::Text(bool_text(b).to_owned()))
+            .ok_or_else(|| invalid(format!("`{value}` is not TRUE or FALSE"))),
         DeviceAttribute::Manufacturer
         | DeviceAttribute::Model
         | DeviceAttribute::InstanceLabels
         | DeviceAttribute::AppiumVersion => Ok(Operand::Text(value.to_lowercase())),
-        DeviceAttribute::OsVersion => OsVersion::parse(value)
-            .map(Operand::Version)
-            .map_err(|e| invalid(e.to_string())),
+        DeviceAttribute::OsVersion => OsVersion::parse(value).map(Operand::Version).map_err(|e| invalid(e.to_string())),
     }
 }
 
@@ -197,17 +169,10 @@ fn device_operands(attribute: DeviceAttribute, device: &Device) -> Vec<Operand> 
         DeviceAttribute::Manufacturer => one(&device.manufacturer.to_lowercase()),
         DeviceAttribute::Model => one(&device.model.to_lowercase()),
         DeviceAttribute::OsVersion => vec![Operand::Version(device.os.clone())],
-        DeviceAttribute::InstanceArn => device
-            .instances
-            .iter()
-            .map(|i| Operand::Text(i.arn.clone()))
-            .collect(),
-        DeviceAttribute::InstanceLabels => device
-            .instances
-            .iter()
-            .flat_map(|i| &i.labels)
-            .map(|l| Operand::Text(l.to_lowercase()))
-            .collect(),
+        DeviceAttribute::InstanceArn => device.instances.iter().map(|i| Operand::Text(i.arn.clone())).collect(),
+        DeviceAttribute::InstanceLabels => {
+            device.instances.iter().flat_map(|i| &i.labels).map(|l| Operand::Text(l.to_lowercase())).collect()
+        }
         DeviceAttribute::AppiumVersion => Vec::new(),
     }
 }
@@ -227,17 +192,11 @@ mod tests {
 
     #[test]
     fn value_counts_are_checked() {
-        assert_eq!(
-            Condition::new(A::Arn, Op::In, &[]).map(|_| ()),
-            Err(ValueError::NoValues { operator: Op::In })
-        );
+        assert_eq!(Condition::new(A::Arn, Op::In, &[]).map(|_| ()), Err(ValueError::NoValues { operator: Op::In }));
         let two = vec!["1".to_owned(), "2".to_owned()];
         assert_eq!(
             Condition::new(A::OsVersion, Op::Equals, &two).map(|_| ()),
-            Err(ValueError::NotOneValue {
-                operator: Op::Equals,
-                count: 2
-            })
+            Err(ValueError::NotOneValue { operator: Op::Equals, count: 2 })
         );
         assert!(Condition::new(A::OsVersion, Op::In, &two).is_ok());
     }

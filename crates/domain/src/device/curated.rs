@@ -60,16 +60,11 @@ pub fn curated_pools(fleet: &Fleet) -> Vec<CuratedPool> {
 fn newest(devices: &[Device], platform: DevicePlatform) -> Vec<&Device> {
     let mut of_platform: Vec<&Device> = devices.iter().filter(|d| d.platform == platform).collect();
     of_platform.sort_by(|a, b| {
-        (
-            Reverse(&a.os),
-            Reverse(a.availability.preference()),
-            &a.name,
-        )
-            .cmp(&(
-                Reverse(&b.os),
-                Reverse(b.availability.preference()),
-                &b.name,
-            ))
+        (Reverse(&a.os), Reverse(a.availability.preference()), &a.name).cmp(&(
+            Reverse(&b.os),
+            Reverse(b.availability.preference()),
+            &b.name,
+        ))
     });
     of_platform.truncate(TOP_PER_PLATFORM);
     of_platform
@@ -110,13 +105,7 @@ mod tests {
         let a = curated_pools(&Fleet::demo("us-west-2"));
         assert_eq!(a, curated_pools(&Fleet::demo("us-west-2")));
         let b = curated_pools(&Fleet::demo("eu-central-1"));
-        assert_eq!(
-            a[0].arn.rsplit(':').next(),
-            b[0].arn.rsplit(':').next(),
-            "same pool id in every region"
-        );
-        assert!(b[0].rules[0]
-            .value
-            .contains("arn:aws:devicefarm:eu-central-1::device:"));
+        assert_eq!(a[0].arn.rsplit(':').next(), b[0].arn.rsplit(':').next(), "same pool id in every region");
+        assert!(b[0].rules[0].value.contains("arn:aws:devicefarm:eu-central-1::device:"));
     }
 }

@@ -93,10 +93,7 @@ mod tests {
     #[test]
     fn parsing_is_case_sensitive_and_lists_the_allowed_values() {
         let err = DevicePlatform::parse("android").expect_err("lower case is not the wire value");
-        assert_eq!(
-            err.to_string(),
-            "`android` is not a valid DevicePlatform; expected one of: ANDROID, IOS"
-        );
+        assert_eq!(err.to_string(), "`android` is not a valid DevicePlatform; expected one of: ANDROID, IOS");
     }
 
     #[test]

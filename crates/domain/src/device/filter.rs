@@ -27,29 +27,14 @@ pub enum FilterError {
         "Invalid device filter: attribute {attribute} does not support operator {operator} (supported: {})",
         join(attribute.supported_operators())
     )]
-    UnsupportedOperator {
-        attribute: DeviceFilterAttribute,
-        operator: RuleOperator,
-    },
+    UnsupportedOperator { attribute: DeviceFilterAttribute, operator: RuleOperator },
     #[error("Invalid device filter {attribute} {operator}: {problem}")]
-    Value {
-        attribute: DeviceFilterAttribute,
-        operator: RuleOperator,
-        problem: ValueError,
-    },
+    Value { attribute: DeviceFilterAttribute, operator: RuleOperator, problem: ValueError },
 }
 
 impl DeviceFilter {
-    pub fn new(
-        attribute: DeviceFilterAttribute,
-        operator: RuleOperator,
-        values: Vec<String>,
-    ) -> Self {
-        DeviceFilter {
-            attribute,
-            operator,
-            values,
-        }
+    pub fn new(attribute: DeviceFilterAttribute, operator: RuleOperator, values: Vec<String>) -> Self {
+        DeviceFilter { attribute, operator, values }
     }
 
     pub fn validate(&self) -> Result<(), FilterError> {
@@ -63,26 +48,11 @@ impl DeviceFilter {
     }
 
     fn condition(&self) -> Result<Condition, FilterError> {
-        if !self
-            .attribute
-            .supported_operators()
-            .contains(&self.operator)
-        {
-            return Err(FilterError::UnsupportedOperator {
-                attribute: self.attribute,
-                operator: self.operator,
-            });
+        if !self.attribute.supported_operators().contains(&self.operator) {
+            return Err(FilterError::UnsupportedOperator { attribute: self.attribute, operator: self.operator });
         }
-        Condition::new(
-            self.attribute.as_device_attribute(),
-            self.operator,
-            &self.values,
-        )
-        .map_err(|problem| FilterError::Value {
-            attribute: self.attribute,
-            operator: self.operator,
-            problem,
-        })
+        Condition::new(self.attribute.as_device_attribute(), self.operator, &self.values)
+            .map_err(|problem| FilterError::Value { attribute: self.attribute, operator: self.operator, problem })
     }
 }
 
@@ -105,53 +75,34 @@ mod tests {
     use RuleOperator as Op;
 
     fn filter(attribute: A, operator: Op, values: &[&str]) -> DeviceFilter {
-        DeviceFilter::new(
-            attribute,
-            operator,
-            values.iter().map(|s| s.to_string()).collect(),
-        )
+        DeviceFilter::new(attribute, operator, values.iter().map(|s| s.to_string()).collect())
     }
 
     #[test]
     fn unsupported_operator_is_explained() {
-        let err = filter(A::Platform, Op::In, &["ANDROID"])
-            .validate()
-            .expect_err("PLATFORM IN");
+        let err = filter(A::Platform, Op::In, &["ANDROID"]).validate().expect_err("PLATFORM IN");
         assert_eq!(
             err.to_string(),
             "Invalid device filter: attribute PLATFORM does not support operator IN (supported: EQUALS)"
         );
-        assert!(filter(A::InstanceLabels, Op::Equals, &["x"])
-            .validate()
-            .is_err());
-        assert!(filter(A::Manufacturer, Op::GreaterThan, &["x"])
-            .validate()
-            .is_err());
+        assert!(filter(A::InstanceLabels, Op::Equals, &["x"]).validate().is_err());
+        assert!(filter(A::Manufacturer, Op::GreaterThan, &["x"]).validate().is_err());
     }
 
     #[test]
     fn value_problems_name_the_filter() {
-        let err = filter(A::OsVersion, Op::Equals, &["13", "14"])
-            .validate()
-            .expect_err("two values");
+        let err = filter(A::OsVersion, Op::Equals, &["13", "14"]).validate().expect_err("two values");
         assert_eq!(
             err.to_string(),
             "Invalid device filter OS_VERSION EQUALS: EQUALS needs exactly one value, but 2 were given"
         );
-        let err = filter(A::Arn, Op::NotIn, &[])
-            .validate()
-            .expect_err("no values");
+        let err = filter(A::Arn, Op::NotIn, &[]).validate().expect_err("no values");
         assert_eq!(
             err.to_string(),
             "Invalid device filter ARN NOT_IN: NOT_IN needs at least one value, but none was given"
         );
-        let err = filter(A::OsVersion, Op::LessThan, &["fourteen"])
-            .validate()
-            .expect_err("not a version");
-        assert!(
-            err.to_string().contains("`fourteen` is not an OS version"),
-            "{err}"
-        );
+        let err = filter(A::OsVersion, Op::LessThan, &["fourteen"]).validate().expect_err("not a version");
+        assert!(err.to_string().contains("`fourteen` is not an OS version"), "{err}");
     }
 
     #[test]
@@ -161,16 +112,12 @@ mod tests {
 
     #[test]
     fn filters_are_anded() {
-        let android_phone = [
-            filter(A::Platform, Op::Equals, &["ANDROID"]),
-            filter(A::FormFactor, Op::Equals, &["PHONE"]),
-        ];
+        let android_phone =
+            [filter(A::Platform, Op::Equals, &["ANDROID"]), filter(A::FormFactor, Op::Equals, &["PHONE"])];
         assert!(matches_all(&android_phone, &pixel()));
         assert!(!matches_all(&android_phone, &iphone()));
-        let contradictory = [
-            filter(A::Platform, Op::Equals, &["ANDROID"]),
-            filter(A::Manufacturer, Op::Equals, &["Apple"]),
-        ];
+        let contradictory =
+            [filter(A::Platform, Op::Equals, &["ANDROID"]), filter(A::Manufacturer, Op::Equals, &["Apple"])];
         assert!(!matches_all(&contradictory, &pixel()));
         assert!(matches_all(&[], &iphone()));
         assert!(validate_filters(&android_phone).is_ok());
@@ -200,10 +147,7 @@ mod tests {
         }
         // ...and each rejects the iPhone, but for the ignored REMOTE_DEBUG_ENABLED and
         // FORM_FACTOR (both are phones).
-        for f in cases
-            .iter()
-            .filter(|f| !matches!(f.attribute, A::RemoteDebugEnabled | A::FormFactor))
-        {
+        for f in cases.iter().filter(|f| !matches!(f.attribute, A::RemoteDebugEnabled | A::FormFactor)) {
             assert!(!f.matches(&iphone()), "{f:?}");
         }
     }
@@ -224,13 +168,8 @@ mod tests {
             Just("17.4".to_owned()),
             Just("Google".to_owned()),
             Just("lab-a".to_owned()),
-            Just(
-                "arn:aws:devicefarm:us-west-2::device:11111111111111111111111111111111".to_owned()
-            ),
-            Just(
-                "arn:aws:devicefarm:us-west-2::deviceinstance:00000000-0000-0000-0000-000000000002"
-                    .to_owned()
-            ),
+            Just("arn:aws:devicefarm:us-west-2::device:11111111111111111111111111111111".to_owned()),
+            Just("arn:aws:devicefarm:us-west-2::deviceinstance:00000000-0000-0000-0000-000000000002".to_owned()),
             "[0-9]{1,2}(\\.[0-9]{1,2}){0,2}",
             ".{0,12}",
         ]

@@ -54,8 +54,8 @@
 
 use std::collections::HashMap;
 
-use super::filter::{matches_all, DeviceFilter};
 use super::driver::Driver;
+use super::filter::{matches_all, DeviceFilter};
 use super::fleet_file;
 use super::model::{Device, DeviceInstance, InstanceProfile};
 
@@ -162,29 +162,19 @@ impl Fleet {
 
     /// The instance with this ARN and the device it is a unit of.
     pub fn instance(&self, instance_arn: &str) -> Option<(&Device, &DeviceInstance)> {
-        self.devices
-            .iter()
-            .find_map(|d| d.instance(instance_arn).map(|i| (d, i)))
+        self.devices.iter().find_map(|d| d.instance(instance_arn).map(|i| (d, i)))
     }
 
     /// The devices passing every filter, in fleet order (ListDevices). Filters are
     /// expected to be validated already; an invalid one matches nothing.
     pub fn filter(&self, filters: &[DeviceFilter]) -> Vec<&Device> {
-        self.devices
-            .iter()
-            .filter(|d| matches_all(filters, d))
-            .collect()
+        self.devices.iter().filter(|d| matches_all(filters, d)).collect()
     }
 
     /// Every instance profile some instance uses, each once, in fleet order.
     pub fn instance_profiles(&self) -> Vec<&InstanceProfile> {
         let mut seen = Vec::<&InstanceProfile>::new();
-        for profile in self
-            .devices
-            .iter()
-            .flat_map(|d| &d.instances)
-            .filter_map(|i| i.instance_profile.as_ref())
-        {
+        for profile in self.devices.iter().flat_map(|d| &d.instances).filter_map(|i| i.instance_profile.as_ref()) {
             if !seen.iter().any(|p| p.arn == profile.arn) {
                 seen.push(profile);
             }
@@ -197,9 +187,7 @@ impl Fleet {
 mod tests {
     use super::*;
     use crate::device::attribute::{DeviceFilterAttribute, RuleOperator};
-    use crate::device::enums::{
-        DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceStatus,
-    };
+    use crate::device::enums::{DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceStatus};
     use crate::device::ids::is_device_arn_id;
     use std::collections::HashSet;
 
@@ -279,22 +267,14 @@ mod tests {
         assert_eq!(pixel.instances.len(), 2);
         assert_eq!(pixel.instances[1].status, InstanceStatus::NotAvailable);
         assert_eq!(pixel.instances[0].device_arn, pixel.arn);
-        let profile = pixel.instances[0]
-            .instance_profile
-            .as_ref()
-            .expect("profile");
+        let profile = pixel.instances[0].instance_profile.as_ref().expect("profile");
         assert!(profile.package_cleanup && profile.reboot_after_use);
-        assert!(profile
-            .arn
-            .starts_with("arn:aws:devicefarm:us-west-2:123456789012:instanceprofile:"));
+        assert!(profile.arn.starts_with("arn:aws:devicefarm:us-west-2:123456789012:instanceprofile:"));
         assert!(pixel.instances[1].instance_profile.is_none());
         assert_eq!(fleet.instance_profiles().len(), 1);
 
         let ipad = &fleet.devices()[1];
-        assert_eq!(
-            ipad.arn,
-            "arn:aws:devicefarm:us-west-2::device:A0E6E6E1059E45918208DF75B2B7EF6C"
-        );
+        assert_eq!(ipad.arn, "arn:aws:devicefarm:us-west-2::device:A0E6E6E1059E45918208DF75B2B7EF6C");
         assert_eq!(ipad.fleet_type, FleetType::Public);
         assert_eq!(ipad.os.as_str(), "17.4.1");
         assert!(!ipad.remote_access_enabled);
@@ -307,9 +287,7 @@ mod tests {
         let eu = Fleet::from_toml(LAB, "eu-west-1").expect("parses");
         let suffix = |arn: &str| arn.rsplit(':').next().map(str::to_owned);
         assert_eq!(suffix(&a.devices()[0].arn), suffix(&eu.devices()[0].arn));
-        assert!(eu.devices()[0]
-            .arn
-            .starts_with("arn:aws:devicefarm:eu-west-1::device:"));
+        assert!(eu.devices()[0].arn.starts_with("arn:aws:devicefarm:eu-west-1::device:"));
     }
 
     #[test]
@@ -317,9 +295,7 @@ mod tests {
         let fleet = lab();
         let pixel = &fleet.devices()[0];
         assert_eq!(fleet.device(&pixel.arn), Some(pixel));
-        assert!(fleet
-            .device("arn:aws:devicefarm:us-west-2::device:0")
-            .is_none());
+        assert!(fleet.device("arn:aws:devicefarm:us-west-2::device:0").is_none());
         let second = &pixel.instances[1];
         assert_eq!(fleet.instance(&second.arn), Some((pixel, second)));
         let tablets = fleet.filter(&[DeviceFilter::new(
@@ -332,9 +308,7 @@ mod tests {
     }
 
     fn error(toml: &str) -> String {
-        Fleet::from_toml(toml, REGION)
-            .expect_err("invalid fleet")
-            .to_string()
+        Fleet::from_toml(toml, REGION).expect_err("invalid fleet").to_string()
     }
 
     /// LAB's `[fleet]` and profile, and its Pixel changed by `change`.
@@ -361,53 +335,30 @@ mod tests {
         let t = with_pixel(|p| p.replace("status = \"NOT_AVAILABLE\"", "status = \"BROKEN\""));
         assert!(error(&t).starts_with("device `pixel-8`: field `instance[1].status`: `BROKEN`"));
         let t = with_pixel(|p| p.replace("udid = \"38181FDJH000AC\"", "udid = \"38181FDJH000AB\""));
-        assert_eq!(
-            error(&t),
-            "device `pixel-8`: udid `38181FDJH000AB` is already used by device `pixel-8`"
-        );
+        assert_eq!(error(&t), "device `pixel-8`: udid `38181FDJH000AB` is already used by device `pixel-8`");
         let t = with_pixel(|p| p.replace("name = \"Google Pixel 8\"", "nmae = \"Google Pixel 8\""));
         assert!(error(&t).contains("unknown field `nmae`"), "{}", error(&t));
     }
 
     #[test]
     fn fleet_level_errors() {
-        assert_eq!(
-            error(""),
-            "fleet file defines no devices; add at least one [[device]]"
-        );
-        assert!(
-            error("[fleet]\ntype = \"SHARED\"").starts_with("fleet file: `[fleet]` field `type`")
-        );
+        assert_eq!(error(""), "fleet file defines no devices; add at least one [[device]]");
+        assert!(error("[fleet]\ntype = \"SHARED\"").starts_with("fleet file: `[fleet]` field `type`"));
         assert!(error("[fleet]\naccount = \"12\"").contains("12-digit"));
         assert!(error("[[device]\n").starts_with("fleet file: TOML parse error"));
-        let unknown_profile = LAB.replace(
-            "instance_profile = \"clean\"",
-            "instance_profile = \"dirty\"",
-        );
+        let unknown_profile = LAB.replace("instance_profile = \"clean\"", "instance_profile = \"dirty\"");
         assert_eq!(
             error(&unknown_profile),
             "device `pixel-8`: instance 0 names instance profile `dirty`, which no [[instance_profile]] defines"
         );
         let twice = with_pixel(|p| format!("{p}\n{p}"));
         assert_eq!(error(&twice), "device `pixel-8` is defined more than once");
-        let same_arn = LAB.replace(
-            "id = \"pixel-8\"",
-            "id = \"pixel-8\"\narn_id = \"A0E6E6E1059E45918208DF75B2B7EF6C\"",
-        );
-        assert!(
-            error(&same_arn).starts_with("devices `pixel-8` and `ipad-air-5` have the same ARN")
-        );
-        let lower = LAB.replace(
-            "A0E6E6E1059E45918208DF75B2B7EF6C",
-            "a0e6e6e1059e45918208df75b2b7ef6c",
-        );
+        let same_arn =
+            LAB.replace("id = \"pixel-8\"", "id = \"pixel-8\"\narn_id = \"A0E6E6E1059E45918208DF75B2B7EF6C\"");
+        assert!(error(&same_arn).starts_with("devices `pixel-8` and `ipad-air-5` have the same ARN"));
+        let lower = LAB.replace("A0E6E6E1059E45918208DF75B2B7EF6C", "a0e6e6e1059e45918208df75b2b7ef6c");
         assert!(error(&lower).contains("field `arn_id`"));
-        let no_units = with_pixel(|p| {
-            p.split("[[device.instance]]")
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        });
+        let no_units = with_pixel(|p| p.split("[[device.instance]]").next().unwrap_or_default().to_owned());
         assert_eq!(
             error(&no_units),
             "device `pixel-8` has no instances; add at least one [[device.instance]] with a udid"
@@ -421,10 +372,7 @@ mod tests {
         let arns: HashSet<_> = fleet.devices().iter().map(|d| d.arn.as_str()).collect();
         assert_eq!(arns.len(), fleet.len());
         for d in fleet.devices() {
-            let hex = d
-                .arn
-                .strip_prefix("arn:aws:devicefarm:us-west-2::device:")
-                .expect("device ARN");
+            let hex = d.arn.strip_prefix("arn:aws:devicefarm:us-west-2::device:").expect("device ARN");
             assert!(is_device_arn_id(hex), "{}", d.arn);
             assert!(!d.instances.is_empty(), "{}", d.name);
             assert_eq!(d.fleet_type, FleetType::Public);
@@ -432,50 +380,26 @@ mod tests {
             for i in &d.instances {
                 assert_eq!(i.status, InstanceStatus::Available);
                 assert!(i.instance_profile.is_none());
-                assert!(i
-                    .arn
-                    .starts_with("arn:aws:devicefarm:us-west-2::deviceinstance:"));
+                assert!(i.arn.starts_with("arn:aws:devicefarm:us-west-2::deviceinstance:"));
             }
         }
-        let instance_arns: HashSet<_> = fleet
-            .devices()
-            .iter()
-            .flat_map(|d| &d.instances)
-            .map(|i| &i.arn)
-            .collect();
+        let instance_arns: HashSet<_> = fleet.devices().iter().flat_map(|d| &d.instances).map(|i| &i.arn).collect();
         let instance_count: usize = fleet.devices().iter().map(|d| d.instances.len()).sum();
         assert_eq!(instance_arns.len(), instance_count);
-        assert!(
-            instance_count > fleet.len(),
-            "some models have several units"
-        );
+        assert!(instance_count > fleet.len(), "some models have several units");
         for platform in DevicePlatform::ALL {
             for form_factor in DeviceFormFactor::ALL {
                 assert!(
-                    fleet
-                        .devices()
-                        .iter()
-                        .any(|d| d.platform == *platform && d.form_factor == *form_factor),
+                    fleet.devices().iter().any(|d| d.platform == *platform && d.form_factor == *form_factor),
                     "{platform} {form_factor}"
                 );
             }
         }
-        let android_majors: HashSet<u64> = fleet
-            .devices()
-            .iter()
-            .filter(|d| d.platform == DevicePlatform::Android)
-            .map(|d| d.os.major())
-            .collect();
-        assert!(
-            (10..=15).all(|v| android_majors.contains(&v)),
-            "{android_majors:?}"
-        );
-        let ios_majors: HashSet<u64> = fleet
-            .devices()
-            .iter()
-            .filter(|d| d.platform == DevicePlatform::Ios)
-            .map(|d| d.os.major())
-            .collect();
+        let android_majors: HashSet<u64> =
+            fleet.devices().iter().filter(|d| d.platform == DevicePlatform::Android).map(|d| d.os.major()).collect();
+        assert!((10..=15).all(|v| android_majors.contains(&v)), "{android_majors:?}");
+        let ios_majors: HashSet<u64> =
+            fleet.devices().iter().filter(|d| d.platform == DevicePlatform::Ios).map(|d| d.os.major()).collect();
         assert!((15..=18).all(|v| ios_majors.contains(&v)), "{ios_majors:?}");
     }
 }

@@ -8,10 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
-use super::enums::{
-    DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceStatus,
-};
 use super::driver::Driver;
+use super::enums::{DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceStatus};
 use super::ids;
 use super::model::{Cpu, Device, DeviceInstance, InstanceProfile, Resolution};
 use super::os_version::OsVersion;
@@ -28,33 +26,19 @@ pub enum FleetError {
     #[error("device {device}: missing field `{field}`")]
     MissingField { device: String, field: String },
     #[error("device {device}: field `{field}`: {reason}")]
-    InvalidField {
-        device: String,
-        field: String,
-        reason: String,
-    },
+    InvalidField { device: String, field: String, reason: String },
     #[error("device {device} is defined more than once")]
     DuplicateDevice { device: String },
     #[error("devices {first} and {second} have the same ARN {arn}")]
-    DuplicateArn {
-        first: String,
-        second: String,
-        arn: String,
-    },
+    DuplicateArn { first: String, second: String, arn: String },
     #[error("device {device} has no instances; add at least one [[device.instance]] with a udid")]
     NoInstances { device: String },
     #[error("device {device}: udid `{udid}` is already used by device {other}")]
-    DuplicateUdid {
-        device: String,
-        udid: String,
-        other: String,
-    },
-    #[error("device {device}: instance {index} names instance profile `{profile}`, which no [[instance_profile]] defines")]
-    UnknownProfile {
-        device: String,
-        index: usize,
-        profile: String,
-    },
+    DuplicateUdid { device: String, udid: String, other: String },
+    #[error(
+        "device {device}: instance {index} names instance profile `{profile}`, which no [[instance_profile]] defines"
+    )]
+    UnknownProfile { device: String, index: usize, profile: String },
     #[error("instance profile {profile}: {reason}")]
     InvalidProfile { profile: String, reason: String },
 }
@@ -149,8 +133,7 @@ struct FleetDefaults {
 const MAX_NAME: usize = 256;
 
 pub(super) fn parse(toml_text: &str, region: &str) -> Result<Vec<(Device, Driver)>, FleetError> {
-    let file: FleetFile =
-        toml::from_str(toml_text).map_err(|e| FleetError::Syntax(e.to_string()))?;
+    let file: FleetFile = toml::from_str(toml_text).map_err(|e| FleetError::Syntax(e.to_string()))?;
     let defaults = fleet_defaults(file.fleet)?;
     let profiles = profiles(file.instance_profile, region, defaults.account.as_deref())?;
     if file.device.is_empty() {
@@ -173,19 +156,11 @@ pub(super) fn parse(toml_text: &str, region: &str) -> Result<Vec<(Device, Driver
         };
         let device = device(spec, &label, region, &defaults, &profiles, &mut ids_seen)?;
         if let Some(first) = arns.insert(device.arn.clone(), label.clone()) {
-            return Err(FleetError::DuplicateArn {
-                first,
-                second: label,
-                arn: device.arn,
-            });
+            return Err(FleetError::DuplicateArn { first, second: label, arn: device.arn });
         }
         for instance in &device.instances {
             if let Some(other) = udids.insert(instance.udid.clone(), label.clone()) {
-                return Err(FleetError::DuplicateUdid {
-                    device: label,
-                    udid: instance.udid.clone(),
-                    other,
-                });
+                return Err(FleetError::DuplicateUdid { device: label, udid: instance.udid.clone(), other });
             }
         }
         devices.push((device, driver));
@@ -196,10 +171,9 @@ pub(super) fn parse(toml_text: &str, region: &str) -> Result<Vec<(Device, Driver
 fn fleet_defaults(section: FleetSection) -> Result<FleetDefaults, FleetError> {
     let fleet_type = match section.fleet_type {
         None => FleetType::Private,
-        Some(t) => FleetType::parse(&t).map_err(|e| FleetError::InvalidFleetField {
-            field: "type",
-            reason: e.to_string(),
-        })?,
+        Some(t) => {
+            FleetType::parse(&t).map_err(|e| FleetError::InvalidFleetField { field: "type", reason: e.to_string() })?
+        }
     };
     let name = section.name.unwrap_or_else(|| match fleet_type {
         FleetType::Public => "Public".to_owned(),
@@ -213,11 +187,7 @@ fn fleet_defaults(section: FleetSection) -> Result<FleetDefaults, FleetError> {
             });
         }
     }
-    Ok(FleetDefaults {
-        fleet_type,
-        name,
-        account: section.account,
-    })
+    Ok(FleetDefaults { fleet_type, name, account: section.account })
 }
 
 fn profiles(
@@ -266,18 +236,11 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn missing(&self, field: &str) -> FleetError {
-        FleetError::MissingField {
-            device: self.label.to_owned(),
-            field: field.to_owned(),
-        }
+        FleetError::MissingField { device: self.label.to_owned(), field: field.to_owned() }
     }
 
     fn invalid(&self, field: &str, reason: impl Into<String>) -> FleetError {
-        FleetError::InvalidField {
-            device: self.label.to_owned(),
-            field: field.to_owned(),
-            reason: reason.into(),
-        }
+        FleetError::InvalidField { device: self.label.to_owned(), field: field.to_owned(), reason: reason.into() }
     }
 
     fn required<T>(&self, field: &str, value: Option<T>) -> Result<T, FleetError> {
@@ -322,9 +285,7 @@ fn device(
     let check = Checker { label };
     let id = check.text("id", spec.id)?;
     if !ids_seen.insert(id.clone()) {
-        return Err(FleetError::DuplicateDevice {
-            device: label.to_owned(),
-        });
+        return Err(FleetError::DuplicateDevice { device: label.to_owned() });
     }
     let arn_id = match spec.arn_id {
         Some(explicit) if ids::is_device_arn_id(&explicit) => explicit,
@@ -334,11 +295,7 @@ fn device(
     let arn = ids::device_arn(region, &arn_id);
 
     let resolution = check.required("resolution", spec.resolution)?;
-    if resolution.width == 0
-        || resolution.height == 0
-        || resolution.width > 100_000
-        || resolution.height > 100_000
-    {
+    if resolution.width == 0 || resolution.height == 0 || resolution.width > 100_000 || resolution.height > 100_000 {
         return Err(check.invalid("resolution", "width and height must be 1 to 100000 pixels"));
     }
     let cpu = check.required("cpu", spec.cpu)?;
@@ -346,9 +303,7 @@ fn device(
         return Err(check.invalid("cpu.clock", "must be a non-negative number"));
     }
     if spec.instance.is_empty() {
-        return Err(FleetError::NoInstances {
-            device: label.to_owned(),
-        });
+        return Err(FleetError::NoInstances { device: label.to_owned() });
     }
     let instances = spec
         .instance
@@ -408,18 +363,11 @@ fn instance(
     };
     let instance_profile = match spec.instance_profile {
         None => None,
-        Some(profile) => {
-            Some(
-                profiles
-                    .get(&profile)
-                    .cloned()
-                    .ok_or_else(|| FleetError::UnknownProfile {
-                        device: check.label.to_owned(),
-                        index,
-                        profile,
-                    })?,
-            )
-        }
+        Some(profile) => Some(profiles.get(&profile).cloned().ok_or_else(|| FleetError::UnknownProfile {
+            device: check.label.to_owned(),
+            index,
+            profile,
+        })?),
     };
     Ok(DeviceInstance {
         arn: ids::device_instance_arn(region, device_id, &udid),

@@ -67,9 +67,7 @@ pub fn curated_network_profile_arn(region: &str, profile_name: &str) -> String {
 
 /// Whether `s` is a valid explicit device `arn_id`: 32 upper-case hex digits.
 pub fn is_device_arn_id(s: &str) -> bool {
-    s.len() == 32
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
 }
 
 #[cfg(test)]
@@ -82,35 +80,25 @@ mod tests {
         assert_eq!(a, device_arn_id("pixel-8"));
         assert_ne!(a, device_arn_id("pixel-7"));
         assert!(is_device_arn_id(&a), "{a}");
-        assert_eq!(
-            device_arn("us-west-2", &a),
-            format!("arn:aws:devicefarm:us-west-2::device:{a}")
-        );
+        assert_eq!(device_arn("us-west-2", &a), format!("arn:aws:devicefarm:us-west-2::device:{a}"));
     }
 
     #[test]
     fn parts_are_kept_apart() {
-        assert_ne!(
-            device_instance_arn("r", "a/b", "c"),
-            device_instance_arn("r", "a", "b/c")
-        );
-        assert_ne!(
-            device_instance_arn("r", "ab", "c"),
-            device_instance_arn("r", "a", "bc")
-        );
+        assert_ne!(device_instance_arn("r", "a/b", "c"), device_instance_arn("r", "a", "b/c"));
+        assert_ne!(device_instance_arn("r", "ab", "c"), device_instance_arn("r", "a", "bc"));
     }
 
     #[test]
     fn arn_shapes() {
         let inst = device_instance_arn("us-west-2", "pixel-8", "38181FDJH000AB");
-        let uuid = inst
-            .strip_prefix("arn:aws:devicefarm:us-west-2::deviceinstance:")
-            .expect("prefix");
+        let uuid = inst.strip_prefix("arn:aws:devicefarm:us-west-2::deviceinstance:").expect("prefix");
         assert!(Uuid::parse_str(uuid).is_ok(), "{inst}");
         assert!(instance_profile_arn("us-west-2", Some("123456789012"), "p")
             .starts_with("arn:aws:devicefarm:us-west-2:123456789012:instanceprofile:"));
-        assert!(instance_profile_arn("us-west-2", None, "p")
-            .starts_with("arn:aws:devicefarm:us-west-2::instanceprofile:"));
+        assert!(
+            instance_profile_arn("us-west-2", None, "p").starts_with("arn:aws:devicefarm:us-west-2::instanceprofile:")
+        );
         assert_eq!(curated_pool_arn("eu-west-1", "0a"), "arn:aws:devicefarm:eu-west-1::devicepool:0a");
         let full = curated_network_profile_arn("eu-west-1", "Full");
         assert!(full.starts_with("arn:aws:devicefarm:eu-west-1::networkprofile:"), "{full}");

@@ -40,13 +40,10 @@ mod wire_enum;
 mod test_support;
 
 pub use attribute::{DeviceAttribute, DeviceFilterAttribute, RuleOperator};
-pub use compat::{
-    check_compatibility, check_pool, test_type_platform, AppInfo, DeviceCompatibility,
-    Incompatibility,
-};
+pub use compat::{check_compatibility, check_pool, test_type_platform, AppInfo, DeviceCompatibility, Incompatibility};
 pub use condition::ValueError;
-pub use driver::Driver;
 pub use curated::{curated_pools, CuratedPool, TOP_DEVICES, TOP_DEVICES_ID};
+pub use driver::Driver;
 pub use enums::{DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceStatus};
 pub use filter::{matches_all, validate_filters, DeviceFilter, FilterError};
 pub use fleet::{Fleet, FleetError};

@@ -7,9 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::enums::{
-    DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceStatus,
-};
+use super::enums::{DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceStatus};
 use super::os_version::OsVersion;
 
 /// `Device`: a device model that tests run against, with its physical instances.

@@ -44,10 +44,7 @@ impl OsVersion {
         while components.last() == Some(&0) {
             components.pop();
         }
-        Ok(OsVersion {
-            text: s.to_owned(),
-            significant: components,
-        })
+        Ok(OsVersion { text: s.to_owned(), significant: components })
     }
 
     /// The version as it was written.
@@ -149,25 +146,8 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_dotted_numbers() {
-        for bad in [
-            "",
-            ".",
-            "14.",
-            ".14",
-            "14..1",
-            "+5",
-            "-1",
-            "12L",
-            "v14",
-            " 14",
-            "1.2a",
-            "99999999999999999999",
-        ] {
-            assert_eq!(
-                OsVersion::parse(bad),
-                Err(InvalidOsVersion(bad.to_owned())),
-                "{bad:?}"
-            );
+        for bad in ["", ".", "14.", ".14", "14..1", "+5", "-1", "12L", "v14", " 14", "1.2a", "99999999999999999999"] {
+            assert_eq!(OsVersion::parse(bad), Err(InvalidOsVersion(bad.to_owned())), "{bad:?}");
         }
     }
 

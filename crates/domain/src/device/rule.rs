@@ -31,35 +31,16 @@ pub enum RuleError {
         "Invalid device pool rule: attribute {attribute} does not support operator {operator} (supported: {})",
         join(attribute.rule_operators())
     )]
-    UnsupportedOperator {
-        attribute: DeviceAttribute,
-        operator: RuleOperator,
-    },
+    UnsupportedOperator { attribute: DeviceAttribute, operator: RuleOperator },
     #[error("Invalid device pool rule {attribute} {operator}: value {value} is a JSON array with items that are not strings")]
-    NonStringListItem {
-        attribute: DeviceAttribute,
-        operator: RuleOperator,
-        value: String,
-    },
+    NonStringListItem { attribute: DeviceAttribute, operator: RuleOperator, value: String },
     #[error("Invalid device pool rule {attribute} {operator}: {problem}")]
-    Value {
-        attribute: DeviceAttribute,
-        operator: RuleOperator,
-        problem: ValueError,
-    },
+    Value { attribute: DeviceAttribute, operator: RuleOperator, problem: ValueError },
 }
 
 impl Rule {
-    pub fn new(
-        attribute: DeviceAttribute,
-        operator: RuleOperator,
-        value: impl Into<String>,
-    ) -> Self {
-        Rule {
-            attribute,
-            operator,
-            value: value.into(),
-        }
+    pub fn new(attribute: DeviceAttribute, operator: RuleOperator, value: impl Into<String>) -> Self {
+        Rule { attribute, operator, value: value.into() }
     }
 
     /// A rule whose value is encoded the way AWS encodes it: a JSON array for
@@ -104,10 +85,7 @@ impl Rule {
 
     fn condition(&self) -> Result<Condition, RuleError> {
         if !self.attribute.rule_operators().contains(&self.operator) {
-            return Err(RuleError::UnsupportedOperator {
-                attribute: self.attribute,
-                operator: self.operator,
-            });
+            return Err(RuleError::UnsupportedOperator { attribute: self.attribute, operator: self.operator });
         }
         let values = self.values()?;
         Condition::new(self.attribute, self.operator, &values).map_err(|problem| RuleError::Value {
@@ -144,9 +122,7 @@ mod tests {
         assert_eq!(values("True"), ["True"]);
         assert_eq!(values("10.10"), ["10.10"]);
         assert_eq!(values("[]"), Vec::<String>::new());
-        let err = Rule::new(A::Model, Op::In, "[1, \"a\"]")
-            .values()
-            .expect_err("number item");
+        let err = Rule::new(A::Model, Op::In, "[1, \"a\"]").values().expect_err("number item");
         assert!(matches!(err, RuleError::NonStringListItem { .. }));
     }
 
@@ -177,36 +153,25 @@ mod tests {
 
     #[test]
     fn errors_read_well() {
-        let err = Rule::new(A::InstanceArn, Op::Equals, "\"x\"")
-            .validate()
-            .expect_err("no EQUALS");
+        let err = Rule::new(A::InstanceArn, Op::Equals, "\"x\"").validate().expect_err("no EQUALS");
         assert_eq!(
             err.to_string(),
             "Invalid device pool rule: attribute INSTANCE_ARN does not support operator EQUALS (supported: IN, NOT_IN)"
         );
-        let err = Rule::new(A::Platform, Op::Equals, "[\"ANDROID\",\"IOS\"]")
-            .validate()
-            .expect_err("two");
+        let err = Rule::new(A::Platform, Op::Equals, "[\"ANDROID\",\"IOS\"]").validate().expect_err("two");
         assert_eq!(
             err.to_string(),
             "Invalid device pool rule PLATFORM EQUALS: EQUALS needs exactly one value, but 2 were given"
         );
-        let err = Rule::new(A::Arn, Op::In, "[]")
-            .validate()
-            .expect_err("empty list");
+        let err = Rule::new(A::Arn, Op::In, "[]").validate().expect_err("empty list");
         assert!(err.to_string().contains("at least one value"), "{err}");
-        assert!(Rule::new(A::Platform, Op::Equals, "\"WINDOWS\"")
-            .validate()
-            .is_err());
+        assert!(Rule::new(A::Platform, Op::Equals, "\"WINDOWS\"").validate().is_err());
     }
 
     #[test]
     fn encoded_round_trips_through_values() {
         let rule = Rule::encoded(A::Manufacturer, Op::In, &["Apple", "Google \"Pixel\""]);
-        assert_eq!(
-            rule.values().expect("decodes"),
-            ["Apple", "Google \"Pixel\""]
-        );
+        assert_eq!(rule.values().expect("decodes"), ["Apple", "Google \"Pixel\""]);
         let rule = Rule::encoded(A::Platform, Op::Equals, &["IOS"]);
         assert_eq!(rule.value, "\"IOS\"");
         assert!(matches_all_rules(&[rule], &iphone()));

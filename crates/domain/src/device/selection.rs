@@ -20,10 +20,7 @@ pub fn select_by_rules<'a>(
     rules: &[Rule],
     max_devices: Option<usize>,
 ) -> Vec<&'a Device> {
-    rank_and_cap(
-        devices.into_iter().filter(|d| matches_all_rules(rules, d)),
-        max_devices,
-    )
+    rank_and_cap(devices.into_iter().filter(|d| matches_all_rules(rules, d)), max_devices)
 }
 
 /// The devices passing every filter, ranked, at most `max_devices` of them.
@@ -32,16 +29,10 @@ pub fn select_by_filters<'a>(
     filters: &[DeviceFilter],
     max_devices: Option<usize>,
 ) -> Vec<&'a Device> {
-    rank_and_cap(
-        devices.into_iter().filter(|d| matches_all(filters, d)),
-        max_devices,
-    )
+    rank_and_cap(devices.into_iter().filter(|d| matches_all(filters, d)), max_devices)
 }
 
-fn rank_and_cap<'a>(
-    devices: impl Iterator<Item = &'a Device>,
-    max_devices: Option<usize>,
-) -> Vec<&'a Device> {
+fn rank_and_cap<'a>(devices: impl Iterator<Item = &'a Device>, max_devices: Option<usize>) -> Vec<&'a Device> {
     let mut chosen: Vec<&Device> = devices.collect();
     chosen.sort_by(|a, b| {
         (Reverse(a.availability.preference()), &a.name, &a.arn).cmp(&(
@@ -108,26 +99,16 @@ mod tests {
     #[test]
     fn max_devices_keeps_the_best_ranked() {
         let fleet = fleet();
-        let android = [Rule::encoded(
-            DeviceAttribute::Platform,
-            RuleOperator::Equals,
-            &["ANDROID"],
-        )];
-        assert_eq!(
-            names(&select_by_rules(&fleet, &android, Some(2))),
-            ["Google Pixel 8", "Samsung Galaxy Tab S9"]
-        );
+        let android = [Rule::encoded(DeviceAttribute::Platform, RuleOperator::Equals, &["ANDROID"])];
+        assert_eq!(names(&select_by_rules(&fleet, &android, Some(2))), ["Google Pixel 8", "Samsung Galaxy Tab S9"]);
         assert!(select_by_rules(&fleet, &android, Some(0)).is_empty());
     }
 
     #[test]
     fn filters_select_the_same_way() {
         let fleet = fleet();
-        let samsung = [DeviceFilter::new(
-            DeviceFilterAttribute::Manufacturer,
-            RuleOperator::Equals,
-            vec!["Samsung".to_owned()],
-        )];
+        let samsung =
+            [DeviceFilter::new(DeviceFilterAttribute::Manufacturer, RuleOperator::Equals, vec!["Samsung".to_owned()])];
         assert_eq!(
             names(&select_by_filters(&fleet, &samsung, Some(5))),
             ["Samsung Galaxy Tab S9", "Samsung Galaxy A12"]

@@ -1,17 +1,13 @@
 //! Hand-built devices for the unit tests of filters, rules, pools and compatibility,
 //! independent of the fleet file parser.
 
-use super::enums::{
-    DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceStatus,
-};
+use super::enums::{DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceStatus};
 use super::model::{Cpu, Device, DeviceInstance, Resolution};
 use super::os_version::OsVersion;
 
 fn instance(device_arn: &str, n: u32, labels: &[&str]) -> DeviceInstance {
     DeviceInstance {
-        arn: format!(
-            "arn:aws:devicefarm:us-west-2::deviceinstance:00000000-0000-0000-0000-00000000000{n}"
-        ),
+        arn: format!("arn:aws:devicefarm:us-west-2::deviceinstance:00000000-0000-0000-0000-00000000000{n}"),
         device_arn: device_arn.to_owned(),
         labels: labels.iter().map(|l| l.to_string()).collect(),
         status: InstanceStatus::Available,
@@ -41,15 +37,8 @@ pub(crate) fn device(
         form_factor,
         platform,
         os: OsVersion::parse(os).expect("test os version"),
-        cpu: Cpu {
-            frequency: "MHz".to_owned(),
-            architecture: "arm64".to_owned(),
-            clock: 2000.0,
-        },
-        resolution: Resolution {
-            width: 1080,
-            height: 2400,
-        },
+        cpu: Cpu { frequency: "MHz".to_owned(), architecture: "arm64".to_owned(), clock: 2000.0 },
+        resolution: Resolution { width: 1080, height: 2400 },
         heap_size: 256_000_000,
         memory: 128_000_000_000,
         image: None,
@@ -77,10 +66,7 @@ pub(crate) fn pixel() -> Device {
         DeviceAvailability::Available,
         FleetType::Private,
     );
-    d.instances = vec![
-        instance(&d.arn, 1, &["lab-a"]),
-        instance(&d.arn, 2, &["lab-b", "5g"]),
-    ];
+    d.instances = vec![instance(&d.arn, 1, &["lab-a"]), instance(&d.arn, 2, &["lab-b", "5g"])];
     d
 }
 

@@ -74,9 +74,5 @@ pub(crate) use wire_enum;
 
 /// Joins enum values for error messages ("EQUALS, IN, NOT_IN").
 pub(crate) fn join<T: fmt::Display>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }

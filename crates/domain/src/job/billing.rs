@@ -28,16 +28,8 @@ impl DeviceMinutes {
     pub fn from_seconds(seconds: i64, method: BillingMethod) -> DeviceMinutes {
         let total = seconds as f64 / 60.0;
         match method {
-            BillingMethod::Metered => DeviceMinutes {
-                total,
-                metered: total,
-                unmetered: 0.0,
-            },
-            BillingMethod::Unmetered => DeviceMinutes {
-                total,
-                metered: 0.0,
-                unmetered: total,
-            },
+            BillingMethod::Metered => DeviceMinutes { total, metered: total, unmetered: 0.0 },
+            BillingMethod::Unmetered => DeviceMinutes { total, metered: 0.0, unmetered: total },
         }
     }
 }

@@ -21,10 +21,7 @@ impl Counters {
     /// The counters of one test: it counts in `total` from the start, and in its result's
     /// bucket once it has one (a test still PENDING counts only in `total`).
     pub fn of_test(result: ExecutionResult) -> Counters {
-        let mut c = Counters {
-            total: 1,
-            ..Counters::default()
-        };
+        let mut c = Counters { total: 1, ..Counters::default() };
         match result {
             ExecutionResult::Pending => {}
             ExecutionResult::Passed => c.passed = 1,
@@ -75,23 +72,9 @@ mod tests {
 
     #[test]
     fn sums_add_every_field() {
-        let all: Vec<Counters> = ExecutionResult::ALL
-            .iter()
-            .map(|r| Counters::of_test(*r))
-            .collect();
+        let all: Vec<Counters> = ExecutionResult::ALL.iter().map(|r| Counters::of_test(*r)).collect();
         let sum = Counters::sum(&all);
-        assert_eq!(
-            sum,
-            Counters {
-                total: 7,
-                passed: 1,
-                failed: 1,
-                warned: 1,
-                errored: 1,
-                stopped: 1,
-                skipped: 1
-            }
-        );
+        assert_eq!(sum, Counters { total: 7, passed: 1, failed: 1, warned: 1, errored: 1, stopped: 1, skipped: 1 });
         assert_eq!(sum.decided(), 6);
     }
 }

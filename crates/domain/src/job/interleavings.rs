@@ -15,9 +15,9 @@ use super::billing::{BillingMethod, DeviceMinutes};
 use super::counters::Counters;
 use super::observed::{observed_snapshot, ObservedCase, ObservedJob, StepEnd};
 use super::plan::{JobPlan, TestPlan};
+use super::properties::arb_result;
 use super::report::{apply, JobReport, Step as HostStep};
 use super::run::{run_snapshot, RunSnapshot};
-use super::properties::arb_result;
 use super::snapshot::{snapshot, JobSnapshot};
 use super::status::{ExecutionResult, ExecutionStatus};
 use super::timeline::{JobTimes, PrepDurations};
@@ -33,10 +33,7 @@ const DEVICES: [&str; 2] = ["d0", "d1"];
 fn fleet() -> BTreeMap<String, Vec<String>> {
     let mut fleet: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (device, instance) in INSTANCES {
-        fleet
-            .entry(device.to_owned())
-            .or_default()
-            .push(instance.to_owned());
+        fleet.entry(device.to_owned()).or_default().push(instance.to_owned());
     }
     fleet
 }
@@ -44,14 +41,8 @@ fn fleet() -> BTreeMap<String, Vec<String>> {
 /// How a job's course is known: from its plan, or from what its host reports.
 #[derive(Debug, Clone)]
 enum Driver {
-    Simulated {
-        plan: JobPlan,
-        prep: PrepDurations,
-    },
-    Real {
-        cases: Vec<ObservedCase>,
-        observed: ObservedJob,
-    },
+    Simulated { plan: JobPlan, prep: PrepDurations },
+    Real { cases: Vec<ObservedCase>, observed: ObservedJob },
 }
 
 /// A job as the store keeps it: everything else is derived.
@@ -68,12 +59,8 @@ struct Job {
 impl Job {
     fn at(&self, now: i64) -> JobSnapshot {
         match &self.driver {
-            Driver::Simulated { plan, prep } => {
-                snapshot(plan, prep, &self.times, self.waiting, now)
-            }
-            Driver::Real { observed, .. } => {
-                observed_snapshot(observed, &self.times, self.waiting, now)
-            }
+            Driver::Simulated { plan, prep } => snapshot(plan, prep, &self.times, self.waiting, now),
+            Driver::Real { observed, .. } => observed_snapshot(observed, &self.times, self.waiting, now),
         }
     }
 
@@ -214,18 +201,12 @@ impl World {
 
     fn apply(&mut self, event: &Event) -> Result<(), TestCaseError> {
         match event {
-            Event::ScheduleRun {
-                metered,
-                timeout_minutes,
-                jobs,
-            } => self.schedule_run(*metered, *timeout_minutes, jobs),
+            Event::ScheduleRun { metered, timeout_minutes, jobs } => {
+                self.schedule_run(*metered, *timeout_minutes, jobs)
+            }
             Event::Advance(ms) => self.now += ms,
             Event::AdvanceToNextChange => {
-                let next = self
-                    .snapshots()
-                    .iter()
-                    .filter_map(|s| s.next_change_ms)
-                    .min();
+                let next = self.snapshots().iter().filter_map(|s| s.next_change_ms).min();
                 self.now = next.unwrap_or(self.now).max(self.now);
             }
             Event::SchedulerRound => self.scheduler_round()?,
@@ -283,14 +264,8 @@ impl World {
         let first = self.jobs.len();
         for (device, spec) in specs {
             let driver = match spec {
-                JobSpec::Simulated(plan, prep) => Driver::Simulated {
-                    plan: plan.clone(),
-                    prep: *prep,
-                },
-                JobSpec::Real(cases) => Driver::Real {
-                    cases: cases.clone(),
-                    observed: ObservedJob::default(),
-                },
+                JobSpec::Simulated(plan, prep) => Driver::Simulated { plan: plan.clone(), prep: *prep },
+                JobSpec::Real(cases) => Driver::Real { cases: cases.clone(), observed: ObservedJob::default() },
             };
             self.jobs.push(Job {
                 run,
@@ -302,11 +277,7 @@ impl World {
             });
         }
         self.runs.push(Run {
-            billing: if metered {
-                BillingMethod::Metered
-            } else {
-                BillingMethod::Unmetered
-            },
+            billing: if metered { BillingMethod::Metered } else { BillingMethod::Unmetered },
             stop_requested_ms: None,
             jobs: (first..self.jobs.len()).collect(),
         });
@@ -360,11 +331,7 @@ impl World {
                         j,
                         self.holders.get(&instance_arn)
                     );
-                    prop_assert!(
-                        !self.unavailable.contains(&instance_arn),
-                        "{} is unavailable",
-                        instance_arn
-                    );
+                    prop_assert!(!self.unavailable.contains(&instance_arn), "{} is unavailable", instance_arn);
                     prop_assert!(fleet()[DEVICES[self.jobs[j].device]].contains(&instance_arn));
                     self.holders.insert(instance_arn.clone(), j);
                     let job = &mut self.jobs[j];
@@ -391,28 +358,18 @@ impl World {
         for job in &self.jobs {
             let driver = match &job.driver {
                 Driver::Simulated { plan, prep } => Driver::Simulated {
-                    plan: serde_json::from_str(&serde_json::to_string(plan).map_err(stored)?)
-                        .map_err(stored)?,
+                    plan: serde_json::from_str(&serde_json::to_string(plan).map_err(stored)?).map_err(stored)?,
                     prep: *prep,
                 },
                 Driver::Real { cases, observed } => Driver::Real {
                     cases: cases.clone(),
-                    observed: serde_json::from_str(
-                        &serde_json::to_string(observed).map_err(stored)?,
-                    )
-                    .map_err(stored)?,
+                    observed: serde_json::from_str(&serde_json::to_string(observed).map_err(stored)?)
+                        .map_err(stored)?,
                 },
             };
-            jobs.push(Job {
-                driver,
-                ..job.clone()
-            });
+            jobs.push(Job { driver, ..job.clone() });
         }
-        let mut restarted = World {
-            jobs,
-            holders: BTreeMap::new(),
-            ..self.clone()
-        };
+        let mut restarted = World { jobs, holders: BTreeMap::new(), ..self.clone() };
         let now = restarted.now;
         restarted.holders = restarted
             .jobs
@@ -452,31 +409,16 @@ fn host_reports(job: &mut Job, choice: u8, now: i64) {
     if assigned > now {
         return;
     }
-    let open = |s: &Option<super::observed::ObservedStep>| {
-        s.as_ref().is_some_and(|s| s.ended_ms.is_none())
-    };
-    let finished = |cases: Vec<ObservedCase>| JobReport::Finished {
-        cases,
-        artifacts: vec![],
-    };
-    let ended = |step, end| JobReport::StepEnded {
-        step,
-        end,
-        message: (end == StepEnd::Failed).then(|| "exit 1".to_owned()),
-    };
+    let open = |s: &Option<super::observed::ObservedStep>| s.as_ref().is_some_and(|s| s.ended_ms.is_none());
+    let finished = |cases: Vec<ObservedCase>| JobReport::Finished { cases, artifacts: vec![] };
+    let ended =
+        |step, end| JobReport::StepEnded { step, end, message: (end == StepEnd::Failed).then(|| "exit 1".to_owned()) };
     let started = |step| JobReport::StepStarted { step };
     let reports: Vec<JobReport> = if observed.finished_ms.is_some() {
         // A late or stray report: the first end must win.
-        vec![
-            JobReport::Failed {
-                message: "late".to_owned(),
-            },
-            started(HostStep::Tests),
-        ]
+        vec![JobReport::Failed { message: "late".to_owned() }, started(HostStep::Tests)]
     } else if choice.is_multiple_of(17) {
-        vec![JobReport::Failed {
-            message: "host lost".to_owned(),
-        }]
+        vec![JobReport::Failed { message: "host lost".to_owned() }]
     } else if observed.setup.is_none() {
         if stopped {
             vec![finished(vec![])]
@@ -489,20 +431,11 @@ fn host_reports(job: &mut Job, choice: u8, now: i64) {
             1 if !stopped => StepEnd::TimedOut,
             _ => StepEnd::Succeeded,
         };
-        let next = if end == StepEnd::Succeeded && !stopped {
-            HostStep::Tests
-        } else {
-            HostStep::Teardown
-        };
+        let next = if end == StepEnd::Succeeded && !stopped { HostStep::Tests } else { HostStep::Teardown };
         vec![ended(HostStep::Setup, end), started(next)]
     } else if open(&observed.tests) {
         match choice % 7 {
-            0 => vec![
-                JobReport::DeviceLost {
-                    message: "unplugged".to_owned(),
-                },
-                finished(cases.clone()),
-            ],
+            0 => vec![JobReport::DeviceLost { message: "unplugged".to_owned() }, finished(cases.clone())],
             _ => {
                 let end = match choice % 5 {
                     _ if stopped => StepEnd::Stopped,
@@ -514,16 +447,8 @@ fn host_reports(job: &mut Job, choice: u8, now: i64) {
             }
         }
     } else if open(&observed.teardown) {
-        let end = if choice.is_multiple_of(9) {
-            StepEnd::Failed
-        } else {
-            StepEnd::Succeeded
-        };
-        let ran_tests = if observed.tests.is_some() {
-            cases.clone()
-        } else {
-            vec![]
-        };
+        let end = if choice.is_multiple_of(9) { StepEnd::Failed } else { StepEnd::Succeeded };
+        let ran_tests = if observed.tests.is_some() { cases.clone() } else { vec![] };
         vec![ended(HostStep::Teardown, end), finished(ran_tests)]
     } else {
         vec![finished(vec![])]
@@ -542,13 +467,9 @@ fn check(world: &World, seen: &mut Seen) -> Result<(), TestCaseError> {
     let now = world.now;
     let snaps = world.snapshots();
     for (i, (job, snap)) in world.jobs.iter().zip(&snaps).enumerate() {
-        check_job(job, snap, now)
-            .map_err(|e| TestCaseError::fail(format!("job {i} at {now}: {e}")))?;
+        check_job(job, snap, now).map_err(|e| TestCaseError::fail(format!("job {i} at {now}: {e}")))?;
         match seen.jobs.get_mut(i) {
-            None => seen.jobs.push(Sighting {
-                last: snap.clone(),
-                settled: snap.is_final.then(|| snap.clone()),
-            }),
+            None => seen.jobs.push(Sighting { last: snap.clone(), settled: snap.is_final.then(|| snap.clone()) }),
             Some(sighting) => {
                 let last = &sighting.last;
                 prop_assert!(
@@ -586,22 +507,13 @@ fn check(world: &World, seen: &mut Seen) -> Result<(), TestCaseError> {
         let rolled = world.run_at(run, &snaps);
         let mine = || run.jobs.iter().map(|j| &snaps[*j]);
         prop_assert_eq!(rolled.counters, Counters::sum(mine().map(|j| &j.counters)));
-        prop_assert_eq!(
-            rolled.billed_seconds,
-            mine().map(|j| j.billed_seconds).sum::<i64>()
-        );
-        prop_assert_eq!(
-            rolled.completed_jobs as usize,
-            mine().filter(|j| j.is_final).count()
-        );
+        prop_assert_eq!(rolled.billed_seconds, mine().map(|j| j.billed_seconds).sum::<i64>());
+        prop_assert_eq!(rolled.completed_jobs as usize, mine().filter(|j| j.is_final).count());
         if rolled.status == ExecutionStatus::Stopping {
             prop_assert!(run.stop_requested_ms.is_some_and(|s| s <= now));
         }
         match seen.runs.get_mut(r) {
-            None => seen.runs.push(Sighting {
-                last: rolled.clone(),
-                settled: rolled.is_final.then(|| rolled.clone()),
-            }),
+            None => seen.runs.push(Sighting { last: rolled.clone(), settled: rolled.is_final.then(|| rolled.clone()) }),
             Some(sighting) => {
                 let last = &sighting.last;
                 prop_assert!(
@@ -631,37 +543,18 @@ fn check(world: &World, seen: &mut Seen) -> Result<(), TestCaseError> {
 fn check_job(job: &Job, snap: &JobSnapshot, now: i64) -> Result<(), TestCaseError> {
     prop_assert_eq!(snap.suites.len(), 3);
     for suite in &snap.suites {
-        prop_assert_eq!(
-            suite.counters,
-            Counters::sum(suite.tests.iter().map(|t| &t.counters))
-        );
-        prop_assert_eq!(
-            suite.billed_seconds,
-            suite.tests.iter().map(|t| t.billed_seconds).sum::<i64>()
-        );
+        prop_assert_eq!(suite.counters, Counters::sum(suite.tests.iter().map(|t| &t.counters)));
+        prop_assert_eq!(suite.billed_seconds, suite.tests.iter().map(|t| t.billed_seconds).sum::<i64>());
     }
-    prop_assert_eq!(
-        snap.counters,
-        Counters::sum(snap.suites.iter().map(|s| &s.counters))
-    );
-    prop_assert_eq!(
-        snap.billed_seconds,
-        snap.suites.iter().map(|s| s.billed_seconds).sum::<i64>()
-    );
+    prop_assert_eq!(snap.counters, Counters::sum(snap.suites.iter().map(|s| &s.counters)));
+    prop_assert_eq!(snap.billed_seconds, snap.suites.iter().map(|s| s.billed_seconds).sum::<i64>());
     prop_assert_eq!(snap.is_final, snap.status == ExecutionStatus::Completed);
     if snap.is_final {
-        prop_assert_eq!(
-            snap.counters.decided(),
-            snap.counters.total,
-            "a final job with an undecided test"
-        );
+        prop_assert_eq!(snap.counters.decided(), snap.counters.total, "a final job with an undecided test");
         prop_assert!(snap.result != ExecutionResult::Pending);
     }
     if snap.status == ExecutionStatus::Stopping {
-        prop_assert!(
-            job.times.stop_requested_ms.is_some_and(|s| s <= now),
-            "STOPPING without a stop"
-        );
+        prop_assert!(job.times.stop_requested_ms.is_some_and(|s| s <= now), "STOPPING without a stop");
     }
     if job.stopped_before_setup() {
         prop_assert_eq!(snap.billed_seconds, 0, "stopped before setup, yet billed");
@@ -705,30 +598,13 @@ fn check_billing_span(job: &Job, snap: &JobSnapshot) -> Result<(), TestCaseError
         return Ok(());
     };
     prop_assert_eq!(Some(setup_started), job.setup_start());
-    let end = snap
-        .stopped_ms
-        .ok_or_else(|| TestCaseError::fail("final without an end"))?;
+    let end = snap.stopped_ms.ok_or_else(|| TestCaseError::fail("final without an end"))?;
     let span = ceil_seconds(end - setup_started);
-    let ran: Vec<(i64, i64)> = snap
-        .tests()
-        .filter_map(|t| t.started_ms.zip(t.stopped_ms))
-        .collect();
+    let ran: Vec<(i64, i64)> = snap.tests().filter_map(|t| t.started_ms.zip(t.stopped_ms)).collect();
     let extra = i64::try_from(ran.len().saturating_sub(1)).unwrap_or(i64::MAX);
-    prop_assert!(
-        snap.billed_seconds >= span,
-        "billed {} < span {}",
-        snap.billed_seconds,
-        span
-    );
-    prop_assert!(
-        snap.billed_seconds <= span + extra,
-        "billed {} > span {} + {}",
-        snap.billed_seconds,
-        span,
-        extra
-    );
-    if ran.iter().all(|(s, e)| s % 1000 == 0 && e % 1000 == 0) && (end - setup_started) % 1000 == 0
-    {
+    prop_assert!(snap.billed_seconds >= span, "billed {} < span {}", snap.billed_seconds, span);
+    prop_assert!(snap.billed_seconds <= span + extra, "billed {} > span {} + {}", snap.billed_seconds, span, extra);
+    if ran.iter().all(|(s, e)| s % 1000 == 0 && e % 1000 == 0) && (end - setup_started) % 1000 == 0 {
         prop_assert_eq!(snap.billed_seconds, span);
     }
     Ok(())
@@ -740,41 +616,21 @@ fn check_billing_span(job: &Job, snap: &JobSnapshot) -> Result<(), TestCaseError
 fn check_instances(world: &World, snaps: &[JobSnapshot]) -> Result<(), TestCaseError> {
     let mut stretches: BTreeMap<&str, Vec<(i64, i64, usize)>> = BTreeMap::new();
     for (i, (job, snap)) in world.jobs.iter().zip(snaps).enumerate() {
-        let (Some(instance), Some(assigned)) = (job.instance.as_deref(), job.times.assigned_ms)
-        else {
+        let (Some(instance), Some(assigned)) = (job.instance.as_deref(), job.times.assigned_ms) else {
             continue;
         };
-        let released = if snap.is_final {
-            snap.device_released_ms.unwrap_or(i64::MIN)
-        } else {
-            i64::MAX
-        };
-        prop_assert!(
-            released >= assigned,
-            "job {} released {} before its assignment {}",
-            i,
-            released,
-            assigned
-        );
+        let released = if snap.is_final { snap.device_released_ms.unwrap_or(i64::MIN) } else { i64::MAX };
+        prop_assert!(released >= assigned, "job {} released {} before its assignment {}", i, released, assigned);
         if !snap.is_final {
             prop_assert_eq!(world.holders.get(instance), Some(&i));
         }
-        stretches
-            .entry(instance)
-            .or_default()
-            .push((assigned, released, i));
+        stretches.entry(instance).or_default().push((assigned, released, i));
     }
     for (instance, mut list) in stretches {
         list.sort();
         for pair in list.windows(2) {
             let ((_, released, a), (assigned, _, b)) = (pair[0], pair[1]);
-            prop_assert!(
-                assigned >= released,
-                "{} ran jobs {} and {} at once",
-                instance,
-                a,
-                b
-            );
+            prop_assert!(assigned >= released, "{} ran jobs {} and {} at once", instance, a, b);
         }
     }
     Ok(())
@@ -786,12 +642,8 @@ fn arb_ms() -> impl Strategy<Value = i64> {
 }
 
 fn arb_plan() -> impl Strategy<Value = JobPlan> {
-    (
-        arb_ms(),
-        proptest::collection::vec((arb_ms(), arb_result()), 0..4),
-        arb_ms(),
-    )
-        .prop_map(|(setup_ms, tests, teardown_ms)| JobPlan {
+    (arb_ms(), proptest::collection::vec((arb_ms(), arb_result()), 0..4), arb_ms()).prop_map(
+        |(setup_ms, tests, teardown_ms)| JobPlan {
             setup_ms,
             tests: tests
                 .into_iter()
@@ -804,7 +656,8 @@ fn arb_plan() -> impl Strategy<Value = JobPlan> {
                 })
                 .collect(),
             teardown_ms,
-        })
+        },
+    )
 }
 
 fn arb_prep() -> impl Strategy<Value = PrepDurations> {
@@ -819,19 +672,18 @@ fn arb_prep() -> impl Strategy<Value = PrepDurations> {
 }
 
 fn arb_spec() -> impl Strategy<Value = JobSpec> {
-    let cases = proptest::collection::vec(((0i64..20).prop_map(|s| s * 1_000), arb_result()), 0..3)
-        .prop_map(|cases| {
-            cases
-                .into_iter()
-                .enumerate()
-                .map(|(i, (duration_ms, result))| ObservedCase {
-                    name: format!("c{i}"),
-                    duration_ms,
-                    result,
-                    message: None,
-                })
-                .collect()
-        });
+    let cases = proptest::collection::vec(((0i64..20).prop_map(|s| s * 1_000), arb_result()), 0..3).prop_map(|cases| {
+        cases
+            .into_iter()
+            .enumerate()
+            .map(|(i, (duration_ms, result))| ObservedCase {
+                name: format!("c{i}"),
+                duration_ms,
+                result,
+                message: None,
+            })
+            .collect()
+    });
     prop_oneof![
         2 => (arb_plan(), arb_prep()).prop_map(|(plan, prep)| JobSpec::Simulated(plan, prep)),
         1 => cases.prop_map(JobSpec::Real),
@@ -839,16 +691,8 @@ fn arb_spec() -> impl Strategy<Value = JobSpec> {
 }
 
 fn arb_schedule_run() -> impl Strategy<Value = Event> {
-    (
-        any::<bool>(),
-        1i32..=2,
-        proptest::collection::vec((0usize..2, arb_spec()), 1..4),
-    )
-        .prop_map(|(metered, timeout_minutes, jobs)| Event::ScheduleRun {
-            metered,
-            timeout_minutes,
-            jobs,
-        })
+    (any::<bool>(), 1i32..=2, proptest::collection::vec((0usize..2, arb_spec()), 1..4))
+        .prop_map(|(metered, timeout_minutes, jobs)| Event::ScheduleRun { metered, timeout_minutes, jobs })
 }
 
 fn arb_event() -> impl Strategy<Value = Event> {
@@ -868,11 +712,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
 
 /// A run first, so every sequence has jobs to act on.
 fn arb_history() -> impl Strategy<Value = (i32, Vec<Event>)> {
-    (
-        1i32..4,
-        arb_schedule_run(),
-        proptest::collection::vec(arb_event(), 1..60),
-    )
+    (1i32..4, arb_schedule_run(), proptest::collection::vec(arb_event(), 1..60))
         .prop_map(|(max, first, rest)| (max, std::iter::once(first).chain(rest).collect()))
 }
 

@@ -30,8 +30,8 @@ pub mod timeline;
 pub mod timeout;
 
 #[cfg(test)]
-mod properties;
-#[cfg(test)]
 mod interleavings;
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 mod scenarios;

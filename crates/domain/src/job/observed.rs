@@ -16,7 +16,9 @@ use super::counters::Counters;
 use super::result::{job_result, suite_result, worst_test_result};
 use super::snapshot::{JobSnapshot, SuiteSnapshot, TestSnapshot};
 use super::status::{ExecutionResult, ExecutionStatus};
-use super::timeline::{JobTimes, PLACEHOLDER_TEST, SETUP_SUITE, SETUP_TEST, TEARDOWN_SUITE, TEARDOWN_TEST, TESTS_SUITE};
+use super::timeline::{
+    JobTimes, PLACEHOLDER_TEST, SETUP_SUITE, SETUP_TEST, TEARDOWN_SUITE, TEARDOWN_TEST, TESTS_SUITE,
+};
 use super::timeout::Deadline;
 use crate::run::WaitReason;
 use serde::{Deserialize, Serialize};
@@ -194,7 +196,15 @@ pub fn observed_snapshot(obs: &ObservedJob, times: &JobTimes, waiting: WaitReaso
         ExecutionResult::Stopped
     };
 
-    let setup = step_test(SETUP_TEST, obs.setup.as_ref(), ExecutionResult::Errored, never_ran, is_final, &timeout_message, now_ms);
+    let setup = step_test(
+        SETUP_TEST,
+        obs.setup.as_ref(),
+        ExecutionResult::Errored,
+        never_ran,
+        is_final,
+        &timeout_message,
+        now_ms,
+    );
     let tests = match (&obs.tests, obs.tests.as_ref().and_then(|t| t.ended_ms).filter(|e| *e <= now_ms)) {
         (Some(step), Some(ended)) if !obs.cases.is_empty() => case_tests(step, ended, &obs.cases),
         (step, _) => vec![step_test(
@@ -207,8 +217,17 @@ pub fn observed_snapshot(obs: &ObservedJob, times: &JobTimes, waiting: WaitReaso
             now_ms,
         )],
     };
-    let teardown = step_test(TEARDOWN_TEST, obs.teardown.as_ref(), ExecutionResult::Failed, never_ran, is_final, &timeout_message, now_ms);
-    let suites = vec![suite(SETUP_SUITE, vec![setup]), suite(TESTS_SUITE, tests), suite(TEARDOWN_SUITE, vec![teardown])];
+    let teardown = step_test(
+        TEARDOWN_TEST,
+        obs.teardown.as_ref(),
+        ExecutionResult::Failed,
+        never_ran,
+        is_final,
+        &timeout_message,
+        now_ms,
+    );
+    let suites =
+        vec![suite(SETUP_SUITE, vec![setup]), suite(TESTS_SUITE, tests), suite(TEARDOWN_SUITE, vec![teardown])];
 
     let timed_out = [&obs.setup, &obs.tests].iter().any(|s| s.as_ref().and_then(|s| s.end) == Some(StepEnd::TimedOut));
     let started = |s: &Option<ObservedStep>| s.as_ref().is_some_and(|s| s.started_ms <= now_ms);
@@ -232,7 +251,11 @@ pub fn observed_snapshot(obs: &ObservedJob, times: &JobTimes, waiting: WaitReaso
         } else if stopped {
             None
         } else {
-            suites.iter().flat_map(|s| &s.tests).find(|t| t.result == result && t.message.is_some()).and_then(|t| t.message.clone())
+            suites
+                .iter()
+                .flat_map(|s| &s.tests)
+                .find(|t| t.result == result && t.message.is_some())
+                .and_then(|t| t.message.clone())
         };
         (result, message)
     } else {
@@ -259,7 +282,13 @@ mod tests {
     use super::*;
 
     fn times(assigned: Option<i64>, stop: Option<i64>) -> JobTimes {
-        JobTimes { created_ms: 0, assigned_ms: assigned, stop_requested_ms: stop, stop_grace_ms: stop.map(|_| 10_000), timeout_minutes: 10 }
+        JobTimes {
+            created_ms: 0,
+            assigned_ms: assigned,
+            stop_requested_ms: stop,
+            stop_grace_ms: stop.map(|_| 10_000),
+            timeout_minutes: 10,
+        }
     }
 
     fn step(start: i64, end: Option<(i64, StepEnd)>) -> Option<ObservedStep> {
@@ -329,7 +358,10 @@ mod tests {
         obs.teardown = step(4_200, Some((5_000, StepEnd::Succeeded)));
         obs.finished_ms = Some(5_000);
         let s = observed_snapshot(&obs, &t, WaitReason::Pending, 6_000);
-        assert_eq!((s.status, s.result, s.message.as_deref()), (ExecutionStatus::Completed, ExecutionResult::Stopped, None));
+        assert_eq!(
+            (s.status, s.result, s.message.as_deref()),
+            (ExecutionStatus::Completed, ExecutionResult::Stopped, None)
+        );
         assert_eq!(s.suites[1].tests[0].result, ExecutionResult::Stopped);
         // Setup 2 s + the signalled test phase 1.2 s → 2 s + teardown 0.8 s → 1 s.
         assert_eq!(s.billed_seconds, 5);
@@ -380,7 +412,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn any_end() -> impl Strategy<Value = StepEnd> {
-        prop::sample::select(vec![StepEnd::Succeeded, StepEnd::Failed, StepEnd::Stopped, StepEnd::TimedOut, StepEnd::Errored])
+        prop::sample::select(vec![
+            StepEnd::Succeeded,
+            StepEnd::Failed,
+            StepEnd::Stopped,
+            StepEnd::TimedOut,
+            StepEnd::Errored,
+        ])
     }
 
     fn any_result() -> impl Strategy<Value = ExecutionResult> {
@@ -435,4 +473,3 @@ mod tests {
         }
     }
 }
-

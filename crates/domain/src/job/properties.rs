@@ -26,15 +26,8 @@ pub(super) fn arb_result() -> impl Strategy<Value = ExecutionResult> {
 /// seconds, and some are zero.
 fn arb_plan() -> impl Strategy<Value = JobPlan> {
     let ms = || prop_oneof![Just(0i64), 0i64..40_000, (0i64..40).prop_map(|s| s * 1_000)];
-    (
-        ms(),
-        proptest::collection::vec(
-            (ms(), arb_result(), proptest::option::of("[a-z]{1,8}")),
-            0..5,
-        ),
-        ms(),
-    )
-        .prop_map(|(setup_ms, tests, teardown_ms)| JobPlan {
+    (ms(), proptest::collection::vec((ms(), arb_result(), proptest::option::of("[a-z]{1,8}")), 0..5), ms()).prop_map(
+        |(setup_ms, tests, teardown_ms)| JobPlan {
             setup_ms,
             tests: tests
                 .into_iter()
@@ -47,7 +40,8 @@ fn arb_plan() -> impl Strategy<Value = JobPlan> {
                 })
                 .collect(),
             teardown_ms,
-        })
+        },
+    )
 }
 
 fn arb_prep() -> impl Strategy<Value = PrepDurations> {
@@ -70,29 +64,19 @@ fn arb_grace() -> impl Strategy<Value = Option<i64>> {
 }
 
 fn arb_times() -> impl Strategy<Value = JobTimes> {
-    (
-        proptest::option::of(0i64..100_000),
-        proptest::option::of(0i64..300_000),
-        arb_grace(),
-        1i32..=3,
+    (proptest::option::of(0i64..100_000), proptest::option::of(0i64..300_000), arb_grace(), 1i32..=3).prop_map(
+        |(assigned_ms, stop_requested_ms, grace_ms, timeout_minutes)| JobTimes {
+            created_ms: 0,
+            assigned_ms,
+            stop_requested_ms,
+            stop_grace_ms: stop_requested_ms.and(grace_ms),
+            timeout_minutes,
+        },
     )
-        .prop_map(
-            |(assigned_ms, stop_requested_ms, grace_ms, timeout_minutes)| JobTimes {
-                created_ms: 0,
-                assigned_ms,
-                stop_requested_ms,
-                stop_grace_ms: stop_requested_ms.and(grace_ms),
-                timeout_minutes,
-            },
-        )
 }
 
 fn arb_wait() -> impl Strategy<Value = WaitReason> {
-    proptest::sample::select(vec![
-        WaitReason::Pending,
-        WaitReason::Concurrency,
-        WaitReason::Device,
-    ])
+    proptest::sample::select(vec![WaitReason::Pending, WaitReason::Concurrency, WaitReason::Device])
 }
 
 /// Far past any end the strategies can produce.
@@ -132,9 +116,7 @@ impl Job {
     /// The stop request, if it took effect (it came before the natural end).
     fn effective_stop(&self) -> Option<i64> {
         let natural_end = self.natural_end();
-        self.times
-            .stop_requested_ms
-            .filter(|t| natural_end.is_none_or(|end| *t < end))
+        self.times.stop_requested_ms.filter(|t| natural_end.is_none_or(|end| *t < end))
     }
 }
 
@@ -149,9 +131,7 @@ fn arb_job() -> impl Strategy<Value = Job> {
 
 fn status_rank(s: ExecutionStatus) -> u8 {
     match s {
-        ExecutionStatus::Pending
-        | ExecutionStatus::PendingConcurrency
-        | ExecutionStatus::PendingDevice => 0,
+        ExecutionStatus::Pending | ExecutionStatus::PendingConcurrency | ExecutionStatus::PendingDevice => 0,
         ExecutionStatus::Processing => 1,
         ExecutionStatus::Scheduling => 2,
         ExecutionStatus::Preparing => 3,

@@ -28,16 +28,29 @@ pub enum Step {
 pub enum JobReport {
     /// A step began. Setup spans two spec phases: its second start changes nothing, nor
     /// does a resent one.
-    StepStarted { step: Step },
-    StepEnded { step: Step, end: StepEnd, message: Option<String> },
+    StepStarted {
+        step: Step,
+    },
+    StepEnded {
+        step: Step,
+        end: StepEnd,
+        message: Option<String>,
+    },
     /// The device went away under the job: the steps it cut end ERRORED with `message`
     /// (a stop that the loss caused is not the customer's stop).
-    DeviceLost { message: String },
+    DeviceLost {
+        message: String,
+    },
     /// The host is done with the device: the job's end. Its test cases and stored files.
-    Finished { cases: Vec<ObservedCase>, artifacts: Vec<JobArtifact> },
+    Finished {
+        cases: Vec<ObservedCase>,
+        artifacts: Vec<JobArtifact>,
+    },
     /// The host could not run the job (or lost it): the step in progress, or a setup
     /// that never began, ends ERRORED with `message`, and the job ends.
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
 }
 
 /// Applies `report` at `now_ms`. A job that has finished takes no more reports: the
@@ -85,11 +98,25 @@ pub fn apply(observed: &mut ObservedJob, artifacts: &mut Vec<JobArtifact>, repor
             let mut end_ms = now_ms;
             if let Some(step) = open {
                 end_ms = end_ms.max(step.started_ms);
-                *step = ObservedStep { started_ms: step.started_ms, ended_ms: Some(end_ms), end: Some(StepEnd::Errored), message: Some(message.clone()) };
+                *step = ObservedStep {
+                    started_ms: step.started_ms,
+                    ended_ms: Some(end_ms),
+                    end: Some(StepEnd::Errored),
+                    message: Some(message.clone()),
+                };
             } else if never_started {
-                observed.setup = Some(ObservedStep { started_ms: now_ms, ended_ms: Some(now_ms), end: Some(StepEnd::Errored), message: Some(message.clone()) });
+                observed.setup = Some(ObservedStep {
+                    started_ms: now_ms,
+                    ended_ms: Some(now_ms),
+                    end: Some(StepEnd::Errored),
+                    message: Some(message.clone()),
+                });
             }
-            let latest_end = [&observed.setup, &observed.tests, &observed.teardown].into_iter().flatten().filter_map(|s| s.ended_ms).max();
+            let latest_end = [&observed.setup, &observed.tests, &observed.teardown]
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.ended_ms)
+                .max();
             observed.finished_ms = Some(latest_end.map_or(end_ms, |e| e.max(end_ms)));
         }
     }
@@ -128,12 +155,18 @@ mod tests {
         let setup = observed.setup.expect("setup");
         assert_eq!((setup.started_ms, setup.ended_ms, setup.end), (10, Some(30), Some(StepEnd::Succeeded)));
         let tests = observed.tests.expect("tests");
-        assert_eq!((tests.ended_ms, tests.end, tests.message.as_deref()), (Some(45), Some(StepEnd::Failed), Some("exit 1")));
+        assert_eq!(
+            (tests.ended_ms, tests.end, tests.message.as_deref()),
+            (Some(45), Some(StepEnd::Failed), Some("exit 1"))
+        );
     }
 
     #[test]
     fn a_failure_errors_the_open_step_or_a_setup_that_never_began_and_ends_the_job() {
-        let (observed, _) = applied(&[(JobReport::StepStarted { step: Step::Setup }, 10), (JobReport::Failed { message: "host lost".into() }, 50)]);
+        let (observed, _) = applied(&[
+            (JobReport::StepStarted { step: Step::Setup }, 10),
+            (JobReport::Failed { message: "host lost".into() }, 50),
+        ]);
         let setup = observed.setup.expect("setup");
         assert_eq!((setup.started_ms, setup.ended_ms, setup.end), (10, Some(50), Some(StepEnd::Errored)));
         assert_eq!(observed.finished_ms, Some(50));
@@ -144,7 +177,10 @@ mod tests {
 
     #[test]
     fn a_failure_dated_before_the_open_step_began_ends_it_where_it_began() {
-        let (observed, _) = applied(&[(JobReport::StepStarted { step: Step::Setup }, 100), (JobReport::Failed { message: "host silent".into() }, 40)]);
+        let (observed, _) = applied(&[
+            (JobReport::StepStarted { step: Step::Setup }, 100),
+            (JobReport::Failed { message: "host silent".into() }, 40),
+        ]);
         let setup = observed.setup.expect("setup");
         assert_eq!((setup.started_ms, setup.ended_ms), (100, Some(100)));
         assert_eq!(observed.finished_ms, Some(100));
@@ -175,7 +211,10 @@ mod tests {
         ]);
         assert_eq!(observed.setup.and_then(|s| s.end), Some(StepEnd::Succeeded));
         let tests = observed.tests.expect("tests");
-        assert_eq!((tests.end, tests.message.as_deref(), tests.ended_ms), (Some(StepEnd::Errored), Some("unplugged"), Some(5)));
+        assert_eq!(
+            (tests.end, tests.message.as_deref(), tests.ended_ms),
+            (Some(StepEnd::Errored), Some("unplugged"), Some(5))
+        );
     }
 
     #[test]
@@ -190,7 +229,12 @@ mod tests {
             JobReport::Finished { cases: vec![], artifacts: vec![] },
         ];
         let once: Vec<(JobReport, i64)> = reports.iter().cloned().enumerate().map(|(i, r)| (r, i as i64)).collect();
-        let twice: Vec<(JobReport, i64)> = reports.iter().cloned().enumerate().flat_map(|(i, r)| [(r.clone(), i as i64), (r, i as i64 + 100)]).collect();
+        let twice: Vec<(JobReport, i64)> = reports
+            .iter()
+            .cloned()
+            .enumerate()
+            .flat_map(|(i, r)| [(r.clone(), i as i64), (r, i as i64 + 100)])
+            .collect();
         assert_eq!(applied(&once), applied(&twice));
     }
 

@@ -36,16 +36,12 @@ fn job_severity(result: ExecutionResult) -> u8 {
 }
 
 /// The worst of some test results; `None` for none.
-pub fn worst_test_result(
-    results: impl IntoIterator<Item = ExecutionResult>,
-) -> Option<ExecutionResult> {
+pub fn worst_test_result(results: impl IntoIterator<Item = ExecutionResult>) -> Option<ExecutionResult> {
     results.into_iter().max_by_key(|r| test_severity(*r))
 }
 
 /// The worst of some job results; `None` for none.
-pub fn worst_job_result(
-    results: impl IntoIterator<Item = ExecutionResult>,
-) -> Option<ExecutionResult> {
+pub fn worst_job_result(results: impl IntoIterator<Item = ExecutionResult>) -> Option<ExecutionResult> {
     results.into_iter().max_by_key(|r| job_severity(*r))
 }
 
@@ -57,11 +53,7 @@ pub fn suite_result(tests: impl IntoIterator<Item = ExecutionResult>) -> Executi
 
 /// A finished job: "a job that was stopped ends STOPPED"; one the timeout cut ends ERRORED
 /// (even when the cut only kept tests from starting); otherwise the worst of its tests.
-pub fn job_result(
-    stopped: bool,
-    timed_out: bool,
-    tests: impl IntoIterator<Item = ExecutionResult>,
-) -> ExecutionResult {
+pub fn job_result(stopped: bool, timed_out: bool, tests: impl IntoIterator<Item = ExecutionResult>) -> ExecutionResult {
     if stopped {
         ExecutionResult::Stopped
     } else if timed_out {
@@ -73,10 +65,7 @@ pub fn job_result(
 
 /// A finished run: "a run stopped by StopRun ends STOPPED"; otherwise the worst of its jobs.
 /// A run without jobs cannot be scheduled; if one existed it would have skipped everything.
-pub fn run_result(
-    stopped: bool,
-    jobs: impl IntoIterator<Item = ExecutionResult>,
-) -> ExecutionResult {
+pub fn run_result(stopped: bool, jobs: impl IntoIterator<Item = ExecutionResult>) -> ExecutionResult {
     if stopped {
         ExecutionResult::Stopped
     } else {

@@ -36,11 +36,7 @@ pub struct RunSnapshot {
 /// - Result: STOPPED after a StopRun, otherwise the worst of the jobs'
 ///   ([`super::result`]). A StopRun that came after every job had ended changed nothing
 ///   and is ignored (callers should not record one, but a race must not rewrite history).
-pub fn run_snapshot(
-    jobs: &[JobSnapshot],
-    stop_requested_ms: Option<i64>,
-    now_ms: i64,
-) -> RunSnapshot {
+pub fn run_snapshot(jobs: &[JobSnapshot], stop_requested_ms: Option<i64>, now_ms: i64) -> RunSnapshot {
     let all_final = jobs.iter().all(|j| j.is_final);
     let last_end = jobs.iter().filter_map(|j| j.stopped_ms).max();
     let stopped = stop_requested_ms.is_some_and(|at| {
@@ -59,11 +55,7 @@ pub fn run_snapshot(
     let completed_jobs = jobs.iter().filter(|j| j.is_final).count();
     RunSnapshot {
         status,
-        result: if all_final {
-            run_result(stopped, jobs.iter().map(|j| j.result))
-        } else {
-            ExecutionResult::Pending
-        },
+        result: if all_final { run_result(stopped, jobs.iter().map(|j| j.result)) } else { ExecutionResult::Pending },
         started_ms: jobs.iter().filter_map(|j| j.started_ms).min(),
         stopped_ms: last_end.filter(|_| all_final),
         billed_seconds: jobs.iter().map(|j| j.billed_seconds).sum(),

@@ -17,8 +17,8 @@ use super::plan::JobPlan;
 use super::result::{job_result, suite_result};
 use super::status::{ExecutionResult, ExecutionStatus};
 use super::timeline::{
-    resolve, test_names, JobTimes, PrepDurations, Step, StepOutcome, Timeline, SETUP_SUITE,
-    SETUP_TEST, TEARDOWN_SUITE, TEARDOWN_TEST, TESTS_SUITE,
+    resolve, test_names, JobTimes, PrepDurations, Step, StepOutcome, Timeline, SETUP_SUITE, SETUP_TEST, TEARDOWN_SUITE,
+    TEARDOWN_TEST, TESTS_SUITE,
 };
 use crate::run::WaitReason;
 
@@ -96,11 +96,7 @@ pub fn snapshot(
     let timeline = resolve(plan, prep, times);
     let suites = suites_at(&timeline, plan, now_ms);
     let is_final = timeline.end_ms.is_some_and(|end| now_ms >= end);
-    let (result, message) = if is_final {
-        final_result(&timeline, &suites)
-    } else {
-        (ExecutionResult::Pending, None)
-    };
+    let (result, message) = if is_final { final_result(&timeline, &suites) } else { (ExecutionResult::Pending, None) };
     JobSnapshot {
         status: status_at(&timeline, prep, waiting, now_ms),
         result,
@@ -108,26 +104,15 @@ pub fn snapshot(
         started_ms: timeline.assigned_ms.filter(|a| now_ms >= *a),
         stopped_ms: timeline.end_ms.filter(|_| is_final),
         billed_seconds: suites.iter().map(|s| s.billed_seconds).sum(),
-        device_released_ms: timeline
-            .end_ms
-            .filter(|_| is_final && times.assigned_ms.is_some()),
+        device_released_ms: timeline.end_ms.filter(|_| is_final && times.assigned_ms.is_some()),
         counters: Counters::sum(suites.iter().map(|s| &s.counters)),
         suites,
         is_final,
-        next_change_ms: if is_final {
-            None
-        } else {
-            next_change(&timeline, prep, now_ms)
-        },
+        next_change_ms: if is_final { None } else { next_change(&timeline, prep, now_ms) },
     }
 }
 
-fn status_at(
-    timeline: &Timeline,
-    prep: &PrepDurations,
-    waiting: WaitReason,
-    now: i64,
-) -> ExecutionStatus {
+fn status_at(timeline: &Timeline, prep: &PrepDurations, waiting: WaitReason, now: i64) -> ExecutionStatus {
     if timeline.end_ms.is_some_and(|end| now >= end) {
         return ExecutionStatus::Completed;
     }
@@ -155,16 +140,9 @@ fn status_at(
     }
 }
 
-fn final_result(
-    timeline: &Timeline,
-    suites: &[SuiteSnapshot],
-) -> (ExecutionResult, Option<String>) {
+fn final_result(timeline: &Timeline, suites: &[SuiteSnapshot]) -> (ExecutionResult, Option<String>) {
     let tests = || suites.iter().flat_map(|s| &s.tests);
-    let result = job_result(
-        timeline.stopped_ms.is_some(),
-        timeline.timeout.is_some(),
-        tests().map(|t| t.result),
-    );
+    let result = job_result(timeline.stopped_ms.is_some(), timeline.timeout.is_some(), tests().map(|t| t.result));
     // A timeout is worth saying even when a stop decided the result; a plain stop needs
     // no message; otherwise the first test that made the result explains it.
     let message = match timeline.timeout {
@@ -175,32 +153,20 @@ fn final_result(
     (result, message)
 }
 
-fn first_message<'a>(
-    tests: impl IntoIterator<Item = &'a TestSnapshot>,
-    result: ExecutionResult,
-) -> Option<String> {
-    tests
-        .into_iter()
-        .filter(|t| t.result == result)
-        .find_map(|t| t.message.clone())
+fn first_message<'a>(tests: impl IntoIterator<Item = &'a TestSnapshot>, result: ExecutionResult) -> Option<String> {
+    tests.into_iter().filter(|t| t.result == result).find_map(|t| t.message.clone())
 }
 
 fn suites_at(timeline: &Timeline, plan: &JobPlan, now: i64) -> Vec<SuiteSnapshot> {
     match &timeline.steps {
         Some(steps) => vec![
             suite(SETUP_SUITE, vec![test_at(&steps.setup, now)]),
-            suite(
-                TESTS_SUITE,
-                steps.tests.iter().map(|t| test_at(t, now)).collect(),
-            ),
+            suite(TESTS_SUITE, steps.tests.iter().map(|t| test_at(t, now)).collect()),
             suite(TEARDOWN_SUITE, vec![test_at(&steps.teardown, now)]),
         ],
         None => vec![
             suite(SETUP_SUITE, vec![pending_test(SETUP_TEST.to_owned())]),
-            suite(
-                TESTS_SUITE,
-                test_names(plan).into_iter().map(pending_test).collect(),
-            ),
+            suite(TESTS_SUITE, test_names(plan).into_iter().map(pending_test).collect()),
             suite(TEARDOWN_SUITE, vec![pending_test(TEARDOWN_TEST.to_owned())]),
         ],
     }
@@ -222,12 +188,7 @@ fn pending_test(name: String) -> TestSnapshot {
 fn test_at(step: &Step, now: i64) -> TestSnapshot {
     let pending = pending_test(step.name.clone());
     match &step.outcome {
-        StepOutcome::Runs {
-            started_ms,
-            stopped_ms,
-            result,
-            message,
-        } if now >= *stopped_ms => TestSnapshot {
+        StepOutcome::Runs { started_ms, stopped_ms, result, message } if now >= *stopped_ms => TestSnapshot {
             status: ExecutionStatus::Completed,
             result: *result,
             started_ms: Some(*started_ms),
@@ -237,11 +198,9 @@ fn test_at(step: &Step, now: i64) -> TestSnapshot {
             counters: Counters::of_test(*result),
             ..pending
         },
-        StepOutcome::Runs { started_ms, .. } if now >= *started_ms => TestSnapshot {
-            status: ExecutionStatus::Running,
-            started_ms: Some(*started_ms),
-            ..pending
-        },
+        StepOutcome::Runs { started_ms, .. } if now >= *started_ms => {
+            TestSnapshot { status: ExecutionStatus::Running, started_ms: Some(*started_ms), ..pending }
+        }
         StepOutcome::NeverStarts { stopped_ms } if now >= *stopped_ms => TestSnapshot {
             status: ExecutionStatus::Completed,
             result: ExecutionResult::Stopped,
@@ -265,26 +224,14 @@ fn suite(name: &str, tests: Vec<TestSnapshot>) -> SuiteSnapshot {
     } else {
         ExecutionStatus::Running
     };
-    let result = if completed {
-        suite_result(tests.iter().map(|t| t.result))
-    } else {
-        ExecutionResult::Pending
-    };
+    let result = if completed { suite_result(tests.iter().map(|t| t.result)) } else { ExecutionResult::Pending };
     SuiteSnapshot {
         name: name.to_owned(),
         status,
         result,
         started_ms: tests.iter().filter_map(|t| t.started_ms).min(),
-        stopped_ms: if completed {
-            tests.iter().filter_map(|t| t.stopped_ms).max()
-        } else {
-            None
-        },
-        message: if completed {
-            first_message(&tests, result)
-        } else {
-            None
-        },
+        stopped_ms: if completed { tests.iter().filter_map(|t| t.stopped_ms).max() } else { None },
+        message: if completed { first_message(&tests, result) } else { None },
         billed_seconds: tests.iter().map(|t| t.billed_seconds).sum(),
         counters: Counters::sum(tests.iter().map(|t| &t.counters)),
         tests,
@@ -297,22 +244,14 @@ fn next_change(timeline: &Timeline, prep: &PrepDurations, now: i64) -> Option<i6
     let mut instants = Vec::new();
     if let Some(a) = timeline.assigned_ms {
         let scheduling_from = a + prep.processing_ms.max(0);
-        instants.extend([
-            a,
-            scheduling_from,
-            scheduling_from + prep.scheduling_ms.max(0),
-        ]);
+        instants.extend([a, scheduling_from, scheduling_from + prep.scheduling_ms.max(0)]);
     }
     instants.extend(timeline.stopped_ms);
     instants.extend(timeline.end_ms);
     if let Some(steps) = &timeline.steps {
         for step in steps.iter() {
             match step.outcome {
-                StepOutcome::Runs {
-                    started_ms,
-                    stopped_ms,
-                    ..
-                } => instants.extend([started_ms, stopped_ms]),
+                StepOutcome::Runs { started_ms, stopped_ms, .. } => instants.extend([started_ms, stopped_ms]),
                 StepOutcome::NeverStarts { stopped_ms } => instants.push(stopped_ms),
             }
         }

@@ -86,12 +86,7 @@ impl ExecutionStatus {
 
     /// Still without a device: one of the three PENDING statuses.
     pub fn is_waiting(self) -> bool {
-        matches!(
-            self,
-            ExecutionStatus::Pending
-                | ExecutionStatus::PendingConcurrency
-                | ExecutionStatus::PendingDevice
-        )
+        matches!(self, ExecutionStatus::Pending | ExecutionStatus::PendingConcurrency | ExecutionStatus::PendingDevice)
     }
 }
 
@@ -117,14 +112,7 @@ fn parse_wire<T: Copy>(
     as_str: fn(T) -> &'static str,
     s: &str,
 ) -> Result<T, UnknownVariant> {
-    all.iter()
-        .copied()
-        .find(|v| as_str(*v) == s)
-        .ok_or_else(|| UnknownVariant {
-            kind,
-            value: s.to_owned(),
-            allowed,
-        })
+    all.iter().copied().find(|v| as_str(*v) == s).ok_or_else(|| UnknownVariant { kind, value: s.to_owned(), allowed })
 }
 
 const STATUS_WIRE: &[&str] = &[
@@ -139,33 +127,19 @@ const STATUS_WIRE: &[&str] = &[
     "STOPPING",
 ];
 
-const RESULT_WIRE: &[&str] = &[
-    "PENDING", "PASSED", "WARNED", "FAILED", "SKIPPED", "ERRORED", "STOPPED",
-];
+const RESULT_WIRE: &[&str] = &["PENDING", "PASSED", "WARNED", "FAILED", "SKIPPED", "ERRORED", "STOPPED"];
 
 impl FromStr for ExecutionStatus {
     type Err = UnknownVariant;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_wire(
-            "ExecutionStatus",
-            ExecutionStatus::ALL,
-            STATUS_WIRE,
-            ExecutionStatus::as_str,
-            s,
-        )
+        parse_wire("ExecutionStatus", ExecutionStatus::ALL, STATUS_WIRE, ExecutionStatus::as_str, s)
     }
 }
 
 impl FromStr for ExecutionResult {
     type Err = UnknownVariant;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_wire(
-            "ExecutionResult",
-            ExecutionResult::ALL,
-            RESULT_WIRE,
-            ExecutionResult::as_str,
-            s,
-        )
+        parse_wire("ExecutionResult", ExecutionResult::ALL, RESULT_WIRE, ExecutionResult::as_str, s)
     }
 }
 
@@ -206,31 +180,15 @@ mod tests {
     #[test]
     fn parsing_is_case_sensitive_like_aws() {
         let err = "running".parse::<ExecutionStatus>();
-        assert!(matches!(
-            err,
-            Err(UnknownVariant {
-                kind: "ExecutionStatus",
-                ..
-            })
-        ));
+        assert!(matches!(err, Err(UnknownVariant { kind: "ExecutionStatus", .. })));
         assert!("Stopped".parse::<ExecutionResult>().is_err());
     }
 
     #[test]
     fn only_completed_is_final_and_only_pendings_wait() {
-        let finals: Vec<_> = ExecutionStatus::ALL
-            .iter()
-            .filter(|s| s.is_final())
-            .collect();
+        let finals: Vec<_> = ExecutionStatus::ALL.iter().filter(|s| s.is_final()).collect();
         assert_eq!(finals, [&ExecutionStatus::Completed]);
-        let waiting: Vec<_> = ExecutionStatus::ALL
-            .iter()
-            .filter(|s| s.is_waiting())
-            .map(|s| s.as_str())
-            .collect();
-        assert_eq!(
-            waiting,
-            ["PENDING", "PENDING_CONCURRENCY", "PENDING_DEVICE"]
-        );
+        let waiting: Vec<_> = ExecutionStatus::ALL.iter().filter(|s| s.is_waiting()).map(|s| s.as_str()).collect();
+        assert_eq!(waiting, ["PENDING", "PENDING_CONCURRENCY", "PENDING_DEVICE"]);
     }
 }

@@ -116,10 +116,7 @@ impl StopEffect {
     /// is never passed here: it runs to completion.
     pub fn interrupts_test(self, start_ms: i64, end_ms: i64) -> Option<i64> {
         match self {
-            StopEffect::InterruptsTests {
-                at_ms,
-                grace_ms: Some(grace_ms),
-            } => {
+            StopEffect::InterruptsTests { at_ms, grace_ms: Some(grace_ms) } => {
                 let cut = at_ms + grace_ms;
                 (start_ms < at_ms && end_ms > cut).then_some(cut)
             }
@@ -131,9 +128,7 @@ impl StopEffect {
     pub fn stopped_at(self) -> Option<i64> {
         match self {
             StopEffect::Ignored => None,
-            StopEffect::EndsAtOnce { at_ms } | StopEffect::InterruptsTests { at_ms, .. } => {
-                Some(at_ms)
-            }
+            StopEffect::EndsAtOnce { at_ms } | StopEffect::InterruptsTests { at_ms, .. } => Some(at_ms),
         }
     }
 }
@@ -146,68 +141,41 @@ mod tests {
 
     #[test]
     fn no_request_has_no_effect() {
-        assert_eq!(
-            stop_effect(None, GRACE, Some(0), Some(10)),
-            StopEffect::Ignored
-        );
+        assert_eq!(stop_effect(None, GRACE, Some(0), Some(10)), StopEffect::Ignored);
     }
 
     #[test]
     fn a_job_without_a_device_ends_at_once() {
-        assert_eq!(
-            stop_effect(Some(5), GRACE, None, None),
-            StopEffect::EndsAtOnce { at_ms: 5 }
-        );
+        assert_eq!(stop_effect(Some(5), GRACE, None, None), StopEffect::EndsAtOnce { at_ms: 5 });
     }
 
     #[test]
     fn before_or_exactly_at_setup_start_tests_have_not_started() {
-        assert_eq!(
-            stop_effect(Some(99), GRACE, Some(100), Some(500)),
-            StopEffect::EndsAtOnce { at_ms: 99 }
-        );
-        assert_eq!(
-            stop_effect(Some(100), GRACE, Some(100), Some(500)),
-            StopEffect::EndsAtOnce { at_ms: 100 }
-        );
+        assert_eq!(stop_effect(Some(99), GRACE, Some(100), Some(500)), StopEffect::EndsAtOnce { at_ms: 99 });
+        assert_eq!(stop_effect(Some(100), GRACE, Some(100), Some(500)), StopEffect::EndsAtOnce { at_ms: 100 });
     }
 
     #[test]
     fn after_setup_start_the_tests_are_interrupted() {
         assert_eq!(
             stop_effect(Some(101), GRACE, Some(100), Some(500)),
-            StopEffect::InterruptsTests {
-                at_ms: 101,
-                grace_ms: GRACE
-            }
+            StopEffect::InterruptsTests { at_ms: 101, grace_ms: GRACE }
         );
         assert_eq!(
             stop_effect(Some(499), None, Some(100), Some(500)),
-            StopEffect::InterruptsTests {
-                at_ms: 499,
-                grace_ms: None
-            }
+            StopEffect::InterruptsTests { at_ms: 499, grace_ms: None }
         );
     }
 
     #[test]
     fn at_or_after_the_end_the_job_is_unchanged() {
-        assert_eq!(
-            stop_effect(Some(500), GRACE, Some(100), Some(500)),
-            StopEffect::Ignored
-        );
-        assert_eq!(
-            stop_effect(Some(9_000), GRACE, Some(100), Some(500)),
-            StopEffect::Ignored
-        );
+        assert_eq!(stop_effect(Some(500), GRACE, Some(100), Some(500)), StopEffect::Ignored);
+        assert_eq!(stop_effect(Some(9_000), GRACE, Some(100), Some(500)), StopEffect::Ignored);
     }
 
     #[test]
     fn steps_at_or_after_the_stop_never_start() {
-        let stop = StopEffect::InterruptsTests {
-            at_ms: 200,
-            grace_ms: GRACE,
-        };
+        let stop = StopEffect::InterruptsTests { at_ms: 200, grace_ms: GRACE };
         assert_eq!(stop.keeps_from_starting(199), None);
         assert_eq!(stop.keeps_from_starting(200), Some(200));
         assert_eq!(StopEffect::Ignored.keeps_from_starting(1_000), None);
@@ -215,10 +183,7 @@ mod tests {
 
     #[test]
     fn the_test_in_progress_ends_at_stop_plus_grace_unless_it_ends_first() {
-        let stop = StopEffect::InterruptsTests {
-            at_ms: 200,
-            grace_ms: GRACE,
-        };
+        let stop = StopEffect::InterruptsTests { at_ms: 200, grace_ms: GRACE };
         assert_eq!(stop.interrupts_test(150, 1_000), Some(210));
         assert_eq!(stop.interrupts_test(150, 211), Some(210));
         // Ending exactly at stop + grace, or before, it ended by itself.
@@ -239,9 +204,6 @@ mod tests {
         let stop = stop_effect(Some(200), None, Some(100), Some(500));
         assert_eq!(stop.interrupts_test(150, 400), None);
         assert_eq!(StopEffect::Ignored.interrupts_test(150, 400), None);
-        assert_eq!(
-            StopEffect::EndsAtOnce { at_ms: 200 }.interrupts_test(150, 400),
-            None
-        );
+        assert_eq!(StopEffect::EndsAtOnce { at_ms: 200 }.interrupts_test(150, 400), None);
     }
 }

@@ -38,11 +38,7 @@ pub struct PrepDurations {
 impl Default for PrepDurations {
     /// Long enough for a client polling every second to see each status once.
     fn default() -> Self {
-        PrepDurations {
-            processing_ms: 1_000,
-            scheduling_ms: 1_000,
-            preparing_ms: 2_000,
-        }
+        PrepDurations { processing_ms: 1_000, scheduling_ms: 1_000, preparing_ms: 2_000 }
     }
 }
 
@@ -68,13 +64,7 @@ pub struct JobTimes {
 
 impl JobTimes {
     pub fn new(created_ms: i64, timeout_minutes: i32) -> JobTimes {
-        JobTimes {
-            created_ms,
-            assigned_ms: None,
-            stop_requested_ms: None,
-            stop_grace_ms: None,
-            timeout_minutes,
-        }
+        JobTimes { created_ms, assigned_ms: None, stop_requested_ms: None, stop_grace_ms: None, timeout_minutes }
     }
 
     /// Records a stop request at `at_ms` with the server's grace at that moment unless one
@@ -82,12 +72,7 @@ impl JobTimes {
     /// recorded. Callers should not record a stop on a job that has ended; if they do,
     /// [`resolve`] ignores it anyway.
     pub fn request_stop(&mut self, at_ms: i64, grace_ms: i64) -> bool {
-        record_first_stop(
-            &mut self.stop_requested_ms,
-            &mut self.stop_grace_ms,
-            at_ms,
-            grace_ms,
-        )
+        record_first_stop(&mut self.stop_requested_ms, &mut self.stop_grace_ms, at_ms, grace_ms)
     }
 }
 
@@ -95,12 +80,7 @@ impl JobTimes {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepOutcome {
     /// Runs on the device from `started_ms` to `stopped_ms` and ends with `result`.
-    Runs {
-        started_ms: i64,
-        stopped_ms: i64,
-        result: ExecutionResult,
-        message: Option<String>,
-    },
+    Runs { started_ms: i64, stopped_ms: i64, result: ExecutionResult, message: Option<String> },
     /// Never starts: STOPPED as of `stopped_ms` (the stop or the deadline).
     NeverStarts { stopped_ms: i64 },
 }
@@ -109,9 +89,7 @@ impl StepOutcome {
     /// When this step is over, whether it ran or not.
     pub fn stopped_ms(&self) -> i64 {
         match self {
-            StepOutcome::Runs { stopped_ms, .. } | StepOutcome::NeverStarts { stopped_ms } => {
-                *stopped_ms
-            }
+            StepOutcome::Runs { stopped_ms, .. } | StepOutcome::NeverStarts { stopped_ms } => *stopped_ms,
         }
     }
 }
@@ -133,9 +111,7 @@ pub struct Steps {
 
 impl Steps {
     pub fn iter(&self) -> impl Iterator<Item = &Step> {
-        std::iter::once(&self.setup)
-            .chain(&self.tests)
-            .chain(std::iter::once(&self.teardown))
+        std::iter::once(&self.setup).chain(&self.tests).chain(std::iter::once(&self.teardown))
     }
 }
 
@@ -188,17 +164,10 @@ fn planned_tests(plan: &JobPlan) -> Vec<Planned> {
         .iter()
         .map(|t| {
             let (result, message) = match t.result {
-                ExecutionResult::Pending => {
-                    (ExecutionResult::Errored, Some(NO_RESULT_MESSAGE.to_owned()))
-                }
+                ExecutionResult::Pending => (ExecutionResult::Errored, Some(NO_RESULT_MESSAGE.to_owned())),
                 r => (r, t.message.clone()),
             };
-            Planned {
-                name: t.name.clone(),
-                duration_ms: t.duration_ms.max(0),
-                result,
-                message,
-            }
+            Planned { name: t.name.clone(), duration_ms: t.duration_ms.max(0), result, message }
         })
         .collect()
 }
@@ -207,12 +176,8 @@ fn planned_tests(plan: &JobPlan) -> Vec<Planned> {
 pub fn resolve(plan: &JobPlan, prep: &PrepDurations, times: &JobTimes) -> Timeline {
     let setup_start = times.assigned_ms.map(|a| a + prep.total_ms());
     let natural = setup_start.map(|s| on_device(plan, s, times, StopEffect::Ignored));
-    let effect = stop_effect(
-        times.stop_requested_ms,
-        times.stop_grace_ms,
-        setup_start,
-        natural.as_ref().and_then(|n| n.end_ms),
-    );
+    let effect =
+        stop_effect(times.stop_requested_ms, times.stop_grace_ms, setup_start, natural.as_ref().and_then(|n| n.end_ms));
     match (effect, setup_start) {
         (StopEffect::EndsAtOnce { at_ms }, _) => ended_before_setup(plan, times, at_ms),
         (StopEffect::InterruptsTests { .. }, Some(s)) => on_device(plan, s, times, effect),
@@ -231,10 +196,7 @@ pub fn resolve(plan: &JobPlan, prep: &PrepDurations, times: &JobTimes) -> Timeli
 
 /// Stop rule 1: the job ends at the stop and no step ever starts.
 fn ended_before_setup(plan: &JobPlan, times: &JobTimes, at_ms: i64) -> Timeline {
-    let never = |name: String| Step {
-        name,
-        outcome: StepOutcome::NeverStarts { stopped_ms: at_ms },
-    };
+    let never = |name: String| Step { name, outcome: StepOutcome::NeverStarts { stopped_ms: at_ms } };
     Timeline {
         assigned_ms: times.assigned_ms.filter(|a| *a <= at_ms),
         setup_start_ms: None,
@@ -242,10 +204,7 @@ fn ended_before_setup(plan: &JobPlan, times: &JobTimes, at_ms: i64) -> Timeline 
         timeout: None,
         steps: Some(Steps {
             setup: never(planned_setup(plan).name),
-            tests: planned_tests(plan)
-                .into_iter()
-                .map(|p| never(p.name))
-                .collect(),
+            tests: planned_tests(plan).into_iter().map(|p| never(p.name)).collect(),
             teardown: never(TEARDOWN_TEST.to_owned()),
         }),
         end_ms: Some(at_ms),
@@ -294,28 +253,19 @@ fn on_device(plan: &JobPlan, setup_start_ms: i64, times: &JobTimes, stop: StopEf
                         timed_out = true;
                         timed_out_step(start, d, &deadline)
                     }
-                    (None, None) => StepOutcome::Runs {
-                        started_ms: start,
-                        stopped_ms: end,
-                        result: p.result,
-                        message: p.message,
-                    },
+                    (None, None) => {
+                        StepOutcome::Runs { started_ms: start, stopped_ms: end, result: p.result, message: p.message }
+                    }
                 }
             }
         };
         if let StepOutcome::Runs { stopped_ms, .. } = outcome {
             last_ran_end = stopped_ms;
         }
-        Step {
-            name: p.name,
-            outcome,
-        }
+        Step { name: p.name, outcome }
     };
     let setup = fate(planned_setup(plan), false);
-    let tests: Vec<Step> = planned_tests(plan)
-        .into_iter()
-        .map(|p| fate(p, true))
-        .collect();
+    let tests: Vec<Step> = planned_tests(plan).into_iter().map(|p| fate(p, true)).collect();
     let teardown_end = last_ran_end + plan.teardown_ms.max(0);
     Timeline {
         assigned_ms: times.assigned_ms,

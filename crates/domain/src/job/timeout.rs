@@ -16,10 +16,7 @@ impl Deadline {
     /// through is read as one minute, so setup always gets to start before the deadline.
     pub fn from_setup_start(setup_start_ms: i64, timeout_minutes: i32) -> Deadline {
         let minutes = timeout_minutes.max(1);
-        Deadline {
-            at_ms: setup_start_ms + i64::from(minutes) * 60_000,
-            minutes,
-        }
+        Deadline { at_ms: setup_start_ms + i64::from(minutes) * 60_000, minutes }
     }
 
     /// The message of the step the deadline cut and of the job.

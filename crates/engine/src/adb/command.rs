@@ -91,45 +91,24 @@ impl Adb {
     pub(super) async fn shell(&self, serial: &str, command: &[&str]) -> Result<String, AdbError> {
         let mut rest = vec!["shell"];
         rest.extend_from_slice(command);
-        let output = self
-            .run(
-                Some(serial),
-                &on_device(serial, &rest),
-                self.command_timeout,
-            )
-            .await?;
+        let output = self.run(Some(serial), &on_device(serial, &rest), self.command_timeout).await?;
         Ok(output.stdout_text())
     }
 
     /// The error for a call that did not do its job, given what it printed.
-    pub(super) fn failure(
-        &self,
-        serial: Option<&str>,
-        args: &[&OsStr],
-        output: &RawOutput,
-    ) -> AdbError {
+    pub(super) fn failure(&self, serial: Option<&str>, args: &[&OsStr], output: &RawOutput) -> AdbError {
         let stderr = output.stderr_text();
         match serial {
-            Some(serial) if says_device_is_gone(&stderr) => AdbError::DeviceGone {
-                serial: serial.to_owned(),
-                command: command_line(args),
-                stderr,
-            },
-            _ => AdbError::Failed {
-                command: command_line(args),
-                status: output.status.to_string(),
-                stderr,
-            },
+            Some(serial) if says_device_is_gone(&stderr) => {
+                AdbError::DeviceGone { serial: serial.to_owned(), command: command_line(args), stderr }
+            }
+            _ => AdbError::Failed { command: command_line(args), status: output.status.to_string(), stderr },
         }
     }
 
     /// Runs `adb ARGS` and returns whatever it did, failing only when it could not
     /// be started or ran out of time (it is killed then).
-    pub(super) async fn run_raw(
-        &self,
-        args: &[&OsStr],
-        timeout: Duration,
-    ) -> Result<RawOutput, AdbError> {
+    pub(super) async fn run_raw(&self, args: &[&OsStr], timeout: Duration) -> Result<RawOutput, AdbError> {
         let mut command = Command::new(&self.program);
         command
             .args(args)
@@ -140,27 +119,13 @@ impl Adb {
             .kill_on_drop(true);
         let child = self.spawn(&mut command, args).await?;
         match tokio::time::timeout(timeout, child.wait_with_output()).await {
-            Err(_elapsed) => Err(AdbError::Timeout {
-                command: command_line(args),
-                timeout,
-            }),
-            Ok(Err(source)) => Err(AdbError::Spawn {
-                command: command_line(args),
-                source,
-            }),
-            Ok(Ok(output)) => Ok(RawOutput {
-                status: output.status,
-                stdout: output.stdout,
-                stderr: output.stderr,
-            }),
+            Err(_elapsed) => Err(AdbError::Timeout { command: command_line(args), timeout }),
+            Ok(Err(source)) => Err(AdbError::Spawn { command: command_line(args), source }),
+            Ok(Ok(output)) => Ok(RawOutput { status: output.status, stdout: output.stdout, stderr: output.stderr }),
         }
     }
 
-    async fn spawn(
-        &self,
-        command: &mut Command,
-        args: &[&OsStr],
-    ) -> Result<tokio::process::Child, AdbError> {
+    async fn spawn(&self, command: &mut Command, args: &[&OsStr]) -> Result<tokio::process::Child, AdbError> {
         // ETXTBSY: an executable that was just written (an updated adb, or a test's
         // stand-in) can be briefly "busy" while another thread of this process forks
         // with the written file's descriptor still open. It clears within
@@ -171,20 +136,13 @@ impl Adb {
             match command.spawn() {
                 Ok(child) => return Ok(child),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(AdbError::NotFound {
-                        program: self.program.clone(),
-                    })
+                    return Err(AdbError::NotFound { program: self.program.clone() })
                 }
                 Err(e) if e.raw_os_error() == Some(TEXT_FILE_BUSY) && attempts < 5 => {
                     attempts += 1;
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                Err(source) => {
-                    return Err(AdbError::Spawn {
-                        command: command_line(args),
-                        source,
-                    })
-                }
+                Err(source) => return Err(AdbError::Spawn { command: command_line(args), source }),
             }
         }
     }
@@ -200,10 +158,7 @@ pub(super) fn on_device<'a>(serial: &'a str, rest: &[&'a str]) -> Vec<&'a OsStr>
 /// The arguments as one line, for messages (not for running: nothing here is ever
 /// handed to a shell).
 pub(super) fn command_line(args: &[&OsStr]) -> String {
-    args.iter()
-        .map(|a| a.to_string_lossy())
-        .collect::<Vec<_>>()
-        .join(" ")
+    args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
 }
 
 /// adb's wording when the device it was told to use is not there (unplugged,

@@ -8,8 +8,7 @@ use domain::device::{DeviceFormFactor, Resolution};
 use super::command::Adb;
 use super::error::AdbError;
 use super::parse::{
-    parse_devices, parse_getprop, parse_meminfo_total, parse_vm_size, parse_wm_size, DeviceState,
-    ListedDevice,
+    parse_devices, parse_getprop, parse_meminfo_total, parse_vm_size, parse_wm_size, DeviceState, ListedDevice,
 };
 
 /// An attached device as adb describes it. Everything but `serial` and `state` is
@@ -65,13 +64,7 @@ impl AttachedDevice {
     }
 
     fn apply_properties(&mut self, properties: &BTreeMap<String, String>) {
-        let get = |key: &str| {
-            properties
-                .get(key)
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
+        let get = |key: &str| properties.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_owned);
         if let Some(model) = get("ro.product.model") {
             self.model = Some(model);
         }
@@ -82,13 +75,8 @@ impl AttachedDevice {
         self.heap_size_bytes = get("dalvik.vm.heapsize").and_then(|s| parse_vm_size(&s));
         self.build_id = get("ro.build.id");
         // Dual-SIM phones list one name per slot, e.g. "T-Mobile," with an empty slot.
-        self.carrier = get("gsm.operator.alpha").and_then(|names| {
-            names
-                .split(',')
-                .map(str::trim)
-                .find(|name| !name.is_empty())
-                .map(str::to_owned)
-        });
+        self.carrier = get("gsm.operator.alpha")
+            .and_then(|names| names.split(',').map(str::trim).find(|name| !name.is_empty()).map(str::to_owned));
         if get("ro.build.characteristics").is_some_and(|c| c.split(',').any(|t| t == "tablet")) {
             self.form_factor = DeviceFormFactor::Tablet;
         }

@@ -27,23 +27,11 @@ pub enum AdbError {
         stderr: String,
     },
     #[error("device {serial} is no longer attached (`adb {command}`: {stderr})")]
-    DeviceGone {
-        serial: String,
-        command: String,
-        stderr: String,
-    },
+    DeviceGone { serial: String, command: String, stderr: String },
     #[error("installing {} on {serial} failed: {reason}", apk.display())]
-    InstallFailed {
-        serial: String,
-        apk: PathBuf,
-        reason: String,
-    },
+    InstallFailed { serial: String, apk: PathBuf, reason: String },
     #[error("uninstalling {package} from {serial} failed: {reason}")]
-    UninstallFailed {
-        serial: String,
-        package: String,
-        reason: String,
-    },
+    UninstallFailed { serial: String, package: String, reason: String },
     #[error("`{0}` is not an Android package name")]
     InvalidPackage(String),
 }

@@ -141,11 +141,7 @@ impl FakeAdb {
     }
 
     pub fn packages(&self, serial: &str) -> BTreeSet<String> {
-        fs::read_to_string(self.path(&format!("{serial}.packages")))
-            .expect("read")
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        fs::read_to_string(self.path(&format!("{serial}.packages"))).expect("read").lines().map(str::to_owned).collect()
     }
 
     /// Makes the named behaviour happen: "hang" (every call sleeps), "fail-install",
@@ -166,11 +162,7 @@ impl FakeAdb {
 
     /// Every call so far, one line of arguments each.
     pub fn log(&self) -> Vec<String> {
-        fs::read_to_string(self.path("log"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        fs::read_to_string(self.path("log")).unwrap_or_default().lines().map(str::to_owned).collect()
     }
 
     pub fn clear_log(&self) {

@@ -7,8 +7,8 @@
 
 use domain::device::ids::{device_arn, device_arn_id, device_instance_arn};
 use domain::device::{
-    android_api, Cpu, Device, DeviceAvailability, DeviceInstance, DevicePlatform, FleetType,
-    InstanceProfile, InstanceStatus, OsVersion, Resolution,
+    android_api, Cpu, Device, DeviceAvailability, DeviceInstance, DevicePlatform, FleetType, InstanceProfile,
+    InstanceStatus, OsVersion, Resolution,
 };
 
 use super::discover::AttachedDevice;
@@ -38,27 +38,14 @@ pub fn to_fleet_device(
 ) -> Device {
     let id = fleet_device_id(&attached.serial);
     let arn = device_arn(region, &device_arn_id(&id));
-    let manufacturer = attached
-        .manufacturer
-        .as_deref()
-        .map(capitalised)
-        .unwrap_or_else(|| "Unknown".to_owned());
-    let model_id = attached
-        .model
-        .clone()
-        .unwrap_or_else(|| "Unknown".to_owned());
+    let manufacturer = attached.manufacturer.as_deref().map(capitalised).unwrap_or_else(|| "Unknown".to_owned());
+    let model_id = attached.model.clone().unwrap_or_else(|| "Unknown".to_owned());
     // AWS names devices "Google Pixel 8", "Samsung Galaxy S23": maker, then model.
     // A device that tells nothing (not yet authorised) is named by its serial, so
     // the user can tell which phone to unlock.
     let name = match &attached.model {
         None => format!("Android device {}", attached.serial),
-        Some(model)
-            if model
-                .to_lowercase()
-                .starts_with(&manufacturer.to_lowercase()) =>
-        {
-            model.clone()
-        }
+        Some(model) if model.to_lowercase().starts_with(&manufacturer.to_lowercase()) => model.clone(),
         Some(model) => format!("{manufacturer} {model}"),
     };
     let usable = attached.state == DeviceState::Device;
@@ -67,11 +54,7 @@ pub fn to_fleet_device(
             arn: device_instance_arn(region, &id, &attached.serial),
             device_arn: arn.clone(),
             labels,
-            status: if usable {
-                InstanceStatus::Available
-            } else {
-                InstanceStatus::NotAvailable
-            },
+            status: if usable { InstanceStatus::Available } else { InstanceStatus::NotAvailable },
             udid: attached.serial.clone(),
             instance_profile: profile,
         }],
@@ -83,15 +66,8 @@ pub fn to_fleet_device(
         form_factor: attached.form_factor,
         platform: DevicePlatform::Android,
         os: os_version(attached),
-        cpu: Cpu {
-            frequency: "MHz".to_owned(),
-            architecture: attached.abi.clone().unwrap_or_default(),
-            clock: 0.0,
-        },
-        resolution: attached.resolution.unwrap_or(Resolution {
-            width: 0,
-            height: 0,
-        }),
+        cpu: Cpu { frequency: "MHz".to_owned(), architecture: attached.abi.clone().unwrap_or_default(), clock: 0.0 },
+        resolution: attached.resolution.unwrap_or(Resolution { width: 0, height: 0 }),
         heap_size: attached.heap_size_bytes.unwrap_or(0),
         memory: attached.memory_bytes.unwrap_or(0),
         image: attached.build_id.clone(),
@@ -101,11 +77,7 @@ pub fn to_fleet_device(
         remote_debug_enabled: false,
         fleet_type: FleetType::Private,
         fleet_name: fleet_name.to_owned(),
-        availability: if usable {
-            DeviceAvailability::Available
-        } else {
-            DeviceAvailability::TemporaryNotAvailable
-        },
+        availability: if usable { DeviceAvailability::Available } else { DeviceAvailability::TemporaryNotAvailable },
     }
 }
 

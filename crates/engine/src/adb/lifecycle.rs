@@ -33,11 +33,7 @@ impl Adb {
             let answer = match self.run(Some(serial), &boot_completed, remaining()).await {
                 Ok(output) => output.stdout_text(),
                 Err(AdbError::Timeout { .. }) => String::new(),
-                Err(AdbError::DeviceGone { .. } | AdbError::Failed { .. })
-                    if !remaining().is_zero() =>
-                {
-                    String::new()
-                }
+                Err(AdbError::DeviceGone { .. } | AdbError::Failed { .. }) if !remaining().is_zero() => String::new(),
                 Err(e) => return Err(e),
             };
             if answer.trim() == "1" {
@@ -56,10 +52,7 @@ impl Adb {
     /// The device's log so far (`logcat -d`), as it printed it.
     pub async fn logcat_dump(&self, serial: &str) -> Result<Vec<u8>, AdbError> {
         let args = on_device(serial, &["logcat", "-d"]);
-        Ok(self
-            .run(Some(serial), &args, self.command_timeout)
-            .await?
-            .stdout)
+        Ok(self.run(Some(serial), &args, self.command_timeout).await?.stdout)
     }
 
     /// Empties the device's log buffers (`logcat -c`), so the next dump holds only

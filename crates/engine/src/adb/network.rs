@@ -29,7 +29,12 @@ fn netem(shape: &LinkShape) -> Vec<String> {
     if shape.bandwidth_bits <= 0 {
         args.extend(["loss".into(), "100%".into()]);
     } else {
-        args.extend(["loss".into(), format!("{}%", shape.loss_percent), "rate".into(), format!("{}bit", shape.bandwidth_bits)]);
+        args.extend([
+            "loss".into(),
+            format!("{}%", shape.loss_percent),
+            "rate".into(),
+            format!("{}bit", shape.bandwidth_bits),
+        ]);
     }
     args
 }
@@ -66,7 +71,9 @@ impl Adb {
         let dev = on.interface.as_str();
         let up = netem(&profile.uplink);
         let down = netem(&profile.downlink);
-        let with = |head: &[&'static str], tail: &[String]| -> Vec<String> { head.iter().map(|s| s.to_string()).chain(tail.iter().cloned()).collect() };
+        let with = |head: &[&'static str], tail: &[String]| -> Vec<String> {
+            head.iter().map(|s| s.to_string()).chain(tail.iter().cloned()).collect()
+        };
         let commands: Vec<Vec<String>> = vec![
             with(&["tc", "qdisc", "replace", "dev"], &[dev.to_string(), "root".into()]).into_iter().chain(up).collect(),
             with(&["ip", "link", "add", IFB, "type", "ifb"], &[]),
@@ -74,7 +81,10 @@ impl Adb {
             with(&["tc", "qdisc", "add", "dev"], &[dev.to_string(), "handle".into(), "ffff:".into(), "ingress".into()]),
             with(&["tc", "filter", "add", "dev"], &[dev.to_string()])
                 .into_iter()
-                .chain(["parent", "ffff:", "matchall", "action", "mirred", "egress", "redirect", "dev", IFB].map(String::from))
+                .chain(
+                    ["parent", "ffff:", "matchall", "action", "mirred", "egress", "redirect", "dev", IFB]
+                        .map(String::from),
+                )
                 .collect(),
             with(&["tc", "qdisc", "replace", "dev", IFB, "root"], &down),
         ];
@@ -161,6 +171,14 @@ mod tests {
         fake.set_flag("no-netem");
         let refused = fake.adb.shape_network(SERIAL, &profile()).await.expect_err("no netem");
         assert!(refused.starts_with("tc on the device refused the profile"), "{refused}");
-        assert!(fake.log().ends_with(&[format!("-s {SERIAL} shell tc qdisc del dev wlan0 root"), format!("-s {SERIAL} shell tc qdisc del dev wlan0 ingress"), format!("-s {SERIAL} shell ip link del ifb_farmhand")]), "{:?}", fake.log());
+        assert!(
+            fake.log().ends_with(&[
+                format!("-s {SERIAL} shell tc qdisc del dev wlan0 root"),
+                format!("-s {SERIAL} shell tc qdisc del dev wlan0 ingress"),
+                format!("-s {SERIAL} shell ip link del ifb_farmhand")
+            ]),
+            "{:?}",
+            fake.log()
+        );
     }
 }

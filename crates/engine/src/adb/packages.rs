@@ -60,11 +60,9 @@ impl Adb {
 
 /// Whether the package manager's answer, on either stream, is a "Success" line.
 fn reports_success(output: &RawOutput) -> bool {
-    [&output.stdout, &output.stderr].into_iter().any(|stream| {
-        String::from_utf8_lossy(stream)
-            .lines()
-            .any(|line| line.trim() == "Success")
-    })
+    [&output.stdout, &output.stderr]
+        .into_iter()
+        .any(|stream| String::from_utf8_lossy(stream).lines().any(|line| line.trim() == "Success"))
 }
 
 /// The line that says why ("Failure [INSTALL_FAILED_OLDER_SDK: …]"), else all of
@@ -76,14 +74,12 @@ fn failure_reason(output: &RawOutput) -> String {
         .flat_map(str::lines)
         .find(|line| line.contains("Failure") || line.starts_with("adb: failed"))
         .map(|line| line.trim().to_owned());
-    failure_line
-        .or_else(|| (!stderr.is_empty()).then(|| stderr.clone()))
-        .unwrap_or_else(|| {
-            let stdout = stdout.trim();
-            if stdout.is_empty() {
-                format!("adb gave no reason ({})", output.status)
-            } else {
-                stdout.to_owned()
-            }
-        })
+    failure_line.or_else(|| (!stderr.is_empty()).then(|| stderr.clone())).unwrap_or_else(|| {
+        let stdout = stdout.trim();
+        if stdout.is_empty() {
+            format!("adb gave no reason ({})", output.status)
+        } else {
+            stdout.to_owned()
+        }
+    })
 }

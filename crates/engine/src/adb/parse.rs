@@ -65,14 +65,8 @@ fn parse_device_line(line: &str) -> Option<ListedDevice> {
     } else {
         DeviceState::parse(state_word)
     };
-    let mut device = ListedDevice {
-        serial: serial.to_owned(),
-        state,
-        model: None,
-        product: None,
-        device: None,
-        transport_id: None,
-    };
+    let mut device =
+        ListedDevice { serial: serial.to_owned(), state, model: None, product: None, device: None, transport_id: None };
     // The "no permissions" explanation has words with colons too (a URL); only the
     // known keys are taken.
     for (key, value) in words.filter_map(|w| w.split_once(':')) {
@@ -109,10 +103,7 @@ pub fn parse_getprop(stdout: &str) -> BTreeMap<String, String> {
             }
             continue;
         }
-        let Some((key, value)) = line
-            .strip_prefix('[')
-            .and_then(|rest| rest.split_once("]: ["))
-        else {
+        let Some((key, value)) = line.strip_prefix('[').and_then(|rest| rest.split_once("]: [")) else {
             continue;
         };
         match value.strip_suffix(']') {
@@ -131,10 +122,7 @@ pub fn parse_wm_size(stdout: &str) -> Option<Resolution> {
     lines(stdout).find_map(|line| {
         let size = line.strip_prefix("Physical size:")?.trim();
         let (width, height) = size.split_once('x')?;
-        Some(Resolution {
-            width: width.trim().parse().ok()?,
-            height: height.trim().parse().ok()?,
-        })
+        Some(Resolution { width: width.trim().parse().ok()?, height: height.trim().parse().ok()? })
     })
 }
 
@@ -169,12 +157,9 @@ pub fn parse_packages(stdout: &str) -> BTreeSet<String> {
 pub fn is_package_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 255
-        && name.split('.').all(|segment| {
-            !segment.is_empty()
-                && segment
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        })
+        && name
+            .split('.')
+            .all(|segment| !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
 }
 
 /// A Dalvik/ART size property such as `dalvik.vm.heapsize` ("512m"), in bytes.
@@ -190,9 +175,7 @@ pub fn parse_vm_size(value: &str) -> Option<u64> {
 }
 
 fn lines(text: &str) -> impl Iterator<Item = &str> {
-    text.lines()
-        .map(|line| line.trim_end_matches('\r'))
-        .filter(|line| !line.trim().is_empty())
+    text.lines().map(|line| line.trim_end_matches('\r')).filter(|line| !line.trim().is_empty())
 }
 
 #[cfg(test)]
@@ -212,10 +195,7 @@ mod tests {
             192.168.1.20:5555      recovery product:x model:y device:z\n\
             \n";
         let devices = parse_devices(out);
-        let states: Vec<_> = devices
-            .iter()
-            .map(|d| (d.serial.as_str(), d.state.clone()))
-            .collect();
+        let states: Vec<_> = devices.iter().map(|d| (d.serial.as_str(), d.state.clone())).collect();
         assert_eq!(
             states,
             [
@@ -223,10 +203,7 @@ mod tests {
                 ("R58M123ABC", DeviceState::Unauthorized),
                 ("emulator-5554", DeviceState::Offline),
                 ("0123456789ABCDEF", DeviceState::NoPermissions),
-                (
-                    "192.168.1.20:5555",
-                    DeviceState::Other("recovery".to_owned())
-                ),
+                ("192.168.1.20:5555", DeviceState::Other("recovery".to_owned())),
             ]
         );
         assert_eq!(
@@ -244,10 +221,7 @@ mod tests {
         assert_eq!(devices[1].model, None);
         assert_eq!(devices[3].model, None);
         assert_eq!(parse_devices("List of devices attached\n\n"), []);
-        assert_eq!(
-            parse_devices("SERIAL\tdevice\n")[0].state,
-            DeviceState::Device
-        );
+        assert_eq!(parse_devices("SERIAL\tdevice\n")[0].state, DeviceState::Device);
     }
 
     #[test]
@@ -275,10 +249,7 @@ mod tests {
     fn screen_memory_packages_and_vm_sizes() {
         assert_eq!(
             parse_wm_size("Physical size: 1440x3120\r\nOverride size: 1080x2340\r\n"),
-            Some(Resolution {
-                width: 1440,
-                height: 3120
-            })
+            Some(Resolution { width: 1440, height: 3120 })
         );
         assert_eq!(parse_wm_size("Override size: 1080x2340"), None);
         assert_eq!(parse_wm_size("Physical size: axb"), None);
@@ -286,18 +257,12 @@ mod tests {
         let meminfo = "MemTotal:        7842104 kB\nMemFree:          201456 kB\n";
         assert_eq!(parse_meminfo_total(meminfo), Some(7_842_104 * 1024));
         assert_eq!(parse_meminfo_total("MemFree: 1 kB"), None);
-        assert_eq!(
-            parse_meminfo_total("MemTotal: 18446744073709551615 kB"),
-            None
-        );
+        assert_eq!(parse_meminfo_total("MemTotal: 18446744073709551615 kB"), None);
 
         let packages = parse_packages(
             "package:com.android.chrome\r\npackage:com.example.app_1\npackage:bad;rm -rf\nnoise\npackage:\n",
         );
-        assert_eq!(
-            packages.into_iter().collect::<Vec<_>>(),
-            ["com.android.chrome", "com.example.app_1"]
-        );
+        assert_eq!(packages.into_iter().collect::<Vec<_>>(), ["com.android.chrome", "com.example.app_1"]);
 
         assert_eq!(parse_vm_size("512m"), Some(512 << 20));
         assert_eq!(parse_vm_size("16384k"), Some(16 << 20));

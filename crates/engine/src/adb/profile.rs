@@ -35,10 +35,7 @@ struct Steps(Vec<IssuedCommand>);
 
 impl Steps {
     fn record<T>(&mut self, command: String, outcome: &Result<T, AdbError>) {
-        self.0.push(IssuedCommand {
-            command,
-            error: outcome.as_ref().err().map(ToString::to_string),
-        });
+        self.0.push(IssuedCommand { command, error: outcome.as_ref().err().map(ToString::to_string) });
     }
 }
 
@@ -63,15 +60,8 @@ impl Adb {
             let Ok(now) = listed else {
                 return steps.0;
             };
-            let keep: BTreeSet<&str> = profile
-                .exclude_app_packages_from_cleanup
-                .iter()
-                .map(String::as_str)
-                .collect();
-            for package in now
-                .iter()
-                .filter(|p| !before.contains(*p) && !keep.contains(p.as_str()))
-            {
+            let keep: BTreeSet<&str> = profile.exclude_app_packages_from_cleanup.iter().map(String::as_str).collect();
+            for package in now.iter().filter(|p| !before.contains(*p) && !keep.contains(p.as_str())) {
                 let removed = self.uninstall(serial, package).await;
                 steps.record(format!("-s {serial} uninstall {package}"), &removed);
                 if matches!(removed, Err(AdbError::DeviceGone { .. })) {

@@ -96,7 +96,8 @@ impl Recording {
                 Ok(_) => tracing::warn!(%serial, %remote, "pulled segment missing"),
                 Err(e) => tracing::warn!(%serial, %remote, error = %e, "pulling a screen recording failed"),
             }
-            let _ = adb.run(Some(serial), &on_device(serial, &["shell", "rm", "-f", &remote]), adb.command_timeout).await;
+            let _ =
+                adb.run(Some(serial), &on_device(serial, &["shell", "rm", "-f", &remote]), adb.command_timeout).await;
         }
         pulled
     }

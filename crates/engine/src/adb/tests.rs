@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use domain::device::ids::{device_arn, device_arn_id, device_instance_arn};
 use domain::device::{
-    DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceProfile,
-    InstanceStatus, Resolution,
+    DeviceAvailability, DeviceFormFactor, DevicePlatform, FleetType, InstanceProfile, InstanceStatus, Resolution,
 };
 
 use super::fake_adb::FakeAdb;
@@ -99,10 +98,7 @@ async fn discovery_lists_every_device_and_describes_the_usable_ones() {
             os_version: Some("14".to_owned()),
             sdk: Some(34),
             abi: Some("arm64-v8a".to_owned()),
-            resolution: Some(Resolution {
-                width: 1080,
-                height: 2400
-            }),
+            resolution: Some(Resolution { width: 1080, height: 2400 }),
             memory_bytes: Some(7_842_104 * 1024),
             heap_size_bytes: Some(512 << 20),
             build_id: Some("AP2A.240805.005".to_owned()),
@@ -112,20 +108,11 @@ async fn discovery_lists_every_device_and_describes_the_usable_ones() {
     );
     let locked = &devices[1];
     assert_eq!(locked.state, DeviceState::Unauthorized);
-    assert_eq!(
-        (locked.model.as_ref(), locked.os_version.as_ref()),
-        (None, None)
-    );
+    assert_eq!((locked.model.as_ref(), locked.os_version.as_ref()), (None, None));
     let tablet = &devices[2];
     assert_eq!(tablet.form_factor, DeviceFormFactor::Tablet);
     assert_eq!(tablet.model.as_deref(), Some("SM-X710"));
-    assert_eq!(
-        tablet.resolution,
-        Some(Resolution {
-            width: 1600,
-            height: 2560
-        })
-    );
+    assert_eq!(tablet.resolution, Some(Resolution { width: 1600, height: 2560 }));
 }
 
 #[tokio::test]
@@ -150,13 +137,7 @@ async fn attached_devices_become_private_fleet_devices_with_stable_arns() {
     let fake = fake_with_devices();
     let devices = fake.adb.discover().await.expect("discovery");
     let clean = profile(true, &[], true);
-    let pixel = to_fleet_device(
-        &devices[0],
-        "us-west-2",
-        "Lab A",
-        vec!["bench-1".to_owned()],
-        Some(clean.clone()),
-    );
+    let pixel = to_fleet_device(&devices[0], "us-west-2", "Lab A", vec!["bench-1".to_owned()], Some(clean.clone()));
     let id = fleet_device_id(PIXEL);
     assert_eq!(pixel.arn, device_arn("us-west-2", &device_arn_id(&id)));
     assert_eq!(pixel.name, "Google Pixel 8");
@@ -167,13 +148,7 @@ async fn attached_devices_become_private_fleet_devices_with_stable_arns() {
     assert_eq!(pixel.form_factor, DeviceFormFactor::Phone);
     assert_eq!(pixel.os.as_str(), "14");
     assert_eq!(pixel.cpu.architecture, "arm64-v8a");
-    assert_eq!(
-        pixel.resolution,
-        Resolution {
-            width: 1080,
-            height: 2400
-        }
-    );
+    assert_eq!(pixel.resolution, Resolution { width: 1080, height: 2400 });
     assert_eq!(pixel.memory, 7_842_104 * 1024);
     assert_eq!(pixel.heap_size, 512 << 20);
     assert_eq!(pixel.image.as_deref(), Some("AP2A.240805.005"));
@@ -192,25 +167,15 @@ async fn attached_devices_become_private_fleet_devices_with_stable_arns() {
 
     // The same phone at the next start gets the same ARNs; another phone others.
     let again = to_fleet_device(&devices[0], "us-west-2", "Lab A", vec![], None);
-    assert_eq!(
-        (&again.arn, &again.instances[0].arn),
-        (&pixel.arn, &instance.arn)
-    );
+    assert_eq!((&again.arn, &again.instances[0].arn), (&pixel.arn, &instance.arn));
     let tablet = to_fleet_device(&devices[2], "us-west-2", "Lab A", vec![], None);
     assert_ne!(tablet.arn, pixel.arn);
     assert_eq!(tablet.name, "Samsung SM-X710");
     assert_eq!(tablet.form_factor, DeviceFormFactor::Tablet);
-    assert_eq!(
-        tablet.os.as_str(),
-        "15",
-        "a code name falls back to the API level"
-    );
+    assert_eq!(tablet.os.as_str(), "15", "a code name falls back to the API level");
 
     let locked = to_fleet_device(&devices[1], "us-west-2", "Lab A", vec![], None);
-    assert_eq!(
-        locked.availability,
-        DeviceAvailability::TemporaryNotAvailable
-    );
+    assert_eq!(locked.availability, DeviceAvailability::TemporaryNotAvailable);
     assert_eq!(locked.instances[0].status, InstanceStatus::NotAvailable);
     assert_eq!(locked.name, format!("Android device {LOCKED}"));
     assert_eq!(locked.manufacturer, "Unknown");
@@ -222,12 +187,7 @@ async fn install_succeeds_only_when_adb_says_success() {
     let fake = fake_with_devices();
     let apk = Path::new("/jobs/1/app/com.example.app.apk");
     fake.adb.install(PIXEL, apk).await.expect("installed");
-    assert_eq!(
-        fake.log(),
-        [format!(
-            "-s {PIXEL} install -r -g /jobs/1/app/com.example.app.apk"
-        )]
-    );
+    assert_eq!(fake.log(), [format!("-s {PIXEL} install -r -g /jobs/1/app/com.example.app.apk")]);
     assert!(fake.packages(PIXEL).contains("com.example.app"));
 
     fake.set_flag("fail-install");
@@ -245,27 +205,15 @@ async fn install_succeeds_only_when_adb_says_success() {
 async fn cleanup_uninstalls_exactly_the_new_unexcluded_packages_then_reboots() {
     let fake = fake_with_devices();
     let before = fake.adb.list_packages(PIXEL).await.expect("packages");
-    assert_eq!(
-        before,
-        BASE_PACKAGES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect::<BTreeSet<_>>()
-    );
+    assert_eq!(before, BASE_PACKAGES.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>());
     // The job installs the app, and the test itself adds a helper and a keeper.
-    fake.adb
-        .install(PIXEL, Path::new("/tmp/com.example.app.apk"))
-        .await
-        .expect("installed");
+    fake.adb.install(PIXEL, Path::new("/tmp/com.example.app.apk")).await.expect("installed");
     let mut now: Vec<&str> = BASE_PACKAGES.to_vec();
     now.extend(["com.example.app", "io.appium.settings", "com.example.keep"]);
     fake.set_packages(PIXEL, &now);
     fake.clear_log();
 
-    let issued = fake
-        .adb
-        .apply_instance_profile(PIXEL, &before, &profile(true, &["com.example.keep"], true))
-        .await;
+    let issued = fake.adb.apply_instance_profile(PIXEL, &before, &profile(true, &["com.example.keep"], true)).await;
 
     let expected = [
         format!("-s {PIXEL} shell pm list packages"),
@@ -288,17 +236,11 @@ async fn cleanup_uninstalls_exactly_the_new_unexcluded_packages_then_reboots() {
 async fn a_profile_without_cleanup_or_reboot_touches_nothing() {
     let fake = fake_with_devices();
     let before = BTreeSet::new();
-    let issued = fake
-        .adb
-        .apply_instance_profile(PIXEL, &before, &profile(false, &[], false))
-        .await;
+    let issued = fake.adb.apply_instance_profile(PIXEL, &before, &profile(false, &[], false)).await;
     assert_eq!(issued, []);
     assert_eq!(fake.log(), Vec::<String>::new());
 
-    let reboot_only = fake
-        .adb
-        .apply_instance_profile(PIXEL, &before, &profile(false, &[], true))
-        .await;
+    let reboot_only = fake.adb.apply_instance_profile(PIXEL, &before, &profile(false, &[], true)).await;
     assert_eq!(reboot_only.len(), 2);
     assert_eq!(fake.log()[0], format!("-s {PIXEL} reboot"));
 }
@@ -307,32 +249,15 @@ async fn a_profile_without_cleanup_or_reboot_touches_nothing() {
 async fn an_unplugged_device_is_reported_gone() {
     let fake = fake_with_devices();
     fake.set_devices("");
-    let err = fake
-        .adb
-        .install(PIXEL, Path::new("/tmp/a.apk"))
-        .await
-        .expect_err("gone");
-    assert!(
-        matches!(&err, AdbError::DeviceGone { serial, .. } if serial == PIXEL),
-        "{err:?}"
-    );
+    let err = fake.adb.install(PIXEL, Path::new("/tmp/a.apk")).await.expect_err("gone");
+    assert!(matches!(&err, AdbError::DeviceGone { serial, .. } if serial == PIXEL), "{err:?}");
     let err = fake.adb.list_packages(PIXEL).await.expect_err("gone");
     assert!(matches!(err, AdbError::DeviceGone { .. }), "{err:?}");
 
     fake.clear_log();
-    let issued = fake
-        .adb
-        .apply_instance_profile(PIXEL, &BTreeSet::new(), &profile(true, &[], true))
-        .await;
-    assert_eq!(
-        issued.len(),
-        1,
-        "no reboot of a device that is gone: {issued:?}"
-    );
-    assert!(issued[0]
-        .error
-        .as_deref()
-        .is_some_and(|e| e.contains("no longer attached")));
+    let issued = fake.adb.apply_instance_profile(PIXEL, &BTreeSet::new(), &profile(true, &[], true)).await;
+    assert_eq!(issued.len(), 1, "no reboot of a device that is gone: {issued:?}");
+    assert!(issued[0].error.as_deref().is_some_and(|e| e.contains("no longer attached")));
     assert_eq!(fake.log(), [format!("-s {PIXEL} shell pm list packages")]);
 }
 
@@ -340,17 +265,9 @@ async fn an_unplugged_device_is_reported_gone() {
 async fn failures_timeouts_and_a_missing_executable_are_typed() {
     let fake = fake_with_devices();
     let args = super::command::on_device(PIXEL, &["shell", "false"]);
-    let err = fake
-        .adb
-        .run(Some(PIXEL), &args, Duration::from_secs(10))
-        .await
-        .expect_err("non-zero exit");
+    let err = fake.adb.run(Some(PIXEL), &args, Duration::from_secs(10)).await.expect_err("non-zero exit");
     match err {
-        AdbError::Failed {
-            command,
-            status,
-            stderr,
-        } => {
+        AdbError::Failed { command, status, stderr } => {
             assert_eq!(command, format!("-s {PIXEL} shell false"));
             assert!(status.contains('3'), "{status}");
             assert_eq!(stderr, "boom");
@@ -359,10 +276,7 @@ async fn failures_timeouts_and_a_missing_executable_are_typed() {
     }
 
     let missing = Adb::new(fake.dir().join("no-such-adb"));
-    assert!(matches!(
-        missing.devices().await,
-        Err(AdbError::NotFound { .. })
-    ));
+    assert!(matches!(missing.devices().await, Err(AdbError::NotFound { .. })));
 
     fake.set_flag("hang");
     let mut slow = fake.adb.clone();
@@ -372,10 +286,7 @@ async fn failures_timeouts_and_a_missing_executable_are_typed() {
     assert!(matches!(err, AdbError::Timeout { .. }), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
 
-    let err = slow
-        .wait_for_device(PIXEL, Duration::from_millis(300))
-        .await
-        .expect_err("timed out");
+    let err = slow.wait_for_device(PIXEL, Duration::from_millis(300)).await.expect_err("timed out");
     assert!(matches!(err, AdbError::Timeout { .. }), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
@@ -384,28 +295,13 @@ async fn failures_timeouts_and_a_missing_executable_are_typed() {
 async fn waiting_for_a_device_lasts_until_boot_has_completed() {
     let fake = fake_with_devices();
     fake.set_booting_polls(2);
-    fake.adb
-        .wait_for_device(PIXEL, Duration::from_secs(10))
-        .await
-        .expect("booted");
+    fake.adb.wait_for_device(PIXEL, Duration::from_secs(10)).await.expect("booted");
     let boot_query = format!("-s {PIXEL} shell getprop sys.boot_completed");
-    assert_eq!(
-        fake.log(),
-        [
-            format!("-s {PIXEL} wait-for-device"),
-            boot_query.clone(),
-            boot_query.clone(),
-            boot_query
-        ]
-    );
+    assert_eq!(fake.log(), [format!("-s {PIXEL} wait-for-device"), boot_query.clone(), boot_query.clone(), boot_query]);
 
     fake.set_booting_polls(1_000_000);
     let started = Instant::now();
-    let err = fake
-        .adb
-        .wait_for_device(PIXEL, Duration::from_millis(300))
-        .await
-        .expect_err("never boots");
+    let err = fake.adb.wait_for_device(PIXEL, Duration::from_millis(300)).await.expect_err("never boots");
     assert!(matches!(err, AdbError::Timeout { .. }), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
@@ -416,13 +312,7 @@ async fn logcat_is_dumped_and_cleared() {
     let log = fake.adb.logcat_dump(PIXEL).await.expect("logcat");
     assert_eq!(log, b"05-01 10:00:00.000  1234  1234 I Test: hello\n");
     fake.adb.clear_logcat(PIXEL).await.expect("cleared");
-    assert_eq!(
-        fake.log(),
-        [
-            format!("-s {PIXEL} logcat -d"),
-            format!("-s {PIXEL} logcat -c")
-        ]
-    );
+    assert_eq!(fake.log(), [format!("-s {PIXEL} logcat -d"), format!("-s {PIXEL} logcat -c")]);
 }
 
 async fn next(events: &mut tokio::sync::mpsc::Receiver<DeviceEvent>) -> DeviceEvent {
@@ -436,36 +326,19 @@ async fn next(events: &mut tokio::sync::mpsc::Receiver<DeviceEvent>) -> DeviceEv
 async fn watching_reports_plugs_and_unplugs() {
     let fake = fake_with_devices();
     let mut events = watch(fake.adb.clone(), Duration::from_millis(20));
-    assert_eq!(
-        next(&mut events).await,
-        DeviceEvent::Plugged(PIXEL.to_owned())
-    );
-    assert_eq!(
-        next(&mut events).await,
-        DeviceEvent::Plugged(TABLET.to_owned())
-    );
+    assert_eq!(next(&mut events).await, DeviceEvent::Plugged(PIXEL.to_owned()));
+    assert_eq!(next(&mut events).await, DeviceEvent::Plugged(TABLET.to_owned()));
 
     // The pixel is pulled out and the locked phone gets authorised.
-    fake.set_devices(&format!(
-        "{LOCKED} device transport_id:4\n{TABLET} device transport_id:5\n"
-    ));
-    assert_eq!(
-        next(&mut events).await,
-        DeviceEvent::Unplugged(PIXEL.to_owned())
-    );
-    assert_eq!(
-        next(&mut events).await,
-        DeviceEvent::Plugged(LOCKED.to_owned())
-    );
+    fake.set_devices(&format!("{LOCKED} device transport_id:4\n{TABLET} device transport_id:5\n"));
+    assert_eq!(next(&mut events).await, DeviceEvent::Unplugged(PIXEL.to_owned()));
+    assert_eq!(next(&mut events).await, DeviceEvent::Plugged(LOCKED.to_owned()));
 
     // A failing adb is not everyone unplugged.
     std::fs::remove_file(fake.dir().join("devices")).expect("remove");
     tokio::time::sleep(Duration::from_millis(100)).await;
     fake.set_devices(&format!("{TABLET} offline\n{LOCKED} device\n"));
-    assert_eq!(
-        next(&mut events).await,
-        DeviceEvent::Unplugged(TABLET.to_owned())
-    );
+    assert_eq!(next(&mut events).await, DeviceEvent::Unplugged(TABLET.to_owned()));
     assert!(fake.log().iter().all(|line| line == "devices -l"));
 }
 
@@ -475,8 +348,7 @@ fn adb_is_found_on_a_path_list() {
     let empty = tempfile::tempdir().expect("tempdir");
     let not_executable = tempfile::tempdir().expect("tempdir");
     std::fs::write(not_executable.path().join("adb"), "").expect("write");
-    let path =
-        std::env::join_paths([empty.path(), not_executable.path(), fake.dir()]).expect("path list");
+    let path = std::env::join_paths([empty.path(), not_executable.path(), fake.dir()]).expect("path list");
     let found = Adb::find_in(&path).expect("found");
     assert_eq!(found.program, fake.dir().join("adb"));
     let nowhere = std::env::join_paths([empty.path(), not_executable.path()]).expect("path");
@@ -495,7 +367,8 @@ async fn screen_recording_chains_segments_pulls_them_in_order_and_joins_into_one
     let dir = tempfile::tempdir().expect("tempdir");
     let segments = recording.finish(&fake.adb, PIXEL, dir.path()).await;
     assert!(segments.len() >= 2, "{segments:?} {:?}", fake.log());
-    let names: Vec<String> = segments.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        segments.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
     let expected: Vec<String> = (0..segments.len()).map(|i| format!("screen-{i:03}.mp4")).collect();
     assert_eq!(names, expected);
 
@@ -516,7 +389,8 @@ async fn screen_recording_chains_segments_pulls_them_in_order_and_joins_into_one
         .expect("ffprobe");
     let text = String::from_utf8_lossy(&probe.stdout);
     assert!(text.contains("codec_name=h264"), "{text}");
-    let duration: f64 = text.lines().find_map(|l| l.strip_prefix("duration=")).and_then(|d| d.parse().ok()).expect("duration");
+    let duration: f64 =
+        text.lines().find_map(|l| l.strip_prefix("duration=")).and_then(|d| d.parse().ok()).expect("duration");
     let expected = 0.6 * segments.len() as f64;
     assert!((duration - expected).abs() <= 0.1 * expected + 0.2, "{duration} vs {expected}");
 }

@@ -37,11 +37,9 @@ pub fn watch(adb: Adb, interval: Duration) -> mpsc::Receiver<DeviceEvent> {
                 () = events.closed() => return,
             }
             let now = match adb.devices().await {
-                Ok(devices) => devices
-                    .into_iter()
-                    .filter(|d| d.state == DeviceState::Device)
-                    .map(|d| d.serial)
-                    .collect(),
+                Ok(devices) => {
+                    devices.into_iter().filter(|d| d.state == DeviceState::Device).map(|d| d.serial).collect()
+                }
                 Err(e) => {
                     tracing::warn!("cannot list adb devices: {e}");
                     continue;
@@ -61,12 +59,8 @@ pub fn watch(adb: Adb, interval: Duration) -> mpsc::Receiver<DeviceEvent> {
 /// What happened between two sets of usable serials: unplugs first (a job on a
 /// device that left must be failed before anything else), each set in serial order.
 fn changes(before: &BTreeSet<String>, now: &BTreeSet<String>) -> Vec<DeviceEvent> {
-    let gone = before
-        .difference(now)
-        .map(|s| DeviceEvent::Unplugged(s.clone()));
-    let came = now
-        .difference(before)
-        .map(|s| DeviceEvent::Plugged(s.clone()));
+    let gone = before.difference(now).map(|s| DeviceEvent::Unplugged(s.clone()));
+    let came = now.difference(before).map(|s| DeviceEvent::Plugged(s.clone()));
     gone.chain(came).collect()
 }
 

@@ -67,9 +67,11 @@ impl DirectLink {
 
     async fn input(&self, arn: &Option<String>) -> Result<(Option<InputFile>, Option<Upload>), LinkError> {
         let Some(arn) = arn else { return Ok((None, None)) };
-        let record = self.store.get_any(arn).await?.ok_or_else(|| LinkError::Gone(format!("upload {arn} no longer exists")))?;
+        let record =
+            self.store.get_any(arn).await?.ok_or_else(|| LinkError::Gone(format!("upload {arn} no longer exists")))?;
         let upload: Upload = decode(&record)?;
-        let file_name = Some(upload.name.clone()).filter(|n| !n.is_empty() && !n.contains('/')).unwrap_or_else(|| "upload".into());
+        let file_name =
+            Some(upload.name.clone()).filter(|n| !n.is_empty() && !n.contains('/')).unwrap_or_else(|| "upload".into());
         Ok((Some(InputFile { arn: arn.clone(), file_name }), Some(upload)))
     }
 
@@ -81,7 +83,13 @@ impl DirectLink {
 
     /// [`DirectLink::report_at`] for a job that passes `allowed` (whose host may report on
     /// it), checked on the same read the report is applied to.
-    pub async fn report_if(&self, job_arn: &str, report: &JobReport, at_ms: i64, allowed: impl Fn(&Job) -> bool) -> Result<(), LinkError> {
+    pub async fn report_if(
+        &self,
+        job_arn: &str,
+        report: &JobReport,
+        at_ms: i64,
+        allowed: impl Fn(&Job) -> bool,
+    ) -> Result<(), LinkError> {
         loop {
             let record = self.job_record(job_arn).await?;
             let mut job: Job = decode(&record)?;
@@ -126,7 +134,11 @@ impl DirectLink {
 
     async fn run_of(&self, record: &Record) -> Result<(String, Run), LinkError> {
         let run_arn = record.parent_arn.clone().ok_or_else(|| LinkError::Gone("job without a run".into()))?;
-        let run_record = self.store.get(&record.account_id, &run_arn).await?.ok_or_else(|| LinkError::Gone("the run is gone".into()))?;
+        let run_record = self
+            .store
+            .get(&record.account_id, &run_arn)
+            .await?
+            .ok_or_else(|| LinkError::Gone("the run is gone".into()))?;
         Ok((run_arn, decode(&run_record)?))
     }
 }
@@ -148,7 +160,8 @@ impl JobLink for DirectLink {
         let spec = match &run.test_spec_arn {
             // A curated spec holds the default, which is made for each job (the app, device).
             Some(arn) if !crate::default_specs::runs_default_spec(&region, Some(arn)) => {
-                let key = (self.upload_blob_key)(arn).ok_or_else(|| LinkError::Gone(format!("no stored file for {arn}")))?;
+                let key =
+                    (self.upload_blob_key)(arn).ok_or_else(|| LinkError::Gone(format!("no stored file for {arn}")))?;
                 let bytes = read_small(&self.blobs, &key).await?;
                 Some(String::from_utf8(bytes).map_err(|_| LinkError::Gone("the test spec is not UTF-8 text".into()))?)
             }
@@ -171,7 +184,11 @@ impl JobLink for DirectLink {
 
     async fn fetch_input(&self, job_arn: &str, upload_arn: &str, dest: &Path) -> Result<(), LinkError> {
         let key = self.input_key(job_arn, upload_arn).await?;
-        self.blobs.copy_to_file(&key, dest).await.map(|_| ()).map_err(|e| LinkError::Unavailable(format!("reading {upload_arn}: {e}")))
+        self.blobs
+            .copy_to_file(&key, dest)
+            .await
+            .map(|_| ())
+            .map_err(|e| LinkError::Unavailable(format!("reading {upload_arn}: {e}")))
     }
 
     async fn report(&self, job_arn: &str, report: JobReport) -> Result<(), LinkError> {
@@ -207,11 +224,15 @@ const MAX_SPEC_BYTES: usize = 1 << 20;
 async fn read_small(blobs: &BlobStore, key: &str) -> Result<Vec<u8>, LinkError> {
     use futures::TryStreamExt;
     let mut stream = blobs.get_stream(key).await.map_err(|e| match e {
-        store::blob::BlobError::NotFound(_) => LinkError::Gone(format!("{key} is not stored (is the blob store shared by every replica?)")),
+        store::blob::BlobError::NotFound(_) => {
+            LinkError::Gone(format!("{key} is not stored (is the blob store shared by every replica?)"))
+        }
         e => LinkError::Unavailable(format!("reading {key}: {e}")),
     })?;
     let mut bytes = Vec::new();
-    while let Some(chunk) = stream.try_next().await.map_err(|e| LinkError::Unavailable(format!("reading {key}: {e}")))? {
+    while let Some(chunk) =
+        stream.try_next().await.map_err(|e| LinkError::Unavailable(format!("reading {key}: {e}")))?
+    {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > MAX_SPEC_BYTES {
             return Err(LinkError::Gone(format!("{key} is larger than a test spec can be")));

@@ -36,7 +36,8 @@ impl Orders {
             .as_ref()
             .and_then(|o| o.setup.as_ref())
             .map(|s| domain::job::timeout::Deadline::from_setup_start(s.started_ms, job.timeout_minutes).at_ms);
-        let orders = Orders { stop: job.stop_requested_ms.is_some(), time_out: deadline.is_some_and(|at| now_ms >= at) };
+        let orders =
+            Orders { stop: job.stop_requested_ms.is_some(), time_out: deadline.is_some_and(|at| now_ms >= at) };
         (orders, deadline.filter(|at| *at > now_ms))
     }
 }

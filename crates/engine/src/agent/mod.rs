@@ -18,6 +18,6 @@ pub mod protocol;
 
 pub use direct::DirectLink;
 pub use hosts::Hosts;
-pub use local::LocalHosts;
 pub use link::{JobLink, LinkError, Orders};
+pub use local::LocalHosts;
 pub use protocol::{Assignment, InputFile};

@@ -80,11 +80,15 @@ mod tests {
 
     #[test]
     fn messages_are_tagged_json() {
-        let message = ControlMessage::Orders { job_arn: "arn:x".into(), orders: super::super::link::Orders { stop: true, time_out: false } };
+        let message = ControlMessage::Orders {
+            job_arn: "arn:x".into(),
+            orders: super::super::link::Orders { stop: true, time_out: false },
+        };
         let text = serde_json::to_string(&message).expect("json");
         assert!(text.starts_with("{\"type\":\"ORDERS\""), "{text}");
         assert_eq!(serde_json::from_str::<ControlMessage>(&text).expect("parsed"), message);
-        let hello: HostMessage = serde_json::from_str(r#"{"type":"HELLO","devices":[],"running":["a"]}"#).expect("parsed");
+        let hello: HostMessage =
+            serde_json::from_str(r#"{"type":"HELLO","devices":[],"running":["a"]}"#).expect("parsed");
         assert_eq!(hello, HostMessage::Hello { devices: vec![], running: vec!["a".into()] });
     }
 }

@@ -89,7 +89,9 @@ pub(super) fn instrumentation(adb: &Path, input: &DefaultSpecInput) -> Result<Te
             r#"cd "$DEVICEFARM_TEST_PACKAGE_PATH""#.to_owned(),
             r#"find . -type f -name '*.apk' | sort > "$TMPDIR/farmhand-test-apks""#.to_owned(),
             fail_unless(r#"[ -s "$TMPDIR/farmhand-test-apks" ]"#, "the test package holds no .apk file"),
-            format!(r#"while IFS= read -r farmhand_apk; do {install} "$farmhand_apk" || exit 1; done < "$TMPDIR/farmhand-test-apks""#),
+            format!(
+                r#"while IFS= read -r farmhand_apk; do {install} "$farmhand_apk" || exit 1; done < "$TMPDIR/farmhand-test-apks""#
+            ),
         ],
     };
     // The runner class is whatever the test APK's manifest declares; the device has read
@@ -101,7 +103,9 @@ pub(super) fn instrumentation(adb: &Path, input: &DefaultSpecInput) -> Result<Te
     // The component goes back through `adb shell` unquoted: only name characters pass.
     setup.push(format!(
         "farmhand_runner=$(cat \"{RUNNER_FILE}\"); case \"$farmhand_runner\" in ''|*[!A-Za-z0-9_./]*) {};; esac",
-        fail_with(&format!("no instrumentation on the device targets {app}: is the test package an instrumentation APK for this app?"))
+        fail_with(&format!(
+            "no instrumentation on the device targets {app}: is the test package an instrumentation APK for this app?"
+        ))
     ));
     let filter = input.filter.as_deref().map(instrumentation_filter).unwrap_or_default();
     let mut spec = TestSpec::default();
@@ -179,9 +183,9 @@ pub(super) fn monkey(adb: &Path, input: &DefaultSpecInput) -> Result<TestSpec, S
     let seed = match input.parameter("seed") {
         None => String::new(),
         Some(text) => {
-            let seed = text.parse::<i64>().map_err(|_| {
-                format!("the {} parameter seed must be a whole number, not {text:?}", input.test_type)
-            })?;
+            let seed = text
+                .parse::<i64>()
+                .map_err(|_| format!("the {} parameter seed must be a whole number, not {text:?}", input.test_type))?;
             format!(" -s {seed}")
         }
     };
@@ -253,7 +257,9 @@ mod tests {
             message,
             "echo 'the BUILTIN_FUZZ parameter event_count must be a whole number from 1 to 10000, not \"1; reboot\"' >&2; exit 1"
         );
-        for (name, value) in [("event_count", "0"), ("event_count", "10001"), ("throttle", "1001"), ("seed", "$(id)"), ("seed", "1.5")] {
+        for (name, value) in
+            [("event_count", "0"), ("event_count", "10001"), ("throttle", "1001"), ("seed", "$(id)"), ("seed", "1.5")]
+        {
             let spec = spec_for("BUILTIN_FUZZ", |i| {
                 i.parameters.insert(name.into(), value.into());
             });
@@ -265,7 +271,8 @@ mod tests {
 
     #[test]
     fn fuzz_needs_a_valid_app_package() {
-        assert!(failure(&spec_for("BUILTIN_FUZZ", |i| i.app_package = None)).contains("need the package name of an Android app"));
+        assert!(failure(&spec_for("BUILTIN_FUZZ", |i| i.app_package = None))
+            .contains("need the package name of an Android app"));
         let bad = failure(&spec_for("BUILTIN_FUZZ", |i| i.app_package = Some("com.x'; reboot; '".into())));
         assert!(bad.contains("is not a valid Android package name"), "{bad}");
     }
@@ -276,7 +283,9 @@ mod tests {
         let commands = all_commands(&spec);
         assert!(commands.contains(&format!("{ADB} install -r -t -g \"$farmhand_apk\"")), "{commands}");
         assert!(
-            commands.contains(&format!("{ADB} shell pm list instrumentation | tr -d '\\r' | grep -F '(target=com.example.app)' | head -n 1")),
+            commands.contains(&format!(
+                "{ADB} shell pm list instrumentation | tr -d '\\r' | grep -F '(target=com.example.app)' | head -n 1"
+            )),
             "{commands}"
         );
         assert_eq!(
@@ -288,7 +297,10 @@ mod tests {
     #[test]
     fn instrumentation_of_a_single_apk_installs_the_uploaded_file() {
         let spec = spec_for("INSTRUMENTATION", |i| {
-            i.package = TestPackageForm::SingleFile { file_name: "t.apk".into(), stored: Some(PathBuf::from("/data/blob's/1")) };
+            i.package = TestPackageForm::SingleFile {
+                file_name: "t.apk".into(),
+                stored: Some(PathBuf::from("/data/blob's/1")),
+            };
         });
         assert_eq!(spec.phases.install[1], "cp '/data/blob'\\''s/1' \"$TMPDIR/test-package.apk\"");
         assert_eq!(spec.phases.install[2], format!("{ADB} install -r -t -g \"$TMPDIR/test-package.apk\""));
@@ -312,13 +324,18 @@ mod tests {
     fn uiautomator_pushes_jars_under_fixed_names_and_judges_by_the_output() {
         let spec = spec_for("UIAUTOMATOR", |_| {});
         let commands = all_commands(&spec);
-        assert!(commands.contains(&format!("{ADB} push \"$farmhand_jar\" \"/data/local/tmp/farmhand-tests-$farmhand_n.jar\"")));
-        assert!(spec.phases.test[0].starts_with(&format!("{ADB} shell uiautomator runtest $(cat \"$TMPDIR/farmhand-uiautomator-jars\") >")));
+        assert!(commands
+            .contains(&format!("{ADB} push \"$farmhand_jar\" \"/data/local/tmp/farmhand-tests-$farmhand_n.jar\"")));
+        assert!(spec.phases.test[0]
+            .starts_with(&format!("{ADB} shell uiautomator runtest $(cat \"$TMPDIR/farmhand-uiautomator-jars\") >")));
         assert!(spec.phases.test[0].contains("'^FAILURES!!!'"));
         let single = spec_for("UIAUTOMATOR", |i| {
             i.package = TestPackageForm::SingleFile { file_name: "t.jar".into(), stored: Some(PathBuf::from("/b/1")) };
         });
-        assert_eq!(single.phases.install[2], format!("{ADB} push \"$TMPDIR/farmhand-tests.jar\" /data/local/tmp/farmhand-tests-1.jar"));
+        assert_eq!(
+            single.phases.install[2],
+            format!("{ADB} push \"$TMPDIR/farmhand-tests.jar\" /data/local/tmp/farmhand-tests-1.jar")
+        );
     }
 
     /// Runs `commands` as the runner runs a phase (stop at the first failure).

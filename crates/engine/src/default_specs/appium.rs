@@ -24,8 +24,7 @@ fn spec(install: &[&str], test: &[&str]) -> TestSpec {
 
 /// The job's venv when the install made one, else the host's python3 (a package without
 /// requirements.txt relies on what the host has).
-const PICK_PYTHON: &str =
-    r#"if [ -x "$HOME/venv/bin/python" ]; then farmhand_python="$HOME/venv/bin/python"; else farmhand_python=python3; fi"#;
+const PICK_PYTHON: &str = r#"if [ -x "$HOME/venv/bin/python" ]; then farmhand_python="$HOME/venv/bin/python"; else farmhand_python=python3; fi"#;
 
 /// pytest over the package (AWS's Python packages: `tests/`, `requirements.txt`, and
 /// sometimes a `wheelhouse/` of prebuilt wheels, preferred when present).
@@ -155,7 +154,8 @@ mod tests {
         }
         let path = format!("{}:/usr/bin:/bin", bin.display());
         for phase in [&spec.phases.install, &spec.phases.test] {
-            let script: String = phase.iter().map(|c| format!("eval {} || exit $?\n", super::super::shell::shell_quote(c))).collect();
+            let script: String =
+                phase.iter().map(|c| format!("eval {} || exit $?\n", super::super::shell::shell_quote(c))).collect();
             let out = Command::new("/bin/sh")
                 .arg("-c")
                 .arg(&script)
@@ -168,7 +168,10 @@ mod tests {
                 .output()
                 .expect("sh");
             if !out.status.success() {
-                return (fs::read_to_string(&log).unwrap_or_default(), Some(String::from_utf8_lossy(&out.stderr).into_owned()));
+                return (
+                    fs::read_to_string(&log).unwrap_or_default(),
+                    Some(String::from_utf8_lossy(&out.stderr).into_owned()),
+                );
             }
         }
         (fs::read_to_string(&log).unwrap_or_default(), None)
@@ -202,9 +205,18 @@ mod tests {
         assert_eq!(failed, None, "{calls}");
         let lines: Vec<&str> = calls.lines().collect();
         assert_eq!(lines.len(), 4, "venv, pip, pytest --version, pytest: {calls}");
-        assert!(lines[0].starts_with("python3 -m venv --system-site-packages ") && lines[0].ends_with("/home/venv"), "{calls}");
-        assert!(lines[1].contains("-m pip install") && lines[1].ends_with("/pkg/wheelhouse -r requirements.txt"), "{calls}");
-        assert!(lines[3].starts_with("python3 -m pytest --junitxml=") && lines[3].ends_with("/logs/junit.xml"), "{calls}");
+        assert!(
+            lines[0].starts_with("python3 -m venv --system-site-packages ") && lines[0].ends_with("/home/venv"),
+            "{calls}"
+        );
+        assert!(
+            lines[1].contains("-m pip install") && lines[1].ends_with("/pkg/wheelhouse -r requirements.txt"),
+            "{calls}"
+        );
+        assert!(
+            lines[3].starts_with("python3 -m pytest --junitxml=") && lines[3].ends_with("/logs/junit.xml"),
+            "{calls}"
+        );
     }
 
     #[test]
@@ -236,7 +248,11 @@ mod tests {
         assert_eq!(failed, None);
         let lines: Vec<&str> = calls.lines().collect();
         assert_eq!(lines[0], "bundle install");
-        assert!(lines[1].starts_with("bundle exec rspec --format progress --format RspecJunitFormatter --out ") && lines[1].ends_with("/logs/rspec.xml"), "{calls}");
+        assert!(
+            lines[1].starts_with("bundle exec rspec --format progress --format RspecJunitFormatter --out ")
+                && lines[1].ends_with("/logs/rspec.xml"),
+            "{calls}"
+        );
         let (calls, _) = run_with_stubs(&ruby(), &[("spec/a_spec.rb", "")], &["bundle", "rspec"]);
         assert_eq!(calls, "rspec \n");
         assert!(ruby().phases.install.iter().any(|c| c.contains(r#"BUNDLE_PATH="$HOME/vendor/bundle""#)));
@@ -244,11 +260,20 @@ mod tests {
 
     #[test]
     fn testng_runs_the_tests_jar_with_its_dependencies_and_junit_reports_only() {
-        let (calls, failed) = run_with_stubs(&java_testng(), &[("shop-1.0-tests.jar", ""), ("dependency-jars/testng.jar", "")], &["java"]);
+        let (calls, failed) = run_with_stubs(
+            &java_testng(),
+            &[("shop-1.0-tests.jar", ""), ("dependency-jars/testng.jar", "")],
+            &["java"],
+        );
         assert_eq!(failed, None);
         let expected = "java -cp shop-1.0-tests.jar:dependency-jars/* org.testng.TestNG -d ";
         assert!(calls.starts_with(expected), "{calls}");
-        assert!(calls.contains("/logs/testng -usedefaultlisteners false -listener org.testng.reporters.JUnitReportReporter,"), "{calls}");
+        assert!(
+            calls.contains(
+                "/logs/testng -usedefaultlisteners false -listener org.testng.reporters.JUnitReportReporter,"
+            ),
+            "{calls}"
+        );
         assert!(calls.trim_end().ends_with("-testjar shop-1.0-tests.jar"), "{calls}");
         let (_, failed) = run_with_stubs(&java_testng(), &[("shop.jar", "")], &["java"]);
         assert!(failed.expect("fails").contains("no *-tests.jar"));

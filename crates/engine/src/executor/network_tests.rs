@@ -174,8 +174,13 @@ async fn a_host_job_with_private_names_runs_in_its_own_network() {
         eprintln!("skipped: job networks are unavailable here ({why})");
         return;
     }
-    let network = JobNetwork { profile: None, aliases: vec![ServiceAlias { dns_name: "api.vpce.internal".into(), target: "127.0.0.1:8443".into() }] };
-    let (reports, output) = execute(assignment(Driver::Host, network, &["getent hosts api.vpce.internal", "readlink /proc/self/ns/net"])).await;
+    let network = JobNetwork {
+        profile: None,
+        aliases: vec![ServiceAlias { dns_name: "api.vpce.internal".into(), target: "127.0.0.1:8443".into() }],
+    };
+    let (reports, output) =
+        execute(assignment(Driver::Host, network, &["getent hosts api.vpce.internal", "readlink /proc/self/ns/net"]))
+            .await;
     assert!(matches!(reports.last(), Some(JobReport::Finished { .. })), "{reports:?}");
     assert!(output.lines().any(|l| l.starts_with("10.219.") && l.ends_with(" api.vpce.internal")), "{output}");
     assert!(output.contains("net:[") && !output.contains(&our_namespace()), "{output}");
@@ -183,14 +188,18 @@ async fn a_host_job_with_private_names_runs_in_its_own_network() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_job_without_a_network_runs_in_the_hosts() {
-    let (reports, output) = execute(assignment(Driver::Host, JobNetwork::default(), &["readlink /proc/self/ns/net"])).await;
+    let (reports, output) =
+        execute(assignment(Driver::Host, JobNetwork::default(), &["readlink /proc/self/ns/net"])).await;
     assert!(matches!(reports.last(), Some(JobReport::Finished { .. })), "{reports:?}");
     assert!(output.contains(&our_namespace()), "{output}");
 }
 
 #[tokio::test]
 async fn an_android_job_with_private_names_fails_saying_they_were_not_applied() {
-    let network = JobNetwork { profile: None, aliases: vec![ServiceAlias { dns_name: "db.internal".into(), target: "10.0.0.5".into() }] };
+    let network = JobNetwork {
+        profile: None,
+        aliases: vec![ServiceAlias { dns_name: "db.internal".into(), target: "10.0.0.5".into() }],
+    };
     let (reports, _) = execute(assignment(Driver::Adb, network, &["true"])).await;
     let messages: Vec<String> = reports
         .iter()

@@ -54,9 +54,7 @@ impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SkipReason::UnknownVariable(name) => write!(f, "variable {name} is not set"),
-            SkipReason::OutsideWorkDirectory => {
-                f.write_str("it is outside the job's work directory")
-            }
+            SkipReason::OutsideWorkDirectory => f.write_str("it is outside the job's work directory"),
             SkipReason::NotFound => f.write_str("it does not exist"),
             SkipReason::SymbolicLink => f.write_str("symbolic links are not followed"),
             SkipReason::NotRegularFile => f.write_str("it is not a regular file or directory"),
@@ -69,10 +67,7 @@ pub enum ArtifactError {
     #[error("could not read or write {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("could not write {path}: {source}")]
-    Zip {
-        path: PathBuf,
-        source: zip::result::ZipError,
-    },
+    Zip { path: PathBuf, source: zip::result::ZipError },
 }
 
 /// Where artifacts come from and go to.
@@ -97,22 +92,14 @@ pub fn collect_artifacts(
     for raw in paths {
         match resolve(&sources.root, raw, env) {
             Ok(path) => add_tree(&mut zip, &sources.root, &path, &mut report.skipped)?,
-            Err(reason) => report.skipped.push(SkippedArtifact {
-                path: raw.clone(),
-                reason,
-            }),
+            Err(reason) => report.skipped.push(SkippedArtifact { path: raw.clone(), reason }),
         }
     }
     report.customer_artifacts = zip.finish()?;
 
     let mut zip = LazyZip::new(sources.output_dir.join(CUSTOMER_ARTIFACTS_LOG_ZIP))?;
     if sources.log_dir.is_dir() {
-        add_tree(
-            &mut zip,
-            &sources.log_dir,
-            &sources.log_dir,
-            &mut report.skipped,
-        )?;
+        add_tree(&mut zip, &sources.log_dir, &sources.log_dir, &mut report.skipped)?;
     }
     report.customer_artifacts_log = zip.finish()?;
     Ok(report)
@@ -165,10 +152,7 @@ fn add_tree(
 ) -> Result<(), ArtifactError> {
     let meta = fs::symlink_metadata(path).map_err(|e| io_error(path, e))?;
     let name = entry_name(base, path);
-    let skip = |reason| SkippedArtifact {
-        path: path.to_string_lossy().into_owned(),
-        reason,
-    };
+    let skip = |reason| SkippedArtifact { path: path.to_string_lossy().into_owned(), reason };
     if meta.is_symlink() {
         skipped.push(skip(SkipReason::SymbolicLink));
     } else if meta.is_dir() {
@@ -195,11 +179,7 @@ fn add_tree(
 /// `path` relative to `base`, with `/` separators as zip requires.
 fn entry_name(base: &Path, path: &Path) -> String {
     let relative = path.strip_prefix(base).unwrap_or(path);
-    relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 /// A zip written only once it gets its first file, so "no artifacts" leaves no empty zip.
@@ -217,12 +197,7 @@ impl LazyZip {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_error(&path, e)),
             _ => {}
         }
-        Ok(LazyZip {
-            path,
-            writer: None,
-            names: HashSet::new(),
-            files: 0,
-        })
+        Ok(LazyZip { path, writer: None, names: HashSet::new(), files: 0 })
     }
 
     fn writer(&mut self) -> Result<&mut ZipWriter<File>, ArtifactError> {
@@ -245,12 +220,7 @@ impl LazyZip {
     }
 
     /// Adds a file, once: two spec paths may cover the same file.
-    fn add_file(
-        &mut self,
-        name: &str,
-        source: &Path,
-        meta: &fs::Metadata,
-    ) -> Result<(), ArtifactError> {
+    fn add_file(&mut self, name: &str, source: &Path, meta: &fs::Metadata) -> Result<(), ArtifactError> {
         use std::os::unix::fs::PermissionsExt;
         if !self.names.insert(name.to_owned()) {
             return Ok(());
@@ -262,12 +232,7 @@ impl LazyZip {
         let mut input = File::open(source).map_err(|e| io_error(source, e))?;
         let path = self.path.clone();
         let writer = self.writer()?;
-        writer
-            .start_file(name, options)
-            .map_err(|source| ArtifactError::Zip {
-                path: path.clone(),
-                source,
-            })?;
+        writer.start_file(name, options).map_err(|source| ArtifactError::Zip { path: path.clone(), source })?;
         io::copy(&mut input, writer).map_err(|e| io_error(source, e))?;
         self.files += 1;
         Ok(())
@@ -277,10 +242,7 @@ impl LazyZip {
         let Some(writer) = self.writer else {
             return Ok(None);
         };
-        writer.finish().map_err(|source| ArtifactError::Zip {
-            path: self.path.clone(),
-            source,
-        })?;
+        writer.finish().map_err(|source| ArtifactError::Zip { path: self.path.clone(), source })?;
         if self.files == 0 {
             // Only empty directories: nothing worth an artifact.
             fs::remove_file(&self.path).map_err(|e| io_error(&self.path, e))?;
@@ -291,10 +253,7 @@ impl LazyZip {
 }
 
 fn io_error(path: &Path, source: io::Error) -> ArtifactError {
-    ArtifactError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    ArtifactError::Io { path: path.to_path_buf(), source }
 }
 
 #[cfg(test)]
@@ -322,17 +281,8 @@ mod tests {
         fs::write(root.join("results/sub/b.txt"), b"b").expect("write");
         fs::write(base.join("secret"), b"outside").expect("write");
         let mut env = JobEnv::new();
-        env.set("DEVICEFARM_LOG_DIR", &log_dir.to_string_lossy())
-            .expect("set");
-        Fixture {
-            _tmp: tmp,
-            sources: ArtifactSources {
-                root,
-                log_dir,
-                output_dir,
-            },
-            env,
-        }
+        env.set("DEVICEFARM_LOG_DIR", &log_dir.to_string_lossy()).expect("set");
+        Fixture { _tmp: tmp, sources: ArtifactSources { root, log_dir, output_dir }, env }
     }
 
     fn entries(zip: &Path) -> Vec<(String, String)> {
@@ -350,11 +300,7 @@ mod tests {
     #[test]
     fn zips_spec_paths_and_the_log_directory() {
         let f = fixture();
-        let paths = [
-            "results".to_owned(),
-            "$DEVICEFARM_LOG_DIR".to_owned(),
-            "./results/a.txt".to_owned(),
-        ];
+        let paths = ["results".to_owned(), "$DEVICEFARM_LOG_DIR".to_owned(), "./results/a.txt".to_owned()];
         let report = collect_artifacts(&f.sources, &paths, &f.env).expect("collected");
         assert!(report.skipped.is_empty(), "{:?}", report.skipped);
         let zip = report.customer_artifacts.expect("artifacts zip");
@@ -371,26 +317,14 @@ mod tests {
             ]
         );
         let log_zip = report.customer_artifacts_log.expect("log zip");
-        assert_eq!(
-            entries(&log_zip),
-            [("junit.xml".to_owned(), "<testsuite/>".to_owned())]
-        );
+        assert_eq!(entries(&log_zip), [("junit.xml".to_owned(), "<testsuite/>".to_owned())]);
     }
 
     #[test]
     fn paths_leaving_the_work_directory_are_refused() {
         let f = fixture();
-        std::os::unix::fs::symlink(
-            f.sources.root.join("../secret"),
-            f.sources.root.join("link"),
-        )
-        .expect("symlink");
-        let outside = f
-            .sources
-            .root
-            .join("../secret")
-            .to_string_lossy()
-            .into_owned();
+        std::os::unix::fs::symlink(f.sources.root.join("../secret"), f.sources.root.join("link")).expect("symlink");
+        let outside = f.sources.root.join("../secret").to_string_lossy().into_owned();
         let paths = [
             "../secret".to_owned(),
             "../does-not-exist".to_owned(),
@@ -408,27 +342,15 @@ mod tests {
     #[test]
     fn unknown_variables_missing_paths_and_inner_links_are_skipped() {
         let f = fixture();
-        std::os::unix::fs::symlink("/etc/passwd", f.sources.root.join("results/passwd"))
-            .expect("symlink");
-        let paths = [
-            "$NOPE/x".to_owned(),
-            "missing".to_owned(),
-            "results".to_owned(),
-        ];
+        std::os::unix::fs::symlink("/etc/passwd", f.sources.root.join("results/passwd")).expect("symlink");
+        let paths = ["$NOPE/x".to_owned(), "missing".to_owned(), "results".to_owned()];
         let report = collect_artifacts(&f.sources, &paths, &f.env).expect("collected");
         let reasons: Vec<_> = report.skipped.iter().map(|s| s.reason.clone()).collect();
         assert_eq!(
             reasons,
-            [
-                SkipReason::UnknownVariable("NOPE".to_owned()),
-                SkipReason::NotFound,
-                SkipReason::SymbolicLink
-            ]
+            [SkipReason::UnknownVariable("NOPE".to_owned()), SkipReason::NotFound, SkipReason::SymbolicLink]
         );
-        let names: Vec<_> = entries(&report.customer_artifacts.expect("zip"))
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let names: Vec<_> = entries(&report.customer_artifacts.expect("zip")).into_iter().map(|(n, _)| n).collect();
         assert!(!names.iter().any(|n| n.contains("passwd")), "{names:?}");
         assert!(names.contains(&"results/a.txt".to_owned()));
     }

@@ -36,11 +36,7 @@ impl Canceller {
     /// A canceller and the signal a runner listens on.
     pub fn new() -> (Canceller, CancelSignal) {
         let (tx, rx) = watch::channel(Requests::default());
-        let signal = CancelSignal {
-            rx: Some(rx),
-            hears_stop: true,
-            limit: None,
-        };
+        let signal = CancelSignal { rx: Some(rx), hears_stop: true, limit: None };
         (Canceller { tx }, signal)
     }
 
@@ -56,11 +52,7 @@ impl Canceller {
 
     /// Another signal for the same requests.
     pub fn signal(&self) -> CancelSignal {
-        CancelSignal {
-            rx: Some(self.tx.subscribe()),
-            hears_stop: true,
-            limit: None,
-        }
+        CancelSignal { rx: Some(self.tx.subscribe()), hears_stop: true, limit: None }
     }
 }
 
@@ -77,31 +69,19 @@ pub struct CancelSignal {
 impl CancelSignal {
     /// A signal that never fires: teardown, which nothing interrupts.
     pub fn never() -> CancelSignal {
-        CancelSignal {
-            rx: None,
-            hears_stop: false,
-            limit: None,
-        }
+        CancelSignal { rx: None, hears_stop: false, limit: None }
     }
 
     /// Hears no request, but fires as a timeout once `limit` has passed from now: a
     /// teardown, which stops and the job's deadline let finish, still may not hang.
     pub fn only_after(limit: Duration) -> CancelSignal {
-        CancelSignal {
-            rx: None,
-            hears_stop: false,
-            limit: Some(Instant::now() + limit),
-        }
+        CancelSignal { rx: None, hears_stop: false, limit: Some(Instant::now() + limit) }
     }
 
     /// The same requests with stops ignored: setup, which a stop lets finish but the
     /// deadline ends.
     pub fn timeout_only(&self) -> CancelSignal {
-        CancelSignal {
-            rx: self.rx.clone(),
-            hears_stop: false,
-            limit: self.limit,
-        }
+        CancelSignal { rx: self.rx.clone(), hears_stop: false, limit: self.limit }
     }
 
     /// The request this signal hears, if one was made. The deadline wins over a stop:
@@ -182,9 +162,7 @@ mod tests {
         let mut setup = signal.timeout_only();
         canceller.stop();
         assert_eq!(setup.current(), None);
-        assert!(timeout(Duration::from_millis(30), setup.fired())
-            .await
-            .is_err());
+        assert!(timeout(Duration::from_millis(30), setup.fired()).await.is_err());
         canceller.time_out();
         assert_eq!(setup.fired().await, CancelReason::Timeout);
         assert_eq!(signal.current(), Some(CancelReason::Timeout));
@@ -192,16 +170,10 @@ mod tests {
 
     #[tokio::test]
     async fn never_and_a_dropped_canceller_do_not_fire() {
-        assert!(
-            timeout(Duration::from_millis(20), CancelSignal::never().fired())
-                .await
-                .is_err()
-        );
+        assert!(timeout(Duration::from_millis(20), CancelSignal::never().fired()).await.is_err());
         let (canceller, mut signal) = Canceller::new();
         drop(canceller);
-        assert!(timeout(Duration::from_millis(20), signal.fired())
-            .await
-            .is_err());
+        assert!(timeout(Duration::from_millis(20), signal.fired()).await.is_err());
     }
 
     #[tokio::test(start_paused = true)]

@@ -96,10 +96,7 @@ impl JobEnv {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     pub fn vars(&self) -> &[(String, String)] {
@@ -127,9 +124,7 @@ fn path_text(path: &Path) -> String {
 /// expand anything else.
 fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -140,17 +135,9 @@ mod tests {
     #[test]
     fn setting_again_replaces_and_keeps_order() {
         let mut env = JobEnv::new();
-        env.set("A", "1")
-            .and_then(|e| e.set("B", "2"))
-            .expect("valid");
+        env.set("A", "1").and_then(|e| e.set("B", "2")).expect("valid");
         env.set("A", "3").expect("valid");
-        assert_eq!(
-            env.vars(),
-            [
-                ("A".to_owned(), "3".to_owned()),
-                ("B".to_owned(), "2".to_owned())
-            ]
-        );
+        assert_eq!(env.vars(), [("A".to_owned(), "3".to_owned()), ("B".to_owned(), "2".to_owned())]);
         assert_eq!(env.get("A"), Some("3"));
         assert_eq!(env.get("C"), None);
     }
@@ -159,11 +146,7 @@ mod tests {
     fn bad_names_and_values_are_refused() {
         let mut env = JobEnv::new();
         for name in ["", "1A", "A-B", "A B", "A=B", "É"] {
-            assert_eq!(
-                env.set(name, "x").err(),
-                Some(EnvError::InvalidName(name.to_owned())),
-                "{name:?}"
-            );
+            assert_eq!(env.set(name, "x").err(), Some(EnvError::InvalidName(name.to_owned())), "{name:?}");
         }
         assert!(matches!(env.set("A", "x\0y"), Err(EnvError::NulInValue(_))));
         assert!(env.set("_a1", "").is_ok());
@@ -173,9 +156,7 @@ mod tests {
     fn user_variables_may_not_use_the_reserved_prefix() {
         let mut env = JobEnv::new();
         env.add_user_variables([("MY_VAR", "1")]).expect("allowed");
-        let err = env
-            .add_user_variables([("DEVICEFARM_LOG_DIR", "/tmp")])
-            .expect_err("reserved");
+        let err = env.add_user_variables([("DEVICEFARM_LOG_DIR", "/tmp")]).expect_err("reserved");
         assert_eq!(err, EnvError::Reserved("DEVICEFARM_LOG_DIR".to_owned()));
         assert_eq!(env.get("DEVICEFARM_LOG_DIR"), None);
     }

@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use rustix::io::Errno;
 use rustix::process::{
-    kill_process_group, pidfd_open, waitid, Pid, PidfdFlags, Signal, WaitId, WaitIdOptions,
-    WaitIdStatus,
+    kill_process_group, pidfd_open, waitid, Pid, PidfdFlags, Signal, WaitId, WaitIdOptions, WaitIdStatus,
 };
 use std::sync::Arc;
 
@@ -83,14 +82,7 @@ impl Leader {
         };
         let watched = Arc::clone(&pidfd);
         let exit_watch = tokio::task::spawn_blocking(move || wait_without_reaping(&watched));
-        Ok(Leader {
-            child,
-            pidfd,
-            pgid,
-            exit_watch: Some(exit_watch),
-            exit: None,
-            reaped: false,
-        })
+        Ok(Leader { child, pidfd, pgid, exit_watch: Some(exit_watch), exit: None, reaped: false })
     }
 
     pub(crate) fn pgid(&self) -> i32 {
@@ -131,10 +123,7 @@ impl Leader {
         if self.reaped || self.exit.is_none() {
             return;
         }
-        let _ = waitid(
-            WaitId::PidFd(self.pidfd.as_fd()),
-            WaitIdOptions::EXITED | WaitIdOptions::NOHANG,
-        );
+        let _ = waitid(WaitId::PidFd(self.pidfd.as_fd()), WaitIdOptions::EXITED | WaitIdOptions::NOHANG);
         self.reaped = true;
     }
 }
@@ -194,15 +183,9 @@ pub(crate) async fn tear_down(groups: &[&Leader], grace: Duration) -> Teardown {
 /// Blocks until the process behind `pidfd` exits and returns how, without collecting it.
 fn wait_without_reaping(pidfd: &OwnedFd) -> io::Result<Exit> {
     loop {
-        match waitid(
-            WaitId::PidFd(pidfd.as_fd()),
-            WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
-        ) {
+        match waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED | WaitIdOptions::NOWAIT) {
             Ok(status) => {
-                return status
-                    .as_ref()
-                    .and_then(exit_of)
-                    .ok_or_else(|| io::Error::other("waitid reported no exit"));
+                return status.as_ref().and_then(exit_of).ok_or_else(|| io::Error::other("waitid reported no exit"));
             }
             Err(Errno::INTR) => continue,
             Err(e) => return Err(e.into()),

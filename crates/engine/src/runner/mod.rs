@@ -48,8 +48,8 @@ use std::time::Duration;
 use domain::clock::Clock;
 
 pub use artifacts::{
-    collect_artifacts, ArtifactError, ArtifactSources, ArtifactsReport, SkipReason,
-    SkippedArtifact, CUSTOMER_ARTIFACTS_LOG_ZIP, CUSTOMER_ARTIFACTS_ZIP,
+    collect_artifacts, ArtifactError, ArtifactSources, ArtifactsReport, SkipReason, SkippedArtifact,
+    CUSTOMER_ARTIFACTS_LOG_ZIP, CUSTOMER_ARTIFACTS_ZIP,
 };
 pub use cancel::{CancelReason, CancelSignal, Canceller};
 pub use env::{EnvError, JobEnv};

@@ -46,16 +46,10 @@ pub(crate) struct Pump {
 
 impl Pump {
     /// Starts copying from `reader` to the end of `phase_log` and `combined_log`.
-    pub(crate) fn start(
-        reader: io::PipeReader,
-        phase_log: &Path,
-        combined_log: &Path,
-    ) -> io::Result<Pump> {
+    pub(crate) fn start(reader: io::PipeReader, phase_log: &Path, combined_log: &Path) -> io::Result<Pump> {
         let reader = pipe::Receiver::from_owned_fd(reader.into())?;
-        let outputs = Outputs {
-            files: [open_append(phase_log)?, open_append(combined_log)?],
-            copied: Copied::default(),
-        };
+        let outputs =
+            Outputs { files: [open_append(phase_log)?, open_append(combined_log)?], copied: Copied::default() };
         let (control, requests) = mpsc::unbounded_channel();
         let task = tokio::spawn(copy(reader, outputs, requests));
         Ok(Pump { task, control })
@@ -94,25 +88,17 @@ impl Outputs {
         // microseconds, and a hop to the blocking pool per chunk would cost more.
         for file in &mut self.files {
             if let Err(e) = file.write_all(bytes) {
-                self.copied
-                    .write_error
-                    .get_or_insert(format!("writing output: {e}"));
+                self.copied.write_error.get_or_insert(format!("writing output: {e}"));
             }
         }
     }
 
     fn failed_read(&mut self, e: &io::Error) {
-        self.copied
-            .write_error
-            .get_or_insert(format!("reading output: {e}"));
+        self.copied.write_error.get_or_insert(format!("reading output: {e}"));
     }
 }
 
-async fn copy(
-    mut reader: pipe::Receiver,
-    mut out: Outputs,
-    mut control: mpsc::UnboundedReceiver<Control>,
-) -> Copied {
+async fn copy(mut reader: pipe::Receiver, mut out: Outputs, mut control: mpsc::UnboundedReceiver<Control>) -> Copied {
     let mut buf = vec![0u8; 16 * 1024];
     let mut eof = false;
     let mut deadline: Option<Instant> = None;

@@ -68,11 +68,7 @@ pub enum PhaseOutcome {
     Succeeded,
     /// A command failed. `failed_command` is the one that was running when the shell
     /// ended (None if it ended before starting any); the shell ends with its status.
-    Failed {
-        exit_code: Option<i32>,
-        signal: Option<i32>,
-        failed_command: Option<String>,
-    },
+    Failed { exit_code: Option<i32>, signal: Option<i32>, failed_command: Option<String> },
     /// Ended by a stop request (SIGTERM, grace, SIGKILL).
     Stopped,
     /// Ended because the job's deadline passed.
@@ -85,11 +81,7 @@ impl fmt::Display for PhaseOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PhaseOutcome::Succeeded => f.write_str("succeeded"),
-            PhaseOutcome::Failed {
-                exit_code,
-                signal,
-                failed_command,
-            } => {
+            PhaseOutcome::Failed { exit_code, signal, failed_command } => {
                 f.write_str("failed")?;
                 if let Some(code) = exit_code {
                     write!(f, " with exit code {code}")?;
@@ -152,13 +144,7 @@ impl Runner {
 
     /// Starts `phase`: spawns its shell, or reports it done at once when it has no
     /// commands or cannot start.
-    pub(crate) fn start(
-        &self,
-        ws: &Workspace,
-        phase: Phase,
-        commands: &[String],
-        env: &JobEnv,
-    ) -> Started {
+    pub(crate) fn start(&self, ws: &Workspace, phase: Phase, commands: &[String], env: &JobEnv) -> Started {
         let log = ws.output_dir().join(format!("{}.log", phase.name()));
         let combined_log = ws.combined_log();
         let started_ms = self.clock.now_ms();
@@ -179,9 +165,7 @@ impl Runner {
         };
         let prepared = open_append(&log).and_then(|_| append_line(&[&combined_log], &header));
         if let Err(e) = prepared {
-            return report(PhaseOutcome::NotStarted {
-                message: format!("cannot write the phase's log: {e}"),
-            });
+            return report(PhaseOutcome::NotStarted { message: format!("cannot write the phase's log: {e}") });
         }
         if commands.is_empty() {
             return report(PhaseOutcome::Succeeded);
@@ -197,9 +181,7 @@ impl Runner {
                 combined_log: combined_log.clone(),
                 started_ms,
             }),
-            Err(e) => report(PhaseOutcome::NotStarted {
-                message: e.to_string(),
-            }),
+            Err(e) => report(PhaseOutcome::NotStarted { message: e.to_string() }),
         }
     }
 
@@ -219,10 +201,7 @@ impl Runner {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
-        std::fs::write(
-            &script_path,
-            phase_script(phase.name(), commands, &step_file),
-        )?;
+        std::fs::write(&script_path, phase_script(phase.name(), commands, &step_file))?;
 
         let (reader, writer) = io::pipe()?;
         let mut command = self.shell_command(env, &script_path)?;
@@ -257,7 +236,8 @@ impl Runner {
             return Ok(command);
         };
         let tool = |name: &str| {
-            super::netns::tool(name).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{name} is not installed")))
+            super::netns::tool(name)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{name} is not installed")))
         };
         let mut command = Command::new(tool("ip")?);
         command.args(["netns", "exec", namespace]);
@@ -312,9 +292,7 @@ impl RunningPhase {
         let ended = self.wait_for_end(cancel, runner).await;
         // Written when the shell ends, after its last output, so the combined log reads
         // phase by phase even when leftovers keep running (and writing) until the job ends.
-        self.pump
-            .trailer(format!("{MARK} {} {}", self.phase, ended.outcome))
-            .await;
+        self.pump.trailer(format!("{MARK} {} {}", self.phase, ended.outcome)).await;
         ended
     }
 
@@ -343,23 +321,16 @@ impl RunningPhase {
     }
 
     fn outcome_of(&self, exit: io::Result<Exit>) -> PhaseOutcome {
-        let failed_command =
-            || last_started(&self.step_file).and_then(|i| self.commands.get(i).cloned());
+        let failed_command = || last_started(&self.step_file).and_then(|i| self.commands.get(i).cloned());
         match exit {
             Ok(Exit::Code(0)) => PhaseOutcome::Succeeded,
-            Ok(Exit::Code(code)) => PhaseOutcome::Failed {
-                exit_code: Some(code),
-                signal: None,
-                failed_command: failed_command(),
-            },
-            Ok(Exit::Signal(signal)) => PhaseOutcome::Failed {
-                exit_code: None,
-                signal: Some(signal),
-                failed_command: failed_command(),
-            },
-            Err(e) => PhaseOutcome::NotStarted {
-                message: format!("lost track of the phase's shell: {e}"),
-            },
+            Ok(Exit::Code(code)) => {
+                PhaseOutcome::Failed { exit_code: Some(code), signal: None, failed_command: failed_command() }
+            }
+            Ok(Exit::Signal(signal)) => {
+                PhaseOutcome::Failed { exit_code: None, signal: Some(signal), failed_command: failed_command() }
+            }
+            Err(e) => PhaseOutcome::NotStarted { message: format!("lost track of the phase's shell: {e}") },
         }
     }
 
@@ -369,9 +340,8 @@ impl RunningPhase {
         let copied: Copied = self.pump.finish(DRAIN).await;
         self.leader.reap();
         let output_error = copied.write_error.or_else(|| {
-            (!copied.complete).then(|| {
-                "output was cut off: a process outside the phase's group kept it open".to_owned()
-            })
+            (!copied.complete)
+                .then(|| "output was cut off: a process outside the phase's group kept it open".to_owned())
         });
         PhaseReport {
             phase: self.phase,

@@ -39,10 +39,7 @@ mod tests {
 
     #[test]
     fn parses_state_and_group_even_with_odd_command_names() {
-        assert_eq!(
-            parse_stat("123 (sleep) S 1 120 120 0 -1 4194304"),
-            Some(('S', 120))
-        );
+        assert_eq!(parse_stat("123 (sleep) S 1 120 120 0 -1 4194304"), Some(('S', 120)));
         assert_eq!(parse_stat("7 (a) b (c)) Z 1 99 99 0"), Some(('Z', 99)));
         assert_eq!(parse_stat("garbage"), None);
     }

@@ -121,7 +121,13 @@ mod tests {
         let ws = Workspace::create(tmp.path(), "job", None, None, &Default::default()).expect("workspace");
         fs::write(ws.root().join("f"), b"x").expect("write");
         nobody().hand_over(&ws).expect("handed over");
-        for path in [ws.root().to_path_buf(), ws.root().join("f"), ws.home_dir().to_path_buf(), ws.tmp_dir().to_path_buf(), ws.scripts_dir().to_path_buf()] {
+        for path in [
+            ws.root().to_path_buf(),
+            ws.root().join("f"),
+            ws.home_dir().to_path_buf(),
+            ws.tmp_dir().to_path_buf(),
+            ws.scripts_dir().to_path_buf(),
+        ] {
             assert_eq!(fs::metadata(&path).expect("meta").uid(), 65534, "{}", path.display());
         }
         assert_eq!(fs::metadata(ws.output_dir()).expect("meta").uid(), 0);

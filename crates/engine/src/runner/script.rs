@@ -48,11 +48,7 @@ mod tests {
     use std::process::Command;
 
     fn sh(script: &str) -> std::process::Output {
-        Command::new("/bin/sh")
-            .arg("-c")
-            .arg(script)
-            .output()
-            .expect("run sh")
+        Command::new("/bin/sh").arg("-c").arg(script).output().expect("run sh")
     }
 
     proptest! {
@@ -98,10 +94,7 @@ mod tests {
     fn all_commands_succeeding_exits_zero_and_multiline_commands_work() {
         let dir = tempfile::tempdir().expect("tempdir");
         let step = dir.path().join("step");
-        let commands = [
-            "for i in 1 2; do\n  echo n$i\ndone".to_owned(),
-            "true".to_owned(),
-        ];
+        let commands = ["for i in 1 2; do\n  echo n$i\ndone".to_owned(), "true".to_owned()];
         let out = sh(&phase_script("test", &commands, &step));
         assert_eq!(out.status.code(), Some(0));
         let stdout = String::from_utf8_lossy(&out.stdout);

@@ -25,8 +25,6 @@
 //! period and SIGKILL together, and only then are the artifacts collected: no process of
 //! the job outlives `run_spec`.
 
-use crate::samples::host::Recorder;
-use crate::samples::{SampleKind, Series};
 use super::artifacts::{collect_artifacts, ArtifactError, ArtifactSources, ArtifactsReport};
 use super::cancel::{CancelReason, CancelSignal};
 use super::env::JobEnv;
@@ -34,6 +32,8 @@ use super::group::tear_down;
 use super::phase::{Ended, Phase, PhaseOutcome, PhaseReport, RunningPhase, Started};
 use super::workspace::Workspace;
 use super::Runner;
+use crate::samples::host::Recorder;
+use crate::samples::{SampleKind, Series};
 use crate::uploads::TestSpec;
 
 /// What a running spec reports as it goes, so a job's state can follow its phases live.
@@ -73,10 +73,7 @@ impl SpecReport {
 
     /// Whether a setup phase ran and did not succeed: the job's setup errored.
     pub fn setup_errored(&self) -> bool {
-        [&self.install, &self.pre_test]
-            .into_iter()
-            .flatten()
-            .any(|p| p.outcome != PhaseOutcome::Succeeded)
+        [&self.install, &self.pre_test].into_iter().flatten().any(|p| p.outcome != PhaseOutcome::Succeeded)
     }
 
     /// When the first phase started and the last ended (the billed span), if any ran.
@@ -98,13 +95,7 @@ impl SpecReport {
 impl Runner {
     /// Runs `spec` in `ws` under the rules above, listening on `cancel`, then collects
     /// the artifacts.
-    pub async fn run_spec(
-        &self,
-        ws: &Workspace,
-        spec: &TestSpec,
-        env: &JobEnv,
-        cancel: CancelSignal,
-    ) -> SpecReport {
+    pub async fn run_spec(&self, ws: &Workspace, spec: &TestSpec, env: &JobEnv, cancel: CancelSignal) -> SpecReport {
         self.run_spec_reporting(ws, spec, env, cancel, None).await
     }
 
@@ -137,21 +128,17 @@ impl Runner {
             if setup_signal.current().is_some() {
                 break;
             }
-            let outcome = job
-                .run(self, ws, phase, spec, env, setup_signal.clone())
-                .await;
+            let outcome = job.run(self, ws, phase, spec, env, setup_signal.clone()).await;
             setup_ok = outcome == PhaseOutcome::Succeeded;
             if !setup_ok {
                 break;
             }
         }
         if setup_ok && cancel.current().is_none() {
-            job.run(self, ws, Phase::Test, spec, env, cancel.clone())
-                .await;
+            job.run(self, ws, Phase::Test, spec, env, cancel.clone()).await;
         }
         let teardown_signal = CancelSignal::only_after(self.config.teardown_limit);
-        job.run(self, ws, Phase::PostTest, spec, env, teardown_signal)
-            .await;
+        job.run(self, ws, Phase::PostTest, spec, env, teardown_signal).await;
 
         let leaders: Vec<_> = job.running.iter().map(|(r, _)| &r.leader).collect();
         tear_down(&leaders, self.config.grace).await;
@@ -170,12 +157,7 @@ impl Runner {
         report
     }
 
-    async fn artifacts(
-        &self,
-        ws: &Workspace,
-        spec: &TestSpec,
-        env: &JobEnv,
-    ) -> Result<ArtifactsReport, ArtifactError> {
+    async fn artifacts(&self, ws: &Workspace, spec: &TestSpec, env: &JobEnv) -> Result<ArtifactsReport, ArtifactError> {
         let sources = ArtifactSources {
             root: ws.root().to_path_buf(),
             log_dir: ws.log_dir().to_path_buf(),
@@ -184,14 +166,12 @@ impl Runner {
         let paths = spec.artifacts.clone();
         let env = env.clone();
         // Zipping reads and compresses whole directories: keep it off the async workers.
-        tokio::task::spawn_blocking(move || collect_artifacts(&sources, &paths, &env))
-            .await
-            .unwrap_or_else(|e| {
-                Err(ArtifactError::Io {
-                    path: ws.artifacts_dir().to_path_buf(),
-                    source: std::io::Error::other(e.to_string()),
-                })
+        tokio::task::spawn_blocking(move || collect_artifacts(&sources, &paths, &env)).await.unwrap_or_else(|e| {
+            Err(ArtifactError::Io {
+                path: ws.artifacts_dir().to_path_buf(),
+                source: std::io::Error::other(e.to_string()),
             })
+        })
     }
 }
 

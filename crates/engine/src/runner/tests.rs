@@ -35,24 +35,14 @@ struct Job {
 impl Job {
     fn new(grace_ms: u64) -> Job {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let ws = Workspace::create(tmp.path(), "job", None, None, &InspectLimits::default())
-            .expect("workspace");
+        let ws = Workspace::create(tmp.path(), "job", None, None, &InspectLimits::default()).expect("workspace");
         let mut env = JobEnv::new();
         env.set_workspace_paths(&ws);
         env.set("DEVICEFARM_DEVICE_NAME", "Host").expect("set");
-        env.add_user_variables([("MY_VAR", "my value")])
-            .expect("user variable");
-        let config = RunnerConfig {
-            grace: Duration::from_millis(grace_ms),
-            ..RunnerConfig::default()
-        };
+        env.add_user_variables([("MY_VAR", "my value")]).expect("user variable");
+        let config = RunnerConfig { grace: Duration::from_millis(grace_ms), ..RunnerConfig::default() };
         let runner = Runner::new(config, Arc::new(TickClock(AtomicI64::new(1_000))));
-        Job {
-            _tmp: tmp,
-            ws,
-            env,
-            runner,
-        }
+        Job { _tmp: tmp, ws, env, runner }
     }
 
     /// A file the commands can reach as `$DEVICEFARM_LOG_DIR/<name>`.
@@ -61,15 +51,11 @@ impl Job {
     }
 
     async fn phase(&self, phase: Phase, commands: &[&str], cancel: CancelSignal) -> PhaseReport {
-        self.runner
-            .run_phase(&self.ws, phase, &strings(commands), &self.env, cancel)
-            .await
+        self.runner.run_phase(&self.ws, phase, &strings(commands), &self.env, cancel).await
     }
 
     async fn spec(&self, spec: &TestSpec, cancel: CancelSignal) -> SpecReport {
-        self.runner
-            .run_spec(&self.ws, spec, &self.env, cancel)
-            .await
+        self.runner.run_spec(&self.ws, spec, &self.env, cancel).await
     }
 }
 
@@ -100,11 +86,7 @@ fn marker_spec(install: &str, test: &str, post_test: &str) -> TestSpec {
 }
 
 fn ran(job: &Job) -> Vec<&'static str> {
-    Phase::ALL
-        .iter()
-        .map(|p| p.name())
-        .filter(|name| job.file(name).exists())
-        .collect()
+    Phase::ALL.iter().map(|p| p.name()).filter(|name| job.file(name).exists()).collect()
 }
 
 async fn wait_for_file(path: &Path) -> String {
@@ -115,11 +97,7 @@ async fn wait_for_file(path: &Path) -> String {
                 return text;
             }
         }
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
+        assert!(Instant::now() < deadline, "{} never appeared", path.display());
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -143,9 +121,7 @@ fn is_running(pid_file: &Path) -> bool {
 fn sleeps_in(pgid: i32) -> usize {
     live_members(pgid)
         .into_iter()
-        .filter(|pid| {
-            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
-        })
+        .filter(|pid| fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep"))
         .count()
 }
 
@@ -154,10 +130,7 @@ async fn pgid_written_to(path: &Path) -> i32 {
 }
 
 fn epoch_ns() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos()
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_nanos()
 }
 
 #[tokio::test]
@@ -168,9 +141,7 @@ async fn phases_run_in_order_with_the_job_variables_and_nothing_else() {
     let order = "echo $0 >/dev/null; echo";
     let spec = spec(
         &[&format!("{order} install >> \"$DEVICEFARM_LOG_DIR/order\"")],
-        &[&format!(
-            "{order} pre_test >> \"$DEVICEFARM_LOG_DIR/order\""
-        )],
+        &[&format!("{order} pre_test >> \"$DEVICEFARM_LOG_DIR/order\"")],
         &[
             "env > \"$DEVICEFARM_LOG_DIR/env.txt\"",
             "cd package && pwd > \"$DEVICEFARM_LOG_DIR/cwd\"",
@@ -180,10 +151,7 @@ async fn phases_run_in_order_with_the_job_variables_and_nothing_else() {
     );
     let report = job.spec(&spec, CancelSignal::never()).await;
 
-    assert_eq!(
-        fs::read_to_string(job.file("order")).expect("order"),
-        "install\npre_test\ntest\npost_test\n"
-    );
+    assert_eq!(fs::read_to_string(job.file("order")).expect("order"), "install\npre_test\ntest\npost_test\n");
     let env = fs::read_to_string(job.file("env.txt")).expect("env");
     let root = job.ws.root().to_string_lossy().into_owned();
     for expected in [
@@ -194,25 +162,13 @@ async fn phases_run_in_order_with_the_job_variables_and_nothing_else() {
         format!("HOME={}", job.ws.home_dir().display()),
         "LANG=C.UTF-8".to_owned(),
     ] {
-        assert!(
-            env.lines().any(|l| l == expected),
-            "{expected} missing:\n{env}"
-        );
+        assert!(env.lines().any(|l| l == expected), "{expected} missing:\n{env}");
     }
-    assert!(
-        !env.contains(inherited),
-        "farmhand's environment leaked:\n{env}"
-    );
+    assert!(!env.contains(inherited), "farmhand's environment leaked:\n{env}");
     // One shell per phase: a `cd` carries over to the next command.
-    assert_eq!(
-        fs::read_to_string(job.file("cwd")).expect("cwd").trim(),
-        job.ws.package_dir().to_string_lossy()
-    );
+    assert_eq!(fs::read_to_string(job.file("cwd")).expect("cwd").trim(), job.ws.package_dir().to_string_lossy());
 
-    let phases: Vec<&PhaseReport> = Phase::ALL
-        .iter()
-        .map(|p| report.phase(*p).expect("ran"))
-        .collect();
+    let phases: Vec<&PhaseReport> = Phase::ALL.iter().map(|p| report.phase(*p).expect("ran")).collect();
     assert!(phases.iter().all(|p| p.outcome == PhaseOutcome::Succeeded));
     for pair in phases.windows(2) {
         assert!(pair[0].started_ms < pair[0].ended_ms);
@@ -228,11 +184,7 @@ async fn a_failing_command_fails_the_phase_naming_it_and_skips_the_rest() {
     let report = job
         .phase(
             Phase::Test,
-            &[
-                "true",
-                "echo output; exit 3",
-                "touch \"$DEVICEFARM_LOG_DIR/after\"",
-            ],
+            &["true", "echo output; exit 3", "touch \"$DEVICEFARM_LOG_DIR/after\""],
             CancelSignal::never(),
         )
         .await;
@@ -246,61 +198,33 @@ async fn a_failing_command_fails_the_phase_naming_it_and_skips_the_rest() {
     );
     assert!(!job.file("after").exists());
     let log = fs::read_to_string(&report.log).expect("log");
-    assert!(
-        log.contains("[farmhand] $ echo output; exit 3\noutput\n"),
-        "{log}"
-    );
-    assert!(
-        log.ends_with("[farmhand] test failed with exit code 3 in command: echo output; exit 3\n"),
-        "{log}"
-    );
+    assert!(log.contains("[farmhand] $ echo output; exit 3\noutput\n"), "{log}");
+    assert!(log.ends_with("[farmhand] test failed with exit code 3 in command: echo output; exit 3\n"), "{log}");
 
-    let killed = job
-        .phase(Phase::Test, &["kill -9 $$"], CancelSignal::never())
-        .await;
+    let killed = job.phase(Phase::Test, &["kill -9 $$"], CancelSignal::never()).await;
     assert_eq!(
         killed.outcome,
-        PhaseOutcome::Failed {
-            exit_code: None,
-            signal: Some(9),
-            failed_command: Some("kill -9 $$".to_owned()),
-        }
+        PhaseOutcome::Failed { exit_code: None, signal: Some(9), failed_command: Some("kill -9 $$".to_owned()) }
     );
 }
 
 #[tokio::test]
 async fn a_failing_test_still_runs_post_test_and_is_not_a_setup_error() {
     let job = Job::new(300);
-    let report = job
-        .spec(&marker_spec("true", "false", "true"), CancelSignal::never())
-        .await;
+    let report = job.spec(&marker_spec("true", "false", "true"), CancelSignal::never()).await;
     assert_eq!(ran(&job), ["install", "pre_test", "post_test"]);
-    assert!(matches!(
-        report.test.as_ref().map(|p| &p.outcome),
-        Some(PhaseOutcome::Failed {
-            exit_code: Some(1),
-            ..
-        })
-    ));
+    assert!(matches!(report.test.as_ref().map(|p| &p.outcome), Some(PhaseOutcome::Failed { exit_code: Some(1), .. })));
     assert!(!report.setup_errored());
 }
 
 #[tokio::test]
 async fn a_failing_install_skips_pre_test_and_test_but_runs_post_test() {
     let job = Job::new(300);
-    let report = job
-        .spec(
-            &marker_spec("exit 7", "true", "true"),
-            CancelSignal::never(),
-        )
-        .await;
+    let report = job.spec(&marker_spec("exit 7", "true", "true"), CancelSignal::never()).await;
     assert_eq!(ran(&job), ["post_test"]);
     assert!(report.setup_errored());
     assert!(report.pre_test.is_none() && report.test.is_none());
-    assert_eq!(
-        report.post_test.map(|p| p.outcome),
-        Some(PhaseOutcome::Succeeded)
-    );
+    assert_eq!(report.post_test.map(|p| p.outcome), Some(PhaseOutcome::Succeeded));
 }
 
 #[tokio::test]
@@ -315,15 +239,9 @@ async fn a_stop_during_setup_lets_setup_finish_skips_test_and_runs_post_test() {
         canceller.stop();
     };
     let (report, ()) = tokio::join!(run, stop);
-    assert!(
-        started.elapsed() >= Duration::from_millis(500),
-        "install was cut short"
-    );
+    assert!(started.elapsed() >= Duration::from_millis(500), "install was cut short");
     assert_eq!(ran(&job), ["install", "pre_test", "post_test"]);
-    assert_eq!(
-        report.install.map(|p| p.outcome),
-        Some(PhaseOutcome::Succeeded)
-    );
+    assert_eq!(report.install.map(|p| p.outcome), Some(PhaseOutcome::Succeeded));
     assert!(report.test.is_none());
     assert_eq!(report.cancelled, Some(CancelReason::Stop));
 }
@@ -352,20 +270,11 @@ async fn a_stop_during_the_test_terminates_its_whole_group_then_runs_post_test()
     let test = report.test.expect("test ran");
     assert_eq!(test.outcome, PhaseOutcome::Stopped);
     assert!(!test.killed_after_grace, "SIGTERM was enough");
-    let term_ns: u128 = fs::read_to_string(job.file("term"))
-        .expect("the shell got SIGTERM")
-        .trim()
-        .parse()
-        .expect("nanoseconds");
+    let term_ns: u128 =
+        fs::read_to_string(job.file("term")).expect("the shell got SIGTERM").trim().parse().expect("nanoseconds");
     let latency = Duration::from_nanos(u64::try_from(term_ns - stopped_at_ns).expect("fits"));
-    assert!(
-        latency < Duration::from_millis(250),
-        "SIGTERM after {latency:?}"
-    );
-    assert!(
-        stopped_at.elapsed() < Duration::from_secs(2),
-        "did not wait out the grace"
-    );
+    assert!(latency < Duration::from_millis(250), "SIGTERM after {latency:?}");
+    assert!(stopped_at.elapsed() < Duration::from_secs(2), "did not wait out the grace");
     assert!(live_members(pgid).is_empty(), "{:?}", live_members(pgid));
     assert_eq!(ran(&job), ["install", "pre_test", "post_test"]);
     assert_eq!(report.cancelled, Some(CancelReason::Stop));
@@ -375,14 +284,7 @@ async fn a_stop_during_the_test_terminates_its_whole_group_then_runs_post_test()
 async fn a_command_ignoring_sigterm_gets_sigkill_after_the_grace_period() {
     let job = Job::new(300);
     let (canceller, signal) = Canceller::new();
-    let run = job.phase(
-        Phase::Test,
-        &[
-            "echo $$ > \"$DEVICEFARM_LOG_DIR/pgid\"",
-            "trap '' TERM; sleep 30",
-        ],
-        signal,
-    );
+    let run = job.phase(Phase::Test, &["echo $$ > \"$DEVICEFARM_LOG_DIR/pgid\"", "trap '' TERM; sleep 30"], signal);
     let stop = async {
         let pgid = pgid_written_to(&job.file("pgid")).await;
         // Once `sleep` runs, the trap before it is set.
@@ -394,10 +296,7 @@ async fn a_command_ignoring_sigterm_gets_sigkill_after_the_grace_period() {
     let took = stopped_at.elapsed();
     assert_eq!(report.outcome, PhaseOutcome::Stopped);
     assert!(report.killed_after_grace);
-    assert!(
-        took >= Duration::from_millis(300),
-        "killed before the grace: {took:?}"
-    );
+    assert!(took >= Duration::from_millis(300), "killed before the grace: {took:?}");
     assert!(took < Duration::from_secs(2), "{took:?}");
     assert!(live_members(pgid).is_empty());
 }
@@ -406,11 +305,7 @@ async fn a_command_ignoring_sigterm_gets_sigkill_after_the_grace_period() {
 async fn a_stop_during_post_test_interrupts_nothing() {
     let job = Job::new(300);
     let (canceller, signal) = Canceller::new();
-    let spec = marker_spec(
-        "true",
-        "true",
-        "touch \"$DEVICEFARM_LOG_DIR/post_started\"; sleep 0.4",
-    );
+    let spec = marker_spec("true", "true", "touch \"$DEVICEFARM_LOG_DIR/post_started\"; sleep 0.4");
     let run = job.spec(&spec, signal);
     let stop = async {
         wait_for_file_exists(&job.file("post_started")).await;
@@ -418,25 +313,15 @@ async fn a_stop_during_post_test_interrupts_nothing() {
     };
     let (report, ()) = tokio::join!(run, stop);
     assert_eq!(ran(&job), ["install", "pre_test", "test", "post_test"]);
-    assert_eq!(
-        report.post_test.map(|p| p.outcome),
-        Some(PhaseOutcome::Succeeded)
-    );
-    assert_eq!(
-        report.test.map(|p| p.outcome),
-        Some(PhaseOutcome::Succeeded)
-    );
+    assert_eq!(report.post_test.map(|p| p.outcome), Some(PhaseOutcome::Succeeded));
+    assert_eq!(report.test.map(|p| p.outcome), Some(PhaseOutcome::Succeeded));
     assert_eq!(report.cancelled, Some(CancelReason::Stop));
 }
 
 async fn wait_for_file_exists(path: &Path) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while !path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
+        assert!(Instant::now() < deadline, "{} never appeared", path.display());
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -473,10 +358,7 @@ async fn the_deadline_ends_setup_even_after_a_stop_let_it_go_on() {
     };
     let (report, ()) = tokio::join!(run, requests);
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert_eq!(
-        report.install.as_ref().map(|p| &p.outcome),
-        Some(&PhaseOutcome::TimedOut)
-    );
+    assert_eq!(report.install.as_ref().map(|p| &p.outcome), Some(&PhaseOutcome::TimedOut));
     assert!(report.setup_errored());
     assert!(report.pre_test.is_none() && report.test.is_none());
     assert_eq!(ran(&job), ["post_test"]);
@@ -497,11 +379,8 @@ async fn a_request_made_before_the_spec_starts_runs_nothing() {
 #[tokio::test]
 async fn output_is_in_the_log_while_the_phase_still_runs() {
     let job = Job::new(300);
-    let run = job.phase(
-        Phase::Test,
-        &["echo first; echo to-stderr >&2", "sleep 0.6", "echo second"],
-        CancelSignal::never(),
-    );
+    let run =
+        job.phase(Phase::Test, &["echo first; echo to-stderr >&2", "sleep 0.6", "echo second"], CancelSignal::never());
     let log = job.ws.output_dir().join("test.log");
     let follow = async {
         let seen = wait_for_file(&log).await;
@@ -515,18 +394,12 @@ async fn output_is_in_the_log_while_the_phase_still_runs() {
     };
     let (report, seen) = tokio::join!(run, follow);
     assert!(seen.contains("first\nto-stderr\n"), "{seen:?}");
-    assert!(
-        !seen.contains("second"),
-        "read after the phase ended: {seen}"
-    );
+    assert!(!seen.contains("second"), "read after the phase ended: {seen}");
     let full = fs::read_to_string(&report.log).expect("log");
     assert!(full.contains("second\n"), "{full}");
     assert_eq!(report.output_error, None);
     let combined = fs::read_to_string(job.ws.combined_log()).expect("combined");
-    assert!(
-        combined.starts_with("[farmhand] ==== test ====\n"),
-        "{combined}"
-    );
+    assert!(combined.starts_with("[farmhand] ==== test ====\n"), "{combined}");
     assert!(combined.contains("first\nto-stderr\n"), "{combined}");
 }
 
@@ -536,10 +409,7 @@ async fn processes_a_phase_leaves_behind_do_not_outlive_it() {
     let report = job
         .phase(
             Phase::Install,
-            &[
-                "echo $$ > \"$DEVICEFARM_LOG_DIR/pgid\"",
-                "sleep 100 & echo $! > \"$DEVICEFARM_LOG_DIR/bg\"",
-            ],
+            &["echo $$ > \"$DEVICEFARM_LOG_DIR/pgid\"", "sleep 100 & echo $! > \"$DEVICEFARM_LOG_DIR/bg\""],
             CancelSignal::never(),
         )
         .await;
@@ -559,14 +429,8 @@ async fn a_server_started_in_pre_test_serves_the_test_phase_and_dies_with_the_jo
         &["kill -0 \"$(cat \"$DEVICEFARM_LOG_DIR/server\")\""],
     );
     let report = job.spec(&spec, CancelSignal::never()).await;
-    assert_eq!(
-        report.test.map(|p| p.outcome),
-        Some(PhaseOutcome::Succeeded)
-    );
-    assert_eq!(
-        report.post_test.map(|p| p.outcome),
-        Some(PhaseOutcome::Succeeded)
-    );
+    assert_eq!(report.test.map(|p| p.outcome), Some(PhaseOutcome::Succeeded));
+    assert_eq!(report.post_test.map(|p| p.outcome), Some(PhaseOutcome::Succeeded));
     assert!(!is_running(&job.file("server")));
     // The server held pre_test's output open all along; its outcome still closes its part.
     let combined = fs::read_to_string(job.ws.combined_log()).expect("combined");
@@ -583,10 +447,7 @@ async fn dropping_a_running_phase_kills_its_group() {
         tokio::spawn(async move {
             job.phase(
                 Phase::Test,
-                &[
-                    "echo $$ > \"$DEVICEFARM_LOG_DIR/pgid\"",
-                    "sleep 100 & sleep 30",
-                ],
+                &["echo $$ > \"$DEVICEFARM_LOG_DIR/pgid\"", "sleep 100 & sleep 30"],
                 CancelSignal::never(),
             )
             .await
@@ -605,25 +466,12 @@ async fn dropping_a_running_phase_kills_its_group() {
 #[tokio::test]
 async fn a_shell_that_cannot_start_is_reported_and_errors_setup() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let ws = Workspace::create(tmp.path(), "job", None, None, &InspectLimits::default())
-        .expect("workspace");
-    let config = RunnerConfig {
-        shell: PathBuf::from("/nonexistent/sh"),
-        ..RunnerConfig::default()
-    };
+    let ws = Workspace::create(tmp.path(), "job", None, None, &InspectLimits::default()).expect("workspace");
+    let config = RunnerConfig { shell: PathBuf::from("/nonexistent/sh"), ..RunnerConfig::default() };
     let runner = Runner::new(config, Arc::new(TickClock(AtomicI64::new(0))));
-    let report = runner
-        .run_spec(
-            &ws,
-            &marker_spec("true", "true", "true"),
-            &JobEnv::new(),
-            CancelSignal::never(),
-        )
-        .await;
-    assert!(matches!(
-        report.install.as_ref().map(|p| &p.outcome),
-        Some(PhaseOutcome::NotStarted { .. })
-    ));
+    let report =
+        runner.run_spec(&ws, &marker_spec("true", "true", "true"), &JobEnv::new(), CancelSignal::never()).await;
+    assert!(matches!(report.install.as_ref().map(|p| &p.outcome), Some(PhaseOutcome::NotStarted { .. })));
     assert!(report.setup_errored());
     assert!(report.test.is_none());
     assert!(report.post_test.is_some(), "teardown is still attempted");
@@ -635,10 +483,7 @@ async fn artifacts_are_zipped_after_teardown_and_escaping_paths_refused() {
     let mut spec = spec(
         &[],
         &[],
-        &[
-            "mkdir -p results && echo data > results/out.txt",
-            "echo '<testsuite/>' > \"$DEVICEFARM_LOG_DIR/junit.xml\"",
-        ],
+        &["mkdir -p results && echo data > results/out.txt", "echo '<testsuite/>' > \"$DEVICEFARM_LOG_DIR/junit.xml\""],
         &["echo late >> results/out.txt"],
     );
     spec.artifacts = strings(&["results", "../x", "$DEVICEFARM_LOG_DIR/junit.xml"]);
@@ -646,33 +491,20 @@ async fn artifacts_are_zipped_after_teardown_and_escaping_paths_refused() {
     let artifacts = report.artifacts.expect("artifacts");
     assert_eq!(
         artifacts.skipped,
-        [SkippedArtifact {
-            path: "../x".to_owned(),
-            reason: SkipReason::OutsideWorkDirectory
-        }]
+        [SkippedArtifact { path: "../x".to_owned(), reason: SkipReason::OutsideWorkDirectory }]
     );
     let zip = artifacts.customer_artifacts.expect("customer artifacts");
     assert_eq!(zip, job.ws.artifacts_dir().join(CUSTOMER_ARTIFACTS_ZIP));
     let mut archive = zip::ZipArchive::new(fs::File::open(&zip).expect("open")).expect("zip");
-    let mut names: Vec<String> = archive
-        .file_names()
-        .map(|n| n.expect("name").into_owned())
-        .collect();
+    let mut names: Vec<String> = archive.file_names().map(|n| n.expect("name").into_owned()).collect();
     names.sort();
     assert_eq!(names, ["logs/junit.xml", "results/", "results/out.txt"]);
     let mut out = String::new();
-    std::io::Read::read_to_string(
-        &mut archive.by_name("results/out.txt").expect("entry"),
-        &mut out,
-    )
-    .expect("read");
+    std::io::Read::read_to_string(&mut archive.by_name("results/out.txt").expect("entry"), &mut out).expect("read");
     assert_eq!(out, "data\nlate\n", "zipped after post_test");
     let log_zip = artifacts.customer_artifacts_log.expect("log zip");
     let archive = zip::ZipArchive::new(fs::File::open(log_zip).expect("open")).expect("zip");
-    let names: Vec<String> = archive
-        .file_names()
-        .map(|n| n.expect("name").into_owned())
-        .collect();
+    let names: Vec<String> = archive.file_names().map(|n| n.expect("name").into_owned()).collect();
     assert_eq!(names, ["junit.xml"]);
 }
 
@@ -693,7 +525,12 @@ async fn a_hung_teardown_is_ended_at_its_limit_and_leaves_nothing() {
     let started = Instant::now();
     let report = job
         .spec(
-            &spec(&[], &[], &[], &["echo $$ > \"$DEVICEFARM_LOG_DIR/pgid\"; sleep 30", "touch \"$DEVICEFARM_LOG_DIR/after\""]),
+            &spec(
+                &[],
+                &[],
+                &[],
+                &["echo $$ > \"$DEVICEFARM_LOG_DIR/pgid\"; sleep 30", "touch \"$DEVICEFARM_LOG_DIR/after\""],
+            ),
             signal,
         )
         .await;
@@ -702,7 +539,12 @@ async fn a_hung_teardown_is_ended_at_its_limit_and_leaves_nothing() {
 
     let report = job
         .spec(
-            &spec(&[], &[], &[], &["echo $$ > \"$DEVICEFARM_LOG_DIR/pgid\"; sleep 30", "touch \"$DEVICEFARM_LOG_DIR/after\""]),
+            &spec(
+                &[],
+                &[],
+                &[],
+                &["echo $$ > \"$DEVICEFARM_LOG_DIR/pgid\"; sleep 30", "touch \"$DEVICEFARM_LOG_DIR/after\""],
+            ),
             CancelSignal::never(),
         )
         .await;

@@ -147,9 +147,7 @@ impl Workspace {
             Some(zip) => {
                 extract_zip(zip, &self.package_dir, limits)?;
             }
-            None => {
-                fs::create_dir(&self.package_dir).map_err(|e| io_error(&self.package_dir, e))?
-            }
+            None => fs::create_dir(&self.package_dir).map_err(|e| io_error(&self.package_dir, e))?,
         }
         if let (Some(app), Some(target)) = (app, &self.app_path) {
             if let Some(app_dir) = target.parent() {
@@ -165,7 +163,10 @@ impl Workspace {
     /// is) in the package directory under its own name, instead of unpacking it.
     pub fn place_package_file(&self, source: &Path, file_name: &str) -> io::Result<()> {
         if !is_plain_name(file_name) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("package file name {file_name:?} is not a plain file name")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("package file name {file_name:?} is not a plain file name"),
+            ));
         }
         fs::copy(source, self.package_dir.join(file_name)).map(|_| ())
     }
@@ -253,10 +254,7 @@ fn make_dirs_writable(dir: &Path) {
 }
 
 fn io_error(path: &Path, source: io::Error) -> WorkspaceError {
-    WorkspaceError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    WorkspaceError::Io { path: path.to_path_buf(), source }
 }
 
 #[cfg(test)]
@@ -269,11 +267,7 @@ mod tests {
     fn package(dir: &Path) -> PathBuf {
         let path = dir.join("tests.zip");
         let mut zip = zip::ZipWriter::new(fs::File::create(&path).expect("create"));
-        zip.start_file(
-            "tests/run.sh",
-            SimpleFileOptions::default().unix_permissions(0o755),
-        )
-        .expect("entry");
+        zip.start_file("tests/run.sh", SimpleFileOptions::default().unix_permissions(0o755)).expect("entry");
         zip.write_all(b"#!/bin/sh\necho ran\n").expect("write");
         zip.finish().expect("finish");
         path
@@ -285,34 +279,17 @@ mod tests {
         let zip = package(tmp.path());
         let apk = tmp.path().join("stored-upload");
         fs::write(&apk, b"apk bytes").expect("write");
-        let app = AppFile {
-            source: &apk,
-            file_name: "app.apk",
-        };
-        let ws = Workspace::create(
-            &tmp.path().join("jobs"),
-            "job-1",
-            Some(&zip),
-            Some(app),
-            &InspectLimits::default(),
-        )
-        .expect("created");
+        let app = AppFile { source: &apk, file_name: "app.apk" };
+        let ws = Workspace::create(&tmp.path().join("jobs"), "job-1", Some(&zip), Some(app), &InspectLimits::default())
+            .expect("created");
         assert!(ws.root().is_absolute());
         let script = ws.package_dir().join("tests/run.sh");
         assert!(script.is_file());
         let mode = fs::metadata(&script).expect("meta").permissions().mode();
         assert_eq!(mode & 0o111, 0o111, "executable bit kept");
-        assert_eq!(
-            fs::read(ws.app_path().expect("app")).expect("read"),
-            b"apk bytes"
-        );
+        assert_eq!(fs::read(ws.app_path().expect("app")).expect("read"), b"apk bytes");
         assert!(ws.app_path().expect("app").ends_with("app/app.apk"));
-        for dir in [
-            ws.log_dir(),
-            ws.screenshot_dir(),
-            ws.home_dir(),
-            ws.tmp_dir(),
-        ] {
+        for dir in [ws.log_dir(), ws.screenshot_dir(), ws.home_dir(), ws.tmp_dir()] {
             assert!(dir.is_dir(), "{}", dir.display());
         }
         assert!(!ws.output_dir().starts_with(ws.root()));
@@ -322,8 +299,7 @@ mod tests {
         // A read-only directory left by a command does not stop removal.
         fs::create_dir_all(ws.root().join("ro/inner")).expect("mkdir");
         fs::write(ws.root().join("ro/inner/f"), b"x").expect("write");
-        fs::set_permissions(ws.root().join("ro"), fs::Permissions::from_mode(0o500))
-            .expect("chmod");
+        fs::set_permissions(ws.root().join("ro"), fs::Permissions::from_mode(0o500)).expect("chmod");
         ws.remove().expect("removed");
         assert!(!dir.exists());
     }
@@ -334,17 +310,11 @@ mod tests {
         let limits = InspectLimits::default();
         for id in ["", ".", "..", "a/b", "../x", "/abs"] {
             assert!(
-                matches!(
-                    Workspace::create(tmp.path(), id, None, None, &limits),
-                    Err(WorkspaceError::InvalidJobId(_))
-                ),
+                matches!(Workspace::create(tmp.path(), id, None, None, &limits), Err(WorkspaceError::InvalidJobId(_))),
                 "{id:?}"
             );
         }
-        let app = AppFile {
-            source: tmp.path(),
-            file_name: "../evil.apk",
-        };
+        let app = AppFile { source: tmp.path(), file_name: "../evil.apk" };
         assert!(matches!(
             Workspace::create(tmp.path(), "j", None, Some(app), &limits),
             Err(WorkspaceError::InvalidAppName(_))

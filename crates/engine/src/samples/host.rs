@@ -98,7 +98,8 @@ impl Recorder {
                 let seconds = now.duration_since(prev.at).as_secs_f64().max(1e-3);
                 // A process new since the last reading counts from zero: its whole CPU time
                 // was spent in the interval.
-                let spent: u64 = ticks.iter().map(|(pid, t)| t.saturating_sub(*prev.ticks.get(pid).unwrap_or(&0))).sum();
+                let spent: u64 =
+                    ticks.iter().map(|(pid, t)| t.saturating_sub(*prev.ticks.get(pid).unwrap_or(&0))).sum();
                 (
                     spent as f64 / self.ticks_per_second / seconds * 100.0,
                     net.0.saturating_sub(prev.net.0) as f64 / seconds,

@@ -66,7 +66,8 @@ pub fn group_usage(proc_root: &Path, pgid: i32, page_kb: u64) -> Vec<(i32, ProcU
     for entry in entries.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
         let dir = entry.path();
-        let Some((group, cpu_ticks)) = std::fs::read_to_string(dir.join("stat")).ok().as_deref().and_then(parse_stat) else {
+        let Some((group, cpu_ticks)) = std::fs::read_to_string(dir.join("stat")).ok().as_deref().and_then(parse_stat)
+        else {
             continue;
         };
         if group != pgid {
@@ -74,7 +75,10 @@ pub fn group_usage(proc_root: &Path, pgid: i32, page_kb: u64) -> Vec<(i32, ProcU
         }
         let rss_pages = std::fs::read_to_string(dir.join("statm")).ok().as_deref().and_then(parse_statm_rss_pages);
         let threads = std::fs::read_to_string(dir.join("status")).ok().as_deref().and_then(parse_threads);
-        out.push((pid, ProcUsage { cpu_ticks, rss_kb: rss_pages.unwrap_or(0) * page_kb, threads: threads.unwrap_or(0) }));
+        out.push((
+            pid,
+            ProcUsage { cpu_ticks, rss_kb: rss_pages.unwrap_or(0) * page_kb, threads: threads.unwrap_or(0) },
+        ));
     }
     out
 }

@@ -124,7 +124,8 @@ mod tests {
         let snap = snapshot(0, 20_000, (5_000, 15_000));
         let cpu = series("p/r/00000", &snap, SampleKind::Cpu, 30_000);
         assert_eq!(cpu.points.len(), 21);
-        let mean = |range: std::ops::Range<usize>| range.clone().map(|i| cpu.points[i].1).sum::<f64>() / range.len() as f64;
+        let mean =
+            |range: std::ops::Range<usize>| range.clone().map(|i| cpu.points[i].1).sum::<f64>() / range.len() as f64;
         assert!(mean(6..15) > 3.0 * mean(0..5), "{cpu:?}");
         assert!(cpu.points.iter().all(|(_, v)| (0.0..=100.0).contains(v)));
     }

@@ -12,11 +12,7 @@ pub enum ScenarioError {
     /// (so a user who wrote `tests/farmhand-sim.yml` is told about that file); `line` is
     /// 1-based, when the problem has a place.
     #[error("Invalid {file}: {}{message}", line_prefix(*.line))]
-    Invalid {
-        file: String,
-        line: Option<u64>,
-        message: String,
-    },
+    Invalid { file: String, line: Option<u64>, message: String },
     /// The test package is not a zip that can be read.
     #[error("could not read the test package: {0}")]
     Package(String),
@@ -24,11 +20,7 @@ pub enum ScenarioError {
 
 impl ScenarioError {
     pub(crate) fn invalid(line: Option<u64>, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::Invalid {
-            file: SCENARIO_FILE_NAME.to_owned(),
-            line,
-            message: message.into(),
-        }
+        ScenarioError::Invalid { file: SCENARIO_FILE_NAME.to_owned(), line, message: message.into() }
     }
 
     pub(crate) fn at(line: u64, message: impl Into<String>) -> ScenarioError {
@@ -38,11 +30,9 @@ impl ScenarioError {
     /// The same error, reported against the file's real path in the package.
     pub(crate) fn in_file(self, path: &str) -> ScenarioError {
         match self {
-            ScenarioError::Invalid { line, message, .. } => ScenarioError::Invalid {
-                file: path.to_owned(),
-                line,
-                message,
-            },
+            ScenarioError::Invalid { line, message, .. } => {
+                ScenarioError::Invalid { file: path.to_owned(), line, message }
+            }
             other => other,
         }
     }
@@ -66,18 +56,10 @@ mod tests {
 
     #[test]
     fn display_names_the_file_and_the_line_when_known() {
+        assert_eq!(ScenarioError::at(7, "bad").to_string(), "Invalid farmhand-sim.yaml: line 7: bad");
+        assert_eq!(ScenarioError::invalid(None, "bad").to_string(), "Invalid farmhand-sim.yaml: bad");
         assert_eq!(
-            ScenarioError::at(7, "bad").to_string(),
-            "Invalid farmhand-sim.yaml: line 7: bad"
-        );
-        assert_eq!(
-            ScenarioError::invalid(None, "bad").to_string(),
-            "Invalid farmhand-sim.yaml: bad"
-        );
-        assert_eq!(
-            ScenarioError::at(2, "bad")
-                .in_file("suite/farmhand-sim.yml")
-                .to_string(),
+            ScenarioError::at(2, "bad").in_file("suite/farmhand-sim.yml").to_string(),
             "Invalid suite/farmhand-sim.yml: line 2: bad"
         );
     }

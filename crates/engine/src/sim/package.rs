@@ -62,11 +62,9 @@ pub fn read_source(zip_path: &Path) -> Result<Option<ScenarioSource>, ScenarioEr
 }
 
 /// As [`read_source`], for a package already open (e.g. a copy with no name on disk).
-pub fn read_source_from<R: Read + Seek>(
-    package: R,
-) -> Result<Option<ScenarioSource>, ScenarioError> {
-    let mut zip = ZipArchive::new(package)
-        .map_err(|e| ScenarioError::Package(format!("not a valid zip archive ({e})")))?;
+pub fn read_source_from<R: Read + Seek>(package: R) -> Result<Option<ScenarioSource>, ScenarioError> {
+    let mut zip =
+        ZipArchive::new(package).map_err(|e| ScenarioError::Package(format!("not a valid zip archive ({e})")))?;
     let names: Vec<String> = zip
         .file_names()
         .map(|n| n.map(|n| n.into_owned()))
@@ -92,19 +90,15 @@ fn find_scenario(names: &[String]) -> Result<Option<String>, ScenarioError> {
 }
 
 fn find_in(names: &[String], prefix: &str) -> Result<Option<String>, ScenarioError> {
-    let present: Vec<String> = FILE_NAMES
-        .iter()
-        .map(|f| format!("{prefix}{f}"))
-        .filter(|candidate| names.contains(candidate))
-        .collect();
+    let present: Vec<String> =
+        FILE_NAMES.iter().map(|f| format!("{prefix}{f}")).filter(|candidate| names.contains(candidate)).collect();
     match present.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(one.clone())),
-        [first, second, ..] => Err(ScenarioError::invalid(
-            None,
-            format!("the package also holds {second}; keep only one of the two"),
-        )
-        .in_file(first)),
+        [first, second, ..] => {
+            Err(ScenarioError::invalid(None, format!("the package also holds {second}; keep only one of the two"))
+                .in_file(first))
+        }
     }
 }
 
@@ -117,19 +111,12 @@ fn single_top_level_dir(names: &[String]) -> Option<&str> {
         None => Some(None),
     });
     let first = tops.next()??;
-    tops.all(|t| t == Some(first))
-        .then_some(first)
-        .filter(|d| !d.is_empty())
+    tops.all(|t| t == Some(first)).then_some(first).filter(|d| !d.is_empty())
 }
 
-fn read_capped<R: Read + Seek>(
-    zip: &mut ZipArchive<R>,
-    name: &str,
-) -> Result<String, ScenarioError> {
+fn read_capped<R: Read + Seek>(zip: &mut ZipArchive<R>, name: &str) -> Result<String, ScenarioError> {
     let invalid = |message: String| ScenarioError::invalid(None, message).in_file(name);
-    let entry = zip
-        .by_name(name)
-        .map_err(|e| invalid(format!("could not read it from the package ({e})")))?;
+    let entry = zip.by_name(name).map_err(|e| invalid(format!("could not read it from the package ({e})")))?;
     if entry.is_symlink() {
         // Its content would be a link target, not YAML; following it is not on offer.
         return Err(invalid("it is a symbolic link".to_owned()));
@@ -142,9 +129,7 @@ fn read_capped<R: Read + Seek>(
         .read_to_end(&mut bytes)
         .map_err(|e| invalid(format!("could not read it from the package ({e})")))?;
     if bytes.len() > MAX_SCENARIO_BYTES {
-        return Err(invalid(format!(
-            "the file is larger than {MAX_SCENARIO_BYTES} bytes"
-        )));
+        return Err(invalid(format!("the file is larger than {MAX_SCENARIO_BYTES} bytes")));
     }
     String::from_utf8(bytes).map_err(|_| invalid("the file is not UTF-8 text".to_owned()))
 }
@@ -182,8 +167,7 @@ mod tests {
                 }
                 Dir(name) => zip.add_directory(*name, options).expect("add dir"),
                 Symlink(name, target) => {
-                    zip.add_symlink(*name, *target, options)
-                        .expect("add symlink");
+                    zip.add_symlink(*name, *target, options).expect("add symlink");
                 }
             }
         }
@@ -203,13 +187,9 @@ mod tests {
 
     #[test]
     fn a_package_without_the_file_gets_the_default_scenario() {
-        let scenario =
-            read(&[F("test_app.py", b"def test(): pass\n"), Dir("lib/")]).expect("readable");
+        let scenario = read(&[F("test_app.py", b"def test(): pass\n"), Dir("lib/")]).expect("readable");
         assert_eq!(scenario, Scenario::default());
-        assert_eq!(
-            scenario.plan_for("Pixel", DevicePlatform::Android),
-            JobPlan::default_simulation()
-        );
+        assert_eq!(scenario.plan_for("Pixel", DevicePlatform::Android), JobPlan::default_simulation());
     }
 
     #[test]
@@ -252,11 +232,7 @@ mod tests {
 
     #[test]
     fn both_spellings_at_once_are_refused() {
-        let e = read(&[
-            F("farmhand-sim.yaml", SCRIPT),
-            F("farmhand-sim.yml", SCRIPT),
-        ])
-        .expect_err("ambiguous");
+        let e = read(&[F("farmhand-sim.yaml", SCRIPT), F("farmhand-sim.yml", SCRIPT)]).expect_err("ambiguous");
         assert_eq!(
             e.to_string(),
             "Invalid farmhand-sim.yaml: the package also holds farmhand-sim.yml; keep only one of the two"
@@ -265,17 +241,10 @@ mod tests {
 
     #[test]
     fn an_invalid_file_is_reported_with_its_path_and_line() {
-        let e = read(&[
-            F("suite/test.py", b""),
-            F("suite/farmhand-sim.yml", b"setup_seconds: 1\nsetup: 2\n"),
-        ])
-        .expect_err("invalid");
+        let e = read(&[F("suite/test.py", b""), F("suite/farmhand-sim.yml", b"setup_seconds: 1\nsetup: 2\n")])
+            .expect_err("invalid");
         assert_eq!(e.line(), Some(2));
-        assert!(
-            e.to_string()
-                .starts_with("Invalid suite/farmhand-sim.yml: line 2: unknown field `setup`"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("Invalid suite/farmhand-sim.yml: line 2: unknown field `setup`"), "{e}");
     }
 
     #[test]
@@ -288,10 +257,7 @@ mod tests {
 
         let mut at_cap = b"# ".to_vec();
         at_cap.resize(MAX_SCENARIO_BYTES, b'x');
-        assert_eq!(
-            read(&[F("farmhand-sim.yaml", &at_cap)]),
-            Ok(Scenario::default())
-        );
+        assert_eq!(read(&[F("farmhand-sim.yaml", &at_cap)]), Ok(Scenario::default()));
     }
 
     #[test]

@@ -34,10 +34,7 @@ pub const MAX_PATH_CHARS: usize = 1_024;
 
 pub(super) fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
     if text.len() > MAX_SCENARIO_BYTES {
-        return Err(ScenarioError::invalid(
-            None,
-            format!("the file is larger than {MAX_SCENARIO_BYTES} bytes"),
-        ));
+        return Err(ScenarioError::invalid(None, format!("the file is larger than {MAX_SCENARIO_BYTES} bytes")));
     }
     let options = serde_saphyr::options! {
         with_snippet: false,
@@ -151,10 +148,7 @@ impl RawScenario {
         if entries.len() > MAX_DEVICE_OVERRIDES {
             return Err(ScenarioError::invalid(
                 None,
-                format!(
-                    "`devices` has {} entries, more than the {MAX_DEVICE_OVERRIDES} allowed",
-                    entries.len()
-                ),
+                format!("`devices` has {} entries, more than the {MAX_DEVICE_OVERRIDES} allowed", entries.len()),
             ));
         }
         let mut overrides: Vec<DeviceOverride> = Vec::with_capacity(entries.len());
@@ -165,10 +159,7 @@ impl RawScenario {
             if overrides.iter().any(|o| o.matcher == matcher) {
                 // Two overrides for the same devices would leave the winner to file
                 // order, which nobody reading the file would guess.
-                return Err(ScenarioError::at(
-                    line,
-                    "another entry of `devices` has the same `match`",
-                ));
+                return Err(ScenarioError::at(line, "another entry of `devices` has the same `match`"));
             }
             let settings = settings(raw.setup_seconds, raw.teardown_seconds, raw.tests, raw.customer_artifacts)?;
             overrides.push(DeviceOverride { matcher, settings });
@@ -185,14 +176,10 @@ fn settings(
 ) -> Result<Settings, ScenarioError> {
     let ms = |key: &'static str, value: Key<f64>| -> Result<Option<i64>, ScenarioError> {
         let line = value.as_ref().map(|v| v.referenced.line());
-        value_of(key, value)?
-            .map(|seconds| milliseconds(key, seconds, line.unwrap_or_default()))
-            .transpose()
+        value_of(key, value)?.map(|seconds| milliseconds(key, seconds, line.unwrap_or_default())).transpose()
     };
     let tests_line = tests.as_ref().map(|t| t.referenced.line());
-    let tests = value_of("tests", tests)?
-        .map(|list| test_plans(list, tests_line.unwrap_or_default()))
-        .transpose()?;
+    let tests = value_of("tests", tests)?.map(|list| test_plans(list, tests_line.unwrap_or_default())).transpose()?;
     let files_line = files.as_ref().map(|f| f.referenced.line());
     let customer_files = value_of("customer_artifacts", files)?
         .map(|list| customer_files(list, files_line.unwrap_or_default()))
@@ -210,11 +197,7 @@ fn value_of<T>(key: &str, value: Key<T>) -> Result<Option<T>, ScenarioError> {
     match value {
         None => Ok(None),
         Some(Spanned { value: Some(v), .. }) => Ok(Some(v)),
-        Some(Spanned {
-            value: None,
-            referenced,
-            ..
-        }) => Err(ScenarioError::at(
+        Some(Spanned { value: None, referenced, .. }) => Err(ScenarioError::at(
             referenced.line(),
             format!("`{key}` has no value; leave the key out to use the default"),
         )),
@@ -225,10 +208,7 @@ fn test_plans(list: Vec<Spanned<RawTest>>, line: u64) -> Result<Vec<TestPlan>, S
     if list.len() > MAX_TESTS {
         return Err(ScenarioError::at(
             line,
-            format!(
-                "`tests` has {} entries, more than the {MAX_TESTS} allowed",
-                list.len()
-            ),
+            format!("`tests` has {} entries, more than the {MAX_TESTS} allowed", list.len()),
         ));
     }
     list.into_iter().map(|t| test_plan(t.value)).collect()
@@ -253,29 +233,22 @@ fn test_plan(raw: RawTest) -> Result<TestPlan, ScenarioError> {
             }
         })
         .transpose()?;
-    Ok(TestPlan {
-        name,
-        duration_ms,
-        result,
-        message,
-    })
+    Ok(TestPlan { name, duration_ms, result, message })
 }
 
 fn customer_files(list: Vec<Spanned<RawFile>>, line: u64) -> Result<Vec<SimFile>, ScenarioError> {
     if list.len() > MAX_CUSTOMER_FILES {
         return Err(ScenarioError::at(
             line,
-            format!(
-                "`customer_artifacts` has {} entries, more than the {MAX_CUSTOMER_FILES} allowed",
-                list.len()
-            ),
+            format!("`customer_artifacts` has {} entries, more than the {MAX_CUSTOMER_FILES} allowed", list.len()),
         ));
     }
     let mut files: Vec<SimFile> = Vec::with_capacity(list.len());
     for entry in list {
         let RawFile { path, text } = entry.value;
         let at = path.referenced.line();
-        let path = zip_path(&path.value).map_err(|why| ScenarioError::at(at, format!("the `path` {:?} {why}", path.value)))?;
+        let path =
+            zip_path(&path.value).map_err(|why| ScenarioError::at(at, format!("the `path` {:?} {why}", path.value)))?;
         // Two entries of one name in a zip: unzip tools keep either, silently.
         if files.iter().any(|f| f.path == path) {
             return Err(ScenarioError::at(at, format!("the `path` {path:?} is declared twice")));
@@ -321,19 +294,14 @@ fn scripted_result(value: &str) -> Result<ExecutionResult, String> {
         "STOPPED" | "PENDING" => " (farmhand sets it when a job is stopped or times out)",
         _ => "",
     };
-    Err(format!(
-        "`result` {value:?} is not allowed{why}; expected one of: {allowed}"
-    ))
+    Err(format!("`result` {value:?} is not allowed{why}; expected one of: {allowed}"))
 }
 
 fn device_match(raw: Spanned<RawMatch>) -> Result<DeviceMatch, ScenarioError> {
     let line = raw.referenced.line();
     let RawMatch { name, platform } = raw.value;
     if name.is_none() && platform.is_none() {
-        return Err(ScenarioError::at(
-            line,
-            "`match` needs a `name`, a `platform` or both",
-        ));
+        return Err(ScenarioError::at(line, "`match` needs a `name`, a `platform` or both"));
     }
     let name = name.map(|n| checked_name("device", n)).transpose()?;
     let platform = platform
@@ -403,18 +371,13 @@ mod tests {
     }
 
     fn only_plan(text: &str) -> JobPlan {
-        parse_scenario(text)
-            .expect("valid")
-            .plan_for("any", DevicePlatform::Android)
+        parse_scenario(text).expect("valid").plan_for("any", DevicePlatform::Android)
     }
 
     #[test]
     fn an_empty_or_comment_only_file_is_the_same_as_none() {
         assert_eq!(parse_scenario(""), Ok(Scenario::default()));
-        assert_eq!(
-            parse_scenario("# nothing scripted yet\n"),
-            Ok(Scenario::default())
-        );
+        assert_eq!(parse_scenario("# nothing scripted yet\n"), Ok(Scenario::default()));
     }
 
     #[test]
@@ -423,9 +386,8 @@ mod tests {
         assert_eq!(line, 2);
         assert!(msg.contains("unknown field `setup_secs`"), "{msg}");
 
-        let (line, msg) = refusal(
-            "tests:\n  - {name: a, seconds: 1}\n  - name: b\n    seconds: 1\n    outcome: FAILED\n",
-        );
+        let (line, msg) =
+            refusal("tests:\n  - {name: a, seconds: 1}\n  - name: b\n    seconds: 1\n    outcome: FAILED\n");
         assert_eq!(line, 5);
         assert!(msg.contains("unknown field `outcome`"), "{msg}");
 
@@ -449,10 +411,7 @@ mod tests {
         }
         let (line, msg) = refusal("tests:\n  - {name: a, seconds: 1, result: passed}\n");
         assert_eq!(line, 2);
-        assert!(
-            msg.contains("PASSED, FAILED, WARNED, SKIPPED, ERRORED"),
-            "{msg}"
-        );
+        assert!(msg.contains("PASSED, FAILED, WARNED, SKIPPED, ERRORED"), "{msg}");
     }
 
     #[test]
@@ -502,19 +461,11 @@ mod tests {
         let cases: [(&str, u64, &str); 7] = [
             ("setup_seconds: 1\nsetup_seconds: 2\n", 2, "duplicate"),
             ("tests:\n  - {name: a}\n", 2, "missing field `seconds`"),
-            (
-                "devices:\n  - setup_seconds: 2\n",
-                2,
-                "missing field `match`",
-            ),
+            ("devices:\n  - setup_seconds: 2\n", 2, "missing field `match`"),
             ("teardown_seconds: soon\n", 1, "expected a number"),
             ("\n\ntests: {a: 1}\n", 3, "expected a list"),
             ("tests: [\n", 1, "unclosed"),
-            (
-                "devices:\n  - match: {}\n",
-                2,
-                "needs a `name`, a `platform` or both",
-            ),
+            ("devices:\n  - match: {}\n", 2, "needs a `name`, a `platform` or both"),
         ];
         for (text, want_line, want) in cases {
             let (line, msg) = refusal(text);
@@ -592,13 +543,9 @@ mod tests {
     #[test]
     fn messages_follow_the_model_limit() {
         let longest = "m".repeat(MAX_MESSAGE_CHARS);
-        let plan = only_plan(&format!(
-            "tests:\n  - {{name: a, seconds: 1, message: {longest}}}\n"
-        ));
+        let plan = only_plan(&format!("tests:\n  - {{name: a, seconds: 1, message: {longest}}}\n"));
         assert_eq!(plan.tests[0].message.as_deref(), Some(longest.as_str()));
-        let (line, msg) = refusal(&format!(
-            "tests:\n  - name: a\n    seconds: 1\n    message: {longest}m\n"
-        ));
+        let (line, msg) = refusal(&format!("tests:\n  - name: a\n    seconds: 1\n    message: {longest}m\n"));
         assert_eq!(line, 4);
         assert!(msg.contains("longer than 16384"), "{msg}");
     }

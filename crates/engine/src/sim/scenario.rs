@@ -58,8 +58,7 @@ pub(super) struct DeviceMatch {
 
 impl DeviceMatch {
     fn matches(&self, device_name: &str, platform: DevicePlatform) -> bool {
-        self.name.as_deref().is_none_or(|n| n == device_name)
-            && self.platform.is_none_or(|p| p == platform)
+        self.name.as_deref().is_none_or(|n| n == device_name) && self.platform.is_none_or(|p| p == platform)
     }
 
     /// A name picks out fewer devices than a platform, and both together fewer still.
@@ -77,11 +76,8 @@ impl Scenario {
     /// The layers that apply to a device, the last one winning: the top level, then the
     /// matching overrides from least to most specific.
     fn layers(&self, device_name: &str, platform: DevicePlatform) -> Vec<&Settings> {
-        let mut matching: Vec<&DeviceOverride> = self
-            .overrides
-            .iter()
-            .filter(|o| o.matcher.matches(device_name, platform))
-            .collect();
+        let mut matching: Vec<&DeviceOverride> =
+            self.overrides.iter().filter(|o| o.matcher.matches(device_name, platform)).collect();
         matching.sort_by_key(|o| o.matcher.specificity());
         std::iter::once(&self.base).chain(matching.into_iter().map(|o| &o.settings)).collect()
     }
@@ -115,14 +111,8 @@ mod tests {
     #[test]
     fn no_file_gives_the_default_simulation_on_every_device() {
         let s = Scenario::default();
-        assert_eq!(
-            s.plan_for(PIXEL, DevicePlatform::Android),
-            JobPlan::default_simulation()
-        );
-        assert_eq!(
-            s.plan_for("Apple iPhone 15", DevicePlatform::Ios),
-            JobPlan::default_simulation()
-        );
+        assert_eq!(s.plan_for(PIXEL, DevicePlatform::Android), JobPlan::default_simulation());
+        assert_eq!(s.plan_for("Apple iPhone 15", DevicePlatform::Ios), JobPlan::default_simulation());
     }
 
     #[test]
@@ -247,9 +237,7 @@ devices:
              \x20 - match: {name: Google Pixel 8}\n    tests: []\n",
         )
         .expect("valid");
-        let names = |d: &str, p| -> Vec<String> {
-            s.customer_files_for(d, p).into_iter().map(|f| f.path).collect()
-        };
+        let names = |d: &str, p| -> Vec<String> { s.customer_files_for(d, p).into_iter().map(|f| f.path).collect() };
         // The Pixel's override leaves the files alone, so the top level's stay.
         assert_eq!(names(PIXEL, DevicePlatform::Android), ["base.txt"]);
         assert!(names("Apple iPhone 15", DevicePlatform::Ios).is_empty());
@@ -281,19 +269,13 @@ devices:
         assert_eq!(pixel.tests[0].result, ExecutionResult::Errored);
 
         let other = s.plan_for("Samsung Galaxy S24", DevicePlatform::Android);
-        assert_eq!(
-            test_names(&other),
-            ["test_login", "test_checkout", "test_search"]
-        );
+        assert_eq!(test_names(&other), ["test_login", "test_checkout", "test_search"]);
         let ms: Vec<i64> = other.tests.iter().map(|t| t.duration_ms).collect();
         assert_eq!(ms, [3_000, 3_500, 250]);
         assert_eq!(other.tests[2].result, ExecutionResult::Passed);
 
         let files = s.customer_files_for("Samsung Galaxy S24", DevicePlatform::Android);
-        assert_eq!(
-            files,
-            [SimFile { path: "reports/summary.txt".into(), text: "3 tests, 1 failure\n".into() }]
-        );
+        assert_eq!(files, [SimFile { path: "reports/summary.txt".into(), text: "3 tests, 1 failure\n".into() }]);
 
         let ipad = s.plan_for("Apple iPad Air", DevicePlatform::Ios);
         assert_eq!((ipad.setup_ms, ipad.teardown_ms), (4_000, 1_000));

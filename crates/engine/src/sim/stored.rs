@@ -58,21 +58,11 @@ pub enum LoadError {
 }
 
 /// Keeps `source` (what [`read_source`] found in the package at `package_key`) beside it.
-pub async fn save(
-    blobs: &BlobStore,
-    package_key: &str,
-    source: Option<&ScenarioSource>,
-) -> Result<(), BlobError> {
-    let kept = Kept {
-        format: FORMAT,
-        source: source.cloned(),
-    };
+pub async fn save(blobs: &BlobStore, package_key: &str, source: Option<&ScenarioSource>) -> Result<(), BlobError> {
+    let kept = Kept { format: FORMAT, source: source.cloned() };
     let bytes = serde_json::to_vec(&kept).map_err(|e| BlobError::Source(Box::new(e)))?;
     let body = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(bytes))]);
-    blobs
-        .put_stream(&key_for(package_key), body, u64::MAX)
-        .await
-        .map(|_| ())
+    blobs.put_stream(&key_for(package_key), body, u64::MAX).await.map(|_| ())
 }
 
 /// Removes what [`save`] kept for the package at `package_key`; nothing kept is no error.
@@ -104,10 +94,7 @@ async fn read_kept(blobs: &BlobStore, package_key: &str) -> Result<Option<Kept>,
     while let Some(chunk) = stream.next().await {
         bytes.extend_from_slice(&chunk?);
         if bytes.len() > MAX_KEPT_BYTES {
-            tracing::warn!(
-                key,
-                "kept scenario is too large to be one; reading the package instead"
-            );
+            tracing::warn!(key, "kept scenario is too large to be one; reading the package instead");
             return Ok(None);
         }
     }
@@ -122,10 +109,7 @@ async fn read_kept(blobs: &BlobStore, package_key: &str) -> Result<Option<Kept>,
 }
 
 /// The scenario file of the package itself, the slow way.
-async fn read_package(
-    blobs: &BlobStore,
-    package_key: &str,
-) -> Result<Option<ScenarioSource>, LoadError> {
+async fn read_package(blobs: &BlobStore, package_key: &str) -> Result<Option<ScenarioSource>, LoadError> {
     let read = match blobs.local_path(package_key) {
         Some(path) => tokio::task::spawn_blocking(move || read_source(&path)).await?,
         None => {
@@ -168,8 +152,7 @@ mod tests {
     fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
         let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
         for (name, text) in entries {
-            zip.start_file(*name, SimpleFileOptions::default())
-                .expect("start entry");
+            zip.start_file(*name, SimpleFileOptions::default()).expect("start entry");
             zip.write_all(text.as_bytes()).expect("write entry");
         }
         zip.finish().expect("finish zip").into_inner()
@@ -206,49 +189,30 @@ mod tests {
     #[tokio::test]
     async fn a_kept_scenario_is_read_without_the_package() {
         let blobs = remote();
-        let source = ScenarioSource {
-            file: "farmhand-sim.yaml".into(),
-            text: SCRIPT.into(),
-        };
+        let source = ScenarioSource { file: "farmhand-sim.yaml".into(), text: SCRIPT.into() };
         save(&blobs, PACKAGE, Some(&source)).await.expect("save");
         // No package at all: only the kept blob can have answered.
         let scenario = load(&blobs, PACKAGE).await.expect("load");
         assert_eq!(test_names(&scenario), ["scripted"]);
 
         save(&blobs, PACKAGE, None).await.expect("save none");
-        assert_eq!(
-            load(&blobs, PACKAGE).await.expect("load"),
-            Scenario::default()
-        );
+        assert_eq!(load(&blobs, PACKAGE).await.expect("load"), Scenario::default());
     }
 
     #[tokio::test]
     async fn an_old_package_is_read_from_a_copy_and_its_scenario_kept() {
         let blobs = remote();
-        put(
-            &blobs,
-            PACKAGE,
-            zip_of(&[("suite/farmhand-sim.yml", SCRIPT), ("suite/t.py", "")]),
-        )
-        .await;
+        put(&blobs, PACKAGE, zip_of(&[("suite/farmhand-sim.yml", SCRIPT), ("suite/t.py", "")])).await;
         let scenario = load(&blobs, PACKAGE).await.expect("load");
         assert_eq!(test_names(&scenario), ["scripted"]);
 
-        let kept: Kept =
-            serde_json::from_slice(&get(&blobs, &key_for(PACKAGE)).await.expect("kept"))
-                .expect("decodes");
+        let kept: Kept = serde_json::from_slice(&get(&blobs, &key_for(PACKAGE)).await.expect("kept")).expect("decodes");
         let source = kept.source.expect("a source");
-        assert_eq!(
-            (source.file.as_str(), source.text.as_str()),
-            ("suite/farmhand-sim.yml", SCRIPT)
-        );
+        assert_eq!((source.file.as_str(), source.text.as_str()), ("suite/farmhand-sim.yml", SCRIPT));
 
         // From now on the package is not needed.
         blobs.delete(PACKAGE).await.expect("delete");
-        assert_eq!(
-            test_names(&load(&blobs, PACKAGE).await.expect("load")),
-            ["scripted"]
-        );
+        assert_eq!(test_names(&load(&blobs, PACKAGE).await.expect("load")), ["scripted"]);
     }
 
     #[tokio::test]
@@ -256,61 +220,32 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let blobs = BlobStore::local(dir.path()).expect("local store");
         put(&blobs, PACKAGE, zip_of(&[("t.py", "")])).await;
-        assert_eq!(
-            load(&blobs, PACKAGE).await.expect("load"),
-            Scenario::default()
-        );
-        assert!(
-            get(&blobs, &key_for(PACKAGE)).await.is_some(),
-            "kept for the next run"
-        );
+        assert_eq!(load(&blobs, PACKAGE).await.expect("load"), Scenario::default());
+        assert!(get(&blobs, &key_for(PACKAGE)).await.is_some(), "kept for the next run");
     }
 
     #[tokio::test]
     async fn a_kept_blob_that_cannot_be_trusted_sends_the_reader_back_to_the_package() {
         let blobs = remote();
         put(&blobs, PACKAGE, zip_of(&[("farmhand-sim.yaml", SCRIPT)])).await;
-        let untrusted: [&[u8]; 3] = [
-            b"not json",
-            br#"{"source": null}"#,
-            br#"{"format": 99, "source": null}"#,
-        ];
+        let untrusted: [&[u8]; 3] = [b"not json", br#"{"source": null}"#, br#"{"format": 99, "source": null}"#];
         for bytes in untrusted {
             put(&blobs, &key_for(PACKAGE), bytes.to_vec()).await;
             let scenario = load(&blobs, PACKAGE).await.expect("load");
-            assert_eq!(
-                test_names(&scenario),
-                ["scripted"],
-                "{}",
-                String::from_utf8_lossy(bytes)
-            );
+            assert_eq!(test_names(&scenario), ["scripted"], "{}", String::from_utf8_lossy(bytes));
         }
     }
 
     #[tokio::test]
     async fn a_bad_scenario_gives_the_same_error_kept_or_not() {
         let blobs = remote();
-        put(
-            &blobs,
-            PACKAGE,
-            zip_of(&[("farmhand-sim.yaml", "setup_seconds: 1\nsetup: 2\n")]),
-        )
-        .await;
+        put(&blobs, PACKAGE, zip_of(&[("farmhand-sim.yaml", "setup_seconds: 1\nsetup: 2\n")])).await;
         let messages = [
-            load(&blobs, PACKAGE)
-                .await
-                .expect_err("from the package")
-                .to_string(),
-            load(&blobs, PACKAGE)
-                .await
-                .expect_err("from the kept blob")
-                .to_string(),
+            load(&blobs, PACKAGE).await.expect_err("from the package").to_string(),
+            load(&blobs, PACKAGE).await.expect_err("from the kept blob").to_string(),
         ];
         for message in messages {
-            assert!(
-                message.starts_with("Invalid farmhand-sim.yaml: line 2: unknown field `setup`"),
-                "{message}"
-            );
+            assert!(message.starts_with("Invalid farmhand-sim.yaml: line 2: unknown field `setup`"), "{message}");
         }
     }
 
@@ -319,19 +254,13 @@ mod tests {
         let blobs = remote();
         put(&blobs, PACKAGE, b"plain text".to_vec()).await;
         let e = load(&blobs, PACKAGE).await.expect_err("not a zip");
-        assert!(
-            matches!(e, LoadError::Scenario(ScenarioError::Package(_))),
-            "{e:?}"
-        );
+        assert!(matches!(e, LoadError::Scenario(ScenarioError::Package(_))), "{e:?}");
         assert_eq!(get(&blobs, &key_for(PACKAGE)).await, None);
     }
 
     #[tokio::test]
     async fn a_missing_package_is_a_storage_error() {
         let e = load(&remote(), PACKAGE).await.expect_err("missing");
-        assert!(
-            matches!(e, LoadError::Blob(BlobError::NotFound(_))),
-            "{e:?}"
-        );
+        assert!(matches!(e, LoadError::Blob(BlobError::NotFound(_))), "{e:?}");
     }
 }

@@ -51,9 +51,7 @@ pub(crate) struct ApkMetadata {
 
 pub(crate) fn inspect(mut zip: CheckedZip, limits: &InspectLimits) -> Inspection {
     let Some(manifest) = zip.find(MANIFEST).filter(|e| !e.is_dir).map(|e| e.index) else {
-        return Inspection::failed(format!(
-            "Invalid Android app: the APK is missing {MANIFEST} at its root"
-        ));
+        return Inspection::failed(format!("Invalid Android app: the APK is missing {MANIFEST} at its root"));
     };
     let bytes = match zip.read_capped(manifest, limits.max_metadata_file) {
         Ok(bytes) => bytes,
@@ -62,10 +60,7 @@ pub(crate) fn inspect(mut zip: CheckedZip, limits: &InspectLimits) -> Inspection
     let native_code = native_abis(&zip);
     match decode_manifest(bytes) {
         Ok(fields) => {
-            let metadata = ApkMetadata {
-                native_code,
-                ..fields
-            };
+            let metadata = ApkMetadata { native_code, ..fields };
             match serde_json::to_string(&metadata) {
                 Ok(json) => Inspection::succeeded(Some(json)),
                 Err(e) => Inspection::failed(format!("could not record the app's metadata: {e}")),
@@ -88,21 +83,16 @@ pub(crate) fn decode_manifest(bytes: Vec<u8>) -> Result<ApkMetadata, String> {
 
 fn read_manifest(root: &Element, main_activity: Option<String>) -> Result<ApkMetadata, String> {
     if root.name() != "manifest" {
-        return Err(format!(
-            "the root element of {MANIFEST} is <{}>, not <manifest>",
-            root.name()
-        ));
+        return Err(format!("the root element of {MANIFEST} is <{}>, not <manifest>", root.name()));
     }
-    let package_name = literal(root.attr("package"))
-        .ok_or_else(|| format!("{MANIFEST} does not name the app's package"))?;
+    let package_name =
+        literal(root.attr("package")).ok_or_else(|| format!("{MANIFEST} does not name the app's package"))?;
     let uses_sdk = root.childrens().find(|e| e.name() == "uses-sdk");
     let sdk = |attr: &str| uses_sdk.and_then(|e| literal(e.attr(attr)));
     let application = root.childrens().find(|e| e.name() == "application");
     Ok(ApkMetadata {
         device_admin: application.is_some_and(has_device_admin_receiver),
-        activity_name: main_activity
-            .and_then(|a| literal(Some(&a)))
-            .map(|a| qualify_class_name(&package_name, &a)),
+        activity_name: main_activity.and_then(|a| literal(Some(&a))).map(|a| qualify_class_name(&package_name, &a)),
         version_name: literal(root.attr("versionName")),
         screens: supported_screens(root),
         error_type: None,
@@ -116,10 +106,7 @@ fn read_manifest(root: &Element, main_activity: Option<String>) -> Result<ApkMet
 
 /// A manifest value usable as-is: present, not empty, not an unresolved reference.
 fn literal(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && !v.starts_with('@') && !v.starts_with('?'))
-        .map(str::to_owned)
+    value.map(str::trim).filter(|v| !v.is_empty() && !v.starts_with('@') && !v.starts_with('?')).map(str::to_owned)
 }
 
 /// Android's rule for component names: ".Main" and "Main" are relative to the package.
@@ -134,24 +121,17 @@ fn qualify_class_name(package: &str, name: &str) -> String {
 }
 
 fn has_device_admin_receiver(application: &Element) -> bool {
-    application
-        .childrens()
-        .any(|e| e.name() == "receiver" && e.attr("permission") == Some(DEVICE_ADMIN_PERMISSION))
+    application.childrens().any(|e| e.name() == "receiver" && e.attr("permission") == Some(DEVICE_ADMIN_PERMISSION))
 }
 
 /// Screen sizes from `<supports-screens>`; each is supported unless set to false.
 fn supported_screens(root: &Element) -> Vec<&'static str> {
     let supports = root.childrens().find(|e| e.name() == "supports-screens");
-    [
-        ("smallScreens", "small"),
-        ("normalScreens", "normal"),
-        ("largeScreens", "large"),
-        ("xlargeScreens", "xlarge"),
-    ]
-    .into_iter()
-    .filter(|(attr, _)| supports.and_then(|e| e.attr(attr)) != Some("false"))
-    .map(|(_, screen)| screen)
-    .collect()
+    [("smallScreens", "small"), ("normalScreens", "normal"), ("largeScreens", "large"), ("xlargeScreens", "xlarge")]
+        .into_iter()
+        .filter(|(attr, _)| supports.and_then(|e| e.attr(attr)) != Some("false"))
+        .map(|(_, screen)| screen)
+        .collect()
 }
 
 /// ABIs that ship native libraries: `lib/<abi>/<file>`.
@@ -163,9 +143,7 @@ fn native_abis(zip: &CheckedZip) -> Vec<String> {
         .filter_map(|e| {
             let mut parts = e.name.split('/');
             match (parts.next(), parts.next(), parts.next()) {
-                (Some("lib"), Some(abi), Some(file)) if !abi.is_empty() && !file.is_empty() => {
-                    Some(abi.to_owned())
-                }
+                (Some("lib"), Some(abi), Some(file)) if !abi.is_empty() && !file.is_empty() => Some(abi.to_owned()),
                 _ => None,
             }
         })
@@ -181,10 +159,7 @@ mod tests {
     fn class_names_are_qualified_like_android_does() {
         assert_eq!(qualify_class_name("com.ex", ".Main"), "com.ex.Main");
         assert_eq!(qualify_class_name("com.ex", "Main"), "com.ex.Main");
-        assert_eq!(
-            qualify_class_name("com.ex", "org.other.Main"),
-            "org.other.Main"
-        );
+        assert_eq!(qualify_class_name("com.ex", "org.other.Main"), "org.other.Main");
     }
 
     #[test]

@@ -36,13 +36,7 @@ pub enum ArchiveError {
         "entry {name:?} is compressed {ratio}:1 ({size} bytes from {compressed}), beyond the \
          {max}:1 allowed (possible zip bomb)"
     )]
-    CompressionRatio {
-        name: String,
-        size: u64,
-        compressed: u64,
-        ratio: u64,
-        max: u64,
-    },
+    CompressionRatio { name: String, size: u64, compressed: u64, ratio: u64, max: u64 },
     #[error("entries of the archive share compressed data (possible zip bomb)")]
     Overlapping,
     #[error("entry {name:?} is larger than the {max} bytes allowed")]
@@ -76,9 +70,7 @@ pub struct CheckedZip {
 
 impl std::fmt::Debug for CheckedZip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheckedZip")
-            .field("entries", &self.entries.len())
-            .finish()
+        f.debug_struct("CheckedZip").field("entries", &self.entries.len()).finish()
     }
 }
 
@@ -89,28 +81,20 @@ impl CheckedZip {
         if let Some(count) = max_declared_entries(&mut handle)? {
             check_entry_count(count, limits)?;
         }
-        let mut zip = ZipArchive::new(BufReader::new(handle))
-            .map_err(|e| ArchiveError::NotZip(e.to_string()))?;
+        let mut zip = ZipArchive::new(BufReader::new(handle)).map_err(|e| ArchiveError::NotZip(e.to_string()))?;
         check_entry_count(zip.len() as u64, limits)?;
 
         let mut entries = Vec::with_capacity(zip.len());
         let mut total: u64 = 0;
         for index in 0..zip.len() {
-            let data = zip
-                .by_index_data(index)
-                .map_err(|e| ArchiveError::NotZip(e.to_string()))?;
-            let name = data
-                .name()
-                .map_err(|e| ArchiveError::NotZip(e.to_string()))?
-                .into_owned();
+            let data = zip.by_index_data(index).map_err(|e| ArchiveError::NotZip(e.to_string()))?;
+            let name = data.name().map_err(|e| ArchiveError::NotZip(e.to_string()))?.into_owned();
             let path = safe_relative_path(&name)?;
             let (size, compressed) = (data.size(), data.compressed_size());
             check_ratio(&name, size, compressed, limits)?;
             total = total.saturating_add(size);
             if total > limits.max_total_uncompressed {
-                return Err(ArchiveError::TooLarge {
-                    max: limits.max_total_uncompressed,
-                });
+                return Err(ArchiveError::TooLarge { max: limits.max_total_uncompressed });
             }
             entries.push(Entry {
                 index,
@@ -122,10 +106,7 @@ impl CheckedZip {
                 size,
             });
         }
-        if zip
-            .has_overlapping_files()
-            .map_err(|e| ArchiveError::NotZip(e.to_string()))?
-        {
+        if zip.has_overlapping_files().map_err(|e| ArchiveError::NotZip(e.to_string()))? {
             return Err(ArchiveError::Overlapping);
         }
         Ok(CheckedZip { zip, entries })
@@ -144,22 +125,14 @@ impl CheckedZip {
     /// its header declares.
     pub fn read_capped(&mut self, index: usize, max: u64) -> Result<Vec<u8>, ArchiveError> {
         let name = self.entry_name(index);
-        let too_large = || ArchiveError::EntryTooLarge {
-            name: name.clone(),
-            max,
-        };
-        let entry_error = |e: &dyn std::fmt::Display| ArchiveError::Entry {
-            name: name.clone(),
-            reason: e.to_string(),
-        };
+        let too_large = || ArchiveError::EntryTooLarge { name: name.clone(), max };
+        let entry_error = |e: &dyn std::fmt::Display| ArchiveError::Entry { name: name.clone(), reason: e.to_string() };
         let file = self.zip.by_index(index).map_err(|e| entry_error(&e))?;
         if file.size() > max {
             return Err(too_large());
         }
         let mut bytes = Vec::new();
-        file.take(max.saturating_add(1))
-            .read_to_end(&mut bytes)
-            .map_err(|e| entry_error(&e))?;
+        file.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| entry_error(&e))?;
         if bytes.len() as u64 > max {
             return Err(too_large());
         }
@@ -169,36 +142,23 @@ impl CheckedZip {
     /// A reader over an entry's decompressed bytes, for unpacking.
     pub fn reader(&mut self, index: usize) -> Result<impl Read + '_, ArchiveError> {
         let name = self.entry_name(index);
-        self.zip.by_index(index).map_err(|e| ArchiveError::Entry {
-            name,
-            reason: e.to_string(),
-        })
+        self.zip.by_index(index).map_err(|e| ArchiveError::Entry { name, reason: e.to_string() })
     }
 
     fn entry_name(&self, index: usize) -> String {
-        self.entries
-            .get(index)
-            .map_or_else(|| "?".to_owned(), |e| e.name.clone())
+        self.entries.get(index).map_or_else(|| "?".to_owned(), |e| e.name.clone())
     }
 }
 
 fn check_entry_count(count: u64, limits: &InspectLimits) -> Result<(), ArchiveError> {
     if count > limits.max_entries {
-        Err(ArchiveError::TooManyEntries {
-            count,
-            max: limits.max_entries,
-        })
+        Err(ArchiveError::TooManyEntries { count, max: limits.max_entries })
     } else {
         Ok(())
     }
 }
 
-fn check_ratio(
-    name: &str,
-    size: u64,
-    compressed: u64,
-    limits: &InspectLimits,
-) -> Result<(), ArchiveError> {
+fn check_ratio(name: &str, size: u64, compressed: u64, limits: &InspectLimits) -> Result<(), ArchiveError> {
     if size <= limits.ratio_check_min_size {
         return Ok(());
     }

@@ -62,9 +62,7 @@ fn zip64_count(file: &mut File, tail: &[u8], eocd_at: usize) -> io::Result<Optio
         return Ok(None);
     }
     let mut record = Vec::with_capacity(ZIP64_EOCD_LEN);
-    file.by_ref()
-        .take(ZIP64_EOCD_LEN as u64)
-        .read_to_end(&mut record)?;
+    file.by_ref().take(ZIP64_EOCD_LEN as u64).read_to_end(&mut record)?;
     if record.get(0..4) != Some(&ZIP64_EOCD_SIGNATURE[..]) {
         return Ok(None);
     }

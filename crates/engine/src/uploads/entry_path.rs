@@ -64,68 +64,29 @@ mod tests {
 
     #[test]
     fn plain_paths_are_kept() {
-        assert_eq!(
-            safe_relative_path("a/b/c.txt"),
-            Ok(PathBuf::from("a/b/c.txt"))
-        );
+        assert_eq!(safe_relative_path("a/b/c.txt"), Ok(PathBuf::from("a/b/c.txt")));
         assert_eq!(safe_relative_path("./a//b/"), Ok(PathBuf::from("a/b")));
-        assert_eq!(
-            safe_relative_path("dir\\file.py"),
-            Ok(PathBuf::from("dir/file.py"))
-        );
-        assert_eq!(
-            safe_relative_path("a..b/..c"),
-            Ok(PathBuf::from("a..b/..c"))
-        );
+        assert_eq!(safe_relative_path("dir\\file.py"), Ok(PathBuf::from("dir/file.py")));
+        assert_eq!(safe_relative_path("a..b/..c"), Ok(PathBuf::from("a..b/..c")));
     }
 
     #[test]
     fn escaping_paths_are_refused() {
-        assert!(matches!(
-            safe_relative_path("../evil"),
-            Err(UnsafePath::ParentDir(_))
-        ));
-        assert!(matches!(
-            safe_relative_path("a/../../evil"),
-            Err(UnsafePath::ParentDir(_))
-        ));
-        assert!(matches!(
-            safe_relative_path("a\\..\\evil"),
-            Err(UnsafePath::ParentDir(_))
-        ));
-        assert!(matches!(
-            safe_relative_path("/etc/passwd"),
-            Err(UnsafePath::Absolute(_))
-        ));
-        assert!(matches!(
-            safe_relative_path("\\windows"),
-            Err(UnsafePath::Absolute(_))
-        ));
-        assert!(matches!(
-            safe_relative_path("C:\\evil"),
-            Err(UnsafePath::DriveLetter(_))
-        ));
-        assert!(matches!(
-            safe_relative_path("c:evil"),
-            Err(UnsafePath::DriveLetter(_))
-        ));
-        assert!(matches!(
-            safe_relative_path("a\0b"),
-            Err(UnsafePath::Nul(_))
-        ));
-        assert!(matches!(
-            safe_relative_path("./"),
-            Err(UnsafePath::Empty(_))
-        ));
+        assert!(matches!(safe_relative_path("../evil"), Err(UnsafePath::ParentDir(_))));
+        assert!(matches!(safe_relative_path("a/../../evil"), Err(UnsafePath::ParentDir(_))));
+        assert!(matches!(safe_relative_path("a\\..\\evil"), Err(UnsafePath::ParentDir(_))));
+        assert!(matches!(safe_relative_path("/etc/passwd"), Err(UnsafePath::Absolute(_))));
+        assert!(matches!(safe_relative_path("\\windows"), Err(UnsafePath::Absolute(_))));
+        assert!(matches!(safe_relative_path("C:\\evil"), Err(UnsafePath::DriveLetter(_))));
+        assert!(matches!(safe_relative_path("c:evil"), Err(UnsafePath::DriveLetter(_))));
+        assert!(matches!(safe_relative_path("a\0b"), Err(UnsafePath::Nul(_))));
+        assert!(matches!(safe_relative_path("./"), Err(UnsafePath::Empty(_))));
     }
 
     #[test]
     fn message_names_the_path() {
         let err = safe_relative_path("../evil").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unsafe path \"../evil\": '..' components are not allowed"
-        );
+        assert_eq!(err.to_string(), "unsafe path \"../evil\": '..' components are not allowed");
     }
 
     proptest! {

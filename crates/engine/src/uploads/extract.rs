@@ -42,11 +42,7 @@ pub struct ExtractReport {
 }
 
 /// Unpacks the zip `file` into `dest_dir`, which must be absent or an empty folder.
-pub fn extract_zip(
-    file: &Path,
-    dest_dir: &Path,
-    limits: &InspectLimits,
-) -> Result<ExtractReport, ExtractError> {
+pub fn extract_zip(file: &Path, dest_dir: &Path, limits: &InspectLimits) -> Result<ExtractReport, ExtractError> {
     let mut zip = CheckedZip::open(file, limits)?;
     prepare_destination(dest_dir)?;
 
@@ -78,9 +74,7 @@ pub fn extract_zip(
         let written = copy_capped(zip.reader(entry.index)?, &mut out, allowed, &target)?;
         if written > allowed {
             return Err(if allowed < entry.size {
-                ExtractError::TooLarge {
-                    max: limits.max_total_uncompressed,
-                }
+                ExtractError::TooLarge { max: limits.max_total_uncompressed }
             } else {
                 ExtractError::LongerThanDeclared { name: entry.name }
             });
@@ -108,12 +102,7 @@ fn prepare_destination(dest_dir: &Path) -> Result<(), ExtractError> {
 }
 
 /// Copies at most `allowed + 1` bytes, so a caller can tell "exactly allowed" from "more".
-fn copy_capped(
-    reader: impl Read,
-    out: &mut File,
-    allowed: u64,
-    target: &Path,
-) -> Result<u64, ExtractError> {
+fn copy_capped(reader: impl Read, out: &mut File, allowed: u64, target: &Path) -> Result<u64, ExtractError> {
     let mut limited = reader.take(allowed.saturating_add(1));
     let written = io::copy(&mut limited, out).map_err(|source| io_error(target, source))?;
     out.flush().map_err(|source| io_error(target, source))?;
@@ -128,8 +117,7 @@ fn set_permissions(out: &File, unix_mode: Option<u32>, target: &Path) -> Result<
         use std::os::unix::fs::PermissionsExt;
         let executable = unix_mode.is_some_and(|m| m & 0o111 != 0);
         let mode = if executable { 0o755 } else { 0o644 };
-        out.set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(|source| io_error(target, source))?;
+        out.set_permissions(fs::Permissions::from_mode(mode)).map_err(|source| io_error(target, source))?;
     }
     #[cfg(not(unix))]
     let _ = (out, unix_mode, target);
@@ -137,8 +125,5 @@ fn set_permissions(out: &File, unix_mode: Option<u32>, target: &Path) -> Result<
 }
 
 fn io_error(path: &Path, source: io::Error) -> ExtractError {
-    ExtractError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    ExtractError::Io { path: path.to_path_buf(), source }
 }

@@ -30,14 +30,11 @@ pub fn write_zip(path: &Path, items: &[ZipItem<'_>]) -> PathBuf {
                 zip.write_all(bytes).expect("write entry");
             }
             ZipItem::Executable(name, bytes) => {
-                zip.start_file(*name, options.unix_permissions(0o755))
-                    .expect("start file");
+                zip.start_file(*name, options.unix_permissions(0o755)).expect("start file");
                 zip.write_all(bytes).expect("write entry");
             }
             ZipItem::Dir(name) => zip.add_directory(*name, options).expect("add dir"),
-            ZipItem::Symlink(name, target) => zip
-                .add_symlink(*name, *target, options)
-                .expect("add symlink"),
+            ZipItem::Symlink(name, target) => zip.add_symlink(*name, *target, options).expect("add symlink"),
         }
     }
     zip.finish().expect("finish zip");
@@ -48,13 +45,7 @@ pub fn write_zip(path: &Path, items: &[ZipItem<'_>]) -> PathBuf {
 /// (same length) in the raw bytes: the zip writer would not produce hostile names itself.
 pub fn write_zip_with_raw_name(path: &Path, placeholder: &str, name: &str) -> PathBuf {
     assert_eq!(placeholder.len(), name.len());
-    write_zip(
-        path,
-        &[
-            ZipItem::File("ok.txt", b"fine"),
-            ZipItem::File(placeholder, b"evil"),
-        ],
-    );
+    write_zip(path, &[ZipItem::File("ok.txt", b"fine"), ZipItem::File(placeholder, b"evil")]);
     let mut bytes = std::fs::read(path).expect("read zip");
     let mut replaced = 0;
     let mut at = 0;
@@ -96,16 +87,8 @@ pub struct XmlElement<'a> {
     pub children: Vec<XmlElement<'a>>,
 }
 
-pub fn el<'a>(
-    name: &'a str,
-    attrs: Vec<(&'a str, AttrValue<'a>)>,
-    children: Vec<XmlElement<'a>>,
-) -> XmlElement<'a> {
-    XmlElement {
-        name,
-        attrs,
-        children,
-    }
+pub fn el<'a>(name: &'a str, attrs: Vec<(&'a str, AttrValue<'a>)>, children: Vec<XmlElement<'a>>) -> XmlElement<'a> {
+    XmlElement { name, attrs, children }
 }
 
 fn android_attr_id(name: &str) -> Option<u32> {
@@ -171,20 +154,14 @@ fn chunk(kind: u16, header_size: u16, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     push_u16(&mut out, kind);
     push_u16(&mut out, header_size);
-    push_u32(
-        &mut out,
-        u32::try_from(8 + body.len()).expect("small chunk"),
-    );
+    push_u32(&mut out, u32::try_from(8 + body.len()).expect("small chunk"));
     out.extend_from_slice(body);
     out
 }
 
 /// Encodes `root` as an AndroidManifest.xml in Android's binary XML format.
 pub fn encode_axml(root: &XmlElement<'_>) -> Vec<u8> {
-    let mut pool = Pool {
-        strings: Vec::new(),
-        resource_ids: Vec::new(),
-    };
+    let mut pool = Pool { strings: Vec::new(), resource_ids: Vec::new() };
     pool.collect_attr_names(root);
     let ns_prefix = pool.index("android");
     let ns_uri = pool.index(ANDROID_NS);
@@ -222,19 +199,12 @@ fn encode_element(e: &XmlElement<'_>, pool: &mut Pool, ns_uri: u32, out: &mut Ve
     push_u32(&mut body, name);
     push_u16(&mut body, 20); // attribute start
     push_u16(&mut body, 20); // attribute size
-    push_u16(
-        &mut body,
-        u16::try_from(e.attrs.len()).expect("few attributes"),
-    );
+    push_u16(&mut body, u16::try_from(e.attrs.len()).expect("few attributes"));
     push_u16(&mut body, 0); // id index
     push_u16(&mut body, 0); // class index
     push_u16(&mut body, 0); // style index
     for (attr_name, value) in &e.attrs {
-        let ns = if android_attr_id(attr_name).is_some() {
-            ns_uri
-        } else {
-            NO_INDEX
-        };
+        let ns = if android_attr_id(attr_name).is_some() { ns_uri } else { NO_INDEX };
         let name_index = pool.index(attr_name);
         let (raw, data_type, data) = match value {
             AttrValue::Str(s) => {
@@ -301,22 +271,10 @@ pub fn sample_manifest() -> Vec<u8> {
     use AttrValue::*;
     encode_axml(&el(
         "manifest",
+        vec![("versionCode", Int(42)), ("versionName", Str("1.2.3")), ("package", Str("com.example.app"))],
         vec![
-            ("versionCode", Int(42)),
-            ("versionName", Str("1.2.3")),
-            ("package", Str("com.example.app")),
-        ],
-        vec![
-            el(
-                "uses-sdk",
-                vec![("minSdkVersion", Int(24)), ("targetSdkVersion", Int(33))],
-                vec![],
-            ),
-            el(
-                "supports-screens",
-                vec![("smallScreens", Bool(false))],
-                vec![],
-            ),
+            el("uses-sdk", vec![("minSdkVersion", Int(24)), ("targetSdkVersion", Int(33))], vec![]),
+            el("supports-screens", vec![("smallScreens", Bool(false))], vec![]),
             el(
                 "application",
                 vec![("label", Reference(0x7f0a_0001))],
@@ -329,16 +287,8 @@ pub fn sample_manifest() -> Vec<u8> {
                             "intent-filter",
                             vec![],
                             vec![
-                                el(
-                                    "action",
-                                    vec![("name", Str("android.intent.action.MAIN"))],
-                                    vec![],
-                                ),
-                                el(
-                                    "category",
-                                    vec![("name", Str("android.intent.category.LAUNCHER"))],
-                                    vec![],
-                                ),
+                                el("action", vec![("name", Str("android.intent.action.MAIN"))], vec![]),
+                                el("category", vec![("name", Str("android.intent.category.LAUNCHER"))], vec![]),
                             ],
                         )],
                     ),

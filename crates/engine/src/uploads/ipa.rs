@@ -12,9 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Cursor;
 
-use serde::de::{
-    self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
-};
+use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::archive::CheckedZip;
@@ -38,9 +36,7 @@ pub(crate) struct IpaMetadata {
 
 pub(crate) fn inspect(mut zip: CheckedZip, limits: &InspectLimits) -> Inspection {
     let Some(app_name) = app_bundle_name(&zip) else {
-        return Inspection::failed(
-            "Invalid iOS app: the IPA has no Payload/<Name>.app folder".to_owned(),
-        );
+        return Inspection::failed("Invalid iOS app: the IPA has no Payload/<Name>.app folder".to_owned());
     };
     let plist_name = format!("Payload/{app_name}/Info.plist");
     let Some(index) = zip.find(&plist_name).filter(|e| !e.is_dir).map(|e| e.index) else {
@@ -52,9 +48,7 @@ pub(crate) fn inspect(mut zip: CheckedZip, limits: &InspectLimits) -> Inspection
     };
     let info = match read_info_plist(bytes) {
         Ok(info) => info,
-        Err(reason) => {
-            return Inspection::failed(format!("Invalid iOS app: {plist_name} {reason}"))
-        }
+        Err(reason) => return Inspection::failed(format!("Invalid iOS app: {plist_name} {reason}")),
     };
     let text = |key: &str| info.get(key);
     let metadata = IpaMetadata {
@@ -88,17 +82,11 @@ fn app_bundle_name(zip: &CheckedZip) -> Option<String> {
 /// can go as deep as the file is long. The walk stops past [`MAX_DEPTH`] levels or
 /// [`MAX_NODES`] values; real Info.plists are a few levels deep and a few thousand values.
 fn read_info_plist(bytes: Vec<u8>) -> Result<InfoStrings, String> {
-    plist::from_reader(Cursor::new(bytes))
-        .map_err(|e| format!("is not a usable property list ({e})"))
+    plist::from_reader(Cursor::new(bytes)).map_err(|e| format!("is not a usable property list ({e})"))
 }
 
-const WANTED_KEYS: [&str; 5] = [
-    "CFBundleIdentifier",
-    "CFBundleShortVersionString",
-    "CFBundleVersion",
-    "MinimumOSVersion",
-    "CFBundleExecutable",
-];
+const WANTED_KEYS: [&str; 5] =
+    ["CFBundleIdentifier", "CFBundleShortVersionString", "CFBundleVersion", "MinimumOSVersion", "CFBundleExecutable"];
 const MAX_DEPTH: u32 = 64;
 const MAX_NODES: u32 = 100_000;
 
@@ -132,14 +120,8 @@ impl<'de> Visitor<'de> for RootSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<InfoStrings, A::Error> {
         let mut found = InfoStrings::default();
-        while let Some(key) = map.next_key_seed(Bounded {
-            depth: 1,
-            budget: self.budget,
-        })? {
-            let value = map.next_value_seed(Bounded {
-                depth: 1,
-                budget: self.budget,
-            })?;
+        while let Some(key) = map.next_key_seed(Bounded { depth: 1, budget: self.budget })? {
+            let value = map.next_value_seed(Bounded { depth: 1, budget: self.budget })?;
             let wanted = key.and_then(|k| WANTED_KEYS.into_iter().find(|w| *w == k));
             if let (Some(wanted), Some(value)) = (wanted, value) {
                 found.0.insert(wanted, value);
@@ -170,10 +152,7 @@ impl Bounded<'_> {
         if self.depth >= MAX_DEPTH {
             return Err(E::custom(format!("nested deeper than {MAX_DEPTH} levels")));
         }
-        Ok(Bounded {
-            depth: self.depth + 1,
-            budget: self.budget,
-        })
+        Ok(Bounded { depth: self.depth + 1, budget: self.budget })
     }
 }
 

@@ -27,9 +27,7 @@ where
         .stack_size(stack)
         .spawn(parse)
         .map_err(|e| format!("could not start the {name} parser: {e}"))?;
-    handle
-        .join()
-        .map_err(|_| format!("the {name} parser failed on this input"))
+    handle.join().map_err(|_| format!("the {name} parser failed on this input"))
 }
 
 #[cfg(test)]

@@ -67,12 +67,8 @@ impl Inspection {
 pub fn inspect(upload_type: UploadType, file: &Path, limits: &InspectLimits) -> Inspection {
     // The parsers below are third-party code fed hostile bytes; a bug in one must fail
     // this upload, not the worker that processes uploads.
-    catch_unwind(AssertUnwindSafe(|| {
-        inspect_unguarded(upload_type, file, limits)
-    }))
-    .unwrap_or_else(|_| {
-        Inspection::failed("farmhand could not inspect this upload (internal error)".to_owned())
-    })
+    catch_unwind(AssertUnwindSafe(|| inspect_unguarded(upload_type, file, limits)))
+        .unwrap_or_else(|_| Inspection::failed("farmhand could not inspect this upload (internal error)".to_owned()))
 }
 
 fn inspect_unguarded(upload_type: UploadType, file: &Path, limits: &InspectLimits) -> Inspection {
@@ -103,10 +99,7 @@ fn inspect_unguarded(upload_type: UploadType, file: &Path, limits: &InspectLimit
 
 fn inspect_test_spec(file: &Path, limits: &InspectLimits) -> Inspection {
     let mut bytes = Vec::new();
-    let read = File::open(file).and_then(|f| {
-        f.take(limits.max_test_spec.saturating_add(1))
-            .read_to_end(&mut bytes)
-    });
+    let read = File::open(file).and_then(|f| f.take(limits.max_test_spec.saturating_add(1)).read_to_end(&mut bytes));
     if let Err(e) = read {
         return Inspection::failed(format!("could not read the uploaded file: {e}"));
     }

@@ -60,8 +60,7 @@ pub fn parse_test_spec(text: &str) -> Result<TestSpec, TestSpecError> {
         // A repeated key is almost always a mistake that would silently drop commands.
         duplicate_keys: DuplicateKeyPolicy::Error,
     };
-    let raw: RawSpec =
-        serde_saphyr::from_str_with_options(text, options).map_err(|e| from_yaml_error(&e))?;
+    let raw: RawSpec = serde_saphyr::from_str_with_options(text, options).map_err(|e| from_yaml_error(&e))?;
     raw.into_spec()
 }
 
@@ -81,9 +80,12 @@ impl TestSpec {
         }
         out.push_str("phases:\n");
         let phases = &self.phases;
-        for (name, commands) in
-            [("install", &phases.install), ("pre_test", &phases.pre_test), ("test", &phases.test), ("post_test", &phases.post_test)]
-        {
+        for (name, commands) in [
+            ("install", &phases.install),
+            ("pre_test", &phases.pre_test),
+            ("test", &phases.test),
+            ("post_test", &phases.post_test),
+        ] {
             if commands.is_empty() {
                 continue;
             }
@@ -104,10 +106,7 @@ impl TestSpec {
 
 fn from_yaml_error(error: &serde_saphyr::Error) -> TestSpecError {
     let line = error.location().map(|l| l.line()).filter(|l| *l > 0);
-    TestSpecError {
-        line,
-        message: in_spec_terms(&strip_location_suffix(&error.to_string())),
-    }
+    TestSpecError { line, message: in_spec_terms(&strip_location_suffix(&error.to_string())) }
 }
 
 /// Rewords the parser's event names into what a spec author wrote, and drops advice
@@ -119,9 +118,7 @@ fn in_spec_terms(message: &str) -> String {
         ("expected string scalar", "expected a string"),
         (", set DuplicateKeyPolicy in Options if acceptable", ""),
     ];
-    REWORDS
-        .iter()
-        .fold(message.to_owned(), |m, (from, to)| m.replace(from, to))
+    REWORDS.iter().fold(message.to_owned(), |m, (from, to)| m.replace(from, to))
 }
 
 /// serde-saphyr appends " at line L column C" to its messages; the line is reported on
@@ -268,13 +265,7 @@ artifacts:
     #[test]
     fn a_good_spec_parses_into_its_phases() {
         let spec = parse_test_spec(GOOD).expect("valid spec");
-        assert_eq!(
-            spec.phases.install,
-            [
-                "export PATH=$PATH:/opt/tools",
-                "pip install -r requirements.txt"
-            ]
-        );
+        assert_eq!(spec.phases.install, ["export PATH=$PATH:/opt/tools", "pip install -r requirements.txt"]);
         assert!(spec.phases.pre_test.is_empty());
         assert_eq!(spec.phases.test.len(), 1);
         assert!(spec.phases.post_test.is_empty());
@@ -284,8 +275,8 @@ artifacts:
 
     #[test]
     fn quoted_version_and_missing_phases_inside_are_fine() {
-        let spec = parse_test_spec("version: \"0.1\"\nphases:\n  test:\n    commands: [echo hi]\n")
-            .expect("valid spec");
+        let spec =
+            parse_test_spec("version: \"0.1\"\nphases:\n  test:\n    commands: [echo hi]\n").expect("valid spec");
         assert_eq!(spec.phases.test, ["echo hi"]);
         assert!(spec.artifacts.is_empty());
     }
@@ -295,16 +286,12 @@ artifacts:
         let text = "version: 0.1\nphases:\n  test:\n    commands: [echo hi\n  post_test: {\n";
         let err = parse_test_spec(text).unwrap_err();
         assert!(err.line.is_some_and(|l| l >= 4), "{err:?}");
-        assert!(
-            err.to_string().starts_with("Invalid test spec: line "),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("Invalid test spec: line "), "{err}");
     }
 
     #[test]
     fn unknown_phase_is_named_with_its_line() {
-        let text =
-            "version: 0.1\nphases:\n  install:\n    commands: []\n  pretest:\n    commands: []\n";
+        let text = "version: 0.1\nphases:\n  install:\n    commands: []\n  pretest:\n    commands: []\n";
         let err = parse_test_spec(text).unwrap_err();
         assert_eq!(err.line, Some(5), "{err:?}");
         assert!(err.message.contains("pretest"), "{err}");
@@ -312,8 +299,7 @@ artifacts:
 
     #[test]
     fn commands_must_be_a_list_of_strings() {
-        let text =
-            "version: 0.1\nphases:\n  test:\n    commands:\n      - echo ok\n      - [nested]\n";
+        let text = "version: 0.1\nphases:\n  test:\n    commands:\n      - echo ok\n      - [nested]\n";
         let err = parse_test_spec(text).unwrap_err();
         assert_eq!(err.line, Some(6), "{err:?}");
 
@@ -346,17 +332,13 @@ artifacts:
         let err = parse_test_spec("version: 0.1\n").unwrap_err();
         assert!(err.message.contains("phases"), "{err}");
         let err = parse_test_spec("- just\n- a list\n").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Invalid test spec: line 1: expected a mapping (key: value)"
-        );
+        assert_eq!(err.to_string(), "Invalid test spec: line 1: expected a mapping (key: value)");
         assert!(parse_test_spec("").is_err());
     }
 
     #[test]
     fn duplicate_keys_are_refused() {
-        let text =
-            "version: 0.1\nphases:\n  test:\n    commands: [a]\n  test:\n    commands: [b]\n";
+        let text = "version: 0.1\nphases:\n  test:\n    commands: [a]\n  test:\n    commands: [b]\n";
         let err = parse_test_spec(text).unwrap_err();
         assert_eq!(err.line, Some(5), "{err:?}");
         assert_eq!(err.message, "duplicate mapping key: test");

@@ -6,9 +6,7 @@ use domain::upload::UploadType;
 use proptest::prelude::*;
 use tempfile::TempDir;
 
-use super::fixtures::{
-    el, encode_axml, sample_manifest, write_zip, write_zip_with_raw_name, AttrValue, ZipItem,
-};
+use super::fixtures::{el, encode_axml, sample_manifest, write_zip, write_zip_with_raw_name, AttrValue, ZipItem};
 use super::*;
 
 fn dir() -> TempDir {
@@ -21,9 +19,7 @@ fn limits() -> InspectLimits {
 
 fn metadata(inspection: Inspection) -> serde_json::Value {
     match inspection {
-        Inspection::Succeeded {
-            metadata: Some(json),
-        } => serde_json::from_str(&json).expect("metadata is JSON"),
+        Inspection::Succeeded { metadata: Some(json) } => serde_json::from_str(&json).expect("metadata is JSON"),
         other => panic!("expected metadata, got {other:?}"),
     }
 }
@@ -62,14 +58,8 @@ fn a_good_apk_reports_its_manifest() {
     assert_eq!(meta["sdk_version"], "24");
     assert_eq!(meta["target_sdk_version"], "33");
     assert_eq!(meta["activity_name"], "com.example.app.MainActivity");
-    assert_eq!(
-        meta["native_code"],
-        serde_json::json!(["arm64-v8a", "x86_64"])
-    );
-    assert_eq!(
-        meta["screens"],
-        serde_json::json!(["normal", "large", "xlarge"])
-    );
+    assert_eq!(meta["native_code"], serde_json::json!(["arm64-v8a", "x86_64"]));
+    assert_eq!(meta["screens"], serde_json::json!(["normal", "large", "xlarge"]));
     assert_eq!(meta["device_admin"], false);
     assert!(meta["error_type"].is_null());
 }
@@ -80,51 +70,31 @@ fn an_apk_without_optional_parts_still_succeeds() {
     let d = dir();
     let manifest = encode_axml(&el(
         "manifest",
-        vec![
-            ("package", Str("org.min")),
-            ("versionName", Reference(0x7f0f_0001)),
-        ],
+        vec![("package", Str("org.min")), ("versionName", Reference(0x7f0f_0001))],
         vec![el(
             "application",
             vec![],
             vec![el(
                 "receiver",
-                vec![
-                    ("name", Str("org.min.Admin")),
-                    ("permission", Str("android.permission.BIND_DEVICE_ADMIN")),
-                ],
+                vec![("name", Str("org.min.Admin")), ("permission", Str("android.permission.BIND_DEVICE_ADMIN"))],
                 vec![],
             )],
         )],
     ));
-    let apk = write_zip(
-        &d.path().join("a.apk"),
-        &[ZipItem::File("AndroidManifest.xml", &manifest)],
-    );
+    let apk = write_zip(&d.path().join("a.apk"), &[ZipItem::File("AndroidManifest.xml", &manifest)]);
     let meta = metadata(inspect(UploadType::AndroidApp, &apk, &limits()));
     assert_eq!(meta["package_name"], "org.min");
     assert_eq!(meta["device_admin"], true);
     let object = meta.as_object().expect("object");
-    for absent in [
-        "version_name",
-        "version_code",
-        "sdk_version",
-        "activity_name",
-    ] {
-        assert!(
-            !object.contains_key(absent),
-            "{absent} should be left out: {meta}"
-        );
+    for absent in ["version_name", "version_code", "sdk_version", "activity_name"] {
+        assert!(!object.contains_key(absent), "{absent} should be left out: {meta}");
     }
 }
 
 #[test]
 fn an_apk_without_manifest_fails() {
     let d = dir();
-    let apk = write_zip(
-        &d.path().join("a.apk"),
-        &[ZipItem::File("classes.dex", b"dex")],
-    );
+    let apk = write_zip(&d.path().join("a.apk"), &[ZipItem::File("classes.dex", b"dex")]);
     let message = failure(inspect(UploadType::AndroidApp, &apk, &limits()));
     assert!(message.contains("missing AndroidManifest.xml"), "{message}");
 }
@@ -134,35 +104,19 @@ fn an_apk_with_a_garbage_manifest_fails() {
     let d = dir();
     let apk = write_zip(
         &d.path().join("a.apk"),
-        &[ZipItem::File(
-            "AndroidManifest.xml",
-            b"<manifest package=\"text.xml\"/>",
-        )],
+        &[ZipItem::File("AndroidManifest.xml", b"<manifest package=\"text.xml\"/>")],
     );
     let message = failure(inspect(UploadType::AndroidApp, &apk, &limits()));
-    assert!(
-        message.contains("not valid Android binary XML"),
-        "{message}"
-    );
+    assert!(message.contains("not valid Android binary XML"), "{message}");
 }
 
 #[test]
 fn an_apk_whose_manifest_names_no_package_fails() {
     let d = dir();
-    let manifest = encode_axml(&el(
-        "manifest",
-        vec![("versionCode", AttrValue::Int(1))],
-        vec![],
-    ));
-    let apk = write_zip(
-        &d.path().join("a.apk"),
-        &[ZipItem::File("AndroidManifest.xml", &manifest)],
-    );
+    let manifest = encode_axml(&el("manifest", vec![("versionCode", AttrValue::Int(1))], vec![]));
+    let apk = write_zip(&d.path().join("a.apk"), &[ZipItem::File("AndroidManifest.xml", &manifest)]);
     let message = failure(inspect(UploadType::AndroidApp, &apk, &limits()));
-    assert!(
-        message.contains("does not name the app's package"),
-        "{message}"
-    );
+    assert!(message.contains("does not name the app's package"), "{message}");
 }
 
 #[test]
@@ -170,10 +124,7 @@ fn a_file_that_is_not_a_zip_fails() {
     let d = dir();
     let file = write(&d.path().join("a.apk"), b"this is not a zip archive at all");
     let message = failure(inspect(UploadType::AndroidApp, &file, &limits()));
-    assert!(
-        message.starts_with("Invalid Android app: the file is not a valid zip"),
-        "{message}"
-    );
+    assert!(message.starts_with("Invalid Android app: the file is not a valid zip"), "{message}");
     let message = failure(inspect(UploadType::AppiumNodeTestPackage, &file, &limits()));
     assert!(message.starts_with("Invalid test package: "), "{message}");
 }
@@ -187,19 +138,12 @@ fn a_deeply_nested_manifest_does_not_crash_the_process() {
         for _ in 0..depth {
             e = el("x", vec![], vec![e]);
         }
-        let root = el(
-            "manifest",
-            vec![("package", AttrValue::Str("deep.app"))],
-            vec![e],
-        );
+        let root = el("manifest", vec![("package", AttrValue::Str("deep.app"))], vec![e]);
         encode_on_big_stack(root)
     }
     let manifest = nest(100_000);
     let d = dir();
-    let apk = write_zip(
-        &d.path().join("a.apk"),
-        &[ZipItem::File("AndroidManifest.xml", &manifest)],
-    );
+    let apk = write_zip(&d.path().join("a.apk"), &[ZipItem::File("AndroidManifest.xml", &manifest)]);
     let meta = metadata(inspect(UploadType::AndroidApp, &apk, &limits()));
     assert_eq!(meta["package_name"], "deep.app");
 }
@@ -219,19 +163,10 @@ fn encode_on_big_stack(root: fixtures::XmlElement<'static>) -> Vec<u8> {
 fn an_oversized_manifest_is_refused_before_it_is_read() {
     let d = dir();
     let manifest = sample_manifest();
-    let apk = write_zip(
-        &d.path().join("a.apk"),
-        &[ZipItem::File("AndroidManifest.xml", &manifest)],
-    );
-    let tight = InspectLimits {
-        max_metadata_file: 64,
-        ..limits()
-    };
+    let apk = write_zip(&d.path().join("a.apk"), &[ZipItem::File("AndroidManifest.xml", &manifest)]);
+    let tight = InspectLimits { max_metadata_file: 64, ..limits() };
     let message = failure(inspect(UploadType::AndroidApp, &apk, &tight));
-    assert!(
-        message.contains("larger than the 64 bytes allowed"),
-        "{message}"
-    );
+    assert!(message.contains("larger than the 64 bytes allowed"), "{message}");
 }
 
 // --- IPA -------------------------------------------------------------------------------
@@ -243,10 +178,7 @@ fn info_plist(binary: bool) -> Vec<u8> {
     dict.insert("CFBundleVersion".into(), "200".into());
     dict.insert("MinimumOSVersion".into(), "15.0".into());
     dict.insert("CFBundleExecutable".into(), "Example".into());
-    dict.insert(
-        "UIDeviceFamily".into(),
-        plist::Value::Array(vec![1.into(), 2.into()]),
-    );
+    dict.insert("UIDeviceFamily".into(), plist::Value::Array(vec![1.into(), 2.into()]));
     let mut out = Vec::new();
     let value = plist::Value::Dictionary(dict);
     if binary {
@@ -284,55 +216,29 @@ fn a_good_ipa_reports_its_info_plist_in_both_encodings() {
 #[test]
 fn an_ipa_without_payload_app_fails() {
     let d = dir();
-    let ipa = write_zip(
-        &d.path().join("a.ipa"),
-        &[ZipItem::File("Example.app/Info.plist", b"x")],
-    );
+    let ipa = write_zip(&d.path().join("a.ipa"), &[ZipItem::File("Example.app/Info.plist", b"x")]);
     let message = failure(inspect(UploadType::IosApp, &ipa, &limits()));
-    assert!(
-        message.contains("no Payload/<Name>.app folder"),
-        "{message}"
-    );
+    assert!(message.contains("no Payload/<Name>.app folder"), "{message}");
 }
 
 #[test]
 fn an_ipa_without_info_plist_fails() {
     let d = dir();
-    let ipa = write_zip(
-        &d.path().join("a.ipa"),
-        &[ZipItem::File("Payload/X.app/X", b"bin")],
-    );
+    let ipa = write_zip(&d.path().join("a.ipa"), &[ZipItem::File("Payload/X.app/X", b"bin")]);
     let message = failure(inspect(UploadType::IosApp, &ipa, &limits()));
-    assert!(
-        message.contains("Payload/X.app/Info.plist is missing"),
-        "{message}"
-    );
+    assert!(message.contains("Payload/X.app/Info.plist is missing"), "{message}");
 }
 
 #[test]
 fn an_ipa_with_a_broken_or_non_dictionary_plist_fails() {
     let d = dir();
-    let ipa = write_zip(
-        &d.path().join("a.ipa"),
-        &[ZipItem::File(
-            "Payload/X.app/Info.plist",
-            b"bplist00 garbage",
-        )],
-    );
+    let ipa = write_zip(&d.path().join("a.ipa"), &[ZipItem::File("Payload/X.app/Info.plist", b"bplist00 garbage")]);
     let message = failure(inspect(UploadType::IosApp, &ipa, &limits()));
-    assert!(
-        message.contains("Info.plist is not a usable property list"),
-        "{message}"
-    );
+    assert!(message.contains("Info.plist is not a usable property list"), "{message}");
 
     let mut array = Vec::new();
-    plist::Value::Array(vec!["a".into()])
-        .to_writer_xml(&mut array)
-        .expect("xml");
-    let ipa = write_zip(
-        &d.path().join("b.ipa"),
-        &[ZipItem::File("Payload/X.app/Info.plist", &array)],
-    );
+    plist::Value::Array(vec!["a".into()]).to_writer_xml(&mut array).expect("xml");
+    let ipa = write_zip(&d.path().join("b.ipa"), &[ZipItem::File("Payload/X.app/Info.plist", &array)]);
     let message = failure(inspect(UploadType::IosApp, &ipa, &limits()));
     assert!(message.contains("dictionary"), "{message}");
 }
@@ -344,10 +250,7 @@ fn a_binary_plist_that_expands_exponentially_is_refused() {
     let plist = exponential_binary_plist(40);
     assert!(plist.len() < 1024);
     let d = dir();
-    let ipa = write_zip(
-        &d.path().join("a.ipa"),
-        &[ZipItem::File("Payload/X.app/Info.plist", &plist)],
-    );
+    let ipa = write_zip(&d.path().join("a.ipa"), &[ZipItem::File("Payload/X.app/Info.plist", &plist)]);
     let message = failure(inspect(UploadType::IosApp, &ipa, &limits()));
     assert!(message.contains("more than 100000 values"), "{message}");
 }
@@ -388,20 +291,10 @@ fn exponential_binary_plist(levels: u8) -> Vec<u8> {
 fn test_packages_must_be_non_empty_zips_while_extra_data_may_be_empty() {
     let d = dir();
     let empty = write_zip(&d.path().join("e.zip"), &[ZipItem::Dir("only/")]);
-    let message = failure(inspect(
-        UploadType::AppiumPythonTestPackage,
-        &empty,
-        &limits(),
-    ));
+    let message = failure(inspect(UploadType::AppiumPythonTestPackage, &empty, &limits()));
     assert!(message.contains("contains no files"), "{message}");
-    assert_eq!(
-        inspect(UploadType::ExternalData, &empty, &limits()),
-        Inspection::Succeeded { metadata: None }
-    );
-    let good = write_zip(
-        &d.path().join("t.zip"),
-        &[ZipItem::File("tests/test_app.py", b"pass")],
-    );
+    assert_eq!(inspect(UploadType::ExternalData, &empty, &limits()), Inspection::Succeeded { metadata: None });
+    let good = write_zip(&d.path().join("t.zip"), &[ZipItem::File("tests/test_app.py", b"pass")]);
     assert_eq!(
         inspect(UploadType::AppiumPythonTestPackage, &good, &limits()),
         Inspection::Succeeded { metadata: None }
@@ -411,10 +304,7 @@ fn test_packages_must_be_non_empty_zips_while_extra_data_may_be_empty() {
 #[test]
 fn web_apps_are_never_accepted() {
     let d = dir();
-    let zip = write_zip(
-        &d.path().join("w.zip"),
-        &[ZipItem::File("index.html", b"<html>")],
-    );
+    let zip = write_zip(&d.path().join("w.zip"), &[ZipItem::File("index.html", b"<html>")]);
     let message = failure(inspect(UploadType::WebApp, &zip, &limits()));
     assert!(message.contains("WEB_APP"), "{message}");
 }
@@ -424,22 +314,11 @@ fn web_apps_are_never_accepted() {
 #[test]
 fn zip_slip_entries_are_refused() {
     let d = dir();
-    for (placeholder, hostile) in [
-        ("aa/evil", "../evil"),
-        ("aaaa", "/abs"),
-        ("aaaaaa", "C:\\bad"),
-    ] {
+    for (placeholder, hostile) in [("aa/evil", "../evil"), ("aaaa", "/abs"), ("aaaaaa", "C:\\bad")] {
         let zip = write_zip_with_raw_name(&d.path().join("slip.zip"), placeholder, hostile);
-        for t in [
-            UploadType::AppiumNodeTestPackage,
-            UploadType::AndroidApp,
-            UploadType::ExternalData,
-        ] {
+        for t in [UploadType::AppiumNodeTestPackage, UploadType::AndroidApp, UploadType::ExternalData] {
             let message = failure(inspect(t, &zip, &limits()));
-            assert!(
-                message.contains("unsafe path"),
-                "{hostile} as {t}: {message}"
-            );
+            assert!(message.contains("unsafe path"), "{hostile} as {t}: {message}");
         }
     }
 }
@@ -448,41 +327,23 @@ fn zip_slip_entries_are_refused() {
 fn highly_compressed_large_entries_are_refused() {
     let d = dir();
     let zeros = vec![0u8; 8 * 1024 * 1024];
-    let zip = write_zip(
-        &d.path().join("bomb.zip"),
-        &[ZipItem::File("zeros.bin", &zeros)],
-    );
+    let zip = write_zip(&d.path().join("bomb.zip"), &[ZipItem::File("zeros.bin", &zeros)]);
     let message = failure(inspect(UploadType::ExternalData, &zip, &limits()));
     assert!(message.contains("possible zip bomb"), "{message}");
     assert!(message.contains("zeros.bin"), "{message}");
     // The same bytes under the size where ratios are checked are fine.
-    let relaxed = InspectLimits {
-        ratio_check_min_size: 16 * 1024 * 1024,
-        ..limits()
-    };
-    assert_eq!(
-        inspect(UploadType::ExternalData, &zip, &relaxed),
-        Inspection::Succeeded { metadata: None }
-    );
+    let relaxed = InspectLimits { ratio_check_min_size: 16 * 1024 * 1024, ..limits() };
+    assert_eq!(inspect(UploadType::ExternalData, &zip, &relaxed), Inspection::Succeeded { metadata: None });
 }
 
 #[test]
 fn the_declared_total_size_is_capped() {
     let d = dir();
     let data = vec![7u8; 4096];
-    let zip = write_zip(
-        &d.path().join("big.zip"),
-        &[ZipItem::File("a", &data), ZipItem::File("b", &data)],
-    );
-    let tight = InspectLimits {
-        max_total_uncompressed: 6000,
-        ..limits()
-    };
+    let zip = write_zip(&d.path().join("big.zip"), &[ZipItem::File("a", &data), ZipItem::File("b", &data)]);
+    let tight = InspectLimits { max_total_uncompressed: 6000, ..limits() };
     let message = failure(inspect(UploadType::ExternalData, &zip, &tight));
-    assert!(
-        message.contains("more than the 6000 bytes allowed"),
-        "{message}"
-    );
+    assert!(message.contains("more than the 6000 bytes allowed"), "{message}");
 }
 
 #[test]
@@ -491,15 +352,9 @@ fn too_many_entries_are_refused() {
     let items: Vec<String> = (0..20).map(|i| format!("f{i}")).collect();
     let entries: Vec<ZipItem<'_>> = items.iter().map(|n| ZipItem::File(n, b"x")).collect();
     let zip = write_zip(&d.path().join("many.zip"), &entries);
-    let tight = InspectLimits {
-        max_entries: 10,
-        ..limits()
-    };
+    let tight = InspectLimits { max_entries: 10, ..limits() };
     let message = failure(inspect(UploadType::ExternalData, &zip, &tight));
-    assert!(
-        message.contains("20 entries, more than the 10 allowed"),
-        "{message}"
-    );
+    assert!(message.contains("20 entries, more than the 10 allowed"), "{message}");
 }
 
 // --- Test specs ------------------------------------------------------------------------
@@ -507,31 +362,15 @@ fn too_many_entries_are_refused() {
 #[test]
 fn test_spec_uploads_are_parsed() {
     let d = dir();
-    let good = write(
-        &d.path().join("spec.yml"),
-        b"version: 0.1\nphases:\n  test:\n    commands:\n      - echo hi\n",
-    );
-    assert_eq!(
-        inspect(UploadType::AppiumPythonTestSpec, &good, &limits()),
-        Inspection::Succeeded { metadata: None }
-    );
-    let bad = write(
-        &d.path().join("bad.yml"),
-        b"version: 0.1\nphases:\n  test:\n  - : [\n",
-    );
+    let good = write(&d.path().join("spec.yml"), b"version: 0.1\nphases:\n  test:\n    commands:\n      - echo hi\n");
+    assert_eq!(inspect(UploadType::AppiumPythonTestSpec, &good, &limits()), Inspection::Succeeded { metadata: None });
+    let bad = write(&d.path().join("bad.yml"), b"version: 0.1\nphases:\n  test:\n  - : [\n");
     let message = failure(inspect(UploadType::AppiumPythonTestSpec, &bad, &limits()));
     assert!(message.starts_with("Invalid test spec: line "), "{message}");
     let binary = write(&d.path().join("bin.yml"), b"version: 0.1\n\xff\xfe");
-    let message = failure(inspect(
-        UploadType::AppiumPythonTestSpec,
-        &binary,
-        &limits(),
-    ));
+    let message = failure(inspect(UploadType::AppiumPythonTestSpec, &binary, &limits()));
     assert!(message.contains("not UTF-8"), "{message}");
-    let tight = InspectLimits {
-        max_test_spec: 10,
-        ..limits()
-    };
+    let tight = InspectLimits { max_test_spec: 10, ..limits() };
     let message = failure(inspect(UploadType::AppiumPythonTestSpec, &good, &tight));
     assert!(message.contains("larger than 10 bytes"), "{message}");
 }
@@ -555,20 +394,12 @@ fn extract_writes_files_keeps_exec_bits_and_skips_links() {
     assert_eq!(report.files, 2);
     assert_eq!(report.dirs, 1);
     assert_eq!(report.skipped_symlinks, ["link"]);
-    assert_eq!(
-        std::fs::read(dest.join("tests/test_a.py")).expect("file"),
-        b"def test(): pass\n"
-    );
+    assert_eq!(std::fs::read(dest.join("tests/test_a.py")).expect("file"), b"def test(): pass\n");
     assert!(!dest.join("link").exists());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = |p: &str| {
-            std::fs::metadata(dest.join(p))
-                .expect("meta")
-                .permissions()
-                .mode()
-        };
+        let mode = |p: &str| std::fs::metadata(dest.join(p)).expect("meta").permissions().mode();
         assert_eq!(mode("run.sh") & 0o777, 0o755);
         assert_eq!(mode("tests/test_a.py") & 0o777, 0o644);
     }
@@ -580,10 +411,7 @@ fn extract_refuses_traversal_and_writes_nothing_outside() {
     let zip = write_zip_with_raw_name(&d.path().join("slip.zip"), "aa/evil", "../evil");
     let dest = d.path().join("out");
     let err = extract_zip(&zip, &dest, &limits()).unwrap_err();
-    assert!(
-        matches!(err, ExtractError::Archive(ArchiveError::UnsafePath(_))),
-        "{err}"
-    );
+    assert!(matches!(err, ExtractError::Archive(ArchiveError::UnsafePath(_))), "{err}");
     assert!(!d.path().join("evil").exists());
 }
 
@@ -591,19 +419,10 @@ fn extract_refuses_traversal_and_writes_nothing_outside() {
 fn extract_enforces_the_size_cap() {
     let d = dir();
     let data = vec![1u8; 10_000];
-    let zip = write_zip(
-        &d.path().join("z.zip"),
-        &[ZipItem::File("a", &data), ZipItem::File("b", &data)],
-    );
-    let tight = InspectLimits {
-        max_total_uncompressed: 15_000,
-        ..limits()
-    };
+    let zip = write_zip(&d.path().join("z.zip"), &[ZipItem::File("a", &data), ZipItem::File("b", &data)]);
+    let tight = InspectLimits { max_total_uncompressed: 15_000, ..limits() };
     let err = extract_zip(&zip, &d.path().join("out"), &tight).unwrap_err();
-    assert!(
-        matches!(err, ExtractError::Archive(ArchiveError::TooLarge { .. })),
-        "{err}"
-    );
+    assert!(matches!(err, ExtractError::Archive(ArchiveError::TooLarge { .. })), "{err}");
 }
 
 #[test]
@@ -614,8 +433,7 @@ fn extract_stops_an_entry_that_is_longer_than_declared() {
     let path = d.path().join("lie.zip");
     let file = std::fs::File::create(&path).expect("create");
     let mut zip = zip::ZipWriter::new(file);
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     zip.start_file("data.bin", stored).expect("start");
     std::io::Write::write_all(&mut zip, &[5u8; 1000]).expect("write");
     zip.finish().expect("finish");
@@ -636,9 +454,7 @@ fn extract_stops_an_entry_that_is_longer_than_declared() {
     // Either farmhand's own cap or the zip reader's size check may stop it first.
     let result = extract_zip(&path, &dest, &limits());
     assert!(result.is_err(), "{result:?}");
-    let written = std::fs::metadata(dest.join("data.bin"))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let written = std::fs::metadata(dest.join("data.bin")).map(|m| m.len()).unwrap_or(0);
     assert!(written <= 11, "wrote {written} bytes");
 }
 

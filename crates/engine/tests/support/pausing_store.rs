@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use domain::account::{AccessKey, Account, AccountSettings};
 use std::sync::{Arc, Mutex};
-use store::{Backend, LedgerEntry, LedgerQuery, ListQuery, Page, Record, ScanQuery, Store, StoreError, Lease};
+use store::{Backend, Lease, LedgerEntry, LedgerQuery, ListQuery, Page, Record, ScanQuery, Store, StoreError};
 use tokio::sync::oneshot;
 
 pub struct PausingStore {
@@ -107,13 +107,23 @@ impl Store for PausingStore {
     async fn update(&self, record: &Record) -> Result<Record, StoreError> {
         self.inner.update(record).await
     }
-    async fn acquire_lease(&self, name: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<Option<Lease>, StoreError> {
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<Option<Lease>, StoreError> {
         self.inner.acquire_lease(name, holder, now_ms, ttl_ms).await
     }
     async fn update_fenced(&self, record: &Record, lease: &Lease) -> Result<Record, StoreError> {
         self.inner.update_fenced(record, lease).await
     }
-    async fn update_all_fenced(&self, records: &[Record], lease: &Lease) -> Result<Vec<Result<Record, StoreError>>, StoreError> {
+    async fn update_all_fenced(
+        &self,
+        records: &[Record],
+        lease: &Lease,
+    ) -> Result<Vec<Result<Record, StoreError>>, StoreError> {
         self.inner.update_all_fenced(records, lease).await
     }
     async fn delete(&self, account_id: &str, arn: &str) -> Result<bool, StoreError> {
@@ -177,7 +187,13 @@ impl Store for PausingStore {
     async fn host(&self, name: &str) -> Result<Option<domain::host::Host>, StoreError> {
         self.inner.host(name).await
     }
-    async fn host_connected(&self, name: &str, replica: &str, devices: &[domain::host::HostedDevice], now_ms: i64) -> Result<(), StoreError> {
+    async fn host_connected(
+        &self,
+        name: &str,
+        replica: &str,
+        devices: &[domain::host::HostedDevice],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         self.inner.host_connected(name, replica, devices, now_ms).await
     }
     async fn host_seen(&self, name: &str, replica: &str, now_ms: i64) -> Result<bool, StoreError> {

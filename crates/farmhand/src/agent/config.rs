@@ -118,7 +118,9 @@ fn trusted_roots(ca_file: Option<&Path>) -> Result<RootCertStore> {
     let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     if let Some(path) = ca_file {
         for (n, cert) in read_ca_certs(path)?.into_iter().enumerate() {
-            roots.add(cert).with_context(|| format!("certificate {} in {} is not a usable CA certificate", n + 1, path.display()))?;
+            roots.add(cert).with_context(|| {
+                format!("certificate {} in {} is not a usable CA certificate", n + 1, path.display())
+            })?;
         }
     }
     Ok(roots)
@@ -152,8 +154,10 @@ impl AgentArgs {
 
     pub fn resolve(&self) -> Result<AgentConfig> {
         let file = self.file()?;
-        let servers: Vec<String> = if self.servers.is_empty() { file.servers.unwrap_or_default() } else { self.servers.clone() };
-        let servers: Vec<String> = servers.iter().map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()).collect();
+        let servers: Vec<String> =
+            if self.servers.is_empty() { file.servers.unwrap_or_default() } else { self.servers.clone() };
+        let servers: Vec<String> =
+            servers.iter().map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty()).collect();
         if servers.is_empty() {
             bail!("give the server to connect to: --server http://HOST:PORT (or FARMHAND_AGENT_SERVERS)");
         }
@@ -163,15 +167,22 @@ impl AgentArgs {
                 bail!("server {server:?} must be an http:// or https:// URL");
             }
         }
-        let token = self.token.clone().or(file.token).context("give the host's token: --token (or FARMHAND_AGENT_TOKEN)")?;
-        let work_dir = self.work_dir.clone().or(file.work_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_WORK_DIR).join("jobs"));
+        let token =
+            self.token.clone().or(file.token).context("give the host's token: --token (or FARMHAND_AGENT_TOKEN)")?;
+        let work_dir =
+            self.work_dir.clone().or(file.work_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_WORK_DIR).join("jobs"));
         let run_as = match self.run_as.clone().or(file.run_as) {
             Some(name) => Some(crate::run_as::resolve(&name, &work_dir)?),
             None => None,
         };
         let tls = client_tls(self.ca_cert.clone().or(file.ca_cert).as_deref())?;
         let runner = RunnerConfig {
-            grace: seconds("stop_grace_seconds", self.stop_grace_seconds.or(file.stop_grace_seconds), Duration::from_secs(10), true)?,
+            grace: seconds(
+                "stop_grace_seconds",
+                self.stop_grace_seconds.or(file.stop_grace_seconds),
+                Duration::from_secs(10),
+                true,
+            )?,
             teardown_limit: seconds(
                 "teardown_timeout_seconds",
                 self.teardown_timeout_seconds.or(file.teardown_timeout_seconds),
@@ -203,7 +214,11 @@ mod tests {
         assert!(AgentArgs::default().resolve().is_err());
         let args = AgentArgs { servers: vec!["ftp://x".into()], token: Some("t".into()), ..Default::default() };
         assert!(args.resolve().is_err());
-        let args = AgentArgs { servers: vec!["http://a:1/".into(), "https://b".into()], token: Some("t".into()), ..Default::default() };
+        let args = AgentArgs {
+            servers: vec!["http://a:1/".into(), "https://b".into()],
+            token: Some("t".into()),
+            ..Default::default()
+        };
         let config = args.resolve().expect("resolves");
         assert_eq!(config.servers, ["http://a:1", "https://b"]);
         assert_eq!(config.runner.grace, Duration::from_secs(10));
@@ -212,8 +227,13 @@ mod tests {
     #[test]
     fn the_file_fills_what_flags_leave_out() {
         let mut file = tempfile::NamedTempFile::new().expect("temp");
-        std::io::Write::write_all(&mut file, b"servers = [\"http://s:2\"]\ntoken = \"from-file\"\nstop_grace_seconds = 0.5\n").expect("write");
-        let args = AgentArgs { config: Some(file.path().to_path_buf()), token: Some("flag".into()), ..Default::default() };
+        std::io::Write::write_all(
+            &mut file,
+            b"servers = [\"http://s:2\"]\ntoken = \"from-file\"\nstop_grace_seconds = 0.5\n",
+        )
+        .expect("write");
+        let args =
+            AgentArgs { config: Some(file.path().to_path_buf()), token: Some("flag".into()), ..Default::default() };
         let config = args.resolve().expect("resolves");
         assert_eq!((config.servers[0].as_str(), config.token.as_str()), ("http://s:2", "flag"));
         assert_eq!(config.runner.grace, Duration::from_millis(500));
@@ -284,7 +304,10 @@ UTdNwo6p1gIAvhFA+TVCge8PaKcftTezyRA=\n\
         for text in ["", "not PEM at all\n", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"] {
             let file = file_with(text);
             let error = error_of(client_tls(Some(file.path())));
-            assert!(error.contains("holds no certificate") && error.contains(&file.path().display().to_string()), "{text:?}: {error}");
+            assert!(
+                error.contains("holds no certificate") && error.contains(&file.path().display().to_string()),
+                "{text:?}: {error}"
+            );
         }
     }
 
@@ -310,7 +333,8 @@ UTdNwo6p1gIAvhFA+TVCge8PaKcftTezyRA=\n\
     fn the_ca_file_comes_from_the_flag_or_the_config_file_and_is_read_at_resolve() {
         let bad = file_with("nothing here\n");
         let mut settings = tempfile::NamedTempFile::new().expect("temp");
-        let toml = format!("servers = [\"https://s\"]\ntoken = \"t\"\nca_cert = {:?}\n", bad.path().display().to_string());
+        let toml =
+            format!("servers = [\"https://s\"]\ntoken = \"t\"\nca_cert = {:?}\n", bad.path().display().to_string());
         std::io::Write::write_all(&mut settings, toml.as_bytes()).expect("write");
         let from_file = AgentArgs { config: Some(settings.path().to_path_buf()), ..Default::default() };
         assert!(error_of(from_file.resolve()).contains("holds no certificate"));

@@ -71,18 +71,23 @@ enum Ended {
 
 async fn session(agent: &Arc<Agent>, server: &str) -> Result<Ended> {
     let mut request = websocket_url(server)?.into_client_request()?;
-    request
-        .headers_mut()
-        .insert(http::header::AUTHORIZATION, format!("Bearer {}", agent.config.token).parse().context("the token is not header text")?);
+    request.headers_mut().insert(
+        http::header::AUTHORIZATION,
+        format!("Bearer {}", agent.config.token).parse().context("the token is not header text")?,
+    );
     // Only wss:// uses the connector; ws:// stays plain.
     let tls = tokio_tungstenite::Connector::Rustls(agent.config.tls.clone());
-    let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(tls)).await.context("connecting")?;
+    let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(tls))
+        .await
+        .context("connecting")?;
     let (mut sink, mut incoming) = socket.split();
 
     let welcome = tokio::time::timeout(WELCOME_TIMEOUT, incoming.next()).await.context("no welcome from the server")?;
     let (replica, heartbeat, region) = match welcome {
         Some(Ok(Message::Text(text))) => match serde_json::from_str::<ControlMessage>(text.as_str())? {
-            ControlMessage::Welcome { replica, heartbeat_ms, region } => (replica, Duration::from_millis(heartbeat_ms.max(100)), region),
+            ControlMessage::Welcome { replica, heartbeat_ms, region } => {
+                (replica, Duration::from_millis(heartbeat_ms.max(100)), region)
+            }
             other => bail!("expected a welcome, got {other:?}"),
         },
         other => bail!("expected a welcome, got {other:?}"),

@@ -101,7 +101,8 @@ impl Devices {
             }
         };
         let Ok(mut phones) = self.phones.lock() else { return Vec::new() };
-        let usable: Vec<engine::adb::AttachedDevice> = now.into_iter().filter(|d| d.state == DeviceState::Device).collect();
+        let usable: Vec<engine::adb::AttachedDevice> =
+            now.into_iter().filter(|d| d.state == DeviceState::Device).collect();
         let mut gone = Vec::new();
         for (serial, phone) in phones.seen.iter_mut() {
             if phone.state == DeviceState::Device && !usable.iter().any(|d| d.serial == *serial) {

@@ -62,7 +62,8 @@ impl RemoteLink {
     pub fn connected(&self, base: String, sender: UnboundedSender<HostMessage>) {
         let _ = self.with(|s| {
             for (seq, (job_arn, report)) in &s.pending {
-                let _ = sender.send(HostMessage::Report { seq: *seq, job_arn: job_arn.clone(), report: report.clone() });
+                let _ =
+                    sender.send(HostMessage::Report { seq: *seq, job_arn: job_arn.clone(), report: report.clone() });
             }
             s.base = Some(base);
             s.sender = Some(sender);
@@ -76,7 +77,8 @@ impl RemoteLink {
     /// Jobs with reports still to be acknowledged: the control plane must hear of them
     /// even if they no longer run here.
     pub fn unfinished_business(&self) -> Vec<String> {
-        self.with(|s| s.pending.values().map(|(job, _)| job.clone()).collect::<BTreeSet<_>>().into_iter().collect()).unwrap_or_default()
+        self.with(|s| s.pending.values().map(|(job, _)| job.clone()).collect::<BTreeSet<_>>().into_iter().collect())
+            .unwrap_or_default()
     }
 
     pub fn assign(&self, assignment: Assignment) {
@@ -146,7 +148,8 @@ impl RemoteLink {
     }
 
     async fn put_file(&self, base: &str, path_and_query: &str, file: &Path) -> Result<String, LinkError> {
-        let opened = tokio::fs::File::open(file).await.map_err(|e| LinkError::Gone(format!("{}: {e}", file.display())))?;
+        let opened =
+            tokio::fs::File::open(file).await.map_err(|e| LinkError::Gone(format!("{}: {e}", file.display())))?;
         let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(opened));
         let response = self
             .http
@@ -181,7 +184,8 @@ impl JobLink for RemoteLink {
     }
 
     async fn assignment(&self, job_arn: &str) -> Result<Assignment, LinkError> {
-        self.with(|s| s.assignments.get(job_arn).cloned())?.ok_or_else(|| LinkError::Gone(format!("no assignment for {job_arn}")))
+        self.with(|s| s.assignments.get(job_arn).cloned())?
+            .ok_or_else(|| LinkError::Gone(format!("no assignment for {job_arn}")))
     }
 
     async fn fetch_input(&self, job_arn: &str, upload_arn: &str, dest: &Path) -> Result<(), LinkError> {
@@ -193,7 +197,9 @@ impl JobLink for RemoteLink {
                 if !response.status().is_success() {
                     return answer_text(response).await.map(|_| ());
                 }
-                let mut out = tokio::fs::File::create(dest).await.map_err(|e| LinkError::Gone(format!("{}: {e}", dest.display())))?;
+                let mut out = tokio::fs::File::create(dest)
+                    .await
+                    .map_err(|e| LinkError::Gone(format!("{}: {e}", dest.display())))?;
                 let mut stream = response.bytes_stream();
                 while let Some(chunk) = stream.try_next().await.map_err(unavailable)? {
                     out.write_all(&chunk).await.map_err(|e| LinkError::Gone(format!("{}: {e}", dest.display())))?;

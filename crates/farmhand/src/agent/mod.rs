@@ -48,7 +48,8 @@ impl Agent {
         let link = Arc::new(link::RemoteLink::new(config.token.clone(), &config.tls)?);
         let runner = Runner::new(config.runner.clone(), Arc::new(WallClock));
         let executor = Arc::new(
-            Executor::new(link.clone(), runner, config.work_dir.clone(), Arc::new(|| {})).keeping_failed_workspaces(config.keep_failed_workspaces),
+            Executor::new(link.clone(), runner, config.work_dir.clone(), Arc::new(|| {}))
+                .keeping_failed_workspaces(config.keep_failed_workspaces),
         );
         let devices = devices::Devices::new(&config, fixed)?;
         Ok(Arc::new(Agent { config, link, executor, devices }))

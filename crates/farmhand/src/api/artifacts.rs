@@ -35,7 +35,8 @@ fn to_wire(ctx: &Ctx, job: &Arn, artifact: &JobArtifact) -> Result<wire::Artifac
 }
 
 pub async fn list(ctx: &Ctx, req: wire::ListArtifactsRequest) -> Result<wire::ListArtifactsResult, ApiError> {
-    let arn: Arn = req.arn.parse().map_err(|_| ApiError::not_found(format!("No resource was found with ARN {}", req.arn)))?;
+    let arn: Arn =
+        req.arn.parse().map_err(|_| ApiError::not_found(format!("No resource was found with ARN {}", req.arn)))?;
     if arn.region != ctx.state.region {
         return Err(super::records::not_found(arn.kind, &req.arn));
     }
@@ -61,7 +62,8 @@ pub async fn list(ctx: &Ctx, req: wire::ListArtifactsRequest) -> Result<wire::Li
         let state = JobState::load(ctx, record)?;
         let job_arn = state.arn()?;
         for artifact in job_artifacts(&state.job, &state.snapshot) {
-            let in_scope = suite.is_none_or(|s| s == artifact.suite as usize) && test.is_none_or(|t| t == artifact.test as usize);
+            let in_scope =
+                suite.is_none_or(|s| s == artifact.suite as usize) && test.is_none_or(|t| t == artifact.test as usize);
             if in_scope && artifact.category().as_str() == category {
                 artifacts.push(to_wire(ctx, &job_arn, &artifact)?);
             }

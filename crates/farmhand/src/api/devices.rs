@@ -80,7 +80,8 @@ pub fn filters_from_wire(filters: &[wire::DeviceFilter]) -> Result<Vec<DeviceFil
     filters
         .iter()
         .map(|f| {
-            let attribute = DeviceFilterAttribute::parse(f.attribute.as_str()).map_err(|e| ApiError::argument(e.to_string()))?;
+            let attribute =
+                DeviceFilterAttribute::parse(f.attribute.as_str()).map_err(|e| ApiError::argument(e.to_string()))?;
             let operator = RuleOperator::parse(f.operator.as_str()).map_err(|e| ApiError::argument(e.to_string()))?;
             let filter = DeviceFilter::new(attribute, operator, f.values.clone());
             filter.validate().map_err(|e| ApiError::argument(e.to_string()))?;
@@ -168,7 +169,8 @@ pub async fn instances_using_profile(ctx: &Ctx, profile_arn: &str) -> Result<Vec
 }
 
 fn fleet_live(ctx: &Ctx, device: &Device) -> Device {
-    let in_use = ctx.state.engine.instances_in_use_among(device.instances.iter().map(|i| i.arn.as_str()), ctx.state.now_ms());
+    let in_use =
+        ctx.state.engine.instances_in_use_among(device.instances.iter().map(|i| i.arn.as_str()), ctx.state.now_ms());
     domain::device::live(device, &in_use)
 }
 
@@ -248,15 +250,10 @@ pub async fn list(ctx: &Ctx, req: wire::ListDevicesRequest) -> Result<wire::List
     let filters = filters_from_wire(req.filters.as_deref().unwrap_or_default())?;
     let devices: Vec<Device> =
         live_devices(ctx).await?.into_iter().filter(|d| domain::device::matches_all(&filters, d)).collect();
-    let scope = format!(
-        "ListDevices|{}",
-        serde_json::to_string(&req.filters).unwrap_or_default()
-    );
-    let (page, next_token) = page_slice(ctx, &scope, &devices, |d| d.arn.clone(), req.next_token.as_deref(), PAGE_SIZE)?;
-    Ok(wire::ListDevicesResult {
-        devices: Some(page.iter().map(device_to_wire).collect()),
-        next_token,
-    })
+    let scope = format!("ListDevices|{}", serde_json::to_string(&req.filters).unwrap_or_default());
+    let (page, next_token) =
+        page_slice(ctx, &scope, &devices, |d| d.arn.clone(), req.next_token.as_deref(), PAGE_SIZE)?;
+    Ok(wire::ListDevicesResult { devices: Some(page.iter().map(device_to_wire).collect()), next_token })
 }
 
 /// The instance at `arn` as the caller sees it now.
@@ -268,7 +265,10 @@ async fn account_instance(ctx: &Ctx, arn: &str) -> Result<DeviceInstance, ApiErr
     device.instance(arn).cloned().ok_or_else(missing)
 }
 
-pub async fn get_instance(ctx: &Ctx, req: wire::GetDeviceInstanceRequest) -> Result<wire::GetDeviceInstanceResult, ApiError> {
+pub async fn get_instance(
+    ctx: &Ctx,
+    req: wire::GetDeviceInstanceRequest,
+) -> Result<wire::GetDeviceInstanceResult, ApiError> {
     parse_arn(ctx, &req.arn, ResourceKind::DeviceInstance)?;
     let instance = account_instance(ctx, &req.arn).await?;
     Ok(wire::GetDeviceInstanceResult { device_instance: Some(instance_to_wire(&instance)) })
@@ -333,11 +333,12 @@ async fn save_settings(
     change: impl Fn(&mut DeviceInstanceSettings),
 ) -> Result<(), ApiError> {
     for _ in 0..4 {
-        match ctx.modify(key, |s: &mut DeviceInstanceSettings, _| {
-            change(s);
-            Ok(())
-        })
-        .await
+        match ctx
+            .modify(key, |s: &mut DeviceInstanceSettings, _| {
+                change(s);
+                Ok(())
+            })
+            .await
         {
             Ok(_) => return Ok(()),
             Err(e) if e.code != protocol::ErrorCode::NotFound => return Err(e),

@@ -110,10 +110,7 @@ pub async fn list(
     let (records, next_token) = ctx
         .page_of("ListInstanceProfiles", ResourceKind::InstanceProfile, None, req.next_token.as_deref(), limit)
         .await?;
-    let profiles = records
-        .iter()
-        .map(|r| Ok(to_wire(&r.arn, &r.body_as()?)))
-        .collect::<Result<Vec<_>, ApiError>>()?;
+    let profiles = records.iter().map(|r| Ok(to_wire(&r.arn, &r.body_as()?))).collect::<Result<Vec<_>, ApiError>>()?;
     Ok(wire::ListInstanceProfilesResult { instance_profiles: Some(profiles), next_token })
 }
 

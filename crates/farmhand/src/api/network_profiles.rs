@@ -66,9 +66,9 @@ fn curated(ctx: &Ctx, arn: &str) -> Option<NetworkProfile> {
 /// own into one.
 fn refuse_curated_type(kind: Option<wire::NetworkProfileType>) -> Result<(), ApiError> {
     match kind {
-        Some(wire::NetworkProfileType::Curated) => {
-            Err(ApiError::argument("Only PRIVATE network profiles can be created or updated; CURATED ones are the service's"))
-        }
+        Some(wire::NetworkProfileType::Curated) => Err(ApiError::argument(
+            "Only PRIVATE network profiles can be created or updated; CURATED ones are the service's",
+        )),
         _ => Ok(()),
     }
 }
@@ -158,10 +158,7 @@ pub async fn list(
             profiles.push(to_wire(&record.arn, &record.body_as()?, false));
         }
     }
-    let scope = format!(
-        "ListNetworkProfiles|{project_arn}|{}",
-        req.r#type.map(|t| t.as_str()).unwrap_or_default()
-    );
+    let scope = format!("ListNetworkProfiles|{project_arn}|{}", req.r#type.map(|t| t.as_str()).unwrap_or_default());
     let key = |p: &wire::NetworkProfile| p.arn.clone().unwrap_or_default();
     let (page, next_token) = page_slice(ctx, &scope, &profiles, key, req.next_token.as_deref(), PAGE_SIZE)?;
     Ok(wire::ListNetworkProfilesResult { network_profiles: Some(page.to_vec()), next_token })

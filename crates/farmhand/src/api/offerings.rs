@@ -111,7 +111,8 @@ async fn append(
 
 pub async fn list(ctx: &Ctx, req: wire::ListOfferingsRequest) -> Result<wire::ListOfferingsResult, ApiError> {
     let all = &ctx.state.catalog.offerings;
-    let (page, next_token) = page_slice(ctx, "ListOfferings", all, |o| o.id.clone(), req.next_token.as_deref(), PAGE_SIZE)?;
+    let (page, next_token) =
+        page_slice(ctx, "ListOfferings", all, |o| o.id.clone(), req.next_token.as_deref(), PAGE_SIZE)?;
     Ok(wire::ListOfferingsResult { offerings: Some(page.iter().map(offering_to_wire).collect()), next_token })
 }
 
@@ -129,16 +130,12 @@ pub async fn list_promotions(
     Ok(wire::ListOfferingPromotionsResult { offering_promotions: Some(promotions), next_token })
 }
 
-pub async fn purchase(
-    ctx: &Ctx,
-    req: wire::PurchaseOfferingRequest,
-) -> Result<wire::PurchaseOfferingResult, ApiError> {
+pub async fn purchase(ctx: &Ctx, req: wire::PurchaseOfferingRequest) -> Result<wire::PurchaseOfferingResult, ApiError> {
     let terms = terms(ctx);
     let promotion = req.offering_promotion_id.as_deref();
-    let transaction = append(ctx, |ledger, id, now| {
-        ledger.purchase(terms, &req.offering_id, req.quantity, promotion, id, now)
-    })
-    .await?;
+    let transaction =
+        append(ctx, |ledger, id, now| ledger.purchase(terms, &req.offering_id, req.quantity, promotion, id, now))
+            .await?;
     // Jobs waiting for an unmetered slot may start now.
     ctx.state.engine.wake();
     Ok(wire::PurchaseOfferingResult { offering_transaction: Some(transaction) })

@@ -22,7 +22,8 @@ fn rules_from_wire(rules: &[wire::Rule]) -> Result<Vec<Rule>, ApiError> {
             let missing = |m: &str| ApiError::argument(format!("Each rule must have an {m}"));
             let attribute = r.attribute.ok_or_else(|| missing("attribute"))?;
             let operator = r.operator.ok_or_else(|| missing("operator"))?;
-            let attribute = DeviceAttribute::parse(attribute.as_str()).map_err(|e| ApiError::argument(e.to_string()))?;
+            let attribute =
+                DeviceAttribute::parse(attribute.as_str()).map_err(|e| ApiError::argument(e.to_string()))?;
             let operator = RuleOperator::parse(operator.as_str()).map_err(|e| ApiError::argument(e.to_string()))?;
             let rule = Rule::new(attribute, operator, r.value.clone().unwrap_or_default());
             rule.validate().map_err(|e| ApiError::argument(e.to_string()))?;
@@ -147,9 +148,8 @@ pub async fn list(ctx: &Ctx, req: wire::ListDevicePoolsRequest) -> Result<wire::
         // and paging the combined list keeps curated and private pools in one stable order.
         let mut token = None;
         loop {
-            let (records, next) = ctx
-                .page("ListDevicePools/all", ResourceKind::DevicePool, Some(&project_arn), token.as_deref())
-                .await?;
+            let (records, next) =
+                ctx.page("ListDevicePools/all", ResourceKind::DevicePool, Some(&project_arn), token.as_deref()).await?;
             for r in &records {
                 pools.push(private_to_wire(r, r.body_as()?));
             }
@@ -160,14 +160,8 @@ pub async fn list(ctx: &Ctx, req: wire::ListDevicePoolsRequest) -> Result<wire::
         }
     }
     let scope = format!("ListDevicePools|{}|{:?}", project_arn, req.r#type);
-    let (page, next_token) = page_slice(
-        ctx,
-        &scope,
-        &pools,
-        |p| p.arn.clone().unwrap_or_default(),
-        req.next_token.as_deref(),
-        PAGE_SIZE,
-    )?;
+    let (page, next_token) =
+        page_slice(ctx, &scope, &pools, |p| p.arn.clone().unwrap_or_default(), req.next_token.as_deref(), PAGE_SIZE)?;
     Ok(wire::ListDevicePoolsResult { device_pools: Some(page.to_vec()), next_token })
 }
 
@@ -224,7 +218,10 @@ async fn app_info(ctx: &Ctx, app_arn: &str) -> Result<AppInfo, ApiError> {
         return Err(ApiError::argument(format!("{app_arn} is a {} upload, not an app", upload.upload_type.as_str())));
     }
     if upload.status != UploadStatus::Succeeded {
-        return Err(ApiError::argument(format!("The app upload {app_arn} is {}, not SUCCEEDED", upload.status.as_str())));
+        return Err(ApiError::argument(format!(
+            "The app upload {app_arn} is {}, not SUCCEEDED",
+            upload.status.as_str()
+        )));
     }
     Ok(app_info_from_metadata(upload.upload_type, upload.metadata.as_deref()))
 }
@@ -273,7 +270,9 @@ pub async fn compatibility(
 /// the package (absent when the manifest could not be parsed: then only the platform counts).
 pub fn app_info_from_metadata(upload_type: UploadType, metadata: Option<&str>) -> AppInfo {
     let meta: serde_json::Value = metadata.and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
-    let text = |key: &str| meta.get(key).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
+    let text = |key: &str| {
+        meta.get(key).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())))
+    };
     match upload_type {
         UploadType::IosApp => AppInfo { platform: DevicePlatform::Ios, min_sdk: None, min_os: text(IPA_MIN_OS_KEY) },
         _ => AppInfo {

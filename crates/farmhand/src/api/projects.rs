@@ -89,11 +89,9 @@ pub async fn list(ctx: &Ctx, req: wire::ListProjectsRequest) -> Result<wire::Lis
         let (_, record, project) = load(ctx, &arn).await?;
         return Ok(wire::ListProjectsResult { projects: Some(vec![to_wire(&record, project)]), next_token: None });
     }
-    let (records, next_token) = ctx.page("ListProjects", ResourceKind::Project, None, req.next_token.as_deref()).await?;
-    let projects = records
-        .iter()
-        .map(|r| Ok(to_wire(r, r.body_as()?)))
-        .collect::<Result<Vec<_>, ApiError>>()?;
+    let (records, next_token) =
+        ctx.page("ListProjects", ResourceKind::Project, None, req.next_token.as_deref()).await?;
+    let projects = records.iter().map(|r| Ok(to_wire(r, r.body_as()?))).collect::<Result<Vec<_>, ApiError>>()?;
     Ok(wire::ListProjectsResult { projects: Some(projects), next_token })
 }
 
@@ -128,11 +126,7 @@ pub async fn update(ctx: &Ctx, req: wire::UpdateProjectRequest) -> Result<wire::
 pub async fn delete(ctx: &Ctx, req: wire::DeleteProjectRequest) -> Result<wire::DeleteProjectResult, ApiError> {
     let (arn, _, _) = load(ctx, &req.arn).await?;
     super::uploads::delete_blobs_of_project(ctx, &arn).await?;
-    ctx.state
-        .store
-        .delete_children(&ctx.account.id, &arn.to_string())
-        .await
-        .map_err(|e| ctx.internal(e))?;
+    ctx.state.store.delete_children(&ctx.account.id, &arn.to_string()).await.map_err(|e| ctx.internal(e))?;
     ctx.remove(&arn).await?;
     Ok(wire::DeleteProjectResult {})
 }

@@ -103,9 +103,7 @@ impl Ctx {
             ..ListQuery::new(self.account.id.clone(), kind.as_str(), limit as u32)
         };
         let page = self.state.store.list(&query).await.map_err(|e| self.internal(e))?;
-        let next = page
-            .next
-            .map(|c| self.state.tokens.seal(&scope, &Cursor { created_ms: c.created_ms, arn: c.arn }));
+        let next = page.next.map(|c| self.state.tokens.seal(&scope, &Cursor { created_ms: c.created_ms, arn: c.arn }));
         let records = page.records;
         Ok((records, next))
     }
@@ -206,7 +204,12 @@ impl Ctx {
     }
 
     /// Refuses to create one more `kind` under `parent` when the account's limit is reached.
-    pub async fn check_limit(&self, kind: ResourceKind, parent: Option<&Arn>, limit: Option<i64>) -> Result<(), ApiError> {
+    pub async fn check_limit(
+        &self,
+        kind: ResourceKind,
+        parent: Option<&Arn>,
+        limit: Option<i64>,
+    ) -> Result<(), ApiError> {
         let Some(limit) = limit else { return Ok(()) };
         let count = self
             .state

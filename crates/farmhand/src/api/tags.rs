@@ -70,10 +70,9 @@ pub async fn tag(ctx: &Ctx, req: wire::TagResourceRequest) -> Result<wire::TagRe
     let tags: Vec<(String, String)> = req.tags.into_iter().map(|t| (t.key, t.value)).collect();
     match ctx.state.store.put_tags(&key, &tags).await {
         Ok(()) => Ok(wire::TagResourceResponse {}),
-        Err(store::StoreError::TooManyTags { .. }) => Err(ApiError::new(
-            ErrorCode::TooManyTags,
-            format!("A resource can have at most {MAX_TAGS} tags"),
-        )),
+        Err(store::StoreError::TooManyTags { .. }) => {
+            Err(ApiError::new(ErrorCode::TooManyTags, format!("A resource can have at most {MAX_TAGS} tags")))
+        }
         Err(e) => Err(ctx.internal(e)),
     }
 }

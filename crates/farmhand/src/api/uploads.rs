@@ -61,7 +61,10 @@ fn curated_to_wire(ctx: &Ctx, spec: &CuratedSpec) -> Result<wire::Upload, ApiErr
 /// AWS owns its curated uploads; so does farmhand.
 fn refuse_curated(ctx: &Ctx, arn: &str) -> Result<(), ApiError> {
     match curated(ctx, arn) {
-        Some(spec) => Err(ApiError::argument(format!("{arn} is the curated upload \"{}\", which cannot be changed or deleted", spec.name))),
+        Some(spec) => Err(ApiError::argument(format!(
+            "{arn} is the curated upload \"{}\", which cannot be changed or deleted",
+            spec.name
+        ))),
         None => Ok(()),
     }
 }
@@ -109,9 +112,7 @@ pub async fn create(ctx: &Ctx, req: wire::CreateUploadRequest) -> Result<wire::C
         url_expires_ms: now + URL_VALIDITY_SECS as i64 * 1000,
         size_bytes: None,
     };
-    let record = ctx
-        .insert(&arn, Some(&project_arn), &upload.name, Some(upload.status.as_str()), &upload)
-        .await?;
+    let record = ctx.insert(&arn, Some(&project_arn), &upload.name, Some(upload.status.as_str()), &upload).await?;
     Ok(wire::CreateUploadResult { upload: Some(to_wire(&record, upload)) })
 }
 

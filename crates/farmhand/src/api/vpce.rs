@@ -35,7 +35,9 @@ pub async fn aliases_for_run(ctx: &Ctx, arns: &[String]) -> Result<Vec<ServiceAl
     for text in arns {
         let (_, config) = load(ctx, text).await?;
         let alias = config.alias();
-        if let Some(clash) = aliases.iter().find(|a| a.dns_name.eq_ignore_ascii_case(&alias.dns_name) && a.target != alias.target) {
+        if let Some(clash) =
+            aliases.iter().find(|a| a.dns_name.eq_ignore_ascii_case(&alias.dns_name) && a.target != alias.target)
+        {
             return Err(ApiError::argument(format!(
                 "vpceConfigurationArns give serviceDnsName {} two services: {} and {}",
                 alias.dns_name, clash.target, alias.target
@@ -84,10 +86,7 @@ pub async fn list(
     let (records, next_token) = ctx
         .page_of("ListVPCEConfigurations", ResourceKind::VpceConfiguration, None, req.next_token.as_deref(), limit)
         .await?;
-    let configs = records
-        .iter()
-        .map(|r| Ok(to_wire(&r.arn, &r.body_as()?)))
-        .collect::<Result<Vec<_>, ApiError>>()?;
+    let configs = records.iter().map(|r| Ok(to_wire(&r.arn, &r.body_as()?))).collect::<Result<Vec<_>, ApiError>>()?;
     Ok(wire::ListVPCEConfigurationsResult { vpce_configurations: Some(configs), next_token })
 }
 

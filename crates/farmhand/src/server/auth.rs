@@ -76,8 +76,6 @@ pub async fn authenticate(state: &AppState, parts: &RequestParts<'_>) -> Result<
         .filter(|(k, _)| k.revoked_ms.is_none())
         .ok_or_else(|| auth_error(AuthError::unrecognized_client()))?;
     let expect = Expectation { region: &state.region, service: SIGNING_SERVICE };
-    parsed
-        .verify(&key.secret_access_key, state.wall_now(), &expect)
-        .map_err(auth_error)?;
+    parsed.verify(&key.secret_access_key, state.wall_now(), &expect).map_err(auth_error)?;
     Ok(account)
 }

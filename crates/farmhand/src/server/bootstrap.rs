@@ -1,19 +1,19 @@
 //! Start-up: open the store, make sure an account exists to sign in with, load the fleet,
 //! and print what a newcomer needs to point an AWS client at this server.
 
+use super::agents::Hub;
 use super::clock::{ScaledClock, SystemClock};
 use super::AppState;
+use crate::accounts;
+use crate::agent::{Agent, AgentConfig};
+use crate::config::ServeConfig;
+use anyhow::{Context, Result};
 use domain::clock::Clock;
+use domain::device::Fleet;
+use domain::host::HostedDevice;
 use domain::job::timeline::PrepDurations;
 use engine::live_fleet::LiveFleet;
 use engine::scheduler::Scheduler;
-use super::agents::Hub;
-use crate::agent::{Agent, AgentConfig};
-use domain::host::HostedDevice;
-use crate::accounts;
-use crate::config::ServeConfig;
-use anyhow::{Context, Result};
-use domain::device::Fleet;
 use protocol::pagination::TokenSealer;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -27,7 +27,8 @@ const URL_SIGNING_KEY_ID: &str = "FARMHANDURLSIGNER000";
 pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppState>> {
     super::data_dir::prepare(&config.store.data_dir)?;
     let store = store::open(&config.store.database_url).await.context("opening the store")?;
-    let blobs = BlobStore::from_url(config.blob_store.as_deref(), &config.store.data_dir.join("blobs")).context("opening the blob store")?;
+    let blobs = BlobStore::from_url(config.blob_store.as_deref(), &config.store.data_dir.join("blobs"))
+        .context("opening the blob store")?;
     let fleet = match &config.fleet {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -48,7 +49,8 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
     // The fleet file's real devices belong to this server's built-in device host; the
     // control plane itself holds only the simulated ones.
     let (simulated, own_devices) = fleet.split_real();
-    let own_devices: Vec<HostedDevice> = own_devices.into_iter().map(|(device, driver)| HostedDevice { device, driver }).collect();
+    let own_devices: Vec<HostedDevice> =
+        own_devices.into_iter().map(|(device, driver)| HostedDevice { device, driver }).collect();
     let live_fleet = Arc::new(LiveFleet::new(simulated.clone()));
     let fleet = Arc::new(simulated);
     let machine = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
@@ -60,16 +62,21 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
     );
     let region = config.region.clone();
     let upload_blob_key: engine::executor::UploadBlobKey = Arc::new(move |arn: &str| {
-        arn.parse::<domain::arn::Arn>()
-            .ok()
-            .filter(|a| a.region == region)
-            .map(|a| crate::api::uploads::blob_key(&a))
+        arn.parse::<domain::arn::Arn>().ok().filter(|a| a.region == region).map(|a| crate::api::uploads::blob_key(&a))
     });
-    let link = engine::agent::DirectLink::new(store.clone(), blobs.clone(), clock.clone(), upload_blob_key).with_time_scale(config.time_scale);
+    let link = engine::agent::DirectLink::new(store.clone(), blobs.clone(), clock.clone(), upload_blob_key)
+        .with_time_scale(config.time_scale);
     // Hosts are judged by the service clock, which --time-scale speeds up like every
     // other duration of the farm.
     let host_timeout_ms = (config.host_timeout.as_millis() as f64 * config.time_scale) as i64;
-    let hub = Arc::new(Hub::new(replica.clone(), config.region.clone(), link, live_fleet.clone(), HEARTBEAT, host_timeout_ms));
+    let hub = Arc::new(Hub::new(
+        replica.clone(),
+        config.region.clone(),
+        link,
+        live_fleet.clone(),
+        HEARTBEAT,
+        host_timeout_ms,
+    ));
     let waker = Arc::downgrade(&engine);
     hub.set_waker(Arc::new(move || {
         if let Some(scheduler) = waker.upgrade() {
@@ -118,7 +125,10 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         // Listed at once, so the first ListDevices shows them; the host's connection a
         // moment later confirms them.
         live_fleet.set_host(&host, own_devices.clone(), true);
-        store.host_connected(&host, &replica, &own_devices, clock.now_ms()).await.context("registering the built-in device host")?;
+        store
+            .host_connected(&host, &replica, &own_devices, clock.now_ms())
+            .await
+            .context("registering the built-in device host")?;
         let agent = Agent::new(agent_config, own_devices).context("starting the built-in device host")?;
         Some((agent, token, host))
     };
@@ -152,7 +162,11 @@ const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The built-in host's name: the machine's, made a valid host name.
 fn built_in_host_name(machine: &str) -> String {
-    let cleaned: String = machine.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' }).take(56).collect();
+    let cleaned: String = machine
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .take(56)
+        .collect();
     let name = format!("server-{}", cleaned.trim_matches(['-', '.']));
     if domain::host::is_valid_host_name(&name) {
         name
@@ -212,4 +226,3 @@ pub fn resume_background_work(state: &Arc<AppState>) {
         }
     });
 }
-

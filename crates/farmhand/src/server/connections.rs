@@ -27,7 +27,12 @@ pub struct ReadLimit(pub Duration);
 
 /// Serves `app` on `listener` until `stop` resolves, then stops accepting and waits for
 /// the open connections to finish their requests in flight.
-pub async fn serve(listener: TcpListener, app: Router, limit: ReadLimit, stop: impl Future<Output = ()>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limit: ReadLimit,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let (stopping, _) = tokio::sync::watch::channel(false);
     // Each connection holds a receiver; `closed()` resolves when the last one is gone.
     let (open_tx, open_rx) = tokio::sync::watch::channel(());
@@ -47,7 +52,8 @@ pub async fn serve(listener: TcpListener, app: Router, limit: ReadLimit, stop: i
         };
         let _ = stream.set_nodelay(true);
         let app = tower::Layer::layer(&axum::Extension(ConnectInfo(peer)), app.clone());
-        let service = TowerToHyperService::new(app.map_request(|req: Request<hyper::body::Incoming>| req.map(Body::new)));
+        let service =
+            TowerToHyperService::new(app.map_request(|req: Request<hyper::body::Incoming>| req.map(Body::new)));
         let mut stopping = stopping.subscribe();
         let open = open_rx.clone();
         tokio::spawn(async move {

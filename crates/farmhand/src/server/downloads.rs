@@ -12,12 +12,12 @@ use axum::response::{IntoResponse, Response};
 use domain::arn::{Arn, ResourceKind};
 use domain::job::snapshot::JobSnapshot;
 use domain::run::Job;
-use serde::Deserialize;
-use engine::job_view::job_snapshot;
 use engine::artifacts::{job_artifacts, rendered};
+use engine::job_view::job_snapshot;
 use engine::samples::{job_samples, sim, SampleKind, Source};
 use engine::sim_artifacts::video_frame;
 use protocol::ApiError;
+use serde::Deserialize;
 use std::sync::Arc;
 
 fn fail(e: ApiError) -> Response {
@@ -41,10 +41,7 @@ async fn load_job(state: &AppState, account: &str, job_id: &str) -> Result<(Job,
     Ok((job, snapshot))
 }
 
-pub async fn artifact(
-    State(state): State<Arc<AppState>>,
-    Path((account, path)): Path<(String, String)>,
-) -> Response {
+pub async fn artifact(State(state): State<Arc<AppState>>, Path((account, path)): Path<(String, String)>) -> Response {
     let segments: Vec<&str> = path.split('/').collect();
     let missing = || fail(ApiError::not_found("No such artifact"));
     if segments.len() != 6 {
@@ -64,7 +61,10 @@ pub async fn artifact(
     };
     let disposition = format!("attachment; filename=\"{}.{}\"", artifact.name.replace('"', ""), artifact.extension);
     let headers = |content_type: &str| {
-        [(http::header::CONTENT_TYPE, content_type.to_string()), (http::header::CONTENT_DISPOSITION, disposition.clone())]
+        [
+            (http::header::CONTENT_TYPE, content_type.to_string()),
+            (http::header::CONTENT_DISPOSITION, disposition.clone()),
+        ]
     };
     match &artifact.blob_key {
         Some(key) => match state.blobs.get_stream(key).await {
@@ -86,16 +86,16 @@ pub async fn artifact(
 }
 
 /// A sample's series as CSV (engine::samples::series): `PROJECT/RUN/JOB/NNNNN`.
-pub async fn sample(
-    State(state): State<Arc<AppState>>,
-    Path((account, path)): Path<(String, String)>,
-) -> Response {
+pub async fn sample(State(state): State<Arc<AppState>>, Path((account, path)): Path<(String, String)>) -> Response {
     let Some((job_id, kind)) = path.rsplit_once('/') else { return fail(no_sample()) };
     let Some(kind) = kind.parse().ok().and_then(SampleKind::from_index) else { return fail(no_sample()) };
     match sample_csv(&state, &account, job_id, kind).await {
         Ok(csv) => {
             let disposition = format!("attachment; filename=\"{}.csv\"", kind.as_str());
-            let headers = [(http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (http::header::CONTENT_DISPOSITION, disposition)];
+            let headers = [
+                (http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (http::header::CONTENT_DISPOSITION, disposition),
+            ];
             (StatusCode::OK, headers, csv).into_response()
         }
         Err(e) => fail(e),
@@ -126,29 +126,32 @@ pub async fn sample_csv(state: &AppState, account: &str, job_id: &str, kind: Sam
 
 /// A live view of the device's screen as `multipart/x-mixed-replace` PNG frames (what
 /// browsers play as a motion-JPEG-style stream), one per real second, until the job ends.
-pub async fn video(
-    State(state): State<Arc<AppState>>,
-    Path((account, job_id)): Path<(String, String)>,
-) -> Response {
+pub async fn video(State(state): State<Arc<AppState>>, Path((account, job_id)): Path<(String, String)>) -> Response {
     if let Err(e) = load_job(&state, &account, &job_id).await {
         return fail(e);
     }
-    let frames = futures::stream::unfold((state, account, job_id, false), |(state, account, job_id, done)| async move {
-        if done {
-            return None;
-        }
-        let (job, snapshot) = load_job(&state, &account, &job_id).await.ok()?;
-        let png = video_frame(&job, &snapshot);
-        let mut part = format!("--frame\r\nContent-Type: image/png\r\nContent-Length: {}\r\n\r\n", png.len()).into_bytes();
-        part.extend_from_slice(&png);
-        part.extend_from_slice(b"\r\n");
-        let finished = snapshot.is_final;
-        if !finished {
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        }
-        Some((Ok::<_, std::convert::Infallible>(part), (state, account, job_id, finished)))
-    });
-    (StatusCode::OK, [(http::header::CONTENT_TYPE, "multipart/x-mixed-replace; boundary=frame")], Body::from_stream(frames))
+    let frames =
+        futures::stream::unfold((state, account, job_id, false), |(state, account, job_id, done)| async move {
+            if done {
+                return None;
+            }
+            let (job, snapshot) = load_job(&state, &account, &job_id).await.ok()?;
+            let png = video_frame(&job, &snapshot);
+            let mut part =
+                format!("--frame\r\nContent-Type: image/png\r\nContent-Length: {}\r\n\r\n", png.len()).into_bytes();
+            part.extend_from_slice(&png);
+            part.extend_from_slice(b"\r\n");
+            let finished = snapshot.is_final;
+            if !finished {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Some((Ok::<_, std::convert::Infallible>(part), (state, account, job_id, finished)))
+        });
+    (
+        StatusCode::OK,
+        [(http::header::CONTENT_TYPE, "multipart/x-mixed-replace; boundary=frame")],
+        Body::from_stream(frames),
+    )
         .into_response()
 }
 
@@ -158,7 +161,8 @@ pub async fn curated_spec(Path(id): Path<String>) -> Response {
         return fail(ApiError::not_found("No such curated test spec"));
     };
     let disposition = format!("attachment; filename=\"{}.yml\"", spec.name.replace('"', ""));
-    let headers = [(http::header::CONTENT_TYPE, "application/yaml".to_owned()), (http::header::CONTENT_DISPOSITION, disposition)];
+    let headers =
+        [(http::header::CONTENT_TYPE, "application/yaml".to_owned()), (http::header::CONTENT_DISPOSITION, disposition)];
     (StatusCode::OK, headers, engine::default_specs::curated_spec_yaml(&spec)).into_response()
 }
 

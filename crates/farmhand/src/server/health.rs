@@ -33,10 +33,9 @@ const MAX_REASON_CHARS: usize = 200;
 const OK: &str = "ok";
 
 pub fn routes(draining: Draining) -> Router<Arc<AppState>> {
-    Router::new().route("/healthz", get(healthz)).route(
-        "/readyz",
-        get(move |state: State<Arc<AppState>>| readyz(state, draining.clone())),
-    )
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(move |state: State<Arc<AppState>>| readyz(state, draining.clone())))
 }
 
 async fn healthz() -> Response {

@@ -50,11 +50,16 @@ pub struct RequestId(pub String);
 pub async fn with_request_id(mut request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let id = uuid::Uuid::new_v4().to_string();
     request.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = request.uri().path());
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %request.method(), path = request.uri().path());
     let started = std::time::Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
     span.in_scope(|| {
-        tracing::debug!(status = response.status().as_u16(), took_ms = started.elapsed().as_millis() as u64, "request handled");
+        tracing::debug!(
+            status = response.status().as_u16(),
+            took_ms = started.elapsed().as_millis() as u64,
+            "request handled"
+        );
     });
     let mut response = response.map(|body| super::span_body::in_span(body, span));
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -255,10 +255,8 @@ fn render(metrics: &Metrics, figures: &FarmFigures) -> Result<String, std::fmt::
 /// writes: the two differ, for what we write, only in that a counter family is named with
 /// its `_total` suffix and there is no `# EOF` line.
 fn to_prometheus_text(openmetrics: &str) -> String {
-    let counters: BTreeSet<&str> = openmetrics
-        .lines()
-        .filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
-        .collect();
+    let counters: BTreeSet<&str> =
+        openmetrics.lines().filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter")).collect();
     let mut text = String::with_capacity(openmetrics.len());
     for line in openmetrics.lines() {
         if line == "# EOF" || line.starts_with("# UNIT ") {
@@ -338,13 +336,22 @@ mod tests {
         metrics.record_request("GetJob", OK_CODE, Duration::from_secs(100));
         let text = render(&metrics, &FarmFigures::default()).unwrap();
         assert_eq!(sample(&text, r#"farmhand_api_requests_total{operation="GetJob",code="OK"}"#), Some(2.0), "{text}");
-        assert_eq!(sample(&text, r#"farmhand_api_requests_total{operation="GetJob",code="NotFoundException"}"#), Some(1.0));
+        assert_eq!(
+            sample(&text, r#"farmhand_api_requests_total{operation="GetJob",code="NotFoundException"}"#),
+            Some(1.0)
+        );
         let bucket = |le: &str| {
-            sample(&text, &format!(r#"farmhand_api_request_duration_seconds_bucket{{le="{le}",operation="GetJob",code="OK"}}"#))
+            sample(
+                &text,
+                &format!(r#"farmhand_api_request_duration_seconds_bucket{{le="{le}",operation="GetJob",code="OK"}}"#),
+            )
         };
         assert_eq!(bucket("0.004"), Some(1.0));
         assert_eq!(bucket("+Inf"), Some(2.0), "the slow one is only in +Inf");
-        assert_eq!(sample(&text, r#"farmhand_api_request_duration_seconds_count{operation="GetJob",code="OK"}"#), Some(2.0));
+        assert_eq!(
+            sample(&text, r#"farmhand_api_request_duration_seconds_count{operation="GetJob",code="OK"}"#),
+            Some(2.0)
+        );
         assert!(text.ends_with("# EOF\n"));
     }
 

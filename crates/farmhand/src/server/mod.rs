@@ -5,10 +5,10 @@
 pub mod agents;
 mod auth;
 mod bootstrap;
+pub mod clock;
 pub mod connections;
 mod data_dir;
 pub mod downloads;
-pub mod clock;
 mod health;
 mod http;
 mod metrics;
@@ -143,7 +143,8 @@ pub fn router(
         .merge(health::routes(state.draining.clone()))
         .route(
             "/metrics",
-            get(metrics::metrics).route_layer(axum::middleware::from_fn_with_state(metrics_access, metrics_access::require)),
+            get(metrics::metrics)
+                .route_layer(axum::middleware::from_fn_with_state(metrics_access, metrics_access::require)),
         )
         .fallback(http::no_route)
         .layer(axum::middleware::from_fn(http::with_request_id))
@@ -153,9 +154,8 @@ pub fn router(
 }
 
 pub async fn run(config: ServeConfig) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let local = listener.local_addr()?;
     let state = bootstrap::state(&config, local).await?;
     bootstrap::announce(&state, &config, local).await?;

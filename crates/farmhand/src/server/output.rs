@@ -94,7 +94,13 @@ pub type StillAllowed = Arc<dyn Fn() -> futures::future::BoxFuture<'static, bool
 /// The output of `job_arn`, which must belong to `account_id` (another account's job is as
 /// missing as one that never was); followed until the job ends when `follow`. Shared by the
 /// signed route above and the dashboard's job page.
-pub async fn stream(state: &Arc<AppState>, account_id: &str, job_arn: Arn, follow: bool, still_allowed: Option<StillAllowed>) -> Response {
+pub async fn stream(
+    state: &Arc<AppState>,
+    account_id: &str,
+    job_arn: Arn,
+    follow: bool,
+    still_allowed: Option<StillAllowed>,
+) -> Response {
     let not_found = || fail(ApiError::not_found(format!("No job was found with ARN {job_arn}")));
     if job_arn.account != account_id {
         return not_found();
@@ -108,33 +114,35 @@ pub async fn stream(state: &Arc<AppState>, account_id: &str, job_arn: Arn, follo
         let bytes = read_from(state, &job_arn, 0).await;
         return (StatusCode::OK, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], bytes).into_response();
     }
-    let chunks = futures::stream::unfold((state.clone(), job_arn, 0usize, false), move |(state, job_arn, offset, done)| {
-        let still_allowed = still_allowed.clone();
-        async move {
-            if done {
-                return None;
-            }
-            loop {
-                // A stopping replica ends its streams; the follower reconnects to another one.
-                if state.draining.is_draining() {
+    let chunks =
+        futures::stream::unfold((state.clone(), job_arn, 0usize, false), move |(state, job_arn, offset, done)| {
+            let still_allowed = still_allowed.clone();
+            async move {
+                if done {
                     return None;
                 }
-                if let Some(allowed) = &still_allowed {
-                    if !allowed().await {
+                loop {
+                    // A stopping replica ends its streams; the follower reconnects to another one.
+                    if state.draining.is_draining() {
                         return None;
                     }
+                    if let Some(allowed) = &still_allowed {
+                        if !allowed().await {
+                            return None;
+                        }
+                    }
+                    // Whether the job had ended is read before the output, so the last read after
+                    // it ended sees everything it wrote.
+                    let ended = is_final(&state, &job_arn).await;
+                    let fresh = read_from(&state, &job_arn, offset).await;
+                    if !fresh.is_empty() || ended {
+                        let next = offset + fresh.len();
+                        return Some((Ok::<_, std::convert::Infallible>(fresh), (state, job_arn, next, ended)));
+                    }
+                    tokio::time::sleep(POLL).await;
                 }
-                // Whether the job had ended is read before the output, so the last read after
-                // it ended sees everything it wrote.
-                let ended = is_final(&state, &job_arn).await;
-                let fresh = read_from(&state, &job_arn, offset).await;
-                if !fresh.is_empty() || ended {
-                    let next = offset + fresh.len();
-                    return Some((Ok::<_, std::convert::Infallible>(fresh), (state, job_arn, next, ended)));
-                }
-                tokio::time::sleep(POLL).await;
             }
-        }
-    });
-    (StatusCode::OK, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], Body::from_stream(chunks)).into_response()
+        });
+    (StatusCode::OK, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], Body::from_stream(chunks))
+        .into_response()
 }

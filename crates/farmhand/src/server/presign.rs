@@ -15,7 +15,8 @@ pub const URL_VALIDITY_SECS: u64 = 24 * 60 * 60;
 /// A presigned URL for `method` on `path`, signed at real time `now`.
 pub fn url(state: &AppState, method: &str, path: &str) -> Result<String, ApiError> {
     let (key_id, secret) = &state.url_signing_key;
-    let target = PresignTarget { method, url_base: &state.public_url, path, extra_query: &[], expires_secs: URL_VALIDITY_SECS };
+    let target =
+        PresignTarget { method, url_base: &state.public_url, path, extra_query: &[], expires_secs: URL_VALIDITY_SECS };
     let params = SigningParams {
         access_key_id: key_id,
         secret,

@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use domain::arn::{Arn, ResourceKind};
 use domain::resources::Upload;
 use domain::upload::UploadStatus;
-use serde::Deserialize;
 use protocol::ApiError;
+use serde::Deserialize;
 use std::sync::Arc;
 use store::blob::BlobError;
 
@@ -49,10 +49,8 @@ pub async fn put_upload(
             &format!("The upload is {} and no longer accepts content", current.status.as_str()),
         );
     }
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > state.max_upload_bytes) {
         return too_large(&state, &account, &arn).await;
     }
@@ -69,7 +67,9 @@ pub async fn put_upload(
     let worker = state.clone();
     tokio::spawn(async move {
         let arn = arn.to_string();
-        if let Err(e) = engine::upload_processing::process(worker.store.as_ref(), &worker.blobs, &account, &arn, &key).await {
+        if let Err(e) =
+            engine::upload_processing::process(worker.store.as_ref(), &worker.blobs, &account, &arn, &key).await
+        {
             tracing::error!(%arn, error = %e, "upload inspection failed");
         }
     });

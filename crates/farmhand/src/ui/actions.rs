@@ -42,7 +42,12 @@ fn failed(viewer: &Viewer, e: protocol::ApiError) -> Response {
     super::ApiPage::new(viewer, e).into_response()
 }
 
-pub async fn stop_run(viewer: Viewer, Path((project, run)): Path<(String, String)>, headers: HeaderMap, Form(form): Form<StopForm>) -> Response {
+pub async fn stop_run(
+    viewer: Viewer,
+    Path((project, run)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<StopForm>,
+) -> Response {
     if !csrf_ok(&viewer, &headers, &form.csrf) {
         return Refused.into_response();
     }
@@ -51,7 +56,8 @@ pub async fn stop_run(viewer: Viewer, Path((project, run)): Path<(String, String
         Ok(run) => {
             tracing::info!(run = %arn, account = %viewer.account_id(), "run stopped from the dashboard");
             if wants_json(&headers) {
-                let body = serde_json::json!({"status": layout::status(run.status), "result": layout::result(run.result)});
+                let body =
+                    serde_json::json!({"status": layout::status(run.status), "result": layout::result(run.result)});
                 return Json(body).into_response();
             }
             back_to(&form, layout::run_path(&arn))

@@ -42,7 +42,11 @@ pub fn cookie(parts: &http::HeaderMap, name: &str) -> Option<String> {
 /// The account a session stands for, if the session is still good: signed by us, not
 /// expired, its account still there and not signed out everywhere since, and, for a key
 /// session, its key not revoked.
-pub async fn resolve(state: &Arc<AppState>, key: &SessionKey, value: &str) -> Option<(Session, domain::account::Account)> {
+pub async fn resolve(
+    state: &Arc<AppState>,
+    key: &SessionKey,
+    value: &str,
+) -> Option<(Session, domain::account::Account)> {
     let session = key.open(value, state.wall.now_ms())?;
     let account = match &session.access_key_id {
         Some(key_id) => {

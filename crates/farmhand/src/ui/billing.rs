@@ -4,10 +4,10 @@
 use super::auth::Viewer;
 use super::layout::{self, page};
 use super::ApiPage;
+use crate::billing::{minutes, Totals};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use std::collections::BTreeMap;
-use crate::billing::{minutes, Totals};
 use store::{LedgerEntry, LedgerQuery};
 
 /// Lines shown under the totals; the rest is in `farmhand billing report`.
@@ -30,11 +30,7 @@ pub fn by_day(entries: &[LedgerEntry]) -> (Vec<(String, Totals)>, Totals) {
 pub async fn show(viewer: Viewer) -> Result<Response, ApiPage> {
     let state = &viewer.ctx.state;
     let query = LedgerQuery { account_id: Some(viewer.account_id().to_string()), since_ms: None, until_ms: None };
-    let entries = state
-        .store
-        .billing_entries(&query)
-        .await
-        .map_err(|e| ApiPage::new(&viewer, state.internal(e)))?;
+    let entries = state.store.billing_entries(&query).await.map_err(|e| ApiPage::new(&viewer, state.internal(e)))?;
     let (days, total) = by_day(&entries);
     let body = html! {
         h1 { "Billing" }

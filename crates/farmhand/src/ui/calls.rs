@@ -12,7 +12,11 @@ use protocol::ApiError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub async fn call<Req: Serialize, Res: DeserializeOwned>(ctx: &Ctx, op: Operation, request: &Req) -> Result<Res, ApiError> {
+pub async fn call<Req: Serialize, Res: DeserializeOwned>(
+    ctx: &Ctx,
+    op: Operation,
+    request: &Req,
+) -> Result<Res, ApiError> {
     let body = serde_json::to_vec(request).map_err(|_| ApiError::internal())?;
     let answer = dispatch(ctx, op, &body).await?;
     serde_json::from_slice(&answer).map_err(|e| ctx.internal(format!("{} answer does not decode: {e}", op.name())))
@@ -54,12 +58,17 @@ pub async fn projects(ctx: &Ctx) -> Result<Vec<wire::Project>, ApiError> {
 }
 
 pub async fn project(ctx: &Ctx, arn: &str) -> Result<wire::Project, ApiError> {
-    let r: wire::GetProjectResult = call(ctx, Operation::GetProject, &wire::GetProjectRequest { arn: arn.into() }).await?;
+    let r: wire::GetProjectResult =
+        call(ctx, Operation::GetProject, &wire::GetProjectRequest { arn: arn.into() }).await?;
     r.project.ok_or_else(ApiError::internal)
 }
 
 /// One page of a project's runs (a project may have thousands: the page links to the next).
-pub async fn runs_page(ctx: &Ctx, project_arn: &str, next_token: Option<String>) -> Result<(Vec<wire::Run>, Option<String>), ApiError> {
+pub async fn runs_page(
+    ctx: &Ctx,
+    project_arn: &str,
+    next_token: Option<String>,
+) -> Result<(Vec<wire::Run>, Option<String>), ApiError> {
     let r: wire::ListRunsResult =
         call(ctx, Operation::ListRuns, &wire::ListRunsRequest { arn: project_arn.into(), next_token }).await?;
     Ok((r.runs.unwrap_or_default(), r.next_token))
@@ -108,7 +117,11 @@ pub async fn tests(ctx: &Ctx, suite_arn: &str) -> Result<Vec<wire::Test>, ApiErr
     .await
 }
 
-pub async fn artifacts(ctx: &Ctx, arn: &str, category: wire::ArtifactCategory) -> Result<Vec<wire::Artifact>, ApiError> {
+pub async fn artifacts(
+    ctx: &Ctx,
+    arn: &str,
+    category: wire::ArtifactCategory,
+) -> Result<Vec<wire::Artifact>, ApiError> {
     all(
         ctx,
         Operation::ListArtifacts,

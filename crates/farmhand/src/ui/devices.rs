@@ -32,7 +32,10 @@ async fn holders(viewer: &Viewer) -> Result<HashMap<String, Holder>, protocol::A
         // next one: the latest assignment is the holder.
         let assigned_ms = job.assigned_ms.unwrap_or(i64::MIN);
         if held.get(&instance).is_none_or(|h: &Holder| h.assigned_ms <= assigned_ms) {
-            held.insert(instance, Holder { account_id: record.account_id.clone(), job_arn: record.arn.clone(), assigned_ms });
+            held.insert(
+                instance,
+                Holder { account_id: record.account_id.clone(), job_arn: record.arn.clone(), assigned_ms },
+            );
         }
     }
     // Which instances are busy is the scheduler's word, the same ListDevices' availability

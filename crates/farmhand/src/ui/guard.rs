@@ -12,7 +12,8 @@ pub struct Refused;
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
-        (StatusCode::FORBIDDEN, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], "CSRF check failed").into_response()
+        (StatusCode::FORBIDDEN, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], "CSRF check failed")
+            .into_response()
     }
 }
 
@@ -31,7 +32,8 @@ pub fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
         return true;
     };
     let Ok(origin) = url::Url::parse(origin) else { return false };
-    let host_matches = header("host").is_some_and(|host| authority(&origin).is_some_and(|a| a.eq_ignore_ascii_case(host)));
+    let host_matches =
+        header("host").is_some_and(|host| authority(&origin).is_some_and(|a| a.eq_ignore_ascii_case(host)));
     let public_matches = url::Url::parse(public_url).is_ok_and(|public| public.origin() == origin.origin());
     host_matches || public_matches
 }
@@ -46,7 +48,8 @@ fn authority(url: &url::Url) -> Option<String> {
 }
 
 pub fn csrf_ok(viewer: &Viewer, headers: &HeaderMap, token: &str) -> bool {
-    same_origin(headers, &viewer.ctx.state.public_url) && viewer.ctx.state.ui_sessions.csrf_ok(&viewer.session_value, token)
+    same_origin(headers, &viewer.ctx.state.public_url)
+        && viewer.ctx.state.ui_sessions.csrf_ok(&viewer.session_value, token)
 }
 
 #[cfg(test)]

@@ -3,15 +3,15 @@
 //! it is written; kept current by `live::job_events` and `live::output`.
 
 use super::auth::Viewer;
+use super::charts::chart;
 use super::layout::{self, page};
 use super::runs::stop_form;
 use super::state::{artifacts, job_state, ArtifactLink, JobState};
 use super::ApiPage;
 use axum::extract::Path;
 use axum::response::{Html, IntoResponse, Response};
-use domain::arn::ResourceKind;
-use super::charts::chart;
 use domain::arn::Arn;
+use domain::arn::ResourceKind;
 use engine::samples::{SampleKind, Series};
 use maud::{html, Markup};
 use protocol::ApiError;
@@ -85,7 +85,10 @@ fn suites(state: &JobState) -> Markup {
     }
 }
 
-pub async fn show(viewer: Viewer, Path((project, run, job)): Path<(String, String, String)>) -> Result<Response, ApiPage> {
+pub async fn show(
+    viewer: Viewer,
+    Path((project, run, job)): Path<(String, String, String)>,
+) -> Result<Response, ApiPage> {
     let fail = |e| ApiPage::new(&viewer, e);
     let arn = layout::arn_of(&viewer, ResourceKind::Job, &format!("{project}/{run}/{job}"));
     let state = job_state(&viewer.ctx, &arn).await.map_err(fail)?;

@@ -6,8 +6,8 @@ use super::auth::{cookie, resolve, Viewer};
 use super::guard::{same_origin, Refused};
 use super::layout::{error_page, page};
 use super::session::{new_session, random_nonce, COOKIE, LOGIN_COOKIE, SESSION_MS};
-use crate::server::AppState;
 use crate::server::throttle::Throttle;
+use crate::server::AppState;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -120,12 +120,22 @@ pub async fn submit(
     let key_id = if form.token.trim().is_empty() { form.access_key_id.trim() } else { TOKEN_SIGN_IN };
     let now = std::time::Instant::now();
     if !throttle.may_verify(key_id, peer, now) {
-        return login_page(&state, &nonce, StatusCode::TOO_MANY_REQUESTS, Some("Too many failed sign-ins from this address; wait a moment and try again."));
+        return login_page(
+            &state,
+            &nonce,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Too many failed sign-ins from this address; wait a moment and try again."),
+        );
     }
     let Some((account_id, key_id, lifetime_ms)) = check(&state, &form).await else {
         throttle.failed(peer, now);
         tracing::info!(access_key_id = %shown_key_id(&form.access_key_id), "dashboard sign-in refused");
-        return login_page(&state, &nonce, StatusCode::UNAUTHORIZED, Some("Those credentials are not valid for any account."));
+        return login_page(
+            &state,
+            &nonce,
+            StatusCode::UNAUTHORIZED,
+            Some("Those credentials are not valid for any account."),
+        );
     };
     if let Some(key) = &key_id {
         throttle.admit(key, now);
@@ -157,7 +167,9 @@ pub async fn logout(viewer: Viewer, headers: HeaderMap, Form(form): Form<CsrfFor
 /// `GET /ui`: where a person lands.
 pub async fn home(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     match cookie(&headers, COOKIE) {
-        Some(value) if resolve(&state, &state.ui_sessions, &value).await.is_some() => Redirect::to("/ui/projects").into_response(),
+        Some(value) if resolve(&state, &state.ui_sessions, &value).await.is_some() => {
+            Redirect::to("/ui/projects").into_response()
+        }
         _ => Redirect::to("/ui/login").into_response(),
     }
 }

@@ -68,7 +68,11 @@ pub static ASSET_VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new
 });
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
-    ([(http::header::CONTENT_TYPE, content_type), (http::header::CACHE_CONTROL, "public, max-age=86400, immutable")], body).into_response()
+    (
+        [(http::header::CONTENT_TYPE, content_type), (http::header::CACHE_CONTROL, "public, max-age=86400, immutable")],
+        body,
+    )
+        .into_response()
 }
 
 /// Pages are not cached (they show live state and carry CSRF tokens), load nothing from

@@ -43,7 +43,11 @@ pub struct RunsQuery {
     next: Option<String>,
 }
 
-pub async fn runs(viewer: Viewer, Path(project_id): Path<String>, Query(query): Query<RunsQuery>) -> Result<Response, ApiPage> {
+pub async fn runs(
+    viewer: Viewer,
+    Path(project_id): Path<String>,
+    Query(query): Query<RunsQuery>,
+) -> Result<Response, ApiPage> {
     let fail = |e| ApiPage::new(&viewer, e);
     let project_arn = layout::arn_of(&viewer, ResourceKind::Project, &project_id);
     let project = calls::project(&viewer.ctx, &project_arn).await.map_err(fail)?;

@@ -9,7 +9,15 @@ use axum::response::{Html, IntoResponse, Response};
 use domain::arn::ResourceKind;
 use maud::{html, Markup};
 
-pub fn stop_form(id: Option<&str>, class: Option<&str>, action: &str, back: &str, csrf: &str, label: &str, what: &str) -> Markup {
+pub fn stop_form(
+    id: Option<&str>,
+    class: Option<&str>,
+    action: &str,
+    back: &str,
+    csrf: &str,
+    label: &str,
+    what: &str,
+) -> Markup {
     html! {
         form id=[id] class=[class] method="post" action=(action) {
             input type="hidden" name="csrf" value=(csrf);

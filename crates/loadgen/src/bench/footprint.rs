@@ -56,18 +56,44 @@ pub async fn measure(options: &Options, credentials: &Credentials, targets: &mut
         format!("Start-up and memory: exec to the first answered signed request, RSS after {} s at rest; median of {STARTS}", AT_REST.as_secs()),
         &["server", "first answer ms", "vs baseline", "idle RSS MB", "vs baseline"],
     );
-    table.row(vec!["bare axum + SigV4 (baseline)".into(), format!("{bare_ms:.1}"), "1.00x".into(), format!("{bare_mb:.1}"), "1.00x".into()]);
-    table.row(vec!["farmhand serve, new data dir, demo fleet".into(), format!("{fresh_ms:.1}"), ratio(fresh_ms, bare_ms), format!("{rss_mb:.1}"), ratio(rss_mb, bare_mb)]);
-    table.row(vec!["farmhand serve, restart".into(), format!("{restart_ms:.1}"), ratio(restart_ms, bare_ms), "-".into(), "-".into()]);
+    table.row(vec![
+        "bare axum + SigV4 (baseline)".into(),
+        format!("{bare_ms:.1}"),
+        "1.00x".into(),
+        format!("{bare_mb:.1}"),
+        "1.00x".into(),
+    ]);
+    table.row(vec![
+        "farmhand serve, new data dir, demo fleet".into(),
+        format!("{fresh_ms:.1}"),
+        ratio(fresh_ms, bare_ms),
+        format!("{rss_mb:.1}"),
+        ratio(rss_mb, bare_mb),
+    ]);
+    table.row(vec![
+        "farmhand serve, restart".into(),
+        format!("{restart_ms:.1}"),
+        ratio(restart_ms, bare_ms),
+        "-".into(),
+        "-".into(),
+    ]);
     table.print();
-    targets.add("cold start to first answered request (new data dir)", "< 200 ms", format!("{fresh_ms:.1} ms"), fresh_ms < 200.0);
+    targets.add(
+        "cold start to first answered request (new data dir)",
+        "< 200 ms",
+        format!("{fresh_ms:.1} ms"),
+        fresh_ms < 200.0,
+    );
     targets.add("idle RSS (demo fleet)", "< 30 MB", format!("{rss_mb:.1} MB"), rss_mb < 30.0);
     Ok(())
 }
 
 /// Starts a server and sends it a signed request as soon as it says it listens; returns the
 /// server and the time from exec to that request's answer.
-async fn first_answer(start: impl std::future::Future<Output = Result<Server>>, credentials: &Credentials) -> Result<(Server, Duration)> {
+async fn first_answer(
+    start: impl std::future::Future<Output = Result<Server>>,
+    credentials: &Credentials,
+) -> Result<(Server, Duration)> {
     let began = Instant::now();
     let server = start.await?;
     let service = Service::new(server.addr, DEVICE_FARM, Some(credentials.clone()));

@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-use super::{start_farm, Options, soak_scenario};
+use super::{soak_scenario, start_farm, Options};
 use crate::farm::{status, Api};
 use crate::load::percentile;
 use crate::report::{ratio, Table, Targets};
@@ -42,12 +42,25 @@ pub async fn placement(options: &Options, credentials: &Credentials, targets: &m
         percentile(&values, 50.0)
     };
     let mut table = Table::new(
-        format!("Placement and StopRun: ms from the call until ListJobs shows every job there; median of {ROUNDS} rounds"),
-        &["run", "ScheduleRun answered", "all RUNNING", "vs 1 device", "StopRun -> none RUNNING", "vs 1 device", "-> all COMPLETED", "RUNNING, each round"],
+        format!(
+            "Placement and StopRun: ms from the call until ListJobs shows every job there; median of {ROUNDS} rounds"
+        ),
+        &[
+            "run",
+            "ScheduleRun answered",
+            "all RUNNING",
+            "vs 1 device",
+            "StopRun -> none RUNNING",
+            "vs 1 device",
+            "-> all COMPLETED",
+            "RUNNING, each round",
+        ],
     );
     let base_running = median(&single, |r| r.running);
     let base_stopping = median(&single, |r| r.stopping);
-    for (name, rounds) in [("1 device (baseline)".to_string(), &single), (format!("{} devices", options.devices), &fleet)] {
+    for (name, rounds) in
+        [("1 device (baseline)".to_string(), &single), (format!("{} devices", options.devices), &fleet)]
+    {
         let running = median(rounds, |r| r.running);
         let stopping = median(rounds, |r| r.stopping);
         let each: Vec<String> = rounds.iter().map(|r| format!("{:.0}", r.running.as_secs_f64() * 1000.0)).collect();

@@ -30,24 +30,36 @@ pub async fn reads(options: &Options, credentials: &Credentials, targets: &mut T
     let project = api.create_project("store").await?;
     let package = api.sim_package(&project, SHORT_SCENARIO).await?;
     let run = api.schedule(&project, &package, "original", options.devices).await?;
-    api.wait_jobs(&run, options.devices, Instant::now(), Duration::from_secs(300), |j| status(j) == "COMPLETED").await?;
-    let jobs: Vec<String> = api.jobs(&run).await?.iter().filter_map(|j| j["arn"].as_str().map(str::to_string)).collect();
+    api.wait_jobs(&run, options.devices, Instant::now(), Duration::from_secs(300), |j| status(j) == "COMPLETED")
+        .await?;
+    let jobs: Vec<String> =
+        api.jobs(&run).await?.iter().filter_map(|j| j["arn"].as_str().map(str::to_string)).collect();
     let small = measure(options, credentials, &server, options.devices as u64, &run, &jobs, 0).await?;
     server.stop(Duration::from_secs(30)).await?;
 
     let copies = options.stored_jobs.div_ceil(options.devices as u64).saturating_sub(1);
     let seeding = Instant::now();
     let stored = crate::seed::copy_run(&data_dir.join("farmhand.db"), &run, copies).await?;
-    println!("\n  (stored {stored} jobs: {copies} copies of a {}-job run in one transaction, {:.1} s)", options.devices, seeding.elapsed().as_secs_f64());
+    println!(
+        "\n  (stored {stored} jobs: {copies} copies of a {}-job run in one transaction, {:.1} s)",
+        options.devices,
+        seeding.elapsed().as_secs_f64()
+    );
     let server = launch_farm(options, credentials, &data_dir).await?;
     let large = measure(options, credentials, &server, stored, &run, &jobs, copies).await?;
     server.stop(Duration::from_secs(30)).await?;
 
     let mut table = Table::new(
-        format!("Reads by stored jobs, {CLIENTS} clients, {:.0} s per row, random jobs / runs of the whole store", options.seconds),
+        format!(
+            "Reads by stored jobs, {CLIENTS} clients, {:.0} s per row, random jobs / runs of the whole store",
+            options.seconds
+        ),
         &["operation", "jobs stored", "req/s", "p50 ms", "p99 ms", "non-200", "p99 vs 1k"],
     );
-    for (name, of) in [("GetJob", (|r: &Reads| &r.get_job) as fn(&Reads) -> &Stats), ("ListJobs (first page)", |r: &Reads| &r.list_jobs)] {
+    for (name, of) in [
+        ("GetJob", (|r: &Reads| &r.get_job) as fn(&Reads) -> &Stats),
+        ("ListJobs (first page)", |r: &Reads| &r.list_jobs),
+    ] {
         for reads in [&small, &large] {
             let stats = of(reads);
             let mut cells = vec![name.to_string(), reads.jobs_stored.to_string()];
@@ -64,7 +76,8 @@ pub async fn reads(options: &Options, credentials: &Credentials, targets: &mut T
         );
     }
     table.print();
-    let failures = small.get_job.failures + small.list_jobs.failures + large.get_job.failures + large.list_jobs.failures;
+    let failures =
+        small.get_job.failures + small.list_jobs.failures + large.get_job.failures + large.list_jobs.failures;
     anyhow::ensure!(failures == 0, "{failures} reads were not answered 200: the figures above are not valid");
     Ok(())
 }
@@ -83,7 +96,8 @@ async fn measure(
     let job_bodies: Vec<Value> = (0..SAMPLES)
         .map(|i| json!({"arn": crate::seed::arn_in_copy(&jobs[(i as usize * 7919) % jobs.len()], &run_id, sample(i))}))
         .collect();
-    let run_bodies: Vec<Value> = (0..SAMPLES).map(|i| json!({"arn": crate::seed::arn_in_copy(run, &run_id, sample(i))})).collect();
+    let run_bodies: Vec<Value> =
+        (0..SAMPLES).map(|i| json!({"arn": crate::seed::arn_in_copy(run, &run_id, sample(i))})).collect();
     let service = Service::new(server.addr, DEVICE_FARM, Some(credentials.clone()));
     let cycle = |operation: &'static str, bodies: Vec<Value>| -> MakeRequest {
         let service = service.clone();

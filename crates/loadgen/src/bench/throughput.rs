@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{start_farm, Options, SHORT_SCENARIO, soak_scenario};
+use super::{soak_scenario, start_farm, Options, SHORT_SCENARIO};
 use crate::farm::{schedule_body, status, Api};
 use crate::load::{drive, Amount, MakeRequest, Stats};
 use crate::processes;
@@ -67,10 +67,7 @@ pub async fn baselines(options: &Options, credentials: &Credentials) -> Result<B
         }
     };
 
-    let mut table = Table::new(
-        format!("Baselines: the same load generator, {:.0} s per row", options.seconds),
-        HEADER,
-    );
+    let mut table = Table::new(format!("Baselines: the same load generator, {:.0} s per row", options.seconds), HEADER);
     for (i, &c) in options.concurrency.iter().enumerate() {
         let mut add = |name: &str, stats: &Stats| {
             let mut cells = vec![name.to_string(), c.to_string()];
@@ -92,7 +89,12 @@ pub async fn baselines(options: &Options, credentials: &Credentials) -> Result<B
     Ok(Baselines { bare_sigv4, moto })
 }
 
-pub async fn farmhand(options: &Options, credentials: &Credentials, baselines: &Baselines, targets: &mut Targets) -> Result<()> {
+pub async fn farmhand(
+    options: &Options,
+    credentials: &Credentials,
+    baselines: &Baselines,
+    targets: &mut Targets,
+) -> Result<()> {
     let (server, _data_dir) = start_farm(options, credentials, "throughput").await?;
     let mut api = Api::connect(server.addr, credentials).await?;
     let project = api.create_project("throughput").await?;
@@ -178,17 +180,32 @@ pub async fn farmhand(options: &Options, credentials: &Credentials, baselines: &
     targets.add(
         format!("StopJob req/s vs bare axum + SigV4 (c={top_c})"),
         ">= 0.5x",
-        format!("{:.0} / {:.0} = {}", stop_completed.per_second(), sigv4.per_second(), ratio(stop_completed.per_second(), sigv4.per_second())),
+        format!(
+            "{:.0} / {:.0} = {}",
+            stop_completed.per_second(),
+            sigv4.per_second(),
+            ratio(stop_completed.per_second(), sigv4.per_second())
+        ),
         stop_completed.per_second() >= 0.5 * sigv4.per_second(),
     );
     match &baselines.moto {
         Some(moto) => targets.add(
             format!("StopJob req/s vs moto StopTask (c={top_c})"),
             ">= 20x",
-            format!("{:.0} / {:.0} = {}", stop_completed.per_second(), moto[top].per_second(), ratio(stop_completed.per_second(), moto[top].per_second())),
+            format!(
+                "{:.0} / {:.0} = {}",
+                stop_completed.per_second(),
+                moto[top].per_second(),
+                ratio(stop_completed.per_second(), moto[top].per_second())
+            ),
             stop_completed.per_second() >= 20.0 * moto[top].per_second(),
         ),
-        None => targets.add(format!("StopJob req/s vs moto StopTask (c={top_c})"), ">= 20x", "not measured (no --moto)", false),
+        None => targets.add(
+            format!("StopJob req/s vs moto StopTask (c={top_c})"),
+            ">= 20x",
+            "not measured (no --moto)",
+            false,
+        ),
     }
     for (what, stats) in [("StopJob p99, completed job", stop_completed), ("StopJob p99, running job", stop_running)] {
         targets.add(
@@ -199,7 +216,10 @@ pub async fn farmhand(options: &Options, credentials: &Credentials, baselines: &
         );
     }
     let failures: u64 = rows.iter().flat_map(|(_, s)| s.iter().map(|s| s.failures)).sum();
-    anyhow::ensure!(failures == 0, "{failures} farmhand requests were not answered 200: the figures above are not valid");
+    anyhow::ensure!(
+        failures == 0,
+        "{failures} farmhand requests were not answered 200: the figures above are not valid"
+    );
     server.stop(Duration::from_secs(10)).await?;
     Ok(())
 }

@@ -10,13 +10,36 @@ pub struct ShapeDef {
 
 #[derive(Debug)]
 pub enum Kind {
-    Structure { members: &'static [Member] },
-    List { member: usize, min: Option<i64>, max: Option<i64> },
-    Map { key: usize, value: usize, min: Option<i64>, max: Option<i64> },
-    String { enum_values: &'static [&'static str], pattern: Option<&'static str>, min: Option<i64>, max: Option<i64> },
+    Structure {
+        members: &'static [Member],
+    },
+    List {
+        member: usize,
+        min: Option<i64>,
+        max: Option<i64>,
+    },
+    Map {
+        key: usize,
+        value: usize,
+        min: Option<i64>,
+        max: Option<i64>,
+    },
+    String {
+        enum_values: &'static [&'static str],
+        pattern: Option<&'static str>,
+        min: Option<i64>,
+        max: Option<i64>,
+    },
     /// `wide` is a 64-bit `long`; otherwise a 32-bit `integer`.
-    Integer { min: Option<i64>, max: Option<i64>, wide: bool },
-    Double { min: Option<i64>, max: Option<i64> },
+    Integer {
+        min: Option<i64>,
+        max: Option<i64>,
+        wide: bool,
+    },
+    Double {
+        min: Option<i64>,
+        max: Option<i64>,
+    },
     Boolean,
     Timestamp,
     Blob,

@@ -86,9 +86,8 @@ impl Checker {
             Value::String(s) => format!("'{s}'"),
             other => other.to_string(),
         };
-        self.violations.push(format!(
-            "Value {shown} at '{path}' failed to satisfy constraint: Member must {constraint}"
-        ));
+        self.violations
+            .push(format!("Value {shown} at '{path}' failed to satisfy constraint: Member must {constraint}"));
     }
 
     fn check(&mut self, shape: usize, value: &Value, path: &str) -> Result<(), Invalid> {

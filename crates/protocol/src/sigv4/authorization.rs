@@ -15,9 +15,7 @@ pub struct AuthorizationHeader {
 impl AuthorizationHeader {
     pub fn parse(value: &str) -> Result<Self, AuthError> {
         let value = value.trim();
-        let (algorithm, rest) = value
-            .split_once(|c: char| c.is_ascii_whitespace())
-            .unwrap_or((value, ""));
+        let (algorithm, rest) = value.split_once(|c: char| c.is_ascii_whitespace()).unwrap_or((value, ""));
         if algorithm != ALGORITHM {
             return Err(AuthError::IncompleteSignature(format!(
                 "Unsupported AWS 'algorithm': '{algorithm}'; only '{ALGORITHM}' is accepted. \
@@ -45,39 +43,25 @@ impl AuthorizationHeader {
         }
 
         let mut missing = String::new();
-        for (name, found) in [
-            ("Credential", credential),
-            ("Signature", signature),
-            ("SignedHeaders", signed_headers),
-        ] {
+        for (name, found) in [("Credential", credential), ("Signature", signature), ("SignedHeaders", signed_headers)] {
             if found.is_none_or(str::is_empty) {
-                missing.push_str(&format!(
-                    "Authorization header requires '{name}' parameter. "
-                ));
+                missing.push_str(&format!("Authorization header requires '{name}' parameter. "));
             }
         }
         match (credential, signed_headers, signature) {
-            (Some(credential), Some(signed_headers), Some(signature)) if missing.is_empty() => {
-                Ok(Self {
-                    credential: Credential::parse(credential)?,
-                    signed_headers: split_signed_headers(signed_headers),
-                    signature: signature.to_owned(),
-                })
-            }
-            _ => Err(AuthError::IncompleteSignature(format!(
-                "{missing}Authorization={value}"
-            ))),
+            (Some(credential), Some(signed_headers), Some(signature)) if missing.is_empty() => Ok(Self {
+                credential: Credential::parse(credential)?,
+                signed_headers: split_signed_headers(signed_headers),
+                signature: signature.to_owned(),
+            }),
+            _ => Err(AuthError::IncompleteSignature(format!("{missing}Authorization={value}"))),
         }
     }
 }
 
 /// `host;x-amz-date` → names as listed; the client's order is what it signed.
 pub fn split_signed_headers(value: &str) -> Vec<String> {
-    value
-        .split(';')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    value.split(';').filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 #[cfg(test)]

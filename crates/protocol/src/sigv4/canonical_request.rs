@@ -8,11 +8,7 @@
 use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Everything but RFC 3986 unreserved characters is encoded.
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// Like [`UNRESERVED`] but keeps the path separators.
 const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
@@ -48,11 +44,7 @@ fn remove_dot_segments(path: &str) -> String {
         }
     }
     let lead = if path.starts_with('/') { "/" } else { "" };
-    let trail = if path.ends_with('/') && !kept.is_empty() {
-        "/"
-    } else {
-        ""
-    };
+    let trail = if path.ends_with('/') && !kept.is_empty() { "/" } else { "" };
     format!("{lead}{}{trail}", kept.join("/"))
 }
 
@@ -94,17 +86,11 @@ pub fn trim_header_value(value: &str) -> String {
 
 /// One `name:value\n` line per signed header, in `signed` order; repeated headers are
 /// joined with `,` in the order they arrived.
-pub fn canonical_headers(
-    headers: &[(String, String)],
-    signed: &[String],
-) -> Result<String, MissingSignedHeader> {
+pub fn canonical_headers(headers: &[(String, String)], signed: &[String]) -> Result<String, MissingSignedHeader> {
     let mut out = String::new();
     for name in signed {
-        let values: Vec<String> = headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| trim_header_value(v))
-            .collect();
+        let values: Vec<String> =
+            headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| trim_header_value(v)).collect();
         if values.is_empty() {
             return Err(MissingSignedHeader(name.clone()));
         }
@@ -149,10 +135,7 @@ mod tests {
     #[test]
     fn encoded_paths_are_encoded_again() {
         // What botocore's SigV4Auth does with a path it already percent-encoded.
-        assert_eq!(
-            canonical_uri("/a%20b/%E1%88%B4"),
-            "/a%2520b/%25E1%2588%25B4"
-        );
+        assert_eq!(canonical_uri("/a%20b/%E1%88%B4"), "/a%2520b/%25E1%2588%25B4");
         assert_eq!(canonical_uri("/a b"), "/a%20b");
     }
 
@@ -164,18 +147,12 @@ mod tests {
 
     #[test]
     fn query_is_sorted_by_key_then_value_and_strictly_encoded() {
-        assert_eq!(
-            canonical_query("b=2&a=z&a=y&c=%7e+x&d", None),
-            "a=y&a=z&b=2&c=~%2Bx&d="
-        );
+        assert_eq!(canonical_query("b=2&a=z&a=y&c=%7e+x&d", None), "a=y&a=z&b=2&c=~%2Bx&d=");
     }
 
     #[test]
     fn excluded_key_is_dropped() {
-        assert_eq!(
-            canonical_query("X-Amz-Signature=abc&X-Amz-Date=1", Some("X-Amz-Signature")),
-            "X-Amz-Date=1"
-        );
+        assert_eq!(canonical_query("X-Amz-Signature=abc&X-Amz-Date=1", Some("X-Amz-Signature")), "X-Amz-Date=1");
     }
 
     #[test]
@@ -186,18 +163,12 @@ mod tests {
             ("my-header".to_owned(), "a".to_owned()),
         ];
         let signed = vec!["host".to_owned(), "my-header".to_owned()];
-        assert_eq!(
-            canonical_headers(&headers, &signed).unwrap(),
-            "host:h\nmy-header:b c,a\n"
-        );
+        assert_eq!(canonical_headers(&headers, &signed).unwrap(), "host:h\nmy-header:b c,a\n");
     }
 
     #[test]
     fn missing_signed_header_is_reported() {
         let signed = vec!["host".to_owned()];
-        assert_eq!(
-            canonical_headers(&[], &signed),
-            Err(MissingSignedHeader("host".to_owned()))
-        );
+        assert_eq!(canonical_headers(&[], &signed), Err(MissingSignedHeader("host".to_owned())));
     }
 }

@@ -27,9 +27,7 @@ impl Credential {
             )));
         };
         if akid.is_empty() {
-            return Err(AuthError::IncompleteSignature(format!(
-                "Credential has an empty access key id: '{value}'."
-            )));
+            return Err(AuthError::IncompleteSignature(format!("Credential has an empty access key id: '{value}'.")));
         }
         if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AuthError::IncompleteSignature(format!(

@@ -46,11 +46,7 @@ pub enum AuthError {
         "Signature not yet current: {} is still later than {} ({} + 15 min.)",
         format_amz_date(.signed_at), format_amz_date(.limit), format_amz_date(.now)
     )]
-    NotYetCurrent {
-        signed_at: DateTime<Utc>,
-        limit: DateTime<Utc>,
-        now: DateTime<Utc>,
-    },
+    NotYetCurrent { signed_at: DateTime<Utc>, limit: DateTime<Utc>, now: DateTime<Utc> },
 
     /// The credential scope (date, region, service or terminator) is not the one this
     /// server accepts, or a header that must be signed is not.
@@ -161,27 +157,18 @@ mod tests {
 
     #[test]
     fn codes_and_statuses_follow_aws() {
-        assert_eq!(
-            AuthError::MissingAuthenticationToken.code(),
-            "MissingAuthenticationTokenException"
-        );
-        assert_eq!(
-            AuthError::MissingAuthenticationToken.status(),
-            StatusCode::FORBIDDEN
-        );
+        assert_eq!(AuthError::MissingAuthenticationToken.code(), "MissingAuthenticationTokenException");
+        assert_eq!(AuthError::MissingAuthenticationToken.status(), StatusCode::FORBIDDEN);
         let incomplete = AuthError::IncompleteSignature("x".into());
         assert_eq!(incomplete.code(), "IncompleteSignatureException");
         assert_eq!(incomplete.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(
-            AuthError::unrecognized_client().code(),
-            "UnrecognizedClientException"
-        );
+        assert_eq!(AuthError::unrecognized_client().code(), "UnrecognizedClientException");
         assert_eq!(
             AuthError::unrecognized_client().message(),
             "The security token included in the request is invalid."
         );
-        assert!(AuthError::SignatureMismatch.message().starts_with(
-            "The request signature we calculated does not match the signature you provided. Check"
-        ));
+        assert!(AuthError::SignatureMismatch
+            .message()
+            .starts_with("The request signature we calculated does not match the signature you provided. Check"));
     }
 }

@@ -21,14 +21,8 @@ pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 pub const MAX_EXPIRES_SECS: u64 = 604_800;
 pub const SIGNATURE_PARAM: &str = "X-Amz-Signature";
 
-const AUTH_PARAMS: [&str; 6] = [
-    "X-Amz-Algorithm",
-    "X-Amz-Credential",
-    "X-Amz-Date",
-    "X-Amz-Expires",
-    "X-Amz-SignedHeaders",
-    SIGNATURE_PARAM,
-];
+const AUTH_PARAMS: [&str; 6] =
+    ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", SIGNATURE_PARAM];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresignedQuery {
@@ -43,10 +37,7 @@ pub struct PresignedQuery {
 fn decoded_pairs(raw_query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     raw_query.split('&').filter(|p| !p.is_empty()).map(|piece| {
         let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
-        (
-            percent_decode_str(k).decode_utf8_lossy().into_owned(),
-            percent_decode_str(v).decode_utf8_lossy().into_owned(),
-        )
+        (percent_decode_str(k).decode_utf8_lossy().into_owned(), percent_decode_str(v).decode_utf8_lossy().into_owned())
     })
 }
 
@@ -78,9 +69,7 @@ impl PresignedQuery {
                 .filter(|(_, v)| v.is_none())
                 .map(|(name, _)| format!("AWS query-string parameters must include '{name}'. "))
                 .collect();
-            return Err(AuthError::IncompleteSignature(format!(
-                "{missing}Re-examine the query-string parameters."
-            )));
+            return Err(AuthError::IncompleteSignature(format!("{missing}Re-examine the query-string parameters.")));
         };
 
         if algorithm != ALGORITHM {
@@ -93,16 +82,12 @@ impl PresignedQuery {
                 "X-Amz-Date must be in the ISO-8601 'basic format' (yyyyMMdd'T'HHmmss'Z'), got '{amz_date}'."
             ))
         })?;
-        let expires = expires
-            .parse::<u64>()
-            .ok()
-            .filter(|s| (1..=MAX_EXPIRES_SECS).contains(s))
-            .ok_or_else(|| {
-                AuthError::IncompleteSignature(format!(
-                    "X-Amz-Expires must be a whole number of seconds from 1 to {MAX_EXPIRES_SECS} \
+        let expires = expires.parse::<u64>().ok().filter(|s| (1..=MAX_EXPIRES_SECS).contains(s)).ok_or_else(|| {
+            AuthError::IncompleteSignature(format!(
+                "X-Amz-Expires must be a whole number of seconds from 1 to {MAX_EXPIRES_SECS} \
                      (one week), got '{expires}'."
-                ))
-            })?;
+            ))
+        })?;
         Ok(Self {
             credential: Credential::parse(&credential)?,
             amz_date,
@@ -131,21 +116,14 @@ pub struct PresignTarget<'a> {
 /// Signs `target` and returns the full query string (without `?`) to append to
 /// `url_base + path`. Parameters come out in botocore's order: extra ones, then the
 /// `X-Amz-*` ones, with `X-Amz-Signature` last.
-pub fn presign(
-    target: &PresignTarget<'_>,
-    params: &SigningParams<'_>,
-) -> Result<String, SignError> {
+pub fn presign(target: &PresignTarget<'_>, params: &SigningParams<'_>) -> Result<String, SignError> {
     if !(1..=MAX_EXPIRES_SECS).contains(&target.expires_secs) {
         return Err(SignError::InvalidExpiry(target.expires_secs));
     }
     let host = host_of(target.url_base)?;
     let amz_date = format_amz_date(&params.time);
     let date = &amz_date[..8];
-    let credential = format!(
-        "{}/{}",
-        params.access_key_id,
-        scope(date, params.region, params.service)
-    );
+    let credential = format!("{}/{}", params.access_key_id, scope(date, params.region, params.service));
     let expires = target.expires_secs.to_string();
     let auth = [
         ("X-Amz-Algorithm", ALGORITHM),
@@ -173,16 +151,9 @@ pub fn presign(
         UNSIGNED_PAYLOAD,
     )
     .map_err(|_| SignError::MissingHost)?;
-    let sts = string_to_sign(
-        &amz_date,
-        &scope(date, params.region, params.service),
-        &creq,
-    );
+    let sts = string_to_sign(&amz_date, &scope(date, params.region, params.service), &creq);
     let key = signing_key(params.secret, date, params.region, params.service);
-    Ok(format!(
-        "{query}&{SIGNATURE_PARAM}={}",
-        signature(&key, &sts)
-    ))
+    Ok(format!("{query}&{SIGNATURE_PARAM}={}", signature(&key, &sts)))
 }
 
 /// The `host` header value a client sends for `url_base`.
@@ -210,14 +181,8 @@ mod tests {
     fn host_drops_only_the_default_port() {
         assert_eq!(host_of("http://127.0.0.1:8080").unwrap(), "127.0.0.1:8080");
         assert_eq!(host_of("http://farm.example:80").unwrap(), "farm.example");
-        assert_eq!(
-            host_of("https://farm.example:443/").unwrap(),
-            "farm.example"
-        );
-        assert_eq!(
-            host_of("https://farm.example:80").unwrap(),
-            "farm.example:80"
-        );
+        assert_eq!(host_of("https://farm.example:443/").unwrap(), "farm.example");
+        assert_eq!(host_of("https://farm.example:80").unwrap(), "farm.example:80");
         assert!(host_of("/just/a/path").is_err());
     }
 
@@ -231,16 +196,9 @@ mod tests {
 
     #[test]
     fn lists_every_missing_parameter() {
-        let err =
-            PresignedQuery::parse("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20150830T123600Z")
-                .unwrap_err();
+        let err = PresignedQuery::parse("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20150830T123600Z").unwrap_err();
         let msg = err.message();
-        for name in [
-            "X-Amz-Credential",
-            "X-Amz-Expires",
-            "X-Amz-SignedHeaders",
-            "X-Amz-Signature",
-        ] {
+        for name in ["X-Amz-Credential", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"] {
             assert!(msg.contains(&format!("include '{name}'")), "{msg}");
         }
         assert!(!msg.contains("include 'X-Amz-Date'"), "{msg}");
@@ -253,13 +211,7 @@ mod tests {
             &X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
         for bad in ["0", "604801", "-1", "1.5"] {
             let q = format!("{base}&X-Amz-Expires={bad}");
-            assert!(
-                matches!(
-                    PresignedQuery::parse(&q),
-                    Err(AuthError::IncompleteSignature(_))
-                ),
-                "{bad}"
-            );
+            assert!(matches!(PresignedQuery::parse(&q), Err(AuthError::IncompleteSignature(_))), "{bad}");
         }
         let ok = PresignedQuery::parse(&format!("{base}&X-Amz-Expires=604800")).unwrap();
         assert_eq!(ok.expires, Duration::days(7));
@@ -267,20 +219,9 @@ mod tests {
 
     #[test]
     fn presign_refuses_bad_expiry() {
-        let params = SigningParams {
-            access_key_id: "AKID",
-            secret: "s",
-            region: "r",
-            service: "s",
-            time: Utc::now(),
-        };
-        let target = PresignTarget {
-            method: "PUT",
-            url_base: "http://h",
-            path: "/",
-            extra_query: &[],
-            expires_secs: 0,
-        };
+        let params = SigningParams { access_key_id: "AKID", secret: "s", region: "r", service: "s", time: Utc::now() };
+        let target =
+            PresignTarget { method: "PUT", url_base: "http://h", path: "/", extra_query: &[], expires_secs: 0 };
         assert_eq!(presign(&target, &params), Err(SignError::InvalidExpiry(0)));
     }
 }

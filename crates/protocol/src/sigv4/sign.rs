@@ -24,17 +24,12 @@ pub struct SigningParams<'a> {
 /// Signs every header of `req` (plus a fresh `x-amz-date`) and returns the headers to add:
 /// `x-amz-date` and `authorization`. Any `authorization` or `x-amz-date` already in `req` is
 /// ignored. The payload hash is `x-amz-content-sha256` if present, else `payload_sha256`.
-pub fn sign_headers(
-    req: &RequestParts<'_>,
-    params: &SigningParams<'_>,
-) -> Result<Vec<(String, String)>, SignError> {
+pub fn sign_headers(req: &RequestParts<'_>, params: &SigningParams<'_>) -> Result<Vec<(String, String)>, SignError> {
     let amz_date = format_amz_date(&params.time);
     let mut headers: Vec<(String, String)> = req
         .headers
         .iter()
-        .filter(|(n, _)| {
-            !n.eq_ignore_ascii_case("authorization") && !n.eq_ignore_ascii_case("x-amz-date")
-        })
+        .filter(|(n, _)| !n.eq_ignore_ascii_case("authorization") && !n.eq_ignore_ascii_case("x-amz-date"))
         .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
         .collect();
     if !headers.iter().any(|(n, _)| n == "host") {
@@ -72,8 +67,5 @@ pub fn sign_headers(
         signed.join(";"),
         signature(&key, &sts)
     );
-    Ok(vec![
-        ("x-amz-date".to_owned(), amz_date),
-        ("authorization".to_owned(), authorization),
-    ])
+    Ok(vec![("x-amz-date".to_owned(), amz_date), ("authorization".to_owned(), authorization)])
 }

@@ -14,16 +14,12 @@ pub fn parse_amz_date(s: &str) -> Option<DateTime<Utc>> {
     if s.len() != 16 || !s.is_ascii() {
         return None;
     }
-    NaiveDateTime::parse_from_str(s, AMZ_DATE_FORMAT)
-        .ok()
-        .map(|t| t.and_utc())
+    NaiveDateTime::parse_from_str(s, AMZ_DATE_FORMAT).ok().map(|t| t.and_utc())
 }
 
 /// Parses an HTTP `Date` header (`Sun, 30 Aug 2015 12:36:00 GMT`).
 pub fn parse_http_date(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc2822(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc2822(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
 pub fn format_amz_date(t: &DateTime<Utc>) -> String {
@@ -43,13 +39,9 @@ mod tests {
 
     #[test]
     fn amz_date_rejects_other_shapes() {
-        for bad in [
-            "2015-08-30T12:36:00Z",
-            "20150830T123600",
-            "2015830T123600Z",
-            "20150830T1236000Z",
-            "20151330T123600Z",
-        ] {
+        for bad in
+            ["2015-08-30T12:36:00Z", "20150830T123600", "2015830T123600Z", "20150830T1236000Z", "20151330T123600Z"]
+        {
             assert!(parse_amz_date(bad).is_none(), "{bad}");
         }
     }

@@ -31,11 +31,7 @@ pub struct RequestParts<'a> {
 
 impl<'a> RequestParts<'a> {
     fn header_values(&self, name: &str) -> Vec<&'a str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim())
-            .collect()
+        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()).collect()
     }
 
     fn header(&self, name: &str) -> Option<&'a str> {
@@ -105,9 +101,9 @@ pub fn parse(req: &RequestParts<'_>) -> Result<ParsedAuth, AuthError> {
         ([], false) => Err(AuthError::MissingAuthenticationToken),
         ([value], false) => parse_header_form(req, value),
         ([], true) => parse_query_form(req),
-        ([_, _, ..], false) => Err(AuthError::IncompleteSignature(
-            "Only one Authorization header may be sent.".to_owned(),
-        )),
+        ([_, _, ..], false) => {
+            Err(AuthError::IncompleteSignature("Only one Authorization header may be sent.".to_owned()))
+        }
         (_, true) => Err(AuthError::IncompleteSignature(
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the \
              Authorization header should be specified."
@@ -128,9 +124,8 @@ fn parse_header_form(req: &RequestParts<'_>, authorization: &str) -> Result<Pars
         })?;
         (value.to_owned(), time, "x-amz-date", "'X-Amz-Date'")
     } else if let Some(value) = req.header("date") {
-        let time = parse_http_date(value).ok_or_else(|| {
-            AuthError::IncompleteSignature(format!("Date header is not an HTTP date: '{value}'."))
-        })?;
+        let time = parse_http_date(value)
+            .ok_or_else(|| AuthError::IncompleteSignature(format!("Date header is not an HTTP date: '{value}'.")))?;
         (format_amz_date(&time), time, "date", "'Date'")
     } else {
         return Err(AuthError::IncompleteSignature(format!(
@@ -144,17 +139,10 @@ fn parse_header_form(req: &RequestParts<'_>, authorization: &str) -> Result<Pars
 
     let (payload_hash, payload) = match (req.header("x-amz-content-sha256"), req.payload_sha256) {
         (Some(UNSIGNED_PAYLOAD), _) => (UNSIGNED_PAYLOAD.to_owned(), PayloadCheck::None),
-        (Some(claimed), Some(actual)) => (
-            claimed.to_owned(),
-            PayloadCheck::Compare {
-                claimed: claimed.to_owned(),
-                actual: actual.to_owned(),
-            },
-        ),
-        (Some(claimed), None) => (
-            claimed.to_owned(),
-            PayloadCheck::Deferred(claimed.to_owned()),
-        ),
+        (Some(claimed), Some(actual)) => {
+            (claimed.to_owned(), PayloadCheck::Compare { claimed: claimed.to_owned(), actual: actual.to_owned() })
+        }
+        (Some(claimed), None) => (claimed.to_owned(), PayloadCheck::Deferred(claimed.to_owned())),
         (None, Some(actual)) => (actual.to_owned(), PayloadCheck::None),
         (None, None) => {
             return Err(AuthError::IncompleteSignature(
@@ -198,9 +186,7 @@ fn parse_query_form(req: &RequestParts<'_>) -> Result<ParsedAuth, AuthError> {
     )
     .map_err(missing_header)?;
     Ok(ParsedAuth {
-        form: AuthForm::Presigned {
-            expires_at: query.time + query.expires,
-        },
+        form: AuthForm::Presigned { expires_at: query.time + query.expires },
         credential: query.credential,
         amz_date: query.amz_date,
         time: query.time,
@@ -215,16 +201,12 @@ fn require_signed(signed: &[String], name: &str, shown: &str) -> Result<(), Auth
     if signed.iter().any(|s| s.eq_ignore_ascii_case(name)) {
         Ok(())
     } else {
-        Err(AuthError::InvalidSignature(format!(
-            "{shown} must be a 'SignedHeader' in the AWS Authorization."
-        )))
+        Err(AuthError::InvalidSignature(format!("{shown} must be a 'SignedHeader' in the AWS Authorization.")))
     }
 }
 
 fn missing_header(MissingSignedHeader(name): MissingSignedHeader) -> AuthError {
-    AuthError::IncompleteSignature(format!(
-        "Signed header '{name}' is not present in the request."
-    ))
+    AuthError::IncompleteSignature(format!("Signed header '{name}' is not present in the request."))
 }
 
 impl ParsedAuth {
@@ -309,11 +291,7 @@ impl ParsedAuth {
     fn check_time(&self, now: DateTime<Utc>) -> Result<(), AuthError> {
         let latest = now + MAX_CLOCK_SKEW;
         if self.time > latest {
-            return Err(AuthError::NotYetCurrent {
-                signed_at: self.time,
-                limit: latest,
-                now,
-            });
+            return Err(AuthError::NotYetCurrent { signed_at: self.time, limit: latest, now });
         }
         match self.form {
             AuthForm::Header => {
@@ -329,12 +307,7 @@ impl ParsedAuth {
             }
             AuthForm::Presigned { expires_at } => {
                 if now > expires_at {
-                    return Err(AuthError::Expired {
-                        signed_at: self.time,
-                        limit: expires_at,
-                        now,
-                        window: None,
-                    });
+                    return Err(AuthError::Expired { signed_at: self.time, limit: expires_at, now, window: None });
                 }
             }
         }
@@ -351,25 +324,14 @@ mod tests {
     use chrono::TimeZone;
 
     const SECRET: &str = "secret";
-    const EXPECT: Expectation<'static> = Expectation {
-        region: "us-west-2",
-        service: "devicefarm",
-    };
+    const EXPECT: Expectation<'static> = Expectation { region: "us-west-2", service: "devicefarm" };
 
     fn t0() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2015, 8, 30, 12, 36, 0)
-            .single()
-            .unwrap()
+        Utc.with_ymd_and_hms(2015, 8, 30, 12, 36, 0).single().unwrap()
     }
 
     fn params() -> SigningParams<'static> {
-        SigningParams {
-            access_key_id: "AKID",
-            secret: SECRET,
-            region: "us-west-2",
-            service: "devicefarm",
-            time: t0(),
-        }
+        SigningParams { access_key_id: "AKID", secret: SECRET, region: "us-west-2", service: "devicefarm", time: t0() }
     }
 
     fn h(n: &str, v: &str) -> (String, String) {
@@ -378,29 +340,15 @@ mod tests {
 
     /// Signs `headers` + body hash and returns the headers as the server would receive them.
     fn signed(headers: &[(String, String)], body_hash: &str) -> Vec<(String, String)> {
-        let req = RequestParts {
-            method: "POST",
-            raw_path: "/",
-            raw_query: "",
-            headers,
-            payload_sha256: Some(body_hash),
-        };
+        let req =
+            RequestParts { method: "POST", raw_path: "/", raw_query: "", headers, payload_sha256: Some(body_hash) };
         let mut all = headers.to_vec();
         all.extend(sign_headers(&req, &params()).unwrap());
         all
     }
 
-    fn check(
-        headers: &[(String, String)],
-        body_hash: Option<&str>,
-    ) -> Result<VerifiedRequest, AuthError> {
-        let req = RequestParts {
-            method: "POST",
-            raw_path: "/",
-            raw_query: "",
-            headers,
-            payload_sha256: body_hash,
-        };
+    fn check(headers: &[(String, String)], body_hash: Option<&str>) -> Result<VerifiedRequest, AuthError> {
+        let req = RequestParts { method: "POST", raw_path: "/", raw_query: "", headers, payload_sha256: body_hash };
         parse(&req)?.verify(SECRET, t0(), &EXPECT)
     }
 
@@ -427,10 +375,7 @@ mod tests {
 
     #[test]
     fn no_authorization_is_a_missing_token() {
-        assert_eq!(
-            check(&[h("host", "farm")], Some(&body())),
-            Err(AuthError::MissingAuthenticationToken)
-        );
+        assert_eq!(check(&[h("host", "farm")], Some(&body())), Err(AuthError::MissingAuthenticationToken));
     }
 
     #[test]
@@ -439,81 +384,42 @@ mod tests {
         headers.retain(|(n, _)| n != "x-amz-date");
         let err = check(&headers, Some(&body())).unwrap_err();
         assert_eq!(err.code(), "IncompleteSignatureException");
-        assert!(
-            err.message().contains("'X-Amz-Date' or a 'Date' header"),
-            "{err}"
-        );
+        assert!(err.message().contains("'X-Amz-Date' or a 'Date' header"), "{err}");
     }
 
     #[test]
     fn malformed_date_is_incomplete() {
         let mut headers = signed(&[h("host", "farm")], &body());
         replace(&mut headers, "x-amz-date", "2015-08-30T12:36:00Z");
-        assert!(matches!(
-            check(&headers, Some(&body())),
-            Err(AuthError::IncompleteSignature(_))
-        ));
+        assert!(matches!(check(&headers, Some(&body())), Err(AuthError::IncompleteSignature(_))));
     }
 
     #[test]
     fn missing_signature_component_is_incomplete() {
         let mut headers = signed(&[h("host", "farm")], &body());
-        let auth = headers
-            .iter()
-            .find(|(n, _)| n == "authorization")
-            .unwrap()
-            .1
-            .clone();
+        let auth = headers.iter().find(|(n, _)| n == "authorization").unwrap().1.clone();
         let without = auth.split(", Signature=").next().unwrap().to_owned();
         replace(&mut headers, "authorization", &without);
         let err = check(&headers, Some(&body())).unwrap_err();
-        assert!(
-            err.message().contains("requires 'Signature' parameter"),
-            "{err}"
-        );
+        assert!(err.message().contains("requires 'Signature' parameter"), "{err}");
     }
 
     #[test]
     fn host_must_be_signed() {
         let mut headers = signed(&[h("host", "farm")], &body());
-        let auth = headers
-            .iter()
-            .find(|(n, _)| n == "authorization")
-            .unwrap()
-            .1
-            .clone();
-        replace(
-            &mut headers,
-            "authorization",
-            &auth.replace("SignedHeaders=host;", "SignedHeaders="),
-        );
+        let auth = headers.iter().find(|(n, _)| n == "authorization").unwrap().1.clone();
+        replace(&mut headers, "authorization", &auth.replace("SignedHeaders=host;", "SignedHeaders="));
         let err = check(&headers, Some(&body())).unwrap_err();
-        assert_eq!(
-            err.message(),
-            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
-        );
+        assert_eq!(err.message(), "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
     }
 
     #[test]
     fn x_amz_date_must_be_signed_when_sent() {
         let mut headers = signed(&[h("host", "farm")], &body());
-        let auth = headers
-            .iter()
-            .find(|(n, _)| n == "authorization")
-            .unwrap()
-            .1
-            .clone();
-        replace(
-            &mut headers,
-            "authorization",
-            &auth.replace("host;x-amz-date", "host"),
-        );
+        let auth = headers.iter().find(|(n, _)| n == "authorization").unwrap().1.clone();
+        replace(&mut headers, "authorization", &auth.replace("host;x-amz-date", "host"));
         let err = check(&headers, Some(&body())).unwrap_err();
-        assert!(
-            err.message()
-                .starts_with("'X-Amz-Date' must be a 'SignedHeader'"),
-            "{err}"
-        );
+        assert!(err.message().starts_with("'X-Amz-Date' must be a 'SignedHeader'"), "{err}");
     }
 
     #[test]
@@ -534,102 +440,57 @@ mod tests {
             headers: &headers,
             payload_sha256: Some(&body()),
         };
-        assert!(matches!(
-            parse(&req),
-            Err(AuthError::IncompleteSignature(_))
-        ));
+        assert!(matches!(parse(&req), Err(AuthError::IncompleteSignature(_))));
     }
 
     #[test]
     fn scope_date_must_match_request_date() {
         let mut headers = signed(&[h("host", "farm")], &body());
-        let auth = headers
-            .iter()
-            .find(|(n, _)| n == "authorization")
-            .unwrap()
-            .1
-            .clone();
-        replace(
-            &mut headers,
-            "authorization",
-            &auth.replace("/20150830/", "/20150831/"),
-        );
+        let auth = headers.iter().find(|(n, _)| n == "authorization").unwrap().1.clone();
+        replace(&mut headers, "authorization", &auth.replace("/20150830/", "/20150831/"));
         let err = check(&headers, Some(&body())).unwrap_err();
-        assert!(
-            err.message()
-                .starts_with("Date in Credential scope does not match"),
-            "{err}"
-        );
+        assert!(err.message().starts_with("Date in Credential scope does not match"), "{err}");
     }
 
     #[test]
     fn content_sha256_header_must_match_the_body() {
-        let headers = signed(
-            &[h("host", "farm"), h("x-amz-content-sha256", &body())],
-            &body(),
-        );
+        let headers = signed(&[h("host", "farm"), h("x-amz-content-sha256", &body())], &body());
         assert!(check(&headers, Some(&body())).is_ok());
-        assert_eq!(
-            check(&headers, Some(&sha256_hex(b"{ }"))),
-            Err(AuthError::ContentSha256Mismatch)
-        );
+        assert_eq!(check(&headers, Some(&sha256_hex(b"{ }"))), Err(AuthError::ContentSha256Mismatch));
     }
 
     #[test]
     fn content_sha256_is_left_to_the_caller_when_the_body_is_not_hashed() {
-        let headers = signed(
-            &[h("host", "farm"), h("x-amz-content-sha256", &body())],
-            &body(),
-        );
+        let headers = signed(&[h("host", "farm"), h("x-amz-content-sha256", &body())], &body());
         let v = check(&headers, None).unwrap();
         assert_eq!(v.unchecked_content_sha256, Some(body()));
     }
 
     #[test]
     fn unsigned_payload_header_skips_the_body() {
-        let headers = signed(
-            &[
-                h("host", "farm"),
-                h("x-amz-content-sha256", UNSIGNED_PAYLOAD),
-            ],
-            &body(),
-        );
+        let headers = signed(&[h("host", "farm"), h("x-amz-content-sha256", UNSIGNED_PAYLOAD)], &body());
         assert!(check(&headers, Some(&sha256_hex(b"anything"))).is_ok());
     }
 
     #[test]
     fn unknown_payload_without_content_sha256_is_incomplete() {
         let headers = signed(&[h("host", "farm")], &body());
-        assert!(matches!(
-            check(&headers, None),
-            Err(AuthError::IncompleteSignature(_))
-        ));
+        assert!(matches!(check(&headers, None), Err(AuthError::IncompleteSignature(_))));
     }
 
     #[test]
     fn http_date_header_can_carry_the_time() {
         // sign_headers always adds x-amz-date, so sign the date-only form step by step.
-        let mut all = vec![
-            h("host", "farm"),
-            h("date", "Sun, 30 Aug 2015 12:36:00 GMT"),
-        ];
+        let mut all = vec![h("host", "farm"), h("date", "Sun, 30 Aug 2015 12:36:00 GMT")];
         let signed_names = vec!["date".to_owned(), "host".to_owned()];
-        let creq = crate::sigv4::canonical_request::canonical_request(
-            "POST",
-            "/",
-            "",
-            &all,
-            &signed_names,
-            &body(),
-        )
-        .unwrap();
+        let creq =
+            crate::sigv4::canonical_request::canonical_request("POST", "/", "", &all, &signed_names, &body()).unwrap();
         let sts = crate::sigv4::string_to_sign::string_to_sign(
             "20150830T123600Z",
             "20150830/us-west-2/devicefarm/aws4_request",
             &creq,
         );
-        let key =
-            crate::sigv4::signing_key::signing_key(SECRET, "20150830", "us-west-2", "devicefarm");
+        let key = crate::sigv4::signing_key::signing_key(SECRET, "20150830", "us-west-2", "devicefarm");
         let sig = crate::sigv4::signing_key::signature(&key, &sts);
         all.push(h(
             "authorization",

@@ -61,9 +61,7 @@ impl BlobLocation {
         match url.scheme() {
             "file" => parse_file(&url),
             "s3" => parse_s3(&url).map(BlobLocation::S3),
-            other => Err(invalid(format!(
-                "unsupported scheme {other:?} (use a path, file:///PATH or s3://BUCKET)"
-            ))),
+            other => Err(invalid(format!("unsupported scheme {other:?} (use a path, file:///PATH or s3://BUCKET)"))),
         }
     }
 }
@@ -79,31 +77,21 @@ fn parse_file(url: &Url) -> Result<BlobLocation, BlobError> {
 
 fn parse_s3(url: &Url) -> Result<S3Location, BlobError> {
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid(
-            "credentials do not belong in the URL: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-        ));
+        return Err(invalid("credentials do not belong in the URL: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
     }
     let bucket = match url.host_str() {
         Some(b) if !b.is_empty() => b.to_owned(),
         _ => return Err(invalid("s3:// needs a bucket name (s3://BUCKET)")),
     };
     if url.port().is_some() {
-        return Err(invalid(
-            "s3://BUCKET takes no port: give an S3-compatible service as ?endpoint=URL",
-        ));
+        return Err(invalid("s3://BUCKET takes no port: give an S3-compatible service as ?endpoint=URL"));
     }
     let prefix = url.path().trim_matches('/');
     let prefix = (!prefix.is_empty()).then(|| prefix.to_owned());
     if let Some(p) = &prefix {
-        object_store::path::Path::parse(p)
-            .map_err(|e| invalid(format!("bad key prefix {p:?}: {e}")))?;
+        object_store::path::Path::parse(p).map_err(|e| invalid(format!("bad key prefix {p:?}: {e}")))?;
     }
-    let mut location = S3Location {
-        bucket,
-        prefix,
-        endpoint: None,
-        region: None,
-    };
+    let mut location = S3Location { bucket, prefix, endpoint: None, region: None };
     for (name, value) in url.query_pairs() {
         let slot = match name.as_ref() {
             "endpoint" => &mut location.endpoint,
@@ -114,11 +102,7 @@ fn parse_s3(url: &Url) -> Result<S3Location, BlobError> {
                      AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)"
                 )))
             }
-            other => {
-                return Err(invalid(format!(
-                    "unknown parameter {other:?} (known: endpoint, region)"
-                )))
-            }
+            other => return Err(invalid(format!("unknown parameter {other:?} (known: endpoint, region)"))),
         };
         if value.is_empty() {
             return Err(invalid(format!("{name} is empty")));
@@ -128,12 +112,9 @@ fn parse_s3(url: &Url) -> Result<S3Location, BlobError> {
         }
     }
     if let Some(endpoint) = &location.endpoint {
-        let parsed =
-            Url::parse(endpoint).map_err(|e| invalid(format!("endpoint {endpoint:?}: {e}")))?;
+        let parsed = Url::parse(endpoint).map_err(|e| invalid(format!("endpoint {endpoint:?}: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(invalid(format!(
-                "endpoint {endpoint:?} must be an http:// or https:// URL"
-            )));
+            return Err(invalid(format!("endpoint {endpoint:?} must be an http:// or https:// URL")));
         }
     }
     Ok(location)
@@ -216,11 +197,7 @@ mod tests {
             ("file:///srv/blobs", "/srv/blobs"),
             ("file:///srv/with%20space", "/srv/with space"),
         ] {
-            assert_eq!(
-                BlobLocation::parse(text).unwrap(),
-                BlobLocation::Local(PathBuf::from(dir)),
-                "{text}"
-            );
+            assert_eq!(BlobLocation::parse(text).unwrap(), BlobLocation::Local(PathBuf::from(dir)), "{text}");
         }
         assert!(rejected("file://host/srv").contains("file:///PATH"));
         assert!(rejected("file:///srv?x=1").contains("no parameters"));
@@ -228,15 +205,7 @@ mod tests {
 
     #[test]
     fn s3_urls_give_bucket_prefix_endpoint_and_region() {
-        assert_eq!(
-            s3("s3://media"),
-            S3Location {
-                bucket: "media".into(),
-                prefix: None,
-                endpoint: None,
-                region: None
-            }
-        );
+        assert_eq!(s3("s3://media"), S3Location { bucket: "media".into(), prefix: None, endpoint: None, region: None });
         assert_eq!(
             s3("s3://media/farm/prod/?endpoint=http://127.0.0.1:9000&region=eu-west-1"),
             S3Location {
@@ -255,20 +224,10 @@ mod tests {
 
     #[test]
     fn secrets_and_unknown_settings_are_refused() {
-        for text in [
-            "s3://b?secret_access_key=abc",
-            "s3://b?AWS_SECRET_ACCESS_KEY=abc",
-            "s3://key:secret@b",
-        ] {
+        for text in ["s3://b?secret_access_key=abc", "s3://b?AWS_SECRET_ACCESS_KEY=abc", "s3://key:secret@b"] {
             let reason = rejected(text);
-            assert!(
-                reason.contains("environment") || reason.contains("AWS_SECRET_ACCESS_KEY"),
-                "{text}: {reason}"
-            );
-            assert!(
-                !reason.contains("abc") && !reason.contains(":secret"),
-                "the error repeats the secret: {reason}"
-            );
+            assert!(reason.contains("environment") || reason.contains("AWS_SECRET_ACCESS_KEY"), "{text}: {reason}");
+            assert!(!reason.contains("abc") && !reason.contains(":secret"), "the error repeats the secret: {reason}");
         }
         assert!(rejected("s3://b?endpont=http://x").contains("unknown parameter"));
         assert!(rejected("s3://b?region=a&region=b").contains("twice"));
@@ -283,17 +242,11 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for text in [
-            "s3://media",
-            "s3://media/farm/prod?endpoint=http://127.0.0.1:9000&region=eu-west-1",
-            "/srv/blobs",
-        ] {
+        for text in ["s3://media", "s3://media/farm/prod?endpoint=http://127.0.0.1:9000&region=eu-west-1", "/srv/blobs"]
+        {
             let location = BlobLocation::parse(text).unwrap();
             assert_eq!(location.to_string(), text);
-            assert_eq!(
-                BlobLocation::parse(&location.to_string()).unwrap(),
-                location
-            );
+            assert_eq!(BlobLocation::parse(&location.to_string()).unwrap(), location);
         }
     }
 }

@@ -10,8 +10,7 @@ const ACCOUNT_COLUMNS: &str = "id, name, created_ms, settings";
 const KEY_COLUMNS: &str = "access_key_id, secret_access_key, account_id, created_ms, revoked_ms";
 
 fn settings_json(settings: &AccountSettings) -> Result<String, StoreError> {
-    serde_json::to_string(settings)
-        .map_err(|e| StoreError::Corrupt(format!("account settings: {e}")))
+    serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(format!("account settings: {e}")))
 }
 
 fn account_from_row(row: &AnyRow) -> Result<Account, StoreError> {
@@ -23,14 +22,9 @@ fn account_from_row(row: &AnyRow) -> Result<Account, StoreError> {
 fn account_from_columns(row: &AnyRow, created_column: &str) -> Result<Account, StoreError> {
     let id: String = row.try_get("id")?;
     let settings: String = row.try_get("settings")?;
-    let settings = serde_json::from_str(&settings)
-        .map_err(|e| StoreError::Corrupt(format!("settings of account {id}: {e}")))?;
-    Ok(Account {
-        id,
-        name: row.try_get("name")?,
-        created_ms: row.try_get(created_column)?,
-        settings,
-    })
+    let settings =
+        serde_json::from_str(&settings).map_err(|e| StoreError::Corrupt(format!("settings of account {id}: {e}")))?;
+    Ok(Account { id, name: row.try_get("name")?, created_ms: row.try_get(created_column)?, settings })
 }
 
 fn key_from_row(row: &AnyRow) -> Result<AccessKey, StoreError> {
@@ -108,15 +102,9 @@ pub(crate) async fn create_access_key(pool: &AnyPool, key: &AccessKey) -> Result
     Ok(())
 }
 
-pub(crate) async fn access_key(
-    pool: &AnyPool,
-    access_key_id: &str,
-) -> Result<Option<AccessKey>, StoreError> {
+pub(crate) async fn access_key(pool: &AnyPool, access_key_id: &str) -> Result<Option<AccessKey>, StoreError> {
     let sql = format!("SELECT {KEY_COLUMNS} FROM access_keys WHERE access_key_id = $1");
-    let row = sqlx::query(&sql)
-        .bind(access_key_id)
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(&sql).bind(access_key_id).fetch_optional(pool).await?;
     row.as_ref().map(key_from_row).transpose()
 }
 
@@ -132,34 +120,21 @@ pub(crate) async fn access_key_with_account(
     .bind(access_key_id)
     .fetch_optional(pool)
     .await?;
-    row.as_ref()
-        .map(|row| Ok((key_from_row(row)?, account_from_columns(row, "account_created_ms")?)))
-        .transpose()
+    row.as_ref().map(|row| Ok((key_from_row(row)?, account_from_columns(row, "account_created_ms")?))).transpose()
 }
 
-pub(crate) async fn access_keys(
-    pool: &AnyPool,
-    account_id: &str,
-) -> Result<Vec<AccessKey>, StoreError> {
-    let sql = format!(
-        "SELECT {KEY_COLUMNS} FROM access_keys WHERE account_id = $1 ORDER BY created_ms, access_key_id"
-    );
+pub(crate) async fn access_keys(pool: &AnyPool, account_id: &str) -> Result<Vec<AccessKey>, StoreError> {
+    let sql = format!("SELECT {KEY_COLUMNS} FROM access_keys WHERE account_id = $1 ORDER BY created_ms, access_key_id");
     let rows = sqlx::query(&sql).bind(account_id).fetch_all(pool).await?;
     rows.iter().map(key_from_row).collect()
 }
 
-pub(crate) async fn revoke_access_key(
-    pool: &AnyPool,
-    access_key_id: &str,
-    now_ms: i64,
-) -> Result<bool, StoreError> {
+pub(crate) async fn revoke_access_key(pool: &AnyPool, access_key_id: &str, now_ms: i64) -> Result<bool, StoreError> {
     // Revoking twice keeps the first revocation time.
-    let updated = sqlx::query(
-        "UPDATE access_keys SET revoked_ms = $1 WHERE access_key_id = $2 AND revoked_ms IS NULL",
-    )
-    .bind(now_ms)
-    .bind(access_key_id)
-    .execute(pool)
-    .await?;
+    let updated = sqlx::query("UPDATE access_keys SET revoked_ms = $1 WHERE access_key_id = $2 AND revoked_ms IS NULL")
+        .bind(now_ms)
+        .bind(access_key_id)
+        .execute(pool)
+        .await?;
     Ok(updated.rows_affected() > 0)
 }

@@ -33,10 +33,7 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub(crate) fn new(text: &str) -> Sql {
-        Sql {
-            text: text.to_owned(),
-            args: Vec::new(),
-        }
+        Sql { text: text.to_owned(), args: Vec::new() }
     }
 
     pub(crate) fn push(&mut self, text: &str) -> &mut Sql {
@@ -52,20 +49,14 @@ impl Sql {
 
     /// Adds every value and returns the comma-separated placeholders, for `IN (…)`.
     pub(crate) fn arg_list<'v>(&mut self, values: impl IntoIterator<Item = &'v str>) -> String {
-        values
-            .into_iter()
-            .map(|v| self.arg(v))
-            .collect::<Vec<_>>()
-            .join(", ")
+        values.into_iter().map(|v| self.arg(v)).collect::<Vec<_>>().join(", ")
     }
 
     pub(crate) fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
-        self.args
-            .iter()
-            .fold(sqlx::query(&self.text), |q, arg| match arg {
-                Arg::Text(s) => q.bind(s.as_str()),
-                Arg::Int(i) => q.bind(*i),
-            })
+        self.args.iter().fold(sqlx::query(&self.text), |q, arg| match arg {
+            Arg::Text(s) => q.bind(s.as_str()),
+            Arg::Int(i) => q.bind(*i),
+        })
     }
 
     #[cfg(test)]
@@ -93,17 +84,8 @@ mod tests {
         sql.push(&a);
         let list = sql.arg_list(["p", "q"]);
         let b = sql.arg(7);
-        sql.push(" AND b IN (")
-            .push(&list)
-            .push(") AND (c > ")
-            .push(&b)
-            .push(" OR c = ")
-            .push(&b)
-            .push(")");
-        assert_eq!(
-            sql.text(),
-            "SELECT 1 WHERE a = $1 AND b IN ($2, $3) AND (c > $4 OR c = $4)"
-        );
+        sql.push(" AND b IN (").push(&list).push(") AND (c > ").push(&b).push(" OR c = ").push(&b).push(")");
+        assert_eq!(sql.text(), "SELECT 1 WHERE a = $1 AND b IN ($2, $3) AND (c > $4 OR c = $4)");
         assert_eq!(sql.args.len(), 4);
     }
 }

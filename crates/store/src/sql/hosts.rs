@@ -12,7 +12,8 @@ const TOKEN_COLUMNS: &str = "token_id, secret_hash, host, created_ms, revoked_ms
 fn host_from_row(row: &AnyRow) -> Result<Host, StoreError> {
     let name: String = row.try_get("name")?;
     let devices: String = row.try_get("devices")?;
-    let devices = serde_json::from_str(&devices).map_err(|e| StoreError::Corrupt(format!("devices of host {name}: {e}")))?;
+    let devices =
+        serde_json::from_str(&devices).map_err(|e| StoreError::Corrupt(format!("devices of host {name}: {e}")))?;
     Ok(Host {
         name,
         created_ms: row.try_get("created_ms")?,
@@ -93,8 +94,15 @@ pub(crate) async fn host(pool: &AnyPool, name: &str) -> Result<Option<Host>, Sto
 
 /// A host connected to `replica` with `devices` (the server's built-in host has no token,
 /// so its row may not exist yet).
-pub(crate) async fn host_connected(pool: &AnyPool, name: &str, replica: &str, devices: &[domain::host::HostedDevice], now_ms: i64) -> Result<(), StoreError> {
-    let devices = serde_json::to_string(devices).map_err(|e| StoreError::Corrupt(format!("devices of host {name}: {e}")))?;
+pub(crate) async fn host_connected(
+    pool: &AnyPool,
+    name: &str,
+    replica: &str,
+    devices: &[domain::host::HostedDevice],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let devices =
+        serde_json::to_string(devices).map_err(|e| StoreError::Corrupt(format!("devices of host {name}: {e}")))?;
     sqlx::query(
         "INSERT INTO hosts (name, created_ms, last_seen_ms, connected_to, devices) VALUES ($1, $2, $2, $3, $4) \
          ON CONFLICT (name) DO UPDATE SET connected_to = $3, devices = $4, last_seen_ms = $2",

@@ -30,10 +30,7 @@ pub(crate) async fn acquire(
     .bind(now_ms)
     .execute(pool)
     .await?;
-    let row = sqlx::query("SELECT holder, token FROM leases WHERE name = $1")
-        .bind(name)
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query("SELECT holder, token FROM leases WHERE name = $1").bind(name).fetch_optional(pool).await?;
     let Some(row) = row else { return Ok(None) };
     let current: String = row.try_get("holder")?;
     let token: i64 = row.try_get("token")?;
@@ -42,10 +39,7 @@ pub(crate) async fn acquire(
 
 /// [`records::update`] that only lands while `lease` is still held with its token.
 pub(crate) async fn update_fenced(pool: &AnyPool, r: &Record, lease: &Lease) -> Result<Record, StoreError> {
-    update_all_fenced(pool, std::slice::from_ref(r), lease)
-        .await?
-        .pop()
-        .unwrap_or(Err(StoreError::NotFound))
+    update_all_fenced(pool, std::slice::from_ref(r), lease).await?.pop().unwrap_or(Err(StoreError::NotFound))
 }
 
 /// Writes every record whose version still matches, all under one check of the lease and

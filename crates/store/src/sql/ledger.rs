@@ -30,10 +30,7 @@ fn from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
 
 fn validate(e: &LedgerEntry) -> Result<(), StoreError> {
     match e.invalid_reason() {
-        Some(reason) => Err(StoreError::Invalid(format!(
-            "ledger entry {}: {reason}",
-            e.job_arn
-        ))),
+        Some(reason) => Err(StoreError::Invalid(format!("ledger entry {}: {reason}", e.job_arn))),
         None => Ok(()),
     }
 }
@@ -72,11 +69,7 @@ pub(crate) async fn record_billing(pool: &AnyPool, e: &LedgerEntry) -> Result<bo
     insert_once(pool, e).await
 }
 
-pub(crate) async fn settle(
-    pool: &AnyPool,
-    job: &Record,
-    e: &LedgerEntry,
-) -> Result<Record, StoreError> {
+pub(crate) async fn settle(pool: &AnyPool, job: &Record, e: &LedgerEntry) -> Result<Record, StoreError> {
     validate(e)?;
     if e.job_arn != job.arn || e.account_id != job.account_id {
         return Err(StoreError::Invalid(format!(
@@ -99,10 +92,7 @@ pub(crate) async fn settle(
     Ok(records::bumped(job))
 }
 
-pub(crate) async fn billing_entries(
-    pool: &AnyPool,
-    q: &LedgerQuery,
-) -> Result<Vec<LedgerEntry>, StoreError> {
+pub(crate) async fn billing_entries(pool: &AnyPool, q: &LedgerQuery) -> Result<Vec<LedgerEntry>, StoreError> {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM billing_ledger WHERE 1 = 1"));
     if let Some(account_id) = &q.account_id {
         let p = sql.arg(account_id.as_str());

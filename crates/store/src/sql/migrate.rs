@@ -47,24 +47,16 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
 }
 
 async fn run_locked(conn: &mut PoolConnection<Any>, migrator: &Migrator) -> Result<(), StoreError> {
-    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(MIGRATION_LOCK_KEY)
-        .fetch_one(&mut **conn)
-        .await?;
+    let free: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(MIGRATION_LOCK_KEY).fetch_one(&mut **conn).await?;
     if !free {
         tracing::info!("another replica is migrating the database; waiting for it");
         // `pg_advisory_lock` returns `void`, a type the Any driver cannot carry, hence the
         // select from it rather than of it.
-        sqlx::query("SELECT 1 FROM pg_advisory_lock($1)")
-            .bind(MIGRATION_LOCK_KEY)
-            .execute(&mut **conn)
-            .await?;
+        sqlx::query("SELECT 1 FROM pg_advisory_lock($1)").bind(MIGRATION_LOCK_KEY).execute(&mut **conn).await?;
     }
     migrator.run_direct(&mut **conn).await?;
-    sqlx::query("SELECT 1 FROM pg_advisory_unlock($1)")
-        .bind(MIGRATION_LOCK_KEY)
-        .execute(&mut **conn)
-        .await?;
+    sqlx::query("SELECT 1 FROM pg_advisory_unlock($1)").bind(MIGRATION_LOCK_KEY).execute(&mut **conn).await?;
     Ok(())
 }
 

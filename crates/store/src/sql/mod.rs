@@ -7,8 +7,8 @@
 //! so SQLite takes its write lock up front instead of failing a read-to-write upgrade.
 
 mod accounts;
-mod hosts;
 mod builder;
+mod hosts;
 mod leases;
 mod ledger;
 mod migrate;
@@ -26,8 +26,7 @@ use sqlx::{AnyPool, Executor};
 
 use crate::location::{self, Location};
 use crate::{
-    BillingTotal,
-    Backend, Lease, LedgerEntry, LedgerQuery, ListQuery, Page, Record, ScanQuery, Store, StoreError,
+    Backend, BillingTotal, Lease, LedgerEntry, LedgerQuery, ListQuery, Page, Record, ScanQuery, Store, StoreError,
 };
 
 /// How long a SQLite writer waits for another's write lock before giving up.
@@ -46,12 +45,7 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
         let location = location::parse(url)?;
         let pool = match &location {
-            Location::Postgres { url } => {
-                AnyPoolOptions::new()
-                    .max_connections(16)
-                    .connect(url)
-                    .await?
-            }
+            Location::Postgres { url } => AnyPoolOptions::new().max_connections(16).connect(url).await?,
             Location::Sqlite { url, file } => {
                 if let Some(file) = file {
                     location::prepare_sqlite_file(file)?;
@@ -65,10 +59,7 @@ impl SqlStore {
             pool.execute("PRAGMA journal_mode = WAL").await?;
         }
         migrate::run(&pool, location.backend()).await?;
-        if let Location::Sqlite {
-            file: Some(file), ..
-        } = &location
-        {
+        if let Location::Sqlite { file: Some(file), .. } = &location {
             location::restrict_sqlite_files(file)?;
         }
         tracing::info!(backend = %location.backend(), "store opened");
@@ -76,11 +67,7 @@ impl SqlStore {
             Location::Postgres { url } => notify::Notifier::Postgres { url: url.clone() },
             Location::Sqlite { .. } => notify::Notifier::Local(Default::default()),
         };
-        Ok(SqlStore {
-            pool,
-            backend: location.backend(),
-            notifier,
-        })
+        Ok(SqlStore { pool, backend: location.backend(), notifier })
     }
 }
 
@@ -90,23 +77,16 @@ async fn sqlite_pool(url: &str, in_memory: bool) -> Result<AnyPool, sqlx::Error>
             // The Any driver can only be configured through the URL, which carries neither
             // setting, so each new connection sets them itself.
             conn.execute("PRAGMA foreign_keys = ON").await?;
-            conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str())
-                .await?;
+            conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str()).await?;
             Ok(())
         })
     });
     let options = if in_memory {
         // Through the Any driver every new connection to `:memory:` opens a new, empty
         // database, so an in-memory store must live on exactly one connection, forever.
-        options
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
+        options.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
     } else {
-        options
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
+        options.max_connections(8).acquire_timeout(Duration::from_secs(30))
     };
     options.connect(url).await
 }
@@ -153,7 +133,13 @@ impl Store for SqlStore {
         hosts::host(&self.pool, name).await
     }
 
-    async fn host_connected(&self, name: &str, replica: &str, devices: &[domain::host::HostedDevice], now_ms: i64) -> Result<(), StoreError> {
+    async fn host_connected(
+        &self,
+        name: &str,
+        replica: &str,
+        devices: &[domain::host::HostedDevice],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         hosts::host_connected(&self.pool, name, replica, devices, now_ms).await
     }
 
@@ -173,11 +159,7 @@ impl Store for SqlStore {
         accounts::accounts(&self.pool).await
     }
 
-    async fn update_account_settings(
-        &self,
-        id: &str,
-        settings: &AccountSettings,
-    ) -> Result<(), StoreError> {
+    async fn update_account_settings(&self, id: &str, settings: &AccountSettings) -> Result<(), StoreError> {
         accounts::update_account_settings(&self.pool, id, settings).await
     }
 
@@ -197,11 +179,7 @@ impl Store for SqlStore {
         accounts::access_keys(&self.pool, account_id).await
     }
 
-    async fn revoke_access_key(
-        &self,
-        access_key_id: &str,
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
+    async fn revoke_access_key(&self, access_key_id: &str, now_ms: i64) -> Result<bool, StoreError> {
         accounts::revoke_access_key(&self.pool, access_key_id, now_ms).await
     }
 
@@ -241,12 +219,7 @@ impl Store for SqlStore {
         records::delete_children(&self.pool, account_id, parent_arn).await
     }
 
-    async fn count(
-        &self,
-        account_id: &str,
-        kind: &str,
-        parent_arn: Option<&str>,
-    ) -> Result<i64, StoreError> {
+    async fn count(&self, account_id: &str, kind: &str, parent_arn: Option<&str>) -> Result<i64, StoreError> {
         records::count(&self.pool, account_id, kind, parent_arn).await
     }
 
@@ -254,7 +227,13 @@ impl Store for SqlStore {
         ledger::record_billing(&self.pool, entry).await
     }
 
-    async fn acquire_lease(&self, name: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<Option<Lease>, StoreError> {
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<Option<Lease>, StoreError> {
         leases::acquire(&self.pool, name, holder, now_ms, ttl_ms).await
     }
 
@@ -262,7 +241,11 @@ impl Store for SqlStore {
         leases::update_fenced(&self.pool, record, lease).await
     }
 
-    async fn update_all_fenced(&self, records: &[Record], lease: &Lease) -> Result<Vec<Result<Record, StoreError>>, StoreError> {
+    async fn update_all_fenced(
+        &self,
+        records: &[Record],
+        lease: &Lease,
+    ) -> Result<Vec<Result<Record, StoreError>>, StoreError> {
         leases::update_all_fenced(&self.pool, records, lease).await
     }
 
@@ -337,10 +320,7 @@ mod tests {
     async fn sqlite_connections_enforce_foreign_keys() {
         sqlx::any::install_default_drivers();
         let pool = sqlite_pool("sqlite::memory:", true).await.unwrap();
-        let row = sqlx::query("PRAGMA foreign_keys")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let row = sqlx::query("PRAGMA foreign_keys").fetch_one(&pool).await.unwrap();
         assert_eq!(row.get::<i64, _>(0), 1);
     }
 }

@@ -30,7 +30,10 @@ pub(crate) enum Notifier {
 }
 
 impl Notifier {
-    fn local_sender(channels: &Mutex<HashMap<String, broadcast::Sender<String>>>, channel: &str) -> Result<broadcast::Sender<String>, StoreError> {
+    fn local_sender(
+        channels: &Mutex<HashMap<String, broadcast::Sender<String>>>,
+        channel: &str,
+    ) -> Result<broadcast::Sender<String>, StoreError> {
         let mut channels = channels.lock().map_err(|_| StoreError::Invalid("notification channels poisoned".into()))?;
         Ok(channels.entry(channel.to_string()).or_insert_with(|| broadcast::channel(LOCAL_BACKLOG).0).clone())
     }

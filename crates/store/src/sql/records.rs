@@ -16,8 +16,7 @@ const DELETE_CHUNK: usize = 500;
 fn from_row(row: &AnyRow) -> Result<Record, StoreError> {
     let arn: String = row.try_get("arn")?;
     let body: String = row.try_get("body")?;
-    let body = serde_json::from_str(&body)
-        .map_err(|e| StoreError::Corrupt(format!("body of {arn}: {e}")))?;
+    let body = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("body of {arn}: {e}")))?;
     Ok(Record {
         arn,
         account_id: row.try_get("account_id")?,
@@ -70,11 +69,7 @@ where
     Ok(())
 }
 
-pub(crate) async fn get(
-    pool: &AnyPool,
-    account_id: Option<&str>,
-    arn: &str,
-) -> Result<Option<Record>, StoreError> {
+pub(crate) async fn get(pool: &AnyPool, account_id: Option<&str>, arn: &str) -> Result<Option<Record>, StoreError> {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM resources WHERE arn = "));
     let p = sql.arg(arn);
     sql.push(&p);
@@ -130,10 +125,7 @@ struct Filter<'q> {
 
 async fn page(pool: &AnyPool, f: &Filter<'_>) -> Result<Page, StoreError> {
     if f.limit == 0 || f.status_in.is_some_and(|s| s.is_empty()) {
-        return Ok(Page {
-            records: Vec::new(),
-            next: None,
-        });
+        return Ok(Page { records: Vec::new(), next: None });
     }
     let rows = page_sql(f).query().fetch_all(pool).await?;
     let mut records = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
@@ -165,9 +157,7 @@ fn page_sql(f: &Filter<'_>) -> Sql {
     if let Some(Cursor { created_ms, arn }) = f.after {
         let t = sql.arg(*created_ms);
         let a = sql.arg(arn.as_str());
-        sql.push(&format!(
-            " AND (created_ms > {t} OR (created_ms = {t} AND arn > {a}))"
-        ));
+        sql.push(&format!(" AND (created_ms > {t} OR (created_ms = {t} AND arn > {a}))"));
     }
     // One row more than asked tells whether another page follows, so the last page comes
     // without a cursor (AWS omits nextToken on the last page).
@@ -211,10 +201,7 @@ where
 
 /// `r` as stored by a successful [`write_version`].
 pub(super) fn bumped(r: &Record) -> Record {
-    Record {
-        version: r.version + 1,
-        ..r.clone()
-    }
+    Record { version: r.version + 1, ..r.clone() }
 }
 
 /// Why [`write_version`] matched nothing: [`StoreError::Conflict`] or [`StoreError::NotFound`].
@@ -225,11 +212,7 @@ pub(super) async fn why_not_written(pool: &AnyPool, r: &Record) -> Result<StoreE
     })
 }
 
-pub(crate) async fn delete(
-    pool: &AnyPool,
-    account_id: &str,
-    arn: &str,
-) -> Result<bool, StoreError> {
+pub(crate) async fn delete(pool: &AnyPool, account_id: &str, arn: &str) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     let deleted = sqlx::query("DELETE FROM resources WHERE arn = $1 AND account_id = $2")
         .bind(arn)
@@ -245,11 +228,7 @@ pub(crate) async fn delete(
     Ok(true)
 }
 
-pub(crate) async fn delete_children(
-    pool: &AnyPool,
-    account_id: &str,
-    parent_arn: &str,
-) -> Result<u64, StoreError> {
+pub(crate) async fn delete_children(pool: &AnyPool, account_id: &str, parent_arn: &str) -> Result<u64, StoreError> {
     // Follows parent_arn links rather than ARN prefixes: a run's ARN does not prefix its
     // project's, but every child names its parent. UNION (not UNION ALL) ends the recursion
     // even if bad data made a cycle. Deleting with RETURNING takes the set once, so a child
@@ -267,10 +246,7 @@ pub(crate) async fn delete_children(
     .bind(account_id)
     .fetch_all(&mut *tx)
     .await?;
-    let arns = rows
-        .iter()
-        .map(|r| r.try_get::<String, _>("arn"))
-        .collect::<Result<Vec<_>, _>>()?;
+    let arns = rows.iter().map(|r| r.try_get::<String, _>("arn")).collect::<Result<Vec<_>, _>>()?;
     delete_tags_of(&mut tx, &arns).await?;
     tx.commit().await?;
     Ok(arns.len() as u64)
@@ -318,19 +294,13 @@ mod tests {
         let store = SqlStore::open("sqlite::memory:").await.unwrap();
         let sql = page_sql(f).with_prefix("EXPLAIN QUERY PLAN ");
         let rows = sql.query().fetch_all(&store.pool).await.unwrap();
-        rows.iter()
-            .map(|r| r.get::<String, _>("detail"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("\n")
     }
 
     #[tokio::test]
     async fn a_scan_by_status_walks_its_index_in_order() {
         let statuses = ["PENDING".to_owned()];
-        let cursor = Cursor {
-            created_ms: 5,
-            arn: "arn:x".to_owned(),
-        };
+        let cursor = Cursor { created_ms: 5, arn: "arn:x".to_owned() };
         let plan = plan(&Filter {
             account_id: None,
             kind: "job",

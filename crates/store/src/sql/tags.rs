@@ -10,16 +10,10 @@ pub(crate) async fn tags(pool: &AnyPool, arn: &str) -> Result<Vec<(String, Strin
         .bind(arn)
         .fetch_all(pool)
         .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("tag_key")?, r.try_get("tag_value")?)))
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get("tag_key")?, r.try_get("tag_value")?))).collect()
 }
 
-pub(crate) async fn put_tags(
-    pool: &AnyPool,
-    arn: &str,
-    new: &[(String, String)],
-) -> Result<(), StoreError> {
+pub(crate) async fn put_tags(pool: &AnyPool, arn: &str, new: &[(String, String)]) -> Result<(), StoreError> {
     if new.is_empty() {
         return Ok(());
     }
@@ -43,26 +37,17 @@ pub(crate) async fn put_tags(
         .execute(&mut *tx)
         .await?;
     }
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM tags WHERE arn = $1")
-        .bind(arn)
-        .fetch_one(&mut *tx)
-        .await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM tags WHERE arn = $1").bind(arn).fetch_one(&mut *tx).await?;
     let n: i64 = row.try_get("n")?;
     if n > MAX_TAGS_PER_RESOURCE as i64 {
         tx.rollback().await?;
-        return Err(StoreError::TooManyTags {
-            limit: MAX_TAGS_PER_RESOURCE,
-        });
+        return Err(StoreError::TooManyTags { limit: MAX_TAGS_PER_RESOURCE });
     }
     tx.commit().await?;
     Ok(())
 }
 
-pub(crate) async fn remove_tags(
-    pool: &AnyPool,
-    arn: &str,
-    keys: &[String],
-) -> Result<(), StoreError> {
+pub(crate) async fn remove_tags(pool: &AnyPool, arn: &str, keys: &[String]) -> Result<(), StoreError> {
     if keys.is_empty() {
         return Ok(());
     }

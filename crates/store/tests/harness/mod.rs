@@ -21,12 +21,7 @@ impl Harness {
         let url = format!("sqlite://{}", dir.path().join("farmhand.db").display());
         let store = store::open(&url).await.unwrap();
         assert_eq!(store.backend(), store::Backend::Sqlite);
-        Harness {
-            store,
-            url,
-            _dir: Some(dir),
-            _schema: None,
-        }
+        Harness { store, url, _dir: Some(dir), _schema: None }
     }
 
     /// `None` when no PostgreSQL is configured.
@@ -34,25 +29,14 @@ impl Harness {
         let admin_url = std::env::var(PG_URL_VAR).ok().filter(|u| !u.is_empty())?;
         let name = format!("farmhand_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-        admin
-            .execute(format!("CREATE SCHEMA \"{name}\"").as_str())
-            .await
-            .unwrap();
+        admin.execute(format!("CREATE SCHEMA \"{name}\"").as_str()).await.unwrap();
         admin.close().await.unwrap();
-        let schema = PgSchema {
-            admin_url: admin_url.clone(),
-            name: name.clone(),
-        };
+        let schema = PgSchema { admin_url: admin_url.clone(), name: name.clone() };
         let sep = if admin_url.contains('?') { '&' } else { '?' };
         let url = format!("{admin_url}{sep}options=-c%20search_path%3D{name}");
         let store = store::open(&url).await.unwrap();
         assert_eq!(store.backend(), store::Backend::Postgres);
-        Some(Harness {
-            store,
-            url,
-            _dir: None,
-            _schema: Some(schema),
-        })
+        Some(Harness { store, url, _dir: None, _schema: Some(schema) })
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -84,15 +68,10 @@ impl Drop for PgSchema {
         // Drop cannot await, and may run on a runtime thread: clean up from a thread with a
         // runtime of its own.
         let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 if let Ok(mut conn) = PgConnection::connect(&url).await {
-                    let _ = conn
-                        .execute(format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE").as_str())
-                        .await;
+                    let _ = conn.execute(format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE").as_str()).await;
                 }
             });
         });

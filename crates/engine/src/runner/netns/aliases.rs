@@ -32,7 +32,11 @@ pub(crate) struct Forward {
 fn split_target(target: &str) -> Result<(&str, Option<u16>), String> {
     match target.rsplit_once(':') {
         Some((host, port)) if !host.contains(':') => {
-            let port = port.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| format!("{target:?}: {port:?} is not a port"))?;
+            let port = port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("{target:?}: {port:?} is not a port"))?;
             Ok((host, Some(port)))
         }
         Some(_) => Err(format!("{target:?}: IPv6 services are not supported")),
@@ -102,9 +106,23 @@ mod tests {
     #[tokio::test]
     async fn each_name_gets_its_own_address_and_comes_first_in_hosts() {
         let names = Names::of(3);
-        let forwards = resolve(&[alias("api.example.com", "127.0.0.1:8080"), alias("db.example.com", "localhost")], &names).await.expect("resolved");
-        assert_eq!(forwards[0], Forward { dns_name: "api.example.com".into(), address: Ipv4Addr::new(10, 219, 0, 99), target: Ipv4Addr::LOCALHOST, port: Some(8080) });
-        assert_eq!((forwards[1].address, forwards[1].target, forwards[1].port), (Ipv4Addr::new(10, 219, 0, 100), Ipv4Addr::LOCALHOST, None));
+        let forwards =
+            resolve(&[alias("api.example.com", "127.0.0.1:8080"), alias("db.example.com", "localhost")], &names)
+                .await
+                .expect("resolved");
+        assert_eq!(
+            forwards[0],
+            Forward {
+                dns_name: "api.example.com".into(),
+                address: Ipv4Addr::new(10, 219, 0, 99),
+                target: Ipv4Addr::LOCALHOST,
+                port: Some(8080)
+            }
+        );
+        assert_eq!(
+            (forwards[1].address, forwards[1].target, forwards[1].port),
+            (Ipv4Addr::new(10, 219, 0, 100), Ipv4Addr::LOCALHOST, None)
+        );
         let hosts = hosts_file("127.0.0.1\tlocalhost\n10.0.0.1 api.example.com", &names, &forwards);
         assert_eq!(
             hosts,

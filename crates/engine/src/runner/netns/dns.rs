@@ -23,7 +23,8 @@ pub(crate) fn resolv_conf(host_resolv: &str, names: &Names) -> String {
     let mut text = format!("nameserver {}\n", names.host_address);
     for line in host_resolv.lines() {
         let mut words = line.split_whitespace();
-        let loopback = words.next() == Some("nameserver") && words.next().and_then(|a| a.parse::<Ipv4Addr>().ok()).is_some_and(|a| a.is_loopback());
+        let loopback = words.next() == Some("nameserver")
+            && words.next().and_then(|a| a.parse::<Ipv4Addr>().ok()).is_some_and(|a| a.is_loopback());
         if !loopback {
             text.push_str(line);
             text.push('\n');
@@ -40,7 +41,10 @@ mod tests {
     fn only_a_loopback_resolver_is_replaced() {
         let resolved = "# systemd-resolved\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n";
         assert_eq!(loopback_resolver(resolved), Some(Ipv4Addr::new(127, 0, 0, 53)));
-        assert_eq!(resolv_conf(resolved, &Names::of(0)), "nameserver 10.219.0.1\n# systemd-resolved\noptions edns0 trust-ad\nsearch lan\n");
+        assert_eq!(
+            resolv_conf(resolved, &Names::of(0)),
+            "nameserver 10.219.0.1\n# systemd-resolved\noptions edns0 trust-ad\nsearch lan\n"
+        );
         assert_eq!(loopback_resolver("nameserver 10.255.255.53\nnameserver 127.0.0.1\n"), None);
         assert_eq!(loopback_resolver(""), None);
     }

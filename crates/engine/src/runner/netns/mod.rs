@@ -65,10 +65,14 @@ impl Support {
     /// The start-up line about network profiles on host devices.
     pub fn describe(&self) -> String {
         match self {
-            Support::Available => "network profiles on host devices: applied, each job in a network namespace of its own; \
+            Support::Available => {
+                "network profiles on host devices: applied, each job in a network namespace of its own; \
                 bandwidth, delay, jitter and loss by farmhand's userspace link (TUN), not tc netem"
-                .to_string(),
-            Support::Unavailable(why) => format!("network profiles on host devices: NOT applied ({why}); jobs that need one fail"),
+                    .to_string()
+            }
+            Support::Unavailable(why) => {
+                format!("network profiles on host devices: NOT applied ({why}); jobs that need one fail")
+            }
         }
     }
 }
@@ -86,7 +90,8 @@ impl JobNet {
         if let Support::Unavailable(why) = Support::probe() {
             return Err(why);
         }
-        let slot = tokio::task::spawn_blocking(Slot::take).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+        let slot =
+            tokio::task::spawn_blocking(Slot::take).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
         let names = slot.names();
         let mut net = JobNet { names: names.clone(), links: Vec::new(), slot: Some(slot) };
         // A crashed job's leftovers under this slot (its lock was free).
@@ -111,7 +116,9 @@ impl JobNet {
         let resolver = dns::loopback_resolver(&host_resolv);
         if resolver.is_some() {
             let resolv = dns::resolv_conf(&host_resolv, &names);
-            tokio::fs::write(etc.join("resolv.conf"), resolv).await.map_err(|e| format!("writing the job's resolv.conf: {e}"))?;
+            tokio::fs::write(etc.join("resolv.conf"), resolv)
+                .await
+                .map_err(|e| format!("writing the job's resolv.conf: {e}"))?;
         }
 
         let inner = open_tun(&names.inner_tun)?;

@@ -20,7 +20,9 @@ pub(crate) fn ruleset(names: &Names, forwards: &[Forward], resolver: Option<Ipv4
     for forward in forwards {
         let (address, target) = (forward.address, forward.target);
         let rule = match forward.port {
-            Some(port) => format!("\t\tiifname \"{outer_tun}\" ip daddr {address} meta l4proto {{ tcp, udp }} dnat to {target}:{port}\n"),
+            Some(port) => format!(
+                "\t\tiifname \"{outer_tun}\" ip daddr {address} meta l4proto {{ tcp, udp }} dnat to {target}:{port}\n"
+            ),
             None => format!("\t\tiifname \"{outer_tun}\" ip daddr {address} dnat to {target}\n"),
         };
         prerouting.push_str(&rule);
@@ -47,8 +49,18 @@ mod tests {
     fn loopback_services_and_masquerade() {
         let names = Names::of(0);
         let forwards = [
-            Forward { dns_name: "a".into(), address: Ipv4Addr::new(10, 219, 0, 3), target: Ipv4Addr::LOCALHOST, port: Some(8080) },
-            Forward { dns_name: "b".into(), address: Ipv4Addr::new(10, 219, 0, 4), target: Ipv4Addr::new(192, 168, 1, 9), port: None },
+            Forward {
+                dns_name: "a".into(),
+                address: Ipv4Addr::new(10, 219, 0, 3),
+                target: Ipv4Addr::LOCALHOST,
+                port: Some(8080),
+            },
+            Forward {
+                dns_name: "b".into(),
+                address: Ipv4Addr::new(10, 219, 0, 4),
+                target: Ipv4Addr::new(192, 168, 1, 9),
+                port: None,
+            },
         ];
         let text = ruleset(&names, &forwards, None);
         assert!(text.starts_with("table ip farmhand_0 {\n"), "{text}");

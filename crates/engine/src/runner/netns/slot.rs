@@ -51,7 +51,8 @@ impl Slot {
     pub(crate) fn try_take(number: u16) -> io::Result<Option<Slot>> {
         let dir = lock_dir();
         fs::create_dir_all(&dir)?;
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(format!("{number}.lock")))?;
+        let file =
+            OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(format!("{number}.lock")))?;
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(Some(Slot { number, _lock: file })),
             Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
@@ -116,7 +117,10 @@ mod tests {
     fn slots_do_not_overlap_and_names_fit_an_interface_name() {
         let first = Names::of(0);
         let last = Names::of(SLOTS - 1);
-        assert_eq!((first.host_address, first.job_address), (Ipv4Addr::new(10, 219, 0, 1), Ipv4Addr::new(10, 219, 0, 2)));
+        assert_eq!(
+            (first.host_address, first.job_address),
+            (Ipv4Addr::new(10, 219, 0, 1), Ipv4Addr::new(10, 219, 0, 2))
+        );
         assert_eq!(first.alias_address(MAX_ALIASES - 1), Some(Ipv4Addr::new(10, 219, 0, 31)));
         assert_eq!(first.alias_address(MAX_ALIASES), None);
         assert_eq!(Names::of(1).host_address, Ipv4Addr::new(10, 219, 0, 33));

@@ -35,7 +35,14 @@ fn skipped() -> bool {
 
 fn profile(uplink: LinkShape, downlink: LinkShape) -> JobNetwork {
     JobNetwork {
-        profile: Some(NetworkShape { arn: "arn:aws:devicefarm:us-west-2:111122223333:networkprofile:p/n".into(), name: "test".into(), description: None, curated: false, uplink, downlink }),
+        profile: Some(NetworkShape {
+            arn: "arn:aws:devicefarm:us-west-2:111122223333:networkprofile:p/n".into(),
+            name: "test".into(),
+            description: None,
+            curated: false,
+            uplink,
+            downlink,
+        }),
         aliases: Vec::new(),
     }
 }
@@ -52,7 +59,10 @@ async fn run_in(namespace: Option<&str>, run_as: Option<RunAs>, commands: &[Stri
     if let Some(namespace) = namespace {
         env.set_network_namespace(namespace);
     }
-    let runner = Runner::new(RunnerConfig { grace: Duration::from_millis(200), run_as, ..RunnerConfig::default() }, Arc::new(TickClock(AtomicI64::new(0))));
+    let runner = Runner::new(
+        RunnerConfig { grace: Duration::from_millis(200), run_as, ..RunnerConfig::default() },
+        Arc::new(TickClock(AtomicI64::new(0))),
+    );
     let (_canceller, signal): (Canceller, CancelSignal) = Canceller::new();
     let report = runner.run_phase(&ws, Phase::Test, commands, &env, signal).await;
     let output = std::fs::read_to_string(&report.log).unwrap_or_default();
@@ -108,7 +118,11 @@ fn fetch(host: &str, port: u16) -> String {
 
 fn exists(names: &Names) -> Vec<&'static str> {
     let mut left = Vec::new();
-    if run("ip", &["netns", "list"], None).unwrap_or_default().lines().any(|l| l.split_whitespace().next() == Some(&names.namespace)) {
+    if run("ip", &["netns", "list"], None)
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(&names.namespace))
+    {
         left.push("namespace");
     }
     if run("ip", &["link", "show", &names.outer_tun], None).is_ok() {
@@ -184,15 +198,15 @@ async fn private_service_names_reach_their_service_on_any_port() {
         aliases: vec![ServiceAlias { dns_name: "api.vpce.internal".into(), target: format!("127.0.0.1:{port}") }],
     };
     let net = JobNet::apply(&network).await.expect("applied");
-    let commands = [
-        "getent hosts api.vpce.internal".to_string(),
-        fetch("api.vpce.internal", 80),
-        fetch("api.vpce.internal", 443),
-    ];
+    let commands =
+        ["getent hosts api.vpce.internal".to_string(), fetch("api.vpce.internal", 80), fetch("api.vpce.internal", 443)];
     let output = run_in(Some(net.namespace()), None, &commands).await;
     let address = net.names.alias_address(0).expect("address");
     net.remove().await;
-    let resolved = output.lines().find(|l| !l.starts_with("[farmhand]") && l.ends_with(" api.vpce.internal")).and_then(|l| l.split_whitespace().next());
+    let resolved = output
+        .lines()
+        .find(|l| !l.starts_with("[farmhand]") && l.ends_with(" api.vpce.internal"))
+        .and_then(|l| l.split_whitespace().next());
     assert_eq!(resolved, Some(address.to_string().as_str()), "{output}");
     assert_eq!(output.lines().filter(|l| *l == "bytes=7").count(), 2, "{output}");
     // Outside the job the name means nothing.
@@ -205,7 +219,12 @@ async fn a_run_as_user_runs_inside_the_namespace_as_that_user() {
         return;
     }
     let net = JobNet::apply(&profile(LinkShape::UNSHAPED, LinkShape::UNSHAPED)).await.expect("applied");
-    let output = run_in(Some(net.namespace()), Some(RunAs { uid: 65534, gid: 65534 }), &["echo uid=$(id -u) groups=$(id -G)".into(), "readlink /proc/self/ns/net".into()]).await;
+    let output = run_in(
+        Some(net.namespace()),
+        Some(RunAs { uid: 65534, gid: 65534 }),
+        &["echo uid=$(id -u) groups=$(id -G)".into(), "readlink /proc/self/ns/net".into()],
+    )
+    .await;
     net.remove().await;
     assert!(output.contains("uid=65534 groups=65534\n"), "{output}");
     let ours = std::fs::read_link("/proc/self/ns/net").expect("our namespace");
@@ -217,9 +236,12 @@ async fn removing_a_network_leaves_nothing_and_a_crashed_ones_leftovers_are_swep
     if skipped() {
         return;
     }
-    let net = JobNet::apply(&JobNetwork { profile: None, aliases: vec![ServiceAlias { dns_name: "a.internal".into(), target: "127.0.0.1".into() }] })
-        .await
-        .expect("applied");
+    let net = JobNet::apply(&JobNetwork {
+        profile: None,
+        aliases: vec![ServiceAlias { dns_name: "a.internal".into(), target: "127.0.0.1".into() }],
+    })
+    .await
+    .expect("applied");
     let names = net.names.clone();
     assert_eq!(exists(&names), ["namespace", "host TUN device", "nf_tables table", "/etc/netns directory"]);
     net.remove().await;

@@ -49,7 +49,8 @@ pub async fn get_run(ctx: &Ctx, req: wire::GetRunRequest) -> Result<wire::GetRun
 
 pub async fn list_runs(ctx: &Ctx, req: wire::ListRunsRequest) -> Result<wire::ListRunsResult, ApiError> {
     let (project, _, _) = projects::load(ctx, &req.arn).await?;
-    let (records, next_token) = ctx.page("ListRuns", ResourceKind::Run, Some(&project), req.next_token.as_deref()).await?;
+    let (records, next_token) =
+        ctx.page("ListRuns", ResourceKind::Run, Some(&project), req.next_token.as_deref()).await?;
     let mut runs = Vec::with_capacity(records.len());
     for record in &records {
         let arn: Arn = record.arn.parse().map_err(|_| ApiError::internal())?;
@@ -126,12 +127,8 @@ pub async fn list_tests(ctx: &Ctx, req: wire::ListTestsRequest) -> Result<wire::
     let missing = || super::records::not_found(arn.kind, &req.arn);
     let state = load_job(ctx, &job_arn).await.map_err(|_| missing())?;
     let suite = state.snapshot.suites.get(idx[0]).ok_or_else(missing)?;
-    let all = suite
-        .tests
-        .iter()
-        .enumerate()
-        .map(|(i, t)| test_view(&state, idx[0], i, t))
-        .collect::<Result<Vec<_>, _>>()?;
+    let all =
+        suite.tests.iter().enumerate().map(|(i, t)| test_view(&state, idx[0], i, t)).collect::<Result<Vec<_>, _>>()?;
     let scope = format!("ListTests|{arn}");
     let (page, next_token) =
         page_slice(ctx, &scope, &all, |t| t.arn.clone().unwrap_or_default(), req.next_token.as_deref(), PAGE_SIZE)?;
@@ -153,12 +150,18 @@ pub async fn list_unique_problems(
             for (ti, test) in suite.tests.iter().enumerate() {
                 if !matches!(
                     test.result,
-                    ExecutionResult::Failed | ExecutionResult::Errored | ExecutionResult::Warned | ExecutionResult::Stopped
+                    ExecutionResult::Failed
+                        | ExecutionResult::Errored
+                        | ExecutionResult::Warned
+                        | ExecutionResult::Stopped
                 ) {
                     continue;
                 }
-                let message = test.message.clone().unwrap_or_else(|| format!("Test {}", test.result.as_str().to_lowercase()));
-                let detail = |arn: String, name: &str| Some(wire::ProblemDetail { arn: Some(arn), name: Some(name.to_string()) });
+                let message =
+                    test.message.clone().unwrap_or_else(|| format!("Test {}", test.result.as_str().to_lowercase()));
+                let detail = |arn: String, name: &str| {
+                    Some(wire::ProblemDetail { arn: Some(arn), name: Some(name.to_string()) })
+                };
                 let problem = wire::Problem {
                     run: detail(record.arn.clone(), &run.name),
                     job: detail(job_arn.to_string(), &state.job.device.name),

@@ -6,12 +6,12 @@ use super::super::devices::{filters_from_wire, selectable_devices};
 use super::super::pools;
 use super::super::projects::{self, check_job_timeout};
 use super::super::uploads;
-use super::super::{network_profiles, vpce};
 use super::super::Ctx;
+use super::super::{network_profiles, vpce};
 use crate::api::records::to_body;
 use domain::arn::{index, Arn, ResourceKind};
-use domain::network::JobNetwork;
 use domain::device::{self, check_compatibility, AppInfo, Device};
+use domain::network::JobNetwork;
 use domain::resources::{check_environment_variables, EnvironmentVariable, Upload};
 use domain::run::{BillingMethod, DeviceSelection, Job, JobPhase, Run, WaitReason};
 use domain::upload::{test_package_type_for, test_spec_type_for, UploadKind, UploadStatus, UploadType};
@@ -26,7 +26,11 @@ fn app_optional(test_type: &str) -> bool {
     test_type.starts_with("APPIUM_WEB_")
         || matches!(
             test_type,
-            "BUILTIN_FUZZ" | "BUILTIN_EXPLORER" | "WEB_PERFORMANCE_PROFILE" | "REMOTE_ACCESS_RECORD" | "REMOTE_ACCESS_REPLAY"
+            "BUILTIN_FUZZ"
+                | "BUILTIN_EXPLORER"
+                | "WEB_PERFORMANCE_PROFILE"
+                | "REMOTE_ACCESS_RECORD"
+                | "REMOTE_ACCESS_REPLAY"
         )
 }
 
@@ -78,18 +82,28 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
 
     let app = match &req.app_arn {
         Some(arn) => Some(
-            upload_for_run(ctx, &project_arn, "appArn", arn, |t| t.kind() == UploadKind::App, "an ANDROID_APP or IOS_APP upload")
-                .await?,
+            upload_for_run(
+                ctx,
+                &project_arn,
+                "appArn",
+                arn,
+                |t| t.kind() == UploadKind::App,
+                "an ANDROID_APP or IOS_APP upload",
+            )
+            .await?,
         ),
         None if app_optional(test_type) => None,
         None => return Err(ApiError::argument(format!("appArn is required for {test_type} runs"))),
     };
     let package = match (test_package_type_for(test_type), &req.test.test_package_arn) {
-        (Some(expected), Some(arn)) => Some(
-            upload_for_run(ctx, &project_arn, "testPackageArn", arn, |t| t == expected, expected.as_str()).await?,
-        ),
+        (Some(expected), Some(arn)) => {
+            Some(upload_for_run(ctx, &project_arn, "testPackageArn", arn, |t| t == expected, expected.as_str()).await?)
+        }
         (Some(expected), None) => {
-            return Err(ApiError::argument(format!("{test_type} runs need a testPackageArn of type {}", expected.as_str())))
+            return Err(ApiError::argument(format!(
+                "{test_type} runs need a testPackageArn of type {}",
+                expected.as_str()
+            )))
         }
         (None, Some(_)) => return Err(ApiError::argument(format!("{test_type} runs take no test package"))),
         (None, None) => None,
@@ -105,16 +119,28 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
                     expected.as_str()
                 )))
             }
-            None => upload_for_run(ctx, &project_arn, "testSpecArn", arn, |t| t == expected, expected.as_str()).await?.0.to_string(),
+            None => upload_for_run(ctx, &project_arn, "testSpecArn", arn, |t| t == expected, expected.as_str())
+                .await?
+                .0
+                .to_string(),
         }),
         (Some(_), None) => return Err(ApiError::argument(format!("{test_type} runs cannot use a test spec"))),
         (None, _) => None,
     };
     if let Some(arn) = &configuration.extra_data_package_arn {
-        upload_for_run(ctx, &project_arn, "extraDataPackageArn", arn, |t| t == UploadType::ExternalData, "an EXTERNAL_DATA upload").await?;
+        upload_for_run(
+            ctx,
+            &project_arn,
+            "extraDataPackageArn",
+            arn,
+            |t| t == UploadType::ExternalData,
+            "an EXTERNAL_DATA upload",
+        )
+        .await?;
     }
     for arn in configuration.auxiliary_apps.iter().flatten() {
-        upload_for_run(ctx, &project_arn, "auxiliaryApps", arn, |t| t.kind() == UploadKind::App, "an app upload").await?;
+        upload_for_run(ctx, &project_arn, "auxiliaryApps", arn, |t| t.kind() == UploadKind::App, "an app upload")
+            .await?;
     }
     // Resolved now and copied onto the run: a later change to the profile or a
     // configuration does not reach a run already scheduled.
@@ -123,7 +149,8 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
             Some(arn) => Some(network_profiles::for_run(ctx, arn).await?),
             None => None,
         },
-        aliases: vpce::aliases_for_run(ctx, configuration.vpce_configuration_arns.as_deref().unwrap_or_default()).await?,
+        aliases: vpce::aliases_for_run(ctx, configuration.vpce_configuration_arns.as_deref().unwrap_or_default())
+            .await?,
     };
 
     let app_info = app.as_ref().map(|(_, u)| app_info(u));
@@ -152,18 +179,17 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
         check_metered_quota(ctx).await?;
     }
     let variables: Vec<EnvironmentVariable> = match &configuration.environment_variables {
-        Some(vars) => vars.iter().map(|v| EnvironmentVariable { name: v.name.clone(), value: v.value.clone() }).collect(),
+        Some(vars) => {
+            vars.iter().map(|v| EnvironmentVariable { name: v.name.clone(), value: v.value.clone() }).collect()
+        }
         None => project.environment_variables.clone(),
     };
     check_environment_variables(&variables).map_err(ApiError::argument)?;
 
     let scenario = scenario(ctx, package.as_ref().map(|(arn, _)| arn)).await?;
     let platform = app_info.as_ref().map(|a| a.platform).unwrap_or(devices[0].platform);
-    let name = req
-        .name
-        .clone()
-        .or_else(|| app.as_ref().map(|(_, u)| u.name.clone()))
-        .unwrap_or_else(|| test_type.to_string());
+    let name =
+        req.name.clone().or_else(|| app.as_ref().map(|(_, u)| u.name.clone())).unwrap_or_else(|| test_type.to_string());
     let run_arn = project_arn.child(ResourceKind::Run, &uuid::Uuid::new_v4().to_string());
     let mut echo = serde_json::json!({
         "configuration": configuration,
@@ -223,7 +249,13 @@ pub async fn schedule(ctx: &Ctx, req: wire::ScheduleRunRequest) -> Result<wire::
             artifacts: Vec::new(),
         };
         let job_arn = run_arn.child(ResourceKind::Job, &index(i as u32));
-        job_records.push(ctx.new_record(&job_arn, Some(&run_arn), &job.device.name, Some(JobPhase::Waiting.as_str()), &job)?);
+        job_records.push(ctx.new_record(
+            &job_arn,
+            Some(&run_arn),
+            &job.device.name,
+            Some(JobPhase::Waiting.as_str()),
+            &job,
+        )?);
     }
     // A run without all its jobs would never run them, or end COMPLETED with none: the
     // run and its jobs are stored together or not at all (a crash, a full disk).
@@ -240,10 +272,15 @@ fn app_info(upload: &Upload) -> AppInfo {
 
 /// The devices a run asks for, from the caller's view of the fleet (its instance labels
 /// and profiles included, so rules and filters on them select what the account sees).
-async fn select_devices(ctx: &Ctx, req: &wire::ScheduleRunRequest) -> Result<(Vec<Device>, Option<DeviceSelection>), ApiError> {
+async fn select_devices(
+    ctx: &Ctx,
+    req: &wire::ScheduleRunRequest,
+) -> Result<(Vec<Device>, Option<DeviceSelection>), ApiError> {
     let fleet = selectable_devices(ctx).await?;
     match (&req.device_pool_arn, &req.device_selection_configuration) {
-        (Some(_), Some(_)) => Err(ApiError::argument("Give either devicePoolArn or deviceSelectionConfiguration, not both")),
+        (Some(_), Some(_)) => {
+            Err(ApiError::argument("Give either devicePoolArn or deviceSelectionConfiguration, not both"))
+        }
         (None, None) => Err(ApiError::argument("devicePoolArn or deviceSelectionConfiguration is required")),
         (Some(pool), None) => {
             let pool = pools::load(ctx, pool).await?;

@@ -5,9 +5,9 @@
 //! settlement) or another stop into a lost write. The grace is stored, not read at each
 //! look, so a later `--stop-grace-seconds` cannot move an interrupted test's end.
 
-use super::view::{job_view, run_jobs, run_snapshot_of, run_view, JobState};
 use super::super::records::RecordExt;
 use super::super::{parse_arn, Ctx};
+use super::view::{job_view, run_jobs, run_snapshot_of, run_view, JobState};
 use domain::arn::{Arn, ResourceKind};
 use domain::run::{Job, Run};
 use protocol::model as wire;
@@ -42,7 +42,9 @@ async fn request_job_stop(ctx: &Ctx, arn: &Arn, at_ms: i64, grace_ms: i64) -> Re
                 return Ok(state);
             }
             Err(StoreError::Conflict) => continue,
-            Err(StoreError::NotFound) => return Err(super::super::records::not_found(ResourceKind::Job, &arn.to_string())),
+            Err(StoreError::NotFound) => {
+                return Err(super::super::records::not_found(ResourceKind::Job, &arn.to_string()))
+            }
             Err(e) => return Err(ctx.internal(e)),
         }
     }

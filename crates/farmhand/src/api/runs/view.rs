@@ -117,7 +117,12 @@ pub fn suite_view(state: &JobState, suite_index: usize, suite: &SuiteSnapshot) -
     })
 }
 
-pub fn test_view(state: &JobState, suite_index: usize, test_index: usize, test: &TestSnapshot) -> Result<wire::Test, ApiError> {
+pub fn test_view(
+    state: &JobState,
+    suite_index: usize,
+    test_index: usize,
+    test: &TestSnapshot,
+) -> Result<wire::Test, ApiError> {
     let job_arn = state.arn()?;
     Ok(wire::Test {
         arn: Some(test_arn(&job_arn, suite_index, test_index).to_string()),
@@ -152,10 +157,8 @@ pub async fn run_jobs(ctx: &Ctx, run_arn: &Arn) -> Result<Vec<Record>, ApiError>
 }
 
 pub fn run_snapshot_of(ctx: &Ctx, run: &Run, jobs: &[Record]) -> Result<RunSnapshot, ApiError> {
-    let snapshots = jobs
-        .iter()
-        .map(|r| JobState::load(ctx, r.clone()).map(|s| s.snapshot))
-        .collect::<Result<Vec<_>, _>>()?;
+    let snapshots =
+        jobs.iter().map(|r| JobState::load(ctx, r.clone()).map(|s| s.snapshot)).collect::<Result<Vec<_>, _>>()?;
     Ok(run_snapshot(&snapshots, run.stop_requested_ms, ctx.state.now_ms()))
 }
 

@@ -48,7 +48,12 @@ pub async fn input(State(state): State<Arc<AppState>>, headers: HeaderMap, Query
 }
 
 /// `PUT /agent/v1/output?job=…`: the job's whole output so far.
-pub async fn output(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<JobQuery>, body: Body) -> Response {
+pub async fn output(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<JobQuery>,
+    body: Body,
+) -> Response {
     if let Err(r) = owner(&state, &headers, &q.job).await {
         return r;
     }
@@ -57,7 +62,12 @@ pub async fn output(State(state): State<Arc<AppState>>, headers: HeaderMap, Quer
 }
 
 /// `PUT /agent/v1/artifact?job=…&index=N`: one of the job's artifacts; answers its key.
-pub async fn artifact(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<JobQuery>, body: Body) -> Response {
+pub async fn artifact(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<JobQuery>,
+    body: Body,
+) -> Response {
     if let Err(r) = owner(&state, &headers, &q.job).await {
         return r;
     }

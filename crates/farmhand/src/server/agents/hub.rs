@@ -61,8 +61,25 @@ pub enum HelloError {
 }
 
 impl Hub {
-    pub fn new(replica: String, region: String, link: DirectLink, live_fleet: Arc<LiveFleet>, heartbeat: Duration, host_timeout_ms: i64) -> Hub {
-        Hub { replica, region, link, live_fleet, heartbeat, host_timeout_ms, sessions: Mutex::default(), next_id: AtomicU64::new(1), waker: std::sync::OnceLock::new() }
+    pub fn new(
+        replica: String,
+        region: String,
+        link: DirectLink,
+        live_fleet: Arc<LiveFleet>,
+        heartbeat: Duration,
+        host_timeout_ms: i64,
+    ) -> Hub {
+        Hub {
+            replica,
+            region,
+            link,
+            live_fleet,
+            heartbeat,
+            host_timeout_ms,
+            sessions: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            waker: std::sync::OnceLock::new(),
+        }
     }
 
     pub fn set_waker(&self, waker: Arc<dyn Fn() + Send + Sync>) {
@@ -121,7 +138,9 @@ impl Hub {
         let Ok(sessions) = self.sessions.lock() else { return };
         for (host, session) in sessions.iter() {
             if Some(host.as_str()) != except {
-                let _ = session.tx.send(ControlMessage::GoAway { reason: format!("replica {} is shutting down", self.replica) });
+                let _ = session
+                    .tx
+                    .send(ControlMessage::GoAway { reason: format!("replica {} is shutting down", self.replica) });
             }
         }
     }
@@ -152,7 +171,9 @@ impl Hub {
         self.settle_missing(host, &running).await;
         for job_arn in &running {
             let keep = match self.job(job_arn).await {
-                Some((record, job)) => self.owns(host, &job) && job.settled_ms.is_none() && !finished(&job) && record.arn == *job_arn,
+                Some((record, job)) => {
+                    self.owns(host, &job) && job.settled_ms.is_none() && !finished(&job) && record.arn == *job_arn
+                }
                 None => false,
             };
             if keep {
