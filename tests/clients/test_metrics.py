@@ -334,3 +334,32 @@ def test_json_logs_carry_the_request_id_of_each_request(tmp_path):
     # Every request's lines name exactly one request id: the header's.
     assert all(len([s for s in r.get("spans", []) if s.get("name") == "request"]) == 1 for rs in by_id.values()
                for r in rs)
+
+
+def test_text_logs_are_coloured_only_on_a_terminal(tmp_path):
+    """`serve > file` (here: stderr into the harness's log file) writes plain text; the same
+    server writing to a terminal colours its levels, so the plain file is a choice, not a loss."""
+    import os
+    import pty
+
+    plain = sim_server(tmp_path / "plain", fleet=FLEET).start()
+    assert plain.stop() == 0, plain.log_tail()
+    text = plain.log_path.read_text()
+    assert "INFO" in text and "\x1b[" not in text, text[:400]
+
+    leader, follower = pty.openpty()
+    farm = sim_server(tmp_path / "tty", fleet=FLEET)
+    args = [str(binary()), "serve", "--listen", "127.0.0.1:0", *farm.store_args()]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=follower, stdin=subprocess.DEVNULL,
+                            env=clean_env())
+    os.close(follower)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"INFO" not in seen and time.monotonic() < deadline:
+            seen += os.read(leader, 65536)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        os.close(leader)
+    assert b"\x1b[" in seen, seen[:400]
