@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = engine::uploads::parse_test_spec(text);
+        let _ = host::uploads::parse_test_spec(text);
     }
 });

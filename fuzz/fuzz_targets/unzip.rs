@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let dest = dir.path().join("out");
-    let _ = engine::uploads::extract_zip(&zip, &dest, &engine::uploads::InspectLimits::default());
+    let _ = host::uploads::extract_zip(&zip, &dest, &host::uploads::InspectLimits::default());
     // Only the upload and the destination may exist next to each other.
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())

@@ -17,8 +17,8 @@ use domain::job::snapshot::{JobSnapshot, TestSnapshot};
 use domain::job::status::ExecutionResult;
 use domain::run::Job;
 
-use crate::default_specs::{buildable_spec, DefaultSpecInput, DeviceTarget, TestPackageForm};
-use crate::uploads::TestSpec;
+use host::default_specs::{buildable_spec, DefaultSpecInput, DeviceTarget, TestPackageForm};
+use host::uploads::TestSpec;
 
 const SETUP: usize = 0;
 const TESTS: usize = 1;

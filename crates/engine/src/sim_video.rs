@@ -7,7 +7,7 @@
 //! The frames come from the job's snapshot (its resolved timeline), so the video agrees
 //! with GetJob and ListTests, stops and timeouts included.
 //!
-//! The encoder is ffmpeg ([`crate::ffmpeg`]); without it there is no video and the job's
+//! The encoder is ffmpeg ([`host::ffmpeg`]); without it there is no video and the job's
 //! message says so ([`MISSING_FFMPEG`]). The encoded video is kept in the blob store once
 //! the job is final, so later downloads do not encode again.
 
@@ -70,7 +70,7 @@ pub fn frame_plan(snapshot: &JobSnapshot) -> Vec<Frame> {
     frames
 }
 
-pub use crate::ffmpeg::find as ffmpeg;
+pub use host::ffmpeg::find as ffmpeg;
 
 /// Whether a simulated job's snapshot should carry [`MISSING_FFMPEG`]: it wanted a video
 /// and, being final, would have one.
@@ -134,7 +134,7 @@ pub async fn encode(ffmpeg: &Path, frames: &[(Vec<u8>, i64)]) -> Result<Vec<u8>,
         "+faststart",
         "video.mp4",
     ];
-    crate::ffmpeg::run(ffmpeg, dir.path(), &args).await.map_err(VideoError::Ffmpeg)?;
+    host::ffmpeg::run(ffmpeg, dir.path(), &args).await.map_err(VideoError::Ffmpeg)?;
     let out = dir.path().join("video.mp4");
     Ok(tokio::fs::read(&out).await?)
 }

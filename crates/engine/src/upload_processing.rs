@@ -5,9 +5,9 @@
 //! [`resume`] inspects it again: nothing is lost, and inspecting twice is harmless.
 
 use crate::sim::{self, ScenarioSource};
-use crate::uploads::{inspect, InspectLimits, Inspection};
 use domain::resources::Upload;
 use domain::upload::{UploadKind, UploadStatus};
+use host::uploads::{inspect, InspectLimits, Inspection};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use store::blob::{BlobError, BlobStore};

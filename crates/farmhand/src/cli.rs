@@ -1,11 +1,11 @@
 //! The command line: `serve`, and the management commands that work on the same store.
 
-use crate::accounts;
-use crate::config::{ServeArgs, StoreArgs};
 use crate::output::{print_json, rfc3339, Format};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
+use server::accounts;
+use server::config::{ServeArgs, StoreArgs};
 use std::process::ExitCode;
 use std::sync::Arc;
 use store::Store;
@@ -19,11 +19,11 @@ pub struct Cli {
 
 impl Cli {
     /// How this command logs: the services (`serve`, `agent`) as configured, the others as text.
-    pub fn log_format(&self) -> crate::config::LogFormat {
+    pub fn log_format(&self) -> server::config::LogFormat {
         match &self.command {
             Command::Serve(args) => args.log_format(),
             Command::Agent(args) => args.log_format(),
-            _ => crate::config::LogFormat::default(),
+            _ => server::config::LogFormat::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ enum Command {
     /// Run the API server.
     Serve(Box<ServeArgs>),
     /// Run a device host: connect to a server and run the jobs of this machine's devices.
-    Agent(crate::agent::AgentArgs),
+    Agent(host::agent::AgentArgs),
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCommand),
@@ -131,8 +131,8 @@ enum BillingCommand {
         #[arg(long)]
         until: Option<String>,
         /// How to print the report.
-        #[arg(long, value_enum, default_value_t = crate::billing::Format::Table)]
-        output: crate::billing::Format,
+        #[arg(long, value_enum, default_value_t = server::billing::Format::Table)]
+        output: server::billing::Format,
         /// The same as `--output csv`.
         #[arg(long, conflicts_with = "output")]
         csv: bool,
@@ -309,8 +309,8 @@ impl Command {
     async fn run(self) -> Result<ExitCode> {
         let done = match self {
             Command::Runs(RunsCommand::Watch(args)) => return crate::watch::run(args).await,
-            Command::Serve(args) => crate::server::run(args.resolve()?).await,
-            Command::Agent(args) => crate::agent::run(args).await,
+            Command::Serve(args) => server::run(args.resolve()?).await,
+            Command::Agent(args) => host::agent::run(args).await,
             Command::Account(AccountCommand::Create { name, id, store }) => {
                 let store = open_store(&store).await?;
                 let (account, key) = accounts::create_account(store.as_ref(), &name, id, now_ms()).await?;
@@ -351,12 +351,12 @@ impl Command {
                 let store = open_store(&store).await?;
                 let query = store::LedgerQuery {
                     account_id: account,
-                    since_ms: since.as_deref().map(crate::billing::parse_instant).transpose()?,
-                    until_ms: until.as_deref().map(crate::billing::parse_instant).transpose()?,
+                    since_ms: since.as_deref().map(server::billing::parse_instant).transpose()?,
+                    until_ms: until.as_deref().map(server::billing::parse_instant).transpose()?,
                 };
                 let entries = store.billing_entries(&query).await?;
-                let format = if csv { crate::billing::Format::Csv } else { output };
-                crate::billing::write(&mut std::io::stdout().lock(), format, &entries)
+                let format = if csv { server::billing::Format::Csv } else { output };
+                server::billing::write(&mut std::io::stdout().lock(), format, &entries)
             }
             Command::UiToken { account, revoke: true, store, .. } => {
                 let store = open_store(&store).await?;
@@ -370,14 +370,14 @@ impl Command {
                 anyhow::ensure!(hours > 0.0 && hours <= 168.0, "--hours must be more than 0 and at most 168 (a week)");
                 let store = open_store(&store).await?;
                 anyhow::ensure!(store.account(&account).await?.is_some(), "no account {account}");
-                let key = crate::ui::session::SessionKey::load(store.as_ref()).await?;
-                let session = crate::ui::session::new_session(&account, None, now_ms(), (hours * 3_600_000.0) as i64);
+                let key = server::ui::session::SessionKey::load(store.as_ref()).await?;
+                let session = server::ui::session::new_session(&account, None, now_ms(), (hours * 3_600_000.0) as i64);
                 println!("{}", key.seal(&session));
                 Ok(())
             }
             Command::AgentToken(AgentTokenCommand::Create { host, store }) => {
                 let store = open_store(&store).await?;
-                let (token, text) = crate::agent_tokens::mint(&host, now_ms())?;
+                let (token, text) = server::agent_tokens::mint(&host, now_ms())?;
                 store.create_agent_token(&token).await?;
                 println!("token {} for host {host}", token.token_id);
                 println!("export FARMHAND_AGENT_TOKEN={text}");

@@ -59,7 +59,7 @@ impl ServiceError {
 /// fails the same way every time.
 pub fn is_transient(error: &anyhow::Error) -> bool {
     if let Some(e) = error.downcast_ref::<ServiceError>() {
-        return e.code == crate::server::THROTTLED_CODE
+        return e.code == server::THROTTLED_CODE
             || e.status == reqwest::StatusCode::TOO_MANY_REQUESTS
             || e.status.is_server_error();
     }
@@ -118,7 +118,7 @@ impl Client {
             .map(str::to_string)
             .or_else(|| env("AWS_REGION"))
             .or_else(|| env("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|| crate::config::DEFAULT_REGION.to_string());
+            .unwrap_or_else(|| server::config::DEFAULT_REGION.to_string());
         Ok(Self {
             endpoint: parsed,
             host,
@@ -170,7 +170,7 @@ impl Client {
             access_key_id: &self.access_key_id,
             secret: &self.secret,
             region: &self.region,
-            service: crate::server::SIGNING_SERVICE,
+            service: server::SIGNING_SERVICE,
             time: chrono::Utc::now(),
         };
         let signature = sign_headers(&parts, &params)?;

@@ -10,6 +10,7 @@ use crate::output::Format;
 use anyhow::{bail, Context, Result};
 use domain::arn::ResourceKind;
 use protocol::model::{Counters, ExecutionResult, ExecutionStatus, Job, Operation, Run};
+use protocol::progress::tests_done;
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -102,18 +103,6 @@ fn progress_of_run(run: &Run) -> Progress {
 
 fn progress_of_job(job: &Job) -> Progress {
     (job.status, job.result, job.counters.clone())
-}
-
-/// Tests that have ended (have a result), and all tests: what a progress bar shows.
-pub fn tests_ended(c: &Counters) -> (i32, i32) {
-    let n = |v: Option<i32>| v.unwrap_or(0);
-    let ended = n(c.passed) + n(c.failed) + n(c.warned) + n(c.errored) + n(c.stopped) + n(c.skipped);
-    (ended, n(c.total))
-}
-
-/// [`tests_ended`] of counters a job may not have yet; the dashboard's progress bars too.
-pub fn tests_done(counters: Option<&Counters>) -> (i32, i32) {
-    counters.map_or((0, 0), tests_ended)
 }
 
 fn status_str(status: Option<ExecutionStatus>) -> &'static str {
@@ -445,8 +434,6 @@ mod tests {
     #[test]
     fn progress_counts_tests_with_a_result() {
         let c = Counters { total: Some(5), passed: Some(1), failed: Some(1), stopped: Some(1), ..Counters::default() };
-        assert_eq!(tests_ended(&c), (3, 5));
-        assert_eq!(tests_done(None), (0, 0));
         assert_eq!(progress_bar(3, 5, 20), format!("{}{}", "█".repeat(12), "░".repeat(8)));
         assert_eq!(progress_bar(0, 0, 10), "░".repeat(10));
         assert_eq!(counters_summary(Some(&c)), "3/5 tests: 1 passed, 1 failed, 1 stopped");

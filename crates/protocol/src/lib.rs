@@ -10,12 +10,14 @@
 //! - [`decode`]: body → validated, typed operation input.
 //! - [`error`]: AWS JSON 1.1 error codes and bodies.
 //! - [`pagination`]: sealed keyset `nextToken`s.
+//! - [`progress`]: tests ended of all, from wire counters (progress bars).
 //! - [`sigv4`]: AWS Signature Version 4 verification (header and presigned-query forms).
 
 pub mod decode;
 pub mod error;
 pub mod model;
 pub mod pagination;
+pub mod progress;
 pub mod sigv4;
 
 pub use decode::decode_input;

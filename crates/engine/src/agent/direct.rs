@@ -14,8 +14,8 @@ use domain::run::{Job, Run};
 use store::blob::BlobStore;
 use store::{Record, Store, StoreError};
 
-use super::link::{JobLink, LinkError, Orders};
-use super::protocol::{Assignment, InputFile};
+use host::agent::link::{JobLink, LinkError, Orders};
+use host::agent::protocol::{Assignment, InputFile};
 
 /// Maps an upload ARN to its blob key (the API decides where uploads live).
 pub type UploadBlobKey = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -40,10 +40,9 @@ pub struct DirectLink {
     time_scale: f64,
 }
 
-impl From<StoreError> for LinkError {
-    fn from(e: StoreError) -> Self {
-        LinkError::Unavailable(e.to_string())
-    }
+/// The store failing is the link being unavailable: the host retries.
+fn unavailable(e: StoreError) -> LinkError {
+    LinkError::Unavailable(e.to_string())
 }
 
 fn decode<T: serde::de::DeserializeOwned>(record: &Record) -> Result<T, LinkError> {
@@ -62,13 +61,21 @@ impl DirectLink {
     }
 
     async fn job_record(&self, job_arn: &str) -> Result<Record, LinkError> {
-        self.store.get_any(job_arn).await?.ok_or_else(|| LinkError::Gone(format!("job {job_arn} no longer exists")))
+        self.store
+            .get_any(job_arn)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| LinkError::Gone(format!("job {job_arn} no longer exists")))
     }
 
     async fn input(&self, arn: &Option<String>) -> Result<(Option<InputFile>, Option<Upload>), LinkError> {
         let Some(arn) = arn else { return Ok((None, None)) };
-        let record =
-            self.store.get_any(arn).await?.ok_or_else(|| LinkError::Gone(format!("upload {arn} no longer exists")))?;
+        let record = self
+            .store
+            .get_any(arn)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| LinkError::Gone(format!("upload {arn} no longer exists")))?;
         let upload: Upload = decode(&record)?;
         let file_name =
             Some(upload.name.clone()).filter(|n| !n.is_empty() && !n.contains('/')).unwrap_or_else(|| "upload".into());
@@ -104,7 +111,7 @@ impl DirectLink {
             match self.store.update(&updated).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(unavailable(e)),
             }
         }
     }
@@ -137,7 +144,8 @@ impl DirectLink {
         let run_record = self
             .store
             .get(&record.account_id, &run_arn)
-            .await?
+            .await
+            .map_err(unavailable)?
             .ok_or_else(|| LinkError::Gone("the run is gone".into()))?;
         Ok((run_arn, decode(&run_record)?))
     }
@@ -159,7 +167,7 @@ impl JobLink for DirectLink {
         let region = run_arn.parse::<domain::arn::Arn>().map(|a| a.region).unwrap_or_default();
         let spec = match &run.test_spec_arn {
             // A curated spec holds the default, which is made for each job (the app, device).
-            Some(arn) if !crate::default_specs::runs_default_spec(&region, Some(arn)) => {
+            Some(arn) if !host::default_specs::runs_default_spec(&region, Some(arn)) => {
                 let key =
                     (self.upload_blob_key)(arn).ok_or_else(|| LinkError::Gone(format!("no stored file for {arn}")))?;
                 let bytes = read_small(&self.blobs, &key).await?;
@@ -167,7 +175,7 @@ impl JobLink for DirectLink {
             }
             _ => None,
         };
-        let app_package = app_upload.as_ref().and_then(crate::default_specs::app_package_name);
+        let app_package = app_upload.as_ref().and_then(host::default_specs::app_package_name);
         Ok(Assignment {
             job_arn: job_arn.to_string(),
             account: record.account_id,

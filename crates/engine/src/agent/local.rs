@@ -9,8 +9,8 @@ use domain::run::Job;
 use store::Record;
 
 use super::hosts::Hosts;
-use super::link::Orders;
-use crate::executor::Executor;
+use host::agent::link::Orders;
+use host::executor::Executor;
 
 pub struct LocalHosts {
     executor: Arc<Executor>,

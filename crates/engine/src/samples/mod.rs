@@ -1,16 +1,11 @@
 //! Performance samples of a job (ListSamples): one time series per measured SampleType.
 //!
-//! - [`series`]: the measured types and the series' download format.
-//! - [`sim`]: a simulated job's series, derived from its snapshot.
-//! - [`host`]: sampling a host job's phase as it runs.
-//! - [`procfs`]: reading a host job's processes and network from `/proc`.
+//! A real job's series are measured on its host ([`host::samples`]) and stored; a simulated
+//! job's are derived from its snapshot ([`sim`]).
 
-pub mod host;
-pub mod procfs;
-pub mod series;
 pub mod sim;
 
-pub use series::{SampleKind, Series};
+pub use host::samples::{SampleKind, Series};
 
 use domain::job::snapshot::JobSnapshot;
 use domain::run::Job;

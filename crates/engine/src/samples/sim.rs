@@ -2,8 +2,8 @@
 //! runs than between tests. Derived from the snapshot and the job's id alone, so a download
 //! is the same after a restart and consistent with the job's reported timing.
 
-use super::series::{SampleKind, Series};
 use domain::job::snapshot::JobSnapshot;
+use host::samples::{SampleKind, Series};
 
 /// One point per second of device time, thinned so a long job's series stays chartable.
 const MAX_POINTS: i64 = 3600;

@@ -1,0 +1,90 @@
+//! The files of a job a host runs: its uploads (down) and its output and artifacts (up),
+//! streamed, and only for jobs on the host's own devices.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::TryStreamExt;
+
+use super::host_of;
+use crate::AppState;
+
+#[derive(serde::Deserialize)]
+pub struct InputQuery {
+    job: String,
+    upload: String,
+}
+
+#[derive(serde::Deserialize)]
+pub struct JobQuery {
+    job: String,
+    index: Option<u32>,
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, message.into()).into_response()
+}
+
+async fn owner(state: &AppState, headers: &HeaderMap, job: &str) -> Result<(), Response> {
+    let host = host_of(state, headers).await.map_err(|(s, m)| refuse(s, m))?;
+    state.hub.check_owner(&host, job).await.map_err(|m| refuse(StatusCode::FORBIDDEN, m))
+}
+
+/// `GET /agent/v1/input?job=…&upload=…`: one of the job's uploads.
+pub async fn input(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<InputQuery>) -> Response {
+    if let Err(r) = owner(&state, &headers, &q.job).await {
+        return r;
+    }
+    let Some(key) = state.hub.input_key(&q.job, &q.upload).await else {
+        return refuse(StatusCode::NOT_FOUND, format!("{} is not an upload of this job's run", q.upload));
+    };
+    match state.blobs.get_stream(&key).await {
+        Ok(stream) => Body::from_stream(stream).into_response(),
+        Err(e) => refuse(StatusCode::NOT_FOUND, e.to_string()),
+    }
+}
+
+/// `PUT /agent/v1/output?job=…`: the job's whole output so far.
+pub async fn output(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<JobQuery>,
+    body: Body,
+) -> Response {
+    if let Err(r) = owner(&state, &headers, &q.job).await {
+        return r;
+    }
+    let Ok(arn) = q.job.parse::<domain::arn::Arn>() else { return refuse(StatusCode::BAD_REQUEST, "bad job ARN") };
+    store_body(&state, &engine::agent::direct::live_output_key(&arn), body).await
+}
+
+/// `PUT /agent/v1/artifact?job=…&index=N`: one of the job's artifacts; answers its key.
+pub async fn artifact(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<JobQuery>,
+    body: Body,
+) -> Response {
+    if let Err(r) = owner(&state, &headers, &q.job).await {
+        return r;
+    }
+    let (Ok(arn), Some(index)) = (q.job.parse::<domain::arn::Arn>(), q.index) else {
+        return refuse(StatusCode::BAD_REQUEST, "bad job ARN or missing index");
+    };
+    let key = engine::agent::direct::artifact_key(&arn, index);
+    match store_body(&state, &key, body).await {
+        r if r.status().is_success() => key.into_response(),
+        r => r,
+    }
+}
+
+async fn store_body(state: &AppState, key: &str, body: Body) -> Response {
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    match state.blobs.put_stream(key, stream, u64::MAX).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, format!("storing {key}: {e}")),
+    }
+}
