@@ -1,6 +1,6 @@
 //! Curated test specs: one upload per custom-environment test type that farmhand offers in
 //! every project (category CURATED), as AWS offers its "Default TestSpec for …" uploads.
-//! Each holds farmhand's own default spec for its test type (engine::default_specs).
+//! Each holds farmhand's own default spec for its test type (host::default_specs).
 //!
 //! Their ARNs are account-less, `arn:aws:devicefarm:REGION::upload:UUID`. Where public
 //! material shows which of AWS's curated specs an id is (AWS's own examples pass them as

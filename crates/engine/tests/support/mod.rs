@@ -1,6 +1,6 @@
 //! Fixtures shared by the scheduler tests and the benchmark: a farm (database, fleet,
 //! account, manual clock) on which runs, jobs and stops are recorded exactly as the API
-//! records them (`farmhand/src/api/runs/schedule.rs` and `stop.rs`), so the scheduler reads
+//! records them (`server/src/api/runs/schedule.rs` and `stop.rs`), so the scheduler reads
 //! what it reads in production.
 
 // Each test binary, and the benchmark, uses a different part of this.
