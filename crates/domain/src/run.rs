@@ -119,6 +119,14 @@ pub struct JobArtifact {
     pub blob_key: Option<String>,
 }
 
+impl Run {
+    /// Records a StopRun at `at_ms` with the server's grace (ms) unless the run has one
+    /// already; whether it was recorded. Its jobs get the same instant and grace.
+    pub fn request_stop(&mut self, at_ms: i64, grace_ms: i64) -> bool {
+        crate::job::stop::record_first_stop(&mut self.stop_requested_ms, &mut self.stop_grace_ms, at_ms, grace_ms)
+    }
+}
+
 impl Job {
     /// Records a StopJob/StopRun at `at_ms` with the server's grace (ms) unless the job has
     /// one already; whether it was recorded (`job::stop::record_first_stop`).

@@ -22,6 +22,9 @@ pub enum StoreError {
     /// with an unknown billing method): a bug in the caller, not a runtime condition.
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// The account already has as many records of the kind as its limit allows.
+    #[error("the account's limit of {limit} is reached")]
+    LimitReached { limit: i64 },
     /// A fenced write found its lease taken over by another holder.
     #[error("the lease is held by another holder")]
     LeaseLost,

@@ -81,6 +81,10 @@ pub trait Store: Send + Sync {
     /// [`Store::insert`] of each, all or nothing: records that only make sense together (a
     /// run and its jobs) are never left in part by a crash or a failed write.
     async fn insert_all(&self, records: &[Record]) -> Result<(), StoreError>;
+    /// [`Store::insert`] unless the account already has `max` records of the record's kind
+    /// under the same parent ([`StoreError::LimitReached`], nothing written): the count and
+    /// the insert are one step, so concurrent creates never pass a limit.
+    async fn insert_limited(&self, record: &Record, max: i64) -> Result<(), StoreError>;
     /// The record if it exists and belongs to `account_id`.
     async fn get(&self, account_id: &str, arn: &str) -> Result<Option<Record>, StoreError>;
     /// The record whoever owns it: for the engine, which works across accounts.
@@ -95,12 +99,17 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Conflict`] if the version moved, [`StoreError::NotFound`] if the record
     /// is gone. The key columns (`arn`, `account_id`, `kind`, `created_ms`) never change.
     async fn update(&self, record: &Record) -> Result<Record, StoreError>;
+    /// [`Store::update`] of every record in one transaction: all land, or none does and the
+    /// error is the first failing record's. For changes that only make sense together (a
+    /// run's stop and its jobs').
+    async fn update_all(&self, records: &[Record]) -> Result<Vec<Record>, StoreError>;
     /// Deletes the record and its tags; false if it did not exist for this account.
-    /// Children are left alone: callers that cascade call [`Store::delete_children`] first.
+    /// Children are left alone: [`Store::delete_tree`] takes them too.
     async fn delete(&self, account_id: &str, arn: &str) -> Result<bool, StoreError>;
-    /// Deletes, with their tags, every record reachable from `parent_arn` through
-    /// `parent_arn` links (children, grandchildren…), and returns how many.
-    async fn delete_children(&self, account_id: &str, parent_arn: &str) -> Result<u64, StoreError>;
+    /// Deletes the record and, with their tags, every record reachable from it through
+    /// `parent_arn` links (a project's runs, jobs, uploads…), in one transaction; false if it
+    /// did not exist for this account.
+    async fn delete_tree(&self, account_id: &str, arn: &str) -> Result<bool, StoreError>;
     /// How many `kind` records the account has (under `parent_arn` if given): for limits.
     async fn count(&self, account_id: &str, kind: &str, parent_arn: Option<&str>) -> Result<i64, StoreError>;
 

@@ -52,6 +52,9 @@ store_suite!(
     access_keys_crud_and_revoke,
     insert_get_and_duplicate,
     insert_all_is_all_or_nothing,
+    insert_limited_stops_at_the_limit,
+    insert_limited_holds_under_concurrency,
+    update_all_is_all_or_nothing,
     accounts_are_isolated,
     list_orders_and_paginates,
     list_filters_by_parent_and_kind,
@@ -61,7 +64,7 @@ store_suite!(
     concurrent_updates_from_one_version_have_one_winner,
     concurrent_increments_lose_nothing,
     delete_removes_tags,
-    delete_children_cascades_down_the_tree,
+    delete_tree_takes_the_record_and_everything_below,
     count_by_kind_and_parent,
     tags_upsert_sort_and_remove,
     tag_limit_is_atomic,
@@ -228,6 +231,77 @@ async fn insert_all_is_all_or_nothing(h: &Harness) {
     assert_eq!(s.get(ACC, "arn:run/2").await.unwrap(), Some(jobs[2].clone()));
 }
 
+async fn insert_limited_stops_at_the_limit(h: &Harness) {
+    let s = h.store();
+    s.create_account(&account(ACC, 1)).await.unwrap();
+    for i in 0..2 {
+        s.insert_limited(&record(ACC, "upload", &format!("arn:p1/{i}"), Some("arn:p1"), i), 2).await.unwrap();
+    }
+    let third = record(ACC, "upload", "arn:p1/2", Some("arn:p1"), 2);
+    assert!(matches!(s.insert_limited(&third, 2).await, Err(StoreError::LimitReached { limit: 2 })));
+    assert_eq!(s.get(ACC, "arn:p1/2").await.unwrap(), None, "nothing written past the limit");
+    // The limit counts the kind under the same parent only.
+    s.insert_limited(&record(ACC, "upload", "arn:p2/0", Some("arn:p2"), 3), 2).await.unwrap();
+    s.insert_limited(&record(ACC, "pool", "arn:p1/pool", Some("arn:p1"), 4), 2).await.unwrap();
+    // An account the store does not have has no room at all.
+    let stray = record(OTHER, "project", "arn:stray", None, 5);
+    assert!(matches!(s.insert_limited(&stray, 10).await, Err(StoreError::NotFound)));
+}
+
+async fn insert_limited_holds_under_concurrency(h: &Harness) {
+    let s = h.store_arc();
+    s.create_account(&account(ACC, 1)).await.unwrap();
+    // Several rounds, because a missing serialisation shows only in some interleavings.
+    for round in 0..5 {
+        let parent = format!("arn:limited/{round}");
+        let tasks: Vec<_> = (0..24)
+            .map(|i| {
+                let s = s.clone();
+                let r = record(ACC, "project", &format!("{parent}/{i}"), Some(&parent), i);
+                tokio::spawn(async move { s.insert_limited(&r, 7).await })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) => ok += 1,
+                Err(StoreError::LimitReached { limit: 7 }) => {}
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!(ok, 7, "24 concurrent creates under a limit of 7");
+        assert_eq!(s.count(ACC, "project", Some(&parent)).await.unwrap(), 7);
+    }
+}
+
+async fn update_all_is_all_or_nothing(h: &Harness) {
+    let s = h.store();
+    let run = record(ACC, "run", "arn:run", None, 1);
+    let jobs: Vec<Record> =
+        (0..3).map(|i| record(ACC, "job", &format!("arn:run/{i}"), Some("arn:run"), 2 + i)).collect();
+    s.insert_all(&[vec![run.clone()], jobs.clone()].concat()).await.unwrap();
+
+    let stopped = |r: &Record| Record { status: Some("STOPPING".into()), ..r.clone() };
+    let mut batch: Vec<Record> = std::iter::once(&run).chain(&jobs).map(stopped).collect();
+    // Someone else moved the last job on: nothing of the batch lands.
+    s.update(&Record { name: "moved".into(), ..jobs[2].clone() }).await.unwrap();
+    assert!(matches!(s.update_all(&batch).await, Err(StoreError::Conflict)));
+    assert_eq!(s.get(ACC, "arn:run").await.unwrap(), Some(run.clone()));
+    assert_eq!(s.get(ACC, "arn:run/0").await.unwrap(), Some(jobs[0].clone()));
+
+    batch[3] = stopped(&s.get(ACC, "arn:run/2").await.unwrap().unwrap());
+    let written = s.update_all(&batch).await.unwrap();
+    for (w, b) in written.iter().zip(&batch) {
+        assert_eq!(w.version, b.version + 1);
+        assert_eq!(s.get(ACC, &w.arn).await.unwrap().as_ref(), Some(w));
+    }
+    // A record that is gone is named as such, and again nothing lands.
+    s.delete(ACC, "arn:run/1").await.unwrap();
+    let again: Vec<Record> = written.iter().map(|r| Record { name: "again".into(), ..r.clone() }).collect();
+    assert!(matches!(s.update_all(&again).await, Err(StoreError::NotFound)));
+    assert_eq!(s.get(ACC, "arn:run").await.unwrap(), Some(written[0].clone()));
+}
+
 async fn accounts_are_isolated(h: &Harness) {
     let s = h.store();
     let mine = record(ACC, "project", "arn:mine", None, 1);
@@ -243,7 +317,7 @@ async fn accounts_are_isolated(h: &Harness) {
     theirs.name = "hijacked".to_owned();
     assert!(matches!(s.update(&theirs).await, Err(StoreError::NotFound)));
     assert!(!s.delete(OTHER, "arn:mine").await.unwrap());
-    assert_eq!(s.delete_children(OTHER, "arn:mine").await.unwrap(), 0);
+    assert!(!s.delete_tree(OTHER, "arn:mine").await.unwrap());
 
     assert_eq!(s.get(ACC, "arn:mine").await.unwrap(), Some(mine));
     assert_eq!(s.count(ACC, "run", Some("arn:mine")).await.unwrap(), 1);
@@ -464,7 +538,7 @@ async fn delete_removes_tags(h: &Harness) {
     assert!(s.tags("arn:p").await.unwrap().is_empty());
 }
 
-async fn delete_children_cascades_down_the_tree(h: &Harness) {
+async fn delete_tree_takes_the_record_and_everything_below(h: &Harness) {
     let s = h.store();
     let tree = [
         ("project", "arn:proj", None),
@@ -481,16 +555,16 @@ async fn delete_children_cascades_down_the_tree(h: &Harness) {
         s.put_tags(arn, &[tag("k", arn)]).await.unwrap();
     }
 
-    assert_eq!(s.delete_children(ACC, "arn:proj").await.unwrap(), 5);
-    for arn in ["arn:up", "arn:run", "arn:job", "arn:suite", "arn:test"] {
+    assert!(s.delete_tree(ACC, "arn:proj").await.unwrap());
+    for arn in ["arn:proj", "arn:up", "arn:run", "arn:job", "arn:suite", "arn:test"] {
         assert_eq!(s.get(ACC, arn).await.unwrap(), None, "{arn}");
         assert!(s.tags(arn).await.unwrap().is_empty(), "{arn}");
     }
-    for arn in ["arn:proj", "arn:proj2", "arn:run2"] {
+    for arn in ["arn:proj2", "arn:run2"] {
         assert!(s.get(ACC, arn).await.unwrap().is_some(), "{arn} is not below arn:proj");
         assert_eq!(s.tags(arn).await.unwrap().len(), 1);
     }
-    assert_eq!(s.delete_children(ACC, "arn:proj").await.unwrap(), 0);
+    assert!(!s.delete_tree(ACC, "arn:proj").await.unwrap(), "already gone");
 }
 
 async fn count_by_kind_and_parent(h: &Harness) {

@@ -88,6 +88,9 @@ impl Store for PausingStore {
     async fn insert_all(&self, records: &[Record]) -> Result<(), StoreError> {
         self.inner.insert_all(records).await
     }
+    async fn insert_limited(&self, record: &Record, max: i64) -> Result<(), StoreError> {
+        self.inner.insert_limited(record, max).await
+    }
     async fn get(&self, account_id: &str, arn: &str) -> Result<Option<Record>, StoreError> {
         self.inner.get(account_id, arn).await
     }
@@ -106,6 +109,9 @@ impl Store for PausingStore {
     }
     async fn update(&self, record: &Record) -> Result<Record, StoreError> {
         self.inner.update(record).await
+    }
+    async fn update_all(&self, records: &[Record]) -> Result<Vec<Record>, StoreError> {
+        self.inner.update_all(records).await
     }
     async fn acquire_lease(
         &self,
@@ -129,8 +135,8 @@ impl Store for PausingStore {
     async fn delete(&self, account_id: &str, arn: &str) -> Result<bool, StoreError> {
         self.inner.delete(account_id, arn).await
     }
-    async fn delete_children(&self, account_id: &str, parent_arn: &str) -> Result<u64, StoreError> {
-        self.inner.delete_children(account_id, parent_arn).await
+    async fn delete_tree(&self, account_id: &str, arn: &str) -> Result<bool, StoreError> {
+        self.inner.delete_tree(account_id, arn).await
     }
     async fn count(&self, account_id: &str, kind: &str, parent_arn: Option<&str>) -> Result<i64, StoreError> {
         self.inner.count(account_id, kind, parent_arn).await

@@ -126,10 +126,9 @@ pub async fn create(ctx: &Ctx, req: wire::CreateDevicePoolRequest) -> Result<wir
     let rules = rules_from_wire(&req.rules)?;
     check_max_devices(req.max_devices)?;
     let limit = ctx.account.settings.limits.max_device_pools_per_project;
-    ctx.check_limit(ResourceKind::DevicePool, Some(&project_arn), Some(limit.into())).await?;
     let arn = project_arn.child(ResourceKind::DevicePool, &uuid::Uuid::new_v4().to_string());
     let pool = DevicePool { name: req.name, description: req.description, rules, max_devices: req.max_devices };
-    let record = ctx.insert(&arn, Some(&project_arn), &pool.name, None, &pool).await?;
+    let record = ctx.insert_limited(&arn, Some(&project_arn), &pool.name, None, &pool, limit.into()).await?;
     Ok(wire::CreateDevicePoolResult { device_pool: Some(private_to_wire(&record, pool)) })
 }
 

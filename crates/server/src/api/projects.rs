@@ -65,7 +65,6 @@ pub async fn load(ctx: &Ctx, arn: &str) -> Result<(Arn, Record, Project), ApiErr
 
 pub async fn create(ctx: &Ctx, req: wire::CreateProjectRequest) -> Result<wire::CreateProjectResult, ApiError> {
     check_job_timeout(ctx, req.default_job_timeout_minutes, "defaultJobTimeoutMinutes")?;
-    ctx.check_limit(ResourceKind::Project, None, Some(ctx.account.settings.limits.max_projects.into())).await?;
     let arn = ctx.arn(ResourceKind::Project, uuid::Uuid::new_v4().to_string());
     let project = Project {
         name: req.name,
@@ -74,7 +73,8 @@ pub async fn create(ctx: &Ctx, req: wire::CreateProjectRequest) -> Result<wire::
         environment_variables: variables_from_wire(req.environment_variables.as_deref().unwrap_or_default())?,
         execution_role_arn: req.execution_role_arn,
     };
-    let record = ctx.insert(&arn, None, &project.name, None, &project).await?;
+    let limit = ctx.account.settings.limits.max_projects.into();
+    let record = ctx.insert_limited(&arn, None, &project.name, None, &project, limit).await?;
     Ok(wire::CreateProjectResult { project: Some(to_wire(&record, project)) })
 }
 
@@ -125,8 +125,12 @@ pub async fn update(ctx: &Ctx, req: wire::UpdateProjectRequest) -> Result<wire::
 
 pub async fn delete(ctx: &Ctx, req: wire::DeleteProjectRequest) -> Result<wire::DeleteProjectResult, ApiError> {
     let (arn, _, _) = load(ctx, &req.arn).await?;
-    super::uploads::delete_blobs_of_project(ctx, &arn).await?;
-    ctx.state.store.delete_children(&ctx.account.id, &arn.to_string()).await.map_err(|e| ctx.internal(e))?;
-    ctx.remove(&arn).await?;
+    let uploads = super::uploads::uploads_of_project(ctx, &arn).await?;
+    // The records go first, all at once: a crash after it leaves stored files nothing names
+    // (garbage), never an upload whose file is gone.
+    ctx.remove_tree(&arn).await?;
+    for upload in &uploads {
+        super::uploads::delete_blobs(ctx, upload).await?;
+    }
     Ok(wire::DeleteProjectResult {})
 }

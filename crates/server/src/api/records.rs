@@ -156,6 +156,17 @@ impl Ctx {
         Err(self.internal(format!("gave up updating {arn} after repeated conflicts")))
     }
 
+    /// Deletes the caller's record at `arn` and everything under it (a run's jobs, suites and
+    /// tests; a project's runs, uploads and pools) in one step; one that a concurrent request
+    /// deleted first is not found, as it would be a moment later.
+    pub async fn remove_tree(&self, arn: &Arn) -> Result<(), ApiError> {
+        match self.state.store.delete_tree(&self.account.id, &arn.to_string()).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(not_found(arn.kind, &arn.to_string())),
+            Err(e) => Err(self.internal(e)),
+        }
+    }
+
     /// Deletes the caller's record at `arn`; one that a concurrent request deleted first is
     /// not found, as it would be a moment later.
     pub async fn remove(&self, arn: &Arn) -> Result<(), ApiError> {
@@ -203,27 +214,27 @@ impl Ctx {
         })
     }
 
-    /// Refuses to create one more `kind` under `parent` when the account's limit is reached.
-    pub async fn check_limit(
+    /// [`Ctx::insert`] unless the account already has `limit` records of the kind under the
+    /// same parent: LimitExceededException then, counted and inserted as one step so that
+    /// concurrent creates never pass the limit.
+    pub async fn insert_limited<T: Serialize>(
         &self,
-        kind: ResourceKind,
+        arn: &Arn,
         parent: Option<&Arn>,
-        limit: Option<i64>,
-    ) -> Result<(), ApiError> {
-        let Some(limit) = limit else { return Ok(()) };
-        let count = self
-            .state
-            .store
-            .count(&self.account.id, kind.as_str(), parent.map(Arn::to_string).as_deref())
-            .await
-            .map_err(|e| self.internal(e))?;
-        if count >= limit {
-            return Err(ApiError::limit_exceeded(format!(
+        name: &str,
+        status: Option<&str>,
+        value: &T,
+        limit: i64,
+    ) -> Result<Record, ApiError> {
+        let record = self.new_record(arn, parent, name, status, value)?;
+        match self.state.store.insert_limited(&record, limit).await {
+            Ok(()) => Ok(record),
+            Err(store::StoreError::LimitReached { limit }) => Err(ApiError::limit_exceeded(format!(
                 "The account's limit of {limit} {} resources has been reached.",
-                kind.as_str()
-            )));
+                arn.kind.as_str()
+            ))),
+            Err(e) => Err(self.internal(e)),
         }
-        Ok(())
     }
 }
 

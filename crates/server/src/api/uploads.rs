@@ -97,7 +97,6 @@ pub async fn create(ctx: &Ctx, req: wire::CreateUploadRequest) -> Result<wire::C
     let upload_type = req.r#type.as_str().parse::<UploadType>().map_err(|e| ApiError::argument(e.to_string()))?;
     validate_new_upload(&req.name, upload_type).map_err(|e| ApiError::argument(e.to_string()))?;
     let limit = ctx.account.settings.limits.max_uploads_per_project;
-    ctx.check_limit(ResourceKind::Upload, Some(&project_arn), Some(limit.into())).await?;
     let arn = project_arn.child(ResourceKind::Upload, &uuid::Uuid::new_v4().to_string());
     let now = ctx.state.now_ms();
     let upload = Upload {
@@ -112,7 +111,9 @@ pub async fn create(ctx: &Ctx, req: wire::CreateUploadRequest) -> Result<wire::C
         url_expires_ms: now + URL_VALIDITY_SECS as i64 * 1000,
         size_bytes: None,
     };
-    let record = ctx.insert(&arn, Some(&project_arn), &upload.name, Some(upload.status.as_str()), &upload).await?;
+    let record = ctx
+        .insert_limited(&arn, Some(&project_arn), &upload.name, Some(upload.status.as_str()), &upload, limit.into())
+        .await?;
     Ok(wire::CreateUploadResult { upload: Some(to_wire(&record, upload)) })
 }
 
@@ -202,24 +203,24 @@ pub async fn delete(ctx: &Ctx, req: wire::DeleteUploadRequest) -> Result<wire::D
 }
 
 /// Removes an upload's file and what was kept from it (a test package's scenario).
-async fn delete_blobs(ctx: &Ctx, arn: &Arn) -> Result<(), ApiError> {
+pub async fn delete_blobs(ctx: &Ctx, arn: &Arn) -> Result<(), ApiError> {
     let key = blob_key(arn);
     ctx.state.blobs.delete(&key).await.map_err(|e| ctx.internal(e))?;
     engine::sim::stored::forget(&ctx.state.blobs, &key).await.map_err(|e| ctx.internal(e))
 }
 
-/// Removes the stored files of every upload of a project that is being deleted.
-pub async fn delete_blobs_of_project(ctx: &Ctx, project: &Arn) -> Result<(), ApiError> {
+/// Every upload of a project, for removing their stored files once the project is deleted.
+pub async fn uploads_of_project(ctx: &Ctx, project: &Arn) -> Result<Vec<Arn>, ApiError> {
+    let mut arns = Vec::new();
     let mut token = None;
     loop {
         let (records, next) = ctx.page("DeleteProject", ResourceKind::Upload, Some(project), token.as_deref()).await?;
         for r in records {
-            let arn: Arn = r.arn.parse().map_err(|e| ctx.internal(e))?;
-            delete_blobs(ctx, &arn).await?;
+            arns.push(r.arn.parse().map_err(|e| ctx.internal(e))?);
         }
         match next {
             Some(t) => token = Some(t),
-            None => return Ok(()),
+            None => return Ok(arns),
         }
     }
 }

@@ -191,6 +191,10 @@ impl Store for SqlStore {
         records::insert_all(&self.pool, records).await
     }
 
+    async fn insert_limited(&self, record: &Record, max: i64) -> Result<(), StoreError> {
+        records::insert_limited(&self.pool, record, max).await
+    }
+
     async fn get(&self, account_id: &str, arn: &str) -> Result<Option<Record>, StoreError> {
         records::get(&self.pool, Some(account_id), arn).await
     }
@@ -211,12 +215,16 @@ impl Store for SqlStore {
         records::update(&self.pool, record).await
     }
 
+    async fn update_all(&self, records: &[Record]) -> Result<Vec<Record>, StoreError> {
+        records::update_all(&self.pool, records).await
+    }
+
     async fn delete(&self, account_id: &str, arn: &str) -> Result<bool, StoreError> {
         records::delete(&self.pool, account_id, arn).await
     }
 
-    async fn delete_children(&self, account_id: &str, parent_arn: &str) -> Result<u64, StoreError> {
-        records::delete_children(&self.pool, account_id, parent_arn).await
+    async fn delete_tree(&self, account_id: &str, arn: &str) -> Result<bool, StoreError> {
+        records::delete_tree(&self.pool, account_id, arn).await
     }
 
     async fn count(&self, account_id: &str, kind: &str, parent_arn: Option<&str>) -> Result<i64, StoreError> {

@@ -44,6 +44,28 @@ pub(crate) async fn insert_all(pool: &AnyPool, records: &[Record]) -> Result<(),
     Ok(())
 }
 
+/// [`insert`] unless the account already has `max` records of the record's kind under the
+/// same parent: [`StoreError::LimitReached`] then, and nothing is written. Exact under
+/// concurrency: the transaction first writes the account's row, which serialises the
+/// account's limited inserts (SQLite's write lock; a row lock on PostgreSQL that the next
+/// one waits for before it counts).
+pub(crate) async fn insert_limited(pool: &AnyPool, r: &Record, max: i64) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let account = sqlx::query("UPDATE accounts SET id = id WHERE id = $1").bind(r.account_id.as_str()).execute(&mut *tx).await?;
+    if account.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound);
+    }
+    let n = count(&mut *tx, &r.account_id, &r.kind, r.parent_arn.as_deref()).await?;
+    if n >= max {
+        tx.rollback().await?;
+        return Err(StoreError::LimitReached { limit: max });
+    }
+    insert_one(&mut *tx, r).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 async fn insert_one<'c, E>(exec: E, r: &Record) -> Result<(), StoreError>
 where
     E: Executor<'c, Database = Any>,
@@ -174,6 +196,20 @@ pub(crate) async fn update(pool: &AnyPool, r: &Record) -> Result<Record, StoreEr
     }
 }
 
+/// [`update`] of every record in one transaction: all land on their versions, or none does
+/// and the first that could not land says why.
+pub(crate) async fn update_all(pool: &AnyPool, records: &[Record]) -> Result<Vec<Record>, StoreError> {
+    let mut tx = pool.begin().await?;
+    for r in records {
+        if !write_version(&mut *tx, r).await? {
+            tx.rollback().await?;
+            return Err(why_not_written(pool, r).await?);
+        }
+    }
+    tx.commit().await?;
+    Ok(records.iter().map(bumped).collect())
+}
+
 /// The optimistic write behind [`update`], on any executor so a transaction can include it;
 /// false if nothing matched (the version moved, or the record is gone).
 pub(super) async fn write_version<'c, E>(exec: E, r: &Record) -> Result<bool, StoreError>
@@ -228,7 +264,10 @@ pub(crate) async fn delete(pool: &AnyPool, account_id: &str, arn: &str) -> Resul
     Ok(true)
 }
 
-pub(crate) async fn delete_children(pool: &AnyPool, account_id: &str, parent_arn: &str) -> Result<u64, StoreError> {
+/// Deletes the record at `arn` and, with their tags, every record reachable from it through
+/// `parent_arn` links (children, grandchildren…), in one transaction; false if `arn` is not
+/// the account's.
+pub(crate) async fn delete_tree(pool: &AnyPool, account_id: &str, arn: &str) -> Result<bool, StoreError> {
     // Follows parent_arn links rather than ARN prefixes: a run's ARN does not prefix its
     // project's, but every child names its parent. UNION (not UNION ALL) ends the recursion
     // even if bad data made a cycle. Deleting with RETURNING takes the set once, so a child
@@ -236,20 +275,24 @@ pub(crate) async fn delete_children(pool: &AnyPool, account_id: &str, parent_arn
     let mut tx = pool.begin().await?;
     let rows = sqlx::query(
         "WITH RECURSIVE doomed(arn) AS ( \
-             SELECT arn FROM resources WHERE parent_arn = $1 AND account_id = $2 \
+             SELECT arn FROM resources WHERE arn = $1 AND account_id = $2 \
              UNION \
              SELECT r.arn FROM resources r JOIN doomed d ON r.parent_arn = d.arn WHERE r.account_id = $2 \
          ) \
          DELETE FROM resources WHERE arn IN (SELECT arn FROM doomed) RETURNING arn",
     )
-    .bind(parent_arn)
+    .bind(arn)
     .bind(account_id)
     .fetch_all(&mut *tx)
     .await?;
     let arns = rows.iter().map(|r| r.try_get::<String, _>("arn")).collect::<Result<Vec<_>, _>>()?;
+    if arns.is_empty() {
+        tx.rollback().await?;
+        return Ok(false);
+    }
     delete_tags_of(&mut tx, &arns).await?;
     tx.commit().await?;
-    Ok(arns.len() as u64)
+    Ok(true)
 }
 
 async fn delete_tags_of(tx: &mut Transaction<'_, Any>, arns: &[String]) -> Result<(), StoreError> {
@@ -264,12 +307,15 @@ async fn delete_tags_of(tx: &mut Transaction<'_, Any>, arns: &[String]) -> Resul
     Ok(())
 }
 
-pub(crate) async fn count(
-    pool: &AnyPool,
+pub(crate) async fn count<'c, E>(
+    exec: E,
     account_id: &str,
     kind: &str,
     parent_arn: Option<&str>,
-) -> Result<i64, StoreError> {
+) -> Result<i64, StoreError>
+where
+    E: Executor<'c, Database = Any>,
+{
     let mut sql = Sql::new("SELECT COUNT(*) AS n FROM resources WHERE account_id = ");
     let p = sql.arg(account_id);
     sql.push(&p);
@@ -279,7 +325,7 @@ pub(crate) async fn count(
         let p = sql.arg(parent);
         sql.push(" AND parent_arn = ").push(&p);
     }
-    let row = sql.query().fetch_one(pool).await?;
+    let row = sql.query().fetch_one(exec).await?;
     Ok(row.try_get("n")?)
 }
 

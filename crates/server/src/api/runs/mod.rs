@@ -67,8 +67,7 @@ pub async fn delete_run(ctx: &Ctx, req: wire::DeleteRunRequest) -> Result<wire::
         return Err(ApiError::argument(format!("Run {arn} is still active; stop it or let it complete first")));
     }
     // Its billing stays in the ledger: deleting a run does not un-bill it.
-    ctx.state.store.delete_children(&ctx.account.id, &arn.to_string()).await.map_err(|e| ctx.internal(e))?;
-    ctx.remove(&arn).await?;
+    ctx.remove_tree(&arn).await?;
     Ok(wire::DeleteRunResult {})
 }
 

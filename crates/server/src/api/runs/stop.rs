@@ -1,95 +1,119 @@
 //! StopJob and StopRun. What a stop *means* (which tests end STOPPED, what is billed, when
 //! the device is released) is decided by `domain::job::stop` and the timeline; here a stop
-//! is only recorded: the first request's instant and the server's stop grace at that
-//! moment, once, with optimistic concurrency so it cannot race the scheduler (assignment,
-//! settlement) or another stop into a lost write. The grace is stored, not read at each
+//! is only recorded (`Job::request_stop`: the first request's instant and the server's stop
+//! grace at that moment, once), with optimistic concurrency so it cannot race the scheduler
+//! (assignment, settlement) or another stop into a lost write, and then announced once. The grace is stored, not read at each
 //! look, so a later `--stop-grace-seconds` cannot move an interrupted test's end.
 
-use super::super::records::RecordExt;
+use super::super::records::{not_found, to_body, RecordExt};
 use super::super::{parse_arn, Ctx};
 use super::view::{job_view, run_jobs, run_snapshot_of, run_view, JobState};
-use domain::arn::{Arn, ResourceKind};
+use domain::arn::ResourceKind;
 use domain::run::{Job, Run};
 use protocol::model as wire;
 use protocol::ApiError;
-use store::StoreError;
+use store::{Record, StoreError};
 
-/// Records a stop (`at_ms`, `grace_ms`) for the job at `arn` unless it has ended or a stop
-/// is already recorded, and returns the job as it is right after.
-async fn request_job_stop(ctx: &Ctx, arn: &Arn, at_ms: i64, grace_ms: i64) -> Result<JobState, ApiError> {
-    loop {
-        let state = JobState::load(ctx, ctx.load(arn).await?)?;
-        if state.snapshot.is_final || state.job.stop_requested_ms.is_some() {
-            return Ok(state);
+/// The job's record with a stop at `at_ms` (grace `grace_ms`) recorded, or `None` when the
+/// stop changes nothing: the job has ended, or an earlier stop is recorded (the first wins).
+fn with_stop(state: &JobState, at_ms: i64, grace_ms: i64) -> Result<Option<Record>, ApiError> {
+    if state.snapshot.is_final {
+        return Ok(None);
+    }
+    let mut job: Job = state.job.clone();
+    if !job.request_stop(at_ms, grace_ms) {
+        return Ok(None);
+    }
+    let mut record = state.record.clone();
+    record.body = to_body(&job)?;
+    Ok(Some(record))
+}
+
+/// Tells whoever acts on the stops just written: the scheduler (a device may be released
+/// sooner; it wakes to see), the host of each real job (pushed by whichever replica it is
+/// connected to) and the live pages.
+async fn announce_stops(ctx: &Ctx, written: &[Record]) -> Result<(), ApiError> {
+    for record in written {
+        let state = JobState::load(ctx, record.clone())?;
+        let release = engine::job_view::release_ms(&state.job, &state.record, ctx.state.engine.prep());
+        if let (Some(instance), Some(at)) = (&state.job.instance_arn, release) {
+            ctx.state.engine.note_release(instance, at);
         }
-        let mut record = state.record;
-        let mut job: Job = state.job;
-        job.request_stop(at_ms, grace_ms);
-        record.body = super::super::records::to_body(&job)?;
-        match ctx.state.store.update(&record).await {
-            Ok(updated) => {
-                let state = JobState::load(ctx, updated)?;
-                // The stop may bring the device's release forward: show it from now on.
-                let release = engine::job_view::release_ms(&state.job, &state.record, ctx.state.engine.prep());
-                if let (Some(instance), Some(at)) = (&state.job.instance_arn, release) {
-                    ctx.state.engine.note_release(instance, at);
-                }
-                // A real job's host hears the stop now, pushed by whichever replica it is
-                // connected to.
-                if state.job.driver.is_real() && state.job.instance_arn.is_some() {
-                    ctx.state.hub.job_changed(&state.record.arn, &state.job).await;
-                }
-                return Ok(state);
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(StoreError::NotFound) => {
-                return Err(super::super::records::not_found(ResourceKind::Job, &arn.to_string()))
-            }
-            Err(e) => return Err(ctx.internal(e)),
+        if state.job.driver.is_real() && state.job.instance_arn.is_some() {
+            ctx.state.hub.job_changed(&state.record.arn, &state.job).await;
         }
     }
+    ctx.state.engine.wake();
+    ctx.state.announce_change();
+    Ok(())
 }
 
 pub async fn stop_job(ctx: &Ctx, req: wire::StopJobRequest) -> Result<wire::StopJobResult, ApiError> {
     let arn = parse_arn(ctx, &req.arn, ResourceKind::Job)?;
-    let state = request_job_stop(ctx, &arn, ctx.state.now_ms(), ctx.state.stop_grace_ms).await?;
-    ctx.state.engine.wake();
-    ctx.state.announce_change();
-    Ok(wire::StopJobResult { job: Some(job_view(ctx, &state)?) })
-}
-
-pub async fn stop_run(ctx: &Ctx, req: wire::StopRunRequest) -> Result<wire::StopRunResult, ApiError> {
-    let arn = parse_arn(ctx, &req.arn, ResourceKind::Run)?;
-    let now = ctx.state.now_ms();
-    let (record, run) = loop {
-        let record = ctx.load(&arn).await?;
-        let run: Run = record.body_as()?;
-        let jobs = run_jobs(ctx, &arn).await?;
-        if run.stop_requested_ms.is_some() || run_snapshot_of(ctx, &run, &jobs)?.is_final {
-            break (record, run);
-        }
-        let mut stopped = run.clone();
-        stopped.stop_requested_ms = Some(now);
-        stopped.stop_grace_ms = Some(ctx.state.stop_grace_ms);
-        let mut updated = record.clone();
-        updated.body = super::super::records::to_body(&stopped)?;
-        match ctx.state.store.update(&updated).await {
-            Ok(r) => break (r, stopped),
+    let (at_ms, grace_ms) = (ctx.state.now_ms(), ctx.state.stop_grace_ms);
+    let state = loop {
+        let state = JobState::load(ctx, ctx.load(&arn).await?)?;
+        let Some(stopped) = with_stop(&state, at_ms, grace_ms)? else { break state };
+        match ctx.state.store.update(&stopped).await {
+            Ok(written) => {
+                announce_stops(ctx, std::slice::from_ref(&written)).await?;
+                break JobState::load(ctx, written)?;
+            }
+            // The scheduler or another stop wrote first: decide again on what it wrote.
             Err(StoreError::Conflict) => continue,
+            Err(StoreError::NotFound) => return Err(not_found(ResourceKind::Job, &arn.to_string())),
             Err(e) => return Err(ctx.internal(e)),
         }
     };
-    // Every job gets the same stop instant and grace, so pending jobs never start and
-    // running ones follow the same rules StopJob applies; a StopRun that finishes an earlier
-    // one's fan-out uses what that one recorded.
-    let stop_at = run.stop_requested_ms.unwrap_or(now);
-    let grace = run.stop_grace_ms.unwrap_or(ctx.state.stop_grace_ms);
-    for job in run_jobs(ctx, &arn).await? {
-        let job_arn: Arn = job.arn.parse().map_err(|_| ApiError::internal())?;
-        request_job_stop(ctx, &job_arn, stop_at, grace).await?;
+    Ok(wire::StopJobResult { job: Some(job_view(ctx, &state)?) })
+}
+
+/// Records the stop on the run and every job that has not ended, all in one transaction: a
+/// crash leaves the run either untouched or stopping with all its jobs. Every job gets the
+/// run's stop instant and grace, so pending jobs never start and running ones follow the
+/// rules StopJob applies; a job stopped on its own before keeps its earlier stop.
+pub async fn stop_run(ctx: &Ctx, req: wire::StopRunRequest) -> Result<wire::StopRunResult, ApiError> {
+    let arn = parse_arn(ctx, &req.arn, ResourceKind::Run)?;
+    let now = ctx.state.now_ms();
+    loop {
+        let record = ctx.load(&arn).await?;
+        let run: Run = record.body_as()?;
+        let jobs = run_jobs(ctx, &arn).await?;
+        if run.stop_requested_ms.is_none() && run_snapshot_of(ctx, &run, &jobs)?.is_final {
+            break;
+        }
+        // A run stopped already (by a release that wrote the run first) lends its own
+        // instant and grace to any job still without a stop.
+        let at_ms = run.stop_requested_ms.unwrap_or(now);
+        let grace_ms = run.stop_grace_ms.unwrap_or(ctx.state.stop_grace_ms);
+        let mut batch = Vec::new();
+        let mut stopped = run;
+        if stopped.request_stop(at_ms, grace_ms) {
+            batch.push(Record { body: to_body(&stopped)?, ..record });
+        }
+        for job in jobs {
+            batch.extend(with_stop(&JobState::load(ctx, job)?, at_ms, grace_ms)?);
+        }
+        if batch.is_empty() {
+            break;
+        }
+        match ctx.state.store.update_all(&batch).await {
+            Ok(written) => {
+                let jobs: Vec<Record> = written.into_iter().filter(|r| r.kind == ResourceKind::Job.as_str()).collect();
+                announce_stops(ctx, &jobs).await?;
+                break;
+            }
+            // Something of the run moved since it was read (the scheduler assigned a job, a
+            // StopJob landed, the run was deleted): decide again on what is there now.
+            Err(StoreError::Conflict | StoreError::NotFound) => continue,
+            Err(e) => return Err(ctx.internal(e)),
+        }
     }
-    ctx.state.engine.wake();
-    ctx.state.announce_change();
+    let (record, run) = {
+        let record = ctx.load(&arn).await?;
+        let run: Run = record.body_as()?;
+        (record, run)
+    };
     let jobs = run_jobs(ctx, &arn).await?;
     Ok(wire::StopRunResult { run: Some(run_view(ctx, &record, &run, &jobs)?) })
 }
