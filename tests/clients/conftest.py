@@ -4,55 +4,73 @@
 backends: SQLite always, PostgreSQL when FARMHAND_TEST_DATABASE_URL names a server (each run
 gets a database of its own, dropped afterwards). Each server is stopped with SIGTERM and must
 exit 0.
+
+Also the fixtures many modules share: a throw-away PostgreSQL database (`pg_database`), and
+`fleet`, `lab` and `markers`, built on the `sim` or `farm` server the module defines.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import Farmhand, PostgresDatabase, new_access_key  # noqa: E402
+from harness import Farmhand, PostgresDatabase, new_access_key, running  # noqa: E402
+from simfarm import Lab, devices_by_name  # noqa: E402
 
 PG_ENV = "FARMHAND_TEST_DATABASE_URL"
 
 
-def start_server(tmp_path_factory, name: str, **kwargs) -> Farmhand:
+def new_server(tmp_path_factory, name: str, **kwargs) -> Farmhand:
+    """A server (not started yet) in a new directory called `name`, with a root key of its own."""
     data_dir = tmp_path_factory.mktemp(name)
-    return Farmhand(data_dir, root_key=kwargs.pop("root_key", new_access_key()), **kwargs).start()
+    return Farmhand(data_dir, root_key=kwargs.pop("root_key", new_access_key()), **kwargs)
 
 
-def stop_server(farmhand: Farmhand) -> None:
-    code = farmhand.stop()
-    assert code == 0, f"farmhand exited {code} after SIGTERM\n{farmhand.log_tail()}"
+def pg_admin_url() -> str:
+    """The PostgreSQL server FARMHAND_TEST_DATABASE_URL names; without one, the test is skipped."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set")
+    return url
+
+
+@contextmanager
+def throwaway_database() -> Iterator[PostgresDatabase]:
+    """A database of its own on that server, dropped afterwards however the test ended."""
+    database = PostgresDatabase(pg_admin_url()).create()
+    try:
+        yield database
+    finally:
+        database.drop()
+
+
+@pytest.fixture
+def pg_database() -> Iterator[PostgresDatabase]:
+    with throwaway_database() as database:
+        yield database
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    farmhand = start_server(tmp_path_factory, "sqlite")
-    yield farmhand
-    stop_server(farmhand)
+    with running(new_server(tmp_path_factory, "sqlite")) as farmhand:
+        yield farmhand
 
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
-        pytest.skip(f"{PG_ENV} is not set")
-    database = PostgresDatabase(admin_url).create()
-    try:
-        farmhand = start_server(tmp_path_factory, "postgres", database_url=database.url)
-        # The server really keeps its state there (migrations ran), not in a SQLite file.
-        assert database.table_count() > 0
-        assert not (farmhand.data_dir / "farmhand.db").exists()
-        yield farmhand
-        stop_server(farmhand)
-    finally:
-        database.drop()
+    with throwaway_database() as database:
+        with running(new_server(tmp_path_factory, "postgres", database_url=database.url)) as farmhand:
+            # The server really keeps its state there (migrations ran), not in a SQLite file.
+            assert database.table_count() > 0
+            assert not (farmhand.data_dir / "farmhand.db").exists()
+            yield farmhand
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -79,6 +97,24 @@ def farm_project(farm):
     from support import unique
 
     return farm.client().create_project(name=unique("fixture"))["project"]
+
+
+@pytest.fixture(scope="module")
+def fleet(sim) -> dict[str, dict]:
+    """The devices of the module's `sim` server, by name."""
+    return devices_by_name(sim.client())
+
+
+@pytest.fixture
+def lab(farm):
+    """A project of its own on the module's `farm`."""
+    return Lab(farm)
+
+
+@pytest.fixture
+def markers(tmp_path) -> Path:
+    """Where a test spec's commands leave marker files, to show which of them ran."""
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

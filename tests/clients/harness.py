@@ -19,7 +19,8 @@ import subprocess
 import sys
 import threading
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,6 +299,30 @@ class Farmhand:
         if tamper:
             sent_headers, data = tamper(sent_headers, data)
         return requests.post(self.endpoint + "/", data=data, headers=sent_headers, timeout=30)
+
+
+@contextmanager
+def running(farm: Farmhand, *, only_if_alive: bool = False) -> Iterator[Farmhand]:
+    """`farm` started for the block, then stopped with SIGTERM, which it must answer by
+    exiting 0: a server that cannot shut down cleanly fails the test that ran it.
+
+    With `only_if_alive`, a server that is no longer running when the block ends (the block
+    stopped it, or failed to start it again) is left as it is: the block judged that end."""
+    farm.start()
+    try:
+        yield farm
+    finally:
+        if not only_if_alive or farm.alive():
+            code = farm.stop()
+            assert code == 0, f"farmhand exited {code} after SIGTERM\n{farm.log_tail()}"
+
+
+def stop_all(farms: Sequence[Farmhand]) -> None:
+    """Stops every replica that was started, then asserts each exited 0: one that fails to
+    stop cleanly does not leave the others running."""
+    codes = [(farm.stop(), farm) for farm in farms if farm.proc]
+    for code, farm in codes:
+        assert code == 0, farm.log_tail()
 
 
 class PostgresDatabase:

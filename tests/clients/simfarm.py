@@ -14,11 +14,14 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import Account, Farmhand, new_access_key
+import pytest
+
+from harness import Account, Farmhand, new_access_key, running
 from support import make_apk, make_zip, unique, upload_file
 
 REGION = "us-west-2"
@@ -75,6 +78,11 @@ def device(id: str, name: str, platform: str = "ANDROID", *, os: str | None = No
     }
 
 
+def host_device(id: str, name: str, **kwargs) -> dict:
+    """A device whose jobs run their test spec as real processes on the machine serving it."""
+    return {**device(id, name, **kwargs), "driver": "host"}
+
+
 def _toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -99,7 +107,9 @@ def fleet_toml(devices: list[dict], *, fleet_type: str = "PRIVATE", name: str = 
 
 
 def sim_server(data_dir: Path, *, scale: float = TIME_SCALE, fleet: list[dict] | None = None,
-               root_key: tuple[str, str] | None = None, stop_grace: float | None = None) -> Farmhand:
+               root_key: tuple[str, str] | None = None, stop_grace: float | None = None,
+               extra_args: Sequence[str] = (), database_url: str | None = None,
+               env: dict[str, str] | None = None) -> Farmhand:
     """A server whose service clock runs `scale` times faster, on `fleet` (default: demo),
     with a stop grace of `stop_grace` seconds (default: the server's, STOP_GRACE)."""
     args = ["--time-scale", str(scale)]
@@ -109,7 +119,20 @@ def sim_server(data_dir: Path, *, scale: float = TIME_SCALE, fleet: list[dict] |
         fleet_path = Path(str(data_dir) + "-fleet.toml")
         fleet_path.write_text(fleet_toml(fleet))
         args += ["--fleet", str(fleet_path)]
-    return Farmhand(data_dir, root_key=root_key or new_access_key(), extra_args=args)
+    return Farmhand(data_dir, root_key=root_key or new_access_key(), extra_args=[*args, *extra_args],
+                    database_url=database_url, env=env)
+
+
+def sim_fixture(name: str, **kwargs):
+    """A module-scoped fixture: `sim_server(**kwargs)` in a new directory called `name`,
+    shared by the module's tests, which pay for one start; it must stop cleanly after them."""
+
+    @pytest.fixture(scope="module")
+    def farm(tmp_path_factory) -> Iterator[Farmhand]:
+        with running(sim_server(tmp_path_factory.mktemp(name), **kwargs)) as started:
+            yield started
+
+    return farm
 
 
 # --- scenarios ------------------------------------------------------------------------
@@ -217,12 +240,52 @@ class Lab:
                                         test={"type": "APPIUM_WEB_PYTHON", "testPackageArn": package_arn},
                                         **kwargs)["run"]
 
+    def spec_run(self, device_arn: str, spec: str, *, name: str = "spec-run", **kwargs) -> dict:
+        """A run of the test spec `spec` on that one device (a host's: the spec's commands run
+        for real), with a package of one data file."""
+        package = self.upload("tests.zip", "APPIUM_WEB_PYTHON_TEST_PACKAGE",
+                              make_zip({"tests/data.txt": "package file\n"}))
+        spec_upload = self.upload("spec.yml", "APPIUM_WEB_PYTHON_TEST_SPEC", spec.encode())
+        return self.client.schedule_run(
+            projectArn=self.arn,
+            name=unique(name),
+            test={"type": "APPIUM_WEB_PYTHON", "testPackageArn": package["arn"], "testSpecArn": spec_upload["arn"]},
+            deviceSelectionConfiguration={
+                "filters": [{"attribute": "ARN", "operator": "EQUALS", "values": [device_arn]}],
+                "maxDevices": 1,
+            },
+            **kwargs,
+        )["run"]
+
+    def device_arn(self, model: str) -> str:
+        """The fleet's device of that model, found as a client would: ListDevices on a MODEL filter."""
+        found = self.client.list_devices(filters=[{"attribute": "MODEL", "operator": "EQUALS", "values": [model]}])
+        return found["devices"][0]["arn"]
+
     def jobs(self, run_arn: str) -> list[dict]:
         return [j for page in self.client.get_paginator("list_jobs").paginate(arn=run_arn) for j in page["jobs"]]
 
 
+@contextmanager
+def one_finished_run(data_dir: Path, fleet: list[dict], device_name: str, scenario: Scenario
+                     ) -> Iterator[tuple[Lab, dict, dict]]:
+    """A server on `fleet` that has run `scenario` on `device_name` to the end, for tests that
+    only read what a finished job left: (lab, run, job)."""
+    with running(sim_server(data_dir, fleet=fleet)) as farm:
+        lab = Lab(farm)
+        pool = lab.pool([devices_by_name(lab.client)[device_name]["arn"]])
+        run = lab.web_run(pool, lab.package(scenario))
+        wait_run_completed(lab.client, run["arn"])
+        yield lab, run, lab.jobs(run["arn"])[0]
+
+
 def devices_by_name(client) -> dict[str, dict]:
     return {d["name"]: d for page in client.get_paginator("list_devices").paginate() for d in page["devices"]}
+
+
+def wait_availability(client, name: str, availability: str, timeout: float = 15.0) -> dict:
+    return wait_for(lambda: devices_by_name(client).get(name, {}), lambda d: d.get("availability") == availability,
+                    timeout=timeout, interval=0.1, what=f"{name} {availability}")
 
 
 # --- ARNs below a job -------------------------------------------------------------------

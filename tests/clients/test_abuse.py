@@ -19,8 +19,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from conftest import start_server, stop_server
-from harness import REGION, TARGET_PREFIX, new_access_key
+from conftest import new_server
+from harness import REGION, TARGET_PREFIX, new_access_key, running
 from support import error_code, make_zip, unique, wait_upload
 
 READ_TIMEOUT = 2.0
@@ -29,20 +29,18 @@ READ_TIMEOUT = 2.0
 @pytest.fixture
 def tight_farm(tmp_path_factory):
     """A server with a low per-key rate and a short read timeout."""
-    farmhand = start_server(tmp_path_factory, "abuse", extra_args=[
+    with running(new_server(tmp_path_factory, "abuse", extra_args=[
         "--rate-limit-per-second", "1", "--rate-burst", "5",
         "--request-read-timeout-seconds", str(READ_TIMEOUT),
-    ])
-    yield farmhand
-    stop_server(farmhand)
+    ])) as farmhand:
+        yield farmhand
 
 
 @pytest.fixture
 def own_farm(tmp_path_factory):
     """A default server of its own: a flood's failures must not spill into other tests."""
-    farmhand = start_server(tmp_path_factory, "flood")
-    yield farmhand
-    stop_server(farmhand)
+    with running(new_server(tmp_path_factory, "flood")) as farmhand:
+        yield farmhand
 
 
 def no_retry_client(farmhand, keys):

@@ -12,7 +12,7 @@ import subprocess
 
 import requests
 
-from harness import Farmhand, new_access_key
+from harness import Farmhand, new_access_key, running
 from simfarm import Lab, spec_yaml, wait_for
 from support import make_zip, unique
 
@@ -92,13 +92,9 @@ def test_adb_job_installs_runs_logs_and_cleans_up(tmp_path):
     markers = tmp_path / "markers"
     markers.mkdir()
 
-    saved_path = os.environ["PATH"]
-    os.environ["PATH"] = f"{fake}:{saved_path}"
-    try:
-        server = Farmhand(tmp_path / "data", root_key=new_access_key(), extra_args=["--fleet", str(fleet)]).start()
-    finally:
-        os.environ["PATH"] = saved_path
-    try:
+    # The fake `adb` first on the server's PATH, where the adb driver looks for it.
+    with running(Farmhand(tmp_path / "data", root_key=new_access_key(), extra_args=["--fleet", str(fleet)],
+                          env={"PATH": f"{fake}:{os.environ['PATH']}"})) as server:
         lab = Lab(server)
         app = lab.app()
         package = lab.upload("tests.zip", "APPIUM_PYTHON_TEST_PACKAGE", make_zip({"tests/t.py": "x = 1\n"}))
@@ -139,8 +135,6 @@ def test_adb_job_installs_runs_logs_and_cleans_up(tmp_path):
         probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
                                 str(video)], check=True, capture_output=True, text=True).stdout.split()
         assert probe == ["h264"], probe
-    finally:
-        assert server.stop() == 0, server.log_tail()
 
 
 def test_attached_phones_join_the_fleet_and_leave_it_unavailable(tmp_path):
@@ -152,13 +146,8 @@ def test_attached_phones_join_the_fleet_and_leave_it_unavailable(tmp_path):
     plugged = "USBPHONE0001 device usb:1-1 product:panther model:Pixel_7 device:panther transport_id:3\n"
     (fake / "devices").write_text(plugged)
 
-    saved_path = os.environ["PATH"]
-    os.environ["PATH"] = f"{fake}:{saved_path}"
-    try:
-        server = Farmhand(tmp_path / "data", root_key=new_access_key(), extra_args=["--adb-discovery"]).start()
-    finally:
-        os.environ["PATH"] = saved_path
-    try:
+    with running(Farmhand(tmp_path / "data", root_key=new_access_key(), extra_args=["--adb-discovery"],
+                          env={"PATH": f"{fake}:{os.environ['PATH']}"})) as server:
         client = server.client()
         usb = [{"attribute": "FLEET_TYPE", "operator": "EQUALS", "values": ["PRIVATE"]}]
 
@@ -198,5 +187,3 @@ def test_attached_phones_join_the_fleet_and_leave_it_unavailable(tmp_path):
         (fake / "devices").write_text(plugged)
         wait_for(lambda: {"d": client.get_device(arn=found["arn"])["device"]},
                  lambda v: v["d"]["availability"] != "TEMPORARY_NOT_AVAILABLE", timeout=20, what="plugged back")
-    finally:
-        assert server.stop() == 0, server.log_tail()

@@ -21,11 +21,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from agents import create_token, run_on, start_agent
 from harness import binary, clean_env
-from simfarm import Lab, devices_by_name, fleet_toml, sim_server, spec_yaml, wait_for
-from test_agents import host_device, run_on, wait_availability
+from simfarm import Lab, devices_by_name, fleet_toml, host_device, sim_fixture, spec_yaml, wait_availability, wait_for
 from test_host_runner import results_of, wait_status
-from test_replicas import Agent, agent_token
 
 # What the proxy keeps of each connection's decrypted client bytes: enough for the request
 # lines of a job's few small transfers.
@@ -140,12 +139,7 @@ def pki(tmp_path_factory) -> Path:
     return make_pki(tmp_path_factory.mktemp("pki"))
 
 
-@pytest.fixture(scope="module")
-def farm(tmp_path_factory):
-    server = sim_server(tmp_path_factory.mktemp("tls-server"), scale=1)
-    server.start()
-    yield server
-    assert server.stop() == 0, server.log_tail()
+farm = sim_fixture("tls-server", scale=1)
 
 
 @pytest.fixture
@@ -156,21 +150,12 @@ def proxy(farm, pki):
     relay.stop()
 
 
-def start_agent(farm, proxy: TlsProxy, host: str, device: dict, work: Path, *extra: str) -> Agent:
-    work.mkdir(parents=True, exist_ok=True)
-    fleet = work / "fleet.toml"
-    fleet.write_text(fleet_toml([device]))
-    agent = Agent(work, [proxy.url], agent_token(farm, host), fleet)
-    agent.args += list(extra)
-    return agent.start()
-
-
 def test_an_agent_trusting_the_private_ca_runs_a_job_through_the_tls_proxy(farm, proxy, pki, tmp_path):
     phone = host_device("tls-phone", "TLS Phone")
     markers = tmp_path / "markers"
     markers.mkdir()
-    agent = start_agent(farm, proxy, "tls-rack", phone, tmp_path / "agent", "--ca-cert", str(pki / "ca.pem"))
-    try:
+    with start_agent(farm, "tls-rack", [phone], tmp_path / "agent", servers=[proxy.url], token_in_env=True,
+                     extra_args=["--ca-cert", str(pki / "ca.pem")]) as agent:
         lab = Lab(farm)
         try:
             listed = wait_availability(lab.client, phone["name"], "AVAILABLE", timeout=20)
@@ -210,14 +195,12 @@ def test_an_agent_trusting_the_private_ca_runs_a_job_through_the_tls_proxy(farm,
         assert ("GET", "/agent/v1/input") in seen, seen
         assert ("PUT", "/agent/v1/output") in seen, seen
         assert ("PUT", "/agent/v1/artifact") in seen, seen
-    finally:
-        agent.stop()
 
 
 def test_without_the_ca_the_agent_refuses_the_proxys_certificate(farm, proxy, tmp_path):
     phone = host_device("untrusting-phone", "Untrusting Phone")
-    agent = start_agent(farm, proxy, "untrusting-rack", phone, tmp_path / "agent")
-    try:
+    with start_agent(farm, "untrusting-rack", [phone], tmp_path / "agent", servers=[proxy.url],
+                     token_in_env=True) as agent:
         wait_for(lambda: {"n": agent.log().count("connection to the server failed")}, lambda v: v["n"] >= 2,
                  timeout=20, interval=0.1, what=f"two failed connections\n{agent.log()[-3000:]}")
         log = agent.log()
@@ -227,8 +210,6 @@ def test_without_the_ca_the_agent_refuses_the_proxys_certificate(farm, proxy, tm
         assert proxy.requests_seen() == [], "nothing got past the handshake"
         time.sleep(1)
         assert phone["name"] not in devices_by_name(farm.client()), "a host that never connected declares nothing"
-    finally:
-        agent.stop()
 
 
 @pytest.mark.parametrize("case", ["the server's key", "a broken certificate block", "a missing file"])
@@ -243,7 +224,7 @@ def test_a_bad_ca_file_stops_the_agent_at_start_up(farm, proxy, pki, tmp_path, c
         ca_file.write_text("-----BEGIN CERTIFICATE-----\nthis is !! not base64\n-----END CERTIFICATE-----\n")
     else:
         ca_file, expected = tmp_path / "absent.pem", "reading the CA certificates in"
-    env = {**clean_env(), "FARMHAND_AGENT_TOKEN": agent_token(farm, "never-rack")}
+    env = {**clean_env(), "FARMHAND_AGENT_TOKEN": create_token(farm, "never-rack")[1]}
     done = subprocess.run([str(binary()), "agent", "--server", proxy.url, "--fleet", str(fleet),
                            "--work-dir", str(tmp_path / "work"), "--ca-cert", str(ca_file)],
                           env=env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)

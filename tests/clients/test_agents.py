@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import signal
 import socket
-import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -25,9 +23,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness import Farmhand, binary, clean_env
-from simfarm import Lab, device, devices_by_name, fleet_toml, sim_server, spec_yaml, wait_for
-from support import make_zip, unique
+from agents import AgentProcess, create_token, run_on, start_agent
+from harness import running
+from simfarm import Lab, devices_by_name, host_device, sim_fixture, sim_server, spec_yaml, wait_availability, wait_for
+from support import unique
 from test_host_runner import processes_with, results_of, wait_status
 
 # Short, so losing a host costs the suite seconds; heartbeats come every second.
@@ -64,100 +63,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def host_device(id: str, name: str) -> dict:
-    return {**device(id, name), "driver": "host"}
-
-
-def create_token(farm: Farmhand, host: str) -> tuple[str, str]:
-    """(token id, token text) from `farmhand agent-token create`, on the server's store."""
-    lines = farm.manage("agent-token", "create", "--host", host)
-    m = re.match(r"^token (\S+) for host (\S+)$", lines[0])
-    assert m and m.group(2) == host, lines
-    exports = [line.split("=", 1)[1] for line in lines if line.startswith("export FARMHAND_AGENT_TOKEN=")]
-    assert len(exports) == 1 and exports[0].startswith("fhagent_"), lines
-    return m.group(1), exports[0]
-
-
-class AgentProcess:
-    """One `farmhand agent`, its output kept in a file (appended to across restarts)."""
-
-    def __init__(self, farm: Farmhand, token: str, fleet: list[dict], root: Path):
-        self.farm = farm
-        self.token = token
-        root.mkdir(parents=True, exist_ok=True)
-        self.fleet_path = root / "agent-fleet.toml"
-        self.fleet_path.write_text(fleet_toml(fleet))
-        self.work_dir = root / "work"
-        self.log_path = root / "agent.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "AgentProcess":
-        env = {**clean_env(), "RUST_LOG": "info"}
-        args = [str(binary()), "agent", "--server", self.farm.endpoint, "--token", self.token,
-                "--fleet", str(self.fleet_path), "--work-dir", str(self.work_dir), "--stop-grace-seconds", "0.5"]
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-        return self
-
-    def kill9(self) -> None:
-        assert self.proc and self.proc.poll() is None, self.log_tail()
-        self.proc.kill()
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def alive(self) -> bool:
-        return bool(self.proc) and self.proc.poll() is None
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def log_tail(self, n: int = 30) -> str:
-        return "\n".join(self.log().splitlines()[-n:])
-
-    def wait_log(self, needle: str, *, count: int = 1, timeout: float = 15.0) -> None:
-        wait_for(lambda: {"n": self.log().count(needle)}, lambda v: v["n"] >= count, timeout=timeout, interval=0.05,
-                 what=f"{count}× {needle!r} in the agent's log\n{self.log_tail()}")
-
-
-def start_agent(farm: Farmhand, host: str, fleet: list[dict], root: Path, token: str | None = None) -> AgentProcess:
-    if token is None:
-        _, token = create_token(farm, host)
-    return AgentProcess(farm, token, fleet, root).start()
-
-
-def wait_availability(client, name: str, availability: str, timeout: float = 15.0) -> dict:
-    return wait_for(lambda: devices_by_name(client).get(name, {}), lambda d: d.get("availability") == availability,
-                    timeout=timeout, interval=0.1, what=f"{name} {availability}")
-
-
-def run_on(lab: Lab, device_arn: str, spec: str) -> dict:
-    """Schedules `spec` on that one device; returns its job."""
-    package = lab.upload("tests.zip", "APPIUM_WEB_PYTHON_TEST_PACKAGE", make_zip({"tests/data.txt": "package file\n"}))
-    spec_upload = lab.upload("spec.yml", "APPIUM_WEB_PYTHON_TEST_SPEC", spec.encode())
-    run = lab.client.schedule_run(
-        projectArn=lab.arn,
-        name=unique("agent-run"),
-        test={"type": "APPIUM_WEB_PYTHON", "testPackageArn": package["arn"], "testSpecArn": spec_upload["arn"]},
-        deviceSelectionConfiguration={
-            "filters": [{"attribute": "ARN", "operator": "EQUALS", "values": [device_arn]}],
-            "maxDevices": 1,
-        },
-    )["run"]
-    (job,) = lab.jobs(run["arn"])
-    return job
-
-
 def wait_file(path: Path, timeout: float = 30.0) -> None:
     wait_for(lambda: {"exists": path.exists()}, lambda v: v["exists"], timeout=timeout, interval=0.05,
              what=f"{path.name} to be written")
@@ -179,30 +84,13 @@ def assert_billing_adds_up(lab: Lab, job: dict) -> None:
 PHONE = host_device("agent-phone", "Agent Phone")
 
 
-@pytest.fixture(scope="module")
-def farm(tmp_path_factory):
-    server = sim_server(tmp_path_factory.mktemp("agents-server"), scale=1)
-    server.extra_args += ["--host-timeout-seconds", str(HOST_TIMEOUT)]
-    server.start()
-    yield server
-    assert server.stop() == 0, server.log_tail()
+farm = sim_fixture("agents-server", scale=1, extra_args=["--host-timeout-seconds", str(HOST_TIMEOUT)])
 
 
 @pytest.fixture(scope="module")
 def agent(farm, tmp_path_factory):
-    process = start_agent(farm, "lab-1", [PHONE], tmp_path_factory.mktemp("lab-1"))
-    yield process
-    process.stop()
-
-
-@pytest.fixture
-def lab(farm):
-    return Lab(farm)
-
-
-@pytest.fixture
-def markers(tmp_path):
-    return tmp_path
+    with start_agent(farm, "lab-1", [PHONE], tmp_path_factory.mktemp("lab-1")) as process:
+        yield process
 
 
 def phone_arn(lab: Lab, agent: AgentProcess) -> str:
@@ -315,7 +203,7 @@ def test_bad_tokens_and_a_second_host_for_the_same_device_are_refused(agent, far
     unknown = start_agent(farm, "lab-x", [stranger], tmp_path / "unknown",
                           token="fhagent_0123456789abcdef_" + "0" * 64)
     # lab-3 declares the very device lab-1 holds (the same fleet file).
-    intruder = AgentProcess(farm, create_token(farm, "lab-3")[1], [PHONE], tmp_path / "intruder").start()
+    intruder = start_agent(farm, "lab-3", [PHONE], tmp_path / "intruder")
     try:
         for refused in (revoked, unknown):
             refused.wait_log("the server does not accept this host", count=2)
@@ -395,20 +283,18 @@ TABLET = host_device("patient-tablet", "Patient Tablet")
 
 @pytest.fixture(scope="module")
 def patient_farm(tmp_path_factory):
-    server = sim_server(tmp_path_factory.mktemp("patient-server"), scale=1)
-    server.extra_args += ["--host-timeout-seconds", str(PATIENT_HOST_TIMEOUT)]
+    server = sim_server(tmp_path_factory.mktemp("patient-server"), scale=1,
+                        extra_args=["--host-timeout-seconds", str(PATIENT_HOST_TIMEOUT)])
     server.listen = f"127.0.0.1:{free_port()}"
-    server.start()
-    yield server
-    if server.alive():
-        assert server.stop() == 0, server.log_tail()
+    # A test restarts it: a restart that failed is that test's failure.
+    with running(server, only_if_alive=True):
+        yield server
 
 
 @pytest.fixture(scope="module")
 def patient_agent(patient_farm, tmp_path_factory):
-    process = start_agent(patient_farm, "lab-9", [TABLET], tmp_path_factory.mktemp("lab-9"))
-    yield process
-    process.stop()
+    with start_agent(patient_farm, "lab-9", [TABLET], tmp_path_factory.mktemp("lab-9")) as process:
+        yield process
 
 
 def tablet_arn(lab: Lab, agent: AgentProcess) -> str:

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import requests
 
-from simfarm import Lab, Scenario, SimTest, device, devices_by_name, sim_server, wait_run_completed, suite_arn
+from simfarm import Scenario, SimTest, device, one_finished_run, suite_arn
 from simfarm import test_arn as arn_of_test  # imported under another name: pytest would collect test_*
 
 FLEET = [device("art-one", "Art One")]
@@ -20,14 +20,8 @@ ARTIFACT_ARN = re.compile(r"^arn:aws:devicefarm:us-west-2:\d{12}:artifact:[0-9a-
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("artifacts"), fleet=FLEET).start()
-    lab = Lab(farm)
-    pool = lab.pool([devices_by_name(lab.client)["Art One"]["arn"]])
-    run = lab.web_run(pool, lab.package(SCENARIO))
-    wait_run_completed(lab.client, run["arn"])
-    job = lab.jobs(run["arn"])[0]
-    yield lab, run, job
-    assert farm.stop() == 0, farm.log_tail()
+    with one_finished_run(tmp_path_factory.mktemp("artifacts"), FLEET, "Art One", SCENARIO) as (lab, run, job):
+        yield lab, run, job
 
 
 def listed(lab, arn, category):

@@ -11,7 +11,7 @@ import io
 import pytest
 from botocore.exceptions import ClientError
 
-from simfarm import Lab, Scenario, SimTest, device, devices_by_name, sim_server, wait_for, wait_run_completed
+from simfarm import Lab, Scenario, SimTest, device, sim_fixture, wait_for, wait_run_completed
 from support import error_code, unique
 
 FLEET = [device("bill-one", "Bill One"), device("bill-two", "Bill Two"), device("bill-three", "Bill Three")]
@@ -19,16 +19,7 @@ FLEET = [device("bill-one", "Bill One"), device("bill-two", "Bill Two"), device(
 SHORT = Scenario(setup=1, teardown=1, tests=(SimTest("quick", 2),))
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("billing"), fleet=FLEET).start()
-    yield farm
-    assert farm.stop() == 0, farm.log_tail()
-
-
-@pytest.fixture(scope="module")
-def fleet(sim):
-    return devices_by_name(sim.client())
+sim = sim_fixture("billing", fleet=FLEET)
 
 
 def remaining_minutes(lab, expected: float) -> float:

@@ -7,40 +7,26 @@ artifacts. The bucket is checked from outside with boto3, by content, not by key
 from __future__ import annotations
 
 import io
-import os
 import urllib.parse
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
 import pytest
 import requests
 
-import harness
-from harness import PostgresDatabase, new_access_key
-from simfarm import (Lab, Scenario, SimTest, device, devices_by_name, scenario_yaml, sim_server, spec_yaml,
-                     wait_run_completed)
+from harness import new_access_key, running
+from simfarm import (Lab, Scenario, SimTest, device, devices_by_name, host_device, scenario_yaml, sim_server,
+                     spec_yaml, wait_run_completed)
 from support import make_zip, put_file, unique, wait_upload
 
-PG_ENV = "FARMHAND_TEST_DATABASE_URL"
 # What the operator would export for the server; moto takes any key.
 S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "farmhandblobs", "AWS_SECRET_ACCESS_KEY": "farmhand-blobs-secret"}
 PREFIX = "farmhand/blobs"
-HOST = {**device("blob-host", "Blob Host"), "driver": "host"}
+HOST = host_device("blob-host", "Blob Host")
 SIMULATED = device("blob-sim", "Blob Sim")
 FLEET = [HOST, SIMULATED]
 SCENARIO = Scenario(setup=1, teardown=1, tests=(SimTest("opens", 2),))
-
-
-@contextmanager
-def s3_credentials_for_servers():
-    """Servers started inside get the bucket's credentials in their environment, the way an
-    operator gives them (the harness hands servers no AWS_* variable of the caller's)."""
-    plain = harness.clean_env
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(harness, "clean_env", lambda: {**plain(), **S3_CREDENTIALS})
-        yield
 
 
 @pytest.fixture
@@ -62,10 +48,10 @@ def blob_store_url(endpoint: str, bucket: str) -> str:
 
 
 def blob_server(data_dir: Path, endpoint: str, bucket: str, *, root_key=None, database_url=None):
-    server = sim_server(data_dir, fleet=FLEET, root_key=root_key)
-    server.database_url = database_url
-    server.extra_args += ["--blob-store", blob_store_url(endpoint, bucket)]
-    return server
+    # The bucket's credentials reach the server through its environment, the way an operator
+    # gives them (the harness hands servers no AWS_* variable of the caller's).
+    return sim_server(data_dir, fleet=FLEET, root_key=root_key, database_url=database_url,
+                      extra_args=["--blob-store", blob_store_url(endpoint, bucket)], env=S3_CREDENTIALS)
 
 
 def bucket_contents(s3, bucket: str) -> dict[str, bytes]:
@@ -102,10 +88,7 @@ def zip_names(data: bytes) -> list[str]:
 
 
 def test_uploads_and_stored_artifacts_live_in_the_bucket(tmp_path, s3_endpoint, s3, bucket):
-    server = blob_server(tmp_path / "farm", s3_endpoint, bucket)
-    with s3_credentials_for_servers():
-        server.start()
-    try:
+    with running(blob_server(tmp_path / "farm", s3_endpoint, bucket)) as server:
         lab = Lab(server)
         package_bytes = make_zip({"tests/test_sim.py": "def test_sim():\n    pass\n",
                                   "farmhand-sim.yaml": scenario_yaml(SCENARIO)})
@@ -134,8 +117,6 @@ def test_uploads_and_stored_artifacts_live_in_the_bucket(tmp_path, s3_endpoint, 
         assert customer.content in stored.values() and output.content in stored.values(), sorted(stored)
         assert all(key.startswith(PREFIX + "/") for key in stored), sorted(stored)
         assert files_under(server.data_dir / "blobs") == []
-    finally:
-        assert server.stop() == 0, server.log_tail()
 
 
 def via(replica, url: str, original) -> tuple[str, dict]:
@@ -146,26 +127,21 @@ def via(replica, url: str, original) -> tuple[str, dict]:
 
 
 @pytest.fixture
-def replicas(tmp_path, s3_endpoint, bucket):
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
-        pytest.skip(f"{PG_ENV} is not set: replicas need a shared PostgreSQL database")
-    database = PostgresDatabase(admin_url).create()
+def replicas(tmp_path, s3_endpoint, bucket, pg_database):
+    """Two servers on one PostgreSQL database, as replicas must be, and one bucket."""
     root_key = new_access_key()
     started = []
     try:
-        with s3_credentials_for_servers():
-            for name in ("a", "b"):
-                server = blob_server(tmp_path / name, s3_endpoint, bucket, root_key=root_key,
-                                     database_url=database.url)
-                started.append(server.start())
+        for name in ("a", "b"):
+            server = blob_server(tmp_path / name, s3_endpoint, bucket, root_key=root_key,
+                                 database_url=pg_database.url)
+            started.append(server.start())
         yield started
         for server in started:
             assert server.stop() == 0, server.log_tail()
     finally:
         for server in started:
             server.kill()
-        database.drop()
 
 
 def test_replicas_share_uploads_and_artifacts_through_the_bucket(replicas, s3, bucket):

@@ -21,7 +21,7 @@ import pyte
 import pytest
 
 from harness import binary, clean_env, new_access_key
-from simfarm import Lab, Scenario, SimTest, device, devices_by_name, sim_server, wait_for, wait_job_status
+from simfarm import Lab, Scenario, SimTest, device, devices_by_name, sim_fixture, sim_server, wait_for, wait_job_status
 from support import unique
 
 FLEET = [device(f"cli-{i}", f"Cli Phone {i}") for i in range(4)] + [device("cli-ios", "Cli Tablet", "IOS",
@@ -32,16 +32,7 @@ EXIT = {"PASSED": 0, "FAILED": 3, "ERRORED": 4, "STOPPED": 5, "WARNED": 6, "SKIP
 ERROR_EXIT = 1
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("cli-commands"), fleet=FLEET).start()
-    yield farm
-    assert farm.stop() == 0, farm.log_tail()
-
-
-@pytest.fixture(scope="module")
-def fleet(sim):
-    return devices_by_name(sim.client())
+sim = sim_fixture("cli-commands", fleet=FLEET)
 
 
 @pytest.fixture(scope="module")

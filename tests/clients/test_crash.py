@@ -29,13 +29,12 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
-from harness import REGION, Farmhand, PostgresDatabase, new_access_key
+from harness import REGION, Farmhand, new_access_key
 from invariants import (Findings, all_jobs, all_suites, check_instances, check_job, check_ledger, check_limits,
                         check_run, execution_results, instances_in_use, ledger_report, ledger_rows, ms,
                         unsettled_jobs, wait_for_ledger, wait_runs_completed, without_live_fields)
 from simfarm import Lab, Scenario, SimTest, device, devices_by_name, fleet_toml
 
-PG_ENV = "FARMHAND_TEST_DATABASE_URL"
 SEED = int(os.environ.get("FARMHAND_CRASH_SEED", "0")) or random.randrange(1, 2**31)
 # A job of about 50 simulated seconds takes under two real ones, so runs end between kills
 # and many are in flight at each.
@@ -75,18 +74,11 @@ def free_port() -> int:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request):
+def database_url(request) -> str | None:
+    """None for SQLite (the data directory's own database), else a throw-away PostgreSQL one."""
     if request.param == "sqlite":
-        yield None
-        return
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} is not set")
-    db = PostgresDatabase(url).create()
-    try:
-        yield db.url
-    finally:
-        db.drop()
+        return None
+    return request.getfixturevalue("pg_database").url
 
 
 class Outage(Exception):

@@ -10,11 +10,11 @@ import requests
 import yaml
 from botocore.exceptions import ClientError
 
-from simfarm import Lab, device, sim_server, wait_for
-from support import CURATED_UPLOAD_ARN, TOP_DEVICES_ARN, error_code, make_apk, make_ipa, make_zip, unique
+from simfarm import Lab, device, host_device, sim_fixture, wait_for
+from support import CURATED_UPLOAD_ARN, TOP_DEVICES_ARN, error_code, make_ipa, make_zip, unique
 
 # Older than the simulated phones, so "Top Devices" (the newest of each platform) leaves it out.
-HOST = {**device("curated-host", "Curated Host", os="10"), "driver": "host"}
+HOST = host_device("curated-host", "Curated Host", os="10")
 PHONES = [device(f"curated-phone-{i}", f"Curated Phone {i}", os="14") for i in range(5)]
 
 # The ids AWS's own examples pass as the testSpecArn of an APPIUM_PYTHON run.
@@ -24,17 +24,7 @@ AWS_PYTHON_SPECS = {
 }
 
 
-@pytest.fixture(scope="module")
-def farm(tmp_path_factory):
-    server = sim_server(tmp_path_factory.mktemp("curated"), scale=1, fleet=[HOST, *PHONES])
-    server.start()
-    yield server
-    assert server.stop() == 0, server.log_tail()
-
-
-@pytest.fixture
-def lab(farm):
-    return Lab(farm)
+farm = sim_fixture("curated", scale=1, fleet=[HOST, *PHONES])
 
 
 def spec_types(client) -> list[str]:

@@ -26,8 +26,8 @@ import requests
 from browser import BROWSER_DIR, Browser, Page, node_major_required
 from simfarm import (
     PREP_SECONDS, STATUS_ORDER, Lab, Scenario, SimTest, billed, check_final_job, device, devices_by_name, expected_job,
-    job_tree, minutes, sim_server, spec_yaml, step_arn, stop_offset, unique, wait_job_status, wait_run_completed,
-    wait_step_running,
+    host_device, job_tree, minutes, sim_fixture, spec_yaml, step_arn, stop_offset, unique, wait_job_status,
+    wait_run_completed, wait_step_running,
 )
 from support import make_zip
 
@@ -90,11 +90,7 @@ def browser(tmp_path_factory):
     assert chromium.stop() == 0, chromium.log_tail()
 
 
-@pytest.fixture(scope="module")
-def farm(tmp_path_factory):
-    server = sim_server(tmp_path_factory.mktemp("dashboard"), scale=SCALE, fleet=FLEET, stop_grace=GRACE).start()
-    yield server
-    assert server.stop() == 0, server.log_tail()
+farm = sim_fixture("dashboard", scale=SCALE, fleet=FLEET, stop_grace=GRACE)
 
 
 @pytest.fixture(scope="module")
@@ -744,13 +740,8 @@ def test_every_page_wants_a_sign_in(browser, farm, lab):
 # --- a real job's output --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def host_farm(tmp_path_factory):
-    """Real time and one `host` device: the test spec's commands run as processes here."""
-    host = {**device("dash-host", "Dash Host"), "driver": "host"}
-    server = sim_server(tmp_path_factory.mktemp("dashboard-host"), scale=1, fleet=[host]).start()
-    yield server
-    assert server.stop() == 0, server.log_tail()
+# Real time and one `host` device: the test spec's commands run as processes here.
+host_farm = sim_fixture("dashboard-host", scale=1, fleet=[host_device("dash-host", "Dash Host")])
 
 
 def test_a_real_jobs_output_follows_live(browser, host_farm, tmp_path):

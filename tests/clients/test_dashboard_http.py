@@ -13,9 +13,9 @@ import time
 import pytest
 import requests
 
-from harness import CSRF_FIELD
+from harness import CSRF_FIELD, running
 from simfarm import (
-    Lab, Scenario, SimTest, check_final_job, device, devices_by_name, expected_job, job_tree, sim_server,
+    Lab, Scenario, SimTest, check_final_job, device, devices_by_name, expected_job, job_tree, sim_fixture, sim_server,
     stop_offset, wait_for, wait_job_status, wait_run_completed, wait_step_running,
 )
 
@@ -29,16 +29,7 @@ HOURS = Scenario(setup=5, teardown=5, tests=(SimTest("forever", 3600),))
 MEDIUM = Scenario(setup=5, teardown=5, tests=(SimTest("first", 12), SimTest("second", 12)))
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("ui-http"), fleet=FLEET).start()
-    yield farm
-    assert farm.stop() == 0, farm.log_tail()
-
-
-@pytest.fixture(scope="module")
-def fleet(sim):
-    return devices_by_name(sim.client())
+sim = sim_fixture("ui-http", fleet=FLEET)
 
 
 @pytest.fixture(scope="module")
@@ -302,8 +293,7 @@ def test_the_followed_output_ends_with_its_session_and_answers_401_after(sim, fl
 
 
 def test_sign_in_guesses_are_throttled_per_address(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("ui-throttle"), fleet=FLEET[:1]).start()
-    try:
+    with running(sim_server(tmp_path_factory.mktemp("ui-throttle"), fleet=FLEET[:1])) as farm:
         farm.client().list_projects()  # the good key has been seen verified from here
         s = requests.Session()
         csrf = CSRF_FIELD.search(s.get(farm.endpoint + "/ui/login").text).group(1)
@@ -314,8 +304,6 @@ def test_sign_in_guesses_are_throttled_per_address(tmp_path_factory):
         assert "Too many failed sign-ins" in s.post(farm.endpoint + "/ui/login", data={
             "csrf": csrf, "access_key_id": "AKIAGUESS00000000000", "secret_access_key": "x"}).text
         farm.ui_session()  # the account's own key still signs in from the same address
-    finally:
-        assert farm.stop() == 0, farm.log_tail()
 
 
 def test_a_stopping_server_ends_its_live_streams_at_once(tmp_path_factory):

@@ -13,10 +13,11 @@ import stat
 import pytest
 import requests
 
-from simfarm import Lab, device, sim_server, wait_for
+from harness import running
+from simfarm import Lab, device, host_device, sim_server, wait_for
 from support import make_apk, make_zip, unique
 
-HOST = {**device("default-host", "Default Host"), "driver": "host"}
+HOST = host_device("default-host", "Default Host")
 PHONE = {**device("default-phone", "Default Phone"), "driver": "adb"}
 SERIAL = PHONE["udids"][0]
 APP_PACKAGE = "com.example.app"
@@ -84,20 +85,10 @@ def fake_adb(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory, fake_adb):
-    server = sim_server(tmp_path_factory.mktemp("default-specs"), scale=1, fleet=[HOST, PHONE])
-    saved_path = os.environ["PATH"]
-    os.environ["PATH"] = f"{fake_adb}:{saved_path}"
-    try:
-        server.start()
-    finally:
-        os.environ["PATH"] = saved_path
-    yield server
-    assert server.stop() == 0, server.log_tail()
-
-
-@pytest.fixture
-def lab(farm):
-    return Lab(farm)
+    # The fake `adb` first on the server's PATH, where the adb driver looks for it.
+    with running(sim_server(tmp_path_factory.mktemp("default-specs"), scale=1, fleet=[HOST, PHONE],
+                            env={"PATH": f"{fake_adb}:{os.environ['PATH']}"})) as server:
+        yield server
 
 
 def adb_calls(fake_adb) -> list[str]:

@@ -22,13 +22,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness import Account, Farmhand, PostgresDatabase, new_access_key
+from harness import Account, Farmhand, PostgresDatabase, new_access_key, stop_all
 from invariants import (Findings, all_jobs, all_suites, check_instances, check_job, check_ledger, check_limits,
                         check_run, execution_results, instances_in_use, ledger_report, ledger_rows, ms, psql,
                         unsettled_jobs, wait_for_ledger, wait_runs_completed, without_live_fields)
 from simfarm import Lab, Scenario, SimTest, device, devices_by_name, fleet_toml
 
-PG_ENV = "FARMHAND_TEST_DATABASE_URL"
 SEED = int(os.environ.get("FARMHAND_HAMMER_SEED", "0")) or random.randrange(1, 2**31)
 # Simulated jobs of about 50 s take under a second of real time.
 TIME_SCALE = 60
@@ -61,23 +60,13 @@ WATCH_SECONDS = 8.0
 
 
 @pytest.fixture
-def database():
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} is not set")
-    db = PostgresDatabase(url).create()
-    yield db
-    db.drop()
-
-
-@pytest.fixture
-def replicas(tmp_path, database):
+def replicas(tmp_path, pg_database):
     fleet = tmp_path / "fleet.toml"
     fleet.write_text(fleet_toml(FLEET))
     key = new_access_key()
     # Replicas share one blob store, as they must: an upload through one is run by the other.
     blobs = tmp_path / "blobs"
-    farms = [Farmhand(tmp_path / f"replica-{name}", database_url=database.url, root_key=key,
+    farms = [Farmhand(tmp_path / f"replica-{name}", database_url=pg_database.url, root_key=key,
                       extra_args=["--time-scale", str(TIME_SCALE), "--fleet", str(fleet), "--drain-seconds", "0",
                                   "--blob-store", str(blobs)])
              for name in ("a", "b")]
@@ -86,9 +75,7 @@ def replicas(tmp_path, database):
             farm.start()
         yield farms
     finally:
-        codes = [(farm.stop(), farm) for farm in farms if farm.proc]
-        for code, farm in codes:
-            assert code == 0, farm.log_tail()
+        stop_all(farms)
 
 
 # --- the plan -----------------------------------------------------------------------------
@@ -289,7 +276,7 @@ def stored_jobs(database: PostgresDatabase, findings: list[str]) -> str:
 # --- the test -----------------------------------------------------------------------------
 
 
-def test_two_replicas_hammered_keep_every_invariant(replicas, database):
+def test_two_replicas_hammered_keep_every_invariant(replicas, pg_database):
     began = time.monotonic()
     print(f"\nhammer seed {SEED} (FARMHAND_HAMMER_SEED={SEED} replays the plan)")
     rng = random.Random(SEED)
@@ -375,5 +362,5 @@ def test_two_replicas_hammered_keep_every_invariant(replicas, database):
           f"{Counter(j['result'] for j in jobs)}; {len(waited)} waited over 10 simulated s for a device or slot; "
           f"{len(ledger_csv)} ledger lines; checked in {time.monotonic() - began:.1f}s")
     assert not findings, (f"{len(findings)} invariant violations (seed {SEED}):\n" + "\n".join(findings[:30])
-                          + "\nstored jobs named above:\n" + stored_jobs(database, findings))
+                          + "\nstored jobs named above:\n" + stored_jobs(pg_database, findings))
     assert no_device and mid_run and waited, "the hammer did not reach every case; change the plan"

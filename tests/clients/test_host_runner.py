@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from simfarm import Lab, device, sim_server, spec_yaml, wait_for
-from support import make_zip, unique
+from harness import running
+from simfarm import Lab, host_device, sim_fixture, sim_server, spec_yaml, wait_for
+from support import unique
 
-HOST = {**device("host-runner", "Host Runner"), "driver": "host"}
+HOST = host_device("host-runner", "Host Runner")
 
 
 def processes_with(token: str) -> list[int]:
@@ -36,42 +37,14 @@ def processes_with(token: str) -> list[int]:
     return found
 
 
-@pytest.fixture(scope="module")
-def farm(tmp_path_factory):
-    server = sim_server(tmp_path_factory.mktemp("host"), scale=1, fleet=[HOST])
-    server.extra_args += ["--stop-grace-seconds", "0.5"]
-    server.start()
-    yield server
-    assert server.stop() == 0, server.log_tail()
-
-
-@pytest.fixture
-def lab(farm):
-    return Lab(farm)
-
-
-@pytest.fixture
-def markers(tmp_path):
-    return tmp_path
+farm = sim_fixture("host", scale=1, fleet=[HOST], stop_grace=0.5)
 
 
 def run_spec(lab: Lab, spec: str, *, job_timeout: int | None = None) -> tuple[dict, dict]:
-    package = lab.upload("tests.zip", "APPIUM_WEB_PYTHON_TEST_PACKAGE", make_zip({"tests/data.txt": "package file\n"}))
-    spec_upload = lab.upload("spec.yml", "APPIUM_WEB_PYTHON_TEST_SPEC", spec.encode())
-    host = lab.client.list_devices(filters=[{"attribute": "MODEL", "operator": "EQUALS", "values": ["Host Runner"]}])
     kwargs = {}
     if job_timeout is not None:
         kwargs["executionConfiguration"] = {"jobTimeoutMinutes": job_timeout}
-    run = lab.client.schedule_run(
-        projectArn=lab.arn,
-        name=unique("host-run"),
-        test={"type": "APPIUM_WEB_PYTHON", "testPackageArn": package["arn"], "testSpecArn": spec_upload["arn"]},
-        deviceSelectionConfiguration={
-            "filters": [{"attribute": "ARN", "operator": "EQUALS", "values": [host["devices"][0]["arn"]]}],
-            "maxDevices": 1,
-        },
-        **kwargs,
-    )["run"]
+    run = lab.spec_run(lab.device_arn(HOST["name"]), spec, name="host-run", **kwargs)
     job = lab.jobs(run["arn"])[0]
     return run, job
 
@@ -237,10 +210,7 @@ def test_stop_during_post_test_interrupts_nothing(lab, markers):
 
 def test_a_job_past_its_timeout_is_killed_and_errored(tmp_path, markers):
     # The service clock runs 600× faster: the 5-minute minimum timeout is half a real second.
-    server = sim_server(tmp_path / "fast", scale=600, fleet=[HOST])
-    server.extra_args += ["--stop-grace-seconds", "0.2"]
-    server.start()
-    try:
+    with running(sim_server(tmp_path / "fast", scale=600, fleet=[HOST], stop_grace=0.2)) as server:
         lab = Lab(server)
         token = unique("timeout")
         spec = spec_yaml(test=[f"python3 -c 'import time; time.sleep(60)' {token}"],
@@ -251,8 +221,6 @@ def test_a_job_past_its_timeout_is_killed_and_errored(tmp_path, markers):
         assert final["message"] == "Job timed out after 5 minutes"
         assert processes_with(token) == []
         assert (markers / "post_test").exists(), "teardown still runs after a timeout"
-    finally:
-        assert server.stop() == 0, server.log_tail()
 
 
 def test_a_restart_mid_job_ends_the_job_errored(tmp_path, markers):
@@ -267,8 +235,7 @@ def test_a_restart_mid_job_ends_the_job_errored(tmp_path, markers):
     wait_status(lab, job["arn"], "RUNNING")
     server.kill()
     again = sim_server(tmp_path / "restart", scale=1, fleet=[HOST], root_key=(server.access_key_id, server.secret_access_key))
-    again.start()
-    try:
+    with running(again):
         client = again.client()
         final = wait_for(lambda: client.get_job(arn=job["arn"])["job"], lambda j: j["status"] == "COMPLETED",
                          timeout=30, what="the interrupted job to end")
@@ -277,8 +244,6 @@ def test_a_restart_mid_job_ends_the_job_errored(tmp_path, markers):
         assert processes_with(token) == [], "the interrupted job's processes are ended on restart"
         tests = [t for s in client.list_suites(arn=job["arn"])["suites"] for t in client.list_tests(arn=s["arn"])["tests"]]
         assert [t["result"] for t in tests] == ["PASSED", "ERRORED", "STOPPED"]
-    finally:
-        assert again.stop() == 0, again.log_tail()
 
 
 def test_farmhand_logs_follows_a_running_jobs_output(farm, lab, markers):
@@ -308,10 +273,8 @@ def test_farmhand_logs_follows_a_running_jobs_output(farm, lab, markers):
 
 
 def test_failed_jobs_keep_their_work_directory_when_asked(tmp_path):
-    server = sim_server(tmp_path / "keep", scale=1, fleet=[HOST])
-    server.extra_args += ["--keep-failed-workspaces"]
-    server.start()
-    try:
+    with running(sim_server(tmp_path / "keep", scale=1, fleet=[HOST],
+                            extra_args=["--keep-failed-workspaces"])) as server:
         lab = Lab(server)
         _, failed = run_spec(lab, spec_yaml(test=["echo evidence > $DEVICEFARM_LOG_DIR/evidence.txt", "false"]))
         _, passed = run_spec(lab, spec_yaml(test=["true"]))
@@ -323,5 +286,3 @@ def test_failed_jobs_keep_their_work_directory_when_asked(tmp_path):
         kept = wait_for(lambda: {"dirs": sorted(p for p in jobs_dir.iterdir() if p.is_dir())},
                         lambda v: [p.name for p in v["dirs"]] == [failed_id], timeout=10, what="only the failed job kept")["dirs"]
         assert any(p.name == "evidence.txt" for p in kept[0].rglob("*")), "the failed job's files are there to inspect"
-    finally:
-        assert server.stop() == 0, server.log_tail()

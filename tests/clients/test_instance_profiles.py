@@ -9,7 +9,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from harness import Farmhand, new_access_key
+from harness import Farmhand, new_access_key, running
 from simfarm import Lab, _toml_value, device, wait_for
 from support import DEVICE_INSTANCE_ARN, INSTANCE_PROFILE_ARN, error_code, no_nulls, unique
 
@@ -43,10 +43,9 @@ def lab_farm(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("profiles")
     fleet = data_dir.parent / f"{data_dir.name}-fleet.toml"
     fleet.write_text(fleet_toml())
-    farm = Farmhand(data_dir, root_key=new_access_key(), extra_args=["--time-scale", "20", "--fleet", str(fleet)])
-    farm.start()
-    yield farm
-    assert farm.stop() == 0, farm.log_tail()
+    with running(Farmhand(data_dir, root_key=new_access_key(),
+                          extra_args=["--time-scale", "20", "--fleet", str(fleet)])) as farm:
+        yield farm
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness import binary, clean_env
-from simfarm import Lab, sim_server, spec_yaml, wait_for
+from harness import binary, clean_env, running
+from simfarm import Lab, sim_server, spec_yaml
 from support import unique
 from test_host_runner import HOST, processes_with, results_of, run_spec, wait_status
 
@@ -37,10 +37,8 @@ def open_work_dir():
 @needs_root
 def test_run_as_runs_the_commands_as_that_user_away_from_farmhands_files(tmp_path, open_work_dir):
     work_dir = open_work_dir
-    server = sim_server(tmp_path / "data", scale=1, fleet=[HOST])
-    server.extra_args += ["--run-as", "nobody", "--work-dir", str(work_dir)]
-    server.start()
-    try:
+    with running(sim_server(tmp_path / "data", scale=1, fleet=[HOST],
+                            extra_args=["--run-as", "nobody", "--work-dir", str(work_dir)])) as server:
         lab = Lab(server)
         database = tmp_path / "data" / "farmhand.db"
         spec = spec_yaml(
@@ -58,8 +56,6 @@ def test_run_as_runs_the_commands_as_that_user_away_from_farmhands_files(tmp_pat
         assert "db.txt" not in files, "the job cannot read farmhand's database"
         assert "data.txt" not in files, "the job cannot look into farmhand's data directory"
         assert stat.S_IMODE(database.stat().st_mode) == 0o600
-    finally:
-        assert server.stop() == 0, server.log_tail()
 
 
 @needs_root
@@ -86,10 +82,8 @@ def test_run_as_an_unknown_user_is_refused_at_start(tmp_path):
 
 
 def test_a_hung_teardown_is_ended_at_its_limit_and_errors_the_job(tmp_path):
-    server = sim_server(tmp_path / "teardown", scale=1, fleet=[HOST])
-    server.extra_args += ["--teardown-timeout-seconds", "1", "--stop-grace-seconds", "0.2"]
-    server.start()
-    try:
+    with running(sim_server(tmp_path / "teardown", scale=1, fleet=[HOST],
+                            extra_args=["--teardown-timeout-seconds", "1", "--stop-grace-seconds", "0.2"])) as server:
         lab = Lab(server)
         token = unique("hung-teardown")
         spec = spec_yaml(test=["true"], post_test=[f"python3 -c 'import time; time.sleep(60)' {token}"])
@@ -101,5 +95,3 @@ def test_a_hung_teardown_is_ended_at_its_limit_and_errors_the_job(tmp_path):
         assert processes_with(token) == []
         # Billed up to the end of teardown, which is about the limit: not the 60 s of sleep.
         assert 0 < final["deviceMinutes"]["total"] < 0.5
-    finally:
-        assert server.stop() == 0, server.log_tail()

@@ -18,7 +18,7 @@ import subprocess
 import pytest
 
 from harness import REPO
-from simfarm import Scenario, SimTest, device, devices_by_name, sim_server
+from simfarm import Scenario, SimTest, device, devices_by_name, sim_fixture
 from support import make_zip
 
 JS_DIR = REPO / "tests/js"
@@ -28,11 +28,7 @@ SCENARIO = Scenario(setup=2, teardown=3, tests=(SimTest("long", 600), SimTest("a
 NAME = "JS phone"
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("js-sdk"), fleet=[device("js-phone", NAME)], stop_grace=2).start()
-    yield farm
-    assert farm.stop() == 0, farm.log_tail()
+sim = sim_fixture("js-sdk", fleet=[device("js-phone", NAME)], stop_grace=2)
 
 
 def comparable(value):

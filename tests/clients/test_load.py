@@ -24,8 +24,8 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
-from conftest import start_server, stop_server
-from harness import REGION, Farmhand
+from conftest import new_server
+from harness import REGION, Farmhand, running
 
 CLIENTS = 1000
 ACCOUNTS = 4
@@ -37,9 +37,8 @@ READ_TIMEOUT_SECONDS = 120
 
 @pytest.fixture
 def load_farm(tmp_path_factory):
-    farmhand = start_server(tmp_path_factory, "load")
-    yield farmhand
-    stop_server(farmhand)
+    with running(new_server(tmp_path_factory, "load")) as farmhand:
+        yield farmhand
 
 
 def sdk_client(farm: Farmhand, keys: tuple[str, str]):

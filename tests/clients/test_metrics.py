@@ -20,8 +20,8 @@ from botocore.exceptions import ClientError
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import Farmhand, binary, clean_env, new_access_key
-from simfarm import (Lab, Scenario, SimTest, device, devices_by_name, sim_server, wait_for,
+from harness import Farmhand, binary, clean_env, new_access_key, running
+from simfarm import (Lab, Scenario, SimTest, device, devices_by_name, sim_fixture, sim_server, wait_for,
                      wait_run_completed)
 from support import error_code, unique
 
@@ -34,11 +34,7 @@ STATUSES = ("PENDING", "PENDING_CONCURRENCY", "PENDING_DEVICE", "PROCESSING", "S
             "STOPPING", "COMPLETED")
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("metrics"), fleet=FLEET).start()
-    yield farm
-    assert farm.stop() == 0, farm.log_tail()
+sim = sim_fixture("metrics", fleet=FLEET)
 
 
 def scrape(farm: Farmhand, accept: str | None = None) -> requests.Response:
@@ -203,9 +199,8 @@ def test_openmetrics_on_request(sim):
 
 
 def test_throttled_requests_are_counted_as_throttling(tmp_path):
-    farm = Farmhand(tmp_path / "throttled", root_key=new_access_key(),
-                    extra_args=["--rate-limit-per-second", "0.01", "--rate-burst", "1"]).start()
-    try:
+    with running(Farmhand(tmp_path / "throttled", root_key=new_access_key(),
+                          extra_args=["--rate-limit-per-second", "0.01", "--rate-burst", "1"])) as farm:
         before = samples(farm)
         sent: Counter = Counter()
         for _ in range(5):
@@ -216,15 +211,12 @@ def test_throttled_requests_are_counted_as_throttling(tmp_path):
         moved = request_counts(samples(farm))
         moved.subtract(request_counts(before))
         assert +moved == sent
-    finally:
-        assert farm.stop() == 0, farm.log_tail()
 
 
 def test_a_metrics_token_guards_the_scrape(tmp_path):
     token = "scrape-" + secrets.token_urlsafe(24)
-    farm = Farmhand(tmp_path / "guarded", root_key=new_access_key(), extra_args=["--log-format", "json"],
-                    env={"FARMHAND_METRICS_TOKEN": token, "FARMHAND_LOG": "debug"}).start()
-    try:
+    with running(Farmhand(tmp_path / "guarded", root_key=new_access_key(), extra_args=["--log-format", "json"],
+                          env={"FARMHAND_METRICS_TOKEN": token, "FARMHAND_LOG": "debug"})) as farm:
         url = farm.endpoint + "/metrics"
         missing = requests.get(url, timeout=10)
         wrong = requests.get(url, headers={"Authorization": f"Bearer {token}x"}, timeout=10)
@@ -241,8 +233,6 @@ def test_a_metrics_token_guards_the_scrape(tmp_path):
         # The probes and the API need no metrics token.
         assert requests.get(farm.endpoint + "/healthz", timeout=10).status_code == 200
         assert farm.call("ListProjects", {}).status_code == 200
-    finally:
-        assert farm.stop() == 0, farm.log_tail()
     # A refused scrape is answered before the store is read.
     refused_ids = {r.headers["x-amzn-RequestId"] for r in (missing, wrong, basic)}
     admitted_id = admitted.headers["x-amzn-RequestId"]
@@ -273,11 +263,8 @@ def unique_keys(pairs: list[tuple[str, object]]) -> dict:
 
 
 def test_json_logs_carry_the_request_id_of_each_request(tmp_path):
-    farm = sim_server(tmp_path / "logs", fleet=FLEET)
-    farm.extra_args += ["--log-format", "json"]
-    farm.extra_env["FARMHAND_LOG"] = "debug"
-    farm.start()
-    try:
+    with running(sim_server(tmp_path / "logs", fleet=FLEET, extra_args=["--log-format", "json"],
+                            env={"FARMHAND_LOG": "debug"})) as farm:
         lab = Lab(farm, name="logs")
         run = lab.web_run(lab.pool([devices_by_name(lab.client)["Metric One"]["arn"]]), lab.package(SHORT))
         events_path = "/ui/runs/" + run["arn"].split(":", 6)[6] + "/events"
@@ -294,8 +281,6 @@ def test_json_logs_carry_the_request_id_of_each_request(tmp_path):
         assert listed.status_code == 200
         nowhere = requests.get(farm.endpoint + "/nowhere", timeout=10)
         assert nowhere.status_code == 400  # UnknownOperationException, in the service's error shape
-    finally:
-        assert farm.stop() == 0, farm.log_tail()
 
     lines = farm.log_path.read_text().splitlines()
     assert lines

@@ -14,10 +14,10 @@ import threading
 import pytest
 import requests
 
-from simfarm import Lab, device, sim_server, spec_yaml, wait_for
-from support import make_zip, unique
+from simfarm import Lab, host_device, sim_fixture, spec_yaml, wait_for
+from support import unique
 
-HOST = {**device("net-host", "Net Host"), "driver": "host"}
+HOST = host_device("net-host", "Net Host")
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("nft", path="/usr/sbin:/sbin:" + os.environ.get("PATH", "")),
@@ -43,17 +43,7 @@ def loopback():
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
-def farm(tmp_path_factory):
-    server = sim_server(tmp_path_factory.mktemp("net"), scale=1, fleet=[HOST])
-    server.start()
-    yield server
-    assert server.stop() == 0, server.log_tail()
-
-
-@pytest.fixture
-def lab(farm):
-    return Lab(farm)
+farm = sim_fixture("net", scale=1, fleet=[HOST])
 
 
 def fetch(host: str, port: int) -> str:
@@ -67,19 +57,8 @@ def fetch(host: str, port: int) -> str:
 
 
 def run_job(lab: Lab, commands: list[str], configuration: dict | None = None) -> tuple[dict, str]:
-    package = lab.upload("tests.zip", "APPIUM_WEB_PYTHON_TEST_PACKAGE", make_zip({"tests/a.txt": "a\n"}))
-    spec = lab.upload("spec.yml", "APPIUM_WEB_PYTHON_TEST_SPEC", spec_yaml(test=commands).encode())
-    host = lab.client.list_devices(filters=[{"attribute": "MODEL", "operator": "EQUALS", "values": ["Net Host"]}])
-    run = lab.client.schedule_run(
-        projectArn=lab.arn,
-        name=unique("net-run"),
-        test={"type": "APPIUM_WEB_PYTHON", "testPackageArn": package["arn"], "testSpecArn": spec["arn"]},
-        deviceSelectionConfiguration={
-            "filters": [{"attribute": "ARN", "operator": "EQUALS", "values": [host["devices"][0]["arn"]]}],
-            "maxDevices": 1,
-        },
-        **({"configuration": configuration} if configuration else {}),
-    )["run"]
+    run = lab.spec_run(lab.device_arn(HOST["name"]), spec_yaml(test=commands), name="net-run",
+                       **({"configuration": configuration} if configuration else {}))
     job = lab.jobs(run["arn"])[0]
     final = wait_for(lambda: lab.client.get_job(arn=job["arn"])["job"], lambda j: j["status"] == "COMPLETED", timeout=90)
     files = {a["type"]: a for a in lab.client.list_artifacts(arn=job["arn"], type="FILE")["artifacts"]}

@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 from botocore.exceptions import ClientError
 
-from harness import Farmhand, new_access_key
+from harness import Farmhand, new_access_key, running
 from simfarm import Lab, Scenario, SimTest, device, devices_by_name, fleet_toml, wait_for, wait_run_completed
 from support import assert_recent, error_code, no_nulls, unique
 
@@ -178,10 +178,9 @@ def lab_server(tmp_path_factory):
     config, fleet = data.parent / "offerings.toml", data.parent / "offerings-fleet.toml"
     config.write_text(CONFIG)
     fleet.write_text(fleet_toml(FLEET))
-    farm = Farmhand(data, root_key=new_access_key(),
-                    extra_args=["--time-scale", "20", "--fleet", str(fleet), "--config", str(config)]).start()
-    yield farm
-    assert farm.stop() == 0, farm.log_tail()
+    with running(Farmhand(data, root_key=new_access_key(),
+                          extra_args=["--time-scale", "20", "--fleet", str(fleet), "--config", str(config)])) as farm:
+        yield farm
 
 
 def test_the_config_files_catalog_is_served(lab_server):

@@ -9,7 +9,6 @@ database of its own.
 from __future__ import annotations
 
 import http.client
-import os
 import signal
 import socket
 import sqlite3
@@ -18,14 +17,12 @@ import threading
 import time
 import urllib.parse
 
-import pytest
 import requests
 
-from harness import Farmhand, PostgresDatabase, new_access_key
+from harness import Farmhand, PostgresDatabase, new_access_key, running, stop_all
 from simfarm import Lab, Scenario, SimTest, devices_by_name, wait_for, wait_run_completed
 from support import make_apk, wait_upload
 
-PG_ENV = "FARMHAND_TEST_DATABASE_URL"
 CHECKS = {"database", "migrations", "blob_store", "shutting_down"}
 WAITING = ("PENDING", "PENDING_CONCURRENCY", "PENDING_DEVICE")
 
@@ -52,20 +49,6 @@ def assert_ready(farm: Farmhand) -> None:
                                                  "shutting_down": False}}
 
 
-def pg_admin_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} is not set")
-    return url
-
-
-@pytest.fixture
-def pg_database():
-    database = PostgresDatabase(pg_admin_url()).create()
-    yield database
-    database.drop()
-
-
 def psql(url: str, sql: str) -> str:
     result = subprocess.run(["psql", url, "-tAc", sql], check=True, capture_output=True, text=True, timeout=60,
                             stdin=subprocess.DEVNULL)
@@ -90,8 +73,7 @@ def test_healthz_and_readyz_answer_without_credentials(farm):
 
 
 def test_readyz_names_migrations_the_database_lacks(tmp_path):
-    farm = Farmhand(tmp_path / "data", root_key=new_access_key(), extra_args=["--drain-seconds", "0"]).start()
-    try:
+    with running(Farmhand(tmp_path / "data", root_key=new_access_key(), extra_args=["--drain-seconds", "0"])) as farm:
         assert_ready(farm)
         with sqlite3.connect(farm.data_dir / "farmhand.db", timeout=10) as db:
             latest = db.execute("SELECT max(version) FROM _sqlx_migrations").fetchone()[0]
@@ -103,18 +85,14 @@ def test_readyz_names_migrations_the_database_lacks(tmp_path):
         assert body["checks"]["migrations"] == f"not applied: {latest}", body
         assert body["checks"]["database"] == "ok" and body["checks"]["blob_store"] == "ok", body
         assert get(farm, "/healthz").status_code == 200
-    finally:
-        assert farm.stop() == 0, farm.log_tail()
 
 
-def test_readyz_names_the_database_when_it_is_gone(tmp_path):
-    database = PostgresDatabase(pg_admin_url()).create()
-    farm = Farmhand(tmp_path / "data", database_url=database.url, root_key=new_access_key(),
+def test_readyz_names_the_database_when_it_is_gone(tmp_path, pg_database):
+    farm = Farmhand(tmp_path / "data", database_url=pg_database.url, root_key=new_access_key(),
                     extra_args=["--drain-seconds", "0"])
-    try:
-        farm.start()
+    with running(farm):
         assert_ready(farm)
-        database.drop()  # WITH (FORCE): the server's connections are cut too
+        pg_database.drop()  # WITH (FORCE): the server's connections are cut too
         response = get(farm, "/readyz")
         body = ready_body(response)
         assert response.status_code == 503, body
@@ -123,15 +101,11 @@ def test_readyz_names_the_database_when_it_is_gone(tmp_path):
         assert body["checks"]["migrations"] != "ok", body
         assert body["checks"]["blob_store"] == "ok" and body["checks"]["shutting_down"] is False, body
         # Nothing of the connection string reaches an unauthenticated caller.
-        parts = urllib.parse.urlsplit(database.url)
+        parts = urllib.parse.urlsplit(pg_database.url)
         for secret in filter(None, ["://", parts.password, parts.netloc]):
             assert secret not in response.text, response.text
         # Liveness does not depend on the database: restarting this process would not help.
         assert get(farm, "/healthz").status_code == 200
-    finally:
-        if farm.proc:
-            assert farm.stop() == 0, farm.log_tail()
-        database.drop()
 
 
 # --- drain ------------------------------------------------------------------------------
@@ -189,11 +163,8 @@ def test_sigterm_drains_then_finishes_requests_in_flight(tmp_path):
     farm.stop()
 
     # The upload that was in flight was stored whole.
-    again = Farmhand(tmp_path / "data", root_key=key, extra_args=["--drain-seconds", "0"]).start()
-    try:
+    with running(Farmhand(tmp_path / "data", root_key=key, extra_args=["--drain-seconds", "0"])) as again:
         assert wait_upload(again.client(), upload["arn"])["status"] == "SUCCEEDED"
-    finally:
-        assert again.stop() == 0, again.log_tail()
 
 
 # --- replicas on one PostgreSQL database ----------------------------------------------
@@ -224,12 +195,6 @@ def replicas_of(database: PostgresDatabase, tmp_path, n: int, *args: str) -> lis
     key = new_access_key()
     return [Farmhand(tmp_path / f"replica-{i}", database_url=database.url, root_key=key,
                      extra_args=["--drain-seconds", "0", *args]) for i in range(n)]
-
-
-def stop_all(replicas: list[Farmhand]) -> None:
-    codes = [(farm.stop(), farm) for farm in replicas if farm.proc]
-    for code, farm in codes:
-        assert code == 0, farm.log_tail()
 
 
 def test_replicas_started_together_on_an_empty_database_share_one_schema(tmp_path, pg_database):

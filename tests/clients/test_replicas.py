@@ -6,84 +6,35 @@ with every report. Runs when FARMHAND_TEST_DATABASE_URL names a PostgreSQL serve
 
 from __future__ import annotations
 
-import os
-import re
 import time
 import signal
-import subprocess
-from pathlib import Path
 
 import pytest
 
-from harness import Farmhand, PostgresDatabase, binary, clean_env, new_access_key
-from simfarm import Lab, Scenario, SimTest, device, fleet_toml, spec_yaml, wait_for
-from support import make_zip, unique
+from agents import run_on, start_agent
+from harness import Farmhand, new_access_key
+from simfarm import Lab, Scenario, SimTest, device, host_device, spec_yaml, wait_for
+from support import unique
 from test_host_runner import processes_with, results_of
 
-PG_ENV = "FARMHAND_TEST_DATABASE_URL"
-HOST_DEVICE = {**device("replica-bench", "Replica Bench"), "driver": "host"}
+HOST_DEVICE = host_device("replica-bench", "Replica Bench")
 # A simulated device on the host: the host plays its scenario (driver "scripted").
 PLAYED_DEVICE = device("replica-played", "Replica Played")
 
 
 @pytest.fixture
-def database():
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} is not set")
-    db = PostgresDatabase(url).create()
-    yield db
-    db.drop()
-
-
-class Agent:
-    """A `farmhand agent` process."""
-
-    def __init__(self, work: Path, servers: list[str], token: str, fleet: Path):
-        self.log_path = work / "agent.log"
-        self.args = [str(binary()), "agent", *[a for s in servers for a in ("--server", s)], "--fleet", str(fleet),
-                     "--work-dir", str(work / "jobs"), "--stop-grace-seconds", "0.5"]
-        self.env = {**clean_env(), "FARMHAND_AGENT_TOKEN": token}
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "Agent":
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        return self
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def agent_token(farm: Farmhand, host: str) -> str:
-    out = subprocess.run([str(binary()), "agent-token", "create", "--host", host, *farm.store_args()], env=clean_env(),
-                         capture_output=True, text=True, timeout=60, check=True, stdin=subprocess.DEVNULL).stdout
-    return re.search(r"export FARMHAND_AGENT_TOKEN=(\S+)", out).group(1)
-
-
-@pytest.fixture
-def farm(tmp_path, database):
+def farm(tmp_path, pg_database):
     key = new_access_key()
     # Replicas share the database and the blob store (a directory here; S3 in production).
-    replicas = [Farmhand(tmp_path / f"replica-{name}", database_url=database.url, root_key=key,
+    replicas = [Farmhand(tmp_path / f"replica-{name}", database_url=pg_database.url, root_key=key,
                          extra_args=["--host-timeout-seconds", "5", "--blob-store", str(tmp_path / "blobs")])
                 for name in ("a", "b")]
     for replica in replicas:
         replica.start()
-    fleet = tmp_path / "agent-fleet.toml"
-    fleet.write_text(fleet_toml([HOST_DEVICE, PLAYED_DEVICE]))
     a, b = replicas
     # The host knows both replicas and tries B first.
-    agent = Agent(tmp_path, [b.endpoint, a.endpoint], agent_token(a, "rack-1"), fleet).start()
+    agent = start_agent(a, "rack-1", [HOST_DEVICE, PLAYED_DEVICE], tmp_path, servers=[b.endpoint, a.endpoint],
+                        token_in_env=True)
     try:
         yield a, b, agent
     finally:
@@ -102,14 +53,7 @@ def bench_device(client) -> dict:
 
 
 def schedule(lab: Lab, device_arn: str, spec: str) -> dict:
-    package = lab.upload("tests.zip", "APPIUM_WEB_PYTHON_TEST_PACKAGE", make_zip({"tests/t.txt": "x\n"}))
-    spec_upload = lab.upload("spec.yml", "APPIUM_WEB_PYTHON_TEST_SPEC", spec.encode())
-    run = lab.client.schedule_run(
-        projectArn=lab.arn, name=unique("replicated"),
-        test={"type": "APPIUM_WEB_PYTHON", "testPackageArn": package["arn"], "testSpecArn": spec_upload["arn"]},
-        deviceSelectionConfiguration={"filters": [{"attribute": "ARN", "operator": "EQUALS", "values": [device_arn]}],
-                                      "maxDevices": 1})["run"]
-    return lab.jobs(run["arn"])[0]
+    return run_on(lab, device_arn, spec, name="replicated")
 
 
 def status_is(client, job_arn: str, *statuses: str, timeout: float = 30) -> dict:
@@ -214,11 +158,8 @@ def test_a_device_spread_over_two_hosts_keeps_running_jobs_when_one_is_lost(farm
     a, b, agent = farm
     lab = Lab(a)
     # A second host with another instance of the same played device model.
-    second_fleet = tmp_path / "rack-2.toml"
-    second_fleet.write_text(fleet_toml([{**PLAYED_DEVICE, "udids": ["REPLICAPLAYED900"]}]))
-    work = tmp_path / "rack-2"
-    work.mkdir()
-    second = Agent(work, [a.endpoint], agent_token(a, "rack-2"), second_fleet).start()
+    second = start_agent(a, "rack-2", [{**PLAYED_DEVICE, "udids": ["REPLICAPLAYED900"]}], tmp_path / "rack-2",
+                         servers=[a.endpoint], token_in_env=True)
     try:
         def played():
             found = lab.client.list_devices(filters=[{"attribute": "MODEL", "operator": "EQUALS", "values": ["Replica Played"]}])

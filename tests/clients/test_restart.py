@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from harness import new_access_key
+from harness import new_access_key, running
 from simfarm import (
     PREP_SECONDS, Lab, Scenario, SimTest, billed, check_final_job, device, devices_by_name, expected_job, job_tree, minutes,
     sim_server, stop_offset, ts, wait_job_status, wait_run_completed, wait_step_running,
@@ -67,8 +67,7 @@ def test_restart_mid_run_finishes_every_job_exactly_once(tmp_path, signal_name):
     # Down for a while: 1 s of wall time is 20 simulated seconds, during which steps end.
     time.sleep(1.0)
 
-    farm = sim_server(data, fleet=FLEET, root_key=key, stop_grace=LATER_GRACE).start()
-    try:
+    with running(sim_server(data, fleet=FLEET, root_key=key, stop_grace=LATER_GRACE)) as farm:
         client = farm.client()
         final_a = wait_run_completed(client, run_a["arn"], timeout=60)
         final_b = wait_run_completed(client, run_b["arn"], timeout=60)
@@ -97,16 +96,11 @@ def test_restart_mid_run_finishes_every_job_exactly_once(tmp_path, signal_name):
         assert final_a["deviceMinutes"] == minutes(2 * SCENARIO.full_seconds + stopped.billed_seconds)
         assert final_b["deviceMinutes"] == minutes(SCENARIO.full_seconds)
         before = [final_a, final_b, *[comparable(j) for j in (*jobs.values(), b)]]
-    finally:
-        assert farm.stop() == 0, farm.log_tail()
 
     # Settled for good: another restart changes nothing, and bills nothing more.
-    farm = sim_server(data, fleet=FLEET, root_key=key).start()
-    try:
+    with running(sim_server(data, fleet=FLEET, root_key=key)) as farm:
         client = farm.client()
         time.sleep(0.5)
         again = [client.get_run(arn=run_a["arn"])["run"], client.get_run(arn=run_b["arn"])["run"],
                  *[comparable(client.get_job(arn=j["arn"])["job"]) for j in (*jobs.values(), b)]]
         assert again == before
-    finally:
-        assert farm.stop() == 0, farm.log_tail()

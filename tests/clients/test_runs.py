@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from simfarm import (
     JOB_ARN, JOB_SEVERITY, RUN_ARN, STATUS_ORDER, Lab, Scenario, SimTest, check_final_job, counters, device,
-    devices_by_name, expected_job, minutes, sim_server, ts, wait_for, wait_job_status, wait_run_completed, worst,
+    expected_job, minutes, sim_fixture, ts, wait_for, wait_job_status, wait_run_completed, worst,
 )
 from support import (
     DEVICE_INSTANCE_ARN, GOOD_TEST_SPEC, PROJECT_ARN, error_code, make_ipa, make_zip, unique,
@@ -32,16 +32,7 @@ DEFAULT_MAX_CONCURRENT_JOBS = 16
 SHORT = Scenario(setup=1, teardown=1, tests=(SimTest("quick", 2),))
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("runs"), fleet=FLEET).start()
-    yield farm
-    assert farm.stop() == 0, farm.log_tail()
-
-
-@pytest.fixture(scope="module")
-def fleet(sim):
-    return devices_by_name(sim.client())
+sim = sim_fixture("runs", fleet=FLEET)
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from harness import Farmhand, new_access_key
-from simfarm import Lab, Scenario, SimTest, device, devices_by_name, sim_server, spec_yaml, wait_run_completed
+from harness import Farmhand, new_access_key, running
+from simfarm import (Lab, Scenario, SimTest, device, devices_by_name, host_device, one_finished_run, sim_server,
+                     spec_yaml, wait_run_completed)
 from support import make_zip, unique
 from test_adb_driver import FAKE_ADB, FLEET as ADB_FLEET  # the adb driver's fake device, extended below
 
@@ -26,14 +27,8 @@ KINDS = ["CPU", "MEMORY", "THREADS", "RX_RATE", "TX_RATE", "RX", "TX"]
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("samples"), fleet=FLEET).start()
-    lab = Lab(farm)
-    pool = lab.pool([devices_by_name(lab.client)["Sample One"]["arn"]])
-    run = lab.web_run(pool, lab.package(SCENARIO))
-    wait_run_completed(lab.client, run["arn"])
-    job = lab.jobs(run["arn"])[0]
-    yield lab, job
-    assert farm.stop() == 0, farm.log_tail()
+    with one_finished_run(tmp_path_factory.mktemp("samples"), FLEET, "Sample One", SCENARIO) as (lab, _, job):
+        yield lab, job
 
 
 def series(url):
@@ -87,29 +82,19 @@ def test_bad_arns_and_tokens_are_refused(finished):
     assert err.value.response["Error"]["Code"] == "ArgumentException"
 
 
-HOST = {**device("sample-host", "Sample Host"), "driver": "host"}
+HOST = host_device("sample-host", "Sample Host")
 # Holds 64 MB (written, so resident) and spins for 3 s: the series must show both.
 BURN = "python3 -c \"import time; b = b'x' * (64 << 20); end = time.time() + 3\nwhile time.time() < end: pass\""
 
 
 @pytest.fixture(scope="module")
 def host_job(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("host-samples"), scale=1, fleet=[HOST])
-    farm.extra_args += ["--sample-interval-seconds", "0.25"]
-    farm.start()
-    lab = Lab(farm)
-    package = lab.upload("tests.zip", "APPIUM_WEB_PYTHON_TEST_PACKAGE", make_zip({"tests/data.txt": "x\n"}))
-    spec = lab.upload("spec.yml", "APPIUM_WEB_PYTHON_TEST_SPEC", spec_yaml(test=[BURN]).encode())
-    host = devices_by_name(lab.client)["Sample Host"]["arn"]
-    run = lab.client.schedule_run(
-        projectArn=lab.arn,
-        name=unique("samples"),
-        test={"type": "APPIUM_WEB_PYTHON", "testPackageArn": package["arn"], "testSpecArn": spec["arn"]},
-        deviceSelectionConfiguration={"filters": [{"attribute": "ARN", "operator": "EQUALS", "values": [host]}], "maxDevices": 1},
-    )["run"]
-    wait_run_completed(lab.client, run["arn"])
-    yield lab, lab.jobs(run["arn"])[0]
-    assert farm.stop() == 0, farm.log_tail()
+    with running(sim_server(tmp_path_factory.mktemp("host-samples"), scale=1, fleet=[HOST],
+                            extra_args=["--sample-interval-seconds", "0.25"])) as farm:
+        lab = Lab(farm)
+        run = lab.spec_run(devices_by_name(lab.client)["Sample Host"]["arn"], spec_yaml(test=[BURN]), name="samples")
+        wait_run_completed(lab.client, run["arn"])
+        yield lab, lab.jobs(run["arn"])[0]
 
 
 def test_host_job_samples_its_own_processes(host_job):
@@ -152,14 +137,9 @@ def test_adb_job_samples_the_app_on_the_device(tmp_path):
     (fake / "adb").chmod((fake / "adb").stat().st_mode | stat.S_IEXEC)
     (fake / "packages").write_text("com.android.settings\n")
     (tmp_path / "fleet.toml").write_text(ADB_FLEET)
-    saved_path = os.environ["PATH"]
-    os.environ["PATH"] = f"{fake}:{saved_path}"
-    try:
-        server = Farmhand(tmp_path / "data", root_key=new_access_key(),
-                          extra_args=["--fleet", str(tmp_path / "fleet.toml")]).start()
-    finally:
-        os.environ["PATH"] = saved_path
-    try:
+    with running(Farmhand(tmp_path / "data", root_key=new_access_key(),
+                          extra_args=["--fleet", str(tmp_path / "fleet.toml")],
+                          env={"PATH": f"{fake}:{os.environ['PATH']}"})) as server:
         lab = Lab(server)
         app = lab.app()
         package = lab.upload("tests.zip", "APPIUM_PYTHON_TEST_PACKAGE", make_zip({"tests/t.py": "x = 1\n"}))
@@ -179,8 +159,6 @@ def test_adb_job_samples_the_app_on_the_device(tmp_path):
         rx = [v for _, v in by_type["RX"]]
         assert rx[0] == 0 and rx[-1] == 20000 * (len(rx) - 1), "wlan0 from the first reading on, lo left out"
         assert "shell dumpsys meminfo com.example.farmhand" in (fake / "log").read_text()
-    finally:
-        assert server.stop() == 0, server.log_tail()
 
 
 def test_dashboard_job_page_charts_the_samples_and_shows_screenshots(finished):

@@ -71,11 +71,6 @@ def farm(tmp_path, s3_endpoint, bucket, scratch):
 
 
 @pytest.fixture
-def lab(farm):
-    return Lab(farm)
-
-
-@pytest.fixture
 def package_bytes() -> bytes:
     return make_zip({"tests/test_sim.py": "def test_sim():\n    pass\n", "tests/payload.bin": PAYLOAD,
                      "farmhand-sim.yaml": scenario_yaml(BASE, {"Scratch Two": SECOND_ONLY})})

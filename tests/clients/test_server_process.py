@@ -9,7 +9,7 @@ import stat
 import subprocess
 import time
 
-from harness import Farmhand, clean_env, new_access_key, parse_exports
+from harness import Farmhand, clean_env, new_access_key, parse_exports, running
 
 
 def wait_for(predicate, timeout=5.0):
@@ -37,8 +37,7 @@ def test_fixed_root_key_authenticates(server):
 
 
 def test_first_start_prints_working_credentials_and_restart_keeps_state(tmp_path):
-    first = Farmhand(tmp_path / "data").start()
-    try:
+    with running(Farmhand(tmp_path / "data")) as first:
         exports = parse_exports(first.stdout_lines)
         assert exports["AWS_ACCESS_KEY_ID"].startswith("AKIA") and len(exports["AWS_ACCESS_KEY_ID"]) == 20
         assert len(exports["AWS_SECRET_ACCESS_KEY"]) >= 40
@@ -49,22 +48,17 @@ def test_first_start_prints_working_credentials_and_restart_keeps_state(tmp_path
                                 capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         assert listed.returncode == 0, listed.stderr
         assert [p["arn"] for p in json.loads(listed.stdout)["projects"]] == [arn]
-    finally:
-        assert first.stop() == 0
 
     db = tmp_path / "data" / "farmhand.db"
     if db.exists():
         # The store holds secrets (SigV4 needs them in the clear), so only the owner may read it.
         assert stat.S_IMODE(os.stat(db).st_mode) & 0o077 == 0, oct(os.stat(db).st_mode)
 
-    again = Farmhand(tmp_path / "data", login=(exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"]))
-    again.start()
-    try:
+    login = (exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"])
+    with running(Farmhand(tmp_path / "data", login=login)) as again:
         project = again.client().get_project(arn=arn)["project"]
         assert project["name"] == "survives-restart"
         assert again.account_id == first.account_id
-    finally:
-        assert again.stop() == 0
 
 
 def test_sigterm_exits_zero(tmp_path):

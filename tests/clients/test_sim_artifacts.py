@@ -15,6 +15,7 @@ import zipfile
 import pytest
 import requests
 
+from harness import running
 from simfarm import Lab, PREP_SECONDS, device, devices_by_name, sim_server, wait_run_completed
 
 FLEET = [device("sa-one", "Sim Artifacts One")]
@@ -38,18 +39,17 @@ AWS_FILES = {"Test spec output": ("TESTSPEC_OUTPUT", "txt"), "Customer Artifacts
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("sim-artifacts"), scale=SCALE, fleet=FLEET).start()
-    lab = Lab(farm)
-    pool = lab.pool([devices_by_name(lab.client)["Sim Artifacts One"]["arn"]])
-    package = lab.package(SCENARIO)
-    with_video = lab.web_run(pool, package)
-    without_video = lab.web_run(pool, package, executionConfiguration={"videoCapture": False})
-    jobs = {}
-    for key, run in (("video", with_video), ("no_video", without_video)):
-        wait_run_completed(lab.client, run["arn"])
-        jobs[key] = lab.client.get_job(arn=lab.jobs(run["arn"])[0]["arn"])["job"]
-    yield lab, jobs
-    assert farm.stop() == 0, farm.log_tail()
+    with running(sim_server(tmp_path_factory.mktemp("sim-artifacts"), scale=SCALE, fleet=FLEET)) as farm:
+        lab = Lab(farm)
+        pool = lab.pool([devices_by_name(lab.client)["Sim Artifacts One"]["arn"]])
+        package = lab.package(SCENARIO)
+        with_video = lab.web_run(pool, package)
+        without_video = lab.web_run(pool, package, executionConfiguration={"videoCapture": False})
+        jobs = {}
+        for key, run in (("video", with_video), ("no_video", without_video)):
+            wait_run_completed(lab.client, run["arn"])
+            jobs[key] = lab.client.get_job(arn=lab.jobs(run["arn"])[0]["arn"])["job"]
+        yield lab, jobs
 
 
 def files(lab, job) -> dict[str, dict]:
@@ -127,14 +127,11 @@ def test_no_video_without_video_capture(runs):
         arn=jobs["no_video"]["arn"], type="FILE") for a in page["artifacts"])
 
 
-def test_without_ffmpeg_farmhand_says_so_at_start_and_in_the_jobs_message(tmp_path, monkeypatch):
+def test_without_ffmpeg_farmhand_says_so_at_start_and_in_the_jobs_message(tmp_path):
     empty = tmp_path / "bin"
     empty.mkdir()
-    # The server inherits this PATH: no ffmpeg on it.
-    monkeypatch.setenv("PATH", str(empty))
-    farm = sim_server(tmp_path / "data", scale=SCALE, fleet=FLEET).start()
-    monkeypatch.undo()
-    try:
+    # The server's PATH: no ffmpeg on it.
+    with running(sim_server(tmp_path / "data", scale=SCALE, fleet=FLEET, env={"PATH": str(empty)})) as farm:
         lab = Lab(farm)
         pool = lab.pool([devices_by_name(lab.client)["Sim Artifacts One"]["arn"]])
         run = lab.web_run(pool, lab.package("tests:\n  - {name: t, seconds: 1}\n"))
@@ -144,5 +141,3 @@ def test_without_ffmpeg_farmhand_says_so_at_start_and_in_the_jobs_message(tmp_pa
         assert "Video" not in files(lab, job)
         assert "Test spec output" in files(lab, job)
         assert "ffmpeg is not on PATH" in farm.log_tail(400)
-    finally:
-        assert farm.stop() == 0, farm.log_tail()

@@ -20,7 +20,7 @@ import pytest
 
 from simfarm import (
     JOB_ARN, PREP_SECONDS, Lab, Scenario, SimTest, billed, check_final_job, counters, device, devices_by_name, expected_job,
-    job_tree, minutes, sim_server, step_arn, stop_offset, ts, unique, wait_for, wait_job_status,
+    job_tree, minutes, sim_fixture, step_arn, stop_offset, ts, unique, wait_for, wait_job_status,
     wait_run_completed, wait_step_running,
 )
 from support import DEVICE_INSTANCE_ARN
@@ -44,16 +44,7 @@ MARATHON = Scenario(setup=M_SETUP, teardown=M_TEARDOWN, tests=(
 BLOCKER = Scenario(setup=1, teardown=1, tests=tuple(SimTest(f"hold_{i}", 5) for i in range(60)))
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    farm = sim_server(tmp_path_factory.mktemp("stops"), fleet=FLEET, stop_grace=GRACE).start()
-    yield farm
-    assert farm.stop() == 0, farm.log_tail()
-
-
-@pytest.fixture(scope="module")
-def fleet(sim):
-    return devices_by_name(sim.client())
+sim = sim_fixture("stops", fleet=FLEET, stop_grace=GRACE)
 
 
 @pytest.fixture(scope="module")
@@ -183,13 +174,9 @@ def test_stop_right_after_scheduling(sim, lab, fleet, package):
     check_final_job(lab.client, lab.client.get_job(arn=job["arn"])["job"], STOP, expected_job(STOP, grace=GRACE, stop_at=at))
 
 
-@pytest.fixture(scope="module")
-def slow_sim(tmp_path_factory):
-    """A clock only twice as fast, so that the 4 simulated seconds between device assignment
-    and setup last 2 s: long enough to stop a job that has a device but no setup yet."""
-    farm = sim_server(tmp_path_factory.mktemp("slow-stops"), scale=2, fleet=FLEET, stop_grace=GRACE).start()
-    yield farm
-    assert farm.stop() == 0, farm.log_tail()
+# A clock only twice as fast, so that the 4 simulated seconds between device assignment and
+# setup last 2 s: long enough to stop a job that has a device but no setup yet.
+slow_sim = sim_fixture("slow-stops", scale=2, fleet=FLEET, stop_grace=GRACE)
 
 
 def test_stop_after_the_device_was_assigned_before_setup(slow_sim):

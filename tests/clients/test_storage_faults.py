@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Farmhand, binary, clean_env, new_access_key
+from harness import Farmhand, binary, clean_env, new_access_key, running
 from simfarm import (Lab, Scenario, SimTest, check_final_job, device, devices_by_name, expected_job, sim_server,
                      wait_run_completed)
 from support import make_apk, put_file, unique, wait_upload
@@ -124,14 +124,14 @@ def stray_files(blobs: Path) -> list[str]:
     return sorted(str(p.relative_to(blobs)) for p in blobs.rglob("*") if p.is_file() and "#" in p.name)
 
 
-def start_sim(data: Path, key: tuple[str, str], log: Path, address: str = "127.0.0.1:0") -> Farmhand:
-    """A simulated farm on `data`; a restart passes the first one's address, which the
-    upload URLs it handed out name."""
+def sim_on(data: Path, key: tuple[str, str], log: Path, address: str = "127.0.0.1:0") -> Farmhand:
+    """A simulated farm on `data` (not started yet); a restart passes the first one's
+    address, which the upload URLs it handed out name."""
     farm = sim_server(data, fleet=FLEET, root_key=key)
     farm.listen = address
     # The server's log must not be what fills up, nor what a read-only mount refuses.
     farm.log_path = log
-    return farm.start()
+    return farm
 
 
 def address_of(farm: Farmhand) -> str:
@@ -144,8 +144,7 @@ def address_of(farm: Farmhand) -> str:
 def test_a_full_disk_fails_writes_clearly_and_loses_nothing(tmp_path, mounts):
     data = mounts.tmpfs(tmp_path / "data", "32m")
     key = new_access_key()
-    farm = start_sim(data, key, tmp_path / "server.log")
-    try:
+    with running(sim_on(data, key, tmp_path / "server.log")) as farm:
         lab = Lab(farm, name="full")
         client = lab.client
         package = lab.package(SCENARIO)
@@ -197,12 +196,9 @@ def test_a_full_disk_fails_writes_clearly_and_loses_nothing(tmp_path, mounts):
         [job] = client.list_jobs(arn=run["arn"])["jobs"]
         check_final_job(client, job, SCENARIO, expected_job(SCENARIO))
         assert final["deviceMinutes"] == job["deviceMinutes"]
-    finally:
-        assert farm.stop() == 0, farm.log_tail()
 
     assert integrity(data / "farmhand.db") == "ok"
-    farm = start_sim(data, key, tmp_path / "server.log", address_of(farm))
-    try:
+    with running(sim_on(data, key, tmp_path / "server.log", address_of(farm))) as farm:
         client = farm.client()
         assert {lab.arn, *acknowledged} <= {p["arn"] for p in client.list_projects()["projects"]}
         assert client.list_tags_for_resource(ResourceARN=lab.arn)["Tags"] == [{"Key": "kept", "Value": "yes"}]
@@ -210,8 +206,6 @@ def test_a_full_disk_fails_writes_clearly_and_loses_nothing(tmp_path, mounts):
         assert client.get_run(arn=run["arn"])["run"] == final
         ledger = farm.manage("billing", "report", "--csv")
         assert sum(job["arn"] in line for line in ledger) == 1, ledger
-    finally:
-        assert farm.stop() == 0, farm.log_tail()
 
 
 # --- a read-only data directory -------------------------------------------------------------
@@ -251,11 +245,8 @@ def test_a_read_only_data_dir_is_refused_at_start_naming_it(tmp_path, mounts):
     mounts.unmount(frozen)
 
     assert integrity(data / "farmhand.db") == "ok"
-    farm = Farmhand(data, root_key=key).start()
-    try:
+    with running(Farmhand(data, root_key=key)) as farm:
         assert farm.client().get_project(arn=arn)["project"]["name"] == "kept"
-    finally:
-        assert farm.stop() == 0
 
 
 def test_a_data_dir_turning_read_only_fails_writes_clearly(tmp_path, mounts):
@@ -268,8 +259,7 @@ def test_a_data_dir_turning_read_only_fails_writes_clearly(tmp_path, mounts):
     if not trigger.exists():
         pytest.skip(f"{trigger} is missing: this kernel cannot be told to fail the filesystem")
     key = new_access_key()
-    farm = start_sim(data, key, tmp_path / "server.log")
-    try:
+    with running(sim_on(data, key, tmp_path / "server.log")) as farm:
         lab = Lab(farm, name="readonly")
         client = lab.client
         package = lab.package(SCENARIO)
@@ -288,16 +278,13 @@ def test_a_data_dir_turning_read_only_fails_writes_clearly(tmp_path, mounts):
         time.sleep(2)
         assert client.get_run(arn=run["arn"])["run"]["arn"] == run["arn"]
         assert farm.alive()
-    finally:
-        assert farm.stop() == 0, farm.log_tail()
 
     # The operator's part: unmount, repair, mount again.
     mounts.unmount(data)
     subprocess.run(["e2fsck", "-fy", str(image)], capture_output=True, timeout=120)
     data = mounts.mount("-o", "loop", str(image), at=data)
     assert integrity(data / "farmhand.db") == "ok"
-    farm = start_sim(data, key, tmp_path / "server.log", address_of(farm))
-    try:
+    with running(sim_on(data, key, tmp_path / "server.log", address_of(farm))) as farm:
         client = farm.client()
         assert [p["arn"] for p in client.list_projects()["projects"]] == [lab.arn]
         final = wait_run_completed(client, run["arn"], timeout=60)
@@ -306,5 +293,3 @@ def test_a_data_dir_turning_read_only_fails_writes_clearly(tmp_path, mounts):
         assert final["result"] == "PASSED"
         assert put_file(upload["url"], make_apk()).status_code == 200
         assert wait_upload(client, upload["arn"])["status"] == "SUCCEEDED"
-    finally:
-        assert farm.stop() == 0, farm.log_tail()

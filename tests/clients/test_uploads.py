@@ -16,7 +16,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from harness import Farmhand, new_access_key
+from harness import Farmhand, new_access_key, running
 from support import (
     GOOD_TEST_SPEC, PROJECT_ARN, UPLOAD_ARN, assert_recent, error_code, make_apk, make_ipa, make_zip, no_nulls, own_uploads,
     put_file,
@@ -300,10 +300,9 @@ def test_upload_of_another_account_is_not_found(server, project):
 
 @pytest.fixture(scope="module")
 def small_server(tmp_path_factory):
-    farmhand = Farmhand(tmp_path_factory.mktemp("small"), root_key=new_access_key(),
-                        extra_args=["--max-upload-bytes", "4096"]).start()
-    yield farmhand
-    assert farmhand.stop() == 0
+    with running(Farmhand(tmp_path_factory.mktemp("small"), root_key=new_access_key(),
+                          extra_args=["--max-upload-bytes", "4096"])) as farmhand:
+        yield farmhand
 
 
 def test_upload_over_the_size_limit_fails(small_server):
@@ -333,14 +332,11 @@ def test_public_url_is_the_base_of_upload_urls(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     public = f"http://localhost:{port}"
-    farmhand = Farmhand(tmp_path / "public", root_key=new_access_key(), listen=f"127.0.0.1:{port}",
-                        extra_args=["--public-url", public]).start()
-    try:
+    with running(Farmhand(tmp_path / "public", root_key=new_access_key(), listen=f"127.0.0.1:{port}",
+                          extra_args=["--public-url", public])) as farmhand:
         client = farmhand.client()
         project = client.create_project(name="public")["project"]["arn"]
         created = client.create_upload(projectArn=project, name="s.yml", type="APPIUM_PYTHON_TEST_SPEC")["upload"]
         assert created["url"].startswith(public + "/"), created["url"]
         assert put_file(created["url"], GOOD_TEST_SPEC.encode()).status_code == 200
         assert wait_upload(client, created["arn"])["status"] == "SUCCEEDED"
-    finally:
-        assert farmhand.stop() == 0
