@@ -26,12 +26,20 @@ def create_token(farm: Farmhand, host: str) -> tuple[str, str]:
     return m.group(1), exports[0]
 
 
+def agent_binary() -> Path:
+    """`farmhand-agent`, the agent built alone (crates/host), beside the `farmhand` under test."""
+    path = binary().parent / "farmhand-agent"
+    if not path.exists():
+        raise RuntimeError(f"{path} does not exist: run `cargo build -p host` (scripts/test builds the workspace)")
+    return path
+
+
 class AgentProcess:
-    """One `farmhand agent` with its files under `root`: agent-fleet.toml, work/, agent.log.
-    As a context manager, it is stopped on the way out."""
+    """One `farmhand agent` (or, with `standalone`, `farmhand-agent`) with its files under
+    `root`: agent-fleet.toml, work/, agent.log. As a context manager, it is stopped on the way out."""
 
     def __init__(self, servers: Sequence[str], token: str, fleet: list[dict], root: Path, *,
-                 token_in_env: bool = False, extra_args: Sequence[str] = ()):
+                 token_in_env: bool = False, extra_args: Sequence[str] = (), standalone: bool = False):
         root.mkdir(parents=True, exist_ok=True)
         self.fleet_path = root / "agent-fleet.toml"
         self.fleet_path.write_text(fleet_toml(fleet))
@@ -40,7 +48,8 @@ class AgentProcess:
         # `agent-token create` prints an export line: some tests hand the token over that
         # way, the others with --token, so both stay in use.
         token_args = [] if token_in_env else ["--token", token]
-        self.args = [str(binary()), "agent", *[a for s in servers for a in ("--server", s)], *token_args,
+        command = [str(agent_binary())] if standalone else [str(binary()), "agent"]
+        self.args = [*command, *[a for s in servers for a in ("--server", s)], *token_args,
                      "--fleet", str(self.fleet_path), "--work-dir", str(self.work_dir), "--stop-grace-seconds", "0.5",
                      *extra_args]
         # The tests wait for the agent's info lines (connected, refused, sent away), whatever
@@ -93,13 +102,13 @@ class AgentProcess:
 
 def start_agent(farm: Farmhand, host: str, fleet: list[dict], root: Path, *, token: str | None = None,
                 servers: Sequence[str] | None = None, token_in_env: bool = False,
-                extra_args: Sequence[str] = ()) -> AgentProcess:
+                extra_args: Sequence[str] = (), standalone: bool = False) -> AgentProcess:
     """An agent for `host` holding the devices of `fleet`, started. Its token is made on
     `farm`'s store unless given; it connects to `servers`, by default to `farm`."""
     if token is None:
         _, token = create_token(farm, host)
     return AgentProcess(servers or [farm.endpoint], token, fleet, root, token_in_env=token_in_env,
-                        extra_args=extra_args).start()
+                        extra_args=extra_args, standalone=standalone).start()
 
 
 def run_on(lab: Lab, device_arn: str, spec: str, *, name: str = "agent-run") -> dict:

@@ -57,6 +57,15 @@ def pg_database() -> Iterator[PostgresDatabase]:
         yield database
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request) -> str | None:
+    """For tests that run their own servers on each store: None for SQLite (the data
+    directory's own database), else a throw-away PostgreSQL one."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("pg_database").url
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     with running(new_server(tmp_path_factory, "sqlite")) as farmhand:

@@ -157,6 +157,22 @@ def test_the_hosts_device_is_listed_and_runs_a_test_spec_on_the_agent(agent, lab
     assert any(name.endswith("junit.xml") for name in log_zip.namelist()), log_zip.namelist()
 
 
+def test_farmhand_agent_alone_runs_a_hosts_job(farm, lab, markers, tmp_path):
+    """`farmhand-agent`, built from crates/host without the server or the store, is the same
+    agent: it declares its devices and runs their jobs, stops included."""
+    bench = host_device("bench-phone", "Bench Phone")
+    with start_agent(farm, "bench-1", [bench], tmp_path / "bench", standalone=True) as process:
+        try:
+            arn = wait_availability(lab.client, bench["name"], "AVAILABLE")["arn"]
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nfarmhand-agent log:\n{process.log_tail()}") from None
+        job = run_on(lab, arn, spec_yaml(test=[f"pwd > {markers}/standalone"]), name="standalone")
+        final = wait_status(lab, job["arn"], "COMPLETED", timeout=40)
+        assert final["result"] == "PASSED", (final, process.log_tail())
+        where = Path((markers / "standalone").read_text().strip()).resolve()
+        assert where.is_relative_to(process.work_dir.resolve()), f"the job ran in {where}, not in farmhand-agent's"
+
+
 def test_an_idle_agent_keeps_its_connection(agent, lab):
     phone_arn(lab, agent)
     time.sleep(1)  # whatever the last test's job said has been acknowledged

@@ -24,13 +24,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import botocore.exceptions
-import pytest
 
-from harness import Farmhand, PostgresDatabase, new_access_key
+from harness import Farmhand, new_access_key
 from simfarm import Lab, Scenario, SimTest, device, devices_by_name, fleet_toml, wait_for
 from support import unique
 
-PG_ENV = "FARMHAND_TEST_DATABASE_URL"
 SEED = int(os.environ.get("FARMHAND_CRASH_SEED", "0")) or random.randrange(1, 2**31)
 FLEET = [device(f"atomic-{i:02}", f"Atomic {i:02}") for i in range(18)]
 # Long enough that every job is still running when the stop comes, whatever the kills cost.
@@ -39,21 +37,6 @@ KILLS = 6
 # The window in which the old StopRun had written the run but not all its jobs.
 KILL_AFTER_MS = (0.0, 25.0)
 CONNECTION_ERRORS = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request):
-    if request.param == "sqlite":
-        yield None
-        return
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} is not set")
-    db = PostgresDatabase(url).create()
-    try:
-        yield db.url
-    finally:
-        db.drop()
 
 
 class Restartable:

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 import boto3
 import botocore.exceptions
-import pytest
 from botocore.config import Config
 
 from harness import REGION, Farmhand, new_access_key
@@ -71,14 +70,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request) -> str | None:
-    """None for SQLite (the data directory's own database), else a throw-away PostgreSQL one."""
-    if request.param == "sqlite":
-        return None
-    return request.getfixturevalue("pg_database").url
 
 
 class Outage(Exception):
