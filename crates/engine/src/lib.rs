@@ -19,6 +19,7 @@
 //!   screenshots, [`sim_transcript`] (test spec output), [`sim_customer_zip`] (Customer
 //!   Artifacts) and [`sim_video`] (the MP4, made with ffmpeg and kept once made).
 //! - [`sim`]: the simulated devices' script (`farmhand-sim.yaml`) → each job's plan.
+//! - [`stop_events`]: a recorded stop, told once to the scheduler, the hub and the live pages.
 
 pub mod agent;
 pub mod artifacts;
@@ -34,4 +35,5 @@ pub mod sim_customer_zip;
 mod sim_fixtures;
 pub mod sim_transcript;
 pub mod sim_video;
+pub mod stop_events;
 pub mod upload_processing;

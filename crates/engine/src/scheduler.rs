@@ -481,3 +481,17 @@ pub async fn scan_jobs(store: &dyn Store, phase: JobPhase) -> Result<Vec<Record>
         }
     }
 }
+
+/// A stop may bring a device's release forward: it is free from then on, and the next pass
+/// may give it to a waiting job.
+#[async_trait::async_trait]
+impl crate::stop_events::StopListener for Scheduler {
+    async fn jobs_stopped(&self, jobs: &[crate::stop_events::StoppedJob<'_>]) {
+        for stopped in jobs {
+            if let (Some(instance), Some(at)) = (&stopped.job.instance_arn, stopped.release_ms) {
+                self.note_release(instance, at);
+            }
+        }
+        self.wake();
+    }
+}

@@ -132,6 +132,8 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         let agent = Agent::new(agent_config, own_devices).context("starting the built-in device host")?;
         Some((agent, token, host))
     };
+    let live_changes = Arc::new(crate::ui::live::LiveChanges::default());
+    let stop_events = engine::stop_events::StopEvents::new(vec![engine.clone(), hub.clone(), live_changes.clone()]);
     Ok(Arc::new(AppState {
         store,
         blobs,
@@ -150,7 +152,8 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         local_executor: built_in.as_ref().map(|(agent, _, _)| agent.executor.clone()),
         built_in_agent: built_in.map(|(agent, _, _)| agent),
         ui_sessions,
-        live_changes: tokio::sync::watch::Sender::new(0),
+        live_changes,
+        stop_events,
         draining: super::shutdown::Draining::default(),
         metrics,
         catalog: config.catalog.clone(),

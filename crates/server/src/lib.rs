@@ -92,9 +92,10 @@ pub struct AppState {
     pub built_in_agent: Option<Arc<host::agent::Agent>>,
     /// Signs and checks dashboard sessions (a secret shared by replicas through the store).
     pub ui_sessions: crate::ui::session::SessionKey,
-    /// Bumped when something changes that live pages on this replica show (a stop), so
-    /// they look again at once instead of at their next tick.
-    pub live_changes: tokio::sync::watch::Sender<u64>,
+    /// What live pages on this replica wait on between looks.
+    pub live_changes: Arc<crate::ui::live::LiveChanges>,
+    /// Where a recorded stop is published: the scheduler, the hub, the live pages.
+    pub stop_events: engine::stop_events::StopEvents,
     /// Set once a shutdown begins: long-lived streams (live pages, followed output) end so
     /// the browser reconnects to a replica that stays, instead of holding this one's exit.
     pub draining: shutdown::Draining,
@@ -107,10 +108,6 @@ pub struct AppState {
 impl AppState {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
-    }
-
-    pub fn announce_change(&self) {
-        self.live_changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The fleet as it is now.
@@ -174,6 +171,25 @@ pub fn router(
         .with_state(state)
 }
 
+/// The router `run` serves for `config`, with its throttle, read limit and metrics access.
+fn app(state: Arc<AppState>, config: &ServeConfig) -> Router {
+    let throttle = Arc::new(throttle::Throttle::new(
+        config.rate_limit.map(|(per_second, burst)| throttle::Rate { per_second, burst }),
+    ));
+    let read_limit = connections::ReadLimit(config.request_read_timeout);
+    let metrics_access = metrics_access::MetricsAccess::new(config.metrics_token.as_deref());
+    router(state, throttle, read_limit, metrics_access)
+}
+
+/// The service without a listener or its background loops: its state (store, fleet,
+/// scheduler, hub) and the router `run` would serve, for driving it in process (tests).
+/// Whoever holds it runs what it needs, e.g. `state.engine.clone().run(…)` to schedule.
+pub async fn in_process(config: &ServeConfig) -> Result<(Arc<AppState>, Router)> {
+    let state = bootstrap::state(config, config.listen).await?;
+    let app = app(state.clone(), config);
+    Ok((state, app))
+}
+
 pub async fn run(config: ServeConfig) -> Result<()> {
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
@@ -197,12 +213,8 @@ pub async fn run(config: ServeConfig) -> Result<()> {
     let hub = state.hub.clone();
     let built_in_host = state.internal_agent.as_ref().map(|(_, host)| host.clone());
     let send_hosts_away = move || hub.send_hosts_away(built_in_host.as_deref());
-    let throttle = Arc::new(throttle::Throttle::new(
-        config.rate_limit.map(|(per_second, burst)| throttle::Rate { per_second, burst }),
-    ));
+    let app = app(state.clone(), &config);
     let read_limit = connections::ReadLimit(config.request_read_timeout);
-    let metrics_access = metrics_access::MetricsAccess::new(config.metrics_token.as_deref());
-    let app = router(state.clone(), throttle, read_limit, metrics_access);
     shutdown::serve(listener, app, read_limit, draining, config.drain, send_hosts_away).await?;
     // The scheduler's loop gives up its lease on the way out, so another replica schedules
     // at once instead of after the lease's expiry.

@@ -461,3 +461,15 @@ impl Hosts for Hub {
         next
     }
 }
+
+/// A real job's host hears of its stop at once, from whichever replica it is connected to.
+#[async_trait]
+impl engine::stop_events::StopListener for Hub {
+    async fn jobs_stopped(&self, jobs: &[engine::stop_events::StoppedJob<'_>]) {
+        for stopped in jobs {
+            if stopped.job.driver.is_real() && stopped.job.instance_arn.is_some() {
+                self.job_changed(stopped.arn, stopped.job).await;
+            }
+        }
+    }
+}

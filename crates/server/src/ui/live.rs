@@ -39,6 +39,24 @@ fn event(name: &str, data: &impl serde::Serialize) -> Option<Event> {
     Some(Event::default().event(name).data(json).retry(RECONNECT))
 }
 
+/// Bumped when something changes that live pages on this replica show (a stop), so they
+/// look again at once instead of at their next tick.
+#[derive(Default)]
+pub struct LiveChanges(tokio::sync::watch::Sender<u64>);
+
+impl LiveChanges {
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}
+
+#[async_trait::async_trait]
+impl engine::stop_events::StopListener for LiveChanges {
+    async fn jobs_stopped(&self, _: &[engine::stop_events::StoppedJob<'_>]) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
 /// Sends `look()`'s value as event `name` each time it changes, until it says it is final.
 /// A failed look (the run was deleted, the store is down) ends the stream: the browser's
 /// EventSource reconnects, and its next page load shows the error.

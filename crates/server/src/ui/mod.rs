@@ -20,7 +20,7 @@ mod devices;
 pub mod guard;
 mod jobs;
 mod layout;
-mod live;
+pub mod live;
 mod login;
 mod projects;
 mod runs;

@@ -51,7 +51,8 @@ pub(crate) async fn insert_all(pool: &AnyPool, records: &[Record]) -> Result<(),
 /// one waits for before it counts).
 pub(crate) async fn insert_limited(pool: &AnyPool, r: &Record, max: i64) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
-    let account = sqlx::query("UPDATE accounts SET id = id WHERE id = $1").bind(r.account_id.as_str()).execute(&mut *tx).await?;
+    let account =
+        sqlx::query("UPDATE accounts SET id = id WHERE id = $1").bind(r.account_id.as_str()).execute(&mut *tx).await?;
     if account.rows_affected() != 1 {
         tx.rollback().await?;
         return Err(StoreError::NotFound);

@@ -10,6 +10,7 @@ use super::super::{parse_arn, Ctx};
 use super::view::{job_view, run_jobs, run_snapshot_of, run_view, JobState};
 use domain::arn::ResourceKind;
 use domain::run::{Job, Run};
+use engine::stop_events::StoppedJob;
 use protocol::model as wire;
 use protocol::ApiError;
 use store::{Record, StoreError};
@@ -29,22 +30,19 @@ fn with_stop(state: &JobState, at_ms: i64, grace_ms: i64) -> Result<Option<Recor
     Ok(Some(record))
 }
 
-/// Tells whoever acts on the stops just written: the scheduler (a device may be released
-/// sooner; it wakes to see), the host of each real job (pushed by whichever replica it is
-/// connected to) and the live pages.
+/// Publishes the stops just written (`engine::stop_events`): the scheduler, the hosts of
+/// real jobs and the live pages act on them.
 async fn announce_stops(ctx: &Ctx, written: &[Record]) -> Result<(), ApiError> {
-    for record in written {
-        let state = JobState::load(ctx, record.clone())?;
-        let release = engine::job_view::release_ms(&state.job, &state.record, ctx.state.engine.prep());
-        if let (Some(instance), Some(at)) = (&state.job.instance_arn, release) {
-            ctx.state.engine.note_release(instance, at);
-        }
-        if state.job.driver.is_real() && state.job.instance_arn.is_some() {
-            ctx.state.hub.job_changed(&state.record.arn, &state.job).await;
-        }
-    }
-    ctx.state.engine.wake();
-    ctx.state.announce_change();
+    let states = written.iter().map(|r| JobState::load(ctx, r.clone())).collect::<Result<Vec<_>, _>>()?;
+    let stopped: Vec<StoppedJob<'_>> = states
+        .iter()
+        .map(|s| StoppedJob {
+            arn: &s.record.arn,
+            job: &s.job,
+            release_ms: engine::job_view::release_ms(&s.job, &s.record, ctx.state.engine.prep()),
+        })
+        .collect();
+    ctx.state.stop_events.publish(&stopped).await;
     Ok(())
 }
 
