@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use domain::offering::{Ledger, Transaction};
-use serde::Deserialize;
 use store::{Record, ScanQuery, Store, StoreError};
 
 /// The records' kind; not a Device Farm resource, so it has no ARN of its own.
@@ -22,20 +21,11 @@ pub fn key(account_id: &str) -> String {
     format!("{KIND}/{account_id}")
 }
 
-/// Why a ledger could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("stored offering ledger {0} does not decode: {1}")]
-    Corrupt(String, serde_json::Error),
-}
-
 /// Why nothing was appended.
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError<E> {
     #[error(transparent)]
-    Read(#[from] ReadError),
+    Store(#[from] StoreError),
     #[error("gave up appending to offering ledger {0} after repeated conflicts")]
     Contended(String),
     /// The caller's own refusal.
@@ -43,18 +33,12 @@ pub enum AppendError<E> {
     Refused(E),
 }
 
-impl<E> From<StoreError> for AppendError<E> {
-    fn from(e: StoreError) -> Self {
-        AppendError::Read(ReadError::Store(e))
-    }
-}
-
-fn decode(record: &Record) -> Result<Ledger, ReadError> {
-    Ledger::deserialize(&record.body).map_err(|e| ReadError::Corrupt(record.arn.clone(), e))
+fn decode(record: &Record) -> Result<Ledger, StoreError> {
+    record.decode()
 }
 
 /// `account_id`'s ledger; empty for an account that never transacted.
-pub async fn load(store: &dyn Store, account_id: &str) -> Result<Ledger, ReadError> {
+pub async fn load(store: &dyn Store, account_id: &str) -> Result<Ledger, StoreError> {
     match store.get(account_id, &key(account_id)).await? {
         Some(record) => decode(&record),
         None => Ok(Ledger::default()),
@@ -62,7 +46,7 @@ pub async fn load(store: &dyn Store, account_id: &str) -> Result<Ledger, ReadErr
 }
 
 /// Every account's ledger, by account id.
-pub async fn all(store: &dyn Store) -> Result<BTreeMap<String, Ledger>, ReadError> {
+pub async fn all(store: &dyn Store) -> Result<BTreeMap<String, Ledger>, StoreError> {
     let mut query = ScanQuery { kind: KIND.into(), status_in: None, after: None, limit: 500 };
     let mut ledgers = BTreeMap::new();
     loop {
@@ -95,14 +79,13 @@ pub async fn append<E>(
         };
         let transaction = decide(&ledger).map_err(AppendError::Refused)?;
         ledger.transactions.push(transaction.clone());
-        let body = serde_json::to_value(&ledger).map_err(|e| AppendError::Read(ReadError::Corrupt(key.clone(), e)))?;
         let written = match existing {
             Some(mut record) => {
-                record.body = body;
+                record.encode(&ledger)?;
                 store.update(&record).await.map(drop)
             }
             None => {
-                let record = Record {
+                let mut record = Record {
                     arn: key.clone(),
                     account_id: account_id.to_owned(),
                     kind: KIND.to_owned(),
@@ -111,8 +94,9 @@ pub async fn append<E>(
                     status: None,
                     created_ms: now_ms,
                     version: 0,
-                    body,
+                    body: serde_json::Value::Null,
                 };
+                record.encode(&ledger)?;
                 store.insert(&record).await
             }
         };

@@ -18,7 +18,6 @@ use domain::device::Fleet;
 use domain::job::timeline::PrepDurations;
 use domain::run::{Job, JobPhase};
 use domain::scheduling::{decide, AccountSlots, ActiveJob, Decision, WaitingJob};
-use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,17 +68,15 @@ pub trait SettleObserver: Send + Sync {
 pub enum SchedulerError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("stored record {0} does not decode: {1}")]
-    Corrupt(String, serde_json::Error),
 }
 
 pub fn decode_job(record: &Record) -> Result<Job, SchedulerError> {
-    Job::deserialize(&record.body).map_err(|e| SchedulerError::Corrupt(record.arn.clone(), e))
+    Ok(record.decode()?)
 }
 
 fn encode_job(record: &mut Record, job: &Job) -> Result<(), SchedulerError> {
     record.status = Some(job.phase.as_str().to_string());
-    record.body = serde_json::to_value(job).map_err(|e| SchedulerError::Corrupt(record.arn.clone(), e))?;
+    record.encode(job)?;
     Ok(())
 }
 
@@ -343,10 +340,7 @@ impl Scheduler {
             .filter(|i| i.status == domain::device::InstanceStatus::NotAvailable)
             .map(|i| i.arn.clone())
             .collect();
-        let ledgers = crate::offering_ledgers::all(self.store.as_ref()).await.map_err(|e| match e {
-            crate::offering_ledgers::ReadError::Store(e) => SchedulerError::Store(e),
-            crate::offering_ledgers::ReadError::Corrupt(key, cause) => SchedulerError::Corrupt(key, cause),
-        })?;
+        let ledgers = crate::offering_ledgers::all(self.store.as_ref()).await?;
         let no_slots = domain::offering::Ledger::default();
         let slots: BTreeMap<String, AccountSlots> = self
             .store

@@ -8,7 +8,6 @@ use crate::sim::{self, ScenarioSource};
 use domain::resources::Upload;
 use domain::upload::{UploadKind, UploadStatus};
 use host::uploads::{inspect, InspectLimits, Inspection};
-use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use store::blob::{BlobError, BlobStore};
 use store::{ListQuery, Record, Store, StoreError};
@@ -18,14 +17,12 @@ use tempfile::NamedTempFile;
 pub enum ProcessingError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("stored upload {0} does not decode: {1}")]
-    Corrupt(String, serde_json::Error),
     #[error("inspection task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
 
 fn decode(record: &Record) -> Result<Upload, ProcessingError> {
-    Upload::deserialize(&record.body).map_err(|e| ProcessingError::Corrupt(record.arn.clone(), e))
+    Ok(record.decode()?)
 }
 
 /// Inspects the upload at `arn` (which must be PROCESSING) and stores the verdict.
@@ -158,7 +155,7 @@ async fn record_verdict(
             }
         }
         record.status = Some(upload.status.as_str().to_string());
-        record.body = serde_json::to_value(&upload).map_err(|e| ProcessingError::Corrupt(record.arn.clone(), e))?;
+        record.encode(&upload)?;
         match store.update(&record).await {
             Ok(_) => return Ok(Recorded::Stored),
             Err(StoreError::Conflict) => match store.get(&record.account_id, &record.arn).await? {

@@ -17,7 +17,6 @@ use engine::job_view::job_snapshot;
 use engine::samples::{job_samples, sim, SampleKind, Source};
 use engine::sim_artifacts::video_frame;
 use protocol::ApiError;
-use serde::Deserialize;
 use std::sync::Arc;
 
 fn fail(e: ApiError) -> Response {
@@ -36,7 +35,7 @@ async fn load_job(state: &AppState, account: &str, job_id: &str) -> Result<(Job,
         .await
         .map_err(|e| state.internal(e))?
         .ok_or_else(|| ApiError::not_found("The job no longer exists"))?;
-    let job = Job::deserialize(&record.body).map_err(|e| state.internal(e))?;
+    let job = record.decode::<Job>().map_err(|e| state.internal(e))?;
     let snapshot = job_snapshot(&job, &record, state.engine.prep(), state.now_ms());
     Ok((job, snapshot))
 }

@@ -58,7 +58,7 @@ async fn read_from(state: &AppState, job_arn: &Arn, offset: usize) -> Vec<u8> {
 
 async fn is_final(state: &AppState, job_arn: &Arn) -> bool {
     let Ok(Some(record)) = state.store.get(&job_arn.account, &job_arn.to_string()).await else { return true };
-    let Ok(job) = serde_json::from_value::<domain::run::Job>(record.body.clone()) else { return true };
+    let Ok(job) = record.decode::<domain::run::Job>() else { return true };
     job_snapshot(&job, &record, state.engine.prep(), state.now_ms()).is_final
 }
 

@@ -14,7 +14,6 @@ use domain::arn::{Arn, ResourceKind};
 use domain::resources::Upload;
 use domain::upload::UploadStatus;
 use protocol::ApiError;
-use serde::Deserialize;
 use std::sync::Arc;
 use store::blob::BlobError;
 
@@ -39,7 +38,7 @@ pub async fn put_upload(
         Ok(None) => return error(StatusCode::NOT_FOUND, "NotFoundException", "The upload no longer exists"),
         Err(e) => return api_error(state.internal(e)),
     };
-    let Ok(current) = serde_json::from_value::<Upload>(record.body.clone()) else {
+    let Ok(current) = record.decode::<Upload>() else {
         return api_error(state.internal("stored upload does not decode"));
     };
     if current.status != UploadStatus::Initialized {
@@ -96,7 +95,7 @@ async fn set_status(
     let Some(mut record) = state.store.get(account, &arn.to_string()).await.map_err(|e| state.internal(e))? else {
         return Ok(());
     };
-    let mut upload = Upload::deserialize(&record.body).map_err(|e| state.internal(e))?;
+    let mut upload = record.decode::<Upload>().map_err(|e| state.internal(e))?;
     upload.status = status;
     upload.message = message;
     upload.size_bytes = size.or(upload.size_bytes);

@@ -46,7 +46,7 @@ fn unavailable(e: StoreError) -> LinkError {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(record: &Record) -> Result<T, LinkError> {
-    T::deserialize(&record.body).map_err(|e| LinkError::Gone(format!("stored {} does not decode: {e}", record.arn)))
+    record.decode().map_err(|e| LinkError::Gone(e.to_string()))
 }
 
 impl DirectLink {

@@ -258,7 +258,7 @@ impl Hub {
         loop {
             let page = self.link.store().scan(&query).await?;
             for record in page.records {
-                if let Ok(job) = serde_json::from_value::<Job>(record.body.clone()) {
+                if let Ok(job) = record.decode::<Job>() {
                     jobs.push((record, job));
                 }
             }
@@ -326,7 +326,7 @@ impl Hub {
 
     async fn job(&self, job_arn: &str) -> Option<(Record, Job)> {
         let record = self.link.store().get_any(job_arn).await.ok()??;
-        let job = serde_json::from_value(record.body.clone()).ok()?;
+        let job = record.decode().ok()?;
         Some((record, job))
     }
 
@@ -416,7 +416,7 @@ fn finished(job: &Job) -> bool {
 #[async_trait]
 impl Hosts for Hub {
     async fn dispatch(&self, record: &Record) {
-        let Ok(job) = serde_json::from_value::<Job>(record.body.clone()) else { return };
+        let Ok(job) = record.decode::<Job>() else { return };
         if let Some(host) = self.host_of_job(&job) {
             if self.is_connected_here(&host) {
                 self.send_job(&host, &record.arn).await;

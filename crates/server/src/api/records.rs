@@ -37,10 +37,8 @@ pub trait RecordExt {
 
 impl RecordExt for Record {
     fn body_as<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        // From the stored tree by reference: cloning the tree first cost every read more
-        // than the decoding itself.
-        T::deserialize(&self.body).map_err(|e| {
-            tracing::error!(arn = %self.arn, error = %e, "stored record does not decode");
+        self.decode().map_err(|e| {
+            tracing::error!(error = %e, "stored record does not decode");
             ApiError::internal()
         })
     }
