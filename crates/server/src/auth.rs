@@ -5,19 +5,13 @@ use super::throttle::Throttle;
 use super::AppState;
 use domain::account::Account;
 use protocol::sigv4::{self, AuthError, Expectation, RequestParts};
-use protocol::{ApiError, ErrorCode};
+use protocol::ApiError;
 
 /// The service name in the credential scope, as every SDK signs Device Farm requests.
 pub const SIGNING_SERVICE: &str = "devicefarm";
 
 pub fn auth_error(e: AuthError) -> ApiError {
-    let code = match e.code() {
-        "MissingAuthenticationTokenException" => ErrorCode::MissingAuthenticationToken,
-        "IncompleteSignatureException" => ErrorCode::IncompleteSignature,
-        "UnrecognizedClientException" => ErrorCode::UnrecognizedClient,
-        _ => ErrorCode::InvalidSignature,
-    };
-    ApiError::new(code, e.message())
+    ApiError::new(e.code(), e.message())
 }
 
 /// Why a JSON API request is not served.

@@ -88,7 +88,7 @@ mod tests {
         assert!(msg.contains("requires 'Credential'"), "{msg}");
         assert!(msg.contains("requires 'Signature'"), "{msg}");
         assert!(!msg.contains("requires 'SignedHeaders'"), "{msg}");
-        assert_eq!(err.code(), "IncompleteSignatureException");
+        assert_eq!(err.code().as_str(), "IncompleteSignatureException");
     }
 
     #[test]

@@ -88,16 +88,17 @@ impl AuthError {
     }
 
     /// The AWS error code (`__type`) for this failure.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
         match self {
-            Self::MissingAuthenticationToken => "MissingAuthenticationTokenException",
-            Self::IncompleteSignature(_) => "IncompleteSignatureException",
-            Self::UnrecognizedClient => "UnrecognizedClientException",
+            Self::MissingAuthenticationToken => ErrorCode::MissingAuthenticationToken,
+            Self::IncompleteSignature(_) => ErrorCode::IncompleteSignature,
+            Self::UnrecognizedClient => ErrorCode::UnrecognizedClient,
             Self::SignatureMismatch
             | Self::Expired { .. }
             | Self::NotYetCurrent { .. }
             | Self::InvalidSignature(_)
-            | Self::ContentSha256Mismatch => "InvalidSignatureException",
+            | Self::ContentSha256Mismatch => ErrorCode::InvalidSignature,
         }
     }
 
@@ -151,18 +152,18 @@ mod tests {
             "Signature expired: 20150830T123600Z is now earlier than 20150830T124100Z \
              (20150830T125600Z - 15 min.)"
         );
-        assert_eq!(err.code(), "InvalidSignatureException");
+        assert_eq!(err.code().as_str(), "InvalidSignatureException");
         assert_eq!(err.status(), StatusCode::FORBIDDEN);
     }
 
     #[test]
     fn codes_and_statuses_follow_aws() {
-        assert_eq!(AuthError::MissingAuthenticationToken.code(), "MissingAuthenticationTokenException");
+        assert_eq!(AuthError::MissingAuthenticationToken.code().as_str(), "MissingAuthenticationTokenException");
         assert_eq!(AuthError::MissingAuthenticationToken.status(), StatusCode::FORBIDDEN);
         let incomplete = AuthError::IncompleteSignature("x".into());
-        assert_eq!(incomplete.code(), "IncompleteSignatureException");
+        assert_eq!(incomplete.code().as_str(), "IncompleteSignatureException");
         assert_eq!(incomplete.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(AuthError::unrecognized_client().code(), "UnrecognizedClientException");
+        assert_eq!(AuthError::unrecognized_client().code().as_str(), "UnrecognizedClientException");
         assert_eq!(
             AuthError::unrecognized_client().message(),
             "The security token included in the request is invalid."

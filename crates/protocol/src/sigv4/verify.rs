@@ -383,7 +383,7 @@ mod tests {
         let mut headers = signed(&[h("host", "farm")], &body());
         headers.retain(|(n, _)| n != "x-amz-date");
         let err = check(&headers, Some(&body())).unwrap_err();
-        assert_eq!(err.code(), "IncompleteSignatureException");
+        assert_eq!(err.code().as_str(), "IncompleteSignatureException");
         assert!(err.message().contains("'X-Amz-Date' or a 'Date' header"), "{err}");
     }
 
