@@ -38,18 +38,19 @@ pub async fn authenticate_throttled(
     parts: &RequestParts<'_>,
 ) -> Result<Account, Refusal> {
     let now = std::time::Instant::now();
-    let key_id = match sigv4::parse(parts) {
-        Ok(parsed) => parsed.access_key_id().to_string(),
+    let parsed = match sigv4::parse(parts) {
+        Ok(parsed) => parsed,
         Err(e) => {
             throttle.failed(peer, now);
             return Err(auth_error(e).into());
         }
     };
-    if !throttle.may_verify(&key_id, peer, now) {
+    let key_id = parsed.access_key_id();
+    if !throttle.may_verify(key_id, peer, now) {
         return Err(Refusal::Throttled);
     }
-    match authenticate(state, parts).await {
-        Ok(account) if throttle.admit(&key_id, now) => Ok(account),
+    match verified(state, &parsed).await {
+        Ok(account) if throttle.admit(key_id, now) => Ok(account),
         Ok(_) => Err(Refusal::Throttled),
         Err(e) => {
             if e.code != protocol::ErrorCode::InternalService {
@@ -61,7 +62,11 @@ pub async fn authenticate_throttled(
 }
 
 pub async fn authenticate(state: &AppState, parts: &RequestParts<'_>) -> Result<Account, ApiError> {
-    let parsed = sigv4::parse(parts).map_err(auth_error)?;
+    verified(state, &sigv4::parse(parts).map_err(auth_error)?).await
+}
+
+/// The account whose key made the signature `parsed` reads, once the signature verifies.
+async fn verified(state: &AppState, parsed: &sigv4::ParsedAuth) -> Result<Account, ApiError> {
     let (key, account) = state
         .store
         .access_key_with_account(parsed.access_key_id())

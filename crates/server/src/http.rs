@@ -113,8 +113,9 @@ pub async fn api(
 ) -> Response {
     let started = std::time::Instant::now();
     let request_id = request_id_of(&extensions);
+    let op = operation(&headers);
     // The metrics' label: only the model's names, whatever the target says.
-    let operation_name = operation(&headers).map(Operation::name).unwrap_or(super::metrics::UNKNOWN_OPERATION);
+    let operation_name = op.as_ref().map(|o| o.name()).unwrap_or(super::metrics::UNKNOWN_OPERATION);
     let (response, code) = match body {
         Err(rejection) => {
             let e = ApiError::serialization(format!("The request body cannot be read: {}", rejection.body_text()));
@@ -124,7 +125,7 @@ pub async fn api(
         }
         Ok(body) => {
             let caller = Caller { throttle: &throttle, peer: super::connections::peer(&extensions) };
-            let outcome = AssertUnwindSafe(handle(&state, &caller, &method, &uri, &headers, &body))
+            let outcome = AssertUnwindSafe(handle(&state, &caller, op, &method, &uri, &headers, &body))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|_| Err(state.internal("operation panicked").into()));
@@ -154,6 +155,7 @@ struct Caller<'a> {
 async fn handle(
     state: &Arc<AppState>,
     caller: &Caller<'_>,
+    op: Result<Operation, ApiError>,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -169,7 +171,8 @@ async fn handle(
         payload_sha256: Some(&payload_sha256),
     };
     let account = authenticate_throttled(state, caller.throttle, caller.peer, &parts).await?;
-    let op = operation(headers)?;
+    // Authentication first, as AWS answers: an unsigned request is refused as such whatever it targets.
+    let op = op?;
     // The request's own span (with its id) encloses this one.
     let span = tracing::info_span!("op", operation = op.name(), account = %account.id);
     let ctx = Ctx { state: state.clone(), account };

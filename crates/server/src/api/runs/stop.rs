@@ -32,9 +32,8 @@ fn with_stop(state: &JobState, at_ms: i64, grace_ms: i64) -> Result<Option<Recor
 
 /// Publishes the stops just written (`engine::stop_events`): the scheduler, the hosts of
 /// real jobs and the live pages act on them.
-async fn announce_stops(ctx: &Ctx, written: &[Record]) -> Result<(), ApiError> {
-    let states = written.iter().map(|r| JobState::load(ctx, r.clone())).collect::<Result<Vec<_>, _>>()?;
-    let stopped: Vec<StoppedJob<'_>> = states
+async fn announce_stops(ctx: &Ctx, written: &[JobState]) {
+    let stopped: Vec<StoppedJob<'_>> = written
         .iter()
         .map(|s| StoppedJob {
             arn: &s.record.arn,
@@ -43,7 +42,6 @@ async fn announce_stops(ctx: &Ctx, written: &[Record]) -> Result<(), ApiError> {
         })
         .collect();
     ctx.state.stop_events.publish(&stopped).await;
-    Ok(())
 }
 
 pub async fn stop_job(ctx: &Ctx, req: wire::StopJobRequest) -> Result<wire::StopJobResult, ApiError> {
@@ -54,8 +52,9 @@ pub async fn stop_job(ctx: &Ctx, req: wire::StopJobRequest) -> Result<wire::Stop
         let Some(stopped) = with_stop(&state, at_ms, grace_ms)? else { break state };
         match ctx.state.store.update(&stopped).await {
             Ok(written) => {
-                announce_stops(ctx, std::slice::from_ref(&written)).await?;
-                break JobState::load(ctx, written)?;
+                let state = JobState::load(ctx, written)?;
+                announce_stops(ctx, std::slice::from_ref(&state)).await;
+                break state;
             }
             // The scheduler or another stop wrote first: decide again on what it wrote.
             Err(StoreError::Conflict) => continue,
@@ -97,8 +96,12 @@ pub async fn stop_run(ctx: &Ctx, req: wire::StopRunRequest) -> Result<wire::Stop
         }
         match ctx.state.store.update_all(&batch).await {
             Ok(written) => {
-                let jobs: Vec<Record> = written.into_iter().filter(|r| r.kind == ResourceKind::Job.as_str()).collect();
-                announce_stops(ctx, &jobs).await?;
+                let jobs = written
+                    .into_iter()
+                    .filter(|r| r.kind == ResourceKind::Job.as_str())
+                    .map(|r| JobState::load(ctx, r))
+                    .collect::<Result<Vec<_>, _>>()?;
+                announce_stops(ctx, &jobs).await;
                 break;
             }
             // Something of the run moved since it was read (the scheduler assigned a job, a
