@@ -1,8 +1,9 @@
 //! Device hosts and agent tokens.
 
+use super::transaction::finish;
 use domain::host::{AgentToken, Host};
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::StoreError;
 
@@ -36,6 +37,11 @@ fn token_from_row(row: &AnyRow) -> Result<AgentToken, StoreError> {
 /// Makes the token, and its host if this is the host's first token.
 pub(crate) async fn create_agent_token(pool: &AnyPool, token: &AgentToken) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    let outcome = create_agent_token_in(&mut tx, token).await;
+    finish(tx, outcome).await
+}
+
+async fn create_agent_token_in(tx: &mut AnyConnection, token: &AgentToken) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO hosts (name, created_ms, devices) VALUES ($1, $2, '[]') ON CONFLICT (name) DO NOTHING")
         .bind(token.host.as_str())
         .bind(token.created_ms)
@@ -55,7 +61,6 @@ pub(crate) async fn create_agent_token(pool: &AnyPool, token: &AgentToken) -> Re
     if inserted.rows_affected() == 0 {
         return Err(StoreError::AlreadyExists);
     }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Leases and fenced writes.
 
-use sqlx::{AnyPool, Row};
+use super::transaction::finish;
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::records;
 use crate::{Lease, Record, StoreError};
@@ -50,6 +51,17 @@ pub(crate) async fn update_all_fenced(
     lease: &Lease,
 ) -> Result<Vec<Result<Record, StoreError>>, StoreError> {
     let mut tx = pool.begin().await?;
+    let outcome = write_fenced(&mut tx, batch, lease).await;
+    let written = finish(tx, outcome).await?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (r, landed) in batch.iter().zip(written) {
+        outcomes.push(if landed { Ok(records::bumped(r)) } else { Err(records::why_not_written(pool, r).await?) });
+    }
+    Ok(outcomes)
+}
+
+/// Whether each record landed, once the lease is found still held (the batch's first write).
+async fn write_fenced(tx: &mut AnyConnection, batch: &[Record], lease: &Lease) -> Result<Vec<bool>, StoreError> {
     // The transaction's first statement writes the lease row: it takes SQLite's write lock,
     // and on PostgreSQL a row lock that a successor's takeover waits for until we commit,
     // so the successor's reads see these writes.
@@ -60,17 +72,11 @@ pub(crate) async fn update_all_fenced(
         .execute(&mut *tx)
         .await?;
     if held.rows_affected() != 1 {
-        tx.rollback().await?;
         return Err(StoreError::LeaseLost);
     }
     let mut written = Vec::with_capacity(batch.len());
     for r in batch {
         written.push(records::write_version(&mut *tx, r).await?);
     }
-    tx.commit().await?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for (r, landed) in batch.iter().zip(written) {
-        outcomes.push(if landed { Ok(records::bumped(r)) } else { Err(records::why_not_written(pool, r).await?) });
-    }
-    Ok(outcomes)
+    Ok(written)
 }

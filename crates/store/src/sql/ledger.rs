@@ -1,8 +1,9 @@
 //! The billing ledger: insert-once entries, queries, the metered sum, and settling a job
 //! record together with its entry.
 
+use super::transaction::{abandon, finish};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, Executor, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
 
 use super::builder::Sql;
 use super::records;
@@ -78,18 +79,28 @@ pub(crate) async fn settle(pool: &AnyPool, job: &Record, e: &LedgerEntry) -> Res
         )));
     }
     let mut tx = pool.begin().await?;
+    match settle_in(&mut tx, job, e).await {
+        Ok(true) => finish(tx, Ok(records::bumped(job))).await,
+        Ok(false) => {
+            abandon(tx).await;
+            Err(records::why_not_written(pool, job).await?)
+        }
+        Err(failed) => finish(tx, Err(failed)).await,
+    }
+}
+
+/// Whether the job's record landed on its version, with its ledger entry.
+async fn settle_in(tx: &mut AnyConnection, job: &Record, e: &LedgerEntry) -> Result<bool, StoreError> {
     // The record update comes first: it is the write that takes SQLite's lock up front, and
     // on PostgreSQL its row lock makes a concurrent settler from the same version wait and
     // then match nothing, so only the winner ever reaches the ledger insert.
     if !records::write_version(&mut *tx, job).await? {
-        tx.rollback().await?;
-        return Err(records::why_not_written(pool, job).await?);
+        return Ok(false);
     }
     // The entry may already exist (recorded earlier through `record_billing`); the record
     // still settles, and the ledger keeps its one row.
     insert_once(&mut *tx, e).await?;
-    tx.commit().await?;
-    Ok(records::bumped(job))
+    Ok(true)
 }
 
 pub(crate) async fn billing_entries(pool: &AnyPool, q: &LedgerQuery) -> Result<Vec<LedgerEntry>, StoreError> {

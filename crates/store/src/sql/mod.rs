@@ -16,6 +16,7 @@ mod notify;
 mod records;
 mod secrets;
 mod tags;
+mod transaction;
 
 use std::time::Duration;
 

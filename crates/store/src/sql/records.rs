@@ -2,9 +2,10 @@
 //! delete and cascading delete.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
 
 use super::builder::Sql;
+use super::transaction::{abandon, finish};
 use crate::{Cursor, ListQuery, Page, Record, ScanQuery, StoreError};
 
 const COLUMNS: &str = "arn, account_id, kind, parent_arn, name, status, created_ms, version, body";
@@ -37,10 +38,14 @@ pub(crate) async fn insert(pool: &AnyPool, r: &Record) -> Result<(), StoreError>
 /// One transaction, so a crash or a refused insert part way leaves none of them.
 pub(crate) async fn insert_all(pool: &AnyPool, records: &[Record]) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    let outcome = insert_each(&mut tx, records).await;
+    finish(tx, outcome).await
+}
+
+async fn insert_each(tx: &mut AnyConnection, records: &[Record]) -> Result<(), StoreError> {
     for r in records {
         insert_one(&mut *tx, r).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -51,20 +56,21 @@ pub(crate) async fn insert_all(pool: &AnyPool, records: &[Record]) -> Result<(),
 /// one waits for before it counts).
 pub(crate) async fn insert_limited(pool: &AnyPool, r: &Record, max: i64) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    let outcome = insert_within(&mut tx, r, max).await;
+    finish(tx, outcome).await
+}
+
+async fn insert_within(tx: &mut AnyConnection, r: &Record, max: i64) -> Result<(), StoreError> {
     let account =
         sqlx::query("UPDATE accounts SET id = id WHERE id = $1").bind(r.account_id.as_str()).execute(&mut *tx).await?;
     if account.rows_affected() != 1 {
-        tx.rollback().await?;
         return Err(StoreError::NotFound);
     }
     let n = count(&mut *tx, &r.account_id, &r.kind, r.parent_arn.as_deref()).await?;
     if n >= max {
-        tx.rollback().await?;
         return Err(StoreError::LimitReached { limit: max });
     }
-    insert_one(&mut *tx, r).await?;
-    tx.commit().await?;
-    Ok(())
+    insert_one(&mut *tx, r).await
 }
 
 async fn insert_one<'c, E>(exec: E, r: &Record) -> Result<(), StoreError>
@@ -201,14 +207,25 @@ pub(crate) async fn update(pool: &AnyPool, r: &Record) -> Result<Record, StoreEr
 /// and the first that could not land says why.
 pub(crate) async fn update_all(pool: &AnyPool, records: &[Record]) -> Result<Vec<Record>, StoreError> {
     let mut tx = pool.begin().await?;
+    match write_each(&mut tx, records).await {
+        Ok(None) => finish(tx, Ok(records.iter().map(bumped).collect())).await,
+        Ok(Some(missed)) => {
+            abandon(tx).await;
+            Err(why_not_written(pool, missed).await?)
+        }
+        Err(e) => finish(tx, Err(e)).await,
+    }
+}
+
+/// Writes each record on its version; the first that does not land ends the work, and
+/// the transaction with it (nothing of it is committed).
+async fn write_each<'r>(tx: &mut AnyConnection, records: &'r [Record]) -> Result<Option<&'r Record>, StoreError> {
     for r in records {
         if !write_version(&mut *tx, r).await? {
-            tx.rollback().await?;
-            return Err(why_not_written(pool, r).await?);
+            return Ok(Some(r));
         }
     }
-    tx.commit().await?;
-    Ok(records.iter().map(bumped).collect())
+    Ok(None)
 }
 
 /// The optimistic write behind [`update`], on any executor so a transaction can include it;
@@ -251,17 +268,20 @@ pub(super) async fn why_not_written(pool: &AnyPool, r: &Record) -> Result<StoreE
 
 pub(crate) async fn delete(pool: &AnyPool, account_id: &str, arn: &str) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
+    let outcome = delete_one(&mut tx, account_id, arn).await;
+    finish(tx, outcome).await
+}
+
+async fn delete_one(tx: &mut AnyConnection, account_id: &str, arn: &str) -> Result<bool, StoreError> {
     let deleted = sqlx::query("DELETE FROM resources WHERE arn = $1 AND account_id = $2")
         .bind(arn)
         .bind(account_id)
         .execute(&mut *tx)
         .await?;
     if deleted.rows_affected() == 0 {
-        tx.rollback().await?;
         return Ok(false);
     }
-    delete_tags_of(&mut tx, &[arn.to_owned()]).await?;
-    tx.commit().await?;
+    delete_tags_of(tx, &[arn.to_owned()]).await?;
     Ok(true)
 }
 
@@ -274,6 +294,11 @@ pub(crate) async fn delete_tree(pool: &AnyPool, account_id: &str, arn: &str) -> 
     // even if bad data made a cycle. Deleting with RETURNING takes the set once, so a child
     // inserted meanwhile is either deleted with its tags or not touched at all.
     let mut tx = pool.begin().await?;
+    let outcome = delete_below(&mut tx, account_id, arn).await;
+    finish(tx, outcome).await
+}
+
+async fn delete_below(tx: &mut AnyConnection, account_id: &str, arn: &str) -> Result<bool, StoreError> {
     let rows = sqlx::query(
         "WITH RECURSIVE doomed(arn) AS ( \
              SELECT arn FROM resources WHERE arn = $1 AND account_id = $2 \
@@ -288,21 +313,19 @@ pub(crate) async fn delete_tree(pool: &AnyPool, account_id: &str, arn: &str) -> 
     .await?;
     let arns = rows.iter().map(|r| r.try_get::<String, _>("arn")).collect::<Result<Vec<_>, _>>()?;
     if arns.is_empty() {
-        tx.rollback().await?;
         return Ok(false);
     }
-    delete_tags_of(&mut tx, &arns).await?;
-    tx.commit().await?;
+    delete_tags_of(tx, &arns).await?;
     Ok(true)
 }
 
-async fn delete_tags_of(tx: &mut Transaction<'_, Any>, arns: &[String]) -> Result<(), StoreError> {
+async fn delete_tags_of(tx: &mut AnyConnection, arns: &[String]) -> Result<(), StoreError> {
     for chunk in arns.chunks(DELETE_CHUNK) {
         for table in ["tags", "tag_locks"] {
             let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE arn IN ("));
             let list = sql.arg_list(chunk.iter().map(String::as_str));
             sql.push(&list).push(")");
-            sql.query().execute(&mut **tx).await?;
+            sql.query().execute(&mut *tx).await?;
         }
     }
     Ok(())

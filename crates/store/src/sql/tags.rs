@@ -1,6 +1,7 @@
 //! Resource tags, with AWS's per-resource limit enforced atomically.
 
-use sqlx::{AnyPool, Row};
+use super::transaction::finish;
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::builder::Sql;
 use crate::{StoreError, MAX_TAGS_PER_RESOURCE};
@@ -18,6 +19,11 @@ pub(crate) async fn put_tags(pool: &AnyPool, arn: &str, new: &[(String, String)]
         return Ok(());
     }
     let mut tx = pool.begin().await?;
+    let outcome = put_tags_in(&mut tx, arn, new).await;
+    finish(tx, outcome).await
+}
+
+async fn put_tags_in(tx: &mut AnyConnection, arn: &str, new: &[(String, String)]) -> Result<(), StoreError> {
     // Writing the lock row first serialises tag writers of this ARN: on PostgreSQL the
     // upsert holds its row lock to commit, and on SQLite a write takes the database's write
     // lock (starting with a write also avoids SQLite's read-then-write SQLITE_BUSY). Without
@@ -40,10 +46,8 @@ pub(crate) async fn put_tags(pool: &AnyPool, arn: &str, new: &[(String, String)]
     let row = sqlx::query("SELECT COUNT(*) AS n FROM tags WHERE arn = $1").bind(arn).fetch_one(&mut *tx).await?;
     let n: i64 = row.try_get("n")?;
     if n > MAX_TAGS_PER_RESOURCE as i64 {
-        tx.rollback().await?;
         return Err(StoreError::TooManyTags { limit: MAX_TAGS_PER_RESOURCE });
     }
-    tx.commit().await?;
     Ok(())
 }
 
