@@ -11,7 +11,7 @@
 
 use uuid::Uuid;
 
-use crate::upload::UploadType;
+use crate::upload::{TestType, UploadType};
 
 /// farmhand's namespace for the ids of curated specs AWS's id of which is not known.
 /// Changing it would change those ARNs.
@@ -101,9 +101,9 @@ impl CuratedSpec {
     }
 
     /// The test type (ScheduleRunTest.type) whose runs it serves.
-    pub fn test_type(&self) -> &'static str {
-        let name = self.upload_type.as_str();
-        name.strip_suffix("_TEST_SPEC").unwrap_or(name)
+    pub fn test_type(&self) -> TestType {
+        // The catalog holds test spec types only (`every_test_spec_type_has_a_curated_spec_for_its_test_type`).
+        self.upload_type.test_type().expect("a curated spec's upload type is a test spec type")
     }
 }
 

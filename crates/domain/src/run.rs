@@ -65,7 +65,7 @@ impl JobPhase {
 pub struct Job {
     /// Position in the run, from 0; also the job's ARN suffix.
     pub index: u32,
-    pub test_type: String,
+    pub test_type: crate::upload::TestType,
     /// The device as it was when the run was scheduled.
     pub device: Device,
     pub plan: JobPlan,
@@ -150,7 +150,7 @@ impl JobArtifact {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
     pub name: String,
-    pub test_type: String,
+    pub test_type: crate::upload::TestType,
     pub platform: DevicePlatform,
     pub app_arn: Option<String>,
     pub test_package_arn: Option<String>,

@@ -94,6 +94,34 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// What a run tests with (the model's `TestType`, which keeps the older API version's
+    /// types that clients still send: CALABASH, UIAUTOMATION, UIAUTOMATOR, …).
+    TestType, UnknownTestType, "test type" {
+        BuiltinFuzz = "BUILTIN_FUZZ",
+        AppiumJavaJunit = "APPIUM_JAVA_JUNIT",
+        AppiumJavaTestng = "APPIUM_JAVA_TESTNG",
+        AppiumPython = "APPIUM_PYTHON",
+        AppiumNode = "APPIUM_NODE",
+        AppiumRuby = "APPIUM_RUBY",
+        AppiumWebJavaJunit = "APPIUM_WEB_JAVA_JUNIT",
+        AppiumWebJavaTestng = "APPIUM_WEB_JAVA_TESTNG",
+        AppiumWebPython = "APPIUM_WEB_PYTHON",
+        AppiumWebNode = "APPIUM_WEB_NODE",
+        AppiumWebRuby = "APPIUM_WEB_RUBY",
+        Instrumentation = "INSTRUMENTATION",
+        Xctest = "XCTEST",
+        XctestUi = "XCTEST_UI",
+        BuiltinExplorer = "BUILTIN_EXPLORER",
+        WebPerformanceProfile = "WEB_PERFORMANCE_PROFILE",
+        Calabash = "CALABASH",
+        Uiautomation = "UIAUTOMATION",
+        Uiautomator = "UIAUTOMATOR",
+        RemoteAccessRecord = "REMOTE_ACCESS_RECORD",
+        RemoteAccessReplay = "REMOTE_ACCESS_REPLAY",
+    }
+}
+
+wire_enum! {
     /// Where an upload is in its life (the model's `UploadStatus`).
     UploadStatus, UnknownUploadStatus, "upload status" {
         Initialized = "INITIALIZED",
@@ -252,14 +280,30 @@ fn has_extension(name: &str, ext: &str) -> bool {
     name.len() > ext.len() && name.get(name.len() - ext.len()..).is_some_and(|tail| tail.eq_ignore_ascii_case(ext))
 }
 
+impl TestType {
+    /// Tests run in the device's browser (APPIUM_WEB_*): they need no app.
+    pub fn is_web(self) -> bool {
+        use TestType::*;
+        matches!(self, AppiumWebJavaJunit | AppiumWebJavaTestng | AppiumWebPython | AppiumWebNode | AppiumWebRuby)
+    }
+}
+
+impl UploadType {
+    /// The test type whose runs take this upload as their package or spec.
+    pub fn test_type(self) -> Option<TestType> {
+        TestType::ALL
+            .iter()
+            .copied()
+            .find(|t| test_package_type_for(*t) == Some(self) || test_spec_type_for(*t) == Some(self))
+    }
+}
+
 /// The upload type a run of `test_type` takes as `test.testPackageArn`, or `None` when
 /// that test type has no test package (built-in tests, remote access) or is unknown.
 ///
-/// `test_type` is the API string: the model's `TestType` values plus the older ones
-/// (CALABASH, UIAUTOMATION, UIAUTOMATOR, BUILTIN_EXPLORER, …) that clients still send.
-pub fn test_package_type_for(test_type: &str) -> Option<UploadType> {
+pub fn test_package_type_for(test_type: TestType) -> Option<UploadType> {
     use UploadType::*;
-    Some(match test_type {
+    Some(match test_type.as_str() {
         "APPIUM_JAVA_JUNIT" => AppiumJavaJunitTestPackage,
         "APPIUM_JAVA_TESTNG" => AppiumJavaTestngTestPackage,
         "APPIUM_PYTHON" => AppiumPythonTestPackage,
@@ -283,9 +327,9 @@ pub fn test_package_type_for(test_type: &str) -> Option<UploadType> {
 /// The upload type a run of `test_type` takes as `test.testSpecArn` (the custom test
 /// environment), or `None` when that test type cannot run a test spec. Only the
 /// frameworks AWS offers custom environments for have a `*_TEST_SPEC` type.
-pub fn test_spec_type_for(test_type: &str) -> Option<UploadType> {
+pub fn test_spec_type_for(test_type: TestType) -> Option<UploadType> {
     use UploadType::*;
-    Some(match test_type {
+    Some(match test_type.as_str() {
         "APPIUM_JAVA_JUNIT" => AppiumJavaJunitTestSpec,
         "APPIUM_JAVA_TESTNG" => AppiumJavaTestngTestSpec,
         "APPIUM_PYTHON" => AppiumPythonTestSpec,
@@ -413,62 +457,38 @@ mod tests {
 
     #[test]
     fn test_types_map_to_their_package_and_spec_types() {
-        assert_eq!(test_package_type_for("APPIUM_PYTHON"), Some(UploadType::AppiumPythonTestPackage));
-        assert_eq!(test_spec_type_for("APPIUM_WEB_RUBY"), Some(UploadType::AppiumWebRubyTestSpec));
-        assert_eq!(test_package_type_for("XCTEST"), Some(UploadType::XctestTestPackage));
-        assert_eq!(test_spec_type_for("XCTEST"), None);
-        assert_eq!(test_spec_type_for("XCTEST_UI"), Some(UploadType::XctestUiTestSpec));
-        assert_eq!(test_package_type_for("CALABASH"), Some(UploadType::CalabashTestPackage));
-        assert_eq!(test_spec_type_for("CALABASH"), None);
-        for no_package in [
-            "BUILTIN_FUZZ",
-            "BUILTIN_EXPLORER",
-            "WEB_PERFORMANCE_PROFILE",
-            "REMOTE_ACCESS_RECORD",
-            "REMOTE_ACCESS_REPLAY",
-            "NOT_A_TEST_TYPE",
-        ] {
+        use TestType as T;
+        assert_eq!(test_package_type_for(T::AppiumPython), Some(UploadType::AppiumPythonTestPackage));
+        assert_eq!(test_spec_type_for(T::AppiumWebRuby), Some(UploadType::AppiumWebRubyTestSpec));
+        assert_eq!(test_package_type_for(T::Xctest), Some(UploadType::XctestTestPackage));
+        assert_eq!(test_spec_type_for(T::Xctest), None);
+        assert_eq!(test_spec_type_for(T::XctestUi), Some(UploadType::XctestUiTestSpec));
+        assert_eq!(test_package_type_for(T::Calabash), Some(UploadType::CalabashTestPackage));
+        assert_eq!(test_spec_type_for(T::Calabash), None);
+        for no_package in
+            [T::BuiltinFuzz, T::BuiltinExplorer, T::WebPerformanceProfile, T::RemoteAccessRecord, T::RemoteAccessReplay]
+        {
             assert_eq!(test_package_type_for(no_package), None, "{no_package}");
             assert_eq!(test_spec_type_for(no_package), None, "{no_package}");
         }
+        assert!("NOT_A_TEST_TYPE".parse::<TestType>().is_err());
+        assert_eq!(TestType::ALL.len(), 21, "the model's TestType values");
     }
 
     #[test]
     fn every_package_and_spec_type_belongs_to_a_test_type() {
-        const TEST_TYPES: &[&str] = &[
-            "BUILTIN_FUZZ",
-            "BUILTIN_EXPLORER",
-            "WEB_PERFORMANCE_PROFILE",
-            "APPIUM_JAVA_JUNIT",
-            "APPIUM_JAVA_TESTNG",
-            "APPIUM_PYTHON",
-            "APPIUM_NODE",
-            "APPIUM_RUBY",
-            "APPIUM_WEB_JAVA_JUNIT",
-            "APPIUM_WEB_JAVA_TESTNG",
-            "APPIUM_WEB_PYTHON",
-            "APPIUM_WEB_NODE",
-            "APPIUM_WEB_RUBY",
-            "CALABASH",
-            "INSTRUMENTATION",
-            "UIAUTOMATION",
-            "UIAUTOMATOR",
-            "XCTEST",
-            "XCTEST_UI",
-            "REMOTE_ACCESS_RECORD",
-            "REMOTE_ACCESS_REPLAY",
-        ];
         for t in UploadType::ALL {
-            let covered =
-                TEST_TYPES.iter().any(|tt| test_package_type_for(tt) == Some(*t) || test_spec_type_for(tt) == Some(*t));
+            let covered = TestType::ALL
+                .iter()
+                .any(|tt| test_package_type_for(*tt) == Some(*t) || test_spec_type_for(*tt) == Some(*t));
             let expected = matches!(t.kind(), UploadKind::TestPackage | UploadKind::TestSpec);
             assert_eq!(covered, expected, "{t}");
         }
-        for tt in TEST_TYPES {
-            if let Some(p) = test_package_type_for(tt) {
+        for tt in TestType::ALL {
+            if let Some(p) = test_package_type_for(*tt) {
                 assert_eq!(p.as_str(), format!("{tt}_TEST_PACKAGE"));
             }
-            if let Some(s) = test_spec_type_for(tt) {
+            if let Some(s) = test_spec_type_for(*tt) {
                 assert_eq!(s.as_str(), format!("{tt}_TEST_SPEC"));
             }
         }

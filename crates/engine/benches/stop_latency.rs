@@ -298,7 +298,7 @@ impl HostFarm {
         let run_arn = self.project_arn.child(ResourceKind::Run, &uuid::Uuid::new_v4().to_string());
         let run = Run {
             name: "stop latency".to_owned(),
-            test_type: "APPIUM_WEB_PYTHON".to_owned(),
+            test_type: domain::upload::TestType::AppiumWebPython,
             platform: devices[0].platform,
             app_arn: None,
             test_package_arn: Some(self.package_arn.to_string()),
@@ -321,7 +321,7 @@ impl HostFarm {
             let driver = self.fleet.driver(&device.arn);
             let job = Job {
                 index: i as u32,
-                test_type: run.test_type.clone(),
+                test_type: run.test_type,
                 plan: JobPlan { setup_ms: 0, tests: Vec::new(), teardown_ms: 0 },
                 device,
                 billing_method: run.billing_method,

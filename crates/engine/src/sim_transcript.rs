@@ -39,7 +39,7 @@ fn spec_for(job: &Job) -> Result<TestSpec, String> {
         DevicePlatform::Ios => DeviceTarget::Host,
     };
     buildable_spec(&DefaultSpecInput {
-        test_type: job.test_type.clone(),
+        test_type: job.test_type,
         parameters: BTreeMap::new(),
         filter: None,
         app_package: None,

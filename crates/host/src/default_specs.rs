@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use domain::curated_specs::CuratedSpec;
 use domain::device::Driver;
 use domain::resources::Upload;
+use domain::upload::TestType;
 
 use crate::adb::Adb;
 use crate::agent::Assignment;
@@ -81,8 +82,8 @@ impl TestPackageForm {
 /// pure function of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefaultSpecInput {
-    /// The run's test type (the model's TestType).
-    pub test_type: String,
+    /// The run's test type.
+    pub test_type: TestType,
     /// ScheduleRunTest.parameters, as sent: untrusted text.
     pub parameters: BTreeMap<String, String>,
     /// ScheduleRunTest.filter, when given: untrusted text.
@@ -114,7 +115,7 @@ impl DefaultSpecInput {
             Driver::Host | Driver::Simulated | Driver::Scripted => DeviceTarget::Host,
         };
         DefaultSpecInput {
-            test_type: run.test_type.clone(),
+            test_type: run.test_type,
             parameters: test_parameters(&run.echo),
             filter: test_filter(&run.echo),
             app_package: assignment.app_package.clone(),
@@ -135,37 +136,35 @@ pub fn default_spec(input: &DefaultSpecInput) -> TestSpec {
 
 /// The default spec for `input`, or why farmhand has none that can run there.
 pub fn buildable_spec(input: &DefaultSpecInput) -> Result<TestSpec, String> {
-    let test_type = input.test_type.as_str();
+    use TestType::*;
+    let test_type = input.test_type;
     let android_only = |what: &str| {
         format!("{test_type} {what} need an Android device, and this job runs {}", input.target.described())
     };
     match (test_type, &input.target) {
-        ("APPIUM_PYTHON" | "APPIUM_WEB_PYTHON", _) => Ok(appium::python()),
-        ("APPIUM_NODE" | "APPIUM_WEB_NODE", _) => Ok(appium::node()),
-        ("APPIUM_RUBY" | "APPIUM_WEB_RUBY", _) => Ok(appium::ruby()),
-        ("APPIUM_JAVA_TESTNG" | "APPIUM_WEB_JAVA_TESTNG", _) => Ok(appium::java_testng()),
-        ("APPIUM_JAVA_JUNIT" | "APPIUM_WEB_JAVA_JUNIT", _) => Ok(appium::java_junit()),
-        ("INSTRUMENTATION" | "UIAUTOMATOR", DeviceTarget::Host) => Err(android_only("tests")),
-        ("BUILTIN_FUZZ" | "BUILTIN_EXPLORER", DeviceTarget::Host) => Err(android_only("runs")),
-        ("INSTRUMENTATION", DeviceTarget::Android { adb }) => android::instrumentation(adb, input),
-        ("UIAUTOMATOR", DeviceTarget::Android { adb }) => android::uiautomator(adb, input),
-        ("BUILTIN_FUZZ" | "BUILTIN_EXPLORER", DeviceTarget::Android { adb }) => android::monkey(adb, input),
-        ("XCTEST" | "XCTEST_UI" | "UIAUTOMATION", target) => {
+        (AppiumPython | AppiumWebPython, _) => Ok(appium::python()),
+        (AppiumNode | AppiumWebNode, _) => Ok(appium::node()),
+        (AppiumRuby | AppiumWebRuby, _) => Ok(appium::ruby()),
+        (AppiumJavaTestng | AppiumWebJavaTestng, _) => Ok(appium::java_testng()),
+        (AppiumJavaJunit | AppiumWebJavaJunit, _) => Ok(appium::java_junit()),
+        (Instrumentation | Uiautomator, DeviceTarget::Host) => Err(android_only("tests")),
+        (BuiltinFuzz | BuiltinExplorer, DeviceTarget::Host) => Err(android_only("runs")),
+        (Instrumentation, DeviceTarget::Android { adb }) => android::instrumentation(adb, input),
+        (Uiautomator, DeviceTarget::Android { adb }) => android::uiautomator(adb, input),
+        (BuiltinFuzz | BuiltinExplorer, DeviceTarget::Android { adb }) => android::monkey(adb, input),
+        (Xctest | XctestUi | Uiautomation, target) => {
             Err(format!("{test_type} tests need an iOS device, and this job runs {}", target.described()))
         }
-        ("CALABASH", _) => {
+        (Calabash, _) => {
             Err("CALABASH tests need the Calabash runtime, which is discontinued and which farmhand does not provide"
                 .to_owned())
         }
-        ("REMOTE_ACCESS_RECORD" | "REMOTE_ACCESS_REPLAY", _) => {
+        (RemoteAccessRecord | RemoteAccessReplay, _) => {
             Err(format!("{test_type} runs come from remote access sessions, which farmhand does not offer"))
         }
-        ("WEB_PERFORMANCE_PROFILE", _) => {
+        (WebPerformanceProfile, _) => {
             Err("WEB_PERFORMANCE_PROFILE runs need the AWS web performance profiler, which farmhand does not have"
                 .to_owned())
-        }
-        (other, _) => {
-            Err(format!("farmhand has no default test spec for {other} runs: schedule the run with a testSpecArn"))
         }
     }
 }
@@ -177,7 +176,7 @@ pub fn buildable_spec(input: &DefaultSpecInput) -> Result<TestSpec, String> {
 /// filter enter the commands.
 pub fn curated_spec_yaml(spec: &CuratedSpec) -> String {
     let input = DefaultSpecInput {
-        test_type: spec.test_type().to_owned(),
+        test_type: spec.test_type(),
         parameters: BTreeMap::new(),
         filter: None,
         app_package: None,
@@ -231,7 +230,7 @@ pub(crate) mod test_support {
 
     pub fn input(test_type: &str, target: DeviceTarget) -> DefaultSpecInput {
         DefaultSpecInput {
-            test_type: test_type.to_owned(),
+            test_type: test_type.parse().expect("a test type"),
             parameters: BTreeMap::new(),
             filter: None,
             app_package: Some("com.example.app".to_owned()),
@@ -267,7 +266,7 @@ mod tests {
             assert!(yaml.starts_with(&format!("# {}: ", spec.name)), "{yaml}");
             let parsed =
                 crate::uploads::parse_test_spec(&yaml).unwrap_or_else(|e| panic!("{}: {e}\n{yaml}", spec.name));
-            let mut host = input(spec.test_type(), DeviceTarget::Host);
+            let mut host = input(spec.test_type().as_str(), DeviceTarget::Host);
             host.app_package = None;
             assert_eq!(parsed, default_spec(&host), "{}", spec.name);
         }

@@ -25,6 +25,7 @@ use super::attribute::DeviceAttribute;
 use super::enums::{DeviceAvailability, DevicePlatform};
 use super::model::Device;
 use super::os_version::OsVersion;
+use crate::upload::TestType;
 
 /// What the upload processor learned about an app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,9 +46,13 @@ pub struct Incompatibility {
 }
 
 /// Every reason `device` cannot run `app` with `test_type`; empty when compatible.
-pub fn check_compatibility(device: &Device, app: Option<&AppInfo>, test_type: Option<&str>) -> Vec<Incompatibility> {
+pub fn check_compatibility(
+    device: &Device,
+    app: Option<&AppInfo>,
+    test_type: Option<TestType>,
+) -> Vec<Incompatibility> {
     let mut found = Vec::new();
-    let web_test = test_type.is_some_and(is_web_test);
+    let web_test = test_type.is_some_and(TestType::is_web);
     if let Some(app) = app.filter(|_| !web_test) {
         check_app(device, app, &mut found);
     }
@@ -92,7 +97,7 @@ impl DeviceCompatibility<'_> {
 pub fn check_pool<'a>(
     devices: impl IntoIterator<Item = &'a Device>,
     app: Option<&AppInfo>,
-    test_type: Option<&str>,
+    test_type: Option<TestType>,
 ) -> Vec<DeviceCompatibility<'a>> {
     devices
         .into_iter()
@@ -136,15 +141,12 @@ fn check_app(device: &Device, app: &AppInfo, found: &mut Vec<Incompatibility>) {
     }
 }
 
-fn is_web_test(test_type: &str) -> bool {
-    test_type.starts_with("APPIUM_WEB_")
-}
-
 /// The only platform a test type runs on, or None if it runs on both.
-pub fn test_type_platform(test_type: &str) -> Option<DevicePlatform> {
+pub fn test_type_platform(test_type: TestType) -> Option<DevicePlatform> {
+    use TestType::*;
     match test_type {
-        "XCTEST" | "XCTEST_UI" | "UIAUTOMATION" => Some(DevicePlatform::Ios),
-        "INSTRUMENTATION" | "UIAUTOMATOR" | "BUILTIN_FUZZ" | "BUILTIN_EXPLORER" => Some(DevicePlatform::Android),
+        Xctest | XctestUi | Uiautomation => Some(DevicePlatform::Ios),
+        Instrumentation | Uiautomator | BuiltinFuzz | BuiltinExplorer => Some(DevicePlatform::Android),
         _ => None,
     }
 }
@@ -153,6 +155,10 @@ pub fn test_type_platform(test_type: &str) -> Option<DevicePlatform> {
 mod tests {
     use super::*;
     use crate::device::test_support::{iphone, pixel};
+
+    fn tt(name: &str) -> TestType {
+        name.parse().expect("a test type")
+    }
 
     fn android_app(min_sdk: Option<u32>) -> AppInfo {
         AppInfo { platform: DevicePlatform::Android, min_sdk, min_os: None }
@@ -168,14 +174,14 @@ mod tests {
 
     #[test]
     fn compatible_device_has_no_messages() {
-        assert!(check_compatibility(&pixel(), Some(&android_app(Some(29))), Some("INSTRUMENTATION")).is_empty());
-        assert!(check_compatibility(&iphone(), Some(&ios_app("17.0")), Some("XCTEST_UI")).is_empty());
+        assert!(check_compatibility(&pixel(), Some(&android_app(Some(29))), Some(tt("INSTRUMENTATION"))).is_empty());
+        assert!(check_compatibility(&iphone(), Some(&ios_app("17.0")), Some(tt("XCTEST_UI"))).is_empty());
         assert!(check_compatibility(&iphone(), None, None).is_empty());
     }
 
     #[test]
     fn app_for_the_other_platform() {
-        let found = check_compatibility(&iphone(), Some(&android_app(Some(35))), Some("APPIUM_PYTHON"));
+        let found = check_compatibility(&iphone(), Some(&android_app(Some(35))), Some(tt("APPIUM_PYTHON")));
         assert_eq!(
             found,
             [Incompatibility {
@@ -204,13 +210,13 @@ mod tests {
 
     #[test]
     fn single_platform_test_types() {
-        let found = check_compatibility(&pixel(), None, Some("XCTEST"));
+        let found = check_compatibility(&pixel(), None, Some(tt("XCTEST")));
         assert_eq!(found[0].message, "XCTEST tests run only on iOS devices, and Google Pixel 8 is an Android device");
-        for t in ["INSTRUMENTATION", "UIAUTOMATOR", "BUILTIN_FUZZ", "BUILTIN_EXPLORER"] {
+        for t in ["INSTRUMENTATION", "UIAUTOMATOR", "BUILTIN_FUZZ", "BUILTIN_EXPLORER"].map(tt) {
             assert_eq!(types(&check_compatibility(&iphone(), None, Some(t))), [DeviceAttribute::Platform], "{t}");
             assert!(check_compatibility(&pixel(), None, Some(t)).is_empty(), "{t}");
         }
-        for t in ["APPIUM_JAVA_JUNIT", "APPIUM_NODE", "APPIUM_WEB_PYTHON"] {
+        for t in ["APPIUM_JAVA_JUNIT", "APPIUM_NODE", "APPIUM_WEB_PYTHON"].map(tt) {
             assert!(check_compatibility(&pixel(), None, Some(t)).is_empty(), "{t}");
             assert!(check_compatibility(&iphone(), None, Some(t)).is_empty(), "{t}");
         }
@@ -218,7 +224,7 @@ mod tests {
 
     #[test]
     fn web_tests_ignore_the_app() {
-        let found = check_compatibility(&iphone(), Some(&android_app(None)), Some("APPIUM_WEB_NODE"));
+        let found = check_compatibility(&iphone(), Some(&android_app(None)), Some(tt("APPIUM_WEB_NODE")));
         assert!(found.is_empty());
     }
 
@@ -226,7 +232,7 @@ mod tests {
     fn reasons_accumulate_and_unavailable_devices_are_incompatible() {
         let mut device = pixel();
         device.availability = DeviceAvailability::TemporaryNotAvailable;
-        let found = check_compatibility(&device, Some(&ios_app("15")), Some("XCTEST"));
+        let found = check_compatibility(&device, Some(&ios_app("15")), Some(tt("XCTEST")));
         assert_eq!(
             types(&found),
             [DeviceAttribute::Platform, DeviceAttribute::Platform, DeviceAttribute::Availability]
@@ -238,7 +244,7 @@ mod tests {
     #[test]
     fn pool_verdicts_keep_device_order() {
         let devices = [pixel(), iphone()];
-        let verdicts = check_pool(&devices, None, Some("XCTEST"));
+        let verdicts = check_pool(&devices, None, Some(tt("XCTEST")));
         assert_eq!(verdicts.len(), 2);
         assert_eq!(verdicts[0].device.name, "Google Pixel 8");
         assert!(!verdicts[0].compatible());

@@ -145,7 +145,7 @@ impl Farm {
         let run_arn = self.project_arn.child(ResourceKind::Run, &uuid::Uuid::new_v4().to_string());
         let run = Run {
             name: "run".to_owned(),
-            test_type: "BUILTIN_FUZZ".to_owned(),
+            test_type: domain::upload::TestType::BuiltinFuzz,
             platform: devices[0].platform,
             app_arn: None,
             test_package_arn: None,
@@ -165,7 +165,7 @@ impl Farm {
         for (i, device) in devices.into_iter().enumerate() {
             let job = Job {
                 index: i as u32,
-                test_type: run.test_type.clone(),
+                test_type: run.test_type,
                 plan: spec.plan.clone(),
                 device,
                 billing_method: spec.billing_method,

@@ -11,6 +11,7 @@ use std::path::Path;
 use super::shell::{device_quote, fail_with, is_android_package, shell_quote};
 use super::{DefaultSpecInput, TestPackageForm};
 use crate::uploads::TestSpec;
+use domain::upload::TestType;
 
 /// Where a test phase writes `am instrument -r`'s raw output; the executor parses the
 /// instrumentation output it finds in the log directory into the job's tests.
@@ -197,7 +198,7 @@ pub(super) fn monkey(adb: &Path, input: &DefaultSpecInput) -> Result<TestSpec, S
          [ \"$farmhand_status\" -eq 0 ]",
         shell_quote(app)
     )];
-    if input.test_type == "BUILTIN_EXPLORER" {
+    if input.test_type == TestType::BuiltinExplorer {
         let shot = "$DEVICEFARM_SCREENSHOT_PATH/explorer-last-screen.png";
         spec.phases.post_test = vec![format!("{adb} exec-out screencap -p > \"{shot}\" || rm -f \"{shot}\"; true")];
     }

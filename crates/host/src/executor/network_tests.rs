@@ -85,7 +85,7 @@ udid = "bench-1"
     let device = fleet.devices()[0].clone();
     let run = Run {
         name: "network".into(),
-        test_type: "APPIUM_PYTHON".into(),
+        test_type: domain::upload::TestType::AppiumPython,
         platform: device.platform,
         app_arn: None,
         test_package_arn: None,
@@ -102,7 +102,7 @@ udid = "bench-1"
     };
     let job = Job {
         index: 0,
-        test_type: run.test_type.clone(),
+        test_type: run.test_type,
         instance_arn: device.instances.first().map(|i| i.arn.clone()),
         device,
         plan: JobPlan { setup_ms: 0, tests: Vec::new(), teardown_ms: 0 },

@@ -234,7 +234,13 @@ pub async fn compatibility(
         Some(arn) => Some(app_info(ctx, arn).await?),
         None => None,
     };
-    let test_type = req.test.as_ref().map(|t| t.r#type).or(req.test_type).map(|t| t.as_str());
+    let test_type = req
+        .test
+        .as_ref()
+        .map(|t| t.r#type)
+        .or(req.test_type)
+        .map(super::runs::schedule::domain_test_type)
+        .transpose()?;
     let mut compatible = Vec::new();
     let mut incompatible = Vec::new();
     let devices = selectable_devices(ctx).await?;

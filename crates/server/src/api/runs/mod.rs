@@ -1,7 +1,7 @@
 //! Runs and what they contain: ScheduleRun, the Get/List operations for runs, jobs,
 //! suites and tests, DeleteRun, ListUniqueProblems, and the stops.
 
-mod schedule;
+pub(super) mod schedule;
 pub mod stop;
 pub mod view;
 

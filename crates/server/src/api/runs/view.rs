@@ -41,8 +41,8 @@ fn result(r: domain::job::status::ExecutionResult) -> Option<wire::ExecutionResu
     wire::ExecutionResult::parse(r.as_str())
 }
 
-fn test_type(t: &str) -> Option<wire::TestType> {
-    wire::TestType::parse(t)
+fn test_type(t: domain::upload::TestType) -> Option<wire::TestType> {
+    wire::TestType::parse(t.as_str())
 }
 
 /// A job's record and body, with its snapshot at the request's instant.
@@ -84,7 +84,7 @@ pub fn job_view(ctx: &Ctx, state: &JobState) -> Result<wire::Job, ApiError> {
     Ok(wire::Job {
         arn: Some(state.record.arn.clone()),
         name: Some(state.job.device.name.clone()),
-        r#type: test_type(&state.job.test_type),
+        r#type: test_type(state.job.test_type),
         created: Some(epoch_seconds(state.record.created_ms)),
         status: status(s.status),
         result: result(s.result),
@@ -105,7 +105,7 @@ pub fn suite_view(state: &JobState, suite_index: usize, suite: &SuiteSnapshot) -
     Ok(wire::Suite {
         arn: Some(suite_arn(&job_arn, suite_index).to_string()),
         name: Some(suite.name.clone()),
-        r#type: test_type(&state.job.test_type),
+        r#type: test_type(state.job.test_type),
         created: Some(epoch_seconds(state.record.created_ms)),
         status: status(suite.status),
         result: result(suite.result),
@@ -127,7 +127,7 @@ pub fn test_view(
     Ok(wire::Test {
         arn: Some(test_arn(&job_arn, suite_index, test_index).to_string()),
         name: Some(test.name.clone()),
-        r#type: test_type(&state.job.test_type),
+        r#type: test_type(state.job.test_type),
         created: Some(epoch_seconds(state.record.created_ms)),
         status: status(test.status),
         result: result(test.result),
@@ -177,7 +177,7 @@ pub fn run_view(ctx: &Ctx, record: &Record, run: &Run, jobs: &[Record]) -> Resul
     Ok(wire::Run {
         arn: Some(record.arn.clone()),
         name: Some(run.name.clone()),
-        r#type: test_type(&run.test_type),
+        r#type: test_type(run.test_type),
         platform: wire::DevicePlatform::parse(run.platform.as_str()),
         created: Some(epoch_seconds(record.created_ms)),
         status: status(s.status),
