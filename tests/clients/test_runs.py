@@ -16,7 +16,7 @@ from simfarm import (
     expected_job, minutes, sim_fixture, ts, wait_for, wait_job_status, wait_run_completed, worst,
 )
 from support import (
-    DEVICE_INSTANCE_ARN, GOOD_TEST_SPEC, PROJECT_ARN, error_code, make_ipa, make_zip, unique,
+    DEVICE_INSTANCE_ARN, GOOD_TEST_SPEC, PROJECT_ARN, error_code, make_ipa, make_zip, unique, unsigned,
     upload_file,
 )
 
@@ -127,7 +127,7 @@ def test_run_completes_with_exact_counters_results_and_minutes(sim, lab, fleet):
         scenario = scenarios[job["name"]]
         expected = expected_job(scenario)
         check_final_job(lab.client, job, scenario, expected)
-        assert job == lab.client.get_job(arn=job["arn"])["job"]
+        assert unsigned(job) == unsigned(lab.client.get_job(arn=job["arn"])["job"])
         assert ts(job["stopped"]) - ts(job["started"]) == pytest.approx(scenario.duration, abs=0.002)
         assert job["started"] >= job["created"]
         assert DEVICE_INSTANCE_ARN.match(job["instanceArn"])

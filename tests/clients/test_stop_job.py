@@ -23,7 +23,7 @@ from simfarm import (
     job_tree, minutes, sim_fixture, step_arn, stop_offset, ts, unique, wait_for, wait_job_status,
     wait_run_completed, wait_step_running,
 )
-from support import DEVICE_INSTANCE_ARN
+from support import DEVICE_INSTANCE_ARN, unsigned
 
 SOLO, S2, S3, S4, S5, S6, S7 = "Solo", "Second", "Third", "Fourth", "Fifth", "Sixth", "Seventh"
 FLEET = [device(f"stop-{name.lower()}", name) for name in (SOLO, S2, S3, S4, S5, S6, S7)]
@@ -91,10 +91,7 @@ def static_device(d: dict) -> dict:
 def without_live_fields(job: dict) -> dict:
     """A job without its device's live state, which moves as other jobs come and go, and
     without the video URL's signature, which is made afresh for each response."""
-    job = dict(job, device=static_device(job["device"]))
-    if "videoEndpoint" in job:
-        job["videoEndpoint"] = job["videoEndpoint"].split("?")[0]
-    return job
+    return unsigned(dict(job, device=static_device(job["device"])))
 
 
 def assert_job_fields(job: dict, *, run: dict, device: dict, status: str, result: str, counts: dict,
