@@ -28,8 +28,8 @@ use domain::job::timeline::PrepDurations;
 use domain::resources::{Project, Upload};
 use domain::run::{BillingMethod, Job, JobPhase, Run, WaitReason};
 use domain::upload::{UploadCategory, UploadStatus, UploadType};
-use engine::agent::direct::UploadBlobKey;
 use engine::job_view::job_snapshot;
+use engine::live_fleet::LiveFleet;
 use engine::scheduler::{decode_job, Scheduler};
 use host::executor::Executor;
 use host::runner::{Runner, RunnerConfig};
@@ -259,25 +259,26 @@ impl HostFarm {
         )
         .await;
 
-        let scheduler = Arc::new(
-            Scheduler::new(store.clone(), fleet.clone(), clock.clone(), PrepDurations::default(), 1.0)
-                .with_holder("stop-latency-bench"),
-        );
-        // The API's `uploads::blob_key`: the engine cannot reach the server crate.
-        let upload_blob_key: UploadBlobKey =
-            Arc::new(|arn: &str| arn.parse::<Arn>().ok().filter(|a| a.region == REGION).map(|a| upload_key(&a)));
-        let waker = Arc::downgrade(&scheduler);
+        let wake = engine::scheduler::Wake::default();
+        let finished = wake.clone();
         let executor = Arc::new(Executor::new(
-            Arc::new(engine::agent::DirectLink::new(store.clone(), blobs, clock.clone(), upload_blob_key)),
-            Runner::new(RunnerConfig::default(), clock),
+            Arc::new(engine::agent::DirectLink::new(store.clone(), blobs, clock.clone(), REGION)),
+            Runner::new(RunnerConfig::default(), clock.clone()),
             dir.join("jobs"),
-            Arc::new(move || {
-                if let Some(scheduler) = waker.upgrade() {
-                    scheduler.wake();
-                }
-            }),
+            Arc::new(move || finished.wake()),
         ));
-        scheduler.attach_hosts(Arc::new(engine::agent::LocalHosts::new(executor.clone())));
+        let scheduler = Arc::new(
+            Scheduler::new(
+                store.clone(),
+                Arc::new(LiveFleet::new(fleet.as_ref().clone())),
+                clock,
+                PrepDurations::default(),
+                1.0,
+            )
+            .with_holder("stop-latency-bench")
+            .with_hosts(Arc::new(engine::agent::LocalHosts::new(executor.clone())))
+            .with_wake(wake),
+        );
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(scheduler.clone().run(async move {
             let _ = stopped.await;
@@ -476,10 +477,6 @@ fn package_zip() -> Vec<u8> {
     zip.finish().expect("finish zip").into_inner()
 }
 
-fn upload_key(arn: &Arn) -> String {
-    format!("uploads/{}/{}", arn.account, arn.id)
-}
-
 /// An upload as CreateUpload, the PUT and processing leave it: SUCCEEDED, its bytes at
 /// its blob key.
 async fn upload(
@@ -493,7 +490,7 @@ async fn upload(
     let arn = project_arn.child(ResourceKind::Upload, &uuid::Uuid::new_v4().to_string());
     let size = bytes.len() as u64;
     let body = tokio_util::io::ReaderStream::new(std::io::Cursor::new(bytes));
-    blobs.put_stream(&upload_key(&arn), body, size).await.expect("store the upload's bytes");
+    blobs.put_stream(&engine::blob_keys::upload(&arn), body, size).await.expect("store the upload's bytes");
     let upload = Upload {
         name: name.to_owned(),
         upload_type,

@@ -28,11 +28,6 @@ pub fn job_artifacts(job: &Job, snapshot: &JobSnapshot) -> Vec<JobArtifact> {
     artifacts_of(job, snapshot).iter().map(from_spec).collect()
 }
 
-/// Where a simulated job's video is kept once made.
-fn video_key(job_arn: &Arn) -> String {
-    format!("artifacts/{}/{}/video.mp4", job_arn.account, job_arn.id)
-}
-
 /// The rendered content of a simulated job's artifact; `Ok(None)` when it has no such one.
 pub async fn rendered(
     artifact: &JobArtifact,
@@ -49,6 +44,6 @@ pub async fn rendered(
     };
     match render(&spec, job, snapshot) {
         Some(done) => Ok(Some(done)),
-        None => Ok(Some(("video/mp4", video(blobs, &video_key(job_arn), job, snapshot).await?))),
+        None => Ok(Some(("video/mp4", video(blobs, &crate::blob_keys::video(job_arn), job, snapshot).await?))),
     }
 }

@@ -9,6 +9,7 @@
 //! - [`upload_processing`]: an upload's PROCESSING → SUCCEEDED/FAILED step, and its
 //!   resumption after a restart.
 //! - [`artifacts`]: a job's artifacts, rendered (simulated) or stored (real).
+//! - [`blob_keys`]: where each kind of file is kept in the blob store.
 //! - [`samples`]: performance series of jobs (ListSamples), simulated or stored by hosts.
 //! - [`agent`]: the control plane's side of the line to device hosts ([`agent::DirectLink`]).
 //! - [`live_fleet`]: the fleet file's simulated devices plus those of the device hosts.
@@ -23,6 +24,7 @@
 
 pub mod agent;
 pub mod artifacts;
+pub mod blob_keys;
 pub mod job_view;
 pub mod live_fleet;
 pub mod offering_ledgers;

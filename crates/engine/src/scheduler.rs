@@ -14,7 +14,6 @@ use crate::agent::Hosts;
 use crate::job_view::{job_snapshot, ledger_entry, release_ms};
 use crate::live_fleet::LiveFleet;
 use domain::clock::Clock;
-use domain::device::Fleet;
 use domain::job::timeline::PrepDurations;
 use domain::run::{Job, JobPhase};
 use domain::scheduling::{decide, AccountSlots, ActiveJob, Decision, WaitingJob};
@@ -41,7 +40,7 @@ pub struct Scheduler {
     prep: PrepDurations,
     /// Simulated milliseconds per real millisecond (`serve --time-scale`).
     time_scale: f64,
-    wake: Notify,
+    wake: Wake,
     /// Device instances held by jobs, with when each job lets go of its instance (as its
     /// course stood at the last pass, or at a stop recorded here since): what GetDevice and
     /// ListDevices show as IN_USE / BUSY. Exact on this replica; another replica's stop
@@ -51,8 +50,24 @@ pub struct Scheduler {
     /// its lease back at once; otherwise a successor waits out [`LEASE_TTL`].
     holder: String,
     /// Where the jobs of real devices run; without it, such jobs wait for a device forever.
-    hosts: std::sync::OnceLock<Arc<dyn Hosts>>,
-    observer: std::sync::OnceLock<Arc<dyn SettleObserver>>,
+    hosts: Option<Arc<dyn Hosts>>,
+    observer: Option<Arc<dyn SettleObserver>>,
+}
+
+/// Asks the scheduler's loop for a pass now. Made before the scheduler and handed to
+/// whoever learns that something changed (the API, the hub, a local executor), so none
+/// of them needs the scheduler itself.
+#[derive(Clone, Default)]
+pub struct Wake(Arc<Notify>);
+
+impl Wake {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+
+    async fn notified(&self) {
+        self.0.notified().await;
+    }
 }
 
 /// Hears what this scheduler settles (the server's metrics), so the engine needs no
@@ -90,23 +105,25 @@ pub struct PassReport {
 }
 
 impl Scheduler {
+    /// A scheduler over `fleet`: the fleet file's simulated devices plus, as hosts come and
+    /// go, theirs.
     pub fn new(
         store: Arc<dyn Store>,
-        fleet: Arc<Fleet>,
+        fleet: Arc<LiveFleet>,
         clock: Arc<dyn Clock>,
         prep: PrepDurations,
         time_scale: f64,
     ) -> Self {
         Self {
             store,
-            fleet: Arc::new(LiveFleet::new(fleet.as_ref().clone())),
+            fleet,
             clock,
             prep,
             time_scale: time_scale.max(f64::MIN_POSITIVE),
-            wake: Notify::new(),
+            wake: Wake::default(),
             in_use: Default::default(),
-            hosts: std::sync::OnceLock::new(),
-            observer: std::sync::OnceLock::new(),
+            hosts: None,
+            observer: None,
             holder: format!(
                 "scheduler-{}-{}",
                 std::process::id(),
@@ -177,7 +194,7 @@ impl Scheduler {
 
     /// Asks for a pass soon: a run was scheduled or a job stopped.
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.wake.wake();
     }
 
     /// Runs passes until `shutdown` resolves.
@@ -221,20 +238,22 @@ impl Scheduler {
         scan_jobs(self.store.as_ref(), phase).await
     }
 
-    /// Schedules onto `fleet` as it changes (device hosts coming and going).
-    pub fn with_live_fleet(mut self, fleet: Arc<LiveFleet>) -> Self {
-        self.fleet = fleet;
+    /// Lets this scheduler start jobs on real devices.
+    pub fn with_hosts(mut self, hosts: Arc<dyn Hosts>) -> Self {
+        self.hosts = Some(hosts);
         self
     }
 
-    /// Lets this scheduler start jobs on real devices.
-    pub fn attach_hosts(&self, hosts: Arc<dyn Hosts>) {
-        let _ = self.hosts.set(hosts);
+    /// Reports what this scheduler settles to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn SettleObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
-    /// Reports what this scheduler settles to `observer`.
-    pub fn attach_observer(&self, observer: Arc<dyn SettleObserver>) {
-        let _ = self.observer.set(observer);
+    /// Passes when `wake` is woken (by default only by [`Scheduler::wake`] and its ticks).
+    pub fn with_wake(mut self, wake: Wake) -> Self {
+        self.wake = wake;
+        self
     }
 
     /// Gives up the lease (at shutdown), so a successor need not wait for it to expire.
@@ -285,7 +304,7 @@ impl Scheduler {
 
         // Every replica tends the real jobs of the hosts connected to it; which replica
         // assigns devices does not matter to them.
-        if let Some(hosts) = self.hosts.get() {
+        if let Some(hosts) = &self.hosts {
             let next = hosts.tend(&real_jobs, now).await;
             report.next_change_ms = min_opt(report.next_change_ms, next);
         }
@@ -397,7 +416,7 @@ impl Scheduler {
                 Ok(updated) => {
                     report.assigned += 1;
                     if job.driver.is_real() {
-                        match self.hosts.get() {
+                        match &self.hosts {
                             Some(hosts) => hosts.dispatch(&updated).await,
                             None => tracing::error!(job = %updated.arn, "no device hosts for a real device's job"),
                         }
@@ -431,7 +450,7 @@ impl Scheduler {
         encode_job(&mut record, &job)?;
         match self.store.settle(&record, &entry).await {
             Ok(_) => {
-                if let (Some(observer), Some(stop_ms)) = (self.observer.get(), job.stop_requested_ms) {
+                if let (Some(observer), Some(stop_ms)) = (&self.observer, job.stop_requested_ms) {
                     let real_ms = (now - stop_ms).max(0) as f64 / self.time_scale;
                     observer.stopped_job_settled(Duration::from_secs_f64(real_ms / 1000.0));
                 }

@@ -169,11 +169,7 @@ async fn record_verdict(
 }
 
 /// Finds every upload left PROCESSING (by a crash or restart) and inspects it again.
-pub async fn resume(
-    store: &dyn Store,
-    blobs: &BlobStore,
-    blob_key: impl Fn(&str) -> Option<String>,
-) -> Result<usize, ProcessingError> {
+pub async fn resume(store: &dyn Store, blobs: &BlobStore, region: &str) -> Result<usize, ProcessingError> {
     let mut resumed = 0;
     for account in store.accounts().await? {
         let mut query = ListQuery::new(account.id.clone(), "upload", 500);
@@ -181,7 +177,7 @@ pub async fn resume(
         loop {
             let page = store.list(&query).await?;
             for record in &page.records {
-                if let Some(key) = blob_key(&record.arn) {
+                if let Some(key) = crate::blob_keys::upload_in(region, &record.arn) {
                     process(store, blobs, &account.id, &record.arn, &key).await?;
                     resumed += 1;
                 }

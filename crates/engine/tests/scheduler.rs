@@ -323,10 +323,11 @@ async fn a_job_stopped_before_it_has_a_device_settles_unbilled_and_never_gets_on
 async fn a_job_stopped_during_its_tests_releases_the_device_at_teardown_end(backend: Backend) {
     let Some(farm) = Farm::new(backend, &small_fleet()).await else { return };
     // A service clock 4 times faster than real time: stop latencies are reported in real time.
-    let scheduler =
-        Arc::new(Scheduler::new(farm.store.clone(), farm.fleet.clone(), farm.clock.clone(), farm.prep, 4.0));
     let stops = Arc::new(StopLatencies::default());
-    scheduler.attach_observer(stops.clone());
+    let scheduler = Arc::new(
+        Scheduler::new(farm.store.clone(), farm.live_fleet(), farm.clock.clone(), farm.prep, 4.0)
+            .with_observer(stops.clone()),
+    );
     let run = farm.schedule(RunSpec::on(&["solo"], default_plan())).await;
     assert_eq!(pass(&scheduler).await.assigned, 1);
     farm.clock.advance(1);

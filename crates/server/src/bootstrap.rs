@@ -51,24 +51,15 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
     let (simulated, own_devices) = fleet.split_real();
     let own_devices: Vec<HostedDevice> =
         own_devices.into_iter().map(|(device, driver)| HostedDevice { device, driver }).collect();
-    let live_fleet = Arc::new(LiveFleet::new(simulated.clone()));
-    let fleet = Arc::new(simulated);
+    let live_fleet = Arc::new(LiveFleet::new(simulated));
     let machine = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
     let replica = format!("{machine}/{local}");
-    let engine = Arc::new(
-        Scheduler::new(store.clone(), fleet.clone(), clock.clone(), PrepDurations::default(), config.time_scale)
-            .with_holder(replica.clone())
-            .with_live_fleet(live_fleet.clone()),
-    );
-    let region = config.region.clone();
-    let upload_blob_key: engine::agent::direct::UploadBlobKey = Arc::new(move |arn: &str| {
-        arn.parse::<domain::arn::Arn>().ok().filter(|a| a.region == region).map(|a| crate::api::uploads::blob_key(&a))
-    });
-    let link = engine::agent::DirectLink::new(store.clone(), blobs.clone(), clock.clone(), upload_blob_key)
+    let link = engine::agent::DirectLink::new(store.clone(), blobs.clone(), clock.clone(), config.region.clone())
         .with_time_scale(config.time_scale);
     // Hosts are judged by the service clock, which --time-scale speeds up like every
     // other duration of the farm.
     let host_timeout_ms = (config.host_timeout.as_millis() as f64 * config.time_scale) as i64;
+    let wake = engine::scheduler::Wake::default();
     let hub = Arc::new(Hub::new(
         replica.clone(),
         config.region.clone(),
@@ -76,16 +67,16 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         live_fleet.clone(),
         HEARTBEAT,
         host_timeout_ms,
+        wake.clone(),
     ));
-    let waker = Arc::downgrade(&engine);
-    hub.set_waker(Arc::new(move || {
-        if let Some(scheduler) = waker.upgrade() {
-            scheduler.wake();
-        }
-    }));
-    engine.attach_hosts(hub.clone());
     let metrics = Arc::new(super::metrics::Metrics::default());
-    engine.attach_observer(metrics.clone());
+    let engine = Arc::new(
+        Scheduler::new(store.clone(), live_fleet.clone(), clock.clone(), PrepDurations::default(), config.time_scale)
+            .with_holder(replica.clone())
+            .with_hosts(hub.clone())
+            .with_observer(metrics.clone())
+            .with_wake(wake),
+    );
 
     if engine::sim_video::ffmpeg().is_none() {
         // Said once here and on every job that wanted a video, never silently.
@@ -215,14 +206,7 @@ pub async fn announce(state: &AppState, config: &ServeConfig, local: SocketAddr)
 pub fn resume_background_work(state: &Arc<AppState>) {
     let state = state.clone();
     tokio::spawn(async move {
-        let region = state.region.clone();
-        let key_of = |arn: &str| {
-            arn.parse::<domain::arn::Arn>()
-                .ok()
-                .filter(|a| a.region == region)
-                .map(|a| crate::api::uploads::blob_key(&a))
-        };
-        match engine::upload_processing::resume(state.store.as_ref(), &state.blobs, key_of).await {
+        match engine::upload_processing::resume(state.store.as_ref(), &state.blobs, &state.region).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(uploads = n, "resumed upload inspection"),
             Err(e) => tracing::error!(error = %e, "resuming upload inspection failed"),

@@ -12,7 +12,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use domain::arn::{Arn, ResourceKind};
-use engine::agent::direct::live_output_key;
 use engine::job_view::job_snapshot;
 use futures::StreamExt;
 use protocol::sigv4::RequestParts;
@@ -42,7 +41,7 @@ async fn read_from(state: &AppState, job_arn: &Arn, offset: usize) -> Vec<u8> {
     };
     let bytes = match bytes {
         Some(b) => b,
-        None => match state.blobs.get_stream(&live_output_key(job_arn)).await {
+        None => match state.blobs.get_stream(&engine::blob_keys::live_output(job_arn)).await {
             Ok(mut stream) => {
                 let mut all = Vec::new();
                 while let Some(Ok(chunk)) = stream.next().await {

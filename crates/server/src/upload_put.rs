@@ -5,7 +5,6 @@
 
 use super::http::error_response;
 use super::AppState;
-use crate::api::uploads::blob_key;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -54,7 +53,7 @@ pub async fn put_upload(
         return too_large(&state, &account, &arn).await;
     }
 
-    let key = blob_key(&arn);
+    let key = engine::blob_keys::upload(&arn);
     let size = match state.blobs.put_stream(&key, body.into_data_stream(), state.max_upload_bytes).await {
         Ok(size) => size,
         Err(BlobError::TooLarge { .. }) => return too_large(&state, &account, &arn).await,

@@ -17,26 +17,13 @@ use store::{Record, Store, StoreError};
 use host::agent::link::{JobLink, LinkError, Orders};
 use host::agent::protocol::{Assignment, InputFile};
 
-/// Maps an upload ARN to its blob key (the API decides where uploads live).
-pub type UploadBlobKey = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
-
-/// Where a job's output is kept while it runs, and after it if the job never got to store
-/// its artifacts.
-pub fn live_output_key(job: &domain::arn::Arn) -> String {
-    format!("artifacts/{}/{}/live-output", job.account, job.id)
-}
-
-/// Where a real job's artifact number `index` is stored.
-pub fn artifact_key(job: &domain::arn::Arn, index: u32) -> String {
-    format!("artifacts/{}/{}/{index:05}", job.account, job.id)
-}
-
 #[derive(Clone)]
 pub struct DirectLink {
     store: Arc<dyn Store>,
     blobs: BlobStore,
     clock: Arc<dyn Clock>,
-    upload_blob_key: UploadBlobKey,
+    /// The farm's region: an upload ARN of another names nothing here.
+    region: String,
     time_scale: f64,
 }
 
@@ -50,8 +37,8 @@ fn decode<T: serde::de::DeserializeOwned>(record: &Record) -> Result<T, LinkErro
 }
 
 impl DirectLink {
-    pub fn new(store: Arc<dyn Store>, blobs: BlobStore, clock: Arc<dyn Clock>, upload_blob_key: UploadBlobKey) -> Self {
-        DirectLink { store, blobs, clock, upload_blob_key, time_scale: 1.0 }
+    pub fn new(store: Arc<dyn Store>, blobs: BlobStore, clock: Arc<dyn Clock>, region: impl Into<String>) -> Self {
+        DirectLink { store, blobs, clock, region: region.into(), time_scale: 1.0 }
     }
 
     /// How fast the service clock runs (`serve --time-scale`), told to hosts with each job.
@@ -123,7 +110,8 @@ impl DirectLink {
         if !Self::may_read(&run, upload_arn) {
             return Err(LinkError::Gone(format!("{upload_arn} is not an upload of this job's run")));
         }
-        (self.upload_blob_key)(upload_arn).ok_or_else(|| LinkError::Gone(format!("no stored file for {upload_arn}")))
+        crate::blob_keys::upload_in(&self.region, upload_arn)
+            .ok_or_else(|| LinkError::Gone(format!("no stored file for {upload_arn}")))
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
@@ -168,8 +156,8 @@ impl JobLink for DirectLink {
         let spec = match &run.test_spec_arn {
             // A curated spec holds the default, which is made for each job (the app, device).
             Some(arn) if !host::default_specs::runs_default_spec(&region, Some(arn)) => {
-                let key =
-                    (self.upload_blob_key)(arn).ok_or_else(|| LinkError::Gone(format!("no stored file for {arn}")))?;
+                let key = crate::blob_keys::upload_in(&self.region, arn)
+                    .ok_or_else(|| LinkError::Gone(format!("no stored file for {arn}")))?;
                 let bytes = read_small(&self.blobs, &key).await?;
                 Some(String::from_utf8(bytes).map_err(|_| LinkError::Gone("the test spec is not UTF-8 text".into()))?)
             }
@@ -205,13 +193,13 @@ impl JobLink for DirectLink {
 
     async fn put_output(&self, job_arn: &str, file: &Path) -> Result<(), LinkError> {
         let arn: domain::arn::Arn = job_arn.parse().map_err(|_| LinkError::Gone(format!("bad job ARN {job_arn}")))?;
-        let key = live_output_key(&arn);
+        let key = crate::blob_keys::live_output(&arn);
         put_file(&self.blobs, &key, file).await
     }
 
     async fn put_artifact(&self, job_arn: &str, index: u32, file: &Path) -> Result<String, LinkError> {
         let arn: domain::arn::Arn = job_arn.parse().map_err(|_| LinkError::Gone(format!("bad job ARN {job_arn}")))?;
-        let key = artifact_key(&arn, index);
+        let key = crate::blob_keys::artifact(&arn, index);
         put_file(&self.blobs, &key, file).await?;
         Ok(key)
     }

@@ -122,10 +122,15 @@ impl Farm {
         self.scheduler_on(self.store.clone())
     }
 
+    /// The farm's fleet as a scheduler sees it (no device hosts here).
+    pub fn live_fleet(&self) -> Arc<engine::live_fleet::LiveFleet> {
+        Arc::new(engine::live_fleet::LiveFleet::new(self.fleet.as_ref().clone()))
+    }
+
     /// A scheduler on `store`: another replica, or a restarted server, when `store` is a
     /// pool of its own.
     pub fn scheduler_on(&self, store: Arc<dyn Store>) -> Arc<Scheduler> {
-        Arc::new(Scheduler::new(store, self.fleet.clone(), self.clock.clone(), self.prep, 1.0))
+        Arc::new(Scheduler::new(store, self.live_fleet(), self.clock.clone(), self.prep, 1.0))
     }
 
     pub async fn update_settings(&self, change: impl FnOnce(&mut AccountSettings)) {

@@ -58,7 +58,7 @@ pub async fn output(
         return r;
     }
     let Ok(arn) = q.job.parse::<domain::arn::Arn>() else { return refuse(StatusCode::BAD_REQUEST, "bad job ARN") };
-    store_body(&state, &engine::agent::direct::live_output_key(&arn), body).await
+    store_body(&state, &engine::blob_keys::live_output(&arn), body).await
 }
 
 /// `PUT /agent/v1/artifact?job=…&index=N`: one of the job's artifacts; answers its key.
@@ -74,7 +74,7 @@ pub async fn artifact(
     let (Ok(arn), Some(index)) = (q.job.parse::<domain::arn::Arn>(), q.index) else {
         return refuse(StatusCode::BAD_REQUEST, "bad job ARN or missing index");
     };
-    let key = engine::agent::direct::artifact_key(&arn, index);
+    let key = engine::blob_keys::artifact(&arn, index);
     match store_body(&state, &key, body).await {
         r if r.status().is_success() => key.into_response(),
         r => r,

@@ -45,7 +45,8 @@ pub struct Hub {
     sessions: Mutex<BTreeMap<String, Session>>,
     next_id: AtomicU64,
     /// Asks the scheduler for a pass: a job just ended and can be settled.
-    waker: std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>,
+    /// Wakes the scheduler when a host changes what it can run (devices, a finished job).
+    wake: engine::scheduler::Wake,
 }
 
 /// Why a host's hello was refused.
@@ -69,6 +70,7 @@ impl Hub {
         live_fleet: Arc<LiveFleet>,
         heartbeat: Duration,
         host_timeout_ms: i64,
+        wake: engine::scheduler::Wake,
     ) -> Hub {
         Hub {
             replica,
@@ -79,18 +81,12 @@ impl Hub {
             host_timeout_ms,
             sessions: Mutex::default(),
             next_id: AtomicU64::new(1),
-            waker: std::sync::OnceLock::new(),
+            wake,
         }
-    }
-
-    pub fn set_waker(&self, waker: Arc<dyn Fn() + Send + Sync>) {
-        let _ = self.waker.set(waker);
     }
 
     fn wake_scheduler(&self) {
-        if let Some(wake) = self.waker.get() {
-            wake();
-        }
+        self.wake.wake();
     }
 
     pub fn replica(&self) -> &str {

@@ -19,11 +19,6 @@ use store::Record;
 
 use crate::presign::URL_VALIDITY_SECS;
 
-/// Where an upload's bytes live in the blob store.
-pub fn blob_key(arn: &Arn) -> String {
-    format!("uploads/{}/{}", arn.account, arn.id)
-}
-
 /// The URL path of an upload's PUT endpoint.
 pub fn put_path(arn: &Arn) -> String {
     format!("/uploads/{}/{}", arn.account, arn.id)
@@ -204,7 +199,7 @@ pub async fn delete(ctx: &Ctx, req: wire::DeleteUploadRequest) -> Result<wire::D
 
 /// Removes an upload's file and what was kept from it (a test package's scenario).
 pub async fn delete_blobs(ctx: &Ctx, arn: &Arn) -> Result<(), ApiError> {
-    let key = blob_key(arn);
+    let key = engine::blob_keys::upload(arn);
     ctx.state.blobs.delete(&key).await.map_err(|e| ctx.internal(e))?;
     engine::sim::stored::forget(&ctx.state.blobs, &key).await.map_err(|e| ctx.internal(e))
 }

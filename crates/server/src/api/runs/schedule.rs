@@ -71,7 +71,7 @@ async fn upload_for_run(
 /// was uploaded, so the package itself is not fetched here.
 async fn scenario(ctx: &Ctx, package: Option<&Arn>) -> Result<Scenario, ApiError> {
     let Some(arn) = package else { return Ok(Scenario::default()) };
-    engine::sim::stored::load(&ctx.state.blobs, &uploads::blob_key(arn)).await.map_err(|e| match e {
+    engine::sim::stored::load(&ctx.state.blobs, &engine::blob_keys::upload(arn)).await.map_err(|e| match e {
         LoadError::Scenario(e) => ApiError::argument(e.to_string()),
         other => ctx.internal(other),
     })
