@@ -340,7 +340,7 @@ mod tests {
             "{on_phone}"
         );
         assert!(on_host("REMOTE_ACCESS_REPLAY").contains("remote access sessions"));
-        assert!(on_host("SOMETHING_NEW").contains("schedule the run with a testSpecArn"));
+        // A type the model lacks never gets here: TestType has no such value.
     }
 
     #[test]
