@@ -34,6 +34,7 @@ pub mod job;
 pub mod network;
 pub mod network_profile;
 pub mod offering;
+pub mod record_kind;
 pub mod resources;
 pub mod run;
 pub mod scheduling;

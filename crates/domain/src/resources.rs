@@ -127,9 +127,6 @@ impl InstanceProfile {
     }
 }
 
-/// Record kind of [`DeviceInstanceSettings`].
-pub const DEVICE_INSTANCE_SETTINGS_KIND: &str = "deviceinstance-settings";
-
 /// One account's settings for a fleet device instance (UpdateDeviceInstance). The fleet is
 /// shared by every account, so what one account sets is kept beside the fleet, per account,
 /// and only that account sees it. `None` leaves the fleet file's value.

@@ -519,7 +519,7 @@ async fn insert<T: serde::Serialize>(
     let record = Record {
         arn: arn.to_string(),
         account_id: ACCOUNT.to_owned(),
-        kind: arn.kind.as_str().to_owned(),
+        kind: arn.kind.into(),
         parent_arn: parent.map(Arn::to_string),
         name: name.to_owned(),
         status: status.map(str::to_owned),

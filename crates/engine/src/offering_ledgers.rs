@@ -8,17 +8,18 @@
 use std::collections::BTreeMap;
 
 use domain::offering::{Ledger, Transaction};
+use domain::record_kind::RecordKind;
 use store::{Record, ScanQuery, Store, StoreError};
 
 /// The records' kind; not a Device Farm resource, so it has no ARN of its own.
-pub const KIND: &str = "offering-ledger";
+pub const KIND: RecordKind = RecordKind::OfferingLedger;
 
 /// How often an append is retried when another writer changed the ledger in between.
 const RETRIES: usize = 16;
 
 /// The record key of `account_id`'s ledger.
 pub fn key(account_id: &str) -> String {
-    format!("{KIND}/{account_id}")
+    format!("{}/{account_id}", KIND.as_str())
 }
 
 /// Why nothing was appended.
@@ -47,7 +48,7 @@ pub async fn load(store: &dyn Store, account_id: &str) -> Result<Ledger, StoreEr
 
 /// Every account's ledger, by account id.
 pub async fn all(store: &dyn Store) -> Result<BTreeMap<String, Ledger>, StoreError> {
-    let mut query = ScanQuery { kind: KIND.into(), status_in: None, after: None, limit: 500 };
+    let mut query = ScanQuery { kind: KIND, status_in: None, after: None, limit: 500 };
     let mut ledgers = BTreeMap::new();
     loop {
         let page = store.scan(&query).await?;
@@ -88,9 +89,9 @@ pub async fn append<E>(
                 let mut record = Record {
                     arn: key.clone(),
                     account_id: account_id.to_owned(),
-                    kind: KIND.to_owned(),
+                    kind: KIND,
                     parent_arn: None,
-                    name: KIND.to_owned(),
+                    name: KIND.as_str().to_owned(),
                     status: None,
                     created_ms: now_ms,
                     version: 0,

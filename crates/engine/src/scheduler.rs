@@ -479,7 +479,7 @@ fn still_held(release: &Option<i64>, now_ms: i64) -> bool {
 /// scrape read the waiting and active jobs alike, never the settled ones.
 pub async fn scan_jobs(store: &dyn Store, phase: JobPhase) -> Result<Vec<Record>, StoreError> {
     let mut query = ScanQuery {
-        kind: "job".into(),
+        kind: domain::arn::ResourceKind::Job.into(),
         status_in: Some(vec![phase.as_str().to_string()]),
         after: None,
         limit: SCAN_PAGE,

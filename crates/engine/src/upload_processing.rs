@@ -172,7 +172,7 @@ async fn record_verdict(
 pub async fn resume(store: &dyn Store, blobs: &BlobStore, region: &str) -> Result<usize, ProcessingError> {
     let mut resumed = 0;
     for account in store.accounts().await? {
-        let mut query = ListQuery::new(account.id.clone(), "upload", 500);
+        let mut query = ListQuery::new(account.id.clone(), domain::arn::ResourceKind::Upload, 500);
         query.status_in = Some(vec![UploadStatus::Processing.as_str().to_string()]);
         loop {
             let page = store.list(&query).await?;
@@ -246,7 +246,7 @@ mod tests {
             let record = Record {
                 arn: ARN.into(),
                 account_id: ACCOUNT.into(),
-                kind: "upload".into(),
+                kind: domain::arn::ResourceKind::Upload.into(),
                 parent_arn: None,
                 name: upload.name.clone(),
                 status: Some(upload.status.as_str().into()),

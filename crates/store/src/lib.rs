@@ -34,6 +34,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use domain::account::{AccessKey, Account, AccountSettings};
 
+pub use domain::record_kind::RecordKind;
 pub use error::StoreError;
 pub use fault::StorageFault;
 pub use lease::Lease;
@@ -111,7 +112,7 @@ pub trait Store: Send + Sync {
     /// did not exist for this account.
     async fn delete_tree(&self, account_id: &str, arn: &str) -> Result<bool, StoreError>;
     /// How many `kind` records the account has (under `parent_arn` if given): for limits.
-    async fn count(&self, account_id: &str, kind: &str, parent_arn: Option<&str>) -> Result<i64, StoreError>;
+    async fn count(&self, account_id: &str, kind: RecordKind, parent_arn: Option<&str>) -> Result<i64, StoreError>;
 
     /// Adds the job's ledger entry unless it already has one; true if this call added it.
     /// A job is billed at most once whoever calls, however often: a second entry for the

@@ -4,6 +4,7 @@
 //! is stored as one [`Record`]: its JSON body plus the few columns that queries filter and
 //! sort on. The store never looks inside `body`; the server and engine own its shape.
 
+use domain::record_kind::RecordKind;
 use serde_json::Value;
 
 /// AWS's limit of tags per resource (TooManyTagsException beyond it).
@@ -14,8 +15,8 @@ pub const MAX_TAGS_PER_RESOURCE: usize = 50;
 pub struct Record {
     pub arn: String,
     pub account_id: String,
-    /// Entity type, e.g. `project`, `upload`; lists and counts are per kind.
-    pub kind: String,
+    /// What it is; lists and counts are per kind.
+    pub kind: RecordKind,
     /// The entity this one belongs to (a run's project, a job's run…); deletes cascade along it.
     pub parent_arn: Option<String>,
     pub name: String,
@@ -65,7 +66,7 @@ impl Cursor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
     pub account_id: String,
-    pub kind: String,
+    pub kind: RecordKind,
     /// Only children of this entity.
     pub parent_arn: Option<String>,
     /// Only records whose status is one of these; an empty list matches nothing.
@@ -76,7 +77,7 @@ pub struct ListQuery {
 
 impl ListQuery {
     /// The first page of `kind` records of an account, unfiltered.
-    pub fn new(account_id: impl Into<String>, kind: impl Into<String>, limit: u32) -> ListQuery {
+    pub fn new(account_id: impl Into<String>, kind: impl Into<RecordKind>, limit: u32) -> ListQuery {
         ListQuery {
             account_id: account_id.into(),
             kind: kind.into(),
@@ -93,7 +94,7 @@ impl ListQuery {
 /// occupancy are global, not per account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanQuery {
-    pub kind: String,
+    pub kind: RecordKind,
     /// Only records whose status is one of these; an empty list matches nothing.
     pub status_in: Option<Vec<String>>,
     pub after: Option<Cursor>,
@@ -103,7 +104,7 @@ pub struct ScanQuery {
 impl ScanQuery {
     /// The first page of `kind` records whose status is one of `statuses`.
     pub fn with_status<S: Into<String>>(
-        kind: impl Into<String>,
+        kind: impl Into<RecordKind>,
         statuses: impl IntoIterator<Item = S>,
         limit: u32,
     ) -> ScanQuery {

@@ -10,7 +10,7 @@ async fn write_something(store: &dyn store::Store) {
     let r = Record {
         arn: "arn:x".to_owned(),
         account_id: "111111111111".to_owned(),
-        kind: "project".to_owned(),
+        kind: domain::arn::ResourceKind::Project.into(),
         parent_arn: None,
         name: "x".to_owned(),
         status: None,

@@ -14,7 +14,7 @@ use harness::Harness;
 use serde_json::json;
 use store::ledger::{METERED, UNMETERED};
 use store::{
-    BillingTotal, Cursor, LedgerEntry, LedgerQuery, ListQuery, Record, ScanQuery, Store, StoreError,
+    BillingTotal, Cursor, LedgerEntry, LedgerQuery, ListQuery, Record, RecordKind, ScanQuery, Store, StoreError,
     MAX_TAGS_PER_RESOURCE,
 };
 
@@ -93,6 +93,11 @@ store_suite!(
 
 // ---- helpers -------------------------------------------------------------------------
 
+/// The stored kind the test names by its text.
+fn k(kind: &str) -> RecordKind {
+    RecordKind::parse(kind).unwrap_or_else(|| panic!("no record kind {kind}"))
+}
+
 fn account(id: &str, created_ms: i64) -> Account {
     Account { id: id.to_owned(), name: format!("account {id}"), created_ms, settings: AccountSettings::default() }
 }
@@ -101,7 +106,7 @@ fn record(account_id: &str, kind: &str, arn: &str, parent: Option<&str>, created
     Record {
         arn: arn.to_owned(),
         account_id: account_id.to_owned(),
-        kind: kind.to_owned(),
+        kind: k(kind),
         parent_arn: parent.map(str::to_owned),
         name: format!("name of {arn}"),
         status: None,
@@ -221,7 +226,7 @@ async fn insert_all_is_all_or_nothing(h: &Harness) {
     let jobs: Vec<Record> =
         (0..3).map(|i| record(ACC, "job", &format!("arn:run/{i}"), Some("arn:run"), 2 + i)).collect();
     s.insert_all(&[vec![run.clone()], jobs.clone()].concat()).await.unwrap();
-    assert_eq!(s.count(ACC, "job", Some("arn:run")).await.unwrap(), 3);
+    assert_eq!(s.count(ACC, k("job"), Some("arn:run")).await.unwrap(), 3);
 
     // The last record's ARN is taken: the ones before it, new as they are, are not kept.
     let other = record(ACC, "run", "arn:other-run", None, 9);
@@ -270,7 +275,7 @@ async fn insert_limited_holds_under_concurrency(h: &Harness) {
             }
         }
         assert_eq!(ok, 7, "24 concurrent creates under a limit of 7");
-        assert_eq!(s.count(ACC, "project", Some(&parent)).await.unwrap(), 7);
+        assert_eq!(s.count(ACC, k("project"), Some(&parent)).await.unwrap(), 7);
     }
 }
 
@@ -310,8 +315,8 @@ async fn accounts_are_isolated(h: &Harness) {
     s.put_tags("arn:mine", &[tag("k", "v")]).await.unwrap();
 
     assert_eq!(s.get(OTHER, "arn:mine").await.unwrap(), None);
-    assert!(s.list(&ListQuery::new(OTHER, "project", 10)).await.unwrap().records.is_empty());
-    assert_eq!(s.count(OTHER, "project", None).await.unwrap(), 0);
+    assert!(s.list(&ListQuery::new(OTHER, k("project"), 10)).await.unwrap().records.is_empty());
+    assert_eq!(s.count(OTHER, k("project"), None).await.unwrap(), 0);
     let mut theirs = mine.clone();
     theirs.account_id = OTHER.to_owned();
     theirs.name = "hijacked".to_owned();
@@ -320,7 +325,7 @@ async fn accounts_are_isolated(h: &Harness) {
     assert!(!s.delete_tree(OTHER, "arn:mine").await.unwrap());
 
     assert_eq!(s.get(ACC, "arn:mine").await.unwrap(), Some(mine));
-    assert_eq!(s.count(ACC, "run", Some("arn:mine")).await.unwrap(), 1);
+    assert_eq!(s.count(ACC, k("run"), Some("arn:mine")).await.unwrap(), 1);
     assert_eq!(s.tags("arn:mine").await.unwrap(), vec![tag("k", "v")]);
 }
 
@@ -340,19 +345,19 @@ async fn list_orders_and_paginates(h: &Harness) {
     expected.sort_by(|a, b| (a.created_ms, &a.arn).cmp(&(b.created_ms, &b.arn)));
 
     for limit in [1u32, 7, 25, 100] {
-        let pages = all_pages(s, ListQuery::new(ACC, "project", limit)).await;
+        let pages = all_pages(s, ListQuery::new(ACC, k("project"), limit)).await;
         let flat: Vec<Record> = pages.iter().flatten().cloned().collect();
         assert_eq!(arns(&flat), arns(&expected), "limit {limit}");
         assert_eq!(flat, expected, "records come back whole");
         assert_eq!(pages.len(), 25usize.div_ceil(limit as usize), "no empty trailing page (limit {limit})");
     }
 
-    let first = s.list(&ListQuery::new(ACC, "project", 25)).await.unwrap();
+    let first = s.list(&ListQuery::new(ACC, k("project"), 25)).await.unwrap();
     assert_eq!(first.next, None, "a page that ends the list has no cursor");
-    let zero = s.list(&ListQuery::new(ACC, "project", 0)).await.unwrap();
+    let zero = s.list(&ListQuery::new(ACC, k("project"), 0)).await.unwrap();
     assert!(zero.records.is_empty() && zero.next.is_none());
 
-    let mut after_last = ListQuery::new(ACC, "project", 10);
+    let mut after_last = ListQuery::new(ACC, k("project"), 10);
     after_last.after = Some(Cursor::after(&expected[24]));
     assert!(s.list(&after_last).await.unwrap().records.is_empty());
 }
@@ -366,7 +371,7 @@ async fn list_filters_by_parent_and_kind(h: &Harness) {
     }
     s.insert(&record(ACC, "devicepool", "arn:d1", Some("arn:p1"), 6)).await.unwrap();
 
-    let mut q = ListQuery::new(ACC, "upload", 10);
+    let mut q = ListQuery::new(ACC, k("upload"), 10);
     q.parent_arn = Some("arn:p1".to_owned());
     assert_eq!(arns(&s.list(&q).await.unwrap().records), ["arn:u1", "arn:u3"]);
     q.parent_arn = None;
@@ -390,7 +395,7 @@ async fn pagination_is_stable_under_concurrent_inserts(h: &Harness) {
         })
     };
     let mut seen = Vec::new();
-    let mut query = ListQuery::new(ACC, "run", 4);
+    let mut query = ListQuery::new(ACC, k("run"), 4);
     loop {
         let page = s.list(&query).await.unwrap();
         seen.extend(page.records.iter().map(|r| (r.created_ms, r.arn.clone())));
@@ -418,7 +423,7 @@ async fn list_filters_by_status(h: &Harness) {
     }
     s.insert(&record(ACC, "job", "arn:no-status", None, 10)).await.unwrap();
 
-    let mut q = ListQuery::new(ACC, "job", 2);
+    let mut q = ListQuery::new(ACC, k("job"), 2);
     q.status_in = Some(vec!["PENDING".to_owned(), "RUNNING".to_owned()]);
     let flat: Vec<Record> = all_pages(s, q.clone()).await.into_iter().flatten().collect();
     assert_eq!(arns(&flat), ["arn:j0", "arn:j1", "arn:j3", "arn:j4"]);
@@ -569,16 +574,16 @@ async fn delete_tree_takes_the_record_and_everything_below(h: &Harness) {
 
 async fn count_by_kind_and_parent(h: &Harness) {
     let s = h.store();
-    assert_eq!(s.count(ACC, "upload", None).await.unwrap(), 0);
+    assert_eq!(s.count(ACC, k("upload"), None).await.unwrap(), 0);
     for i in 0..5 {
         let parent = if i < 3 { "arn:p1" } else { "arn:p2" };
         s.insert(&record(ACC, "upload", &format!("arn:u{i}"), Some(parent), i)).await.unwrap();
     }
     s.insert(&record(ACC, "devicepool", "arn:d", Some("arn:p1"), 9)).await.unwrap();
-    assert_eq!(s.count(ACC, "upload", None).await.unwrap(), 5);
-    assert_eq!(s.count(ACC, "upload", Some("arn:p1")).await.unwrap(), 3);
-    assert_eq!(s.count(ACC, "upload", Some("arn:p2")).await.unwrap(), 2);
-    assert_eq!(s.count(ACC, "devicepool", Some("arn:p1")).await.unwrap(), 1);
+    assert_eq!(s.count(ACC, k("upload"), None).await.unwrap(), 5);
+    assert_eq!(s.count(ACC, k("upload"), Some("arn:p1")).await.unwrap(), 3);
+    assert_eq!(s.count(ACC, k("upload"), Some("arn:p2")).await.unwrap(), 2);
+    assert_eq!(s.count(ACC, k("devicepool"), Some("arn:p1")).await.unwrap(), 1);
 }
 
 // ---- tags ----------------------------------------------------------------------------
@@ -713,7 +718,7 @@ async fn all_scan_pages(store: &dyn Store, mut query: ScanQuery) -> Vec<Vec<Reco
 }
 
 fn scan_all(kind: &str, limit: u32) -> ScanQuery {
-    ScanQuery { kind: kind.to_owned(), status_in: None, after: None, limit }
+    ScanQuery { kind: k(kind), status_in: None, after: None, limit }
 }
 
 async fn scan_orders_and_paginates_across_accounts(h: &Harness) {
@@ -765,13 +770,13 @@ async fn scan_filters_by_status(h: &Harness) {
     other_kind.status = Some("PENDING".to_owned());
     s.insert(&other_kind).await.unwrap();
 
-    let q = ScanQuery::with_status("job", ["PENDING", "PENDING_DEVICE"], 1);
+    let q = ScanQuery::with_status(k("job"), ["PENDING", "PENDING_DEVICE"], 1);
     let flat: Vec<Record> = all_scan_pages(s, q.clone()).await.into_iter().flatten().collect();
     assert_eq!(arns(&flat), ["arn:j4", "arn:j3", "arn:j0"]);
 
-    let running = ScanQuery::with_status("job", ["RUNNING"], 10);
+    let running = ScanQuery::with_status(k("job"), ["RUNNING"], 10);
     assert_eq!(arns(&s.scan(&running).await.unwrap().records), ["arn:j1"]);
-    let none = ScanQuery::with_status("job", Vec::<String>::new(), 10);
+    let none = ScanQuery::with_status(k("job"), Vec::<String>::new(), 10);
     assert!(s.scan(&none).await.unwrap().records.is_empty(), "an empty set matches nothing");
     assert_eq!(s.scan(&scan_all("job", 100)).await.unwrap().records.len(), 6);
 }
@@ -1112,7 +1117,7 @@ async fn ledger_survives_reopen(h: &Harness) {
     assert_eq!(again.get(ACC, "arn:job").await.unwrap(), Some(saved));
     assert!(!again.record_billing(&settled).await.unwrap(), "a retry after a restart still bills nothing");
     assert_eq!(
-        arns(&again.scan(&ScanQuery::with_status("job", ["COMPLETED"], 10)).await.unwrap().records),
+        arns(&again.scan(&ScanQuery::with_status(k("job"), ["COMPLETED"], 10)).await.unwrap().records),
         ["arn:job"]
     );
     again.close().await;

@@ -215,7 +215,7 @@ impl Farm {
         let record = Record {
             arn: arn.to_string(),
             account_id: ACCOUNT.to_owned(),
-            kind: arn.kind.as_str().to_owned(),
+            kind: arn.kind.into(),
             parent_arn: parent.map(Arn::to_string),
             name: name.to_owned(),
             status: status.map(str::to_owned),
@@ -268,7 +268,7 @@ impl Farm {
     /// Every job record, of `phase` if given, oldest first.
     pub async fn jobs(&self, phase: Option<JobPhase>) -> Vec<(Record, Job)> {
         let mut query = ScanQuery {
-            kind: "job".to_owned(),
+            kind: domain::arn::ResourceKind::Job.into(),
             status_in: phase.map(|p| vec![p.as_str().to_owned()]),
             after: None,
             limit: 500,

@@ -138,7 +138,12 @@ impl Store for PausingStore {
     async fn delete_tree(&self, account_id: &str, arn: &str) -> Result<bool, StoreError> {
         self.inner.delete_tree(account_id, arn).await
     }
-    async fn count(&self, account_id: &str, kind: &str, parent_arn: Option<&str>) -> Result<i64, StoreError> {
+    async fn count(
+        &self,
+        account_id: &str,
+        kind: store::RecordKind,
+        parent_arn: Option<&str>,
+    ) -> Result<i64, StoreError> {
         self.inner.count(account_id, kind, parent_arn).await
     }
     async fn record_billing(&self, entry: &LedgerEntry) -> Result<bool, StoreError> {

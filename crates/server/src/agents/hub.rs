@@ -245,7 +245,7 @@ impl Hub {
 
     async fn active_jobs(&self) -> Result<Vec<(Record, Job)>, store::StoreError> {
         let mut query = store::ScanQuery {
-            kind: "job".into(),
+            kind: domain::arn::ResourceKind::Job.into(),
             status_in: Some(vec![domain::run::JobPhase::Active.as_str().to_string()]),
             after: None,
             limit: 500,

@@ -13,7 +13,8 @@ use domain::arn::{Arn, ResourceKind};
 use domain::device::{
     Device, DeviceFilter, DeviceFilterAttribute, DeviceInstance, FleetType, InstanceProfile, RuleOperator,
 };
-use domain::resources::{device_instance_settings_arn, DeviceInstanceSettings, DEVICE_INSTANCE_SETTINGS_KIND};
+use domain::record_kind::RecordKind;
+use domain::resources::{device_instance_settings_arn, DeviceInstanceSettings};
 use protocol::model as wire;
 use protocol::pagination::PAGE_SIZE;
 use protocol::ApiError;
@@ -144,7 +145,7 @@ impl InstanceOverrides {
 /// The caller's stored settings, as (instance ARN, settings). Bounded by the fleet's
 /// instance count: an account has at most one per instance.
 async fn account_settings(ctx: &Ctx) -> Result<Vec<(String, DeviceInstanceSettings)>, ApiError> {
-    let mut query = ListQuery::new(ctx.account.id.clone(), DEVICE_INSTANCE_SETTINGS_KIND, 1000);
+    let mut query = ListQuery::new(ctx.account.id.clone(), RecordKind::DeviceInstanceSettings, 1000);
     let mut settings = Vec::new();
     loop {
         let page = ctx.state.store.list(&query).await.map_err(|e| ctx.internal(e))?;
@@ -349,7 +350,7 @@ async fn save_settings(
         let record = Record {
             arn: key.to_string(),
             account_id: ctx.account.id.clone(),
-            kind: DEVICE_INSTANCE_SETTINGS_KIND.to_string(),
+            kind: RecordKind::DeviceInstanceSettings,
             parent_arn: None,
             // The instance the settings are for, so listing them needs no ARN arithmetic.
             name: instance_arn.to_string(),

@@ -47,7 +47,7 @@ pub async fn resolve(ctx: &Ctx, arn: &str) -> Result<Option<device::InstanceProf
     }
     let record = ctx.state.store.get(&ctx.account.id, arn).await.map_err(|e| ctx.internal(e))?;
     match record {
-        Some(r) if r.kind == ResourceKind::InstanceProfile.as_str() => {
+        Some(r) if r.kind == ResourceKind::InstanceProfile.into() => {
             Ok(Some(r.body_as::<InstanceProfile>()?.to_device_profile(arn)))
         }
         _ => Ok(None),

@@ -131,7 +131,7 @@ async fn all_private(ctx: &Ctx, project: &Arn) -> Result<Vec<Record>, ApiError> 
         let query = ListQuery {
             parent_arn: Some(project.to_string()),
             after,
-            ..ListQuery::new(ctx.account.id.clone(), ResourceKind::NetworkProfile.as_str(), PAGE_SIZE as u32)
+            ..ListQuery::new(ctx.account.id.clone(), ResourceKind::NetworkProfile, PAGE_SIZE as u32)
         };
         let page = ctx.state.store.list(&query).await.map_err(|e| ctx.internal(e))?;
         records.extend(page.records);

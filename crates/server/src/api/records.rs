@@ -98,7 +98,7 @@ impl Ctx {
         let query = ListQuery {
             parent_arn: parent.map(Arn::to_string),
             after,
-            ..ListQuery::new(self.account.id.clone(), kind.as_str(), limit as u32)
+            ..ListQuery::new(self.account.id.clone(), kind, limit as u32)
         };
         let page = self.state.store.list(&query).await.map_err(|e| self.internal(e))?;
         let next = page.next.map(|c| self.state.tokens.seal(&scope, &Cursor { created_ms: c.created_ms, arn: c.arn }));
@@ -202,7 +202,7 @@ impl Ctx {
         Ok(Record {
             arn: arn.to_string(),
             account_id: self.account.id.clone(),
-            kind: arn.kind.as_str().to_string(),
+            kind: arn.kind.into(),
             parent_arn: parent.map(Arn::to_string),
             name: name.to_string(),
             status: status.map(str::to_string),

@@ -27,7 +27,8 @@ use sqlx::{AnyPool, Executor};
 
 use crate::location::{self, Location};
 use crate::{
-    Backend, BillingTotal, Lease, LedgerEntry, LedgerQuery, ListQuery, Page, Record, ScanQuery, Store, StoreError,
+    Backend, BillingTotal, Lease, LedgerEntry, LedgerQuery, ListQuery, Page, Record, RecordKind, ScanQuery, Store,
+    StoreError,
 };
 
 /// How long a SQLite writer waits for another's write lock before giving up.
@@ -228,7 +229,7 @@ impl Store for SqlStore {
         records::delete_tree(&self.pool, account_id, arn).await
     }
 
-    async fn count(&self, account_id: &str, kind: &str, parent_arn: Option<&str>) -> Result<i64, StoreError> {
+    async fn count(&self, account_id: &str, kind: RecordKind, parent_arn: Option<&str>) -> Result<i64, StoreError> {
         records::count(&self.pool, account_id, kind, parent_arn).await
     }
 

@@ -6,7 +6,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
 
 use super::builder::Sql;
 use super::transaction::{abandon, finish};
-use crate::{Cursor, ListQuery, Page, Record, ScanQuery, StoreError};
+use crate::{Cursor, ListQuery, Page, Record, RecordKind, ScanQuery, StoreError};
 
 const COLUMNS: &str = "arn, account_id, kind, parent_arn, name, status, created_ms, version, body";
 
@@ -18,10 +18,12 @@ fn from_row(row: &AnyRow) -> Result<Record, StoreError> {
     let arn: String = row.try_get("arn")?;
     let body: String = row.try_get("body")?;
     let body = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("body of {arn}: {e}")))?;
+    let kind: String = row.try_get("kind")?;
+    let kind = RecordKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("{arn}: unknown kind {kind:?}")))?;
     Ok(Record {
         arn,
         account_id: row.try_get("account_id")?,
-        kind: row.try_get("kind")?,
+        kind,
         parent_arn: row.try_get("parent_arn")?,
         name: row.try_get("name")?,
         status: row.try_get("status")?,
@@ -66,7 +68,7 @@ async fn insert_within(tx: &mut AnyConnection, r: &Record, max: i64) -> Result<(
     if account.rows_affected() != 1 {
         return Err(StoreError::NotFound);
     }
-    let n = count(&mut *tx, &r.account_id, &r.kind, r.parent_arn.as_deref()).await?;
+    let n = count(&mut *tx, &r.account_id, r.kind, r.parent_arn.as_deref()).await?;
     if n >= max {
         return Err(StoreError::LimitReached { limit: max });
     }
@@ -115,7 +117,7 @@ pub(crate) async fn list(pool: &AnyPool, q: &ListQuery) -> Result<Page, StoreErr
         pool,
         &Filter {
             account_id: Some(&q.account_id),
-            kind: &q.kind,
+            kind: q.kind.as_str(),
             parent_arn: q.parent_arn.as_deref(),
             status_in: q.status_in.as_deref(),
             after: q.after.as_ref(),
@@ -130,7 +132,7 @@ pub(crate) async fn scan(pool: &AnyPool, q: &ScanQuery) -> Result<Page, StoreErr
         pool,
         &Filter {
             account_id: None,
-            kind: &q.kind,
+            kind: q.kind.as_str(),
             parent_arn: None,
             status_in: q.status_in.as_deref(),
             after: q.after.as_ref(),
@@ -334,7 +336,7 @@ async fn delete_tags_of(tx: &mut AnyConnection, arns: &[String]) -> Result<(), S
 pub(crate) async fn count<'c, E>(
     exec: E,
     account_id: &str,
-    kind: &str,
+    kind: RecordKind,
     parent_arn: Option<&str>,
 ) -> Result<i64, StoreError>
 where
@@ -343,7 +345,7 @@ where
     let mut sql = Sql::new("SELECT COUNT(*) AS n FROM resources WHERE account_id = ");
     let p = sql.arg(account_id);
     sql.push(&p);
-    let p = sql.arg(kind);
+    let p = sql.arg(kind.as_str());
     sql.push(" AND kind = ").push(&p);
     if let Some(parent) = parent_arn {
         let p = sql.arg(parent);

@@ -98,7 +98,7 @@ pub async fn stop_run(ctx: &Ctx, req: wire::StopRunRequest) -> Result<wire::Stop
             Ok(written) => {
                 let jobs = written
                     .into_iter()
-                    .filter(|r| r.kind == ResourceKind::Job.as_str())
+                    .filter(|r| r.kind == ResourceKind::Job.into())
                     .map(|r| JobState::load(ctx, r))
                     .collect::<Result<Vec<_>, _>>()?;
                 announce_stops(ctx, &jobs).await;

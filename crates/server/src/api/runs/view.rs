@@ -141,7 +141,7 @@ pub fn test_view(
 
 /// Every job of a run, in index order.
 pub async fn run_jobs(ctx: &Ctx, run_arn: &Arn) -> Result<Vec<Record>, ApiError> {
-    let mut query = store::ListQuery::new(ctx.account.id.clone(), "job", 1000);
+    let mut query = store::ListQuery::new(ctx.account.id.clone(), ResourceKind::Job, 1000);
     query.parent_arn = Some(run_arn.to_string());
     let mut records = Vec::new();
     loop {
