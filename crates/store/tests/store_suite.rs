@@ -247,7 +247,7 @@ async fn insert_limited_stops_at_the_limit(h: &Harness) {
     assert_eq!(s.get(ACC, "arn:p1/2").await.unwrap(), None, "nothing written past the limit");
     // The limit counts the kind under the same parent only.
     s.insert_limited(&record(ACC, "upload", "arn:p2/0", Some("arn:p2"), 3), 2).await.unwrap();
-    s.insert_limited(&record(ACC, "pool", "arn:p1/pool", Some("arn:p1"), 4), 2).await.unwrap();
+    s.insert_limited(&record(ACC, "devicepool", "arn:p1/pool", Some("arn:p1"), 4), 2).await.unwrap();
     // An account the store does not have has no room at all.
     let stray = record(OTHER, "project", "arn:stray", None, 5);
     assert!(matches!(s.insert_limited(&stray, 10).await, Err(StoreError::NotFound)));
@@ -495,7 +495,7 @@ async fn concurrent_updates_from_one_version_have_one_winner(h: &Harness) {
 
 async fn concurrent_increments_lose_nothing(h: &Harness) {
     let s = h.store_arc();
-    let mut r = record(ACC, "counter", "arn:counter", None, 1);
+    let mut r = record(ACC, "project", "arn:counter", None, 1);
     r.body = json!({ "n": 0 });
     s.insert(&r).await.unwrap();
     let tasks: Vec<_> = (0..6)

@@ -1,6 +1,6 @@
 //! Device hosts and agent tokens.
 
-use super::transaction::finish;
+use super::transaction::{finish, Tx};
 use domain::host::{AgentToken, Host};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -36,7 +36,7 @@ fn token_from_row(row: &AnyRow) -> Result<AgentToken, StoreError> {
 
 /// Makes the token, and its host if this is the host's first token.
 pub(crate) async fn create_agent_token(pool: &AnyPool, token: &AgentToken) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = Tx::begin(pool).await?;
     let outcome = create_agent_token_in(&mut tx, token).await;
     finish(tx, outcome).await
 }

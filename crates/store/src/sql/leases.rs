@@ -1,6 +1,6 @@
 //! Leases and fenced writes.
 
-use super::transaction::finish;
+use super::transaction::{finish, Tx};
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::records;
@@ -50,7 +50,7 @@ pub(crate) async fn update_all_fenced(
     batch: &[Record],
     lease: &Lease,
 ) -> Result<Vec<Result<Record, StoreError>>, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = Tx::begin(pool).await?;
     let outcome = write_fenced(&mut tx, batch, lease).await;
     let written = finish(tx, outcome).await?;
     let mut outcomes = Vec::with_capacity(batch.len());

@@ -1,7 +1,7 @@
 //! The billing ledger: insert-once entries, queries, the metered sum, and settling a job
 //! record together with its entry.
 
-use super::transaction::{abandon, finish};
+use super::transaction::{abandon, finish, Tx};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
 
@@ -78,7 +78,7 @@ pub(crate) async fn settle(pool: &AnyPool, job: &Record, e: &LedgerEntry) -> Res
             e.job_arn, e.account_id, job.arn, job.account_id
         )));
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = Tx::begin(pool).await?;
     match settle_in(&mut tx, job, e).await {
         Ok(true) => finish(tx, Ok(records::bumped(job))).await,
         Ok(false) => {

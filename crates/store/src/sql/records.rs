@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
 
 use super::builder::Sql;
-use super::transaction::{abandon, finish};
+use super::transaction::{abandon, finish, Tx};
 use crate::{Cursor, ListQuery, Page, Record, RecordKind, ScanQuery, StoreError};
 
 const COLUMNS: &str = "arn, account_id, kind, parent_arn, name, status, created_ms, version, body";
@@ -39,7 +39,7 @@ pub(crate) async fn insert(pool: &AnyPool, r: &Record) -> Result<(), StoreError>
 
 /// One transaction, so a crash or a refused insert part way leaves none of them.
 pub(crate) async fn insert_all(pool: &AnyPool, records: &[Record]) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = Tx::begin(pool).await?;
     let outcome = insert_each(&mut tx, records).await;
     finish(tx, outcome).await
 }
@@ -57,7 +57,7 @@ async fn insert_each(tx: &mut AnyConnection, records: &[Record]) -> Result<(), S
 /// account's limited inserts (SQLite's write lock; a row lock on PostgreSQL that the next
 /// one waits for before it counts).
 pub(crate) async fn insert_limited(pool: &AnyPool, r: &Record, max: i64) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = Tx::begin(pool).await?;
     let outcome = insert_within(&mut tx, r, max).await;
     finish(tx, outcome).await
 }
@@ -208,7 +208,7 @@ pub(crate) async fn update(pool: &AnyPool, r: &Record) -> Result<Record, StoreEr
 /// [`update`] of every record in one transaction: all land on their versions, or none does
 /// and the first that could not land says why.
 pub(crate) async fn update_all(pool: &AnyPool, records: &[Record]) -> Result<Vec<Record>, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = Tx::begin(pool).await?;
     match write_each(&mut tx, records).await {
         Ok(None) => finish(tx, Ok(records.iter().map(bumped).collect())).await,
         Ok(Some(missed)) => {
@@ -269,7 +269,7 @@ pub(super) async fn why_not_written(pool: &AnyPool, r: &Record) -> Result<StoreE
 }
 
 pub(crate) async fn delete(pool: &AnyPool, account_id: &str, arn: &str) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = Tx::begin(pool).await?;
     let outcome = delete_one(&mut tx, account_id, arn).await;
     finish(tx, outcome).await
 }
@@ -295,7 +295,7 @@ pub(crate) async fn delete_tree(pool: &AnyPool, account_id: &str, arn: &str) -> 
     // project's, but every child names its parent. UNION (not UNION ALL) ends the recursion
     // even if bad data made a cycle. Deleting with RETURNING takes the set once, so a child
     // inserted meanwhile is either deleted with its tags or not touched at all.
-    let mut tx = pool.begin().await?;
+    let mut tx = Tx::begin(pool).await?;
     let outcome = delete_below(&mut tx, account_id, arn).await;
     finish(tx, outcome).await
 }

@@ -1,6 +1,6 @@
 //! Resource tags, with AWS's per-resource limit enforced atomically.
 
-use super::transaction::finish;
+use super::transaction::{finish, Tx};
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::builder::Sql;
@@ -18,7 +18,7 @@ pub(crate) async fn put_tags(pool: &AnyPool, arn: &str, new: &[(String, String)]
     if new.is_empty() {
         return Ok(());
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = Tx::begin(pool).await?;
     let outcome = put_tags_in(&mut tx, arn, new).await;
     finish(tx, outcome).await
 }
