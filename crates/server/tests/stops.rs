@@ -153,7 +153,7 @@ async fn during_a_test(whole_run: bool) {
     // Setup and teardown whole, the first test up to stop + grace (at most its 12 s), the
     // second never.
     let billed = minutes(&done) * 60.0;
-    assert!(billed >= 24.0 + GRACE_SECONDS && billed <= 24.0 + 12.0, "billed {billed} s: {done}");
+    assert!((24.0 + GRACE_SECONDS..=24.0 + 12.0).contains(&billed), "billed {billed} s: {done}");
     assert_eq!(
         (done["counters"]["stopped"].as_i64(), done["counters"]["passed"].as_i64()),
         (Some(2), Some(2)),
