@@ -2,8 +2,9 @@
 //! the device is released) is decided by `domain::job::stop` and the timeline; here a stop
 //! is only recorded (`Job::request_stop`: the first request's instant and the server's stop
 //! grace at that moment, once), with optimistic concurrency so it cannot race the scheduler
-//! (assignment, settlement) or another stop into a lost write, and then announced once. The grace is stored, not read at each
-//! look, so a later `--stop-grace-seconds` cannot move an interrupted test's end.
+//! (assignment, settlement) or another stop into a lost write, and then announced once.
+//! The grace is stored, not read at each look, so a later `--stop-grace-seconds` cannot
+//! move an interrupted test's end.
 
 use super::super::records::{not_found, to_body, RecordExt};
 use super::super::{parse_arn, Ctx};
