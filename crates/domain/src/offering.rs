@@ -238,6 +238,18 @@ pub struct Terms<'a> {
     pub max_slots: &'a BTreeMap<String, i32>,
 }
 
+impl Terms<'_> {
+    /// The catalog's offering `offering_id`, for a purchase or renewal of `quantity` slots.
+    fn offering_for(&self, offering_id: &str, quantity: i32) -> Result<&Offering, Refusal> {
+        let offering =
+            self.catalog.offering(offering_id).ok_or_else(|| Refusal::UnknownOffering(offering_id.to_owned()))?;
+        if quantity < 1 {
+            return Err(Refusal::Quantity(quantity));
+        }
+        Ok(offering)
+    }
+}
+
 /// An account's purchases and renewals, oldest first: the one stored document per account.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Ledger {
@@ -370,11 +382,7 @@ impl Ledger {
         id: String,
         now_ms: i64,
     ) -> Result<Transaction, Refusal> {
-        let offering =
-            terms.catalog.offering(offering_id).ok_or_else(|| Refusal::UnknownOffering(offering_id.to_owned()))?;
-        if quantity < 1 {
-            return Err(Refusal::Quantity(quantity));
-        }
+        let offering = terms.offering_for(offering_id, quantity)?;
         let discount = match promotion_id {
             None => 0.0,
             Some(p) => {
@@ -410,11 +418,7 @@ impl Ledger {
         id: String,
         now_ms: i64,
     ) -> Result<Transaction, Refusal> {
-        let offering =
-            terms.catalog.offering(offering_id).ok_or_else(|| Refusal::UnknownOffering(offering_id.to_owned()))?;
-        if quantity < 1 {
-            return Err(Refusal::Quantity(quantity));
-        }
+        let offering = terms.offering_for(offering_id, quantity)?;
         let next = next_period_start(now_ms);
         if self.status_at(offering_id, now_ms).is_none() && self.status_at(offering_id, next).is_none() {
             return Err(Refusal::NothingToRenew(offering_id.to_owned()));
