@@ -1,5 +1,5 @@
-"""Every operation of the model answers, except the two families that have issues of their
-own (desktop browser testing, remote access): a pipeline written for AWS never meets
+"""Every operation of the model answers, except the family that has an issue of its own
+(remote access): a pipeline written for AWS never meets
 UnsupportedOperationException on farmhand. Each operation is called raw with an empty body so
 that a missing handler shows as UnsupportedOperation rather than as a client-side check."""
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 import botocore.session
 
 MODEL = botocore.session.get_session().get_service_model("devicefarm")
-# The families whose issues are still open: TestGrid (desktop browsers) and remote access.
-OWN_ISSUES = ("TestGrid", "RemoteAccess")
+# The family whose issue is still open: remote access.
+OWN_ISSUES = ("RemoteAccess",)
 
 
 def awaited(name: str) -> bool:
@@ -20,10 +20,10 @@ def test_the_model_still_has_its_77_operations_and_the_families_left_out_are_onl
     names = MODEL.operation_names
     assert len(names) == 77, len(names)
     left_out = sorted(n for n in names if not awaited(n))
-    assert len(left_out) == 16, left_out  # 10 TestGrid + 6 remote access
+    assert len(left_out) == 6, left_out  # remote access
 
 
-def test_every_operation_outside_testgrid_and_remote_access_is_answered(server):
+def test_every_operation_outside_remote_access_is_answered(server):
     unsupported = []
     for name in MODEL.operation_names:
         if not awaited(name):

@@ -21,6 +21,7 @@
 //! - [`resources`]: stored form of projects, device pools and uploads.
 //! - [`run`]: stored form of runs and jobs (what the timeline derives everything from).
 //! - [`scheduling`]: which waiting job gets which device instance.
+//! - [`testgrid`]: desktop browser testing: TestGrid projects, sessions, their actions.
 //! - [`upload`]: upload types, the naming rules per type and the upload status.
 
 pub mod account;
@@ -38,5 +39,6 @@ pub mod record_kind;
 pub mod resources;
 pub mod run;
 pub mod scheduling;
+pub mod testgrid;
 pub mod upload;
 pub mod vpce;

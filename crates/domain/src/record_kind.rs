@@ -11,6 +11,8 @@ pub enum RecordKind {
     OfferingLedger,
     /// An account's settings of a fleet device instance (labels, instance profile).
     DeviceInstanceSettings,
+    /// A batch of a TestGrid session's recorded commands, under the session.
+    TestGridActions,
 }
 
 impl RecordKind {
@@ -19,6 +21,7 @@ impl RecordKind {
             RecordKind::Resource(kind) => kind.as_str(),
             RecordKind::OfferingLedger => "offering-ledger",
             RecordKind::DeviceInstanceSettings => "deviceinstance-settings",
+            RecordKind::TestGridActions => "testgrid-actions",
         }
     }
 
@@ -27,6 +30,7 @@ impl RecordKind {
         match text {
             "offering-ledger" => Some(RecordKind::OfferingLedger),
             "deviceinstance-settings" => Some(RecordKind::DeviceInstanceSettings),
+            "testgrid-actions" => Some(RecordKind::TestGridActions),
             other => ResourceKind::ALL.into_iter().find(|k| k.as_str() == other).map(RecordKind::Resource),
         }
     }
@@ -51,7 +55,7 @@ mod tests {
     #[test]
     fn every_kind_reads_back_from_its_text_and_no_two_share_one() {
         let mut all: Vec<RecordKind> = ResourceKind::ALL.into_iter().map(RecordKind::from).collect();
-        all.extend([RecordKind::OfferingLedger, RecordKind::DeviceInstanceSettings]);
+        all.extend([RecordKind::OfferingLedger, RecordKind::DeviceInstanceSettings, RecordKind::TestGridActions]);
         let texts: std::collections::BTreeSet<&str> = all.iter().map(|k| k.as_str()).collect();
         assert_eq!(texts.len(), all.len());
         for kind in all {

@@ -71,6 +71,32 @@ pub struct VpcConfig {
     pub vpc_id: String,
 }
 
+impl VpcConfig {
+    /// The model types these members as plain strings but names their forms in its own
+    /// `SecurityGroupId` and `SubnetId` shapes (`sg-` / `subnet-` and at least 8 hex
+    /// digits); a VPC id has the same form with `vpc-`.
+    pub fn check(&self) -> Result<(), String> {
+        for (field, prefix, ids) in [
+            ("securityGroupIds", "sg-", &self.security_group_ids),
+            ("subnetIds", "subnet-", &self.subnet_ids),
+            ("vpcId", "vpc-", &vec![self.vpc_id.clone()]),
+        ] {
+            if let Some(bad) = ids.iter().find(|id| !is_aws_id(id, prefix)) {
+                return Err(format!("vpcConfig.{field}: '{bad}' is not of the form {prefix}<at least 8 hex digits>"));
+            }
+            let mut seen = std::collections::HashSet::new();
+            if let Some(dup) = ids.iter().find(|id| !seen.insert(id.as_str())) {
+                return Err(format!("vpcConfig.{field}: '{dup}' is given twice"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_aws_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|hex| hex.len() >= 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DevicePool {
     pub name: String,
@@ -181,5 +207,26 @@ mod instance_tests {
         assert_eq!(on_device.description.as_deref(), Some("wipe"));
         assert!(on_device.package_cleanup && !on_device.reboot_after_use);
         assert_eq!(on_device.exclude_app_packages_from_cleanup, ["com.keep"]);
+    }
+}
+
+#[cfg(test)]
+mod vpc_tests {
+    use super::*;
+
+    #[test]
+    fn vpc_config_ids_have_aws_forms() {
+        let good = VpcConfig {
+            security_group_ids: vec!["sg-0123abcd".into()],
+            subnet_ids: vec!["subnet-89abcdef01".into()],
+            vpc_id: "vpc-deadbeef".into(),
+        };
+        assert_eq!(good.check(), Ok(()));
+        let bad_sg = VpcConfig { security_group_ids: vec!["sg-12".into()], ..good.clone() };
+        assert!(bad_sg.check().unwrap_err().contains("securityGroupIds"));
+        let bad_vpc = VpcConfig { vpc_id: "vpc_deadbeef".into(), ..good.clone() };
+        assert!(bad_vpc.check().unwrap_err().contains("vpcId"));
+        let dup = VpcConfig { subnet_ids: vec!["subnet-89abcdef".into(), "subnet-89abcdef".into()], ..good };
+        assert!(dup.check().unwrap_err().contains("twice"));
     }
 }

@@ -29,3 +29,8 @@ pub fn artifact(job: &Arn, index: u32) -> String {
 pub fn video(job: &Arn) -> String {
     format!("artifacts/{}/{}/video.mp4", job.account, job.id)
 }
+
+/// A file a TestGrid session left (`filename` as listed: `video.mp4`, `selenium.log`).
+pub fn testgrid_artifact(session: &Arn, filename: &str) -> String {
+    format!("testgrid/{}/{}/{filename}", session.account, session.id)
+}

@@ -17,10 +17,12 @@
 //! - [`samples`]: performance series read from `/proc` (or a device) while a phase runs.
 //! - [`script_player`]: a `scripted` device's scenario played on its host in real time.
 //! - [`adb`]: Android devices over the `adb` executable.
+//! - [`browser`]: desktop browsers for TestGrid sessions (display, driver, recording).
 //! - [`ffmpeg`]: the video tool (joining adb screen recordings, simulated jobs' video).
 
 pub mod adb;
 pub mod agent;
+pub mod browser;
 pub mod default_specs;
 pub mod executor;
 pub mod ffmpeg;

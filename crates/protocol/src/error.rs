@@ -32,10 +32,12 @@ pub enum ErrorCode {
     InvalidSignature,
     UnrecognizedClient,
     AccessDenied,
+    /// Over a rate: AWS's generic throttling error, which the SDKs retry with back-off.
+    Throttling,
 }
 
 impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ErrorCode::Argument => "ArgumentException",
             ErrorCode::NotFound => "NotFoundException",
@@ -58,6 +60,7 @@ impl ErrorCode {
             ErrorCode::InvalidSignature => "InvalidSignatureException",
             ErrorCode::UnrecognizedClient => "UnrecognizedClientException",
             ErrorCode::AccessDenied => "AccessDeniedException",
+            ErrorCode::Throttling => "ThrottlingException",
         }
     }
 

@@ -123,6 +123,20 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         let agent = Agent::new(agent_config, own_devices).context("starting the built-in device host")?;
         Some((agent, token, host))
     };
+    // Desktop browsers: the fleet file's `[[browser]]` tables, or what this machine has.
+    let browsers = match fleet.browsers() {
+        [] => host::browser::discover(),
+        declared => host::browser::declared(declared).map_err(anyhow::Error::msg).context("fleet [[browser]]")?,
+    };
+    if browsers.is_empty() {
+        tracing::info!("no desktop browser found (chromium + chromedriver, firefox-esr + geckodriver): TestGrid sessions will be refused");
+    }
+    let grid = Arc::new(crate::testgrid::live::Grid::new(
+        config.testgrid.clone(),
+        crate::testgrid::token::TokenKey::load(store.as_ref()).await?,
+        browsers,
+        replica.clone(),
+    ));
     let live_changes = Arc::new(crate::ui::live::LiveChanges::default());
     let stop_events = engine::stop_events::StopEvents::new(vec![engine.clone(), hub.clone(), live_changes.clone()]);
     Ok(Arc::new(AppState {
@@ -148,6 +162,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         draining: super::shutdown::Draining::default(),
         metrics,
         catalog: config.catalog.clone(),
+        grid,
     }))
 }
 

@@ -157,6 +157,8 @@ struct FileConfig {
     offerings: Option<Vec<Offering>>,
     /// `[[offering_promotions]]`; absent with no `offerings`: the demo catalog's.
     offering_promotions: Option<Vec<Promotion>>,
+    /// `[testgrid]`: desktop browser testing's quotas and timeouts.
+    testgrid: Option<TestGridFile>,
 }
 
 fn read_file_config(path: Option<&PathBuf>) -> Result<FileConfig> {
@@ -205,6 +207,8 @@ pub struct ServeConfig {
     pub metrics_token: Option<String>,
     /// What PurchaseOffering sells.
     pub catalog: Catalog,
+    /// Desktop browser testing: quotas, timeouts, where sessions keep their files.
+    pub testgrid: crate::testgrid::GridConfig,
 }
 
 fn store_config(args: &StoreArgs, file: &FileConfig) -> StoreConfig {
@@ -327,10 +331,53 @@ impl ServeArgs {
                 None => None,
             },
             catalog: catalog(file.offerings, file.offering_promotions)?,
+            testgrid: testgrid(file.testgrid, store.data_dir.join("testgrid"))?,
             store,
             root_key,
         })
     }
+}
+
+/// `[testgrid]` of the config file; AWS's documented quotas where absent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestGridFile {
+    max_active_sessions: Option<u32>,
+    sessions_per_second: Option<f64>,
+    urls_per_second: Option<f64>,
+    max_body_bytes: Option<usize>,
+    idle_timeout_seconds: Option<f64>,
+    max_duration_minutes: Option<f64>,
+}
+
+fn testgrid(file: Option<TestGridFile>, work_dir: PathBuf) -> Result<crate::testgrid::GridConfig> {
+    let file = file.unwrap_or_default();
+    let mut config = crate::testgrid::GridConfig::with_work_dir(work_dir);
+    let positive = |name: &str, v: f64| -> Result<f64> {
+        anyhow::ensure!(v.is_finite() && v > 0.0, "[testgrid] {name} must be a positive number");
+        Ok(v)
+    };
+    if let Some(n) = file.max_active_sessions {
+        anyhow::ensure!(n >= 1, "[testgrid] max_active_sessions must be at least 1");
+        config.max_active_sessions = n;
+    }
+    if let Some(v) = file.sessions_per_second {
+        config.sessions_per_second = positive("sessions_per_second", v)?;
+    }
+    if let Some(v) = file.urls_per_second {
+        config.urls_per_second = positive("urls_per_second", v)?;
+    }
+    if let Some(n) = file.max_body_bytes {
+        anyhow::ensure!(n >= 1024, "[testgrid] max_body_bytes must be at least 1024");
+        config.max_body_bytes = n;
+    }
+    if let Some(v) = file.idle_timeout_seconds {
+        config.idle_timeout = std::time::Duration::from_secs_f64(positive("idle_timeout_seconds", v)?);
+    }
+    if let Some(v) = file.max_duration_minutes {
+        config.max_duration = std::time::Duration::from_secs_f64(60.0 * positive("max_duration_minutes", v)?);
+    }
+    Ok(config)
 }
 
 /// The file's catalog, or the demo's when the file defines no offerings. Promotions

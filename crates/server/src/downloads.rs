@@ -154,6 +154,40 @@ pub async fn video(State(state): State<Arc<AppState>>, Path((account, job_id)): 
         .into_response()
 }
 
+/// A TestGrid session's artifact: `PROJECT/SESSION/FILENAME` of an ended session that
+/// kept it (`testgrid::artifacts`).
+pub async fn testgrid_artifact(
+    State(state): State<Arc<AppState>>,
+    Path((account, path)): Path<(String, String)>,
+) -> Response {
+    let missing = || fail(ApiError::not_found("No such TestGrid artifact"));
+    let Some((session_id, filename)) = path.rsplit_once('/') else { return missing() };
+    let arn = Arn::new(&state.region, &account, ResourceKind::TestGridSession, session_id);
+    let session = match state.store.get(&account, &arn.to_string()).await {
+        Ok(Some(record)) => match record.decode::<domain::testgrid::TestGridSession>() {
+            Ok(session) => session,
+            Err(e) => return fail(state.internal(e)),
+        },
+        Ok(None) => return missing(),
+        Err(e) => return fail(state.internal(e)),
+    };
+    if !session.artifacts.iter().any(|a| a.filename == filename) {
+        return missing();
+    }
+    let extension = filename.rsplit_once('.').map_or("", |(_, e)| e);
+    let key = engine::blob_keys::testgrid_artifact(&arn, filename);
+    match state.blobs.get_stream(&key).await {
+        Ok(stream) => {
+            let headers = [
+                (http::header::CONTENT_TYPE, content_type_of(extension).to_string()),
+                (http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            ];
+            (StatusCode::OK, headers, Body::from_stream(stream)).into_response()
+        }
+        Err(e) => fail(state.internal(e)),
+    }
+}
+
 /// A curated test spec's YAML (`api::uploads::curated_spec_path`).
 pub async fn curated_spec(Path(id): Path<String>) -> Response {
     let Some(spec) = domain::curated_specs::curated_spec_by_id(&id) else {

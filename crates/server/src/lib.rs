@@ -38,6 +38,7 @@ pub mod presign;
 pub mod shutdown;
 mod span_body;
 mod storage_fault;
+pub mod testgrid;
 pub mod throttle;
 pub mod ui;
 mod upload_put;
@@ -103,6 +104,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The offerings accounts may buy (config file).
     pub catalog: domain::offering::Catalog,
+    /// Desktop browser testing: the WebDriver hub's sessions on this replica.
+    pub grid: Arc<testgrid::live::Grid>,
 }
 
 impl AppState {
@@ -147,6 +150,7 @@ pub fn router(
         .route("/samples/{account}/{*path}", get(downloads::sample))
         .route("/video/{account}/{*job}", get(downloads::video))
         .route("/curated-test-specs/{id}", get(downloads::curated_spec))
+        .route("/testgrid-artifacts/{account}/{*path}", get(downloads::testgrid_artifact))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), presign::require));
     Router::new()
         .route(
@@ -157,6 +161,7 @@ pub fn router(
         .route("/output/{account}/{*job}", get(output::output))
         .merge(crate::ui::routes())
         .merge(agents::routes())
+        .merge(testgrid::hub::routes())
         .route("/health", get(|| async { "ok" }))
         .merge(health::routes(state.draining.clone()))
         .route(
@@ -205,6 +210,13 @@ pub async fn run(config: ServeConfig) -> Result<()> {
             let _ = rx.wait_for(|stop| *stop).await;
         }));
     }
+    state.grid.recover(&state).await;
+    let grid = {
+        let mut rx = stop_rx.clone();
+        tokio::spawn(state.grid.clone().run(state.clone(), async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }))
+    };
     let scheduler = tokio::spawn(state.engine.clone().run(async move {
         let mut rx = stop_rx;
         let _ = rx.wait_for(|stop| *stop).await;
@@ -220,6 +232,7 @@ pub async fn run(config: ServeConfig) -> Result<()> {
     // at once instead of after the lease's expiry.
     let _ = stop_tx.send(true);
     let _ = scheduler.await;
+    let _ = grid.await;
     tracing::info!("farmhand stopped");
     Ok(())
 }

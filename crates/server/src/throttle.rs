@@ -142,7 +142,7 @@ impl Throttle {
 }
 
 /// The error code of a throttled request (not one of the model's errors, so not an `ErrorCode`).
-pub const THROTTLED_CODE: &str = "ThrottlingException";
+pub const THROTTLED_CODE: &str = protocol::ErrorCode::Throttling.as_str();
 
 /// AWS's answer to a client over its rate: HTTP 400 `ThrottlingException`, which the SDKs
 /// retry with back-off.

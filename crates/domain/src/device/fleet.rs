@@ -73,20 +73,35 @@ pub struct Fleet {
     /// Position in `devices` by device ARN: every job's view looks its device up, and a
     /// scan of a 1,000-device fleet per job made ListJobs slow (BENCHMARKS.md).
     by_arn: HashMap<String, usize>,
+    /// The fleet file's `[[browser]]` tables, as written.
+    browsers: Vec<crate::testgrid::BrowserDeclaration>,
 }
 
 impl Fleet {
     /// Reads a fleet file; ARNs are built for `region`.
     pub fn from_toml(toml: &str, region: &str) -> Result<Fleet, FleetError> {
         let mut fleet = Fleet::empty(region);
-        for (device, driver) in fleet_file::parse(toml, region)? {
+        let (devices, browsers) = fleet_file::parse(toml, region)?;
+        for (device, driver) in devices {
             fleet.push(device, driver);
         }
+        fleet.browsers = browsers;
         Ok(fleet)
     }
 
     fn empty(region: &str) -> Fleet {
-        Fleet { region: region.to_owned(), devices: Vec::new(), drivers: Vec::new(), by_arn: HashMap::new() }
+        Fleet {
+            region: region.to_owned(),
+            devices: Vec::new(),
+            drivers: Vec::new(),
+            by_arn: HashMap::new(),
+            browsers: Vec::new(),
+        }
+    }
+
+    /// The desktop browsers the fleet file declares (none: the host offers what it finds).
+    pub fn browsers(&self) -> &[crate::testgrid::BrowserDeclaration] {
+        &self.browsers
     }
 
     fn push(&mut self, device: Device, driver: Driver) {
@@ -342,7 +357,7 @@ mod tests {
 
     #[test]
     fn fleet_level_errors() {
-        assert_eq!(error(""), "fleet file defines no devices; add at least one [[device]]");
+        assert_eq!(error(""), "fleet file defines no devices; add at least one [[device]] (or [[browser]])");
         assert!(error("[fleet]\ntype = \"SHARED\"").starts_with("fleet file: `[fleet]` field `type`"));
         assert!(error("[fleet]\naccount = \"12\"").contains("12-digit"));
         assert!(error("[[device]\n").starts_with("fleet file: TOML parse error"));

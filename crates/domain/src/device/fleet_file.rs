@@ -21,7 +21,7 @@ pub enum FleetError {
     Syntax(String),
     #[error("fleet file: `[fleet]` field `{field}`: {reason}")]
     InvalidFleetField { field: &'static str, reason: String },
-    #[error("fleet file defines no devices; add at least one [[device]]")]
+    #[error("fleet file defines no devices; add at least one [[device]] (or [[browser]])")]
     NoDevices,
     #[error("device {device}: missing field `{field}`")]
     MissingField { device: String, field: String },
@@ -52,6 +52,9 @@ struct FleetFile {
     instance_profile: Vec<ProfileSpec>,
     #[serde(default)]
     device: Vec<DeviceSpec>,
+    /// Desktop browsers this host offers TestGrid sessions on.
+    #[serde(default)]
+    browser: Vec<crate::testgrid::BrowserDeclaration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,11 +135,14 @@ struct FleetDefaults {
 /// The model's `Name` shape allows at most 256 characters.
 const MAX_NAME: usize = 256;
 
-pub(super) fn parse(toml_text: &str, region: &str) -> Result<Vec<(Device, Driver)>, FleetError> {
+/// What a fleet file declares: devices with their drivers, and desktop browsers.
+pub(super) type Parsed = (Vec<(Device, Driver)>, Vec<crate::testgrid::BrowserDeclaration>);
+
+pub(super) fn parse(toml_text: &str, region: &str) -> Result<Parsed, FleetError> {
     let file: FleetFile = toml::from_str(toml_text).map_err(|e| FleetError::Syntax(e.to_string()))?;
     let defaults = fleet_defaults(file.fleet)?;
     let profiles = profiles(file.instance_profile, region, defaults.account.as_deref())?;
-    if file.device.is_empty() {
+    if file.device.is_empty() && file.browser.is_empty() {
         return Err(FleetError::NoDevices);
     }
 
@@ -165,7 +171,7 @@ pub(super) fn parse(toml_text: &str, region: &str) -> Result<Vec<(Device, Driver
         }
         devices.push((device, driver));
     }
-    Ok(devices)
+    Ok((devices, file.browser))
 }
 
 fn fleet_defaults(section: FleetSection) -> Result<FleetDefaults, FleetError> {

@@ -7,7 +7,7 @@
 //! account ([`live_devices`], [`selectable_devices`], [`job_device`]) goes through it, so
 //! filters and pool rules on INSTANCE_LABELS / INSTANCE_ARN see what the account sees.
 
-use super::records::{not_found, page_slice, to_body, RecordExt};
+use super::records::{not_found, page_slice, RecordExt};
 use super::{instance_profiles, parse_arn, Ctx};
 use domain::arn::{Arn, ResourceKind};
 use domain::device::{
@@ -347,7 +347,7 @@ async fn save_settings(
         }
         let mut settings = DeviceInstanceSettings::default();
         change(&mut settings);
-        let record = Record {
+        let mut record = Record {
             arn: key.to_string(),
             account_id: ctx.account.id.clone(),
             kind: RecordKind::DeviceInstanceSettings,
@@ -357,8 +357,9 @@ async fn save_settings(
             status: None,
             created_ms: ctx.state.now_ms(),
             version: 0,
-            body: to_body(&settings)?,
+            body: serde_json::Value::Null,
         };
+        record.set_body(&settings)?;
         match ctx.state.store.insert(&record).await {
             Ok(()) => return Ok(()),
             Err(store::StoreError::AlreadyExists) => continue,

@@ -14,6 +14,7 @@ pub mod runs;
 mod samples;
 mod settings;
 mod tags;
+mod testgrid;
 pub mod uploads;
 mod vpce;
 
@@ -109,5 +110,15 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, 
         GetOfferingStatus => offerings::status,
         ListOfferingTransactions => offerings::list_transactions,
         ListSamples => samples::list,
+        CreateTestGridProject => testgrid::create_project,
+        GetTestGridProject => testgrid::get_project,
+        ListTestGridProjects => testgrid::list_projects,
+        UpdateTestGridProject => testgrid::update_project,
+        DeleteTestGridProject => testgrid::delete_project,
+        CreateTestGridUrl => testgrid::create_url,
+        GetTestGridSession => testgrid::get_session,
+        ListTestGridSessions => testgrid::list_sessions,
+        ListTestGridSessionActions => testgrid::list_session_actions,
+        ListTestGridSessionArtifacts => testgrid::list_session_artifacts,
     }
 }

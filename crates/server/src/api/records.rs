@@ -31,20 +31,31 @@ pub fn not_found(kind: ResourceKind, arn: &str) -> ApiError {
     ApiError::not_found(format!("No {} was found with ARN {arn}", kind.as_str()))
 }
 
+/// A record's body read or written through the store's one codec (`Record::decode` /
+/// `Record::encode`); a body that does not fit its type is the service's fault, logged once
+/// here and answered as an internal error.
 pub trait RecordExt {
     fn body_as<T: DeserializeOwned>(&self) -> Result<T, ApiError>;
+    fn set_body<T: Serialize>(&mut self, value: &T) -> Result<(), ApiError>;
 }
 
 impl RecordExt for Record {
     fn body_as<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        self.decode().map_err(|e| {
-            tracing::error!(error = %e, "stored record does not decode");
-            ApiError::internal()
-        })
+        self.decode().map_err(|e| codec_failure("does not decode", e))
+    }
+
+    fn set_body<T: Serialize>(&mut self, value: &T) -> Result<(), ApiError> {
+        self.encode(value).map_err(|e| codec_failure("does not encode", e))
     }
 }
 
-pub fn to_body<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
+fn codec_failure(what: &str, error: store::StoreError) -> ApiError {
+    tracing::error!(%error, "stored record {what}");
+    ApiError::internal()
+}
+
+/// A wire value kept as JSON inside a record's body (not a body itself).
+pub fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(value).map_err(|_| ApiError::internal())
 }
 
@@ -143,7 +154,7 @@ impl Ctx {
             let mut record = self.load(arn).await?;
             let mut value: T = record.body_as()?;
             change(&mut value, &mut record)?;
-            record.body = to_body(&value)?;
+            record.set_body(&value)?;
             match self.state.store.update(&record).await {
                 Ok(updated) => return Ok((updated, value)),
                 Err(store::StoreError::Conflict) => continue,
@@ -199,7 +210,7 @@ impl Ctx {
         status: Option<&str>,
         value: &T,
     ) -> Result<Record, ApiError> {
-        Ok(Record {
+        let mut record = Record {
             arn: arn.to_string(),
             account_id: self.account.id.clone(),
             kind: arn.kind.into(),
@@ -208,8 +219,10 @@ impl Ctx {
             status: status.map(str::to_string),
             created_ms: self.state.now_ms(),
             version: 0,
-            body: to_body(value)?,
-        })
+            body: serde_json::Value::Null,
+        };
+        record.set_body(value)?;
+        Ok(record)
     }
 
     /// [`Ctx::insert`] unless the account already has `limit` records of the kind under the

@@ -8,7 +8,7 @@ use super::super::projects::{self, check_job_timeout};
 use super::super::uploads;
 use super::super::Ctx;
 use super::super::{network_profiles, vpce};
-use crate::api::records::to_body;
+use crate::api::records::to_json;
 use domain::arn::{index, Arn, ResourceKind};
 use domain::device::{self, check_compatibility, AppInfo, Device};
 use domain::network::JobNetwork;
@@ -297,7 +297,7 @@ async fn select_devices(
             let matched = device::select_by_filters(&fleet, &filters, None);
             let chosen = device::select_by_filters(&fleet, &filters, Some(selection.max_devices as usize));
             let record = DeviceSelection {
-                filters: to_body(&selection.filters)?,
+                filters: to_json(&selection.filters)?,
                 matched_devices_count: matched.len() as u32,
                 max_devices: selection.max_devices as u32,
             };

@@ -6,7 +6,7 @@
 //! The grace is stored, not read at each look, so a later `--stop-grace-seconds` cannot
 //! move an interrupted test's end.
 
-use super::super::records::{not_found, to_body, RecordExt};
+use super::super::records::{not_found, RecordExt};
 use super::super::{parse_arn, Ctx};
 use super::view::{job_view, run_jobs, run_snapshot_of, run_view, JobState};
 use domain::arn::ResourceKind;
@@ -27,7 +27,7 @@ fn with_stop(state: &JobState, at_ms: i64, grace_ms: i64) -> Result<Option<Recor
         return Ok(None);
     }
     let mut record = state.record.clone();
-    record.body = to_body(&job)?;
+    record.set_body(&job)?;
     Ok(Some(record))
 }
 
@@ -87,7 +87,9 @@ pub async fn stop_run(ctx: &Ctx, req: wire::StopRunRequest) -> Result<wire::Stop
         let mut batch = Vec::new();
         let mut stopped = run;
         if stopped.request_stop(at_ms, grace_ms) {
-            batch.push(Record { body: to_body(&stopped)?, ..record });
+            let mut record = record;
+            record.set_body(&stopped)?;
+            batch.push(record);
         }
         for job in jobs {
             batch.extend(with_stop(&JobState::load(ctx, job)?, at_ms, grace_ms)?);

@@ -1,0 +1,424 @@
+//! The TestGrid sessions this replica runs: admitting a new one (quotas, a browser with
+//! room), keeping its record, watching it (browser death, idle timeout, maximum
+//! duration) and ending it exactly once: browser gone, artifacts kept, record final and
+//! billed in one transaction.
+
+use super::actions::ActionLog;
+use super::artifacts;
+use super::hub::WebDriverError;
+use super::token::{Grant, TokenKey};
+use super::GridConfig;
+use crate::throttle::{KeyedBuckets, Rate};
+use crate::AppState;
+use domain::arn::{Arn, ResourceKind};
+use domain::testgrid::{auto_close, EndReason, SessionStatus, TestGridSession};
+use host::browser::capabilities::{match_request, Refusal};
+use host::browser::session::{BrowserSession, StartError};
+use host::browser::{BrowserKind, BrowserSpec};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use store::{LedgerEntry, ListQuery, Record, StoreError};
+use tokio::sync::watch;
+
+/// A session running on this replica's browsers.
+pub struct LiveSession {
+    pub id: String,
+    pub arn: Arn,
+    pub project_id: String,
+    pub created_ms: i64,
+    pub browser: BrowserSession,
+    last_command_ms: AtomicI64,
+    in_flight: AtomicU32,
+    ended: watch::Sender<bool>,
+}
+
+impl LiveSession {
+    pub fn account_id(&self) -> &str {
+        &self.arn.account
+    }
+
+    /// Marks a command begun: an idle timeout never closes a session mid-command.
+    pub fn command_started(&self, now_ms: i64) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.last_command_ms.fetch_max(now_ms, Ordering::SeqCst);
+    }
+
+    pub fn command_finished(&self, now_ms: i64) {
+        self.last_command_ms.fetch_max(now_ms, Ordering::SeqCst);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What the hub knows of its capacity: browsers in use by kind, sessions being started
+/// by account (admitted, not yet stored).
+#[derive(Default)]
+struct Occupancy {
+    in_use: HashMap<BrowserKind, u32>,
+    starting: HashMap<String, u32>,
+}
+
+pub struct Grid {
+    pub config: GridConfig,
+    pub key: TokenKey,
+    browsers: Vec<BrowserSpec>,
+    replica: String,
+    sessions: Mutex<HashMap<String, Arc<LiveSession>>>,
+    occupancy: Mutex<Occupancy>,
+    /// Held while an admission counts and reserves, so two cannot both take the last place.
+    admission: tokio::sync::Mutex<()>,
+    session_rate: KeyedBuckets<String>,
+    url_rate: KeyedBuckets<String>,
+    pub actions: ActionLog,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Grid {
+    pub fn new(config: GridConfig, key: TokenKey, browsers: Vec<BrowserSpec>, replica: String) -> Grid {
+        let rate = |per_second: f64| Rate { per_second, burst: per_second.max(1.0) };
+        Grid {
+            session_rate: KeyedBuckets::new(rate(config.sessions_per_second)),
+            url_rate: KeyedBuckets::new(rate(config.urls_per_second)),
+            config,
+            key,
+            browsers,
+            replica,
+            sessions: Mutex::new(HashMap::new()),
+            occupancy: Mutex::new(Occupancy::default()),
+            admission: tokio::sync::Mutex::new(()),
+            actions: ActionLog::default(),
+        }
+    }
+
+    /// The browsers this replica offers, each with the sessions it runs now.
+    pub fn offers(&self) -> Vec<(BrowserSpec, u32)> {
+        let occupancy = lock(&self.occupancy);
+        self.browsers.iter().map(|b| (b.clone(), occupancy.in_use.get(&b.kind).copied().unwrap_or(0))).collect()
+    }
+
+    /// Spends one of the account's CreateTestGridUrl tokens (10 a second by default).
+    pub fn admit_url(&self, account_id: &str) -> bool {
+        self.url_rate.take(&account_id.to_string(), Instant::now())
+    }
+
+    pub fn session(&self, id: &str) -> Option<Arc<LiveSession>> {
+        lock(&self.sessions).get(id).cloned()
+    }
+
+    pub fn active(&self) -> Vec<Arc<LiveSession>> {
+        lock(&self.sessions).values().cloned().collect()
+    }
+
+    /// Sessions of the account that are active anywhere (every replica's are in the store)
+    /// plus those this replica is starting.
+    async fn active_count(&self, state: &AppState, account_id: &str) -> Result<u32, StoreError> {
+        let limit = self.config.max_active_sessions + 1;
+        let query = ListQuery {
+            status_in: Some(vec![SessionStatus::Active.as_str().to_string()]),
+            ..ListQuery::new(account_id, ResourceKind::TestGridSession, limit)
+        };
+        let stored = state.store.list(&query).await?.records.len() as u32;
+        Ok(stored + lock(&self.occupancy).starting.get(account_id).copied().unwrap_or(0))
+    }
+
+    /// Takes a place for a new session of `account_id` on a `kind` browser, or says why not.
+    async fn reserve(&self, state: &AppState, account_id: &str, spec: &BrowserSpec) -> Result<(), WebDriverError> {
+        let _admission = self.admission.lock().await;
+        let active = self.active_count(state, account_id).await.map_err(|e| {
+            tracing::error!(error = %e, "counting active TestGrid sessions");
+            WebDriverError::unknown("the farm could not count this account's sessions")
+        })?;
+        if active >= self.config.max_active_sessions {
+            return Err(WebDriverError::session_not_created(format!(
+                "this account already has {active} active sessions, the most it may have \
+                 (max_active_sessions {}); quit one first",
+                self.config.max_active_sessions
+            )));
+        }
+        let mut occupancy = lock(&self.occupancy);
+        let in_use = occupancy.in_use.entry(spec.kind).or_default();
+        if *in_use >= spec.max_sessions {
+            return Err(WebDriverError::session_not_created(format!(
+                "all {} {} sessions of this farm are in use; try again when one ends",
+                spec.max_sessions,
+                spec.kind.name()
+            )));
+        }
+        *in_use += 1;
+        *occupancy.starting.entry(account_id.to_string()).or_default() += 1;
+        Ok(())
+    }
+
+    fn started(&self, account_id: &str) {
+        let mut occupancy = lock(&self.occupancy);
+        if let Some(n) = occupancy.starting.get_mut(account_id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                occupancy.starting.remove(account_id);
+            }
+        }
+    }
+
+    fn release(&self, kind: BrowserKind) {
+        if let Some(n) = lock(&self.occupancy).in_use.get_mut(&kind) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// A new session for `grant`'s project: admitted, its browser started, its record
+    /// stored. Returns the session and the driver's answer with the session id the
+    /// client will use.
+    pub async fn start(
+        self: &Arc<Self>,
+        state: &Arc<AppState>,
+        grant: &Grant,
+        request: &Value,
+    ) -> Result<(Arc<LiveSession>, Value), WebDriverError> {
+        if !self.session_rate.take(&grant.account_id, Instant::now()) {
+            return Err(WebDriverError::too_many(format!(
+                "this account may create at most {} sessions a second",
+                self.config.sessions_per_second
+            )));
+        }
+        let matched = match_request(request, &self.browsers).map_err(|refusal| match refusal {
+            Refusal::InvalidArgument(m) => WebDriverError::invalid_argument(m),
+            Refusal::NotOffered(m) => WebDriverError::session_not_created(m),
+        })?;
+        let spec = matched.spec.clone();
+        let properties = selenium_properties(request, &spec);
+        self.reserve(state, &grant.account_id, &spec).await?;
+        let created_ms = state.now_ms();
+        let started = BrowserSession::start(matched, &self.config.work_dir).await;
+        let (browser, mut answer) = match started {
+            Ok(started) => started,
+            Err(e) => {
+                self.started(&grant.account_id);
+                self.release(spec.kind);
+                return Err(match e {
+                    StartError::Refused { status, body } => WebDriverError::from_driver(status, &body),
+                    StartError::Failed(why) => {
+                        tracing::error!(browser = spec.kind.name(), %why, "a TestGrid session did not start");
+                        WebDriverError::session_not_created(format!("the browser did not start: {why}"))
+                    }
+                });
+            }
+        };
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let project = Arn::new(&state.region, &grant.account_id, ResourceKind::TestGridProject, &grant.project_id);
+        let arn = project.child(ResourceKind::TestGridSession, &id);
+        let session = TestGridSession {
+            created_ms,
+            ended_ms: None,
+            end_reason: None,
+            selenium_properties: properties,
+            browser: spec.kind.name().to_string(),
+            browser_version: browser.capabilities["browserVersion"].as_str().map(str::to_string).or(spec.version),
+            host: "local".to_string(),
+            replica: self.replica.clone(),
+            artifacts: Vec::new(),
+        };
+        let mut record = Record {
+            arn: arn.to_string(),
+            account_id: grant.account_id.clone(),
+            kind: ResourceKind::TestGridSession.into(),
+            parent_arn: Some(project.to_string()),
+            name: id.clone(),
+            status: Some(SessionStatus::Active.as_str().to_string()),
+            created_ms,
+            version: 0,
+            body: Value::Null,
+        };
+        let stored = match record.encode(&session) {
+            Ok(()) => state.store.insert(&record).await,
+            Err(e) => Err(e),
+        };
+        self.started(&grant.account_id);
+        if let Err(e) = stored {
+            browser.end().await;
+            self.release(spec.kind);
+            tracing::error!(error = %e, "storing a new TestGrid session");
+            return Err(WebDriverError::session_not_created("the farm could not record the session"));
+        }
+        let (ended, _) = watch::channel(false);
+        let live = Arc::new(LiveSession {
+            id: id.clone(),
+            arn,
+            project_id: grant.project_id.clone(),
+            created_ms,
+            browser,
+            last_command_ms: AtomicI64::new(created_ms),
+            in_flight: AtomicU32::new(0),
+            ended,
+        });
+        lock(&self.sessions).insert(id.clone(), live.clone());
+        self.watch_browser(state.clone(), live.clone());
+        answer["value"]["sessionId"] = json!(id);
+        Ok((live, answer))
+    }
+
+    /// Ends the session as ERRORED when its browser or driver dies on its own.
+    fn watch_browser(self: &Arc<Self>, state: Arc<AppState>, live: Arc<LiveSession>) {
+        let grid = self.clone();
+        tokio::spawn(async move {
+            let mut ended = live.ended.subscribe();
+            tokio::select! {
+                reason = live.browser.died() => {
+                    grid.end(&state, &live, EndReason::BrowserDied(reason), state.now_ms()).await;
+                }
+                _ = async { ended.wait_for(|e| *e).await.is_ok() } => {}
+            }
+        });
+    }
+
+    /// Ends a session once: its browser and processes gone, its video and log kept, its
+    /// last actions written, and its final record and ledger line stored together.
+    pub async fn end(&self, state: &AppState, live: &LiveSession, reason: EndReason, at_ms: i64) {
+        if lock(&self.sessions).remove(&live.id).is_none() {
+            return;
+        }
+        let _ = live.ended.send(true);
+        let left = live.browser.end().await;
+        self.release(live.browser.spec.kind);
+        let kept = match left {
+            Some(left) => artifacts::keep(state, &live.arn, left).await,
+            None => Vec::new(),
+        };
+        self.actions.flush(state).await;
+        for _ in 0..16 {
+            let record = match state.store.get(live.account_id(), &live.arn.to_string()).await {
+                Ok(Some(record)) => record,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, session = %live.arn, "reading an ending TestGrid session");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            let Ok(mut session) = record.decode::<TestGridSession>() else { return };
+            session.end(at_ms, reason.clone());
+            session.artifacts = kept.clone();
+            let mut ended = Record { status: Some(session.status().as_str().to_string()), ..record };
+            if ended.encode(&session).is_err() {
+                return;
+            }
+            let entry = ledger_entry(&ended, &session);
+            match state.store.settle(&ended, &entry).await {
+                Ok(_) => {
+                    tracing::info!(session = %live.arn, status = session.status().as_str(), why = reason.describe(), "TestGrid session ended");
+                    return;
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, session = %live.arn, "recording a TestGrid session's end");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+
+    /// Closes the sessions whose idle timeout or maximum duration has passed (service
+    /// clock), and writes recorded actions, until `stop` resolves.
+    pub async fn run(self: Arc<Self>, state: Arc<AppState>, stop: impl std::future::Future<Output = ()>) {
+        let idle_ms = self.config.idle_timeout.as_millis() as i64;
+        let max_ms = self.config.max_duration.as_millis() as i64;
+        let mut stop = std::pin::pin!(stop);
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let mut ticks: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tick.tick() => {}
+            }
+            ticks += 1;
+            let now = state.now_ms();
+            for live in self.active() {
+                let last = live.last_command_ms.load(Ordering::SeqCst);
+                let busy = live.in_flight.load(Ordering::SeqCst) > 0;
+                let (at, reason) = auto_close(live.created_ms, last, idle_ms, max_ms);
+                let due = now >= at && (!busy || reason == EndReason::MaxDuration);
+                if due {
+                    let (grid, state, live) = (self.clone(), state.clone(), live.clone());
+                    tokio::spawn(async move { grid.end(&state, &live, reason, at).await });
+                }
+            }
+            if ticks % 4 == 0 {
+                self.actions.flush(&state).await;
+            }
+        }
+        for live in self.active() {
+            self.end(&state, &live, EndReason::HostLost(format!("replica {} stopped", self.replica)), state.now_ms())
+                .await;
+        }
+        self.actions.flush(&state).await;
+    }
+
+    /// At start: sessions this replica held before a crash have no browser any more.
+    pub async fn recover(&self, state: &AppState) {
+        let Ok(accounts) = state.store.accounts().await else { return };
+        for account in accounts {
+            let query = ListQuery {
+                status_in: Some(vec![SessionStatus::Active.as_str().to_string()]),
+                ..ListQuery::new(account.id.clone(), ResourceKind::TestGridSession, 10_000)
+            };
+            let Ok(page) = state.store.list(&query).await else { continue };
+            for record in page.records {
+                let Ok(mut session) = record.decode::<TestGridSession>() else { continue };
+                if session.replica != self.replica {
+                    continue;
+                }
+                let now = state.now_ms();
+                session.end(now, EndReason::HostLost(format!("replica {} restarted", self.replica)));
+                let mut ended = Record { status: Some(session.status().as_str().to_string()), ..record };
+                if ended.encode(&session).is_ok() {
+                    let entry = ledger_entry(&ended, &session);
+                    if let Err(e) = state.store.settle(&ended, &entry).await {
+                        tracing::warn!(error = %e, session = %ended.arn, "closing a session left by a restart");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// AWS's `seleniumProperties`: `browser`, `browserVersion` and `platform` (what clients
+/// such as AWS's GitHub Action read), with the capabilities the client asked for.
+fn selenium_properties(request: &Value, spec: &BrowserSpec) -> String {
+    let requested_caps = request.get("capabilities").cloned().unwrap_or_else(|| request.clone());
+    let wanted = &request["capabilities"]["alwaysMatch"];
+    let text = |k: &str| wanted[k].as_str().map(str::to_string);
+    let version = text("browserVersion").or_else(|| spec.version.clone()).unwrap_or_default();
+    let platform = text("platformName").unwrap_or_else(|| "linux".to_string());
+    json!({
+        "browser": spec.kind.name(),
+        "browserVersion": version,
+        "platform": platform,
+        "capabilities": requested_caps,
+    })
+    .to_string()
+}
+
+/// A session's line in the billing ledger: browser minutes, kept apart from device
+/// minutes by its platform `BROWSER`.
+fn ledger_entry(record: &Record, session: &TestGridSession) -> LedgerEntry {
+    let ended_ms = session.ended_ms.unwrap_or(session.created_ms);
+    LedgerEntry {
+        job_arn: record.arn.clone(),
+        account_id: record.account_id.clone(),
+        project_arn: record.parent_arn.clone().unwrap_or_default(),
+        run_arn: record.arn.clone(),
+        device_arn: format!("browser:{}", session.browser),
+        device_name: format!("{} {}", session.browser, session.browser_version.as_deref().unwrap_or_default())
+            .trim()
+            .to_string(),
+        platform: "BROWSER".to_string(),
+        billing_method: store::ledger::METERED.to_string(),
+        seconds: session.billed_seconds(ended_ms),
+        started_ms: session.created_ms,
+        settled_ms: ended_ms,
+    }
+}
