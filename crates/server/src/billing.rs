@@ -92,6 +92,8 @@ impl Sum {
 pub struct Totals {
     pub metered: Sum,
     pub unmetered: Sum,
+    /// Desktop browser sessions: browser minutes, not device minutes.
+    pub browser: Sum,
 }
 
 impl Totals {
@@ -100,12 +102,14 @@ impl Totals {
         for e in entries {
             match e.billing_method.as_str() {
                 store::ledger::METERED => t.metered.add(e.seconds),
+                store::ledger::BROWSER => t.browser.add(e.seconds),
                 _ => t.unmetered.add(e.seconds),
             }
         }
         t
     }
 
+    /// Device minutes, metered and unmetered (browser minutes are their own kind).
     pub fn total(&self) -> Sum {
         Sum { jobs: self.metered.jobs + self.unmetered.jobs, seconds: self.metered.seconds + self.unmetered.seconds }
     }
@@ -141,7 +145,12 @@ pub fn write_json(out: &mut impl Write, entries: &[LedgerEntry]) -> Result<()> {
     let totals = Totals::of(entries);
     let report = serde_json::json!({
         "entries": rows,
-        "totals": { "metered": totals.metered.json(), "unmetered": totals.unmetered.json(), "total": totals.total().json() },
+        "totals": {
+            "metered": totals.metered.json(),
+            "unmetered": totals.unmetered.json(),
+            "total": totals.total().json(),
+            "browser": totals.browser.json(),
+        },
     });
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)?;
@@ -167,14 +176,18 @@ pub fn write_table(out: &mut impl Write, entries: &[LedgerEntry]) -> Result<()> 
         )?;
     }
     let totals = Totals::of(entries);
-    writeln!(
+    write!(
         out,
         "{} jobs; metered {} min, unmetered {} min, total {} min",
-        entries.len(),
+        totals.total().jobs,
         minutes(totals.metered.seconds),
         minutes(totals.unmetered.seconds),
-        minutes(totals.total().seconds)
+        minutes(totals.total().seconds),
     )?;
+    if totals.browser.jobs > 0 {
+        write!(out, "; {} browser sessions, {} browser min", totals.browser.jobs, minutes(totals.browser.seconds))?;
+    }
+    writeln!(out)?;
     Ok(())
 }
 
@@ -227,6 +240,25 @@ mod tests {
         assert_eq!(report["totals"]["metered"], serde_json::json!({"jobs": 2, "seconds": 91, "minutes": 91.0 / 60.0}));
         assert_eq!(report["totals"]["unmetered"], serde_json::json!({"jobs": 1, "seconds": 30, "minutes": 0.5}));
         assert_eq!(report["totals"]["total"]["seconds"], 121);
+    }
+
+    #[test]
+    fn browser_minutes_are_their_own_kind() {
+        let entries = [entry("METERED", 60, "a"), entry("BROWSER", 30, "chrome 156"), entry("BROWSER", 90, "firefox")];
+        let mut out = Vec::new();
+        write_table(&mut out, &entries).expect("write");
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(
+            text.contains(
+                "1 jobs; metered 1.00 min, unmetered 0.00 min, total 1.00 min; 2 browser sessions, 2.00 browser min"
+            ),
+            "{text}"
+        );
+        let mut out = Vec::new();
+        write_json(&mut out, &entries).expect("write");
+        let report: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(report["totals"]["browser"], serde_json::json!({"jobs": 2, "seconds": 120, "minutes": 2.0}));
+        assert_eq!(report["totals"]["total"]["seconds"], 60);
     }
 
     #[test]

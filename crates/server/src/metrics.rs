@@ -33,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
-use store::ledger::{METERED, UNMETERED};
+use store::ledger::{BROWSER, METERED, UNMETERED};
 use store::BillingTotal;
 
 const OPENMETRICS: &str = "application/openmetrics-text";
@@ -222,8 +222,8 @@ impl FarmFigures {
 
         let minutes = Family::<MethodLabels, FloatCounter>::default();
         let settled = Family::<MethodLabels, Counter>::default();
-        // Both methods always show, at 0 until something is billed under them.
-        for method in [METERED, UNMETERED] {
+        // Every method always shows, at 0 until something is billed under it.
+        for method in [METERED, UNMETERED, BROWSER] {
             let labels = MethodLabels { billing_method: method.to_string() };
             let _ = minutes.get_or_create(&labels);
             let _ = settled.get_or_create(&labels);

@@ -8,6 +8,9 @@
 pub const METERED: &str = "METERED";
 /// `billing_method` of time on the account's unmetered device slots.
 pub const UNMETERED: &str = "UNMETERED";
+/// `billing_method` of desktop browser (TestGrid) session time: browser minutes, billed
+/// apart from device minutes and never counted against the metered-minutes quota.
+pub const BROWSER: &str = "BROWSER";
 
 /// The device time one job was billed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +36,11 @@ pub struct LedgerEntry {
 impl LedgerEntry {
     /// Why the store refuses to keep this entry, if it does.
     pub(crate) fn invalid_reason(&self) -> Option<String> {
-        if self.billing_method != METERED && self.billing_method != UNMETERED {
-            return Some(format!("billing method {:?} is neither {METERED} nor {UNMETERED}", self.billing_method));
+        if ![METERED, UNMETERED, BROWSER].contains(&self.billing_method.as_str()) {
+            return Some(format!(
+                "billing method {:?} is none of {METERED}, {UNMETERED}, {BROWSER}",
+                self.billing_method
+            ));
         }
         if self.seconds < 0 {
             return Some(format!("negative billed seconds {}", self.seconds));

@@ -43,7 +43,9 @@ fn candidates(request: &Value) -> Result<Vec<Map<String, Value>>, Refusal> {
                 None | Some(Value::Null) => vec![Map::new()],
                 Some(Value::Array(list)) if !list.is_empty() => list
                     .iter()
-                    .map(|v| v.as_object().cloned().ok_or_else(|| invalid("capabilities.firstMatch holds a non-object")))
+                    .map(|v| {
+                        v.as_object().cloned().ok_or_else(|| invalid("capabilities.firstMatch holds a non-object"))
+                    })
                     .collect::<Result<_, _>>()?,
                 Some(_) => return Err(invalid("capabilities.firstMatch must be a non-empty array")),
             };
@@ -238,7 +240,8 @@ mod tests {
         let matched = match_request(&req, &[chrome()]).unwrap();
         let options = &matched.driver_request["capabilities"]["alwaysMatch"]["goog:chromeOptions"];
         assert_eq!(options["binary"], "/opt/chrome");
-        let sizes = options["args"].as_array().unwrap().iter().filter(|a| a.as_str().unwrap().starts_with("--window-size"));
+        let sizes =
+            options["args"].as_array().unwrap().iter().filter(|a| a.as_str().unwrap().starts_with("--window-size"));
         assert_eq!(sizes.count(), 1);
     }
 
@@ -277,7 +280,8 @@ mod tests {
     fn a_body_without_capabilities_is_an_invalid_argument() {
         assert!(matches!(match_request(&json!({}), &[chrome()]), Err(Refusal::InvalidArgument(_))));
         assert!(matches!(match_request(&json!([1]), &[chrome()]), Err(Refusal::InvalidArgument(_))));
-        let both = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome"}, "firstMatch": [{"browserName": "x"}]}});
+        let both =
+            json!({"capabilities": {"alwaysMatch": {"browserName": "chrome"}, "firstMatch": [{"browserName": "x"}]}});
         assert!(matches!(match_request(&both, &[chrome()]), Err(Refusal::InvalidArgument(_))));
     }
 }

@@ -85,7 +85,13 @@ pub fn discover() -> Vec<BrowserSpec> {
         .filter_map(|kind| {
             let driver = kind.driver_names().iter().find_map(|n| on_path(n))?;
             let binary = kind.binary_names().iter().find_map(|n| on_path(n))?;
-            Some(BrowserSpec { kind, version: version_of(&binary), driver, binary, max_sessions: default_max_sessions() })
+            Some(BrowserSpec {
+                kind,
+                version: version_of(&binary),
+                driver,
+                binary,
+                max_sessions: default_max_sessions(),
+            })
         })
         .collect()
 }
@@ -165,7 +171,9 @@ mod tests {
             max_sessions: Some(1),
         };
         assert!(declared(&[entry("opera", None)]).unwrap_err().contains("chrome and firefox"));
-        assert!(declared(&[entry("chrome", Some("/nonexistent/chromedriver"))]).unwrap_err().contains("does not exist"));
+        assert!(declared(&[entry("chrome", Some("/nonexistent/chromedriver"))])
+            .unwrap_err()
+            .contains("does not exist"));
         let ok = declared(&[entry("chrome", Some("/bin/sh"))]).unwrap();
         assert_eq!((ok[0].kind, ok[0].max_sessions), (BrowserKind::Chrome, 1));
         assert!(declared(&[entry("chrome", Some("/bin/sh")), entry("chromium", Some("/bin/sh"))])

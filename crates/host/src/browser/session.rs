@@ -45,6 +45,7 @@ pub struct Artifacts {
 /// The processes a session holds until it ends.
 struct Parts {
     dir: tempfile::TempDir,
+    tmp: tempfile::TempDir,
     display: Display,
     recorder: Option<Recorder>,
     stop_driver: oneshot::Sender<()>,
@@ -70,7 +71,14 @@ fn free_port() -> Result<u16, String> {
     listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-fn driver_command(spec: &BrowserSpec, port: u16, dir: &Path, log: &Path, display: &str) -> Result<Command, String> {
+fn driver_command(
+    spec: &BrowserSpec,
+    port: u16,
+    dir: &Path,
+    tmp: &Path,
+    log: &Path,
+    display: &str,
+) -> Result<Command, String> {
     let mut command = Command::new(&spec.driver);
     let log_file = || std::fs::File::options().create(true).append(true).open(log).map_err(|e| e.to_string());
     match spec.kind {
@@ -89,12 +97,11 @@ fn driver_command(spec: &BrowserSpec, port: u16, dir: &Path, log: &Path, display
                 .stderr(log_file()?);
         }
     }
-    // The browser's profile, caches and temporary files stay in the session's directory.
+    // The browser's caches stay in the session's directory, its profile and sockets in a
+    // temporary directory of the session's own (a short path: a Unix socket's path has at
+    // most 107 bytes, and Chromium puts its singleton socket in the profile it is given).
     let home = dir.join("home");
-    let tmp = dir.join("tmp");
-    for d in [&home, &tmp] {
-        std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
-    }
+    std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
     command
         .env("DISPLAY", display)
         .env("HOME", home)
@@ -139,13 +146,17 @@ impl BrowserSession {
             .prefix("testgrid-")
             .tempdir_in(work_dir)
             .map_err(|e| failed(format!("session directory in {}: {e}", work_dir.display())))?;
+        let tmp = tempfile::Builder::new()
+            .prefix("fh-")
+            .tempdir()
+            .map_err(|e| failed(format!("session temporary directory: {e}")))?;
         let log = dir.path().join("driver.log");
         let (width, height) = SCREEN;
         let display = Display::start(width, height).await.map_err(failed)?;
         let http = reqwest::Client::builder().no_proxy().build().map_err(|e| failed(e.to_string()))?;
         let port = free_port().map_err(failed)?;
         let url = format!("http://127.0.0.1:{port}");
-        let mut driver = driver_command(&spec, port, dir.path(), &log, &display.name())
+        let mut driver = driver_command(&spec, port, dir.path(), tmp.path(), &log, &display.name())
             .map_err(failed)?
             .spawn()
             .map_err(|e| failed(format!("cannot start {}: {e}", spec.driver.display())))?;
@@ -207,7 +218,7 @@ impl BrowserSession {
             http,
             quitting: AtomicBool::new(false),
             died,
-            parts: Mutex::new(Some(Parts { dir, display, recorder, stop_driver, driver_watch })),
+            parts: Mutex::new(Some(Parts { dir, tmp, display, recorder, stop_driver, driver_watch })),
         };
         let answer = serde_json::from_slice(&body).unwrap_or(Value::Null);
         Ok((session, answer))
@@ -272,6 +283,7 @@ impl BrowserSession {
         let _ = parts.stop_driver.send(());
         let _ = parts.driver_watch.await;
         parts.display.stop().await;
+        drop(parts.tmp);
         Some(Artifacts { dir: parts.dir, video, log: self.log.clone() })
     }
 }

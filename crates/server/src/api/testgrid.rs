@@ -165,7 +165,9 @@ pub async fn delete_project(
     if active > 0 {
         return Err(ApiError::new(
             ErrorCode::CannotDelete,
-            format!("The TestGrid project {arn} has {active} active session(s); they must end before it can be deleted"),
+            format!(
+                "The TestGrid project {arn} has {active} active session(s); they must end before it can be deleted"
+            ),
         ));
     }
     ctx.remove_tree(&arn).await?;
@@ -181,7 +183,10 @@ pub async fn delete_project(
     Ok(wire::DeleteTestGridProjectResult {})
 }
 
-pub async fn create_url(ctx: &Ctx, req: wire::CreateTestGridUrlRequest) -> Result<wire::CreateTestGridUrlResult, ApiError> {
+pub async fn create_url(
+    ctx: &Ctx,
+    req: wire::CreateTestGridUrlRequest,
+) -> Result<wire::CreateTestGridUrlResult, ApiError> {
     let (arn, _, _) = load_project(ctx, &req.project_arn).await?;
     if !ctx.state.grid.admit_url(&ctx.account.id) {
         return Err(ApiError::new(

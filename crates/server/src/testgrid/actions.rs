@@ -74,8 +74,10 @@ impl ActionLog {
         if let Err(e) = state.store.insert_all(&records).await {
             tracing::error!(error = %e, batches = records.len(), "writing TestGrid session actions; kept for the next try");
             let mut pending = lock(&self.pending);
-            let retry: Vec<(Arn, SessionAction)> =
-                by_session.into_iter().flat_map(|(s, actions)| actions.into_iter().map(move |a| (s.clone(), a))).collect();
+            let retry: Vec<(Arn, SessionAction)> = by_session
+                .into_iter()
+                .flat_map(|(s, actions)| actions.into_iter().map(move |a| (s.clone(), a)))
+                .collect();
             pending.splice(0..0, retry);
         }
     }

@@ -21,7 +21,10 @@ async fn put_file(state: &AppState, key: &str, path: &Path) -> Result<u64, Strin
 /// and left out, never invented).
 pub async fn keep(state: &AppState, session: &Arn, left: Artifacts) -> Vec<SessionArtifact> {
     let mut kept = Vec::new();
-    let files = [(SessionArtifactKind::Video, VIDEO_FILE, left.video.clone()), (SessionArtifactKind::SeleniumLog, LOG_FILE, Some(left.log.clone()))];
+    let files = [
+        (SessionArtifactKind::Video, VIDEO_FILE, left.video.clone()),
+        (SessionArtifactKind::SeleniumLog, LOG_FILE, Some(left.log.clone())),
+    ];
     for (kind, filename, path) in files {
         let Some(path) = path.filter(|p| p.is_file()) else { continue };
         let key = engine::blob_keys::testgrid_artifact(session, filename);

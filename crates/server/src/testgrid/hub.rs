@@ -266,7 +266,15 @@ fn passed_on(status: u16, headers: &reqwest::header::HeaderMap, body: Body) -> R
     response
 }
 
-fn record(state: &AppState, live: &LiveSession, action: &str, method: &str, started_ms: i64, started: Instant, status: u16) {
+fn record(
+    state: &AppState,
+    live: &LiveSession,
+    action: &str,
+    method: &str,
+    started_ms: i64,
+    started: Instant,
+    status: u16,
+) {
     state.grid.actions.record(
         &live.arn,
         SessionAction {

@@ -190,7 +190,6 @@ impl Grid {
             Refusal::NotOffered(m) => WebDriverError::session_not_created(m),
         })?;
         let spec = matched.spec.clone();
-        let properties = selenium_properties(request, &spec);
         self.reserve(state, &grant.account_id, &spec).await?;
         let created_ms = state.now_ms();
         let started = BrowserSession::start(matched, &self.config.work_dir).await;
@@ -208,6 +207,8 @@ impl Grid {
                 });
             }
         };
+        let version = browser.capabilities["browserVersion"].as_str().map(str::to_string).or(spec.version.clone());
+        let properties = selenium_properties(request, &spec, version.as_deref());
         let id = uuid::Uuid::new_v4().simple().to_string();
         let project = Arn::new(&state.region, &grant.account_id, ResourceKind::TestGridProject, &grant.project_id);
         let arn = project.child(ResourceKind::TestGridSession, &id);
@@ -217,7 +218,7 @@ impl Grid {
             end_reason: None,
             selenium_properties: properties,
             browser: spec.kind.name().to_string(),
-            browser_version: browser.capabilities["browserVersion"].as_str().map(str::to_string).or(spec.version),
+            browser_version: version,
             host: "local".to_string(),
             replica: self.replica.clone(),
             artifacts: Vec::new(),
@@ -387,11 +388,28 @@ impl Grid {
 
 /// AWS's `seleniumProperties`: `browser`, `browserVersion` and `platform` (what clients
 /// such as AWS's GitHub Action read), with the capabilities the client asked for.
-fn selenium_properties(request: &Value, spec: &BrowserSpec) -> String {
-    let requested_caps = request.get("capabilities").cloned().unwrap_or_else(|| request.clone());
+fn selenium_properties(request: &Value, spec: &BrowserSpec, version: Option<&str>) -> String {
+    let mut requested_caps = request.get("capabilities").cloned().unwrap_or_else(|| request.clone());
+    // Selenium adds the hub URL it was given, and with it the URL's token: not a property
+    // of the session, and not something to keep beyond the URL's life.
+    let mut sets: Vec<&mut Value> = vec![];
+    if let Some(caps) = requested_caps.as_object_mut() {
+        for (key, value) in caps.iter_mut() {
+            match key.as_str() {
+                "alwaysMatch" => sets.push(value),
+                "firstMatch" => sets.extend(value.as_array_mut().into_iter().flatten()),
+                _ => {}
+            }
+        }
+    }
+    for set in sets {
+        if let Some(set) = set.as_object_mut() {
+            set.remove("se:remoteUrl");
+        }
+    }
     let wanted = &request["capabilities"]["alwaysMatch"];
     let text = |k: &str| wanted[k].as_str().map(str::to_string);
-    let version = text("browserVersion").or_else(|| spec.version.clone()).unwrap_or_default();
+    let version = text("browserVersion").or_else(|| version.map(str::to_string)).unwrap_or_default();
     let platform = text("platformName").unwrap_or_else(|| "linux".to_string());
     json!({
         "browser": spec.kind.name(),
@@ -402,8 +420,8 @@ fn selenium_properties(request: &Value, spec: &BrowserSpec) -> String {
     .to_string()
 }
 
-/// A session's line in the billing ledger: browser minutes, kept apart from device
-/// minutes by its platform `BROWSER`.
+/// A session's line in the billing ledger: browser minutes (billing method `BROWSER`),
+/// kept apart from device minutes.
 fn ledger_entry(record: &Record, session: &TestGridSession) -> LedgerEntry {
     let ended_ms = session.ended_ms.unwrap_or(session.created_ms);
     LedgerEntry {
@@ -416,7 +434,7 @@ fn ledger_entry(record: &Record, session: &TestGridSession) -> LedgerEntry {
             .trim()
             .to_string(),
         platform: "BROWSER".to_string(),
-        billing_method: store::ledger::METERED.to_string(),
+        billing_method: store::ledger::BROWSER.to_string(),
         seconds: session.billed_seconds(ended_ms),
         started_ms: session.created_ms,
         settled_ms: ended_ms,
