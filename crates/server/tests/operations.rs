@@ -215,15 +215,49 @@ async fn tags_and_instance_profiles_are_kept() {
 }
 
 #[tokio::test]
-async fn the_families_with_issues_of_their_own_say_so() {
+async fn testgrid_projects_urls_and_sessions_are_kept() {
     let farm = Farm::start(1.0, &[]).await;
-    for (op, input) in [
-        ("ListTestGridProjects", json!({})),
-        (
-            "ListRemoteAccessSessions",
-            json!({"arn": "arn:aws:devicefarm:us-west-2:123456789012:project:00000000-0000-4000-8000-000000000000"}),
-        ),
-    ] {
-        assert_eq!(farm.error(op, input).await, "UnsupportedOperationException", "{op}");
-    }
+    let vpc = json!({"securityGroupIds": ["sg-0123abcd"], "subnetIds": ["subnet-0123abcd"], "vpcId": "vpc-0123abcd"});
+    let made = farm.ok("CreateTestGridProject", json!({"name": "web", "vpcConfig": vpc})).await;
+    let project = arn_of(&made, "testGridProject");
+    assert!(project.contains(":testgrid-project:"), "{project}");
+    assert_eq!(made["testGridProject"]["vpcConfig"], vpc);
+    let bad_vpc = json!({"securityGroupIds": ["sg-1"], "subnetIds": ["subnet-0123abcd"], "vpcId": "vpc-0123abcd"});
+    assert_eq!(
+        farm.error("CreateTestGridProject", json!({"name": "x", "vpcConfig": bad_vpc})).await,
+        "ArgumentException"
+    );
+    farm.ok("UpdateTestGridProject", json!({"projectArn": project, "description": "shop"})).await;
+    let got = farm.ok("GetTestGridProject", json!({"projectArn": project})).await;
+    assert_eq!(
+        (got["testGridProject"]["name"].as_str(), got["testGridProject"]["description"].as_str()),
+        (Some("web"), Some("shop"))
+    );
+    assert_eq!(len(&farm.ok("ListTestGridProjects", json!({})).await, "testGridProjects"), 1);
+
+    let url = farm.ok("CreateTestGridUrl", json!({"projectArn": project, "expiresInSeconds": 300})).await;
+    let text = url["url"].as_str().expect("url");
+    assert!(text.contains("/testgrid/") && text.ends_with("/wd/hub"), "{text}");
+    let expires = url["expires"].as_f64().expect("expires");
+    let now = farm.state.now_ms() as f64 / 1000.0;
+    assert!((expires - now - 300.0).abs() < 5.0, "{expires} vs {now}");
+    assert_eq!(
+        farm.error("CreateTestGridUrl", json!({"projectArn": project, "expiresInSeconds": 30})).await,
+        "ArgumentException"
+    );
+
+    assert_eq!(len(&farm.ok("ListTestGridSessions", json!({"projectArn": project})).await, "testGridSessions"), 0);
+    let missing = json!({"projectArn": project, "sessionId": "0123456789abcdef0123456789abcdef"});
+    assert_eq!(farm.error("GetTestGridSession", missing).await, "NotFoundException");
+    assert_eq!(farm.error("GetTestGridSession", json!({"projectArn": project})).await, "ArgumentException");
+    farm.ok("DeleteTestGridProject", json!({"projectArn": project})).await;
+    assert_eq!(farm.error("GetTestGridProject", json!({"projectArn": project})).await, "NotFoundException");
+}
+
+#[tokio::test]
+async fn remote_access_has_an_issue_of_its_own_and_says_so() {
+    let farm = Farm::start(1.0, &[]).await;
+    let input =
+        json!({"arn": "arn:aws:devicefarm:us-west-2:123456789012:project:00000000-0000-4000-8000-000000000000"});
+    assert_eq!(farm.error("ListRemoteAccessSessions", input).await, "UnsupportedOperationException");
 }

@@ -381,6 +381,22 @@ mod tests {
     }
 
     #[test]
+    fn browsers_are_declared_beside_devices_or_alone() {
+        let alone = Fleet::from_toml(
+            "[[browser]]\nname = \"chrome\"\nmax_sessions = 3\n\n[[browser]]\nname = \"firefox\"\ndriver = \"/opt/geckodriver\"\n",
+            REGION,
+        )
+        .expect("a host of browsers only");
+        assert!(alone.devices().is_empty());
+        let names: Vec<(&str, Option<u32>)> =
+            alone.browsers().iter().map(|b| (b.name.as_str(), b.max_sessions)).collect();
+        assert_eq!(names, [("chrome", Some(3)), ("firefox", None)]);
+        assert_eq!(alone.browsers()[1].driver.as_deref(), Some(std::path::Path::new("/opt/geckodriver")));
+        assert!(error("[[browser]]\nname = \"chrome\"\nsessions = 2\n").contains("unknown field `sessions`"));
+        assert!(Fleet::demo(REGION).browsers().is_empty());
+    }
+
+    #[test]
     fn demo_fleet_is_large_varied_and_unique() {
         let fleet = Fleet::demo(REGION);
         assert!(fleet.len() >= 14, "{}", fleet.len());

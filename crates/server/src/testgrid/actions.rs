@@ -7,16 +7,20 @@ use crate::AppState;
 use domain::arn::Arn;
 use domain::record_kind::RecordKind;
 use domain::testgrid::SessionAction;
-use std::collections::HashMap;
 use std::sync::Mutex;
 use store::{ListQuery, Record, StoreError};
+
+/// Actions kept in memory while the store refuses them; past this, a failed batch is
+/// dropped (and said so) rather than memory growing without bound.
+const MAX_PENDING: usize = 100_000;
 
 #[derive(Default)]
 pub struct ActionLog {
     pending: Mutex<Vec<(Arn, SessionAction)>>,
-    /// The next batch number of each session with batches written by this replica.
-    next_batch: Mutex<HashMap<String, u64>>,
-    /// One flush at a time: batch numbers are taken in the order batches are written.
+    /// Numbers this replica's batches: with the flush's instant, a key no other batch of
+    /// the session has (a session's commands all pass through the replica that runs it).
+    batches: std::sync::atomic::AtomicU64,
+    /// One flush at a time: batches are numbered in the order they are written.
     flushing: tokio::sync::Mutex<()>,
 }
 
@@ -24,9 +28,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The key of a session's batch `n`: under the session, in the order written.
-fn batch_arn(session: &Arn, n: u64) -> String {
-    format!("{session}/actions/{n:010}")
+/// The key of a batch written at `at_ms` as this replica's `n`th: under the session, in
+/// the order written.
+fn batch_arn(session: &Arn, at_ms: i64, n: u64) -> String {
+    format!("{session}/actions/{at_ms:015}-{n:010}")
 }
 
 impl ActionLog {
@@ -51,11 +56,10 @@ impl ActionLog {
         let now = state.now_ms();
         let mut records = Vec::with_capacity(by_session.len());
         {
-            let mut next = lock(&self.next_batch);
             for (session, actions) in &by_session {
-                let n = next.entry(session.to_string()).or_default();
+                let n = self.batches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let mut record = Record {
-                    arn: batch_arn(session, *n),
+                    arn: batch_arn(session, now, n),
                     account_id: session.account.clone(),
                     kind: RecordKind::TestGridActions,
                     parent_arn: Some(session.to_string()),
@@ -65,26 +69,24 @@ impl ActionLog {
                     version: 0,
                     body: serde_json::Value::Null,
                 };
-                *n += 1;
                 if record.encode(actions).is_ok() {
                     records.push(record);
                 }
             }
         }
         if let Err(e) = state.store.insert_all(&records).await {
-            tracing::error!(error = %e, batches = records.len(), "writing TestGrid session actions; kept for the next try");
             let mut pending = lock(&self.pending);
+            if pending.len() > MAX_PENDING {
+                tracing::error!(error = %e, batches = records.len(), "writing TestGrid session actions; dropped");
+                return;
+            }
+            tracing::error!(error = %e, batches = records.len(), "writing TestGrid session actions; kept for the next try");
             let retry: Vec<(Arn, SessionAction)> = by_session
                 .into_iter()
                 .flat_map(|(s, actions)| actions.into_iter().map(move |a| (s.clone(), a)))
                 .collect();
             pending.splice(0..0, retry);
         }
-    }
-
-    /// Forgets a session's batch numbering once it has ended and its last batch is written.
-    pub fn forget(&self, session: &Arn) {
-        lock(&self.next_batch).remove(&session.to_string());
     }
 }
 

@@ -347,7 +347,7 @@ impl Grid {
                     tokio::spawn(async move { grid.end(&state, &live, reason, at).await });
                 }
             }
-            if ticks % 4 == 0 {
+            if ticks.is_multiple_of(4) {
                 self.actions.flush(&state).await;
             }
         }
