@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -25,7 +26,7 @@ from selenium.common.exceptions import SessionNotCreatedException, WebDriverExce
 from selenium.webdriver.common.by import By
 
 from conftest import new_server
-from harness import running
+from harness import REPO, running
 from support import error_code, no_nulls, unique
 
 PAGE = b"""<!doctype html><html><head><title>farmhand testgrid</title></head><body>
@@ -404,3 +405,38 @@ def test_an_expired_url_works_for_nothing_and_an_idle_session_closes(fast_grid):
     message = webdriver_error(requests.get(f"{long_url}/session/{driver.session_id}/title", timeout=30),
                               404, "invalid session id")
     assert "idle" in message
+
+
+def test_selenium_webdriver_and_the_javascript_sdk_see_what_boto3_sees(grid, page_url, tmp_path):
+    """The second client family: selenium-webdriver from npm through the hub, the AWS SDK for
+    JavaScript v3 for the operations (tests/js/testgrid.test.mjs), compared with boto3."""
+    node = shutil.which("node")
+    js_dir = REPO / "tests/js"
+    if not node or not (js_dir / "node_modules/selenium-webdriver").exists():
+        pytest.fail(f"needs node and `npm ci` in {js_dir} (scripts/test does both)")
+    account = grid.create_account(unique("tg-js"))
+    keys = grid.creds(account)
+    out = tmp_path / "seen.json"
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_ENDPOINT_URL_DEVICE_FARM": grid.endpoint,
+           "AWS_REGION": "us-west-2", "AWS_ACCESS_KEY_ID": keys[0], "AWS_SECRET_ACCESS_KEY": keys[1],
+           "FARMHAND_PAGE_URL": page_url, "FARMHAND_JS_OUT": str(out)}
+    done = subprocess.run([node, "--test", "--test-reporter=spec", str(js_dir / "testgrid.test.mjs")],
+                          cwd=js_dir, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, f"node --test failed\n{done.stdout}\n{done.stderr}\n{grid.log_tail()}"
+    seen = json.loads(out.read_text())
+    client = grid.client(keys=keys)
+    project = client.get_test_grid_project(projectArn=seen["project"]["arn"])["testGridProject"]
+    assert seen["project"] == {**project, "created": project["created"].timestamp()}
+    for browser in ("chrome", "firefox"):
+        js_session = seen["sessions"][browser]
+        session = client.get_test_grid_session(sessionArn=js_session["arn"])["testGridSession"]
+        assert js_session == {**session, "created": session["created"].timestamp(),
+                              "ended": session["ended"].timestamp()}, browser
+        actions = all_actions(client, session["arn"])
+        assert seen["actions"][browser] == [{**a, "started": a["started"].timestamp()} for a in actions], browser
+        assert [a["action"] for a in actions] == ["newSession", "navigateTo", "getTitle", "findElement",
+                                                  "elementSendKeys", "findElement", "elementClick", "findElement",
+                                                  "getElementText", "executeScript", "takeScreenshot",
+                                                  "deleteSession"], browser
+        assert sorted(seen["artifacts"][browser], key=lambda a: a["type"]) == [
+            {"type": "SELENIUM_LOG", "filename": "selenium.log"}, {"type": "VIDEO", "filename": "video.mp4"}]
