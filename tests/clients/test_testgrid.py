@@ -215,6 +215,17 @@ def test_a_selenium_suite_runs_unchanged_and_boto3_reads_its_session(grid, page_
     tampered = logs[0]["url"].replace("selenium.log", "video.mp4").replace("X-Amz-Signature=", "X-Amz-Signature=0")
     assert requests.get(tampered, timeout=30).status_code in (400, 403)
 
+    # /metrics: the start, the commands through the hub, and no session left running.
+    metrics = requests.get(f"{grid.endpoint}/metrics", timeout=30).text
+
+    def sample(key: str) -> float:
+        return next(float(line.split(" ")[1]) for line in metrics.splitlines() if line.startswith(key + " "))
+
+    labels = f'{{browser="{browser}"}}'
+    assert sample(f'farmhand_testgrid_session_starts_total{{browser="{browser}",outcome="started"}}') >= 1
+    assert sample(f"farmhand_testgrid_command_duration_seconds_count{labels}") >= len(actions) - 1
+    assert sample(f"farmhand_testgrid_active_sessions{labels}") == 0
+
     # The ledger bills the session's browser time apart from device minutes.
     report = json.loads("\n".join(grid.manage("billing", "report", "--account", account_id, "--output", "json")))
     assert [(e["jobArn"], e["billingMethod"], e["seconds"]) for e in report["entries"]] == [

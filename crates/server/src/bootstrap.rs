@@ -136,6 +136,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         crate::testgrid::token::TokenKey::load(store.as_ref()).await?,
         browsers,
         replica.clone(),
+        metrics.clone(),
     ));
     let live_changes = Arc::new(crate::ui::live::LiveChanges::default());
     let stop_events = engine::stop_events::StopEvents::new(vec![engine.clone(), hub.clone(), live_changes.clone()]);

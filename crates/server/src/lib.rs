@@ -31,7 +31,7 @@ mod data_dir;
 pub mod downloads;
 mod health;
 mod http;
-mod metrics;
+pub(crate) mod metrics;
 mod metrics_access;
 pub mod output;
 pub mod presign;

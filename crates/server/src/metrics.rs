@@ -79,6 +79,17 @@ struct PlatformLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BrowserLabels {
+    browser: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SessionStartLabels {
+    browser: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MethodLabels {
     billing_method: String,
 }
@@ -97,6 +108,15 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     durations: Family<RequestLabels, Histogram, fn() -> Histogram>,
     stop_latency: Histogram,
+    session_starts: Family<SessionStartLabels, Counter>,
+    hub_commands: Family<BrowserLabels, Histogram, fn() -> Histogram>,
+    active_sessions: Family<BrowserLabels, Gauge>,
+}
+
+fn command_histogram() -> Histogram {
+    // 0.1 ms to about 26 s: the hub's own share is well under a millisecond, a page load
+    // or a script may take seconds.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 19))
 }
 
 impl Default for Metrics {
@@ -107,6 +127,9 @@ impl Default for Metrics {
             // 10 ms to about 80 min of real time: a stop before setup ends at the next
             // pass, one during a test waits for the test and the teardown.
             stop_latency: Histogram::new(exponential_buckets(0.01, 2.0, 19)),
+            session_starts: Family::default(),
+            hub_commands: Family::new_with_constructor(command_histogram),
+            active_sessions: Family::default(),
         }
     }
 }
@@ -120,7 +143,39 @@ impl Metrics {
         self.durations.get_or_create(&labels).observe(took.as_secs_f64());
     }
 
+    /// A new TestGrid session asked of this replica's hub: `started`, or `refused` (a
+    /// quota, no browser with room, the browser did not start).
+    pub fn record_session_start(&self, browser: &'static str, started: bool) {
+        let outcome = if started { "started" } else { "refused" };
+        self.session_starts.get_or_create(&SessionStartLabels { browser, outcome }).inc();
+    }
+
+    /// One WebDriver command through the hub, from its arrival to the driver's answer.
+    pub fn record_hub_command(&self, browser: &'static str, took: Duration) {
+        self.hub_commands.get_or_create(&BrowserLabels { browser }).observe(took.as_secs_f64());
+    }
+
+    /// The sessions this replica's hub runs now, by browser.
+    pub fn set_active_sessions(&self, browser: &'static str, count: i64) {
+        self.active_sessions.get_or_create(&BrowserLabels { browser }).set(count);
+    }
+
     fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "testgrid_session_starts",
+            "New TestGrid sessions asked of this replica's hub, by browser and outcome",
+            self.session_starts.clone(),
+        );
+        registry.register(
+            "testgrid_command_duration_seconds",
+            "WebDriver commands through this replica's hub, arrival to the driver's answer, by browser",
+            self.hub_commands.clone(),
+        );
+        registry.register(
+            "testgrid_active_sessions",
+            "TestGrid sessions this replica's hub runs now, by browser",
+            self.active_sessions.clone(),
+        );
         registry.register("api_requests", "JSON API requests, by operation and result code", self.requests.clone());
         registry.register(
             "api_request_duration_seconds",
@@ -291,6 +346,9 @@ fn wants_openmetrics(headers: &http::HeaderMap) -> bool {
 }
 
 pub async fn metrics(State(state): State<Arc<AppState>>, headers: http::HeaderMap) -> Response {
+    for (browser, in_use) in state.grid.offers() {
+        state.metrics.set_active_sessions(browser.kind.name(), i64::from(in_use));
+    }
     let rendered = match read_figures(&state).await {
         Ok(figures) => render(&state.metrics, &figures).map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),

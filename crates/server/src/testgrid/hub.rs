@@ -236,6 +236,7 @@ async fn forward(
         }
     };
     let status = response.status().as_u16();
+    state.metrics.record_hub_command(live.browser.spec.kind.name(), started.elapsed());
     record(&state, &live, &name, method.as_str(), started_ms, started, status);
     // Closing the last window ends a WebDriver session as a quit does.
     let closes_session = quit || (method == Method::DELETE && path == "/window");

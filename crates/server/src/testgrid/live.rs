@@ -72,6 +72,7 @@ pub struct Grid {
     session_rate: KeyedBuckets<String>,
     url_rate: KeyedBuckets<String>,
     pub actions: ActionLog,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -79,7 +80,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Grid {
-    pub fn new(config: GridConfig, key: TokenKey, browsers: Vec<BrowserSpec>, replica: String) -> Grid {
+    pub fn new(
+        config: GridConfig,
+        key: TokenKey,
+        browsers: Vec<BrowserSpec>,
+        replica: String,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Grid {
         let rate = |per_second: f64| Rate { per_second, burst: per_second.max(1.0) };
         Grid {
             session_rate: KeyedBuckets::new(rate(config.sessions_per_second)),
@@ -92,6 +99,7 @@ impl Grid {
             occupancy: Mutex::new(Occupancy::default()),
             admission: tokio::sync::Mutex::new(()),
             actions: ActionLog::default(),
+            metrics,
         }
     }
 
@@ -179,18 +187,38 @@ impl Grid {
         grant: &Grant,
         request: &Value,
     ) -> Result<(Arc<LiveSession>, Value), WebDriverError> {
+        let started = self.admit_and_start(state, grant, request).await;
+        let browser = match &started {
+            Ok((live, _)) => live.browser.spec.kind.name(),
+            Err((kind, _)) => kind.map_or("unknown", BrowserKind::name),
+        };
+        self.metrics.record_session_start(browser, started.is_ok());
+        started.map_err(|(_, e)| e)
+    }
+
+    /// [`Grid::start`]; a refusal says which browser it was for, once that is known.
+    async fn admit_and_start(
+        self: &Arc<Self>,
+        state: &Arc<AppState>,
+        grant: &Grant,
+        request: &Value,
+    ) -> Result<(Arc<LiveSession>, Value), (Option<BrowserKind>, WebDriverError)> {
         if !self.session_rate.take(&grant.account_id, Instant::now()) {
-            return Err(WebDriverError::too_many(format!(
-                "this account may create at most {} sessions a second",
-                self.config.sessions_per_second
-            )));
+            return Err((
+                None,
+                WebDriverError::too_many(format!(
+                    "this account may create at most {} sessions a second",
+                    self.config.sessions_per_second
+                )),
+            ));
         }
         let matched = match_request(request, &self.browsers).map_err(|refusal| match refusal {
-            Refusal::InvalidArgument(m) => WebDriverError::invalid_argument(m),
-            Refusal::NotOffered(m) => WebDriverError::session_not_created(m),
+            Refusal::InvalidArgument(m) => (None, WebDriverError::invalid_argument(m)),
+            Refusal::NotOffered(m) => (None, WebDriverError::session_not_created(m)),
         })?;
         let spec = matched.spec.clone();
-        self.reserve(state, &grant.account_id, &spec).await?;
+        let refused = |e: WebDriverError| (Some(spec.kind), e);
+        self.reserve(state, &grant.account_id, &spec).await.map_err(refused)?;
         let created_ms = state.now_ms();
         let started = BrowserSession::start(matched, &self.config.work_dir).await;
         let (browser, mut answer) = match started {
@@ -198,13 +226,13 @@ impl Grid {
             Err(e) => {
                 self.started(&grant.account_id);
                 self.release(spec.kind);
-                return Err(match e {
+                return Err(refused(match e {
                     StartError::Refused { status, body } => WebDriverError::from_driver(status, &body),
                     StartError::Failed(why) => {
                         tracing::error!(browser = spec.kind.name(), %why, "a TestGrid session did not start");
                         WebDriverError::session_not_created(format!("the browser did not start: {why}"))
                     }
-                });
+                }));
             }
         };
         let version = browser.capabilities["browserVersion"].as_str().map(str::to_string).or(spec.version.clone());
@@ -243,7 +271,7 @@ impl Grid {
             browser.end().await;
             self.release(spec.kind);
             tracing::error!(error = %e, "storing a new TestGrid session");
-            return Err(WebDriverError::session_not_created("the farm could not record the session"));
+            return Err(refused(WebDriverError::session_not_created("the farm could not record the session")));
         }
         let (ended, _) = watch::channel(false);
         let live = Arc::new(LiveSession {
