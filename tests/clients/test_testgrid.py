@@ -26,7 +26,7 @@ from selenium.common.exceptions import SessionNotCreatedException, WebDriverExce
 from selenium.webdriver.common.by import By
 
 from conftest import new_server
-from harness import REPO, running
+from harness import REPO, Farmhand, new_access_key, running
 from support import error_code, no_nulls, unique
 
 PAGE = b"""<!doctype html><html><head><title>farmhand testgrid</title></head><body>
@@ -451,3 +451,33 @@ def test_selenium_webdriver_and_the_javascript_sdk_see_what_boto3_sees(grid, pag
                                                   "deleteSession"], browser
         assert sorted(seen["artifacts"][browser], key=lambda a: a["type"]) == [
             {"type": "SELENIUM_LOG", "filename": "selenium.log"}, {"type": "VIDEO", "filename": "video.mp4"}]
+
+
+def test_any_replica_answers_for_any_session(tmp_path, pg_database):
+    """Two replicas on one PostgreSQL database behind one URL: the session runs on the
+    replica that created it, and commands (the quit included) sent to the other reach it."""
+    key = new_access_key()
+    replicas = [Farmhand(tmp_path / f"replica-{name}", database_url=pg_database.url, root_key=key,
+                         extra_args=["--blob-store", str(tmp_path / "blobs")]) for name in ("a", "b")]
+    for replica in replicas:
+        replica.start()
+    a, b = replicas
+    try:
+        client = a.client()
+        project = new_project(client)
+        url_a = hub_url(client, project)
+        url_b = url_a.replace(a.endpoint, b.endpoint)
+        driver = webdriver.Remote(command_executor=url_a, options=options("chrome"))
+        session_id = driver.session_id
+        driver.get("data:text/html,<title>replicated</title>")
+        through_b = requests.get(f"{url_b}/session/{session_id}/title", timeout=30)
+        assert through_b.status_code == 200 and through_b.json()["value"] == "replicated", through_b.text
+        assert requests.delete(f"{url_b}/session/{session_id}", timeout=60).status_code == 200
+        ended = wait_for_status(b.client(), project, session_id, "CLOSED")
+        assert json.loads(ended["seleniumProperties"])["browser"] == "chrome"
+        actions = [x["action"] for x in all_actions(b.client(), ended["arn"])]
+        assert actions == ["newSession", "navigateTo", "getTitle", "deleteSession"], actions
+        webdriver_error(requests.get(f"{url_b}/session/{session_id}/title", timeout=30), 404, "invalid session id")
+    finally:
+        for replica in replicas:
+            assert replica.stop() == 0, replica.log_tail()

@@ -94,6 +94,10 @@ pub struct TestGridSession {
     pub host: String,
     /// The replica that holds the session's connection to its browser.
     pub replica: String,
+    /// Where other replicas reach that replica's hub (`http://HOST:PORT`), to hand it the
+    /// commands for this session they receive.
+    #[serde(default)]
+    pub replica_url: String,
     /// What the session left, once it ended.
     #[serde(default)]
     pub artifacts: Vec<SessionArtifact>,
@@ -247,6 +251,7 @@ mod tests {
             browser_version: None,
             host: "local".into(),
             replica: "r".into(),
+            replica_url: "http://127.0.0.1:1".into(),
             artifacts: Vec::new(),
         }
     }

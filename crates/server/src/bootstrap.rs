@@ -135,7 +135,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         config.testgrid.clone(),
         crate::testgrid::token::TokenKey::load(store.as_ref()).await?,
         browsers,
-        replica.clone(),
+        (replica.clone(), peer_url(&machine, local)),
         metrics.clone(),
     ));
     let live_changes = Arc::new(crate::ui::live::LiveChanges::default());
@@ -165,6 +165,16 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         catalog: config.catalog.clone(),
         grid,
     }))
+}
+
+/// Where other replicas reach this one: its listening address, or the machine's name when
+/// it listens on every address.
+fn peer_url(machine: &str, local: SocketAddr) -> String {
+    if local.ip().is_unspecified() && !machine.is_empty() {
+        format!("http://{machine}:{}", local.port())
+    } else {
+        format!("http://{local}")
+    }
 }
 
 /// How often hosts send a heartbeat.

@@ -10,7 +10,7 @@ use super::token::{Grant, TokenError};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -153,14 +153,28 @@ async fn start(state: &Arc<AppState>, token: &str, body: Body) -> Result<(Arc<Li
     state.grid.clone().start(state, &grant, &request).await
 }
 
+/// A command as it arrived: below which session, how, and what it carried.
+struct Command {
+    token: String,
+    id: String,
+    /// Below `/session/{id}`; empty for the session itself.
+    path: String,
+    method: Method,
+    uri: Uri,
+    relayed: bool,
+    body: Body,
+}
+
 async fn session_root(
     State(state): State<Arc<AppState>>,
     Path((token, id)): Path<(String, String)>,
     method: Method,
     uri: Uri,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
-    forward(state, token, id, String::new(), method, uri, body).await
+    let relayed = headers.contains_key(RELAYED);
+    forward(state, Command { token, id, path: String::new(), method, uri, relayed, body }).await
 }
 
 async fn session_command(
@@ -168,57 +182,96 @@ async fn session_command(
     Path((token, id, command)): Path<(String, String, String)>,
     method: Method,
     uri: Uri,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
-    forward(state, token, id, format!("/{command}"), method, uri, body).await
+    let relayed = headers.contains_key(RELAYED);
+    forward(state, Command { token, id, path: format!("/{command}"), method, uri, relayed, body }).await
 }
 
-/// The session `id` of `grant`'s project, running here; otherwise why it cannot be used.
-async fn live_session(state: &AppState, grant: &Grant, id: &str) -> Result<Arc<LiveSession>, WebDriverError> {
+/// Marks a command one replica hands to another, which must then answer it itself.
+const RELAYED: &str = "x-farmhand-relayed";
+
+/// Where a session's commands are answered.
+enum Holder {
+    Here(Arc<LiveSession>),
+    /// Another replica runs it: its URL.
+    Elsewhere(String),
+}
+
+/// The session `id` of `grant`'s project, running here or on another replica; otherwise
+/// why it cannot be used.
+async fn holder(state: &AppState, grant: &Grant, id: &str, relayed: bool) -> Result<Holder, WebDriverError> {
     if let Some(live) = state.grid.session(id) {
         if live.account_id() == grant.account_id && live.project_id == grant.project_id {
-            return Ok(live);
+            return Ok(Holder::Here(live));
         }
         return Err(WebDriverError::invalid_session(format!("no session {id} in this project")));
     }
     let project = Arn::new(&state.region, &grant.account_id, ResourceKind::TestGridProject, &grant.project_id);
     let arn = project.child(ResourceKind::TestGridSession, id);
-    let ended = match state.store.get(&grant.account_id, &arn.to_string()).await {
-        Ok(Some(record)) => record.decode::<TestGridSession>().ok(),
-        _ => None,
+    let stored = match state.store.get(&grant.account_id, &arn.to_string()).await {
+        Ok(Some(record)) => record.decode::<TestGridSession>().ok().map(|session| (record, session)),
+        Ok(None) => None,
+        Err(e) => return Err(WebDriverError::unknown(format!("the farm could not read the session: {e}"))),
     };
-    Err(match ended {
-        Some(session) => WebDriverError::invalid_session(format!(
+    let Some((record, session)) = stored else {
+        return Err(WebDriverError::invalid_session(format!("no session {id} in this project")));
+    };
+    if session.end_reason.is_none() && state.grid.was_ours(&session) {
+        state.grid.close_orphan(state, record, session).await;
+        return Err(WebDriverError::invalid_session(format!("session {id} ended: its replica restarted")));
+    }
+    match &session.end_reason {
+        Some(reason) => Err(WebDriverError::invalid_session(format!(
             "session {id} is {}: {}",
             session.status().as_str(),
-            session.end_reason.as_ref().map_or_else(|| "held by another replica".to_string(), EndReason::describe)
-        )),
-        None => WebDriverError::invalid_session(format!("no session {id} in this project")),
-    })
+            reason.describe()
+        ))),
+        None if session.replica != state.grid.replica() && !relayed && !session.replica_url.is_empty() => {
+            Ok(Holder::Elsewhere(session.replica_url))
+        }
+        None => {
+            Err(WebDriverError::invalid_session(format!("session {id} is not running on the replica that holds it")))
+        }
+    }
 }
 
-async fn forward(
-    state: Arc<AppState>,
-    token: String,
-    id: String,
-    path: String,
-    method: Method,
-    uri: Uri,
-    body: Body,
-) -> Response {
+/// Hands a command to the replica that runs its session, and its answer back unchanged.
+async fn relay(state: &AppState, peer: &str, method: Method, uri: &Uri, body: bytes::Bytes) -> Response {
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let sent = state.grid.peers.request(method, format!("{peer}{path}")).header(RELAYED, "1").body(body).send().await;
+    match sent {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            passed_on(status, &headers, Body::from_stream(response.bytes_stream()))
+        }
+        Err(e) => {
+            WebDriverError::unknown(format!("the replica running this session did not answer: {e}")).into_response()
+        }
+    }
+}
+
+async fn forward(state: Arc<AppState>, command: Command) -> Response {
     let started = Instant::now();
     let started_ms = state.now_ms();
+    let Command { token, id, path, method, uri, relayed, body } = command;
     let grant = match grant(&state, &token) {
         Ok(grant) => grant,
         Err(e) => return e.into_response(),
     };
-    let live = match live_session(&state, &grant, &id).await {
-        Ok(live) => live,
+    let held = match holder(&state, &grant, &id, relayed).await {
+        Ok(held) => held,
         Err(e) => return e.into_response(),
     };
     let body = match read_body(&state, body).await {
         Ok(body) => body,
         Err(e) => return e.into_response(),
+    };
+    let live = match held {
+        Holder::Here(live) => live,
+        Holder::Elsewhere(peer) => return relay(&state, &peer, method, &uri, body).await,
     };
     let quit = method == Method::DELETE && path.is_empty();
     if quit {

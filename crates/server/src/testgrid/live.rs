@@ -65,6 +65,10 @@ pub struct Grid {
     pub key: TokenKey,
     browsers: Vec<BrowserSpec>,
     replica: String,
+    /// Where other replicas reach this one (`TestGridSession::replica_url`).
+    replica_url: String,
+    /// Hands commands for sessions of other replicas to them.
+    pub peers: reqwest::Client,
     sessions: Mutex<HashMap<String, Arc<LiveSession>>>,
     occupancy: Mutex<Occupancy>,
     /// Held while an admission counts and reserves, so two cannot both take the last place.
@@ -84,7 +88,7 @@ impl Grid {
         config: GridConfig,
         key: TokenKey,
         browsers: Vec<BrowserSpec>,
-        replica: String,
+        (replica, replica_url): (String, String),
         metrics: Arc<crate::metrics::Metrics>,
     ) -> Grid {
         let rate = |per_second: f64| Rate { per_second, burst: per_second.max(1.0) };
@@ -95,6 +99,8 @@ impl Grid {
             key,
             browsers,
             replica,
+            replica_url,
+            peers: reqwest::Client::builder().no_proxy().build().unwrap_or_default(),
             sessions: Mutex::new(HashMap::new()),
             occupancy: Mutex::new(Occupancy::default()),
             admission: tokio::sync::Mutex::new(()),
@@ -112,6 +118,10 @@ impl Grid {
     /// Spends one of the account's CreateTestGridUrl tokens (10 a second by default).
     pub fn admit_url(&self, account_id: &str) -> bool {
         self.url_rate.take(&account_id.to_string(), Instant::now())
+    }
+
+    pub fn replica(&self) -> &str {
+        &self.replica
     }
 
     pub fn session(&self, id: &str) -> Option<Arc<LiveSession>> {
@@ -249,6 +259,7 @@ impl Grid {
             browser_version: version,
             host: "local".to_string(),
             replica: self.replica.clone(),
+            replica_url: self.replica_url.clone(),
             artifacts: Vec::new(),
         };
         let mut record = Record {
@@ -386,7 +397,13 @@ impl Grid {
         self.actions.flush(&state).await;
     }
 
-    /// At start: sessions this replica held before a crash have no browser any more.
+    /// Whether a stored active session belonged to an earlier process at this replica's
+    /// address (or of its name): that process, and the browser with it, is gone.
+    pub fn was_ours(&self, session: &TestGridSession) -> bool {
+        session.replica == self.replica || session.replica_url == self.replica_url
+    }
+
+    /// At start: the sessions an earlier process here held end ERRORED.
     pub async fn recover(&self, state: &AppState) {
         let Ok(accounts) = state.store.accounts().await else { return };
         for account in accounts {
@@ -396,19 +413,24 @@ impl Grid {
             };
             let Ok(page) = state.store.list(&query).await else { continue };
             for record in page.records {
-                let Ok(mut session) = record.decode::<TestGridSession>() else { continue };
-                if session.replica != self.replica {
-                    continue;
-                }
-                let now = state.now_ms();
-                session.end(now, EndReason::HostLost(format!("replica {} restarted", self.replica)));
-                let mut ended = Record { status: Some(session.status().as_str().to_string()), ..record };
-                if ended.encode(&session).is_ok() {
-                    let entry = ledger_entry(&ended, &session);
-                    if let Err(e) = state.store.settle(&ended, &entry).await {
-                        tracing::warn!(error = %e, session = %ended.arn, "closing a session left by a restart");
+                if let Ok(session) = record.decode::<TestGridSession>() {
+                    if self.was_ours(&session) {
+                        self.close_orphan(state, record, session).await;
                     }
                 }
+            }
+        }
+    }
+
+    /// Ends, in the store, an active session whose replica process is gone.
+    pub async fn close_orphan(&self, state: &AppState, record: Record, mut session: TestGridSession) {
+        let why = format!("replica {} restarted", session.replica);
+        session.end(state.now_ms(), EndReason::HostLost(why));
+        let mut ended = Record { status: Some(session.status().as_str().to_string()), ..record };
+        if ended.encode(&session).is_ok() {
+            let entry = ledger_entry(&ended, &session);
+            if let Err(e) = state.store.settle(&ended, &entry).await {
+                tracing::warn!(error = %e, session = %ended.arn, "closing a session left by a restart");
             }
         }
     }
