@@ -7,9 +7,11 @@ command after quit, the idle timeout on the service clock and a killed browser."
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -481,3 +483,34 @@ def test_any_replica_answers_for_any_session(tmp_path, pg_database):
     finally:
         for replica in replicas:
             assert replica.stop() == 0, replica.log_tail()
+
+
+def test_the_dashboard_shows_projects_sessions_commands_and_the_video(grid, page_url):
+    account = grid.create_account(unique("tg-ui"))
+    keys = grid.creds(account)
+    client = grid.client(keys=keys)
+    name = unique("dashboard grid")
+    project = client.create_test_grid_project(name=name, description="seen in the dashboard")["testGridProject"]["arn"]
+    with remote(hub_url(client, project)) as driver:
+        session_id = driver.session_id
+        driver.get(page_url)
+        driver.find_element(By.ID, "go").click()
+    ui = grid.ui_session(keys)
+    listing = ui.get(f"{grid.endpoint}/ui/testgrid", timeout=30)
+    assert listing.status_code == 200 and name in listing.text and 'id="nav-testgrid"' in listing.text
+    project_id = project.split(":")[6]
+    sessions = ui.get(f"{grid.endpoint}/ui/testgrid/{project_id}", timeout=30)
+    assert sessions.status_code == 200 and session_id in sessions.text, sessions.text
+    assert 'data-status="CLOSED"' in sessions.text and "chrome " in sessions.text
+    page = ui.get(f"{grid.endpoint}/ui/testgrid/{project_id}/{session_id}", timeout=30)
+    assert page.status_code == 200, page.text
+    assert page.text.count('class="testgrid-action"') == 5, page.text  # new, navigate, find, click, quit
+    video = re.search(r'<video[^>]*id="session-video"[^>]*src="([^"]+)"', page.text)
+    assert video, page.text
+    got = ui.get(html.unescape(video.group(1)), timeout=30)
+    assert got.status_code == 200 and got.headers["content-type"] == "video/mp4" and len(got.content) > 1000
+    assert "selenium.log" in page.text
+    # Another account's dashboard does not see it.
+    other = grid.ui_session(grid.creds(grid.create_account(unique("tg-ui-other"))))
+    assert other.get(f"{grid.endpoint}/ui/testgrid/{project_id}/{session_id}", timeout=30).status_code == 404
+    assert name not in other.get(f"{grid.endpoint}/ui/testgrid", timeout=30).text

@@ -153,7 +153,14 @@ impl BrowserSession {
         let log = dir.path().join("driver.log");
         let (width, height) = SCREEN;
         let display = Display::start(width, height).await.map_err(failed)?;
-        let http = reqwest::Client::builder().no_proxy().build().map_err(|e| failed(e.to_string()))?;
+        // A new loopback connection per command: a driver closes idle keep-alive connections
+        // on its own, and a command sent on one it just closed would be lost (hyper cannot
+        // know whether the driver ran it, so it must not resend it).
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .build()
+            .map_err(|e| failed(e.to_string()))?;
         let port = free_port().map_err(failed)?;
         let url = format!("http://127.0.0.1:{port}");
         let mut driver = driver_command(&spec, port, dir.path(), tmp.path(), &log, &display.name())
@@ -242,7 +249,7 @@ impl BrowserSession {
         if !body.is_empty() {
             request = request.header("content-type", "application/json; charset=utf-8").body(body);
         }
-        request.send().await.map_err(|e| e.to_string())
+        request.send().await.map_err(|e| with_causes(&e))
     }
 
     /// Says the browser is going away on purpose (the client's quit), so its exit is not
@@ -286,6 +293,18 @@ impl BrowserSession {
         drop(parts.tmp);
         Some(Artifacts { dir: parts.dir, video, log: self.log.clone() })
     }
+}
+
+/// An error with what caused it, down the chain (reqwest's own message omits the cause).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
 }
 
 async fn stop_quietly(recorder: Option<Recorder>, display: Display) {

@@ -163,3 +163,59 @@ pub async fn stop_job(ctx: &Ctx, arn: &str) -> Result<wire::Job, ApiError> {
     let r: wire::StopJobResult = call(ctx, Operation::StopJob, &wire::StopJobRequest { arn: arn.into() }).await?;
     r.job.ok_or_else(ApiError::internal)
 }
+
+pub async fn testgrid_projects(ctx: &Ctx) -> Result<Vec<wire::TestGridProject>, ApiError> {
+    all(
+        ctx,
+        Operation::ListTestGridProjects,
+        wire::ListTestGridProjectsRequest::default(),
+        |r, t| r.next_token = t,
+        |r: wire::ListTestGridProjectsResult| (r.test_grid_projects.unwrap_or_default(), r.next_token),
+    )
+    .await
+}
+
+pub async fn testgrid_project(ctx: &Ctx, arn: &str) -> Result<wire::TestGridProject, ApiError> {
+    let request = wire::GetTestGridProjectRequest { project_arn: arn.into() };
+    let r: wire::GetTestGridProjectResult = call(ctx, Operation::GetTestGridProject, &request).await?;
+    r.test_grid_project.ok_or_else(ApiError::internal)
+}
+
+pub async fn testgrid_sessions(ctx: &Ctx, project_arn: &str) -> Result<Vec<wire::TestGridSession>, ApiError> {
+    all(
+        ctx,
+        Operation::ListTestGridSessions,
+        wire::ListTestGridSessionsRequest { project_arn: project_arn.into(), ..Default::default() },
+        |r, t| r.next_token = t,
+        |r: wire::ListTestGridSessionsResult| (r.test_grid_sessions.unwrap_or_default(), r.next_token),
+    )
+    .await
+}
+
+pub async fn testgrid_session(ctx: &Ctx, arn: &str) -> Result<wire::TestGridSession, ApiError> {
+    let request = wire::GetTestGridSessionRequest { session_arn: Some(arn.into()), ..Default::default() };
+    let r: wire::GetTestGridSessionResult = call(ctx, Operation::GetTestGridSession, &request).await?;
+    r.test_grid_session.ok_or_else(ApiError::internal)
+}
+
+pub async fn testgrid_actions(ctx: &Ctx, session_arn: &str) -> Result<Vec<wire::TestGridSessionAction>, ApiError> {
+    all(
+        ctx,
+        Operation::ListTestGridSessionActions,
+        wire::ListTestGridSessionActionsRequest { session_arn: session_arn.into(), ..Default::default() },
+        |r, t| r.next_token = t,
+        |r: wire::ListTestGridSessionActionsResult| (r.actions.unwrap_or_default(), r.next_token),
+    )
+    .await
+}
+
+pub async fn testgrid_artifacts(ctx: &Ctx, session_arn: &str) -> Result<Vec<wire::TestGridSessionArtifact>, ApiError> {
+    all(
+        ctx,
+        Operation::ListTestGridSessionArtifacts,
+        wire::ListTestGridSessionArtifactsRequest { session_arn: session_arn.into(), ..Default::default() },
+        |r, t| r.next_token = t,
+        |r: wire::ListTestGridSessionArtifactsResult| (r.artifacts.unwrap_or_default(), r.next_token),
+    )
+    .await
+}

@@ -7,7 +7,8 @@
 //! - [`calls`]: the only way pages read or act, the Device Farm operations themselves.
 //! - [`state`]: what a run page and a job page show, as values both the page and its live
 //!   stream are made from.
-//! - [`projects`], [`runs`], [`jobs`], [`devices`], [`billing`]: one module per page.
+//! - [`projects`], [`runs`], [`jobs`], [`devices`], [`billing`]: one module per page;
+//!   [`testgrid`]: desktop browser testing's projects, sessions and a session's page.
 //! - [`live`]: the event streams and the followed test-spec output; [`actions`]: the stops.
 //! - `assets/`: the stylesheet and the one small script (no build step).
 
@@ -26,6 +27,7 @@ mod projects;
 mod runs;
 pub mod session;
 mod state;
+mod testgrid;
 
 use crate::AppState;
 use auth::Viewer;
@@ -114,6 +116,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/ui/jobs/{project}/{run}/{job}/stop", post(actions::stop_job))
         .route("/ui/devices", get(devices::list))
         .route("/ui/billing", get(billing::show))
+        .route("/ui/testgrid", get(testgrid::projects))
+        .route("/ui/testgrid/{project}", get(testgrid::sessions))
+        .route("/ui/testgrid/{project}/{session}", get(testgrid::session))
         .route("/ui/{*rest}", get(not_found_page))
         .layer(axum::middleware::map_response(page_headers));
     Router::new()
