@@ -153,14 +153,7 @@ impl BrowserSession {
         let log = dir.path().join("driver.log");
         let (width, height) = SCREEN;
         let display = Display::start(width, height).await.map_err(failed)?;
-        // A new loopback connection per command: a driver closes idle keep-alive connections
-        // on its own, and a command sent on one it just closed would be lost (hyper cannot
-        // know whether the driver ran it, so it must not resend it).
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .pool_max_idle_per_host(0)
-            .build()
-            .map_err(|e| failed(e.to_string()))?;
+        let http = reqwest::Client::builder().no_proxy().build().map_err(|e| failed(e.to_string()))?;
         let port = free_port().map_err(failed)?;
         let url = format!("http://127.0.0.1:{port}");
         let mut driver = driver_command(&spec, port, dir.path(), tmp.path(), &log, &display.name())
@@ -338,12 +331,23 @@ async fn watch_driver(
             }
         }
     };
-    tokio::select! {
+    // A death is only reported here: the session's owner ends it (a quit makes the browser
+    // exit too, while its driver still answers the quit), and only then is the group taken
+    // down.
+    let stopped = tokio::select! {
         status = driver.wait() => {
-            let _ = died.send(Some(format!("the driver exited ({})", status.map_or_else(|e| e.to_string(), |s| s.to_string()))));
+            let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+            let _ = died.send(Some(format!("the driver exited ({status})")));
+            false
         }
-        reason = browser_gone => { let _ = died.send(Some(reason)); }
-        _ = &mut stop => {}
+        reason = browser_gone => {
+            let _ = died.send(Some(reason));
+            false
+        }
+        _ = &mut stop => true,
+    };
+    if !stopped {
+        let _ = stop.await;
     }
     if let Some(pgid) = pgid {
         if let Some(pid) = rustix::process::Pid::from_raw(pgid) {
