@@ -28,7 +28,9 @@ from selenium.common.exceptions import SessionNotCreatedException, WebDriverExce
 from selenium.webdriver.common.by import By
 
 from conftest import new_server
+from agents import start_agent
 from harness import REPO, Farmhand, new_access_key, running
+from simfarm import host_device, wait_for
 from support import error_code, no_nulls, unique
 
 PAGE = b"""<!doctype html><html><head><title>farmhand testgrid</title></head><body>
@@ -514,3 +516,42 @@ def test_the_dashboard_shows_projects_sessions_commands_and_the_video(grid, page
     other = grid.ui_session(grid.creds(grid.create_account(unique("tg-ui-other"))))
     assert other.get(f"{grid.endpoint}/ui/testgrid/{project_id}/{session_id}", timeout=30).status_code == 404
     assert name not in other.get(f"{grid.endpoint}/ui/testgrid", timeout=30).text
+
+
+def test_sessions_run_on_a_device_hosts_browsers_and_end_with_it(tmp_path_factory, tmp_path):
+    """A server that runs no browser itself, and an agent whose machine has Chromium: the
+    session runs there, its commands and its end travel over the agent's connection, its
+    video and log are uploaded by the agent; the agent going away errors its session."""
+    config = config_file(tmp_path_factory, "hosted-config", "[testgrid]\nlocal_browsers = false\n")
+    with running(new_server(tmp_path_factory, "testgrid-hosted", extra_args=["--config", config])) as farm:
+        client = farm.client()
+        project = new_project(client)
+        url = hub_url(client, project)
+        status = requests.get(f"{url}/status", timeout=30).json()["value"]
+        assert status["ready"] is False and status["browsers"] == [], status
+        agent = start_agent(farm, "browser-host", [host_device("tg-bench", "TestGrid Bench")], tmp_path)
+        try:
+            agent.wait_log("connected to the server")
+            offered = wait_for(lambda: requests.get(f"{url}/status", timeout=30).json()["value"],
+                               lambda v: v["ready"], timeout=15, what="the host's browsers")
+            assert {b["host"] for b in offered["browsers"]} == {"browser-host"}, offered
+            with remote(url) as driver:
+                assert list((agent.work_dir / "testgrid").glob("testgrid-*")), "the session runs on the host"
+                driver.get("data:text/html,<title>hosted</title>")
+                assert driver.title == "hosted"
+                session_id = driver.session_id
+            closed = session_of(client, project, session_id)
+            assert closed["status"] == "CLOSED", closed
+            artifacts = client.list_test_grid_session_artifacts(sessionArn=closed["arn"])["artifacts"]
+            assert sorted(a["filename"] for a in artifacts) == ["selenium.log", "video.mp4"], artifacts
+            video = requests.get(next(a["url"] for a in artifacts if a["type"] == "VIDEO"), timeout=30)
+            assert video.status_code == 200 and len(video.content) > 1000
+            names = [a["action"] for a in all_actions(client, closed["arn"])]
+            assert names == ["newSession", "navigateTo", "getTitle", "deleteSession"], names
+
+            driver = webdriver.Remote(command_executor=url, options=options("chrome"))
+            agent.stop()
+            lost = wait_for_status(client, project, driver.session_id, "ERRORED")
+            assert "ended" in lost
+        finally:
+            agent.stop()

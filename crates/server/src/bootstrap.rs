@@ -112,6 +112,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
             keep_failed_workspaces: config.keep_failed_workspaces,
             runner,
             tls: host::agent::config::client_tls(None)?,
+            browsers: Vec::new(),
         };
         // Listed at once, so the first ListDevices shows them; the host's connection a
         // moment later confirms them.
@@ -125,10 +126,11 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
     };
     // Desktop browsers: the fleet file's `[[browser]]` tables, or what this machine has.
     let browsers = match fleet.browsers() {
+        _ if !config.testgrid.local_browsers => Vec::new(),
         [] => host::browser::discover(),
         declared => host::browser::declared(declared).map_err(anyhow::Error::msg).context("fleet [[browser]]")?,
     };
-    if browsers.is_empty() {
+    if browsers.is_empty() && config.testgrid.local_browsers {
         tracing::info!("no desktop browser found (chromium + chromedriver, firefox-esr + geckodriver): TestGrid sessions will be refused");
     }
     let grid = Arc::new(crate::testgrid::live::Grid::new(

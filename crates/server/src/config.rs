@@ -348,6 +348,7 @@ struct TestGridFile {
     max_body_bytes: Option<usize>,
     idle_timeout_seconds: Option<f64>,
     max_duration_minutes: Option<f64>,
+    local_browsers: Option<bool>,
 }
 
 fn testgrid(file: Option<TestGridFile>, work_dir: PathBuf) -> Result<crate::testgrid::GridConfig> {
@@ -373,6 +374,9 @@ fn testgrid(file: Option<TestGridFile>, work_dir: PathBuf) -> Result<crate::test
     }
     if let Some(v) = file.idle_timeout_seconds {
         config.idle_timeout = std::time::Duration::from_secs_f64(positive("idle_timeout_seconds", v)?);
+    }
+    if let Some(local) = file.local_browsers {
+        config.local_browsers = local;
     }
     if let Some(v) = file.max_duration_minutes {
         config.max_duration = std::time::Duration::from_secs_f64(60.0 * positive("max_duration_minutes", v)?);

@@ -346,8 +346,12 @@ fn wants_openmetrics(headers: &http::HeaderMap) -> bool {
 }
 
 pub async fn metrics(State(state): State<Arc<AppState>>, headers: http::HeaderMap) -> Response {
-    for (browser, in_use) in state.grid.offers() {
-        state.metrics.set_active_sessions(browser.kind.name(), i64::from(in_use));
+    let mut active: BTreeMap<&'static str, i64> = BTreeMap::new();
+    for offer in state.grid.offers() {
+        *active.entry(offer.kind.name()).or_default() += i64::from(offer.in_use);
+    }
+    for (browser, count) in active {
+        state.metrics.set_active_sessions(browser, count);
     }
     let rendered = match read_figures(&state).await {
         Ok(figures) => render(&state.metrics, &figures).map_err(|e| e.to_string()),

@@ -85,6 +85,10 @@ pub struct AgentConfig {
     pub runner: RunnerConfig,
     /// The one TLS setup of both the WebSocket and the file transfers.
     pub tls: Arc<ClientConfig>,
+    /// The desktop browsers this host offers TestGrid sessions on: the fleet file's
+    /// `[[browser]]` tables, or what the machine has (none for the server's built-in host,
+    /// whose server runs its own).
+    pub browsers: Vec<crate::browser::BrowserSpec>,
 }
 
 /// The CA certificates of a PEM file. Each must also make a trust anchor (checked in
@@ -192,10 +196,26 @@ impl AgentArgs {
             run_as,
             ..RunnerConfig::default()
         };
+        let fleet = self.fleet.clone().or(file.fleet);
+        let declared = match &fleet {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                domain::device::Fleet::from_toml(&text, "us-west-2")
+                    .with_context(|| format!("fleet {}", path.display()))?
+                    .browsers()
+                    .to_vec()
+            }
+            None => Vec::new(),
+        };
+        let browsers = match declared.as_slice() {
+            [] => crate::browser::discover(),
+            declared => crate::browser::declared(declared).map_err(anyhow::Error::msg)?,
+        };
         Ok(AgentConfig {
             servers,
             token,
-            fleet: self.fleet.clone().or(file.fleet),
+            fleet,
+            browsers,
             adb_discovery: self.adb_discovery || file.adb_discovery.unwrap_or(false),
             work_dir,
             keep_failed_workspaces: self.keep_failed_workspaces || file.keep_failed_workspaces.unwrap_or(false),

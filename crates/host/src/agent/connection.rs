@@ -96,7 +96,7 @@ async fn session(agent: &Arc<Agent>, server: &str) -> Result<Ended> {
     running.extend(agent.link.unfinished_business());
     running.sort();
     running.dedup();
-    let hello = HostMessage::Hello { devices: agent.devices.all(&region), running };
+    let hello = HostMessage::Hello { devices: agent.devices.all(&region), running, browsers: agent.browsers.offers() };
     sink.send(Message::Text(serde_json::to_string(&hello)?.into())).await?;
     tracing::info!(%server, %replica, "connected to the server");
 
@@ -122,13 +122,20 @@ async fn session(agent: &Arc<Agent>, server: &str) -> Result<Ended> {
             }
         })
     };
-    let ended = receive(agent, &mut incoming, heartbeat * 3).await;
+    let ended = receive(agent, &mut incoming, heartbeat * 3, &tx).await;
     beats.abort();
     writer.abort();
+    // The server ended this host's browser sessions with the connection.
+    agent.browsers.end_all();
     ended
 }
 
-async fn receive<S>(agent: &Arc<Agent>, incoming: &mut S, silence: Duration) -> Result<Ended>
+async fn receive<S>(
+    agent: &Arc<Agent>,
+    incoming: &mut S,
+    silence: Duration,
+    tx: &tokio::sync::mpsc::UnboundedSender<HostMessage>,
+) -> Result<Ended>
 where
     S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
@@ -167,6 +174,13 @@ where
             ControlMessage::Refused { reason } => bail!("the server refused this host: {reason}"),
             ControlMessage::GoAway { reason } => return Ok(Ended::SentAway(reason)),
             ControlMessage::Welcome { .. } => {}
+            ControlMessage::BrowserStart { session, kind, request } => {
+                agent.browsers.start(session, kind, request, tx.clone());
+            }
+            ControlMessage::BrowserCommand { session, seq, method, path, query, body } => {
+                agent.browsers.command(session, seq, method, path, query, body, tx.clone());
+            }
+            ControlMessage::BrowserEnd { session } => agent.browsers.end(session, agent.link.clone(), tx.clone()),
         }
     }
 }

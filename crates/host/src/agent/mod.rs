@@ -40,6 +40,8 @@ pub struct Agent {
     pub link: Arc<remote_link::RemoteLink>,
     pub executor: Arc<Executor>,
     pub devices: devices::Devices,
+    /// The TestGrid sessions on this host's browsers.
+    pub browsers: Arc<crate::browser::hosted::HostedBrowsers>,
 }
 
 /// Real time: a host's instants never reach the control plane (it stamps reports with
@@ -63,7 +65,9 @@ impl Agent {
                 .keeping_failed_workspaces(config.keep_failed_workspaces),
         );
         let devices = devices::Devices::new(&config, fixed)?;
-        Ok(Arc::new(Agent { config, link, executor, devices }))
+        let browsers =
+            crate::browser::hosted::HostedBrowsers::new(config.browsers.clone(), config.work_dir.join("testgrid"));
+        Ok(Arc::new(Agent { config, link, executor, devices, browsers }))
     }
 
     /// Runs until `shutdown` resolves: sweeps what an earlier run left, watches the

@@ -6,6 +6,8 @@ pub const CONNECT_PATH: &str = "/agent/v1/connect";
 pub const INPUT_PATH: &str = "/agent/v1/input";
 pub const OUTPUT_PATH: &str = "/agent/v1/output";
 pub const ARTIFACT_PATH: &str = "/agent/v1/artifact";
+/// Where it uploads what a TestGrid session on its browsers left (`?session=ARN&file=NAME`).
+pub const BROWSER_ARTIFACT_PATH: &str = "/agent/v1/testgrid-artifact";
 
 use domain::run::{Job, Run};
 use serde::{Deserialize, Serialize};
@@ -48,13 +50,36 @@ fn real_time() -> f64 {
 pub enum HostMessage {
     /// First message of a connection: the host's devices as they are now, and the jobs
     /// it is still running (after a network blip, or none after a restart).
-    Hello { devices: Vec<domain::host::HostedDevice>, running: Vec<String> },
+    Hello {
+        devices: Vec<domain::host::HostedDevice>,
+        running: Vec<String>,
+        /// The desktop browsers it offers TestGrid sessions on (none from older agents).
+        #[serde(default)]
+        browsers: Vec<BrowserOffer>,
+    },
     /// A sign of life; also sent with fresh devices when one is plugged in or out.
     Heartbeat { devices: Option<Vec<domain::host::HostedDevice>> },
     /// Something happened to a job. `seq` is acknowledged once the report is stored;
     /// until then the agent keeps it and resends it after a reconnect (reports are
     /// idempotent).
     Report { seq: u64, job_arn: String, report: domain::job::report::JobReport },
+    /// The answer to `BrowserStart`: the driver's own answer (`status`, `body`) when it
+    /// refused, or its new-session answer; or why the host could not start one.
+    BrowserStarted { session: String, status: u16, body: String },
+    /// The answer to `BrowserCommand` `seq`, as the driver gave it (`body` in base64).
+    BrowserAnswer { seq: u64, status: u16, content_type: Option<String>, body: String },
+    /// A session's browser or driver ended on its own.
+    BrowserDied { session: String, reason: String },
+    /// The session is over on this host; what it left is uploaded (the file names).
+    BrowserEnded { session: String, artifacts: Vec<String> },
+}
+
+/// A browser a host offers, as it tells the control plane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrowserOffer {
+    pub kind: crate::browser::BrowserKind,
+    pub version: Option<String>,
+    pub max_sessions: u32,
 }
 
 /// Server → agent.
@@ -79,6 +104,14 @@ pub enum ControlMessage {
     /// The host's hello was refused (its devices clash with another host's, wrong
     /// region…); the connection closes.
     Refused { reason: String },
+    /// Start a TestGrid session (`session` is its ARN) on a `kind` browser, sending the
+    /// driver `request` (the new-session body); answered by `BrowserStarted`.
+    BrowserStart { session: String, kind: crate::browser::BrowserKind, request: serde_json::Value },
+    /// One WebDriver command for a session (`path` below `/session/{id}`, `body` in
+    /// base64); answered by `BrowserAnswer` with the same `seq`.
+    BrowserCommand { session: String, seq: u64, method: String, path: String, query: Option<String>, body: String },
+    /// End a session (its quit, a timeout): answered by `BrowserEnded`.
+    BrowserEnd { session: String },
 }
 
 #[cfg(test)]
@@ -96,6 +129,6 @@ mod tests {
         assert_eq!(serde_json::from_str::<ControlMessage>(&text).expect("parsed"), message);
         let hello: HostMessage =
             serde_json::from_str(r#"{"type":"HELLO","devices":[],"running":["a"]}"#).expect("parsed");
-        assert_eq!(hello, HostMessage::Hello { devices: vec![], running: vec!["a".into()] });
+        assert_eq!(hello, HostMessage::Hello { devices: vec![], running: vec!["a".into()], browsers: vec![] });
     }
 }

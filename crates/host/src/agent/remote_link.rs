@@ -147,6 +147,12 @@ impl RemoteLink {
         }
     }
 
+    /// Uploads `file` to `path_and_query` of the server this host is connected to.
+    pub async fn put_file_here(&self, path_and_query: &str, file: &Path) -> Result<(), LinkError> {
+        let base = self.base()?;
+        self.put_file(&base, path_and_query, file).await.map(|_| ())
+    }
+
     async fn put_file(&self, base: &str, path_and_query: &str, file: &Path) -> Result<String, LinkError> {
         let opened =
             tokio::fs::File::open(file).await.map_err(|e| LinkError::Gone(format!("{}: {e}", file.display())))?;

@@ -5,9 +5,11 @@
 //! - [`capabilities`]: a "New Session" request matched to an offered browser.
 //! - [`session`]: one running session, its commands and its end.
 //! - [`display`], [`recorder`]: the session's Xvfb and its ffmpeg recording.
+//! - [`hosted`]: the sessions a device host runs for the control plane over its link.
 
 pub mod capabilities;
 pub mod display;
+pub mod hosted;
 pub mod recorder;
 pub mod session;
 

@@ -63,6 +63,19 @@ pub struct BrowserSession {
     quitting: AtomicBool,
     died: watch::Receiver<Option<String>>,
     parts: Mutex<Option<Parts>>,
+    /// The driver's process group, the browser in it.
+    pgid: Option<i32>,
+}
+
+impl Drop for BrowserSession {
+    /// A session dropped without its end (its host shutting down) takes its browser with
+    /// it: the driver's child handle would only kill the driver.
+    fn drop(&mut self) {
+        let ended = self.parts.lock().map(|p| p.is_none()).unwrap_or(true);
+        if let (false, Some(pgid)) = (ended, self.pgid) {
+            kill_group(pgid);
+        }
+    }
 }
 
 /// A port nobody listens on now, for the driver to take.
@@ -219,6 +232,7 @@ impl BrowserSession {
             quitting: AtomicBool::new(false),
             died,
             parts: Mutex::new(Some(Parts { dir, tmp, display, recorder, stop_driver, driver_watch })),
+            pgid,
         };
         let answer = serde_json::from_slice(&body).unwrap_or(Value::Null);
         Ok((session, answer))

@@ -88,3 +88,43 @@ async fn store_body(state: &AppState, key: &str, body: Body) -> Response {
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, format!("storing {key}: {e}")),
     }
 }
+
+#[derive(serde::Deserialize)]
+pub struct BrowserArtifactQuery {
+    session: String,
+    file: String,
+}
+
+/// `PUT /agent/v1/testgrid-artifact?session=ARN&file=NAME`: what a TestGrid session on the
+/// host's browser left (`video.mp4`, `selenium.log`), while the session is ending.
+pub async fn browser_artifact(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<BrowserArtifactQuery>,
+    body: Body,
+) -> Response {
+    use crate::testgrid::artifacts::{LOG_FILE, VIDEO_FILE};
+    let host = match host_of(&state, &headers).await {
+        Ok(host) => host,
+        Err((status, message)) => return refuse(status, message),
+    };
+    if ![VIDEO_FILE, LOG_FILE].contains(&q.file.as_str()) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format!("a session leaves {VIDEO_FILE} and {LOG_FILE}, not {}", q.file),
+        );
+    }
+    let Ok(arn) = q.session.parse::<domain::arn::Arn>() else {
+        return refuse(StatusCode::BAD_REQUEST, "bad session ARN");
+    };
+    let session = match state.store.get(&arn.account, &q.session).await {
+        Ok(Some(record)) => record.decode::<domain::testgrid::TestGridSession>().ok(),
+        Ok(None) => None,
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    match session {
+        Some(s) if s.host == host && s.end_reason.is_none() => {}
+        _ => return refuse(StatusCode::FORBIDDEN, format!("{} is not an active session of host {host}", q.session)),
+    }
+    store_body(&state, &engine::blob_keys::testgrid_artifact(&arn, &q.file), body).await
+}

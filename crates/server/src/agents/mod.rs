@@ -22,7 +22,7 @@ use super::AppState;
 
 pub use hub::Hub;
 
-use host::agent::protocol::{ARTIFACT_PATH, CONNECT_PATH, INPUT_PATH, OUTPUT_PATH};
+use host::agent::protocol::{ARTIFACT_PATH, BROWSER_ARTIFACT_PATH, CONNECT_PATH, INPUT_PATH, OUTPUT_PATH};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(INPUT_PATH, get(files::input))
         .route(OUTPUT_PATH, put(files::output))
         .route(ARTIFACT_PATH, put(files::artifact))
+        .route(BROWSER_ARTIFACT_PATH, put(files::browser_artifact))
 }
 
 /// The host the request's token stands for.

@@ -82,7 +82,7 @@ async fn serve(state: Arc<AppState>, host: String, socket: WebSocket) {
             }
         };
         match message {
-            HostMessage::Hello { devices, running } => {
+            HostMessage::Hello { devices, running, browsers } => {
                 let id = hub.open(&host, tx.clone());
                 session = Some(id);
                 if let Err(e) = hub.hello(&host, devices, running).await {
@@ -90,6 +90,10 @@ async fn serve(state: Arc<AppState>, host: String, socket: WebSocket) {
                     let _ = tx.send(ControlMessage::Refused { reason: e.to_string() });
                     break;
                 }
+                if !browsers.is_empty() {
+                    tracing::info!(%host, browsers = browsers.len(), "host offers desktop browsers");
+                }
+                state.grid.remote.connected(&host, id, tx.clone(), browsers);
                 tracing::info!(%host, "host connected");
             }
             _ if session.is_none() => {
@@ -97,6 +101,10 @@ async fn serve(state: Arc<AppState>, host: String, socket: WebSocket) {
                 break;
             }
             HostMessage::Heartbeat { devices } => hub.heartbeat(&host, devices).await,
+            message @ (HostMessage::BrowserStarted { .. }
+            | HostMessage::BrowserAnswer { .. }
+            | HostMessage::BrowserDied { .. }
+            | HostMessage::BrowserEnded { .. }) => state.grid.remote.received(message),
             HostMessage::Report { seq, job_arn, report } => match hub.report(&host, &job_arn, report).await {
                 Ok(()) => {
                     let _ = tx.send(ControlMessage::Ack { seq });
@@ -116,6 +124,7 @@ async fn serve(state: Arc<AppState>, host: String, socket: WebSocket) {
         }
     }
     if let Some(id) = session {
+        state.grid.remote.disconnected(&host, id);
         hub.close(&host, id).await;
     }
     drop(tx);

@@ -5,6 +5,7 @@
 //! command is recorded as an action. A refusal is a WebDriver error body
 //! (`{"value": {"error", "message", "stacktrace"}}`) with the status W3C gives it.
 
+use super::backend::{passed_on, Reply};
 use super::live::LiveSession;
 use super::token::{Grant, TokenError};
 use crate::AppState;
@@ -106,10 +107,13 @@ async fn status(State(state): State<Arc<AppState>>, Path(token): Path<String>) -
         return e.into_response();
     }
     let offers = state.grid.offers();
-    let ready = offers.iter().any(|(spec, in_use)| *in_use < spec.max_sessions);
+    let ready = offers.iter().any(|o| o.in_use < o.max_sessions);
     let browsers: Vec<Value> = offers
         .iter()
-        .map(|(s, in_use)| json!({"browserName": s.kind.name(), "browserVersion": s.version, "maxSessions": s.max_sessions, "sessions": in_use}))
+        .map(|o| {
+            json!({"browserName": o.kind.name(), "browserVersion": o.version, "maxSessions": o.max_sessions,
+                   "sessions": o.in_use, "host": o.host})
+        })
         .collect();
     let message = if ready { "farmhand is ready for new sessions" } else { "every browser of this farm is in use" };
     Json(json!({"value": {"ready": ready, "message": message, "browsers": browsers}})).into_response()
@@ -242,11 +246,7 @@ async fn relay(state: &AppState, peer: &str, method: Method, uri: &Uri, body: by
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     let sent = state.grid.peers.request(method, format!("{peer}{path}")).header(RELAYED, "1").body(body).send().await;
     match sent {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            passed_on(status, &headers, Body::from_stream(response.bytes_stream()))
-        }
+        Ok(response) => Reply::Streamed(response).into_response(),
         Err(e) => {
             WebDriverError::unknown(format!("the replica running this session did not answer: {e}")).into_response()
         }
@@ -275,11 +275,11 @@ async fn forward(state: Arc<AppState>, command: Command) -> Response {
     };
     let quit = method == Method::DELETE && path.is_empty();
     if quit {
-        live.browser.quitting();
+        live.backend.quitting();
     }
     let name = command_name(method.as_str(), &path);
     live.command_started(started_ms);
-    let sent = live.browser.send(method.clone(), &path, uri.query(), body).await;
+    let sent = live.backend.send(method.clone(), &path, uri.query(), body).await;
     live.command_finished(state.now_ms());
     let response = match sent {
         Ok(response) => response,
@@ -288,36 +288,23 @@ async fn forward(state: Arc<AppState>, command: Command) -> Response {
             return WebDriverError::unknown(format!("the session's browser did not answer: {e}")).into_response();
         }
     };
-    let status = response.status().as_u16();
-    state.metrics.record_hub_command(live.browser.spec.kind.name(), started.elapsed());
+    let status = response.status();
+    state.metrics.record_hub_command(live.backend.kind().name(), started.elapsed());
     record(&state, &live, &name, method.as_str(), started_ms, started, status);
     // Closing the last window ends a WebDriver session as a quit does.
     let closes_session = quit || (method == Method::DELETE && path == "/window");
     if closes_session {
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap_or_default();
+        let (status, content_type, bytes) = response.bytes().await;
         let last_window = serde_json::from_slice::<Value>(&bytes)
             .ok()
             .is_some_and(|v| v["value"].as_array().is_some_and(Vec::is_empty));
         if quit || (status == 200 && last_window) {
-            live.browser.quitting();
+            live.backend.quitting();
             state.grid.end(&state, &live, EndReason::Quit, state.now_ms()).await;
         }
-        return passed_on(status, &headers, Body::from(bytes));
+        return passed_on(status, content_type, Body::from(bytes));
     }
-    let headers = response.headers().clone();
-    passed_on(status, &headers, Body::from_stream(response.bytes_stream()))
-}
-
-fn passed_on(status: u16, headers: &reqwest::header::HeaderMap, body: Body) -> Response {
-    let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-    for name in ["content-type", "cache-control"] {
-        if let Some(value) = headers.get(name).and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()) {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    response
+    response.into_response()
 }
 
 fn record(

@@ -4,8 +4,9 @@
 //! billed in one transaction.
 
 use super::actions::ActionLog;
-use super::artifacts;
+use super::backend::{Backend, LOCAL};
 use super::hub::WebDriverError;
+use super::remote::{RemoteBrowsers, RemoteEvent};
 use super::token::{Grant, TokenKey};
 use super::GridConfig;
 use crate::throttle::{KeyedBuckets, Rate};
@@ -29,7 +30,7 @@ pub struct LiveSession {
     pub arn: Arn,
     pub project_id: String,
     pub created_ms: i64,
-    pub browser: BrowserSession,
+    pub backend: Backend,
     last_command_ms: AtomicI64,
     in_flight: AtomicU32,
     ended: watch::Sender<bool>,
@@ -56,7 +57,8 @@ impl LiveSession {
 /// by account (admitted, not yet stored).
 #[derive(Default)]
 struct Occupancy {
-    in_use: HashMap<BrowserKind, u32>,
+    /// Sessions by host (`LOCAL` for this server's) and browser.
+    in_use: HashMap<(String, BrowserKind), u32>,
     starting: HashMap<String, u32>,
 }
 
@@ -77,6 +79,18 @@ pub struct Grid {
     url_rate: KeyedBuckets<String>,
     pub actions: ActionLog,
     metrics: Arc<crate::metrics::Metrics>,
+    /// The browsers of device hosts connected to this replica.
+    pub remote: Arc<RemoteBrowsers>,
+}
+
+/// A browser some host offers, and how many of its sessions run now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer {
+    pub host: String,
+    pub kind: BrowserKind,
+    pub version: Option<String>,
+    pub max_sessions: u32,
+    pub in_use: u32,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -106,13 +120,40 @@ impl Grid {
             admission: tokio::sync::Mutex::new(()),
             actions: ActionLog::default(),
             metrics,
+            remote: Arc::new(RemoteBrowsers::default()),
         }
     }
 
-    /// The browsers this replica offers, each with the sessions it runs now.
-    pub fn offers(&self) -> Vec<(BrowserSpec, u32)> {
+    /// The browsers this replica reaches (its own, then its device hosts'), each with the
+    /// sessions it runs now.
+    pub fn offers(&self) -> Vec<Offer> {
+        let own = self.browsers.iter().map(|b| (LOCAL.to_string(), b.kind, b.version.clone(), b.max_sessions));
+        let hosted = self.remote.offers().into_iter().map(|(host, o)| (host, o.kind, o.version, o.max_sessions));
+        let all: Vec<_> = own.chain(hosted).collect();
         let occupancy = lock(&self.occupancy);
-        self.browsers.iter().map(|b| (b.clone(), occupancy.in_use.get(&b.kind).copied().unwrap_or(0))).collect()
+        all.into_iter()
+            .map(|(host, kind, version, max_sessions)| {
+                let in_use = occupancy.in_use.get(&(host.clone(), kind)).copied().unwrap_or(0);
+                Offer { host, kind, version, max_sessions, in_use }
+            })
+            .collect()
+    }
+
+    /// What the offered browsers are, as specs to match a request against.
+    fn offered_specs(&self) -> Vec<BrowserSpec> {
+        let mut specs = self.browsers.clone();
+        for (_, offer) in self.remote.offers() {
+            if !specs.iter().any(|s| s.kind == offer.kind) {
+                specs.push(BrowserSpec {
+                    kind: offer.kind,
+                    driver: Default::default(),
+                    binary: Default::default(),
+                    version: offer.version,
+                    max_sessions: offer.max_sessions,
+                });
+            }
+        }
+        specs
     }
 
     /// Spends one of the account's CreateTestGridUrl tokens (10 a second by default).
@@ -144,8 +185,9 @@ impl Grid {
         Ok(stored + lock(&self.occupancy).starting.get(account_id).copied().unwrap_or(0))
     }
 
-    /// Takes a place for a new session of `account_id` on a `kind` browser, or says why not.
-    async fn reserve(&self, state: &AppState, account_id: &str, spec: &BrowserSpec) -> Result<(), WebDriverError> {
+    /// Takes a place for a new session of `account_id` on a `kind` browser of the host
+    /// with the most room (the least loaded first), or says why not.
+    async fn reserve(&self, state: &AppState, account_id: &str, kind: BrowserKind) -> Result<String, WebDriverError> {
         let _admission = self.admission.lock().await;
         let active = self.active_count(state, account_id).await.map_err(|e| {
             tracing::error!(error = %e, "counting active TestGrid sessions");
@@ -158,18 +200,21 @@ impl Grid {
                 self.config.max_active_sessions
             )));
         }
-        let mut occupancy = lock(&self.occupancy);
-        let in_use = occupancy.in_use.entry(spec.kind).or_default();
-        if *in_use >= spec.max_sessions {
+        let offers: Vec<Offer> = self.offers().into_iter().filter(|o| o.kind == kind).collect();
+        let load = |o: &Offer| f64::from(o.in_use) / f64::from(o.max_sessions.max(1));
+        let Some(place) =
+            offers.iter().filter(|o| o.in_use < o.max_sessions).min_by(|a, b| load(a).total_cmp(&load(b)))
+        else {
+            let all: u32 = offers.iter().map(|o| o.max_sessions).sum();
             return Err(WebDriverError::session_not_created(format!(
-                "all {} {} sessions of this farm are in use; try again when one ends",
-                spec.max_sessions,
-                spec.kind.name()
+                "all {all} {} sessions of this farm are in use; try again when one ends",
+                kind.name()
             )));
-        }
-        *in_use += 1;
+        };
+        let mut occupancy = lock(&self.occupancy);
+        *occupancy.in_use.entry((place.host.clone(), kind)).or_default() += 1;
         *occupancy.starting.entry(account_id.to_string()).or_default() += 1;
-        Ok(())
+        Ok(place.host.clone())
     }
 
     fn started(&self, account_id: &str) {
@@ -182,9 +227,46 @@ impl Grid {
         }
     }
 
-    fn release(&self, kind: BrowserKind) {
-        if let Some(n) = lock(&self.occupancy).in_use.get_mut(&kind) {
+    fn release(&self, host: &str, kind: BrowserKind) {
+        if let Some(n) = lock(&self.occupancy).in_use.get_mut(&(host.to_string(), kind)) {
             *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Starts the browser of session `arn` on `host`: the backend and the driver's
+    /// new-session answer.
+    async fn launch(
+        &self,
+        host: &str,
+        arn: &Arn,
+        kind: BrowserKind,
+        request: &Value,
+    ) -> Result<(Backend, Value), WebDriverError> {
+        if host == LOCAL {
+            let local: Vec<BrowserSpec> = self.browsers.iter().filter(|b| b.kind == kind).cloned().collect();
+            let matched =
+                match_request(request, &local).map_err(|r| WebDriverError::session_not_created(r.to_string()))?;
+            return match BrowserSession::start(matched, &self.config.work_dir).await {
+                Ok((browser, answer)) => Ok((Backend::Local(Box::new(browser)), answer)),
+                Err(StartError::Refused { status, body }) => Err(WebDriverError::from_driver(status, &body)),
+                Err(StartError::Failed(why)) => {
+                    tracing::error!(browser = kind.name(), %why, "a TestGrid session did not start");
+                    Err(WebDriverError::session_not_created(format!("the browser did not start: {why}")))
+                }
+            };
+        }
+        let session = arn.to_string();
+        match self.remote.start(host, &session, kind, request.clone()).await {
+            Ok((200, body)) => {
+                let answer = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let remote = self.remote.clone();
+                Ok((Backend::Remote { host: host.to_string(), session, kind, remote }, answer))
+            }
+            Ok((0, why)) | Err(why) => {
+                tracing::error!(%host, browser = kind.name(), %why, "a TestGrid session did not start on a device host");
+                Err(WebDriverError::session_not_created(format!("the browser did not start on host {host}: {why}")))
+            }
+            Ok((status, body)) => Err(WebDriverError::from_driver(status, body.as_bytes())),
         }
     }
 
@@ -199,7 +281,7 @@ impl Grid {
     ) -> Result<(Arc<LiveSession>, Value), WebDriverError> {
         let started = self.admit_and_start(state, grant, request).await;
         let browser = match &started {
-            Ok((live, _)) => live.browser.spec.kind.name(),
+            Ok((live, _)) => live.backend.kind().name(),
             Err((kind, _)) => kind.map_or("unknown", BrowserKind::name),
         };
         self.metrics.record_session_start(browser, started.is_ok());
@@ -222,42 +304,36 @@ impl Grid {
                 )),
             ));
         }
-        let matched = match_request(request, &self.browsers).map_err(|refusal| match refusal {
+        let matched = match_request(request, &self.offered_specs()).map_err(|refusal| match refusal {
             Refusal::InvalidArgument(m) => (None, WebDriverError::invalid_argument(m)),
             Refusal::NotOffered(m) => (None, WebDriverError::session_not_created(m)),
         })?;
-        let spec = matched.spec.clone();
-        let refused = |e: WebDriverError| (Some(spec.kind), e);
-        self.reserve(state, &grant.account_id, &spec).await.map_err(refused)?;
+        let kind = matched.spec.kind;
+        let refused = |e: WebDriverError| (Some(kind), e);
+        let host = self.reserve(state, &grant.account_id, kind).await.map_err(refused)?;
         let created_ms = state.now_ms();
-        let started = BrowserSession::start(matched, &self.config.work_dir).await;
-        let (browser, mut answer) = match started {
-            Ok(started) => started,
-            Err(e) => {
-                self.started(&grant.account_id);
-                self.release(spec.kind);
-                return Err(refused(match e {
-                    StartError::Refused { status, body } => WebDriverError::from_driver(status, &body),
-                    StartError::Failed(why) => {
-                        tracing::error!(browser = spec.kind.name(), %why, "a TestGrid session did not start");
-                        WebDriverError::session_not_created(format!("the browser did not start: {why}"))
-                    }
-                }));
-            }
-        };
-        let version = browser.capabilities["browserVersion"].as_str().map(str::to_string).or(spec.version.clone());
-        let properties = selenium_properties(request, &spec, version.as_deref());
         let id = uuid::Uuid::new_v4().simple().to_string();
         let project = Arn::new(&state.region, &grant.account_id, ResourceKind::TestGridProject, &grant.project_id);
         let arn = project.child(ResourceKind::TestGridSession, &id);
+        let (backend, mut answer) = match self.launch(&host, &arn, kind, request).await {
+            Ok(launched) => launched,
+            Err(e) => {
+                self.started(&grant.account_id);
+                self.release(&host, kind);
+                return Err(refused(e));
+            }
+        };
+        let version =
+            answer["value"]["capabilities"]["browserVersion"].as_str().map(str::to_string).or(matched.spec.version);
+        let properties = selenium_properties(request, kind, version.as_deref());
         let session = TestGridSession {
             created_ms,
             ended_ms: None,
             end_reason: None,
             selenium_properties: properties,
-            browser: spec.kind.name().to_string(),
+            browser: kind.name().to_string(),
             browser_version: version,
-            host: "local".to_string(),
+            host: host.clone(),
             replica: self.replica.clone(),
             replica_url: self.replica_url.clone(),
             artifacts: Vec::new(),
@@ -279,8 +355,8 @@ impl Grid {
         };
         self.started(&grant.account_id);
         if let Err(e) = stored {
-            browser.end().await;
-            self.release(spec.kind);
+            backend.end(state, &arn).await;
+            self.release(&host, kind);
             tracing::error!(error = %e, "storing a new TestGrid session");
             return Err(refused(WebDriverError::session_not_created("the farm could not record the session")));
         }
@@ -290,7 +366,7 @@ impl Grid {
             arn,
             project_id: grant.project_id.clone(),
             created_ms,
-            browser,
+            backend,
             last_command_ms: AtomicI64::new(created_ms),
             in_flight: AtomicU32::new(0),
             ended,
@@ -307,7 +383,7 @@ impl Grid {
         tokio::spawn(async move {
             let mut ended = live.ended.subscribe();
             tokio::select! {
-                reason = live.browser.died() => {
+                reason = live.backend.died() => {
                     grid.end(&state, &live, EndReason::BrowserDied(reason), state.now_ms()).await;
                 }
                 _ = async { ended.wait_for(|e| *e).await.is_ok() } => {}
@@ -322,12 +398,8 @@ impl Grid {
             return;
         }
         let _ = live.ended.send(true);
-        let left = live.browser.end().await;
-        self.release(live.browser.spec.kind);
-        let kept = match left {
-            Some(left) => artifacts::keep(state, &live.arn, left).await,
-            None => Vec::new(),
-        };
+        let kept = live.backend.end(state, &live.arn).await;
+        self.release(live.backend.host(), live.backend.kind());
         self.actions.flush(state).await;
         for _ in 0..16 {
             let record = match state.store.get(live.account_id(), &live.arn.to_string()).await {
@@ -369,9 +441,20 @@ impl Grid {
         let mut stop = std::pin::pin!(stop);
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         let mut ticks: u64 = 0;
+        let mut events = self.remote.take_events();
         loop {
+            let event = async {
+                match events.as_mut() {
+                    Some(events) => events.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = &mut stop => break,
+                Some(event) = event => {
+                    self.on_remote_event(&state, event);
+                    continue;
+                }
                 _ = tick.tick() => {}
             }
             ticks += 1;
@@ -395,6 +478,28 @@ impl Grid {
                 .await;
         }
         self.actions.flush(&state).await;
+    }
+
+    /// A device host's browser died, or the host went away with its sessions.
+    fn on_remote_event(self: &Arc<Self>, state: &Arc<AppState>, event: RemoteEvent) {
+        let ended: Vec<(Arc<LiveSession>, EndReason)> = match &event {
+            RemoteEvent::Died { session, reason } => self
+                .active()
+                .into_iter()
+                .filter(|live| live.arn.to_string() == *session)
+                .map(|live| (live, EndReason::BrowserDied(reason.clone())))
+                .collect(),
+            RemoteEvent::HostLost(host) => self
+                .active()
+                .into_iter()
+                .filter(|live| live.backend.host() == host)
+                .map(|live| (live, EndReason::HostLost(host.clone())))
+                .collect(),
+        };
+        for (live, reason) in ended {
+            let (grid, state) = (self.clone(), state.clone());
+            tokio::spawn(async move { grid.end(&state, &live, reason, state.now_ms()).await });
+        }
     }
 
     /// Whether a stored active session belonged to an earlier process at this replica's
@@ -438,7 +543,7 @@ impl Grid {
 
 /// AWS's `seleniumProperties`: `browser`, `browserVersion` and `platform` (what clients
 /// such as AWS's GitHub Action read), with the capabilities the client asked for.
-fn selenium_properties(request: &Value, spec: &BrowserSpec, version: Option<&str>) -> String {
+fn selenium_properties(request: &Value, kind: BrowserKind, version: Option<&str>) -> String {
     let mut requested_caps = request.get("capabilities").cloned().unwrap_or_else(|| request.clone());
     // Selenium adds the hub URL it was given, and with it the URL's token: not a property
     // of the session, and not something to keep beyond the URL's life.
@@ -462,7 +567,7 @@ fn selenium_properties(request: &Value, spec: &BrowserSpec, version: Option<&str
     let version = text("browserVersion").or_else(|| version.map(str::to_string)).unwrap_or_default();
     let platform = text("platformName").unwrap_or_else(|| "linux".to_string());
     json!({
-        "browser": spec.kind.name(),
+        "browser": kind.name(),
         "browserVersion": version,
         "platform": platform,
         "capabilities": requested_caps,

@@ -4,13 +4,16 @@
 //! - [`token`]: the sealed token in a hub URL (account, project, expiry).
 //! - [`hub`]: the W3C WebDriver routes: new session, commands, quit.
 //! - [`live`]: the sessions this replica runs: their browsers, quotas, timeouts and end.
+//! - [`backend`]: where a session's browser runs, this server or a device host ([`remote`]).
 //! - [`actions`]: commands recorded as session actions, written in batches.
 //! - [`artifacts`]: a session's video and Selenium log in the blob store.
 
 pub mod actions;
 pub mod artifacts;
+pub mod backend;
 pub mod hub;
 pub mod live;
+pub mod remote;
 pub mod token;
 
 use std::path::PathBuf;
@@ -30,6 +33,8 @@ pub struct GridConfig {
     pub max_duration: Duration,
     /// Where sessions keep their browser profiles, video and log while they run.
     pub work_dir: PathBuf,
+    /// Whether this server runs browsers itself; without, sessions go to device hosts.
+    pub local_browsers: bool,
 }
 
 impl GridConfig {
@@ -42,6 +47,7 @@ impl GridConfig {
             idle_timeout: Duration::from_secs(5 * 60),
             max_duration: Duration::from_secs(150 * 60),
             work_dir,
+            local_browsers: true,
         }
     }
 }
