@@ -316,6 +316,9 @@ def test_a_tampered_url_and_another_accounts_session_are_refused(grid):
     message = webdriver_error(requests.post(f"{tampered}/session", json={"capabilities": {}}, timeout=30),
                               403, "unknown error")
     assert "not one this farm issued" in message
+    # AWS's 30 MB limit on a request body, before anything else is looked at.
+    oversized = requests.post(f"{url}/session", data=b"x" * (30 * 1024 * 1024 + 1), timeout=60)
+    assert "larger than 30 MB" in webdriver_error(oversized, 413, "invalid argument")
     intruder_project = new_project(intruder)
     intruder_url = hub_url(intruder, intruder_project)
     with remote(url) as driver:

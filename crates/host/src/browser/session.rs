@@ -179,9 +179,6 @@ impl BrowserSession {
             display.stop().await;
             return Err(failed(e));
         }
-        let recorder = Recorder::start(&display.name(), width, height, &dir.path().join("video.mp4"))
-            .map_err(|e| tracing::warn!("session recording: {e}"))
-            .ok();
         let answer = http
             .post(format!("{url}/session"))
             .header("content-type", "application/json; charset=utf-8")
@@ -201,7 +198,7 @@ impl BrowserSession {
             Err(e) => {
                 let e = failed(format!("the driver gave no answer to the new session: {e}"));
                 let e = refuse(e, driver).await;
-                stop_quietly(recorder, display).await;
+                display.stop().await;
                 return Err(e);
             }
         };
@@ -213,9 +210,15 @@ impl BrowserSession {
         });
         let Some((driver_session, capabilities)) = parsed.filter(|_| status == 200) else {
             let e = refuse(StartError::Refused { status, body }, driver).await;
-            stop_quietly(recorder, display).await;
+            display.stop().await;
             return Err(e);
         };
+        // Recorded from the browser's first page on: an encoder starting beside a browser
+        // that is starting takes the CPU the browser needs (on a small host, a quarter
+        // more time to a usable session), to film an empty display.
+        let recorder = Recorder::start(&display.name(), width, height, &dir.path().join("video.mp4"))
+            .map_err(|e| tracing::warn!("session recording: {e}"))
+            .ok();
         let browser_pid = ["goog:processID", "moz:processID"]
             .iter()
             .find_map(|key| capabilities[key].as_i64())
@@ -312,13 +315,6 @@ fn with_causes(error: &dyn std::error::Error) -> String {
         cause = e.source();
     }
     text
-}
-
-async fn stop_quietly(recorder: Option<Recorder>, display: Display) {
-    if let Some(recorder) = recorder {
-        recorder.stop().await;
-    }
-    display.stop().await;
 }
 
 fn kill_group(pgid: i32) {
