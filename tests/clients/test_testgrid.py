@@ -14,10 +14,11 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -30,6 +31,7 @@ from selenium.webdriver.common.by import By
 from conftest import new_server
 from agents import start_agent
 from harness import REPO, Farmhand, new_access_key, running
+from invariants import store_rows
 from simfarm import host_device, wait_for
 from support import error_code, no_nulls, unique
 
@@ -558,3 +560,53 @@ def test_sessions_run_on_a_device_hosts_browsers_and_end_with_it(tmp_path_factor
             assert "ended" in lost
         finally:
             agent.stop()
+
+
+def test_the_51st_active_session_of_an_account_is_refused(grid):
+    """AWS's default quota of 50 active sessions, counted from the store: 50 active session
+    records (written beside the server, as other replicas' sessions would be) and the next
+    new session is refused; 49 and it starts."""
+    client = grid.client(grid.create_account(unique("tg-fifty")))
+    project = new_project(client)
+    url = hub_url(client, project)
+    with remote(url) as driver:
+        model = client.get_test_grid_session(projectArn=project, sessionId=driver.session_id)["testGridSession"]["arn"]
+    database = grid.data_dir / "farmhand.db"
+    with closing(sqlite3.connect(database, timeout=30)) as db:
+        account, kind, parent, created, body = db.execute(
+            "SELECT account_id, kind, parent_arn, created_ms, body FROM resources WHERE arn = ?", (model,)).fetchone()
+        db.executemany("INSERT INTO resources VALUES (?, ?, ?, ?, ?, 'ACTIVE', ?, 0, ?)",
+                       [(f"{model}{i:02}", account, kind, parent, f"elsewhere-{i}", created, body) for i in range(50)])
+        db.commit()
+    try:
+        with pytest.raises(SessionNotCreatedException) as e:
+            webdriver.Remote(command_executor=url, options=options("chrome"))
+        assert "already has 50 active sessions" in str(e.value)
+        with closing(sqlite3.connect(database, timeout=30)) as db:
+            db.execute("DELETE FROM resources WHERE arn = ?", (f"{model}00",))
+            db.commit()
+        with remote(url) as driver:
+            assert driver.session_id
+    finally:
+        with closing(sqlite3.connect(database, timeout=30)) as db:
+            db.execute("DELETE FROM resources WHERE arn LIKE ?", (f"{model}__",))
+            db.commit()
+
+
+def test_hundreds_of_commands_cost_a_write_a_second_not_one_each(grid):
+    client = grid.client(grid.create_account(unique("tg-batches")))
+    project = new_project(client)
+    url = hub_url(client, project)
+    http = requests.Session()
+    with remote(url) as driver:
+        driver.get("data:text/html,<title>batched</title>")
+        started = time.monotonic()
+        for _ in range(300):
+            assert http.get(f"{url}/session/{driver.session_id}/title", timeout=30).json()["value"] == "batched"
+        took = time.monotonic() - started
+        session_id = driver.session_id
+    arn = session_of(client, project, session_id)["arn"]
+    assert len(all_actions(client, arn)) == 303  # newSession, navigateTo, 300 titles, deleteSession
+    batches = int(store_rows(grid, "SELECT count(*) FROM resources WHERE kind = 'testgrid-actions' "
+                                   f"AND parent_arn = '{arn}'")[0][0])
+    assert 1 <= batches <= math.ceil(took) + 3, (batches, took)
