@@ -7,6 +7,7 @@ command after quit, the idle timeout on the service clock and a killed browser."
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
@@ -20,6 +21,7 @@ import threading
 import time
 from contextlib import closing, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
@@ -462,6 +464,22 @@ def test_selenium_webdriver_and_the_javascript_sdk_see_what_boto3_sees(grid, pag
             {"type": "SELENIUM_LOG", "filename": "selenium.log"}, {"type": "VIDEO", "filename": "video.mp4"}]
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def test_any_replica_answers_for_any_session(tmp_path, pg_database):
     """Two replicas on one PostgreSQL database behind one URL: the session runs on the
     replica that created it, and commands (the quit included) sent to the other reach it."""
@@ -487,9 +505,24 @@ def test_any_replica_answers_for_any_session(tmp_path, pg_database):
         actions = [x["action"] for x in all_actions(b.client(), ended["arn"])]
         assert actions == ["newSession", "navigateTo", "getTitle", "deleteSession"], actions
         webdriver_error(requests.get(f"{url_b}/session/{session_id}/title", timeout=30), 404, "invalid session id")
+
+        # A replica that dies takes its sessions with it: the other one says so, and they
+        # end ERRORED rather than billing on.
+        orphan = webdriver.Remote(command_executor=url_a, options=options("chrome")).session_id
+        browsers = descendants(a.proc.pid)
+        a.kill()
+        for pid in browsers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        message = webdriver_error(requests.get(f"{url_b}/session/{orphan}/title", timeout=30), 404,
+                                  "invalid session id")
+        assert "unreachable" in message, message
+        lost = session_of(b.client(), project, orphan)
+        assert lost["status"] == "ERRORED" and "ended" in lost, lost
     finally:
         for replica in replicas:
-            assert replica.stop() == 0, replica.log_tail()
+            if replica.alive():
+                assert replica.stop() == 0, replica.log_tail()
 
 
 def test_the_dashboard_shows_projects_sessions_commands_and_the_video(grid, page_url):

@@ -199,8 +199,8 @@ const RELAYED: &str = "x-farmhand-relayed";
 /// Where a session's commands are answered.
 enum Holder {
     Here(Arc<LiveSession>),
-    /// Another replica runs it: its URL.
-    Elsewhere(String),
+    /// Another replica runs it: its URL, and the session as stored.
+    Elsewhere(String, Box<(store::Record, TestGridSession)>),
 }
 
 /// The session `id` of `grant`'s project, running here or on another replica; otherwise
@@ -223,7 +223,8 @@ async fn holder(state: &AppState, grant: &Grant, id: &str, relayed: bool) -> Res
         return Err(WebDriverError::invalid_session(format!("no session {id} in this project")));
     };
     if session.end_reason.is_none() && state.grid.was_ours(&session) {
-        state.grid.close_orphan(state, record, session).await;
+        let why = format!("replica {} restarted", session.replica);
+        state.grid.close_orphan(state, record, session, why).await;
         return Err(WebDriverError::invalid_session(format!("session {id} ended: its replica restarted")));
     }
     match &session.end_reason {
@@ -233,7 +234,7 @@ async fn holder(state: &AppState, grant: &Grant, id: &str, relayed: bool) -> Res
             reason.describe()
         ))),
         None if session.replica != state.grid.replica() && !relayed && !session.replica_url.is_empty() => {
-            Ok(Holder::Elsewhere(session.replica_url))
+            Ok(Holder::Elsewhere(session.replica_url.clone(), Box::new((record, session))))
         }
         None => {
             Err(WebDriverError::invalid_session(format!("session {id} is not running on the replica that holds it")))
@@ -242,11 +243,26 @@ async fn holder(state: &AppState, grant: &Grant, id: &str, relayed: bool) -> Res
 }
 
 /// Hands a command to the replica that runs its session, and its answer back unchanged.
-async fn relay(state: &AppState, peer: &str, method: Method, uri: &Uri, body: bytes::Bytes) -> Response {
+/// A replica that cannot be connected to is gone, and the session with it.
+async fn relay(
+    state: &AppState,
+    peer: &str,
+    stored: (store::Record, TestGridSession),
+    method: Method,
+    uri: &Uri,
+    body: bytes::Bytes,
+) -> Response {
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     let sent = state.grid.peers.request(method, format!("{peer}{path}")).header(RELAYED, "1").body(body).send().await;
     match sent {
         Ok(response) => Reply::Streamed(response).into_response(),
+        Err(e) if e.is_connect() => {
+            let (record, session) = stored;
+            let why = format!("replica {} is unreachable", session.replica);
+            let id = record.name.clone();
+            state.grid.close_orphan(state, record, session, why.clone()).await;
+            WebDriverError::invalid_session(format!("session {id} ended: {why}")).into_response()
+        }
         Err(e) => {
             WebDriverError::unknown(format!("the replica running this session did not answer: {e}")).into_response()
         }
@@ -271,7 +287,7 @@ async fn forward(state: Arc<AppState>, command: Command) -> Response {
     };
     let live = match held {
         Holder::Here(live) => live,
-        Holder::Elsewhere(peer) => return relay(&state, &peer, method, &uri, body).await,
+        Holder::Elsewhere(peer, stored) => return relay(&state, &peer, *stored, method, &uri, body).await,
     };
     let quit = method == Method::DELETE && path.is_empty();
     if quit {

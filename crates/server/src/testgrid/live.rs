@@ -83,6 +83,10 @@ pub struct Grid {
     pub remote: Arc<RemoteBrowsers>,
 }
 
+/// How often (in quarter-second ticks) other replicas' sessions are checked for a replica
+/// that no longer answers.
+const SWEEP_TICKS: u64 = 120;
+
 /// A browser some host offers, and how many of its sessions run now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Offer {
@@ -472,6 +476,9 @@ impl Grid {
             if ticks.is_multiple_of(4) {
                 self.actions.flush(&state).await;
             }
+            if ticks.is_multiple_of(SWEEP_TICKS) {
+                self.sweep_unreachable(&state).await;
+            }
         }
         for live in self.active() {
             self.end(&state, &live, EndReason::HostLost(format!("replica {} stopped", self.replica)), state.now_ms())
@@ -508,6 +515,39 @@ impl Grid {
         session.replica == self.replica || session.replica_url == self.replica_url
     }
 
+    /// Active sessions of other replicas that no longer answer end ERRORED: nothing can
+    /// reach their browsers, and their minutes would run on.
+    async fn sweep_unreachable(&self, state: &AppState) {
+        let Ok(accounts) = state.store.accounts().await else { return };
+        let mut answers: HashMap<String, bool> = HashMap::new();
+        for account in accounts {
+            let query = ListQuery {
+                status_in: Some(vec![SessionStatus::Active.as_str().to_string()]),
+                ..ListQuery::new(account.id.clone(), ResourceKind::TestGridSession, 10_000)
+            };
+            let Ok(page) = state.store.list(&query).await else { continue };
+            for record in page.records {
+                let Ok(session) = record.decode::<TestGridSession>() else { continue };
+                if session.replica == self.replica || session.replica_url.is_empty() {
+                    continue;
+                }
+                let reachable = match answers.get(&session.replica_url) {
+                    Some(known) => *known,
+                    None => {
+                        let probe = self.peers.get(format!("{}/healthz", session.replica_url));
+                        let answered = probe.timeout(Duration::from_secs(5)).send().await.is_ok();
+                        answers.insert(session.replica_url.clone(), answered);
+                        answered
+                    }
+                };
+                if !reachable {
+                    let why = format!("replica {} is unreachable", session.replica);
+                    self.close_orphan(state, record, session, why).await;
+                }
+            }
+        }
+    }
+
     /// At start: the sessions an earlier process here held end ERRORED.
     pub async fn recover(&self, state: &AppState) {
         let Ok(accounts) = state.store.accounts().await else { return };
@@ -520,7 +560,8 @@ impl Grid {
             for record in page.records {
                 if let Ok(session) = record.decode::<TestGridSession>() {
                     if self.was_ours(&session) {
-                        self.close_orphan(state, record, session).await;
+                        let why = format!("replica {} restarted", session.replica);
+                        self.close_orphan(state, record, session, why).await;
                     }
                 }
             }
@@ -528,8 +569,7 @@ impl Grid {
     }
 
     /// Ends, in the store, an active session whose replica process is gone.
-    pub async fn close_orphan(&self, state: &AppState, record: Record, mut session: TestGridSession) {
-        let why = format!("replica {} restarted", session.replica);
+    pub async fn close_orphan(&self, state: &AppState, record: Record, mut session: TestGridSession, why: String) {
         session.end(state.now_ms(), EndReason::HostLost(why));
         let mut ended = Record { status: Some(session.status().as_str().to_string()), ..record };
         if ended.encode(&session).is_ok() {
