@@ -18,6 +18,8 @@ pub struct LiveFleet {
 
 #[derive(Debug, Clone)]
 struct HostDevices {
+    /// What the host declared, before any device another host has was refused.
+    declared: Vec<HostedDevice>,
     devices: Vec<HostedDevice>,
     alive: bool,
 }
@@ -54,9 +56,10 @@ impl LiveFleet {
             .flat_map(|(_, h)| h.devices.iter().flat_map(|d| d.device.instances.iter().map(|i| i.arn.clone())))
             .chain(self.base.devices().iter().flat_map(|d| d.instances.iter().map(|i| i.arn.clone())))
             .collect();
+        let declared = devices.clone();
         let (kept, refused): (Vec<HostedDevice>, Vec<HostedDevice>) =
             devices.into_iter().partition(|d| d.device.instances.iter().all(|i| !taken.contains(&i.arn)));
-        hosts.insert(host.to_string(), HostDevices { devices: kept, alive });
+        hosts.insert(host.to_string(), HostDevices { declared, devices: kept, alive });
         drop(hosts);
         self.rebuild();
         refused.into_iter().map(|d| d.device.arn).collect()
@@ -81,6 +84,11 @@ impl LiveFleet {
     }
 
     /// Whether the host's devices are known here.
+    /// The devices `host` last declared, if it is known.
+    pub fn declared(&self, host: &str) -> Option<Vec<HostedDevice>> {
+        self.hosts.read().ok()?.get(host).map(|h| h.declared.clone())
+    }
+
     pub fn has_host(&self, host: &str) -> bool {
         self.hosts.read().map(|h| h.contains_key(host)).unwrap_or(false)
     }
@@ -165,6 +173,18 @@ udid = "{id}-1"
         );
         let fleet = Fleet::from_toml(&toml, "us-west-2").expect("fleet");
         HostedDevice { device: fleet.devices()[0].clone(), driver: Driver::Host }
+    }
+
+    #[test]
+    fn a_host_is_known_by_what_it_declared_even_when_a_device_was_refused() {
+        let live = LiveFleet::new(Fleet::demo("us-west-2"));
+        assert_eq!(live.declared("lab-1"), None);
+        live.set_host("lab-1", Vec::new(), false);
+        assert_eq!(live.declared("lab-1"), Some(Vec::new()));
+        let device = hosted("bench-1");
+        live.set_host("lab-2", vec![device.clone()], true);
+        assert_eq!(live.set_host("lab-1", vec![device.clone()], true), vec![device.device.arn.clone()]);
+        assert_eq!(live.declared("lab-1"), Some(vec![device]));
     }
 
     #[test]

@@ -210,12 +210,19 @@ pub async fn run(config: ServeConfig) -> Result<()> {
             let _ = rx.wait_for(|stop| *stop).await;
         }));
     }
-    state.grid.recover(&state).await;
     let grid = {
         let mut rx = stop_rx.clone();
-        tokio::spawn(state.grid.clone().run(state.clone(), async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        }))
+        let state = state.clone();
+        tokio::spawn(async move {
+            state.grid.recover(&state).await;
+            state
+                .grid
+                .clone()
+                .run(state.clone(), async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                })
+                .await
+        })
     };
     let scheduler = tokio::spawn(state.engine.clone().run(async move {
         let mut rx = stop_rx;

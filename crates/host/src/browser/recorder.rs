@@ -13,9 +13,14 @@ use tokio::process::{Child, Command};
 /// host CPU that its sessions need.
 const FPS: u32 = 8;
 
+/// The shortest recording kept: ffmpeg takes a moment to grab its first frame, and a
+/// session quit at once must still leave a video that shows it.
+const AT_LEAST: Duration = Duration::from_secs(1);
+
 pub struct Recorder {
     child: Child,
     pub path: PathBuf,
+    started: tokio::time::Instant,
 }
 
 impl Recorder {
@@ -37,11 +42,12 @@ impl Recorder {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start ffmpeg: {e}"))?;
-        Ok(Recorder { child, path: path.to_path_buf() })
+        Ok(Recorder { child, path: path.to_path_buf(), started: tokio::time::Instant::now() })
     }
 
     /// Ends the recording; the file's path when it holds a video.
     pub async fn stop(mut self) -> Option<PathBuf> {
+        tokio::time::sleep_until(self.started + AT_LEAST).await;
         if let Some(mut stdin) = self.child.stdin.take() {
             let _ = stdin.write_all(b"q").await;
             let _ = stdin.flush().await;

@@ -367,7 +367,9 @@ impl Hub {
         };
         for host in &hosts {
             let alive = !host.is_lost(now_ms, self.host_timeout_ms);
-            if self.live_fleet.has_host(&host.name) {
+            // A host first seen by its token alone, or that came back to another replica
+            // with other devices, is taken as it now declares itself.
+            if self.live_fleet.declared(&host.name).as_deref() == Some(&host.devices[..]) {
                 self.live_fleet.set_host_alive(&host.name, alive);
             } else {
                 self.live_fleet.set_host(&host.name, host.devices.clone(), alive);
