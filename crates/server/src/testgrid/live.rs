@@ -518,52 +518,33 @@ impl Grid {
     /// Active sessions of other replicas that no longer answer end ERRORED: nothing can
     /// reach their browsers, and their minutes would run on.
     async fn sweep_unreachable(&self, state: &AppState) {
-        let Ok(accounts) = state.store.accounts().await else { return };
         let mut answers: HashMap<String, bool> = HashMap::new();
-        for account in accounts {
-            let query = ListQuery {
-                status_in: Some(vec![SessionStatus::Active.as_str().to_string()]),
-                ..ListQuery::new(account.id.clone(), ResourceKind::TestGridSession, 10_000)
+        for (record, session) in stored_active(state).await {
+            if session.replica == self.replica || session.replica_url.is_empty() {
+                continue;
+            }
+            let reachable = match answers.get(&session.replica_url) {
+                Some(known) => *known,
+                None => {
+                    let probe = self.peers.get(format!("{}/healthz", session.replica_url));
+                    let answered = probe.timeout(Duration::from_secs(5)).send().await.is_ok();
+                    answers.insert(session.replica_url.clone(), answered);
+                    answered
+                }
             };
-            let Ok(page) = state.store.list(&query).await else { continue };
-            for record in page.records {
-                let Ok(session) = record.decode::<TestGridSession>() else { continue };
-                if session.replica == self.replica || session.replica_url.is_empty() {
-                    continue;
-                }
-                let reachable = match answers.get(&session.replica_url) {
-                    Some(known) => *known,
-                    None => {
-                        let probe = self.peers.get(format!("{}/healthz", session.replica_url));
-                        let answered = probe.timeout(Duration::from_secs(5)).send().await.is_ok();
-                        answers.insert(session.replica_url.clone(), answered);
-                        answered
-                    }
-                };
-                if !reachable {
-                    let why = format!("replica {} is unreachable", session.replica);
-                    self.close_orphan(state, record, session, why).await;
-                }
+            if !reachable {
+                let why = format!("replica {} is unreachable", session.replica);
+                self.close_orphan(state, record, session, why).await;
             }
         }
     }
 
     /// At start: the sessions an earlier process here held end ERRORED.
     pub async fn recover(&self, state: &AppState) {
-        let Ok(accounts) = state.store.accounts().await else { return };
-        for account in accounts {
-            let query = ListQuery {
-                status_in: Some(vec![SessionStatus::Active.as_str().to_string()]),
-                ..ListQuery::new(account.id.clone(), ResourceKind::TestGridSession, 10_000)
-            };
-            let Ok(page) = state.store.list(&query).await else { continue };
-            for record in page.records {
-                if let Ok(session) = record.decode::<TestGridSession>() {
-                    if self.was_ours(&session) {
-                        let why = format!("replica {} restarted", session.replica);
-                        self.close_orphan(state, record, session, why).await;
-                    }
-                }
+        for (record, session) in stored_active(state).await {
+            if self.was_ours(&session) {
+                let why = format!("replica {} restarted", session.replica);
+                self.close_orphan(state, record, session, why).await;
             }
         }
     }
@@ -579,6 +560,26 @@ impl Grid {
             }
         }
     }
+}
+
+/// Every account's active sessions as stored (every replica's).
+async fn stored_active(state: &AppState) -> Vec<(Record, TestGridSession)> {
+    let Ok(accounts) = state.store.accounts().await else { return Vec::new() };
+    let mut active = Vec::new();
+    for account in accounts {
+        let query = ListQuery {
+            status_in: Some(vec![SessionStatus::Active.as_str().to_string()]),
+            ..ListQuery::new(account.id.clone(), ResourceKind::TestGridSession, 10_000)
+        };
+        let Ok(page) = state.store.list(&query).await else { continue };
+        active.extend(
+            page.records
+                .into_iter()
+                .filter_map(|r| Some((r.decode::<TestGridSession>().ok()?, r)))
+                .map(|(s, r)| (r, s)),
+        );
+    }
+    active
 }
 
 /// AWS's `seleniumProperties`: `browser`, `browserVersion` and `platform` (what clients
