@@ -28,6 +28,27 @@ const SEED_ERA_TEST_TYPES: &[&str] = &[
     "REMOTE_ACCESS_REPLAY",
 ];
 
+/// Members of remote access sessions that the seed's API version has and today's model
+/// dropped (`shape`, `member`, target shape), accepted and answered so that scripts written
+/// against it keep working. `networkProfileArn` is farmhand's own: the notes give remote
+/// access sessions a network profile, which no model version carries.
+const SEED_ERA_MEMBERS: &[(&str, &str, &str)] = &[
+    ("CreateRemoteAccessSessionRequest", "remoteDebugEnabled", "Boolean"),
+    ("CreateRemoteAccessSessionRequest", "remoteRecordEnabled", "Boolean"),
+    ("CreateRemoteAccessSessionRequest", "remoteRecordAppArn", "AmazonResourceName"),
+    ("CreateRemoteAccessSessionRequest", "sshPublicKey", "SshPublicKey"),
+    ("CreateRemoteAccessSessionRequest", "clientId", "ClientId"),
+    ("CreateRemoteAccessSessionConfiguration", "networkProfileArn", "AmazonResourceName"),
+    ("RemoteAccessSession", "remoteDebugEnabled", "Boolean"),
+    ("RemoteAccessSession", "remoteRecordEnabled", "Boolean"),
+    ("RemoteAccessSession", "remoteRecordAppArn", "AmazonResourceName"),
+    ("RemoteAccessSession", "hostAddress", "HostAddress"),
+    ("RemoteAccessSession", "clientId", "ClientId"),
+];
+
+/// The seed era's string shapes those members name (`name`, max length).
+const SEED_ERA_STRINGS: &[(&str, u32)] = &[("SshPublicKey", 8192), ("ClientId", 64), ("HostAddress", 1024)];
+
 const DEFAULT_OUTPUT: &str = "crates/protocol/src/model/generated.rs";
 
 fn main() -> Result<()> {
@@ -37,7 +58,8 @@ fn main() -> Result<()> {
         None => locate_botocore_model()?,
     };
     let output = PathBuf::from(args.next().unwrap_or_else(|| DEFAULT_OUTPUT.to_string()));
-    let model = read_model(&model_path)?;
+    let mut model = read_model(&model_path)?;
+    add_seed_era_members(&mut model)?;
     let code = Generator::new(&model)?.generate()?;
     std::fs::write(&output, code).with_context(|| format!("writing {}", output.display()))?;
     eprintln!("wrote {}", output.display());
@@ -55,6 +77,22 @@ fn locate_botocore_model() -> Result<PathBuf> {
     }
     let dir = String::from_utf8(out.stdout)?.trim().to_string();
     Ok(PathBuf::from(dir).join("data/devicefarm/2015-06-23/service-2.json.gz"))
+}
+
+fn add_seed_era_members(model: &mut Value) -> Result<()> {
+    let shapes = model["shapes"].as_object_mut().context("model has no shapes")?;
+    for (name, max) in SEED_ERA_STRINGS {
+        shapes.entry(*name).or_insert_with(|| serde_json::json!({"type": "string", "min": 0, "max": max}));
+    }
+    for (shape, member, target) in SEED_ERA_MEMBERS {
+        let members = shapes
+            .get_mut(*shape)
+            .and_then(|s| s.get_mut("members"))
+            .and_then(Value::as_object_mut)
+            .with_context(|| format!("model has no structure {shape}"))?;
+        members.entry(*member).or_insert_with(|| serde_json::json!({"shape": target}));
+    }
+    Ok(())
 }
 
 fn read_model(path: &PathBuf) -> Result<Value> {

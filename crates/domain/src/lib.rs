@@ -18,6 +18,7 @@
 //! - [`network_profile`]: network profiles: ranges, stored form, the curated set.
 //! - [`vpce`]: VPC endpoint configurations and the name each gives a private service.
 //! - [`offering`]: the offering catalog and an account's ledger of slot purchases and renewals.
+//! - [`remote_access`]: remote access sessions: their course, ends and bill.
 //! - [`resources`]: stored form of projects, device pools and uploads.
 //! - [`run`]: stored form of runs and jobs (what the timeline derives everything from).
 //! - [`scheduling`]: which waiting job gets which device instance.
@@ -36,6 +37,7 @@ pub mod network;
 pub mod network_profile;
 pub mod offering;
 pub mod record_kind;
+pub mod remote_access;
 pub mod resources;
 pub mod run;
 pub mod scheduling;

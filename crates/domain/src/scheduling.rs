@@ -6,6 +6,10 @@
 //! account's concurrent-job limit, unmetered jobs by its unmetered devices for the job's
 //! platform. It waits in PENDING_DEVICE while every instance of its device is taken.
 //!
+//! Remote access sessions wait in the same line and hold devices the same way: a metered
+//! session takes one of the account's concurrent slots like a job, an unmetered one one of
+//! its unmetered remote access devices (AWS counts those apart from unmetered devices).
+//!
 //! **Invariant:** an instance is never given to two jobs: the decision starts from the
 //! instances active jobs hold and removes each one it hands out.
 
@@ -19,6 +23,10 @@ pub struct WaitingJob {
     pub platform: String,
     pub billing_method: BillingMethod,
     pub device_arn: String,
+    /// A remote access session rather than a job.
+    pub remote_access: bool,
+    /// The one instance it may have (CreateRemoteAccessSession's `instanceArn`).
+    pub only_instance: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +35,7 @@ pub struct ActiveJob {
     pub platform: String,
     pub billing_method: BillingMethod,
     pub instance_arn: String,
+    pub remote_access: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +43,8 @@ pub struct AccountSlots {
     pub max_concurrent_jobs: i32,
     /// Platform → unmetered devices.
     pub unmetered_devices: BTreeMap<String, i32>,
+    /// Platform → unmetered remote access devices.
+    pub unmetered_remote_access_devices: BTreeMap<String, i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,11 +65,13 @@ pub fn decide(
 ) -> Vec<Decision> {
     let mut busy: BTreeSet<&str> = active.iter().map(|a| a.instance_arn.as_str()).collect();
     let mut metered: BTreeMap<&str, i32> = BTreeMap::new();
-    let mut unmetered: BTreeMap<(&str, &str), i32> = BTreeMap::new();
+    let mut unmetered: BTreeMap<(&str, &str, bool), i32> = BTreeMap::new();
     for a in active {
         match a.billing_method {
             BillingMethod::Metered => *metered.entry(&a.account_id).or_default() += 1,
-            BillingMethod::Unmetered => *unmetered.entry((&a.account_id, &a.platform)).or_default() += 1,
+            BillingMethod::Unmetered => {
+                *unmetered.entry((&a.account_id, &a.platform, a.remote_access)).or_default() += 1
+            }
         }
     }
     let mut decisions = Vec::with_capacity(waiting.len());
@@ -70,8 +83,13 @@ pub fn decide(
                 metered.get(job.account_id.as_str()).copied().unwrap_or(0) < max
             }
             BillingMethod::Unmetered => {
-                let max = limits.and_then(|l| l.unmetered_devices.get(&job.platform)).copied().unwrap_or(0);
-                unmetered.get(&(job.account_id.as_str(), job.platform.as_str())).copied().unwrap_or(0) < max
+                let pool = limits.map(|l| match job.remote_access {
+                    false => &l.unmetered_devices,
+                    true => &l.unmetered_remote_access_devices,
+                });
+                let max = pool.and_then(|p| p.get(&job.platform)).copied().unwrap_or(0);
+                let key = (job.account_id.as_str(), job.platform.as_str(), job.remote_access);
+                unmetered.get(&key).copied().unwrap_or(0) < max
             }
         };
         if !has_slot {
@@ -82,6 +100,7 @@ pub fn decide(
             .get(&job.device_arn)
             .into_iter()
             .flatten()
+            .filter(|i| job.only_instance.as_ref().is_none_or(|only| only == *i))
             .find(|i| !busy.contains(i.as_str()) && !unavailable.contains(i.as_str()));
         let Some(instance) = free else {
             decisions.push(Decision::Wait { key: job.key.clone(), reason: WaitReason::Device });
@@ -90,7 +109,9 @@ pub fn decide(
         busy.insert(instance);
         match job.billing_method {
             BillingMethod::Metered => *metered.entry(&job.account_id).or_default() += 1,
-            BillingMethod::Unmetered => *unmetered.entry((&job.account_id, &job.platform)).or_default() += 1,
+            BillingMethod::Unmetered => {
+                *unmetered.entry((&job.account_id, &job.platform, job.remote_access)).or_default() += 1
+            }
         }
         decisions.push(Decision::Assign { key: job.key.clone(), instance_arn: instance.clone() });
     }
@@ -109,11 +130,17 @@ mod tests {
             platform: "ANDROID".into(),
             billing_method: billing,
             device_arn: device.into(),
+            remote_access: false,
+            only_instance: None,
         }
     }
 
     fn slots(max: i32, unmetered: i32) -> AccountSlots {
-        AccountSlots { max_concurrent_jobs: max, unmetered_devices: [("ANDROID".to_string(), unmetered)].into() }
+        AccountSlots {
+            max_concurrent_jobs: max,
+            unmetered_devices: [("ANDROID".to_string(), unmetered)].into(),
+            unmetered_remote_access_devices: [("ANDROID".to_string(), 1)].into(),
+        }
     }
 
     fn fleet(devices: &[(&str, usize)]) -> BTreeMap<String, Vec<String>> {
@@ -157,10 +184,48 @@ mod tests {
             platform: "ANDROID".into(),
             billing_method: BillingMethod::Metered,
             instance_arn: "p/i0".into(),
+            remote_access: false,
         }];
         let unavailable: BTreeSet<String> = ["p/i1".to_string()].into();
         let d = decide(&w, &active, &fleet(&[("p", 3)]), &unavailable, &s);
         assert_eq!(d[0], Decision::Assign { key: "a".into(), instance_arn: "p/i2".into() });
+    }
+
+    #[test]
+    fn sessions_share_metered_slots_but_have_unmetered_slots_of_their_own() {
+        let session = |key: &str, device: &str, billing| WaitingJob { remote_access: true, ..waiting(key, "1", device, billing) };
+        let s = [("1".to_string(), slots(1, 1))].into();
+        let devices = fleet(&[("p1", 1), ("p2", 1), ("p3", 1), ("p4", 1)]);
+        let w = [
+            waiting("job", "1", "p1", BillingMethod::Metered),
+            session("metered-session", "p2", BillingMethod::Metered),
+            waiting("unmetered-job", "1", "p3", BillingMethod::Unmetered),
+            session("unmetered-session", "p4", BillingMethod::Unmetered),
+        ];
+        let d = decide(&w, &[], &devices, &BTreeSet::new(), &s);
+        assert!(matches!(d[0], Decision::Assign { .. }));
+        assert_eq!(d[1], Decision::Wait { key: "metered-session".into(), reason: WaitReason::Concurrency });
+        assert!(matches!(d[2], Decision::Assign { .. }));
+        assert!(matches!(d[3], Decision::Assign { .. }), "the remote access slot is not the job's");
+    }
+
+    #[test]
+    fn a_session_asking_for_one_instance_waits_for_that_one() {
+        let mut w = waiting("s", "1", "p", BillingMethod::Metered);
+        w.remote_access = true;
+        w.only_instance = Some("p/i0".into());
+        let active = [ActiveJob {
+            account_id: "2".into(),
+            platform: "ANDROID".into(),
+            billing_method: BillingMethod::Metered,
+            instance_arn: "p/i0".into(),
+            remote_access: false,
+        }];
+        let s = [("1".to_string(), slots(5, 0))].into();
+        let d = decide(std::slice::from_ref(&w), &active, &fleet(&[("p", 2)]), &BTreeSet::new(), &s);
+        assert_eq!(d[0], Decision::Wait { key: "s".into(), reason: WaitReason::Device });
+        let d = decide(&[w], &[], &fleet(&[("p", 2)]), &BTreeSet::new(), &s);
+        assert_eq!(d[0], Decision::Assign { key: "s".into(), instance_arn: "p/i0".into() });
     }
 
     proptest! {
@@ -177,7 +242,7 @@ mod tests {
                 if *m { BillingMethod::Metered } else { BillingMethod::Unmetered })).collect();
             let active: Vec<ActiveJob> = held.iter().filter_map(|(a, d)| devices[&format!("d{d}")].first().map(|i| ActiveJob {
                 account_id: accounts[*a].into(), platform: "ANDROID".into(),
-                billing_method: BillingMethod::Metered, instance_arn: i.clone() })).collect();
+                billing_method: BillingMethod::Metered, instance_arn: i.clone(), remote_access: false })).collect();
             let s = accounts.iter().map(|a| (a.to_string(), slots(max, max / 2))).collect();
             let decisions = decide(&w, &active, &devices, &BTreeSet::new(), &s);
             prop_assert_eq!(decisions.len(), w.len());

@@ -15,6 +15,8 @@ use crate::job_view::{job_snapshot, ledger_entry, release_ms};
 use crate::live_fleet::LiveFleet;
 use domain::clock::Clock;
 use domain::job::timeline::PrepDurations;
+use domain::arn::ResourceKind;
+use domain::remote_access::RemoteSession;
 use domain::run::{Job, JobPhase};
 use domain::scheduling::{decide, AccountSlots, ActiveJob, Decision, WaitingJob};
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,6 +54,8 @@ pub struct Scheduler {
     /// Where the jobs of real devices run; without it, such jobs wait for a device forever.
     hosts: Option<Arc<dyn Hosts>>,
     observer: Option<Arc<dyn SettleObserver>>,
+    /// Told when remote access sessions get their devices, so their screens start at once.
+    sessions_wake: Option<Wake>,
 }
 
 /// Asks the scheduler's loop for a pass now. Made before the scheduler and handed to
@@ -65,7 +69,7 @@ impl Wake {
         self.0.notify_one();
     }
 
-    async fn notified(&self) {
+    pub async fn notified(&self) {
         self.0.notified().await;
     }
 }
@@ -124,6 +128,7 @@ impl Scheduler {
             in_use: Default::default(),
             hosts: None,
             observer: None,
+            sessions_wake: None,
             holder: format!(
                 "scheduler-{}-{}",
                 std::process::id(),
@@ -250,6 +255,12 @@ impl Scheduler {
         self
     }
 
+    /// Wakes `wake` whenever a pass gives remote access sessions their devices.
+    pub fn with_sessions_wake(mut self, wake: Wake) -> Self {
+        self.sessions_wake = Some(wake);
+        self
+    }
+
     /// Passes when `wake` is woken (by default only by [`Scheduler::wake`] and its ticks).
     pub fn with_wake(mut self, wake: Wake) -> Self {
         self.wake = wake;
@@ -298,6 +309,23 @@ impl Scheduler {
                     platform: job.device.platform.as_str().to_string(),
                     billing_method: job.billing_method,
                     instance_arn: instance_arn.clone(),
+                    remote_access: false,
+                });
+            }
+        }
+
+        // Remote access sessions hold their device until they settle (their screen may still
+        // be closing after they end); whoever ends one settles it, so none is settled here.
+        for record in scan_kind(self.store.as_ref(), ResourceKind::Session, JobPhase::Active).await? {
+            let session: RemoteSession = record.decode()?;
+            if let Some(instance_arn) = &session.instance_arn {
+                held.insert(instance_arn.clone(), None);
+                active.push(ActiveJob {
+                    account_id: record.account_id.clone(),
+                    platform: session.device.platform.as_str().to_string(),
+                    billing_method: session.billing_method,
+                    instance_arn: instance_arn.clone(),
+                    remote_access: true,
                 });
             }
         }
@@ -325,8 +353,17 @@ impl Scheduler {
                 }
                 continue;
             }
-            waiting_records.push((record, job));
+            waiting_records.push(Waiting::Job(record, job));
         }
+        for record in scan_kind(self.store.as_ref(), ResourceKind::Session, JobPhase::Waiting).await? {
+            let session: RemoteSession = record.decode()?;
+            // One stopped while waiting was settled by its stop; this read predates that.
+            if session.is_live() {
+                waiting_records.push(Waiting::Session(record, session));
+            }
+        }
+        // Jobs and sessions share one line, oldest first, as the store lists each.
+        waiting_records.sort_by(|a, b| (a.record().created_ms, &a.record().arn).cmp(&(b.record().created_ms, &b.record().arn)));
         let Some(lease) = lease else {
             // Another replica schedules; this one only keeps its view of busy devices.
             self.publish_in_use(held);
@@ -336,16 +373,7 @@ impl Scheduler {
             self.publish_in_use(held);
             return Ok(report);
         }
-        let waiting: Vec<WaitingJob> = waiting_records
-            .iter()
-            .map(|(r, j)| WaitingJob {
-                key: r.arn.clone(),
-                account_id: r.account_id.clone(),
-                platform: j.device.platform.as_str().to_string(),
-                billing_method: j.billing_method,
-                device_arn: j.device.arn.clone(),
-            })
-            .collect();
+        let waiting: Vec<WaitingJob> = waiting_records.iter().map(Waiting::as_waiting).collect();
         let fleet = self.fleet.current();
         let instances: BTreeMap<String, Vec<String>> = fleet
             .devices()
@@ -373,6 +401,7 @@ impl Scheduler {
                 let s = AccountSlots {
                     max_concurrent_jobs: a.settings.max_concurrent_jobs,
                     unmetered_devices: domain::offering::unmetered_devices(&a.settings.unmetered_devices, ledger, now),
+                    unmetered_remote_access_devices: a.settings.unmetered_remote_access_devices.clone(),
                 };
                 (a.id, s)
             })
@@ -383,22 +412,38 @@ impl Scheduler {
         // ScheduleRun to RUNNING on a large fleet (BENCHMARKS.md).
         let mut writes = Vec::new();
         let mut placed = Vec::new();
-        for ((mut record, mut job), decision) in waiting_records.into_iter().zip(decisions) {
-            match decision {
-                Decision::Assign { instance_arn, .. } => {
+        for (pending, decision) in waiting_records.into_iter().zip(decisions) {
+            match (pending, decision) {
+                (Waiting::Job(mut record, mut job), Decision::Assign { instance_arn, .. }) => {
                     job.phase = JobPhase::Active;
                     job.instance_arn = Some(instance_arn.clone());
                     job.assigned_ms = Some(now);
                     encode_job(&mut record, &job)?;
                     writes.push(record);
-                    placed.push(Some((job, instance_arn)));
+                    placed.push(Placed::Job(job, instance_arn));
                 }
-                Decision::Wait { reason, .. } => {
+                (Waiting::Session(mut record, mut session), Decision::Assign { instance_arn, .. }) => {
+                    session.phase = JobPhase::Active;
+                    session.instance_arn = Some(instance_arn.clone());
+                    session.assigned_ms = Some(now);
+                    encode_session(&mut record, &session)?;
+                    writes.push(record);
+                    placed.push(Placed::Session(session, instance_arn));
+                }
+                (Waiting::Job(mut record, mut job), Decision::Wait { reason, .. }) => {
                     if job.wait_reason != reason {
                         job.wait_reason = reason;
                         encode_job(&mut record, &job)?;
                         writes.push(record);
-                        placed.push(None);
+                        placed.push(Placed::Nothing);
+                    }
+                }
+                (Waiting::Session(mut record, mut session), Decision::Wait { reason, .. }) => {
+                    if session.wait_reason != reason {
+                        session.wait_reason = reason;
+                        encode_session(&mut record, &session)?;
+                        writes.push(record);
+                        placed.push(Placed::Nothing);
                     }
                 }
             }
@@ -409,9 +454,32 @@ impl Scheduler {
             Err(StoreError::LeaseLost) => Vec::new(),
             Err(e) => return Err(e.into()),
         };
+        let mut sessions_started = false;
         for (outcome, placement) in outcomes.into_iter().zip(placed) {
             // A wait reason that did not land is written again by a later pass.
-            let Some((job, instance_arn)) = placement else { continue };
+            let (job, instance_arn) = match placement {
+                Placed::Nothing => continue,
+                Placed::Job(job, instance_arn) => (job, instance_arn),
+                Placed::Session(session, instance_arn) => {
+                    match outcome {
+                        Ok(updated) => {
+                            report.assigned += 1;
+                            sessions_started = true;
+                            held.insert(instance_arn.clone(), None);
+                            active.push(ActiveJob {
+                                account_id: updated.account_id.clone(),
+                                platform: session.device.platform.as_str().to_string(),
+                                billing_method: session.billing_method,
+                                instance_arn,
+                                remote_access: true,
+                            });
+                        }
+                        Err(StoreError::Conflict | StoreError::NotFound) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    continue;
+                }
+            };
             match outcome {
                 Ok(updated) => {
                     report.assigned += 1;
@@ -427,6 +495,7 @@ impl Scheduler {
                         platform: job.device.platform.as_str().to_string(),
                         billing_method: job.billing_method,
                         instance_arn,
+                        remote_access: false,
                     });
                     let snapshot = job_snapshot(&job, &updated, &self.prep, now);
                     report.next_change_ms = min_opt(report.next_change_ms, snapshot.next_change_ms);
@@ -437,6 +506,11 @@ impl Scheduler {
             }
         }
         self.publish_in_use(held);
+        if sessions_started {
+            if let Some(wake) = &self.sessions_wake {
+                wake.wake();
+            }
+        }
         Ok(report)
     }
 
@@ -462,6 +536,56 @@ impl Scheduler {
     }
 }
 
+fn encode_session(record: &mut Record, session: &RemoteSession) -> Result<(), SchedulerError> {
+    record.status = Some(session.phase.as_str().to_string());
+    record.encode(session)?;
+    Ok(())
+}
+
+/// Something waiting for a device: a job or a remote access session.
+enum Waiting {
+    Job(Record, Job),
+    Session(Record, RemoteSession),
+}
+
+impl Waiting {
+    fn record(&self) -> &Record {
+        match self {
+            Waiting::Job(record, _) | Waiting::Session(record, _) => record,
+        }
+    }
+
+    fn as_waiting(&self) -> WaitingJob {
+        match self {
+            Waiting::Job(r, j) => WaitingJob {
+                key: r.arn.clone(),
+                account_id: r.account_id.clone(),
+                platform: j.device.platform.as_str().to_string(),
+                billing_method: j.billing_method,
+                device_arn: j.device.arn.clone(),
+                remote_access: false,
+                only_instance: None,
+            },
+            Waiting::Session(r, s) => WaitingJob {
+                key: r.arn.clone(),
+                account_id: r.account_id.clone(),
+                platform: s.device.platform.as_str().to_string(),
+                billing_method: s.billing_method,
+                device_arn: s.device.arn.clone(),
+                remote_access: true,
+                only_instance: s.requested_instance_arn.clone(),
+            },
+        }
+    }
+}
+
+/// What an assignment write was for, to act on it once it lands.
+enum Placed {
+    Nothing,
+    Job(Job, String),
+    Session(RemoteSession, String),
+}
+
 fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -478,8 +602,13 @@ fn still_held(release: &Option<i64>, now_ms: i64) -> bool {
 /// Every job of every account in `phase`, page by page: a scheduler pass and a metrics
 /// scrape read the waiting and active jobs alike, never the settled ones.
 pub async fn scan_jobs(store: &dyn Store, phase: JobPhase) -> Result<Vec<Record>, StoreError> {
+    scan_kind(store, ResourceKind::Job, phase).await
+}
+
+/// Every record of `kind` (jobs, remote access sessions) of every account in `phase`.
+pub async fn scan_kind(store: &dyn Store, kind: ResourceKind, phase: JobPhase) -> Result<Vec<Record>, StoreError> {
     let mut query = ScanQuery {
-        kind: domain::arn::ResourceKind::Job.into(),
+        kind: kind.into(),
         status_in: Some(vec![phase.as_str().to_string()]),
         after: None,
         limit: SCAN_PAGE,

@@ -18,6 +18,7 @@
 //! - [`script_player`]: a `scripted` device's scenario played on its host in real time.
 //! - [`adb`]: Android devices over the `adb` executable.
 //! - [`browser`]: desktop browsers for TestGrid sessions (display, driver, recording).
+//! - [`screen`]: a device's live screen and input for remote access sessions.
 //! - [`ffmpeg`]: the video tool (joining adb screen recordings, simulated jobs' video).
 
 pub mod adb;
@@ -31,6 +32,7 @@ pub mod junit;
 pub mod logging;
 pub mod runner;
 pub mod samples;
+pub mod screen;
 pub mod script_player;
 pub mod test_reports;
 pub mod uploads;

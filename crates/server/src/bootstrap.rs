@@ -135,7 +135,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
     }
     let grid = Arc::new(crate::testgrid::live::Grid::new(
         config.testgrid.clone(),
-        crate::testgrid::token::TokenKey::load(store.as_ref()).await?,
+        crate::sealed_url::TokenKey::load(store.as_ref(), crate::sealed_url::Purpose::TestGrid).await?,
         browsers,
         (replica.clone(), peer_url(&machine, local)),
         metrics.clone(),

@@ -35,6 +35,8 @@ pub(crate) mod metrics;
 mod metrics_access;
 pub mod output;
 pub mod presign;
+pub mod remote_access;
+pub mod sealed_url;
 pub mod shutdown;
 mod span_body;
 mod storage_fault;

@@ -37,7 +37,7 @@ pub mod selection;
 mod wire_enum;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 pub use attribute::{DeviceAttribute, DeviceFilterAttribute, RuleOperator};
 pub use compat::{check_compatibility, check_pool, test_type_platform, AppInfo, DeviceCompatibility, Incompatibility};

@@ -299,6 +299,8 @@ impl World {
                 platform: PLATFORM.to_owned(),
                 billing_method: billing(j),
                 device_arn: DEVICES[j.device].to_owned(),
+                remote_access: false,
+                only_instance: None,
             })
             .collect();
         let active: Vec<ActiveJob> = self
@@ -309,6 +311,7 @@ impl World {
                 platform: PLATFORM.to_owned(),
                 billing_method: billing(&self.jobs[*j]),
                 instance_arn: instance.clone(),
+                remote_access: false,
             })
             .collect();
         let slots = BTreeMap::from([(
@@ -316,6 +319,7 @@ impl World {
             AccountSlots {
                 max_concurrent_jobs: self.max_concurrent,
                 unmetered_devices: BTreeMap::from([(PLATFORM.to_owned(), self.max_concurrent)]),
+                unmetered_remote_access_devices: BTreeMap::new(),
             },
         )]);
         let decisions = decide(&waiting, &active, &fleet(), &self.unavailable, &slots);

@@ -5,7 +5,7 @@ use super::records::{epoch_seconds, not_found, page_slice, RecordExt};
 use super::{parse_arn, Ctx};
 use crate::testgrid::actions;
 use crate::testgrid::artifacts::download_path;
-use crate::testgrid::token::Grant;
+use crate::sealed_url::Grant;
 use domain::arn::{Arn, ResourceKind};
 use domain::resources::VpcConfig;
 use domain::testgrid::{SessionArtifactKind, SessionStatus, TestGridProject, TestGridSession};
@@ -198,7 +198,7 @@ pub async fn create_url(
         ));
     }
     let expires_ms = ctx.state.now_ms() + i64::from(req.expires_in_seconds) * 1000;
-    let grant = Grant { account_id: ctx.account.id.clone(), project_id: arn.id.clone(), expires_ms };
+    let grant = Grant { account_id: ctx.account.id.clone(), resource: arn.id.clone(), expires_ms };
     let token = ctx.state.grid.key.seal(&grant);
     Ok(wire::CreateTestGridUrlResult {
         url: Some(format!("{}/testgrid/{token}/wd/hub", ctx.state.public_url)),

@@ -7,7 +7,7 @@
 
 use super::backend::{passed_on, Reply};
 use super::live::LiveSession;
-use super::token::{Grant, TokenError};
+use crate::sealed_url::{Grant, TokenError};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -84,8 +84,8 @@ pub fn routes() -> Router<Arc<AppState>> {
 fn grant(state: &AppState, token: &str) -> Result<Grant, WebDriverError> {
     state.grid.key.open(token, state.now_ms()).map_err(|e| {
         let status = match e {
-            TokenError::Forged => StatusCode::FORBIDDEN,
-            TokenError::Expired => StatusCode::FORBIDDEN,
+            TokenError::Forged(_) => StatusCode::FORBIDDEN,
+            TokenError::Expired(_) => StatusCode::FORBIDDEN,
         };
         WebDriverError::new(status, "unknown error", e.to_string())
     })
@@ -146,7 +146,7 @@ async fn start(state: &Arc<AppState>, token: &str, body: Body) -> Result<(Arc<Li
     let body = read_body(state, body).await?;
     let request: Value = serde_json::from_slice(&body)
         .map_err(|e| WebDriverError::invalid_argument(format!("the new session request is not JSON: {e}")))?;
-    let project = Arn::new(&state.region, &grant.account_id, ResourceKind::TestGridProject, &grant.project_id);
+    let project = Arn::new(&state.region, &grant.account_id, ResourceKind::TestGridProject, &grant.resource);
     match state.store.get(&grant.account_id, &project.to_string()).await {
         Ok(Some(_)) => {}
         Ok(None) => {
@@ -207,12 +207,12 @@ enum Holder {
 /// why it cannot be used.
 async fn holder(state: &AppState, grant: &Grant, id: &str, relayed: bool) -> Result<Holder, WebDriverError> {
     if let Some(live) = state.grid.session(id) {
-        if live.account_id() == grant.account_id && live.project_id == grant.project_id {
+        if live.account_id() == grant.account_id && live.project_id == grant.resource {
             return Ok(Holder::Here(live));
         }
         return Err(WebDriverError::invalid_session(format!("no session {id} in this project")));
     }
-    let project = Arn::new(&state.region, &grant.account_id, ResourceKind::TestGridProject, &grant.project_id);
+    let project = Arn::new(&state.region, &grant.account_id, ResourceKind::TestGridProject, &grant.resource);
     let arn = project.child(ResourceKind::TestGridSession, id);
     let stored = match state.store.get(&grant.account_id, &arn.to_string()).await {
         Ok(Some(record)) => record.decode::<TestGridSession>().ok().map(|session| (record, session)),

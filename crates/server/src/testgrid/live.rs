@@ -7,7 +7,7 @@ use super::actions::ActionLog;
 use super::backend::{Backend, LOCAL};
 use super::hub::WebDriverError;
 use super::remote::{RemoteBrowsers, RemoteEvent};
-use super::token::{Grant, TokenKey};
+use crate::sealed_url::{Grant, TokenKey};
 use super::GridConfig;
 use crate::throttle::{KeyedBuckets, Rate};
 use crate::AppState;
@@ -317,7 +317,7 @@ impl Grid {
         let host = self.reserve(state, &grant.account_id, kind).await.map_err(refused)?;
         let created_ms = state.now_ms();
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let project = Arn::new(&state.region, &grant.account_id, ResourceKind::TestGridProject, &grant.project_id);
+        let project = Arn::new(&state.region, &grant.account_id, ResourceKind::TestGridProject, &grant.resource);
         let arn = project.child(ResourceKind::TestGridSession, &id);
         let (backend, mut answer) = match self.launch(&host, &arn, kind, request).await {
             Ok(launched) => launched,
@@ -368,7 +368,7 @@ impl Grid {
         let live = Arc::new(LiveSession {
             id: id.clone(),
             arn,
-            project_id: grant.project_id.clone(),
+            project_id: grant.resource.clone(),
             created_ms,
             backend,
             last_command_ms: AtomicI64::new(created_ms),

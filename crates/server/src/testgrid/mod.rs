@@ -14,7 +14,6 @@ pub mod backend;
 pub mod hub;
 pub mod live;
 pub mod remote;
-pub mod token;
 
 use std::path::PathBuf;
 use std::time::Duration;
