@@ -193,7 +193,8 @@ mod tests {
 
     #[test]
     fn sessions_share_metered_slots_but_have_unmetered_slots_of_their_own() {
-        let session = |key: &str, device: &str, billing| WaitingJob { remote_access: true, ..waiting(key, "1", device, billing) };
+        let session =
+            |key: &str, device: &str, billing| WaitingJob { remote_access: true, ..waiting(key, "1", device, billing) };
         let s = [("1".to_string(), slots(1, 1))].into();
         let devices = fleet(&[("p1", 1), ("p2", 1), ("p3", 1), ("p4", 1)]);
         let w = [

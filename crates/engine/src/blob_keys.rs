@@ -34,3 +34,13 @@ pub fn video(job: &Arn) -> String {
 pub fn testgrid_artifact(session: &Arn, filename: &str) -> String {
     format!("testgrid/{}/{}/{filename}", session.account, session.id)
 }
+
+/// A remote access session's file (its recording, its input log).
+pub fn remote_access_artifact(session: &Arn, filename: &str) -> String {
+    format!("remote-access/{}/{}/{filename}", session.account, session.id)
+}
+
+/// An app a device host fetches to install during a remote access session.
+pub fn remote_access_install(session: &Arn, index: usize) -> String {
+    format!("remote-access/{}/{}/install-{index}", session.account, session.id)
+}

@@ -16,6 +16,7 @@
 //! - [`scheduler`]: the loop that assigns devices to waiting jobs and settles ended ones.
 //! - [`offering_ledgers`]: each account's stored offering ledger (slot purchases, renewals).
 //! - [`job_view`]: a stored job seen at an instant (snapshot, ledger line).
+//! - [`sim_screen`]: a simulated device's screen for remote access, drawn and encoded.
 //! - [`sim_artifacts`]: the artifacts of simulated jobs, rendered on demand: logs, results,
 //!   screenshots, [`sim_transcript`] (test spec output), [`sim_customer_zip`] (Customer
 //!   Artifacts) and [`sim_video`] (the MP4, made with ffmpeg and kept once made).
@@ -35,6 +36,7 @@ pub mod sim_artifacts;
 pub mod sim_customer_zip;
 #[cfg(test)]
 mod sim_fixtures;
+pub mod sim_screen;
 pub mod sim_transcript;
 pub mod sim_video;
 pub mod stop_events;

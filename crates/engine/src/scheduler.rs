@@ -13,9 +13,9 @@
 use crate::agent::Hosts;
 use crate::job_view::{job_snapshot, ledger_entry, release_ms};
 use crate::live_fleet::LiveFleet;
+use domain::arn::ResourceKind;
 use domain::clock::Clock;
 use domain::job::timeline::PrepDurations;
-use domain::arn::ResourceKind;
 use domain::remote_access::RemoteSession;
 use domain::run::{Job, JobPhase};
 use domain::scheduling::{decide, AccountSlots, ActiveJob, Decision, WaitingJob};
@@ -363,7 +363,8 @@ impl Scheduler {
             }
         }
         // Jobs and sessions share one line, oldest first, as the store lists each.
-        waiting_records.sort_by(|a, b| (a.record().created_ms, &a.record().arn).cmp(&(b.record().created_ms, &b.record().arn)));
+        waiting_records
+            .sort_by(|a, b| (a.record().created_ms, &a.record().arn).cmp(&(b.record().created_ms, &b.record().arn)));
         let Some(lease) = lease else {
             // Another replica schedules; this one only keeps its view of busy devices.
             self.publish_in_use(held);

@@ -60,6 +60,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
     // other duration of the farm.
     let host_timeout_ms = (config.host_timeout.as_millis() as f64 * config.time_scale) as i64;
     let wake = engine::scheduler::Wake::default();
+    let sessions_wake = engine::scheduler::Wake::default();
     let hub = Arc::new(Hub::new(
         replica.clone(),
         config.region.clone(),
@@ -75,7 +76,8 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
             .with_holder(replica.clone())
             .with_hosts(hub.clone())
             .with_observer(metrics.clone())
-            .with_wake(wake),
+            .with_wake(wake)
+            .with_sessions_wake(sessions_wake.clone()),
     );
 
     if engine::sim_video::ffmpeg().is_none() {
@@ -140,6 +142,12 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         (replica.clone(), peer_url(&machine, local)),
         metrics.clone(),
     ));
+    let remote_access = Arc::new(crate::remote_access::live::RemoteSessions::new(
+        config.remote_access.clone(),
+        crate::sealed_url::TokenKey::load(store.as_ref(), crate::sealed_url::Purpose::RemoteAccess).await?,
+        (replica.clone(), peer_url(&machine, local)),
+        sessions_wake,
+    ));
     let live_changes = Arc::new(crate::ui::live::LiveChanges::default());
     let stop_events = engine::stop_events::StopEvents::new(vec![engine.clone(), hub.clone(), live_changes.clone()]);
     Ok(Arc::new(AppState {
@@ -166,6 +174,7 @@ pub async fn state(config: &ServeConfig, local: SocketAddr) -> Result<Arc<AppSta
         metrics,
         catalog: config.catalog.clone(),
         grid,
+        remote_access,
     }))
 }
 

@@ -159,6 +159,8 @@ struct FileConfig {
     offering_promotions: Option<Vec<Promotion>>,
     /// `[testgrid]`: desktop browser testing's quotas and timeouts.
     testgrid: Option<TestGridFile>,
+    /// `[remote_access]`: remote access sessions' idle timeout and screen.
+    remote_access: Option<RemoteAccessFile>,
 }
 
 fn read_file_config(path: Option<&PathBuf>) -> Result<FileConfig> {
@@ -209,6 +211,8 @@ pub struct ServeConfig {
     pub catalog: Catalog,
     /// Desktop browser testing: quotas, timeouts, where sessions keep their files.
     pub testgrid: crate::testgrid::GridConfig,
+    /// Remote access sessions: idle timeout, simulated screens, where sessions keep files.
+    pub remote_access: crate::remote_access::RemoteAccessConfig,
 }
 
 fn store_config(args: &StoreArgs, file: &FileConfig) -> StoreConfig {
@@ -332,6 +336,7 @@ impl ServeArgs {
             },
             catalog: catalog(file.offerings, file.offering_promotions)?,
             testgrid: testgrid(file.testgrid, store.data_dir.join("testgrid"))?,
+            remote_access: remote_access(file.remote_access, store.data_dir.join("remote-access"))?,
             store,
             root_key,
         })
@@ -380,6 +385,31 @@ fn testgrid(file: Option<TestGridFile>, work_dir: PathBuf) -> Result<crate::test
     }
     if let Some(v) = file.max_duration_minutes {
         config.max_duration = std::time::Duration::from_secs_f64(60.0 * positive("max_duration_minutes", v)?);
+    }
+    Ok(config)
+}
+
+/// `[remote_access]` of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoteAccessFile {
+    idle_timeout_minutes: Option<f64>,
+    simulated_fps: Option<u32>,
+}
+
+fn remote_access(
+    file: Option<RemoteAccessFile>,
+    work_dir: PathBuf,
+) -> Result<crate::remote_access::RemoteAccessConfig> {
+    let file = file.unwrap_or_default();
+    let mut config = crate::remote_access::RemoteAccessConfig::with_work_dir(work_dir);
+    if let Some(v) = file.idle_timeout_minutes {
+        anyhow::ensure!(v.is_finite() && v > 0.0, "[remote_access] idle_timeout_minutes must be a positive number");
+        config.idle_timeout = std::time::Duration::from_secs_f64(60.0 * v);
+    }
+    if let Some(fps) = file.simulated_fps {
+        anyhow::ensure!((1..=30).contains(&fps), "[remote_access] simulated_fps must be 1 to 30");
+        config.simulated_fps = fps;
     }
     Ok(config)
 }

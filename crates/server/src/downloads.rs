@@ -209,3 +209,35 @@ fn content_type_of(extension: &str) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+/// `GET /remote-access-artifacts/ACCOUNT/PROJECT/SESSION/00000/NNNNN` (presigned): a remote
+/// access session's recording or input log.
+pub async fn remote_access_artifact(
+    State(state): State<Arc<AppState>>,
+    Path((account, path)): Path<(String, String)>,
+) -> Response {
+    let missing = || fail(ApiError::not_found("No such remote access artifact"));
+    let Some((session_id, position)) = path.rsplit_once('/') else { return missing() };
+    let Ok(position) = position.parse::<usize>() else { return missing() };
+    let arn = Arn::new(&state.region, &account, ResourceKind::Session, session_id);
+    let session = match state.store.get(&account, &arn.to_string()).await {
+        Ok(Some(record)) => match record.decode::<domain::remote_access::RemoteSession>() {
+            Ok(session) => session,
+            Err(e) => return fail(state.internal(e)),
+        },
+        Ok(None) => return missing(),
+        Err(e) => return fail(state.internal(e)),
+    };
+    let Some(artifact) = session.artifacts.get(position) else { return missing() };
+    match state.blobs.get_stream(&artifact.blob_key).await {
+        Ok(stream) => {
+            let filename = format!("{}.{}", artifact.name.replace(' ', "_"), artifact.extension);
+            let headers = [
+                (http::header::CONTENT_TYPE, content_type_of(&artifact.extension).to_string()),
+                (http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            ];
+            (StatusCode::OK, headers, Body::from_stream(stream)).into_response()
+        }
+        Err(e) => fail(state.internal(e)),
+    }
+}

@@ -108,6 +108,8 @@ pub struct AppState {
     pub catalog: domain::offering::Catalog,
     /// Desktop browser testing: the WebDriver hub's sessions on this replica.
     pub grid: Arc<testgrid::live::Grid>,
+    /// Remote access: the sessions whose device this replica serves.
+    pub remote_access: Arc<remote_access::live::RemoteSessions>,
 }
 
 impl AppState {
@@ -153,6 +155,7 @@ pub fn router(
         .route("/video/{account}/{*job}", get(downloads::video))
         .route("/curated-test-specs/{id}", get(downloads::curated_spec))
         .route("/testgrid-artifacts/{account}/{*path}", get(downloads::testgrid_artifact))
+        .route("/remote-access-artifacts/{account}/{*path}", get(downloads::remote_access_artifact))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), presign::require));
     Router::new()
         .route(
@@ -164,6 +167,7 @@ pub fn router(
         .merge(crate::ui::routes())
         .merge(agents::routes())
         .merge(testgrid::hub::routes())
+        .merge(remote_access::viewer::routes())
         .route("/health", get(|| async { "ok" }))
         .merge(health::routes(state.draining.clone()))
         .route(
@@ -226,6 +230,19 @@ pub async fn run(config: ServeConfig) -> Result<()> {
                 .await
         })
     };
+    let remote_access = {
+        let mut rx = stop_rx.clone();
+        let state = state.clone();
+        tokio::spawn(async move {
+            state
+                .remote_access
+                .clone()
+                .run(state.clone(), async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                })
+                .await
+        })
+    };
     let scheduler = tokio::spawn(state.engine.clone().run(async move {
         let mut rx = stop_rx;
         let _ = rx.wait_for(|stop| *stop).await;
@@ -242,6 +259,7 @@ pub async fn run(config: ServeConfig) -> Result<()> {
     let _ = stop_tx.send(true);
     let _ = scheduler.await;
     let _ = grid.await;
+    let _ = remote_access.await;
     tracing::info!("farmhand stopped");
     Ok(())
 }

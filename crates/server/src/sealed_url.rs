@@ -135,7 +135,10 @@ mod tests {
         let mut bytes = token.clone().into_bytes();
         bytes[3] = if bytes[3] == b'A' { b'B' } else { b'A' };
         assert_eq!(key.open(&String::from_utf8(bytes).unwrap(), 0), Err(TokenError::Forged(Purpose::TestGrid)));
-        assert_eq!(TokenKey::new("other", Purpose::TestGrid).open(&token, 0), Err(TokenError::Forged(Purpose::TestGrid)));
+        assert_eq!(
+            TokenKey::new("other", Purpose::TestGrid).open(&token, 0),
+            Err(TokenError::Forged(Purpose::TestGrid))
+        );
         assert_eq!(key.open("nonsense", 0), Err(TokenError::Forged(Purpose::TestGrid)));
         let longer = Grant { expires_ms: 99_999_999, ..grant() };
         let (_, mac) = token.split_once('.').unwrap();

@@ -110,6 +110,9 @@ pub struct RemoteSession {
     pub name: String,
     /// The device as it was when the session was created.
     pub device: Device,
+    /// How the device is driven: what serves its screen.
+    #[serde(default)]
+    pub driver: crate::device::Driver,
     /// The instance the request named, if any: only it may be assigned.
     pub requested_instance_arn: Option<String>,
     pub billing_method: BillingMethod,
@@ -124,6 +127,9 @@ pub struct RemoteSession {
     pub network_profile_arn: Option<String>,
     /// `configuration.deviceProxy` as the request gave it, echoed back.
     pub device_proxy: Option<serde_json::Value>,
+    /// The project's VPC settings when the session was created, echoed back.
+    #[serde(default)]
+    pub vpc_config: Option<crate::resources::VpcConfig>,
     /// The longest the session may run once started: the account's job timeout.
     pub timeout_minutes: i32,
     pub phase: JobPhase,
@@ -249,6 +255,7 @@ mod tests {
         RemoteSession {
             name: "s".into(),
             device: pixel(),
+            driver: crate::device::Driver::Simulated,
             requested_instance_arn: None,
             billing_method: BillingMethod::Metered,
             interaction_mode: InteractionMode::Interactive,
@@ -261,6 +268,7 @@ mod tests {
             vpce_configuration_arns: vec![],
             network_profile_arn: None,
             device_proxy: None,
+            vpc_config: None,
             timeout_minutes: 150,
             phase: JobPhase::Waiting,
             wait_reason: WaitReason::Pending,

@@ -24,7 +24,7 @@ const SHORTEST_STREAM: Duration = Duration::from_millis(1500);
 const SCREENSHOT_INTERVAL: Duration = Duration::from_millis(250);
 
 pub struct AdbScreen {
-    pub feed: ScreenFeed,
+    feed: ScreenFeed,
     adb: Adb,
     serial: String,
     input: Mutex<Option<InputShell>>,
@@ -52,8 +52,19 @@ impl AdbScreen {
             streaming,
         })
     }
+}
 
-    pub async fn input(&self, input: &DeviceInput) -> Result<(), String> {
+#[async_trait::async_trait]
+impl super::DeviceScreen for AdbScreen {
+    fn feed(&self) -> ScreenFeed {
+        self.feed.clone()
+    }
+
+    fn udid(&self) -> String {
+        self.serial.clone()
+    }
+
+    async fn input(&self, input: &DeviceInput) -> Result<(), String> {
         let mut shell = self.input.lock().await;
         let Some(open) = shell.as_mut() else { return Err("the session has ended".into()) };
         if let Err(e) = open.send(input).await {
@@ -66,11 +77,11 @@ impl AdbScreen {
         Ok(())
     }
 
-    pub async fn install(&self, apk: &Path) -> Result<(), String> {
+    async fn install(&self, apk: &Path) -> Result<(), String> {
         self.adb.install(&self.serial, apk).await.map_err(|e| e.to_string())
     }
 
-    pub async fn close(mut self) {
+    async fn close(mut self: Box<Self>) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -84,7 +95,14 @@ impl AdbScreen {
     }
 }
 
-async fn stream(adb: Adb, serial: String, width: u32, height: u32, feed: ScreenFeed, mut stopped: oneshot::Receiver<()>) {
+async fn stream(
+    adb: Adb,
+    serial: String,
+    width: u32,
+    height: u32,
+    feed: ScreenFeed,
+    mut stopped: oneshot::Receiver<()>,
+) {
     let began = Instant::now();
     loop {
         let started = Instant::now();

@@ -136,6 +136,23 @@ impl ScreenFeed {
     }
 }
 
+/// A device being driven in a session: its screen, its input, its apps. Implemented by an
+/// adb device ([`adb::AdbScreen`]), a simulated one (the control plane's) and a device on
+/// another machine (reached over its agent's connection).
+#[async_trait::async_trait]
+pub trait DeviceScreen: Send + Sync {
+    fn feed(&self) -> ScreenFeed;
+    /// The device's own id (adb serial, simulated udid).
+    fn udid(&self) -> String;
+    async fn input(&self, input: &domain::remote_access::input::DeviceInput) -> Result<(), String>;
+    async fn install(&self, app: &std::path::Path) -> Result<(), String>;
+    /// Why the device is gone, once it is (its screen ended without being closed).
+    fn lost(&self) -> Option<String> {
+        self.feed().ended()
+    }
+    async fn close(self: Box<Self>);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

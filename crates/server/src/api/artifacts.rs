@@ -49,9 +49,10 @@ pub async fn list(ctx: &Ctx, req: wire::ListArtifactsRequest) -> Result<wire::Li
             let record = ctx.load(&job_arn).await.map_err(|_| super::records::not_found(arn.kind, &req.arn))?;
             (vec![record], segments.first().copied(), segments.get(1).copied())
         }
+        ResourceKind::Session => return session_artifacts(ctx, &arn, req.r#type.as_str()).await,
         other => {
             return Err(ApiError::argument(format!(
-                "ListArtifacts takes a run, job, suite or test ARN, not a {} ARN",
+                "ListArtifacts takes a run, job, suite, test or remote access session ARN, not a {} ARN",
                 other.as_str()
             )))
         }
@@ -68,6 +69,27 @@ pub async fn list(ctx: &Ctx, req: wire::ListArtifactsRequest) -> Result<wire::Li
                 artifacts.push(to_wire(ctx, &job_arn, &artifact)?);
             }
         }
+    }
+    Ok(wire::ListArtifactsResult { artifacts: Some(artifacts), next_token: None })
+}
+
+/// A remote access session's recording and input log, in the category asked for.
+async fn session_artifacts(ctx: &Ctx, arn: &Arn, category: &str) -> Result<wire::ListArtifactsResult, ApiError> {
+    use super::records::RecordExt;
+    let session: domain::remote_access::RemoteSession = ctx.load(arn).await?.body_as()?;
+    let mut artifacts = Vec::new();
+    for (position, artifact) in session.artifacts.iter().enumerate() {
+        if domain::artifact::category_of(&artifact.artifact_type).as_str() != category {
+            continue;
+        }
+        let path = crate::remote_access::artifacts::download_path(arn, position);
+        artifacts.push(wire::Artifact {
+            url: Some(crate::presign::url(&ctx.state, "GET", &path)?),
+            arn: Some(crate::remote_access::artifacts::artifact_arn(arn, position).to_string()),
+            name: Some(artifact.name.clone()),
+            r#type: wire::ArtifactType::parse(&artifact.artifact_type),
+            extension: Some(artifact.extension.clone()),
+        });
     }
     Ok(wire::ListArtifactsResult { artifacts: Some(artifacts), next_token: None })
 }

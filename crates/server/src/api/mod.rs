@@ -10,6 +10,7 @@ mod offerings;
 mod pools;
 mod projects;
 mod records;
+pub mod remote_access;
 pub mod runs;
 mod samples;
 mod settings;
@@ -21,7 +22,7 @@ mod vpce;
 use crate::AppState;
 use domain::account::Account;
 use protocol::model::Operation;
-use protocol::{decode_input, ApiError, ErrorCode};
+use protocol::{decode_input, ApiError};
 use std::sync::Arc;
 
 pub use records::parse_arn;
@@ -38,13 +39,11 @@ fn encode<T: serde::Serialize>(output: &T) -> Result<Vec<u8>, ApiError> {
 
 pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     macro_rules! table {
+        // Every operation of the model has its function: a new one in the model fails to
+        // compile here until it has one.
         ($($variant:ident => $handler:path),* $(,)?) => {
             match op {
                 $(Operation::$variant => encode(&$handler(ctx, decode_input(op, body)?).await?),)*
-                other => Err(ApiError::new(
-                    ErrorCode::UnsupportedOperation,
-                    format!("farmhand does not implement {} yet", other.name()),
-                )),
             }
         };
     }
@@ -120,5 +119,11 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> Result<Vec<u8>, 
         ListTestGridSessions => testgrid::list_sessions,
         ListTestGridSessionActions => testgrid::list_session_actions,
         ListTestGridSessionArtifacts => testgrid::list_session_artifacts,
+        CreateRemoteAccessSession => remote_access::create,
+        GetRemoteAccessSession => remote_access::get,
+        ListRemoteAccessSessions => remote_access::list,
+        StopRemoteAccessSession => remote_access::stop,
+        DeleteRemoteAccessSession => remote_access::delete,
+        InstallToRemoteAccessSession => remote_access::install,
     }
 }

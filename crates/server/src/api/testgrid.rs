@@ -3,9 +3,9 @@
 
 use super::records::{epoch_seconds, not_found, page_slice, RecordExt};
 use super::{parse_arn, Ctx};
+use crate::sealed_url::Grant;
 use crate::testgrid::actions;
 use crate::testgrid::artifacts::download_path;
-use crate::sealed_url::Grant;
 use domain::arn::{Arn, ResourceKind};
 use domain::resources::VpcConfig;
 use domain::testgrid::{SessionArtifactKind, SessionStatus, TestGridProject, TestGridSession};

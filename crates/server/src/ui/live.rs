@@ -48,6 +48,12 @@ impl LiveChanges {
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.0.subscribe()
     }
+
+    /// Something a live page shows changed on this replica (a remote access session began
+    /// or ended).
+    pub fn bump(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
 }
 
 #[async_trait::async_trait]

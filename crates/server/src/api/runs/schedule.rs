@@ -39,7 +39,7 @@ fn app_optional(test_type: TestType) -> bool {
 
 /// Loads an upload named by a ScheduleRun member: it must be the caller's, belong to the
 /// run's project, have finished processing successfully, and be of an accepted type.
-async fn upload_for_run(
+pub(crate) async fn upload_for_run(
     ctx: &Ctx,
     project: &Arn,
     member: &str,
@@ -306,7 +306,7 @@ async fn select_devices(
     }
 }
 
-async fn check_metered_quota(ctx: &Ctx) -> Result<(), ApiError> {
+pub(crate) async fn check_metered_quota(ctx: &Ctx) -> Result<(), ApiError> {
     let Some(total_minutes) = ctx.account.settings.trial_minutes_total else { return Ok(()) };
     let used_seconds = ctx.state.store.metered_seconds(&ctx.account.id).await.map_err(|e| ctx.internal(e))?;
     if used_seconds as f64 / 60.0 >= total_minutes {

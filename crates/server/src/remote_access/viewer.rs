@@ -1,0 +1,220 @@
+//! A viewer's WebSocket (`/remote-access/TOKEN/ws`): the session's screen going out, the
+//! viewer's input coming in. The token (the session's endpoint, or one the dashboard mints
+//! for a signed-in user of the account) is the only key: sealed, expiring, for one session.
+//!
+//! Out: text messages (`hello`, `status`, `config`, `ack`, `refused`, `ended`) and binary
+//! pictures: one flags byte (1 = key picture), the picture's time in milliseconds (8 bytes,
+//! big-endian), then the picture (an H.264 access unit, or a PNG).
+//! In: `{"op":"input","seq":N,"input":{…}}`, `{"op":"stop"}`.
+
+use super::live::{InputOutcome, LiveSession};
+use crate::AppState;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use domain::arn::{Arn, ResourceKind};
+use domain::remote_access::input::ViewerInput;
+use domain::remote_access::RemoteSession;
+use futures::{SinkExt, StreamExt};
+use host::screen::Frame;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/remote-access/{token}/ws", get(socket))
+}
+
+/// The session a token opens, if it is one of ours and has not expired.
+pub fn session_of_token(state: &AppState, token: &str) -> Result<Arn, crate::sealed_url::TokenError> {
+    let grant = state.remote_access.key.open(token, state.now_ms())?;
+    Ok(Arn::new(&state.region, &grant.account_id, ResourceKind::Session, grant.resource))
+}
+
+async fn socket(State(state): State<Arc<AppState>>, Path(token): Path<String>, ws: WebSocketUpgrade) -> Response {
+    match session_of_token(&state, &token) {
+        Ok(arn) => ws.on_upgrade(move |socket| serve(state, arn, socket)),
+        Err(e) => (http::StatusCode::FORBIDDEN, e.to_string()).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum ClientMessage {
+    Input { seq: u64, input: serde_json::Value },
+    Stop,
+}
+
+fn text(value: serde_json::Value) -> Message {
+    Message::Text(value.to_string().into())
+}
+
+async fn stored(state: &AppState, arn: &Arn) -> Option<RemoteSession> {
+    state.store.get(&arn.account, &arn.to_string()).await.ok()??.decode().ok()
+}
+
+async fn serve(state: Arc<AppState>, arn: Arn, socket: WebSocket) {
+    let (mut sink, mut incoming) = socket.split();
+    // Until the session's screen is up here: its status as it changes.
+    let mut last_status = String::new();
+    let live = loop {
+        if let Some(live) = state.remote_access.session(&arn.to_string()) {
+            break live;
+        }
+        let Some(session) = stored(&state, &arn).await else {
+            let _ = sink.send(text(json!({"type": "ended", "message": "There is no such session."}))).await;
+            return;
+        };
+        let view = session.view(state.now_ms());
+        if view.status == domain::job::status::ExecutionStatus::Completed {
+            let message = view.message.unwrap_or_else(|| "The session has ended.".into());
+            let _ = sink.send(text(json!({"type": "ended", "message": message}))).await;
+            return;
+        }
+        let status = view.status.as_str().to_string();
+        if status != last_status {
+            let message = json!({"type": "status", "status": status, "device": session.device.name});
+            if sink.send(text(message)).await.is_err() {
+                return;
+            }
+            last_status = status;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            next = incoming.next() => match next {
+                Some(Ok(Message::Text(t))) => {
+                    if let Ok(ClientMessage::Stop) = serde_json::from_str(t.as_str()) {
+                        let _ = state.remote_access.request_stop(&state, &arn).await;
+                    }
+                }
+                Some(Ok(_)) => {}
+                _ => return,
+            },
+        }
+    };
+    live.viewer_joined(state.now_ms());
+    let (replies, outgoing) = mpsc::unbounded_channel::<Message>();
+    let hello = json!({
+        "type": "hello",
+        "mode": live.mode.as_str(),
+        "device": {"name": live.device_name, "width": live.width, "height": live.height},
+        "rotation": live.rotation().quarter_turns() * 90,
+    });
+    let _ = replies.send(text(hello));
+    let writer = tokio::spawn(write(live.clone(), sink, outgoing));
+    while let Some(Ok(message)) = incoming.next().await {
+        let Message::Text(body) = message else {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+            continue;
+        };
+        match serde_json::from_str::<ClientMessage>(body.as_str()) {
+            Ok(ClientMessage::Input { seq, input }) => {
+                let reply = match serde_json::from_value::<ViewerInput>(input) {
+                    Err(e) => json!({"type": "refused", "seq": seq, "message": format!("not an input: {e}")}),
+                    Ok(input) => match live.input(&input, state.now_ms()).await {
+                        InputOutcome::Done => json!({"type": "ack", "seq": seq}),
+                        InputOutcome::Refused(why) => json!({"type": "refused", "seq": seq, "message": why}),
+                    },
+                };
+                let _ = replies.send(text(reply));
+            }
+            Ok(ClientMessage::Stop) => {
+                if let Err(e) = state.remote_access.request_stop(&state, &arn).await {
+                    let _ = replies.send(text(json!({"type": "refused", "message": e.to_string()})));
+                }
+            }
+            Err(e) => {
+                let _ = replies.send(text(json!({"type": "refused", "message": format!("not a message: {e}")})));
+            }
+        }
+    }
+    live.viewer_left(state.now_ms());
+    drop(replies);
+    writer.abort();
+}
+
+fn picture_message(key: bool, at_ms: u64, data: &[u8]) -> Message {
+    let mut out = Vec::with_capacity(data.len() + 9);
+    out.push(u8::from(key));
+    out.extend_from_slice(&at_ms.to_be_bytes());
+    out.extend_from_slice(data);
+    Message::Binary(out.into())
+}
+
+/// Sends the screen (when the session shows it) and the replies to the viewer.
+async fn write(
+    live: Arc<LiveSession>,
+    mut sink: futures::stream::SplitSink<WebSocket, Message>,
+    mut replies: mpsc::UnboundedReceiver<Message>,
+) {
+    let watch = live.feed.watch();
+    let (catch_up, mut frames) = (watch.catch_up, Some(watch.live));
+    let shows_screen = live.mode.shows_screen();
+    // After falling behind, pictures resume at the next key picture.
+    let mut want_key = false;
+    let send_frame = |frame: Frame, want_key: &mut bool| -> Option<Message> {
+        match frame {
+            Frame::Config(_) | Frame::Picture(_) if !shows_screen => None,
+            Frame::Config(config) => {
+                *want_key = true;
+                Some(text(
+                    json!({"type": "config", "codec": config.codec, "width": config.width, "height": config.height}),
+                ))
+            }
+            Frame::Picture(p) => {
+                if *want_key && !p.key {
+                    return None;
+                }
+                *want_key = false;
+                Some(picture_message(p.key, p.at_ms, &p.data))
+            }
+            Frame::Ended(why) => Some(text(json!({"type": "ended", "message": why}))),
+        }
+    };
+    for frame in catch_up {
+        if let Some(message) = send_frame(frame, &mut want_key) {
+            if sink.send(message).await.is_err() {
+                return;
+            }
+        }
+    }
+    loop {
+        let message = tokio::select! {
+            biased;
+            reply = replies.recv() => match reply {
+                Some(reply) => reply,
+                None => break,
+            },
+            frame = async {
+                match frames.as_mut() {
+                    Some(f) => f.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => match frame {
+                Ok(frame) => match send_frame(frame, &mut want_key) {
+                    Some(message) => message,
+                    None => continue,
+                },
+                Err(RecvError::Lagged(_)) => {
+                    want_key = true;
+                    continue;
+                }
+                Err(RecvError::Closed) => {
+                    frames = None;
+                    continue;
+                }
+            },
+        };
+        if sink.send(message).await.is_err() {
+            break;
+        }
+    }
+    let _ = sink.close().await;
+}
