@@ -96,6 +96,26 @@ const ops = {
     }
     return navigating(p, () => p.click(selector, { timeout, noWaitAfter: true }), timeout);
   },
+  // Clicks `selector` at (x, y) from its top left, held for `holdMs`: a tap on a device's screen.
+  async clickAt({ page, selector, x, y, holdMs = 0, timeout = 15000 }) {
+    await getPage(page).page.click(selector, { position: { x, y }, delay: holdMs, timeout });
+    return true;
+  },
+  // Drags from (x1, y1) to (x2, y2) of `selector`, in `steps` moves.
+  async drag({ page, selector, x1, y1, x2, y2, steps = 8 }) {
+    const p = getPage(page).page;
+    const box = await p.locator(selector).boundingBox();
+    await p.mouse.move(box.x + x1, box.y + y1);
+    await p.mouse.down();
+    await p.mouse.move(box.x + x2, box.y + y2, { steps });
+    await p.mouse.up();
+    return true;
+  },
+  // Types `text` into whatever has the focus, key by key.
+  async type({ page, text }) {
+    await getPage(page).page.keyboard.type(text);
+    return true;
+  },
   async press({ page, key, navigate = false, timeout = 15000 }) {
     const p = getPage(page).page;
     if (!navigate) {

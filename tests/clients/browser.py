@@ -171,6 +171,17 @@ class Page:
     def click(self, selector: str, *, navigate: bool = False) -> dict | None:
         return self._do("click", selector=selector, navigate=navigate)
 
+    def click_at(self, selector: str, x: float, y: float, *, hold_ms: int = 0) -> None:
+        """Clicks `selector` at (x, y) CSS pixels from its top left corner."""
+        self._do("clickAt", selector=selector, x=x, y=y, holdMs=hold_ms)
+
+    def drag(self, selector: str, x1: float, y1: float, x2: float, y2: float) -> None:
+        self._do("drag", selector=selector, x1=x1, y1=y1, x2=x2, y2=y2)
+
+    def type(self, text: str) -> None:
+        """Types `text` on the keyboard into the focused element."""
+        self._do("type", text=text)
+
     def press(self, key: str, *, navigate: bool = False) -> dict | None:
         return self._do("press", key=key, navigate=navigate)
 

@@ -219,3 +219,62 @@ pub async fn testgrid_artifacts(ctx: &Ctx, session_arn: &str) -> Result<Vec<wire
     )
     .await
 }
+
+pub async fn remote_sessions(ctx: &Ctx, project_arn: &str) -> Result<Vec<wire::RemoteAccessSession>, ApiError> {
+    all(
+        ctx,
+        Operation::ListRemoteAccessSessions,
+        wire::ListRemoteAccessSessionsRequest { arn: project_arn.to_string(), ..Default::default() },
+        |r, t| r.next_token = t,
+        |r: wire::ListRemoteAccessSessionsResult| (r.remote_access_sessions.unwrap_or_default(), r.next_token),
+    )
+    .await
+}
+
+pub async fn remote_session(ctx: &Ctx, arn: &str) -> Result<wire::RemoteAccessSession, ApiError> {
+    let request = wire::GetRemoteAccessSessionRequest { arn: arn.to_string() };
+    let answer: wire::GetRemoteAccessSessionResult = call(ctx, Operation::GetRemoteAccessSession, &request).await?;
+    answer.remote_access_session.ok_or_else(ApiError::internal)
+}
+
+pub async fn create_remote_session(
+    ctx: &Ctx,
+    project_arn: &str,
+    device_arn: &str,
+) -> Result<wire::RemoteAccessSession, ApiError> {
+    let request = wire::CreateRemoteAccessSessionRequest {
+        project_arn: project_arn.to_string(),
+        device_arn: device_arn.to_string(),
+        ..Default::default()
+    };
+    let answer: wire::CreateRemoteAccessSessionResult =
+        call(ctx, Operation::CreateRemoteAccessSession, &request).await?;
+    answer.remote_access_session.ok_or_else(ApiError::internal)
+}
+
+pub async fn stop_remote_session(ctx: &Ctx, arn: &str) -> Result<wire::RemoteAccessSession, ApiError> {
+    let request = wire::StopRemoteAccessSessionRequest { arn: arn.to_string() };
+    let answer: wire::StopRemoteAccessSessionResult = call(ctx, Operation::StopRemoteAccessSession, &request).await?;
+    answer.remote_access_session.ok_or_else(ApiError::internal)
+}
+
+pub async fn install_to_remote_session(ctx: &Ctx, session_arn: &str, app_arn: &str) -> Result<(), ApiError> {
+    let request = wire::InstallToRemoteAccessSessionRequest {
+        remote_access_session_arn: session_arn.to_string(),
+        app_arn: app_arn.to_string(),
+    };
+    let _: wire::InstallToRemoteAccessSessionResult =
+        call(ctx, Operation::InstallToRemoteAccessSession, &request).await?;
+    Ok(())
+}
+
+pub async fn uploads(ctx: &Ctx, project_arn: &str) -> Result<Vec<wire::Upload>, ApiError> {
+    all(
+        ctx,
+        Operation::ListUploads,
+        wire::ListUploadsRequest { arn: project_arn.to_string(), ..Default::default() },
+        |r, t| r.next_token = t,
+        |r: wire::ListUploadsResult| (r.uploads.unwrap_or_default(), r.next_token),
+    )
+    .await
+}

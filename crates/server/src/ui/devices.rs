@@ -12,7 +12,7 @@ use engine::scheduler::{decode_job, scan_jobs};
 use maud::html;
 use std::collections::HashMap;
 
-/// Who holds an instance: the job's account and ARN.
+/// Who holds an instance: the job's (or remote access session's) account and ARN.
 struct Holder {
     account_id: String,
     job_arn: String,
@@ -38,6 +38,15 @@ async fn holders(viewer: &Viewer) -> Result<HashMap<String, Holder>, protocol::A
             );
         }
     }
+    let sessions = engine::scheduler::scan_kind(state.store.as_ref(), domain::arn::ResourceKind::Session, JobPhase::Active)
+        .await
+        .map_err(|e| state.internal(e))?;
+    for record in &sessions {
+        let Ok(session) = record.decode::<domain::remote_access::RemoteSession>() else { continue };
+        let Some(instance) = session.instance_arn else { continue };
+        let assigned_ms = session.assigned_ms.unwrap_or(i64::MIN);
+        held.insert(instance, Holder { account_id: record.account_id.clone(), job_arn: record.arn.clone(), assigned_ms });
+    }
     // Which instances are busy is the scheduler's word, the same ListDevices' availability
     // is made from, so the page's two columns agree; the scan only says whose job it is.
     let busy = state.engine.instances_in_use_among(held.keys().map(String::as_str), now);
@@ -49,6 +58,7 @@ pub async fn list(viewer: Viewer) -> Result<Response, ApiPage> {
     let fail = |e| ApiPage::new(&viewer, e);
     let devices = calls::devices(&viewer.ctx).await.map_err(fail)?;
     let held = holders(&viewer).await.map_err(fail)?;
+    let projects = calls::projects(&viewer.ctx).await.map_err(fail)?;
     let body = html! {
         h1 { "Devices" }
         div.scroll {
@@ -57,6 +67,7 @@ pub async fn list(viewer: Viewer) -> Result<Response, ApiPage> {
                 thead { tr {
                     th scope="col" { "Device" } th scope="col" { "Platform" } th scope="col" { "OS" }
                     th scope="col" { "Fleet" } th scope="col" { "Availability" } th scope="col" { "In use by" }
+                    th scope="col" { "Remote access" }
                 } }
                 tbody {
                     @for d in &devices {
@@ -76,7 +87,9 @@ pub async fn list(viewer: Viewer) -> Result<Response, ApiPage> {
                                     ul {
                                         @for h in users {
                                             li {
-                                                @if h.account_id == viewer.account_id() {
+                                                @if h.account_id == viewer.account_id() && h.job_arn.contains(":session:") {
+                                                    a href=(super::remote::session_path(&h.job_arn)) { "your remote access session" }
+                                                } @else if h.account_id == viewer.account_id() {
                                                     a href=(layout::job_path(&h.job_arn)) { "your job " (layout::id_of(&h.job_arn)) }
                                                 } @else {
                                                     "another account"
@@ -84,6 +97,13 @@ pub async fn list(viewer: Viewer) -> Result<Response, ApiPage> {
                                             }
                                         }
                                     }
+                                }
+                            }
+                            td.remote-access {
+                                @if d.remote_access_enabled == Some(true) {
+                                    (super::remote::start_form(&viewer, &d.arn.clone().unwrap_or_default(), &projects))
+                                } @else {
+                                    span.empty { "not enabled" }
                                 }
                             }
                         }

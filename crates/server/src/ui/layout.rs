@@ -26,6 +26,7 @@ pub fn page(viewer: Option<&Viewer>, title: &str, body: Markup) -> Markup {
                         nav aria-label="Main" {
                             a #nav-projects href="/ui/projects" { "Projects" }
                             a #nav-devices href="/ui/devices" { "Devices" }
+                            a #nav-sessions href="/ui/sessions" { "Remote access" }
                             a #nav-testgrid href="/ui/testgrid" { "Browsers" }
                             a #nav-billing href="/ui/billing" { "Billing" }
                         }

@@ -24,6 +24,7 @@ mod layout;
 pub mod live;
 mod login;
 mod projects;
+mod remote;
 mod runs;
 pub mod session;
 mod state;
@@ -119,6 +120,12 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/ui/testgrid", get(testgrid::projects))
         .route("/ui/testgrid/{project}", get(testgrid::sessions))
         .route("/ui/testgrid/{project}/{session}", get(testgrid::session))
+        .route("/ui/sessions", get(remote::list))
+        .route("/ui/sessions/start", post(remote::start))
+        .route("/ui/sessions/{project}/{session}", get(remote::show))
+        .route("/ui/sessions/{project}/{session}/stop", post(remote::stop))
+        .route("/ui/sessions/{project}/{session}/install", post(remote::install))
+        .route("/remote-access/{token}", get(remote::endpoint))
         .route("/ui/{*rest}", get(not_found_page))
         .layer(axum::middleware::map_response(page_headers));
     Router::new()

@@ -1,6 +1,7 @@
 // The dashboard's only script: follows a run's or a job's event stream and updates the page
 // in place, follows a job's output, and sends the stop forms without leaving the page. Every
-// page works without it (the forms post and redirect); this only makes them live.
+// page works without it (the forms post and redirect); this only makes them live. It also
+// runs a remote access session's screen (`remoteScreen`), which needs it.
 "use strict";
 
 function setBadge(el, value) {
@@ -137,7 +138,168 @@ function sendStop(form) {
   });
 }
 
+// A remote access session's screen: pictures from the session's WebSocket drawn on the
+// canvas (H.264 decoded by WebCodecs, or PNG), and the viewer's clicks, drags, keys and text
+// sent back as input. Points are sent as fractions of the picture; the server maps them to
+// the device's pixels. `window.farmhandRemote` counts what happened, for tests and benchmarks.
+function remoteScreen(section) {
+  const canvas = document.getElementById("screen");
+  const draw = canvas ? canvas.getContext("2d") : null;
+  const status = document.getElementById("remote-status");
+  const stats = { painted: 0, acks: 0, refused: 0, sent: 0, paints: [], inputs: {}, codec: null, ended: false };
+  window.farmhandRemote = stats;
+  let decoder = null;
+  let png = false;
+  let waitingForKey = true;
+  let seq = 0;
+  let rotation = 0;
+  const url = new URL(section.dataset.ws, location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  const tell = (text) => { if (status) status.textContent = text; };
+
+  function painted(timestamp) {
+    stats.painted += 1;
+    stats.paints.push([timestamp, performance.timeOrigin + performance.now()]);
+    if (stats.paints.length > 2000) stats.paints.splice(0, 1000);
+  }
+
+  function paint(image, timestamp) {
+    if (canvas.width !== image.displayWidth && image.displayWidth) {
+      canvas.width = image.displayWidth;
+      canvas.height = image.displayHeight;
+    } else if (image.width && canvas.width !== image.width) {
+      canvas.width = image.width;
+      canvas.height = image.height;
+    }
+    draw.drawImage(image, 0, 0, canvas.width, canvas.height);
+    painted(timestamp);
+  }
+
+  function configure(config) {
+    stats.codec = config.codec;
+    if (!canvas) return;
+    canvas.width = config.width;
+    canvas.height = config.height;
+    waitingForKey = true;
+    png = config.codec === "png";
+    if (decoder && decoder.state !== "closed") decoder.close();
+    decoder = null;
+    if (png) return;
+    if (!("VideoDecoder" in window)) {
+      tell("This browser cannot decode the device's H.264 stream here: WebCodecs needs https, or http on localhost.");
+      return;
+    }
+    decoder = new VideoDecoder({
+      output: (frame) => { paint(frame, frame.timestamp / 1000); frame.close(); },
+      error: (e) => tell("The screen could not be decoded: " + e.message),
+    });
+    decoder.configure({ codec: config.codec, optimizeForLatency: true });
+  }
+
+  function picture(bytes) {
+    if (!canvas) return;
+    const key = (bytes[0] & 1) === 1;
+    const at = Number(new DataView(bytes.buffer, bytes.byteOffset + 1, 8).getBigUint64(0));
+    const data = bytes.subarray(9);
+    if (png) {
+      createImageBitmap(new Blob([data], { type: "image/png" })).then((image) => { paint(image, at); image.close(); });
+      return;
+    }
+    if (!decoder || decoder.state !== "configured") return;
+    if (waitingForKey && !key) return;
+    waitingForKey = false;
+    decoder.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp: at * 1000, data }));
+  }
+
+  function ended(message) {
+    stats.ended = true;
+    tell(message || "The session has ended.");
+    section.dataset.ended = "true";
+    section.querySelectorAll("button, input").forEach((el) => { el.disabled = true; });
+    if (document.getElementById("stop-session")) setTimeout(() => location.reload(), 800);
+  }
+
+  ws.addEventListener("message", (e) => {
+    if (typeof e.data !== "string") { picture(new Uint8Array(e.data)); return; }
+    const m = JSON.parse(e.data);
+    if (m.type === "hello") {
+      rotation = m.rotation || 0;
+      setBadge(document.querySelector("#session-status .badge"), "RUNNING");
+      section.dataset.mode = m.mode;
+      tell("Connected to " + m.device.name + (m.mode === "VIDEO_ONLY" ? " (view only)" : ""));
+    } else if (m.type === "status") {
+      tell("The session is " + m.status + "…");
+      setBadge(document.querySelector("#session-status .badge"), m.status);
+    }
+    else if (m.type === "config") configure(m);
+    else if (m.type === "ack") { stats.acks += 1; stats.inputs[m.seq] = { ...(stats.inputs[m.seq] || {}), acked: performance.now() }; }
+    else if (m.type === "refused") { stats.refused += 1; tell("Refused: " + m.message); }
+    else if (m.type === "ended") ended(m.message);
+  });
+  ws.addEventListener("close", () => { if (!stats.ended) tell("Disconnected from the device."); });
+
+  function send(input) {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    seq += 1;
+    stats.sent += 1;
+    stats.inputs[seq] = { sent: performance.now(), input };
+    ws.send(JSON.stringify({ op: "input", seq, input }));
+  }
+
+  if (canvas) {
+    let down = null;
+    const point = (e) => {
+      const box = canvas.getBoundingClientRect();
+      const clamp = (v) => Math.min(1, Math.max(0, v));
+      return { x: clamp((e.clientX - box.left) / box.width), y: clamp((e.clientY - box.top) / box.height) };
+    };
+    canvas.addEventListener("pointerdown", (e) => {
+      canvas.focus();
+      canvas.setPointerCapture(e.pointerId);
+      down = { ...point(e), at: performance.now() };
+    });
+    canvas.addEventListener("pointerup", (e) => {
+      if (!down) return;
+      const up = point(e);
+      const ms = Math.round(performance.now() - down.at);
+      const moved = Math.hypot(up.x - down.x, up.y - down.y) > 0.02;
+      if (moved) send({ type: "swipe", x1: down.x, y1: down.y, x2: up.x, y2: up.y, ms: Math.min(Math.max(ms, 50), 10000) });
+      else if (ms >= 500) send({ type: "long_press", x: down.x, y: down.y, ms: Math.min(ms, 10000) });
+      else send({ type: "tap", x: down.x, y: down.y });
+      down = null;
+    });
+    canvas.addEventListener("keydown", (e) => {
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      const keys = { Enter: "enter", Backspace: "delete", Escape: "back", Home: "home" };
+      if (keys[e.key]) send({ type: "key", key: keys[e.key] });
+      else if (e.key.length === 1 && e.key >= " " && e.key <= "~") send({ type: "text", text: e.key });
+      else return;
+      e.preventDefault();
+    });
+  }
+  section.querySelectorAll("button[data-key]").forEach((b) => b.addEventListener("click", () => send({ type: "key", key: b.dataset.key })));
+  const rotate = document.getElementById("rotate");
+  if (rotate) rotate.addEventListener("click", () => { rotation = (rotation + 90) % 360; send({ type: "rotate", rotation: String(rotation) }); });
+  const form = document.getElementById("remote-text");
+  if (form) {
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const field = document.getElementById("remote-text-input");
+      if (field.value) send({ type: "text", text: field.value });
+      field.value = "";
+    });
+  }
+  const stop = document.getElementById("remote-stop");
+  if (stop && !document.getElementById("stop-session")) {
+    stop.addEventListener("click", () => { stop.disabled = true; ws.send(JSON.stringify({ op: "stop" })); tell("Stopping…"); });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const remote = document.getElementById("remote");
+  if (remote) remoteScreen(remote);
   follow(document.getElementById("run"), "run", applyRun);
   follow(document.getElementById("job"), "job", (data) => {
     applyHeader("job", data.job);
