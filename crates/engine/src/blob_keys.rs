@@ -39,8 +39,3 @@ pub fn testgrid_artifact(session: &Arn, filename: &str) -> String {
 pub fn remote_access_artifact(session: &Arn, filename: &str) -> String {
     format!("remote-access/{}/{}/{filename}", session.account, session.id)
 }
-
-/// An app a device host fetches to install during a remote access session.
-pub fn remote_access_install(session: &Arn, index: usize) -> String {
-    format!("remote-access/{}/{}/install-{index}", session.account, session.id)
-}

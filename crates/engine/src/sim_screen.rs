@@ -14,7 +14,6 @@ use embedded_graphics::text::{Alignment, Text};
 use host::screen::encoder::Encoder;
 use host::screen::{DeviceScreen, Frame, ScreenFeed};
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -262,9 +261,8 @@ impl DeviceScreen for SimScreen {
         Ok(())
     }
 
-    async fn install(&self, app: &Path) -> Result<(), String> {
-        let name = app.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).installed.push(name);
+    async fn install(&self, app: &host::screen::InstallRequest) -> Result<(), String> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).installed.push(app.app_arn.clone());
         Ok(())
     }
 

@@ -104,8 +104,16 @@ async fn session(agent: &Arc<Agent>, server: &str) -> Result<Ended> {
     agent.link.connected(server.to_string(), tx.clone());
     let writer = tokio::spawn(async move {
         while let Some(message) = outgoing.recv().await {
-            let Ok(text) = serde_json::to_string(&message) else { continue };
-            if sink.send(Message::Text(text.into())).await.is_err() {
+            let frame = match &message {
+                HostMessage::ScreenPicture { session, picture } => {
+                    Message::Binary(crate::agent::protocol::encode_picture(session, picture).into())
+                }
+                other => match serde_json::to_string(other) {
+                    Ok(text) => Message::Text(text.into()),
+                    Err(_) => continue,
+                },
+            };
+            if sink.send(frame).await.is_err() {
                 break;
             }
         }
@@ -125,8 +133,9 @@ async fn session(agent: &Arc<Agent>, server: &str) -> Result<Ended> {
     let ended = receive(agent, &mut incoming, heartbeat * 3, &tx).await;
     beats.abort();
     writer.abort();
-    // The server ended this host's browser sessions with the connection.
+    // The server ended this host's browser and remote access sessions with the connection.
     agent.browsers.end_all();
+    agent.screens.end_all();
     ended
 }
 
@@ -181,6 +190,14 @@ where
                 agent.browsers.command(session, seq, method, path, query, body, tx.clone());
             }
             ControlMessage::BrowserEnd { session } => agent.browsers.end(session, agent.link.clone(), tx.clone()),
+            ControlMessage::ScreenStart { session, serial, width, height, video } => {
+                agent.screens.start(session, serial, (width, height), video, tx.clone());
+            }
+            ControlMessage::ScreenInput { session, seq, input } => agent.screens.input(session, seq, input, tx.clone()),
+            ControlMessage::ScreenInstall { session, seq, path } => {
+                agent.screens.install(session, seq, path, agent.link.clone(), tx.clone());
+            }
+            ControlMessage::ScreenStop { session } => agent.screens.stop(session),
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Agent {
     pub devices: devices::Devices,
     /// The TestGrid sessions on this host's browsers.
     pub browsers: Arc<crate::browser::hosted::HostedBrowsers>,
+    /// The remote access sessions on this host's devices.
+    pub screens: Arc<crate::screen::hosted::HostedScreens>,
 }
 
 /// Real time: a host's instants never reach the control plane (it stamps reports with
@@ -67,7 +69,8 @@ impl Agent {
         let devices = devices::Devices::new(&config, fixed)?;
         let browsers =
             crate::browser::hosted::HostedBrowsers::new(config.browsers.clone(), config.work_dir.join("testgrid"));
-        Ok(Arc::new(Agent { config, link, executor, devices, browsers }))
+        let screens = crate::screen::hosted::HostedScreens::new(config.work_dir.join("remote-access"));
+        Ok(Arc::new(Agent { config, link, executor, devices, browsers, screens }))
     }
 
     /// Runs until `shutdown` resolves: sweeps what an earlier run left, watches the

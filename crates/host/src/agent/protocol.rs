@@ -8,6 +8,9 @@ pub const OUTPUT_PATH: &str = "/agent/v1/output";
 pub const ARTIFACT_PATH: &str = "/agent/v1/artifact";
 /// Where it uploads what a TestGrid session on its browsers left (`?session=ARN&file=NAME`).
 pub const BROWSER_ARTIFACT_PATH: &str = "/agent/v1/testgrid-artifact";
+/// Where it downloads an app to install during a remote access session
+/// (`?session=ARN&install=N`).
+pub const SESSION_APP_PATH: &str = "/agent/v1/session-app";
 
 use domain::run::{Job, Run};
 use serde::{Deserialize, Serialize};
@@ -72,6 +75,41 @@ pub enum HostMessage {
     BrowserDied { session: String, reason: String },
     /// The session is over on this host; what it left is uploaded (the file names).
     BrowserEnded { session: String, artifacts: Vec<String> },
+    /// The answer to `ScreenStart`: the device's udid, or why its screen could not start.
+    ScreenStarted { session: String, udid: String, error: Option<String> },
+    /// The screen's stream (re)starts with these settings.
+    ScreenConfig { session: String, config: crate::screen::StreamConfig },
+    /// One picture of a session's screen. Sent as a binary WebSocket message
+    /// ([`encode_picture`]), never as JSON.
+    #[serde(skip)]
+    ScreenPicture { session: String, picture: crate::screen::Picture },
+    /// The answer to `ScreenInput` or `ScreenInstall` `seq`: done, or why not.
+    ScreenAnswer { seq: u64, error: Option<String> },
+    /// A session's screen ended on this host (the device went away, or it was stopped).
+    ScreenEnded { session: String, reason: String },
+}
+
+/// A picture as a binary message: the session's length (u16, big-endian) and ARN, a flags
+/// byte (1 = key picture), the time (u64 milliseconds, big-endian), then the picture.
+pub fn encode_picture(session: &str, picture: &crate::screen::Picture) -> Vec<u8> {
+    let mut out = Vec::with_capacity(session.len() + picture.data.len() + 11);
+    out.extend_from_slice(&(session.len() as u16).to_be_bytes());
+    out.extend_from_slice(session.as_bytes());
+    out.push(u8::from(picture.key));
+    out.extend_from_slice(&picture.at_ms.to_be_bytes());
+    out.extend_from_slice(&picture.data);
+    out
+}
+
+/// The session and picture of a binary message, if it is one.
+pub fn decode_picture(bytes: &[u8]) -> Option<(String, crate::screen::Picture)> {
+    let len = usize::from(u16::from_be_bytes(bytes.get(..2)?.try_into().ok()?));
+    let session = std::str::from_utf8(bytes.get(2..2 + len)?).ok()?.to_string();
+    let rest = bytes.get(2 + len..)?;
+    let key = *rest.first()? & 1 == 1;
+    let at_ms = u64::from_be_bytes(rest.get(1..9)?.try_into().ok()?);
+    let data = bytes::Bytes::copy_from_slice(rest.get(9..)?);
+    Some((session, crate::screen::Picture { key, at_ms, data }))
 }
 
 /// A browser a host offers, as it tells the control plane.
@@ -112,11 +150,29 @@ pub enum ControlMessage {
     BrowserCommand { session: String, seq: u64, method: String, path: String, query: Option<String>, body: String },
     /// End a session (its quit, a timeout): answered by `BrowserEnded`.
     BrowserEnd { session: String },
+    /// Show the screen of adb device `serial` (natural size `width` × `height`) for remote
+    /// access session `session`, streaming it when `video`; answered by `ScreenStarted`.
+    ScreenStart { session: String, serial: String, width: u32, height: u32, video: bool },
+    /// Give the session's device an input; answered by `ScreenAnswer` `seq`.
+    ScreenInput { session: String, seq: u64, input: domain::remote_access::input::DeviceInput },
+    /// Install the app at `path` (below the server, fetched with the agent's token) on the
+    /// session's device; answered by `ScreenAnswer` `seq`.
+    ScreenInstall { session: String, seq: u64, path: String },
+    /// End the session's screen and input; answered by `ScreenEnded`.
+    ScreenStop { session: String },
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pictures_travel_as_bytes_and_come_back_whole() {
+        let picture = crate::screen::Picture { key: true, at_ms: 123_456, data: bytes::Bytes::from_static(b"\0\0\0\x01\x65") };
+        let bytes = encode_picture("arn:aws:devicefarm:x:1:session:p/s/00000", &picture);
+        assert_eq!(decode_picture(&bytes), Some(("arn:aws:devicefarm:x:1:session:p/s/00000".to_string(), picture)));
+        assert_eq!(decode_picture(&bytes[..5]), None);
+    }
 
     #[test]
     fn messages_are_tagged_json() {

@@ -153,6 +153,23 @@ impl RemoteLink {
         self.put_file(&base, path_and_query, file).await.map(|_| ())
     }
 
+    /// Downloads `path_and_query` of the server this host is connected to into `dest`.
+    pub async fn get_file_here(&self, path_and_query: &str, dest: &Path) -> Result<(), LinkError> {
+        let base = self.base()?;
+        let response =
+            self.http.get(format!("{base}{path_and_query}")).bearer_auth(&self.token).send().await.map_err(unavailable)?;
+        if !response.status().is_success() {
+            return answer_text(response).await.map(|_| ());
+        }
+        let gone = |e: std::io::Error| LinkError::Gone(format!("{}: {e}", dest.display()));
+        let mut out = tokio::fs::File::create(dest).await.map_err(gone)?;
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.try_next().await.map_err(unavailable)? {
+            out.write_all(&chunk).await.map_err(gone)?;
+        }
+        out.flush().await.map_err(gone)
+    }
+
     async fn put_file(&self, base: &str, path_and_query: &str, file: &Path) -> Result<String, LinkError> {
         let opened =
             tokio::fs::File::open(file).await.map_err(|e| LinkError::Gone(format!("{}: {e}", file.display())))?;

@@ -28,8 +28,8 @@ pub struct AdbScreen {
     adb: Adb,
     serial: String,
     input: Mutex<Option<InputShell>>,
-    stop: Option<oneshot::Sender<()>>,
-    streaming: Option<JoinHandle<()>>,
+    stop: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    streaming: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl AdbScreen {
@@ -48,9 +48,27 @@ impl AdbScreen {
             adb: adb.clone(),
             serial: serial.to_owned(),
             input: Mutex::new(Some(input)),
-            stop: Some(stop),
-            streaming,
+            stop: std::sync::Mutex::new(Some(stop)),
+            streaming: Mutex::new(streaming),
         })
+    }
+
+    pub async fn install_apk(&self, apk: &Path) -> Result<(), String> {
+        self.adb.install(&self.serial, apk).await.map_err(|e| e.to_string())
+    }
+
+    /// Ends the stream and the input shell; later input is refused.
+    pub async fn shutdown(&self) {
+        let stop = self.stop.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(stop) = stop {
+            let _ = stop.send(());
+        }
+        if let Some(streaming) = self.streaming.lock().await.take() {
+            let _ = streaming.await;
+        }
+        if let Some(shell) = self.input.lock().await.take() {
+            shell.close().await;
+        }
     }
 }
 
@@ -77,21 +95,13 @@ impl super::DeviceScreen for AdbScreen {
         Ok(())
     }
 
-    async fn install(&self, apk: &Path) -> Result<(), String> {
-        self.adb.install(&self.serial, apk).await.map_err(|e| e.to_string())
+    async fn install(&self, app: &super::InstallRequest) -> Result<(), String> {
+        let apk = app.file.as_deref().ok_or("the app's file is not on this host")?;
+        self.install_apk(apk).await
     }
 
-    async fn close(mut self: Box<Self>) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(streaming) = self.streaming.take() {
-            let _ = streaming.await;
-        }
-        if let Some(shell) = self.input.lock().await.take() {
-            shell.close().await;
-        }
-        self.feed.publish(Frame::Ended("the session ended".into()));
+    async fn close(self: Box<Self>) {
+        self.shutdown().await;
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod adb;
 pub mod encoder;
 pub mod h264;
+pub mod hosted;
 pub mod input;
 pub mod recorder;
 
@@ -136,6 +137,15 @@ impl ScreenFeed {
     }
 }
 
+/// An app to install during a session: the session's install `position` (how a host fetches
+/// it from the control plane), its upload's ARN, and its file when it is on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallRequest {
+    pub position: usize,
+    pub app_arn: String,
+    pub file: Option<std::path::PathBuf>,
+}
+
 /// A device being driven in a session: its screen, its input, its apps. Implemented by an
 /// adb device ([`adb::AdbScreen`]), a simulated one (the control plane's) and a device on
 /// another machine (reached over its agent's connection).
@@ -145,7 +155,7 @@ pub trait DeviceScreen: Send + Sync {
     /// The device's own id (adb serial, simulated udid).
     fn udid(&self) -> String;
     async fn input(&self, input: &domain::remote_access::input::DeviceInput) -> Result<(), String>;
-    async fn install(&self, app: &std::path::Path) -> Result<(), String>;
+    async fn install(&self, app: &InstallRequest) -> Result<(), String>;
     /// Why the device is gone, once it is (its screen ended without being closed).
     fn lost(&self) -> Option<String> {
         self.feed().ended()

@@ -128,3 +128,45 @@ pub async fn browser_artifact(
     }
     store_body(&state, &engine::blob_keys::testgrid_artifact(&arn, &q.file), body).await
 }
+
+#[derive(serde::Deserialize)]
+pub struct SessionAppQuery {
+    session: String,
+    install: usize,
+}
+
+/// `GET /agent/v1/session-app?session=…&install=N`: the app a remote access session on one
+/// of the host's devices asked to install.
+pub async fn session_app(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<SessionAppQuery>,
+) -> Response {
+    let host = match host_of(&state, &headers).await {
+        Ok(host) => host,
+        Err((s, m)) => return refuse(s, m),
+    };
+    let Ok(arn) = q.session.parse::<domain::arn::Arn>() else { return refuse(StatusCode::BAD_REQUEST, "bad session ARN") };
+    let session = match state.store.get(&arn.account, &q.session).await {
+        Ok(Some(record)) => match record.decode::<domain::remote_access::RemoteSession>() {
+            Ok(session) => session,
+            Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        },
+        Ok(None) => return refuse(StatusCode::NOT_FOUND, "no such session"),
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    let on_this_host = session.instance_arn.as_deref().and_then(|i| state.live_fleet.host_of_instance(i));
+    if on_this_host.as_deref() != Some(host.as_str()) {
+        return refuse(StatusCode::FORBIDDEN, format!("{} is not on host {host}", q.session));
+    }
+    let Some(install) = session.installs.get(q.install) else {
+        return refuse(StatusCode::NOT_FOUND, "no such install");
+    };
+    let Ok(app) = install.app_arn.parse::<domain::arn::Arn>() else {
+        return refuse(StatusCode::NOT_FOUND, "no such app");
+    };
+    match state.blobs.get_stream(&engine::blob_keys::upload(&app)).await {
+        Ok(stream) => Body::from_stream(stream).into_response(),
+        Err(e) => refuse(StatusCode::NOT_FOUND, e.to_string()),
+    }
+}

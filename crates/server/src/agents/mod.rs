@@ -22,7 +22,9 @@ use super::AppState;
 
 pub use hub::Hub;
 
-use host::agent::protocol::{ARTIFACT_PATH, BROWSER_ARTIFACT_PATH, CONNECT_PATH, INPUT_PATH, OUTPUT_PATH};
+use host::agent::protocol::{
+    ARTIFACT_PATH, BROWSER_ARTIFACT_PATH, CONNECT_PATH, INPUT_PATH, OUTPUT_PATH, SESSION_APP_PATH,
+};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -31,6 +33,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(OUTPUT_PATH, put(files::output))
         .route(ARTIFACT_PATH, put(files::artifact))
         .route(BROWSER_ARTIFACT_PATH, put(files::browser_artifact))
+        .route(SESSION_APP_PATH, get(files::session_app))
 }
 
 /// The host the request's token stands for.

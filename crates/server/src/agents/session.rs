@@ -71,6 +71,10 @@ async fn serve(state: Arc<AppState>, host: String, socket: WebSocket) {
         };
         let text = match next {
             Message::Text(text) => text,
+            Message::Binary(bytes) if session.is_some() => {
+                state.remote_access.remote.picture(&bytes);
+                continue;
+            }
             Message::Close(_) => break,
             _ => continue,
         };
@@ -94,6 +98,7 @@ async fn serve(state: Arc<AppState>, host: String, socket: WebSocket) {
                     tracing::info!(%host, browsers = browsers.len(), "host offers desktop browsers");
                 }
                 state.grid.remote.connected(&host, id, tx.clone(), browsers);
+                state.remote_access.remote.connected(&host, id, tx.clone());
                 tracing::info!(%host, "host connected");
             }
             _ if session.is_none() => {
@@ -105,6 +110,11 @@ async fn serve(state: Arc<AppState>, host: String, socket: WebSocket) {
             | HostMessage::BrowserAnswer { .. }
             | HostMessage::BrowserDied { .. }
             | HostMessage::BrowserEnded { .. }) => state.grid.remote.received(message),
+            message @ (HostMessage::ScreenStarted { .. }
+            | HostMessage::ScreenConfig { .. }
+            | HostMessage::ScreenPicture { .. }
+            | HostMessage::ScreenAnswer { .. }
+            | HostMessage::ScreenEnded { .. }) => state.remote_access.remote.received(message),
             HostMessage::Report { seq, job_arn, report } => match hub.report(&host, &job_arn, report).await {
                 Ok(()) => {
                     let _ = tx.send(ControlMessage::Ack { seq });
@@ -125,6 +135,7 @@ async fn serve(state: Arc<AppState>, host: String, socket: WebSocket) {
     }
     if let Some(id) = session {
         state.grid.remote.disconnected(&host, id);
+        state.remote_access.remote.disconnected(&host, id);
         hub.close(&host, id).await;
     }
     drop(tx);

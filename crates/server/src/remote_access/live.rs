@@ -137,6 +137,8 @@ pub struct RemoteSessions {
     busy: Mutex<HashSet<String>>,
     pub wake: engine::scheduler::Wake,
     peers: reqwest::Client,
+    /// The screens of devices on hosts connected to this replica.
+    pub remote: Arc<super::remote::RemoteScreens>,
 }
 
 impl RemoteSessions {
@@ -155,6 +157,7 @@ impl RemoteSessions {
             busy: Mutex::default(),
             wake,
             peers: reqwest::Client::builder().no_proxy().build().unwrap_or_default(),
+            remote: Arc::default(),
         }
     }
 
@@ -233,7 +236,7 @@ impl RemoteSessions {
                     self.settle_unserved(state, record, SessionEnd::Stopped).await;
                 }
                 None => {
-                    if self.can_serve(&session) && self.claim(&record.arn) {
+                    if self.can_serve(state, &session) && self.claim(&record.arn) {
                         let (me, state) = (self.clone(), state.clone());
                         tokio::spawn(async move {
                             me.start(&state, record, session, arn).await;
@@ -293,8 +296,12 @@ impl RemoteSessions {
 
     /// Whether this replica can show the session's device: any replica draws a simulated
     /// one; a real one's screen comes from its host.
-    fn can_serve(&self, session: &RemoteSession) -> bool {
-        session.instance_arn.is_some() && session.driver != Driver::Adb
+    fn can_serve(&self, state: &AppState, session: &RemoteSession) -> bool {
+        let Some(instance) = &session.instance_arn else { return false };
+        match session.driver {
+            Driver::Adb => state.live_fleet.host_of_instance(instance).is_some_and(|h| self.remote.has_host(&h)),
+            _ => true,
+        }
     }
 
     /// Whether the session's device is still in the fleet, with its instance usable.
@@ -351,7 +358,7 @@ impl RemoteSessions {
             self.release(&name);
             return;
         }
-        match self.open_screen(state, &session, &arn) {
+        match self.open_screen(state, &session, &arn).await {
             Ok(live) => {
                 let live = Arc::new(live);
                 let udid = match live.screen.lock().await.as_ref() {
@@ -385,7 +392,7 @@ impl RemoteSessions {
         }
     }
 
-    fn open_screen(&self, state: &AppState, session: &RemoteSession, arn: &Arn) -> std::io::Result<LiveSession> {
+    async fn open_screen(&self, state: &AppState, session: &RemoteSession, arn: &Arn) -> std::io::Result<LiveSession> {
         let dir = self.config.work_dir.join(arn.id.replace('/', "-"));
         std::fs::create_dir_all(&dir)?;
         let width = session.device.resolution.width;
@@ -398,7 +405,18 @@ impl RemoteSessions {
             .unwrap_or_else(|| arn.id.clone());
         let screen: Box<dyn DeviceScreen> = match session.driver {
             Driver::Adb => {
-                return Err(std::io::Error::other("this replica does not reach the device's host"));
+                let instance = session.instance_arn.clone().unwrap_or_default();
+                let host = state
+                    .live_fleet
+                    .host_of_instance(&instance)
+                    .ok_or_else(|| std::io::Error::other("the device's host is gone"))?;
+                let video = session.interaction_mode.shows_screen();
+                let screen = self
+                    .remote
+                    .start(&host, &arn.to_string(), &udid, (width, height), video)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                Box::new(screen)
             }
             _ => Box::new(engine::sim_screen::SimScreen::start(
                 &session.device.name,
@@ -464,7 +482,7 @@ impl RemoteSessions {
             if install.outcome.is_some() {
                 continue;
             }
-            let outcome = self.install_one(state, live, &install.app_arn, position).await;
+            let outcome = self.install_one(live, &install.app_arn, position).await;
             live.log(
                 state.now_ms(),
                 &json!({"type": "install", "app": install.app_arn}),
@@ -483,23 +501,13 @@ impl RemoteSessions {
         }
     }
 
-    async fn install_one(
-        &self,
-        state: &AppState,
-        live: &LiveSession,
-        app_arn: &str,
-        position: usize,
-    ) -> Result<(), String> {
-        let app: Arn = app_arn.parse().map_err(|_| format!("{app_arn} is not an upload ARN"))?;
-        let key = engine::blob_keys::upload(&app);
-        let path = live.dir.join(format!("install-{position}.apk"));
-        state.blobs.copy_to_file(&key, &path).await.map_err(|e| format!("reading the upload: {e}"))?;
-        let result = match live.screen.lock().await.as_ref() {
-            Some(screen) => screen.install(&path).await,
+    async fn install_one(&self, live: &LiveSession, app_arn: &str, position: usize) -> Result<(), String> {
+        // A device here is drawn by farmhand; a real one is on a host, which fetches the app.
+        let request = host::screen::InstallRequest { position, app_arn: app_arn.to_string(), file: None };
+        match live.screen.lock().await.as_ref() {
+            Some(screen) => screen.install(&request).await,
             None => Err("the session has ended".into()),
-        };
-        let _ = tokio::fs::remove_file(&path).await;
-        result
+        }
     }
 
     /// Ends a session served here: its screen closed, its files kept, its final record and

@@ -7,6 +7,7 @@
 
 pub mod artifacts;
 pub mod live;
+pub mod remote;
 pub mod viewer;
 
 use std::path::PathBuf;

@@ -105,7 +105,10 @@ async fn serve(state: Arc<AppState>, arn: Arn, socket: WebSocket) {
         "device": {"name": live.device_name, "width": live.width, "height": live.height},
         "rotation": live.rotation().quarter_turns() * 90,
     });
-    let _ = replies.send(text(hello));
+    if sink.send(text(hello)).await.is_err() {
+        live.viewer_left(state.now_ms());
+        return;
+    }
     let writer = tokio::spawn(write(live.clone(), sink, outgoing));
     while let Some(Ok(message)) = incoming.next().await {
         let Message::Text(body) = message else {

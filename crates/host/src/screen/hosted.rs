@@ -1,0 +1,139 @@
+//! The remote access sessions a device host serves for the control plane, over its
+//! existing connection: a session's screen is started, given input, given apps and stopped
+//! by `ControlMessage`s; its pictures go back as binary messages, everything else as
+//! `HostMessage`s. A lost connection ends every session here (the control plane has ended
+//! them already: nobody can reach them any more).
+
+use super::adb::AdbScreen;
+use super::{DeviceScreen, Frame};
+
+use crate::adb::Adb;
+use crate::agent::protocol::HostMessage;
+use crate::agent::remote_link::RemoteLink;
+use domain::remote_access::input::DeviceInput;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc::UnboundedSender;
+
+#[derive(Default)]
+pub struct HostedScreens {
+    work_dir: PathBuf,
+    sessions: Mutex<HashMap<String, Arc<AdbScreen>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl HostedScreens {
+    pub fn new(work_dir: PathBuf) -> Arc<HostedScreens> {
+        Arc::new(HostedScreens { work_dir, sessions: Mutex::default() })
+    }
+
+    fn screen(&self, session: &str) -> Option<Arc<AdbScreen>> {
+        lock(&self.sessions).get(session).cloned()
+    }
+
+    pub fn start(
+        self: &Arc<Self>,
+        session: String,
+        serial: String,
+        (width, height): (u32, u32),
+        video: bool,
+        tx: UnboundedSender<HostMessage>,
+    ) {
+        let started = Adb::from_path_env()
+            .map_err(|e| e.to_string())
+            .and_then(|adb| AdbScreen::start(&adb, &serial, width, height, video).map_err(|e| e.to_string()));
+        let screen = match started {
+            Ok(screen) => Arc::new(screen),
+            Err(error) => {
+                let _ = tx.send(HostMessage::ScreenStarted { session, udid: serial, error: Some(error) });
+                return;
+            }
+        };
+        lock(&self.sessions).insert(session.clone(), screen.clone());
+        let _ = tx.send(HostMessage::ScreenStarted { session: session.clone(), udid: serial, error: None });
+        // Pictures and settings go back as they come; an end is said once.
+        let watch = screen.feed().watch();
+        tokio::spawn(async move {
+            let mut live = watch.live;
+            let mut backlog: std::collections::VecDeque<Frame> = watch.catch_up.into();
+            loop {
+                let frame = match backlog.pop_front() {
+                    Some(frame) => frame,
+                    None => match live.recv().await {
+                        Ok(frame) => frame,
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => break,
+                    },
+                };
+                let message = match frame {
+                    Frame::Config(config) => HostMessage::ScreenConfig { session: session.clone(), config },
+                    Frame::Picture(picture) => HostMessage::ScreenPicture { session: session.clone(), picture },
+                    Frame::Ended(reason) => {
+                        let _ = tx.send(HostMessage::ScreenEnded { session: session.clone(), reason });
+                        break;
+                    }
+                };
+                if tx.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
+    pub fn input(self: &Arc<Self>, session: String, seq: u64, input: DeviceInput, tx: UnboundedSender<HostMessage>) {
+        let Some(screen) = self.screen(&session) else {
+            let _ = tx.send(HostMessage::ScreenAnswer { seq, error: Some("no such session on this host".into()) });
+            return;
+        };
+        tokio::spawn(async move {
+            let error = screen.input(&input).await.err();
+            let _ = tx.send(HostMessage::ScreenAnswer { seq, error });
+        });
+    }
+
+    pub fn install(
+        self: &Arc<Self>,
+        session: String,
+        seq: u64,
+        path: String,
+        link: Arc<RemoteLink>,
+        tx: UnboundedSender<HostMessage>,
+    ) {
+        let Some(screen) = self.screen(&session) else {
+            let _ = tx.send(HostMessage::ScreenAnswer { seq, error: Some("no such session on this host".into()) });
+            return;
+        };
+        let dir = self.work_dir.clone();
+        tokio::spawn(async move {
+            let result = async {
+                tokio::fs::create_dir_all(&dir).await.map_err(|e| e.to_string())?;
+                let file = tempfile::Builder::new().suffix(".apk").tempfile_in(&dir).map_err(|e| e.to_string())?;
+                link.get_file_here(&path, file.path()).await.map_err(|e| e.to_string())?;
+                screen.install_apk(file.path()).await
+            }
+            .await;
+            let _ = tx.send(HostMessage::ScreenAnswer { seq, error: result.err() });
+        });
+    }
+
+    pub fn stop(self: &Arc<Self>, session: String) {
+        let Some(screen) = lock(&self.sessions).remove(&session) else { return };
+        tokio::spawn(close(screen));
+    }
+
+    /// The connection is gone: every session's screen and input end.
+    pub fn end_all(&self) {
+        for (_, screen) in lock(&self.sessions).drain() {
+            tokio::spawn(close(screen));
+        }
+    }
+}
+
+async fn close(screen: Arc<AdbScreen>) {
+    screen.shutdown().await;
+}
