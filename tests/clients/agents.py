@@ -39,7 +39,8 @@ class AgentProcess:
     `root`: agent-fleet.toml, work/, agent.log. As a context manager, it is stopped on the way out."""
 
     def __init__(self, servers: Sequence[str], token: str, fleet: list[dict], root: Path, *,
-                 token_in_env: bool = False, extra_args: Sequence[str] = (), standalone: bool = False):
+                 token_in_env: bool = False, extra_args: Sequence[str] = (), standalone: bool = False,
+                 env: dict[str, str] | None = None):
         root.mkdir(parents=True, exist_ok=True)
         self.fleet_path = root / "agent-fleet.toml"
         self.fleet_path.write_text(fleet_toml(fleet))
@@ -54,7 +55,8 @@ class AgentProcess:
                      *extra_args]
         # The tests wait for the agent's info lines (connected, refused, sent away), whatever
         # RUST_LOG the caller has.
-        self.env = {**clean_env(), "RUST_LOG": "info", **({"FARMHAND_AGENT_TOKEN": token} if token_in_env else {})}
+        self.env = {**clean_env(), "RUST_LOG": "info", **({"FARMHAND_AGENT_TOKEN": token} if token_in_env else {}),
+                    **(env or {})}
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "AgentProcess":
@@ -102,13 +104,14 @@ class AgentProcess:
 
 def start_agent(farm: Farmhand, host: str, fleet: list[dict], root: Path, *, token: str | None = None,
                 servers: Sequence[str] | None = None, token_in_env: bool = False,
-                extra_args: Sequence[str] = (), standalone: bool = False) -> AgentProcess:
+                extra_args: Sequence[str] = (), standalone: bool = False,
+                env: dict[str, str] | None = None) -> AgentProcess:
     """An agent for `host` holding the devices of `fleet`, started. Its token is made on
     `farm`'s store unless given; it connects to `servers`, by default to `farm`."""
     if token is None:
         _, token = create_token(farm, host)
     return AgentProcess(servers or [farm.endpoint], token, fleet, root, token_in_env=token_in_env,
-                        extra_args=extra_args, standalone=standalone).start()
+                        extra_args=extra_args, standalone=standalone, env=env).start()
 
 
 def run_on(lab: Lab, device_arn: str, spec: str, *, name: str = "agent-run") -> dict:

@@ -181,6 +181,10 @@ struct SettingsArgs {
     /// Unmetered device slots per platform, e.g. `--unmetered-devices ANDROID=2`.
     #[arg(long, value_parser = parse_platform_count)]
     unmetered_devices: Vec<(String, i32)>,
+    /// Unmetered remote access device slots per platform (unmetered remote access sessions
+    /// at once), e.g. `--unmetered-remote-access-devices ANDROID=0`.
+    #[arg(long, value_parser = parse_platform_count)]
+    unmetered_remote_access_devices: Vec<(String, i32)>,
     /// Most slots of an offering the account may hold (its maxSlots), e.g.
     /// `--max-slots OFFERING_ID=4`; PurchaseOffering and RenewOffering beyond it are refused.
     #[arg(long, value_parser = parse_offering_count)]
@@ -232,6 +236,9 @@ impl SettingsArgs {
         }
         for (platform, n) in &self.unmetered_devices {
             s.unmetered_devices.insert(platform.clone(), *n);
+        }
+        for (platform, n) in &self.unmetered_remote_access_devices {
+            s.unmetered_remote_access_devices.insert(platform.clone(), *n);
         }
         if let Some(m) = self.trial_minutes {
             s.trial_minutes_total = Some(m);

@@ -161,6 +161,10 @@ impl RemoteSessions {
         }
     }
 
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
     pub fn config(&self) -> &RemoteAccessConfig {
         &self.config
     }

@@ -36,9 +36,18 @@ pub fn session_of_token(state: &AppState, token: &str) -> Result<Arn, crate::sea
     Ok(Arn::new(&state.region, &grant.account_id, ResourceKind::Session, grant.resource))
 }
 
-async fn socket(State(state): State<Arc<AppState>>, Path(token): Path<String>, ws: WebSocketUpgrade) -> Response {
+/// Marks a viewer's connection one replica opened to another for it: never relayed again.
+const RELAYED: &str = "x-farmhand-relayed";
+
+async fn socket(
+    State(state): State<Arc<AppState>>,
+    Path(token): Path<String>,
+    headers: http::HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let relayed = headers.contains_key(RELAYED);
     match session_of_token(&state, &token) {
-        Ok(arn) => ws.on_upgrade(move |socket| serve(state, arn, socket)),
+        Ok(arn) => ws.on_upgrade(move |socket| serve(state, arn, token, relayed, socket)),
         Err(e) => (http::StatusCode::FORBIDDEN, e.to_string()).into_response(),
     }
 }
@@ -58,7 +67,7 @@ async fn stored(state: &AppState, arn: &Arn) -> Option<RemoteSession> {
     state.store.get(&arn.account, &arn.to_string()).await.ok()??.decode().ok()
 }
 
-async fn serve(state: Arc<AppState>, arn: Arn, socket: WebSocket) {
+async fn serve(state: Arc<AppState>, arn: Arn, token: String, relayed: bool, socket: WebSocket) {
     let (mut sink, mut incoming) = socket.split();
     // Until the session's screen is up here: its status as it changes.
     let mut last_status = String::new();
@@ -71,6 +80,14 @@ async fn serve(state: Arc<AppState>, arn: Arn, socket: WebSocket) {
             return;
         };
         let view = session.view(state.now_ms());
+        let elsewhere = session.screen_owner.as_deref().is_some_and(|o| o != state.remote_access.replica());
+        if elsewhere && !relayed && session.ready_ms.is_some() && session.ended_ms.is_none() {
+            // Another replica serves the screen: this one passes the viewer's messages on.
+            if let Some(url) = &session.owner_url {
+                relay(sink, incoming, url, &token).await;
+                return;
+            }
+        }
         if view.status == domain::job::status::ExecutionStatus::Completed {
             let message = view.message.unwrap_or_else(|| "The session has ended.".into());
             let _ = sink.send(text(json!({"type": "ended", "message": message}))).await;
@@ -141,6 +158,65 @@ async fn serve(state: Arc<AppState>, arn: Arn, socket: WebSocket) {
     live.viewer_left(state.now_ms());
     drop(replies);
     writer.abort();
+}
+
+/// Carries a viewer's connection to the replica serving its session, both ways, until either
+/// side closes.
+async fn relay(
+    mut sink: futures::stream::SplitSink<WebSocket, Message>,
+    mut incoming: futures::stream::SplitStream<WebSocket>,
+    owner_url: &str,
+    token: &str,
+) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message as Upstream;
+    let target = format!("{}/remote-access/{token}/ws", owner_url.replacen("http", "ws", 1));
+    let request = target.into_client_request().map(|mut r| {
+        r.headers_mut().insert(RELAYED, http::HeaderValue::from_static("1"));
+        r
+    });
+    let connected = match request {
+        Ok(request) => tokio_tungstenite::connect_async(request).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let (mut up_sink, mut up_stream) = match connected {
+        Ok((socket, _)) => socket.split(),
+        Err(e) => {
+            let message = format!("The replica serving this session cannot be reached: {e}");
+            let _ = sink.send(text(json!({"type": "ended", "message": message}))).await;
+            return;
+        }
+    };
+    let down = async {
+        while let Some(Ok(message)) = up_stream.next().await {
+            let message = match message {
+                Upstream::Text(t) => Message::Text(t.as_str().into()),
+                Upstream::Binary(b) => Message::Binary(b),
+                Upstream::Close(_) => break,
+                _ => continue,
+            };
+            if sink.send(message).await.is_err() {
+                break;
+            }
+        }
+    };
+    let up = async {
+        while let Some(Ok(message)) = incoming.next().await {
+            let message = match message {
+                Message::Text(t) => Upstream::Text(t.as_str().into()),
+                Message::Binary(b) => Upstream::Binary(b),
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            if up_sink.send(message).await.is_err() {
+                break;
+            }
+        }
+    };
+    tokio::select! {
+        _ = down => {}
+        _ = up => {}
+    }
 }
 
 fn picture_message(key: bool, at_ms: u64, data: &[u8]) -> Message {
