@@ -255,9 +255,41 @@ async fn testgrid_projects_urls_and_sessions_are_kept() {
 }
 
 #[tokio::test]
-async fn remote_access_has_an_issue_of_its_own_and_says_so() {
+async fn remote_access_sessions_hold_a_device_and_end_once() {
     let farm = Farm::start(1.0, &[]).await;
-    let input =
-        json!({"arn": "arn:aws:devicefarm:us-west-2:123456789012:project:00000000-0000-4000-8000-000000000000"});
-    assert_eq!(farm.error("ListRemoteAccessSessions", input).await, "UnsupportedOperationException");
+    let project = farm.project("remote").await;
+    let devices = farm.ok("ListDevices", json!({})).await;
+    let list = devices["devices"].as_array().expect("devices");
+    let enabled = list.iter().find(|d| d["remoteAccessEnabled"] == true).expect("a remote access device");
+    let disabled = list.iter().find(|d| d["remoteAccessEnabled"] == false).expect("a device without it");
+    let device = enabled["arn"].as_str().expect("arn");
+    let refused = json!({"projectArn": project, "deviceArn": disabled["arn"]});
+    assert_eq!(farm.error("CreateRemoteAccessSession", refused).await, "ArgumentException");
+    let input = json!({"projectArn": project, "deviceArn": device, "name": "look"});
+    let made = farm.ok("CreateRemoteAccessSession", input).await;
+    let arn = arn_of(&made, "remoteAccessSession");
+    assert!(arn.contains(":session:") && arn.ends_with("/00000"), "{arn}");
+    let running = farm
+        .wait(
+            || farm.ok("GetRemoteAccessSession", json!({"arn": arn})),
+            |v| v["remoteAccessSession"]["status"] == "RUNNING",
+        )
+        .await;
+    assert!(running["remoteAccessSession"]["endpoint"].as_str().is_some_and(|e| e.contains("/remote-access/")));
+    assert_eq!(farm.error("DeleteRemoteAccessSession", json!({"arn": arn})).await, "ArgumentException");
+    let listed = farm.ok("ListRemoteAccessSessions", json!({"arn": project})).await;
+    assert_eq!(len(&listed, "remoteAccessSessions"), 1);
+    farm.ok("StopRemoteAccessSession", json!({"arn": arn})).await;
+    let done = farm
+        .wait(
+            || farm.ok("GetRemoteAccessSession", json!({"arn": arn})),
+            |v| v["remoteAccessSession"]["status"] == "COMPLETED",
+        )
+        .await;
+    assert_eq!(done["remoteAccessSession"]["result"], "STOPPED");
+    // Billed once, in the ledger beside jobs.
+    let entries = farm.state.store.billing_entries(&store::LedgerQuery::default()).await.expect("ledger");
+    assert_eq!(entries.iter().filter(|e| e.job_arn == arn).count(), 1);
+    farm.ok("DeleteRemoteAccessSession", json!({"arn": arn})).await;
+    assert_eq!(farm.error("GetRemoteAccessSession", json!({"arn": arn})).await, "NotFoundException");
 }

@@ -46,8 +46,12 @@ impl Farm {
         let config = Cli::try_parse_from(args).expect("flags").serve.resolve().expect("config");
         let (state, app) = server::in_process(&config).await.expect("the service");
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let mut sessions_stopped = stopped.clone();
         tokio::spawn(state.engine.clone().run(async move {
             let _ = stopped.wait_for(|s| *s).await;
+        }));
+        tokio::spawn(state.remote_access.clone().run(state.clone(), async move {
+            let _ = sessions_stopped.wait_for(|s| *s).await;
         }));
         let account = Account {
             id: ACCOUNT.into(),

@@ -240,11 +240,13 @@ function remoteScreen(section) {
   });
   ws.addEventListener("close", () => { if (!stats.ended) tell("Disconnected from the device."); });
 
-  function send(input) {
+  // `event` is the browser event the input comes from: its time is when the person acted.
+  function send(input, event) {
     if (ws.readyState !== WebSocket.OPEN) return;
     seq += 1;
     stats.sent += 1;
-    stats.inputs[seq] = { sent: performance.now(), input };
+    const acted = performance.timeOrigin + (event ? event.timeStamp : performance.now());
+    stats.inputs[seq] = { sent: performance.now(), acted, input };
     ws.send(JSON.stringify({ op: "input", seq, input }));
   }
 
@@ -265,16 +267,16 @@ function remoteScreen(section) {
       const up = point(e);
       const ms = Math.round(performance.now() - down.at);
       const moved = Math.hypot(up.x - down.x, up.y - down.y) > 0.02;
-      if (moved) send({ type: "swipe", x1: down.x, y1: down.y, x2: up.x, y2: up.y, ms: Math.min(Math.max(ms, 50), 10000) });
-      else if (ms >= 500) send({ type: "long_press", x: down.x, y: down.y, ms: Math.min(ms, 10000) });
-      else send({ type: "tap", x: down.x, y: down.y });
+      if (moved) send({ type: "swipe", x1: down.x, y1: down.y, x2: up.x, y2: up.y, ms: Math.min(Math.max(ms, 50), 10000) }, e);
+      else if (ms >= 500) send({ type: "long_press", x: down.x, y: down.y, ms: Math.min(ms, 10000) }, e);
+      else send({ type: "tap", x: down.x, y: down.y }, e);
       down = null;
     });
     canvas.addEventListener("keydown", (e) => {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       const keys = { Enter: "enter", Backspace: "delete", Escape: "back", Home: "home" };
-      if (keys[e.key]) send({ type: "key", key: keys[e.key] });
-      else if (e.key.length === 1 && e.key >= " " && e.key <= "~") send({ type: "text", text: e.key });
+      if (keys[e.key]) send({ type: "key", key: keys[e.key] }, e);
+      else if (e.key.length === 1 && e.key >= " " && e.key <= "~") send({ type: "text", text: e.key }, e);
       else return;
       e.preventDefault();
     });
