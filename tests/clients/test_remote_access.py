@@ -408,6 +408,21 @@ def test_idle_sessions_end_on_the_service_clock(tmp_path):
         idle_seconds = (done["stopped"] - done["started"]).total_seconds()
         assert idle_seconds >= 120 + 2 * 60, idle_seconds  # the viewer's 3 s are 3 service minutes
 
+        # Watched all along, a session still ends at the account's job timeout; its endpoint
+        # then works until a minute after that, and never again.
+        short = farm.create_account(unique("short"))
+        farm.manage("account", "update", short.id, "--max-job-timeout-minutes", "5", "--default-job-timeout-minutes", "5")
+        lab = Lab(farm, short)
+        session = running_session(lab, "Remote Sim")
+        with viewing(session["endpoint"]) as viewer:
+            viewer.pump(lambda: bool(viewer.of("ended")), timeout=30)
+        done = wait_for(lambda: get(lab.client, session["arn"]), lambda s: s["status"] == "COMPLETED", timeout=30)
+        assert done["result"] == "STOPPED" and "job timeout of 5 minutes" in done["message"], done
+        assert (done["stopped"] - done["started"]).total_seconds() == pytest.approx(300, abs=1)
+        wait_for(lambda: {"status": requests.get(session["endpoint"], timeout=10).status_code},
+                 lambda v: v["status"] == 403, timeout=30, what="the endpoint to expire")
+        assert "expired" in requests.get(session["endpoint"], timeout=10).text
+
 
 def test_a_lost_phone_errors_its_session(farm, lab, tmp_path, phone_dir):
     fleet = [{**PHONE, "id": "agent-pixel", "name": "Agent Pixel", "udids": ["AGENT0PIXEL"]}]

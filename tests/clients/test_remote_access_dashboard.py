@@ -109,3 +109,35 @@ def test_a_person_drives_a_phone_from_the_dashboard_at_a_phones_width(farm, brow
     done = lab.client.get_remote_access_session(arn=session["arn"])["remoteAccessSession"]
     assert (done["status"], done["result"]) == ("COMPLETED", "STOPPED")
     assert page.exists("video#session-video")
+
+
+def test_from_another_machine_over_http_the_screen_plays_as_fragmented_mp4(farm, browser, phone_dir):
+    """An origin that is not localhost, over plain http (another machine's view of the
+    dashboard): Chromium offers no WebCodecs there, so the page asks for fragmented MP4 and
+    plays it through Media Source Extensions; input works the same."""
+    lab = Lab(farm, name="far")
+    arn = lab.client.list_devices()["devices"][0]["arn"]
+    made = lab.client.create_remote_access_session(projectArn=lab.arn, deviceArn=arn)["remoteAccessSession"]
+    session = wait_for(lambda: lab.client.get_remote_access_session(arn=made["arn"])["remoteAccessSession"],
+                       lambda s: s["status"] == "RUNNING", timeout=30)
+    far = session["endpoint"].replace("127.0.0.1", "farmhand.test", 1)
+    assert far != session["endpoint"]
+    page = browser.page("far", context="far")
+    assert page.goto(far)["status"] == 200
+    assert page.eval("() => [window.isSecureContext, 'VideoDecoder' in window, 'MediaSource' in window]") == [
+        False, False, True]
+    page.wait("() => window.farmhandRemote && window.farmhandRemote.painted >= 10", timeout=30)
+    assert page.eval("() => window.farmhandRemote.container") == "fmp4"
+    assert page.eval("() => { const v = document.getElementById('screen-video'); "
+                     "return v && !v.paused && v.videoWidth > 0; }")
+    before = len(fake_adb.inputs(phone_dir))
+    box = page.eval("() => { const r = document.getElementById('screen-video').getBoundingClientRect();"
+                    " return {w: r.width, h: r.height}; }")
+    page.click_at("#screen-video", box["w"] * 0.5, box["h"] * 0.5)
+    (tap,) = lines_after(phone_dir, before, 1)
+    _, _, x, y = tap.split()
+    assert abs(int(x) - 540) <= 1080 / box["w"] + 1 and abs(int(y) - 1200) <= 2400 / box["h"] + 1, tap
+    page.click("#remote-stop")
+    done = wait_for(lambda: lab.client.get_remote_access_session(arn=made["arn"])["remoteAccessSession"],
+                    lambda s: s["status"] == "COMPLETED", timeout=30)
+    assert done["result"] == "STOPPED"

@@ -168,7 +168,8 @@ mod tests {
 
     #[test]
     fn pictures_travel_as_bytes_and_come_back_whole() {
-        let picture = crate::screen::Picture { key: true, at_ms: 123_456, data: bytes::Bytes::from_static(b"\0\0\0\x01\x65") };
+        let picture =
+            crate::screen::Picture { key: true, at_ms: 123_456, data: bytes::Bytes::from_static(b"\0\0\0\x01\x65") };
         let bytes = encode_picture("arn:aws:devicefarm:x:1:session:p/s/00000", &picture);
         assert_eq!(decode_picture(&bytes), Some(("arn:aws:devicefarm:x:1:session:p/s/00000".to_string(), picture)));
         assert_eq!(decode_picture(&bytes[..5]), None);

@@ -156,8 +156,13 @@ impl RemoteLink {
     /// Downloads `path_and_query` of the server this host is connected to into `dest`.
     pub async fn get_file_here(&self, path_and_query: &str, dest: &Path) -> Result<(), LinkError> {
         let base = self.base()?;
-        let response =
-            self.http.get(format!("{base}{path_and_query}")).bearer_auth(&self.token).send().await.map_err(unavailable)?;
+        let response = self
+            .http
+            .get(format!("{base}{path_and_query}"))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(unavailable)?;
         if !response.status().is_success() {
             return answer_text(response).await.map(|_| ());
         }

@@ -146,7 +146,9 @@ pub async fn session_app(
         Ok(host) => host,
         Err((s, m)) => return refuse(s, m),
     };
-    let Ok(arn) = q.session.parse::<domain::arn::Arn>() else { return refuse(StatusCode::BAD_REQUEST, "bad session ARN") };
+    let Ok(arn) = q.session.parse::<domain::arn::Arn>() else {
+        return refuse(StatusCode::BAD_REQUEST, "bad session ARN");
+    };
     let session = match state.store.get(&arn.account, &q.session).await {
         Ok(Some(record)) => match record.decode::<domain::remote_access::RemoteSession>() {
             Ok(session) => session,

@@ -6,6 +6,7 @@
 //! maximum duration, the device lost) is settled once, with its recording.
 
 pub mod artifacts;
+pub mod fmp4;
 pub mod live;
 pub mod remote;
 pub mod viewer;

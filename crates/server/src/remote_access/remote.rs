@@ -141,7 +141,9 @@ impl RemoteScreens {
         };
         lock(&self.starting).remove(session);
         match outcome {
-            Ok(udid) => Ok(RemoteScreen { owner: self.clone(), host: host.to_string(), session: session.into(), udid, feed }),
+            Ok(udid) => {
+                Ok(RemoteScreen { owner: self.clone(), host: host.to_string(), session: session.into(), udid, feed })
+            }
             Err(e) => {
                 lock(&self.screens).remove(session);
                 Err(e)
@@ -149,7 +151,12 @@ impl RemoteScreens {
         }
     }
 
-    async fn ask(&self, host: &str, message: impl FnOnce(u64) -> ControlMessage, limit: Duration) -> Result<(), String> {
+    async fn ask(
+        &self,
+        host: &str,
+        message: impl FnOnce(u64) -> ControlMessage,
+        limit: Duration,
+    ) -> Result<(), String> {
         let seq = self.seq.fetch_add(1, Ordering::SeqCst);
         let (answered, answer) = oneshot::channel();
         lock(&self.answers).insert(seq, answered);

@@ -10,7 +10,7 @@
 use super::live::{InputOutcome, LiveSession};
 use crate::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -39,15 +39,24 @@ pub fn session_of_token(state: &AppState, token: &str) -> Result<Arn, crate::sea
 /// Marks a viewer's connection one replica opened to another for it: never relayed again.
 const RELAYED: &str = "x-farmhand-relayed";
 
+#[derive(Deserialize, Default)]
+struct SocketQuery {
+    /// `fmp4`: the browser plays fragmented MP4 (no WebCodecs).
+    #[serde(default)]
+    format: Option<String>,
+}
+
 async fn socket(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
+    Query(query): Query<SocketQuery>,
     headers: http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     let relayed = headers.contains_key(RELAYED);
+    let fmp4 = query.format.as_deref() == Some("fmp4");
     match session_of_token(&state, &token) {
-        Ok(arn) => ws.on_upgrade(move |socket| serve(state, arn, token, relayed, socket)),
+        Ok(arn) => ws.on_upgrade(move |socket| serve(state, arn, token, Viewing { relayed, fmp4 }, socket)),
         Err(e) => (http::StatusCode::FORBIDDEN, e.to_string()).into_response(),
     }
 }
@@ -67,7 +76,13 @@ async fn stored(state: &AppState, arn: &Arn) -> Option<RemoteSession> {
     state.store.get(&arn.account, &arn.to_string()).await.ok()??.decode().ok()
 }
 
-async fn serve(state: Arc<AppState>, arn: Arn, token: String, relayed: bool, socket: WebSocket) {
+/// How a viewer connected: through another replica, and whether it plays fragmented MP4.
+struct Viewing {
+    relayed: bool,
+    fmp4: bool,
+}
+
+async fn serve(state: Arc<AppState>, arn: Arn, token: String, viewing: Viewing, socket: WebSocket) {
     let (mut sink, mut incoming) = socket.split();
     // Until the session's screen is up here: its status as it changes.
     let mut last_status = String::new();
@@ -81,10 +96,10 @@ async fn serve(state: Arc<AppState>, arn: Arn, token: String, relayed: bool, soc
         };
         let view = session.view(state.now_ms());
         let elsewhere = session.screen_owner.as_deref().is_some_and(|o| o != state.remote_access.replica());
-        if elsewhere && !relayed && session.ready_ms.is_some() && session.ended_ms.is_none() {
+        if elsewhere && !viewing.relayed && session.ready_ms.is_some() && session.ended_ms.is_none() {
             // Another replica serves the screen: this one passes the viewer's messages on.
             if let Some(url) = &session.owner_url {
-                relay(sink, incoming, url, &token).await;
+                relay(sink, incoming, url, &token, viewing.fmp4).await;
                 return;
             }
         }
@@ -126,7 +141,7 @@ async fn serve(state: Arc<AppState>, arn: Arn, token: String, relayed: bool, soc
         live.viewer_left(state.now_ms());
         return;
     }
-    let writer = tokio::spawn(write(live.clone(), sink, outgoing));
+    let writer = tokio::spawn(write(live.clone(), sink, outgoing, viewing.fmp4));
     while let Some(Ok(message)) = incoming.next().await {
         let Message::Text(body) = message else {
             if matches!(message, Message::Close(_)) {
@@ -167,10 +182,12 @@ async fn relay(
     mut incoming: futures::stream::SplitStream<WebSocket>,
     owner_url: &str,
     token: &str,
+    fmp4: bool,
 ) {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     use tokio_tungstenite::tungstenite::Message as Upstream;
-    let target = format!("{}/remote-access/{token}/ws", owner_url.replacen("http", "ws", 1));
+    let format = if fmp4 { "?format=fmp4" } else { "" };
+    let target = format!("{}/remote-access/{token}/ws{format}", owner_url.replacen("http", "ws", 1));
     let request = target.into_client_request().map(|mut r| {
         r.headers_mut().insert(RELAYED, http::HeaderValue::from_static("1"));
         r
@@ -220,80 +237,115 @@ async fn relay(
 }
 
 fn picture_message(key: bool, at_ms: u64, data: &[u8]) -> Message {
+    picture_message_with(u8::from(key), at_ms, data)
+}
+
+fn picture_message_with(flags: u8, at_ms: u64, data: &[u8]) -> Message {
     let mut out = Vec::with_capacity(data.len() + 9);
-    out.push(u8::from(key));
+    out.push(flags);
     out.extend_from_slice(&at_ms.to_be_bytes());
     out.extend_from_slice(data);
     Message::Binary(out.into())
 }
 
-/// Sends the screen (when the session shows it) and the replies to the viewer.
+enum Event {
+    Reply(Option<Message>),
+    Segment(Option<bytes::Bytes>),
+    Frame(Result<Frame, RecvError>),
+}
+
+/// Sends the screen (when the session shows it) and the replies to the viewer: H.264 pictures
+/// as they are, or, for a browser without WebCodecs (`fmp4`), the same pictures remuxed into
+/// fragmented MP4 (binary messages with flags 2).
 async fn write(
     live: Arc<LiveSession>,
     mut sink: futures::stream::SplitSink<WebSocket, Message>,
     mut replies: mpsc::UnboundedReceiver<Message>,
+    fmp4: bool,
 ) {
     let watch = live.feed.watch();
-    let (catch_up, mut frames) = (watch.catch_up, Some(watch.live));
+    let mut backlog: std::collections::VecDeque<Frame> = watch.catch_up.into();
+    let mut frames = Some(watch.live);
     let shows_screen = live.mode.shows_screen();
     // After falling behind, pictures resume at the next key picture.
     let mut want_key = false;
-    let send_frame = |frame: Frame, want_key: &mut bool| -> Option<Message> {
-        match frame {
-            Frame::Config(_) | Frame::Picture(_) if !shows_screen => None,
-            Frame::Config(config) => {
-                *want_key = true;
-                Some(text(
-                    json!({"type": "config", "codec": config.codec, "width": config.width, "height": config.height}),
-                ))
-            }
-            Frame::Picture(p) => {
-                if *want_key && !p.key {
-                    return None;
-                }
-                *want_key = false;
-                Some(picture_message(p.key, p.at_ms, &p.data))
-            }
-            Frame::Ended(why) => Some(text(json!({"type": "ended", "message": why}))),
-        }
-    };
-    for frame in catch_up {
-        if let Some(message) = send_frame(frame, &mut want_key) {
-            if sink.send(message).await.is_err() {
-                return;
-            }
-        }
-    }
+    let mut remuxer: Option<super::fmp4::Remuxer> = None;
     loop {
-        let message = tokio::select! {
-            biased;
-            reply = replies.recv() => match reply {
-                Some(reply) => reply,
-                None => break,
+        let event = match backlog.pop_front() {
+            Some(frame) => Event::Frame(Ok(frame)),
+            None => tokio::select! {
+                biased;
+                reply = replies.recv() => Event::Reply(reply),
+                segment = async {
+                    match remuxer.as_mut() {
+                        Some(r) => r.output.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => Event::Segment(segment),
+                frame = async {
+                    match frames.as_mut() {
+                        Some(f) => f.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => Event::Frame(frame),
             },
-            frame = async {
-                match frames.as_mut() {
-                    Some(f) => f.recv().await,
-                    None => std::future::pending().await,
+        };
+        let message = match event {
+            Event::Reply(Some(reply)) => reply,
+            Event::Reply(None) => break,
+            Event::Segment(Some(bytes)) => picture_message_with(2, 0, &bytes),
+            Event::Segment(None) => {
+                remuxer = None;
+                continue;
+            }
+            Event::Frame(Err(RecvError::Lagged(_))) => {
+                want_key = true;
+                continue;
+            }
+            Event::Frame(Err(RecvError::Closed)) => {
+                frames = None;
+                continue;
+            }
+            Event::Frame(Ok(Frame::Config(_) | Frame::Picture(_))) if !shows_screen => continue,
+            Event::Frame(Ok(Frame::Config(config))) => {
+                want_key = true;
+                if let Some(old) = remuxer.take() {
+                    old.finish().await;
                 }
-            } => match frame {
-                Ok(frame) => match send_frame(frame, &mut want_key) {
-                    Some(message) => message,
-                    None => continue,
-                },
-                Err(RecvError::Lagged(_)) => {
-                    want_key = true;
+                if fmp4 && config.is_h264() {
+                    remuxer = super::fmp4::Remuxer::start()
+                        .map_err(|e| tracing::warn!(error = %e, "starting ffmpeg for a viewer without WebCodecs"))
+                        .ok();
+                }
+                let container = if remuxer.is_some() { "fmp4" } else { "none" };
+                text(json!({
+                    "type": "config", "codec": config.codec, "width": config.width, "height": config.height,
+                    "container": container,
+                }))
+            }
+            Event::Frame(Ok(Frame::Picture(p))) => {
+                if want_key && !p.key {
                     continue;
                 }
-                Err(RecvError::Closed) => {
-                    frames = None;
-                    continue;
+                want_key = false;
+                match remuxer.as_mut() {
+                    Some(r) => {
+                        if r.push(&p.data).await.is_err() {
+                            remuxer = None;
+                        }
+                        continue;
+                    }
+                    None => picture_message(p.key, p.at_ms, &p.data),
                 }
-            },
+            }
+            Event::Frame(Ok(Frame::Ended(why))) => text(json!({"type": "ended", "message": why})),
         };
         if sink.send(message).await.is_err() {
             break;
         }
+    }
+    if let Some(r) = remuxer {
+        r.finish().await;
     }
     let _ = sink.close().await;
 }

@@ -38,14 +38,18 @@ async fn holders(viewer: &Viewer) -> Result<HashMap<String, Holder>, protocol::A
             );
         }
     }
-    let sessions = engine::scheduler::scan_kind(state.store.as_ref(), domain::arn::ResourceKind::Session, JobPhase::Active)
-        .await
-        .map_err(|e| state.internal(e))?;
+    let sessions =
+        engine::scheduler::scan_kind(state.store.as_ref(), domain::arn::ResourceKind::Session, JobPhase::Active)
+            .await
+            .map_err(|e| state.internal(e))?;
     for record in &sessions {
         let Ok(session) = record.decode::<domain::remote_access::RemoteSession>() else { continue };
         let Some(instance) = session.instance_arn else { continue };
         let assigned_ms = session.assigned_ms.unwrap_or(i64::MIN);
-        held.insert(instance, Holder { account_id: record.account_id.clone(), job_arn: record.arn.clone(), assigned_ms });
+        held.insert(
+            instance,
+            Holder { account_id: record.account_id.clone(), job_arn: record.arn.clone(), assigned_ms },
+        );
     }
     // Which instances are busy is the scheduler's word, the same ListDevices' availability
     // is made from, so the page's two columns agree; the scan only says whose job it is.

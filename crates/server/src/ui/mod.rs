@@ -86,7 +86,7 @@ async fn page_headers(mut response: Response) -> Response {
         "content-security-policy",
         HeaderValue::from_static(
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+             media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         ),
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));

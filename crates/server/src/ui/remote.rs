@@ -159,15 +159,18 @@ pub async fn show(viewer: Viewer, Path((project, session_id)): Path<(String, Str
             .await
             .map_err(fail)?
             .into_iter()
-            .filter(|u| u.r#type.map(|t| t.as_str()) == Some(wanted) && u.status.map(|s| s.as_str()) == Some("SUCCEEDED"))
+            .filter(|u| {
+                u.r#type.map(|t| t.as_str()) == Some(wanted) && u.status.map(|s| s.as_str()) == Some("SUCCEEDED")
+            })
             .collect()
     };
     let device = session.device.as_ref().and_then(|d| d.name.clone()).unwrap_or_default();
     let mode = session.interaction_mode.map_or("INTERACTIVE", |m| m.as_str());
     let state = &viewer.ctx.state;
-    let token = state
-        .remote_access
-        .endpoint_token(&arn.parse().map_err(|_| fail(protocol::ApiError::internal()))?, state.now_ms() + PAGE_TOKEN_MS);
+    let token = state.remote_access.endpoint_token(
+        &arn.parse().map_err(|_| fail(protocol::ApiError::internal()))?,
+        state.now_ms() + PAGE_TOKEN_MS,
+    );
     let base = session_path(&arn);
     let now = state.now_ms() as f64 / 1000.0;
     let body = html! {

@@ -155,6 +155,13 @@ function remoteScreen(section) {
   let rotation = 0;
   const url = new URL(section.dataset.ws, location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  // WebCodecs exists only in secure contexts (https, or http on localhost); elsewhere the
+  // server sends the same pictures as fragmented MP4 for Media Source Extensions.
+  const mse = !("VideoDecoder" in window) && "MediaSource" in window;
+  if (mse) url.searchParams.set("format", "fmp4");
+  let video = null;
+  let buffer = null;
+  const segments = [];
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   const tell = (text) => { if (status) status.textContent = text; };
@@ -177,8 +184,48 @@ function remoteScreen(section) {
     painted(timestamp);
   }
 
+  function appendNext() {
+    if (!buffer || buffer.updating || !segments.length) return;
+    buffer.appendBuffer(segments.shift());
+  }
+
+  // Plays fragmented MP4 in a <video> in the canvas's place, kept at the live edge.
+  function playFragments(config) {
+    if (!video) {
+      video = document.createElement("video");
+      video.id = "screen-video";
+      video.muted = true;
+      video.autoplay = true;
+      video.playsInline = true;
+      video.setAttribute("aria-label", canvas.getAttribute("aria-label"));
+      video.tabIndex = 0;
+      canvas.after(video);
+      canvas.style.display = "none";
+      const counted = (now, meta) => { painted(meta.mediaTime * 1000); video.requestVideoFrameCallback(counted); };
+      if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(counted);
+    }
+    const source = new MediaSource();
+    segments.length = 0;
+    buffer = null;
+    video.src = URL.createObjectURL(source);
+    source.addEventListener("sourceopen", () => {
+      buffer = source.addSourceBuffer('video/mp4; codecs="' + config.codec + '"');
+      buffer.mode = "segments";
+      buffer.addEventListener("updateend", () => {
+        const ranges = buffer.buffered;
+        if (ranges.length && ranges.end(ranges.length - 1) - video.currentTime > 0.3) {
+          video.currentTime = ranges.end(ranges.length - 1) - 0.05;
+        }
+        video.play().catch(() => {});
+        appendNext();
+      });
+      appendNext();
+    });
+  }
+
   function configure(config) {
     stats.codec = config.codec;
+    stats.container = config.container;
     if (!canvas) return;
     canvas.width = config.width;
     canvas.height = config.height;
@@ -186,9 +233,10 @@ function remoteScreen(section) {
     png = config.codec === "png";
     if (decoder && decoder.state !== "closed") decoder.close();
     decoder = null;
+    if (config.container === "fmp4") { playFragments(config); return; }
     if (png) return;
     if (!("VideoDecoder" in window)) {
-      tell("This browser cannot decode the device's H.264 stream here: WebCodecs needs https, or http on localhost.");
+      tell("This browser can decode the device's H.264 stream neither with WebCodecs (which needs https, or http on localhost) nor with Media Source Extensions.");
       return;
     }
     decoder = new VideoDecoder({
@@ -200,6 +248,7 @@ function remoteScreen(section) {
 
   function picture(bytes) {
     if (!canvas) return;
+    if (bytes[0] === 2) { segments.push(bytes.subarray(9)); appendNext(); return; }
     const key = (bytes[0] & 1) === 1;
     const at = Number(new DataView(bytes.buffer, bytes.byteOffset + 1, 8).getBigUint64(0));
     const data = bytes.subarray(9);
@@ -252,17 +301,19 @@ function remoteScreen(section) {
 
   if (canvas) {
     let down = null;
+    const wrap = canvas.parentElement;
+    const surface = () => (video ? video : canvas);
     const point = (e) => {
-      const box = canvas.getBoundingClientRect();
+      const box = surface().getBoundingClientRect();
       const clamp = (v) => Math.min(1, Math.max(0, v));
       return { x: clamp((e.clientX - box.left) / box.width), y: clamp((e.clientY - box.top) / box.height) };
     };
-    canvas.addEventListener("pointerdown", (e) => {
-      canvas.focus();
-      canvas.setPointerCapture(e.pointerId);
+    wrap.addEventListener("pointerdown", (e) => {
+      surface().focus();
+      wrap.setPointerCapture(e.pointerId);
       down = { ...point(e), at: performance.now() };
     });
-    canvas.addEventListener("pointerup", (e) => {
+    wrap.addEventListener("pointerup", (e) => {
       if (!down) return;
       const up = point(e);
       const ms = Math.round(performance.now() - down.at);
@@ -272,7 +323,7 @@ function remoteScreen(section) {
       else send({ type: "tap", x: down.x, y: down.y }, e);
       down = null;
     });
-    canvas.addEventListener("keydown", (e) => {
+    wrap.addEventListener("keydown", (e) => {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       const keys = { Enter: "enter", Backspace: "delete", Escape: "back", Home: "home" };
       if (keys[e.key]) send({ type: "key", key: keys[e.key] }, e);
