@@ -154,3 +154,13 @@ def emitted(directory: Path) -> list[tuple[int, float]]:
 
 def path_with(directory: Path) -> str:
     return f"{directory}:{os.environ['PATH']}"
+
+
+def farm(root: Path, phone: Path, fleet: list[dict]):
+    """A server (not started) on `fleet`, whose adb devices are the fake phone in `phone`."""
+    from harness import Farmhand, new_access_key
+    from simfarm import fleet_toml
+
+    (root / "fleet.toml").write_text(fleet_toml(fleet))
+    return Farmhand(root / "data", root_key=new_access_key(), extra_args=["--fleet", str(root / "fleet.toml")],
+                    env={"PATH": path_with(phone)})

@@ -27,7 +27,7 @@ import fake_adb
 from agents import start_agent
 from harness import Farmhand, new_access_key, running
 from simfarm import Lab, device, fleet_toml, wait_for
-from support import error_code, make_apk, no_nulls, unique
+from support import error_code, no_nulls, unique
 
 SERIAL = "FAKE0PIXEL01"
 SESSION_ARN = re.compile(r"^arn:aws:devicefarm:us-west-2:(\d{12}):session:([0-9a-f-]{36})/([0-9a-f-]{36})/00000$")
@@ -51,10 +51,7 @@ def phone_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory, phone_dir):
     root = tmp_path_factory.mktemp("remote-access")
-    (root / "fleet.toml").write_text(fleet_toml([SIM, SIM_BUSY, NO_REMOTE, PHONE]))
-    server = Farmhand(root / "data", root_key=new_access_key(), extra_args=["--fleet", str(root / "fleet.toml")],
-                      env={"PATH": fake_adb.path_with(phone_dir)})
-    with running(server) as started:
+    with running(fake_adb.farm(root, phone_dir, [SIM, SIM_BUSY, NO_REMOTE, PHONE])) as started:
         yield started
 
 

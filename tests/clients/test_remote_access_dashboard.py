@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 import fake_adb
-from browser import Browser
-from harness import Farmhand, new_access_key, running
-from simfarm import Lab, device, fleet_toml, wait_for
-from test_dashboard import sign_in
+from harness import running
+from simfarm import Lab, device, wait_for
+from test_dashboard import browser, sign_in  # noqa: F401 (browser: the module's Chromium fixture)
 
 SERIAL = "FAKE0PIXEL02"
 PHONE = {**device("pixel-desk", "Desk Pixel"), "remote_access_enabled": True, "driver": "adb", "udids": [SERIAL]}
@@ -29,24 +28,13 @@ CANVAS_DIGEST = """() => {
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    chromium = Browser(tmp_path_factory.mktemp("browser") / "driver.log").start()
-    yield chromium
-    assert chromium.stop() == 0, chromium.log_tail()
-
-
-@pytest.fixture(scope="module")
 def phone_dir(tmp_path_factory) -> Path:
     return fake_adb.make(tmp_path_factory.mktemp("fake-adb"), SERIAL)
 
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory, phone_dir):
-    root = tmp_path_factory.mktemp("remote-dashboard")
-    (root / "fleet.toml").write_text(fleet_toml([PHONE]))
-    server = Farmhand(root / "data", root_key=new_access_key(), extra_args=["--fleet", str(root / "fleet.toml")],
-                      env={"PATH": fake_adb.path_with(phone_dir)})
-    with running(server) as started:
+    with running(fake_adb.farm(tmp_path_factory.mktemp("remote-dashboard"), phone_dir, [PHONE])) as started:
         yield started
 
 

@@ -23,12 +23,20 @@ const LONG_SIDE: u32 = 640;
 const TOUCHES_SHOWN: usize = 6;
 const TEXT_SHOWN: usize = 120;
 
+/// A touch in device pixels: where it began and, for a swipe, where it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Touch {
+    pub x: u32,
+    pub y: u32,
+    pub to: Option<(u32, u32)>,
+}
+
 /// What the screen shows besides the clock: what the device was told.
 #[derive(Debug, Clone, Default)]
 pub struct SimState {
     pub rotation: Rotation,
-    /// Last touches, newest last, in device pixels (swipes as their two ends).
-    pub touches: VecDeque<(u32, u32, Option<(u32, u32)>)>,
+    /// Last touches, newest last.
+    pub touches: VecDeque<Touch>,
     pub typed: String,
     pub last_key: Option<String>,
     pub installed: Vec<String>,
@@ -129,7 +137,7 @@ fn draw_on(
     }
     let at = |x: u32, y: u32| Point::new((f64::from(x) * scale) as i32, (f64::from(y) * scale) as i32);
     let count = state.touches.len();
-    for (i, (x, y, to)) in state.touches.iter().enumerate() {
+    for (i, Touch { x, y, to }) in state.touches.iter().enumerate() {
         let shade = 255 - ((count - 1 - i) * 30).min(200) as u8;
         let color = Rgb888::new(shade, shade / 2, 40);
         Circle::with_center(at(*x, *y), 22).into_styled(PrimitiveStyle::with_stroke(color, 3)).draw(c)?;
@@ -151,8 +159,8 @@ impl SimState {
             }
         };
         match input {
-            DeviceInput::Tap { x, y } | DeviceInput::LongPress { x, y, .. } => touch((*x, *y, None)),
-            DeviceInput::Swipe { x1, y1, x2, y2, .. } => touch((*x1, *y1, Some((*x2, *y2)))),
+            DeviceInput::Tap { x, y } | DeviceInput::LongPress { x, y, .. } => touch(Touch { x: *x, y: *y, to: None }),
+            DeviceInput::Swipe { x1, y1, x2, y2, .. } => touch(Touch { x: *x1, y: *y1, to: Some((*x2, *y2)) }),
             DeviceInput::Text { text } => self.typed.push_str(text),
             DeviceInput::Key { key } => self.last_key = Some(key.keycode().to_owned()),
             DeviceInput::Rotate { rotation } => self.rotation = *rotation,

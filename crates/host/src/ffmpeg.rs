@@ -37,6 +37,24 @@ pub async fn run(ffmpeg: &Path, dir: &Path, args: &[&str]) -> Result<(), String>
     }
 }
 
+/// ffmpeg as a filter between pipes: `args` read `pipe:0` and write `pipe:1`; what it says
+/// on stderr is dropped (a live stream's consumer sees its end instead). Killed when dropped.
+pub fn pipe(
+    args: &[&str],
+) -> std::io::Result<(tokio::process::Child, tokio::process::ChildStdin, tokio::process::ChildStdout)> {
+    let mut child = tokio::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("ffmpeg has no stdin"))?;
+    let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("ffmpeg has no stdout"))?;
+    Ok((child, stdin, stdout))
+}
+
 /// Joins MP4 `segments` of one stream, in order, into `out` without re-encoding (the
 /// concat demuxer with `-c copy`: segments of one recorder share their codec settings).
 pub async fn concat(ffmpeg: &Path, segments: &[PathBuf], out: &Path) -> Result<(), String> {

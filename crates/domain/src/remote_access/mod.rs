@@ -167,6 +167,50 @@ pub struct SessionView {
 }
 
 impl RemoteSession {
+    /// A new session waiting for `device`, with the request's defaults: nothing of its
+    /// course has happened yet.
+    pub fn waiting(
+        name: String,
+        device: Device,
+        driver: crate::device::Driver,
+        billing_method: BillingMethod,
+        timeout_minutes: i32,
+    ) -> RemoteSession {
+        RemoteSession {
+            name,
+            device,
+            driver,
+            requested_instance_arn: None,
+            billing_method,
+            interaction_mode: InteractionMode::Interactive,
+            skip_app_resign: false,
+            remote_debug_enabled: false,
+            remote_record_enabled: true,
+            remote_record_app_arn: None,
+            client_id: None,
+            app_arn: None,
+            vpce_configuration_arns: Vec::new(),
+            network_profile_arn: None,
+            device_proxy: None,
+            vpc_config: None,
+            timeout_minutes,
+            phase: JobPhase::Waiting,
+            wait_reason: WaitReason::Pending,
+            instance_arn: None,
+            assigned_ms: None,
+            ready_ms: None,
+            device_udid: None,
+            screen_owner: None,
+            owner_url: None,
+            stop_requested_ms: None,
+            ended_ms: None,
+            end: None,
+            installs: Vec::new(),
+            artifacts: Vec::new(),
+            settled_ms: None,
+        }
+    }
+
     /// Records a stop at `at_ms` unless one was recorded already; whether it was. A session
     /// still waiting for its device ends there and then, billed nothing.
     pub fn request_stop(&mut self, at_ms: i64) -> bool {
@@ -252,39 +296,7 @@ mod tests {
     use crate::device::test_support::pixel;
 
     fn session() -> RemoteSession {
-        RemoteSession {
-            name: "s".into(),
-            device: pixel(),
-            driver: crate::device::Driver::Simulated,
-            requested_instance_arn: None,
-            billing_method: BillingMethod::Metered,
-            interaction_mode: InteractionMode::Interactive,
-            skip_app_resign: false,
-            remote_debug_enabled: false,
-            remote_record_enabled: false,
-            remote_record_app_arn: None,
-            client_id: None,
-            app_arn: None,
-            vpce_configuration_arns: vec![],
-            network_profile_arn: None,
-            device_proxy: None,
-            vpc_config: None,
-            timeout_minutes: 150,
-            phase: JobPhase::Waiting,
-            wait_reason: WaitReason::Pending,
-            instance_arn: None,
-            assigned_ms: None,
-            ready_ms: None,
-            device_udid: None,
-            screen_owner: None,
-            owner_url: None,
-            stop_requested_ms: None,
-            ended_ms: None,
-            end: None,
-            installs: vec![],
-            artifacts: vec![],
-            settled_ms: None,
-        }
+        RemoteSession::waiting("s".into(), pixel(), crate::device::Driver::Simulated, BillingMethod::Metered, 150)
     }
 
     #[test]

@@ -4,10 +4,9 @@
 
 use super::h264::Splitter;
 use super::{Frame, Picture, ScreenFeed, StreamConfig};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::process::{Child, ChildStdin};
 
 /// How long a pause after picture data means the picture is whole (`Splitter::flush`).
 const PAUSE: Duration = Duration::from_millis(3);
@@ -72,20 +71,37 @@ impl Encoder {
     /// Starts ffmpeg for `width` × `height` (even numbers) RGB pictures at `fps`; its
     /// output is pumped into `feed` until it ends.
     pub fn start(width: u32, height: u32, fps: u32, feed: ScreenFeed) -> std::io::Result<Encoder> {
-        let mut child = Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &format!("{width}x{height}")])
-            .args(["-framerate", &fps.to_string(), "-i", "pipe:0"])
-            .args(["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline"])
-            .args(["-pix_fmt", "yuv420p", "-g", &(fps * 2).to_string(), "-flush_packets", "1"])
-            .args(["-f", "h264", "pipe:1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        let stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("ffmpeg has no stdin"))?;
-        let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("ffmpeg has no stdout"))?;
+        let size = format!("{width}x{height}");
+        let (fps_text, keys_every) = (fps.to_string(), (fps * 2).to_string());
+        let (child, stdin, stdout) = crate::ffmpeg::pipe(&[
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            &size,
+            "-framerate",
+            &fps_text,
+            "-i",
+            "pipe:0",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-profile:v",
+            "baseline",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            &keys_every,
+            "-flush_packets",
+            "1",
+            "-f",
+            "h264",
+            "pipe:1",
+        ])?;
         let began = Instant::now();
         tokio::spawn(async move {
             if let Err(e) = pump_h264(stdout, &feed, width, height, began).await {

@@ -11,7 +11,7 @@ use domain::arn::{Arn, ResourceKind};
 use domain::device::{Device, DevicePlatform};
 use domain::job::status::ExecutionStatus;
 use domain::remote_access::{Install, InteractionMode, RemoteSession};
-use domain::run::{BillingMethod, JobPhase, WaitReason};
+use domain::run::{BillingMethod, JobPhase};
 use domain::upload::{UploadKind, UploadType};
 use protocol::model as wire;
 use protocol::ApiError;
@@ -137,11 +137,11 @@ pub async fn create(
     }
     let interaction_mode =
         req.interaction_mode.and_then(|m| InteractionMode::parse(m.as_str())).unwrap_or(InteractionMode::Interactive);
+    let timeout = ctx.account.settings.max_job_timeout_minutes;
+    let name = req.name.clone().unwrap_or_else(|| device.name.clone());
+    let driver = ctx.state.fleet().driver(&device.arn);
     let session = RemoteSession {
-        name: req.name.clone().unwrap_or_else(|| device.name.clone()),
-        driver: ctx.state.fleet().driver(&device.arn),
         requested_instance_arn: req.instance_arn.clone(),
-        billing_method,
         interaction_mode,
         skip_app_resign: req.skip_app_resign.unwrap_or(false),
         remote_debug_enabled: req.remote_debug_enabled.unwrap_or(false),
@@ -155,26 +155,12 @@ pub async fn create(
         network_profile_arn: configuration.network_profile_arn.clone(),
         device_proxy: configuration.device_proxy.as_ref().and_then(|p| serde_json::to_value(p).ok()),
         vpc_config: project.vpc_config.clone(),
-        timeout_minutes: ctx.account.settings.max_job_timeout_minutes,
-        phase: JobPhase::Waiting,
-        wait_reason: WaitReason::Pending,
-        instance_arn: None,
-        assigned_ms: None,
-        ready_ms: None,
-        device_udid: None,
-        screen_owner: None,
-        owner_url: None,
-        stop_requested_ms: None,
-        ended_ms: None,
-        end: None,
         // The app given at creation is installed as soon as the device is up.
         installs: app_arn
             .into_iter()
             .map(|app_arn| Install { app_arn, requested_ms: ctx.state.now_ms(), outcome: None })
             .collect(),
-        artifacts: Vec::new(),
-        settled_ms: None,
-        device,
+        ..RemoteSession::waiting(name, device, driver, billing_method, timeout)
     };
     let arn = project_arn.child(ResourceKind::Session, &format!("{}/00000", uuid::Uuid::new_v4()));
     let record =

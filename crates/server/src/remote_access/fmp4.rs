@@ -4,9 +4,8 @@
 //! puts the session's pictures into a fragment each, unchanged (`-c copy`): no decoding, no
 //! added delay beyond its pipe.
 
-use std::process::Stdio;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::process::{Child, ChildStdin};
 use tokio::sync::mpsc;
 
 pub struct Remuxer {
@@ -18,18 +17,29 @@ pub struct Remuxer {
 
 impl Remuxer {
     pub fn start() -> std::io::Result<Remuxer> {
-        let mut child = Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-fflags", "nobuffer"])
-            .args(["-probesize", "32", "-analyzeduration", "0", "-f", "h264", "-framerate", "30", "-i", "pipe:0"])
-            .args(["-c:v", "copy", "-f", "mp4", "-movflags", "empty_moov+default_base_moof+frag_every_frame"])
-            .args(["-flush_packets", "1", "pipe:1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        let stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("ffmpeg has no stdin"))?;
-        let mut stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("ffmpeg has no stdout"))?;
+        let (child, stdin, mut stdout) = host::ffmpeg::pipe(&[
+            "-fflags",
+            "nobuffer",
+            "-probesize",
+            "32",
+            "-analyzeduration",
+            "0",
+            "-f",
+            "h264",
+            "-framerate",
+            "30",
+            "-i",
+            "pipe:0",
+            "-c:v",
+            "copy",
+            "-f",
+            "mp4",
+            "-movflags",
+            "empty_moov+default_base_moof+frag_every_frame",
+            "-flush_packets",
+            "1",
+            "pipe:1",
+        ])?;
         let (tx, output) = mpsc::channel(64);
         tokio::spawn(async move {
             let mut buffer = vec![0u8; 1 << 16];

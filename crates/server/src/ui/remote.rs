@@ -226,43 +226,58 @@ pub async fn show(viewer: Viewer, Path((project, session_id)): Path<(String, Str
 }
 
 #[derive(serde::Deserialize)]
-pub struct CsrfForm {
+pub struct SessionForm {
     #[serde(default)]
     csrf: String,
+    /// The app to install (the install form only).
     #[serde(default)]
     app: String,
 }
 
-pub async fn stop(
+/// What a session page's form asks for.
+enum SessionAction {
+    Stop,
+    Install,
+}
+
+/// A session page's form: the CSRF check, the operation, then the page again.
+async fn act(
     viewer: Viewer,
-    Path((project, session_id)): Path<(String, String)>,
+    ids: (String, String),
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    form: SessionForm,
+    action: SessionAction,
 ) -> Response {
     if !csrf_ok(&viewer, &headers, &form.csrf) {
         return Refused.into_response();
     }
-    let arn = session_arn(&viewer, &project, &session_id);
-    match calls::stop_remote_session(&viewer.ctx, &arn).await {
-        Ok(_) => Redirect::to(&session_path(&arn)).into_response(),
+    let arn = session_arn(&viewer, &ids.0, &ids.1);
+    let done = match action {
+        SessionAction::Stop => calls::stop_remote_session(&viewer.ctx, &arn).await.map(|_| ()),
+        SessionAction::Install => calls::install_to_remote_session(&viewer.ctx, &arn, &form.app).await,
+    };
+    match done {
+        Ok(()) => Redirect::to(&session_path(&arn)).into_response(),
         Err(e) => ApiPage::new(&viewer, e).into_response(),
     }
 }
 
+pub async fn stop(
+    viewer: Viewer,
+    Path(ids): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<SessionForm>,
+) -> Response {
+    act(viewer, ids, headers, form, SessionAction::Stop).await
+}
+
 pub async fn install(
     viewer: Viewer,
-    Path((project, session_id)): Path<(String, String)>,
+    Path(ids): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<SessionForm>,
 ) -> Response {
-    if !csrf_ok(&viewer, &headers, &form.csrf) {
-        return Refused.into_response();
-    }
-    let arn = session_arn(&viewer, &project, &session_id);
-    match calls::install_to_remote_session(&viewer.ctx, &arn, &form.app).await {
-        Ok(()) => Redirect::to(&session_path(&arn)).into_response(),
-        Err(e) => ApiPage::new(&viewer, e).into_response(),
-    }
+    act(viewer, ids, headers, form, SessionAction::Install).await
 }
 
 #[derive(serde::Deserialize)]
