@@ -6,7 +6,8 @@ It answers what farmhand asks of a phone during a remote access session, like ad
 - `exec-out screencap -p` answers a real PNG;
 - `shell` (no command) reads command lines on its standard input, as the device's shell does,
   and logs each one with the moment it arrived;
-- `install -r -g APK` logs the install.
+- `install -r -g APK` logs the install;
+- `root`, `shell tc …` and `shell ip link …` (a network profile) are logged in `network`.
 Flags in its directory change it: `no-h264` (screenrecord ends at once, as on a device that
 cannot record), `hold` (screenrecord waits for the file to go before its first picture).
 
@@ -65,6 +66,15 @@ elif line == "shell pm list packages":
     print("package:com.android.settings")
 elif line == "shell getprop sys.boot_completed":
     print("1")
+elif line in ("root", "wait-for-device"):
+    print("restarting adbd as root" if line == "root" else "", end="")
+elif line == "shell id -u":
+    print("0")
+elif line == "shell ip route get 1.1.1.1":
+    print("1.1.1.1 via 192.168.1.1 dev wlan0 table 1021 src 192.168.1.50 uid 0")
+elif line.startswith(("shell tc ", "shell ip link ")):
+    with open(os.path.join(d, "network"), "a") as f:
+        f.write(line[len("shell "):] + "\n")
 elif line.startswith("install -r -g "):
     with open(os.path.join(d, "installs"), "a") as f:
         f.write(args[-1] + "\n")
@@ -142,6 +152,12 @@ def inputs(directory: Path) -> list[tuple[float, str]]:
 def installs(directory: Path) -> list[str]:
     path = directory / "installs"
     return path.read_text().split() if path.exists() else []
+
+
+def network(directory: Path) -> list[str]:
+    """The tc and ip link commands the phone was given, in order."""
+    path = directory / "network"
+    return path.read_text().splitlines() if path.exists() else []
 
 
 def emitted(directory: Path) -> list[tuple[int, float]]:

@@ -263,6 +263,30 @@ def test_an_adb_phone_streams_h264_and_takes_taps_keys_rotation_text_and_apps(fa
     assert error_code(late.value) == "ArgumentException"
 
 
+def test_a_network_profile_shapes_the_phones_network_for_the_session(farm, lab, phone_dir):
+    profile = lab.client.create_network_profile(
+        projectArn=lab.arn, name="slow 3G", uplinkBandwidthBits=64000, uplinkDelayMs=150, uplinkJitterMs=30,
+        uplinkLossPercent=2, downlinkBandwidthBits=128000, downlinkDelayMs=120, downlinkJitterMs=20,
+        downlinkLossPercent=1)["networkProfile"]
+    before = len(fake_adb.network(phone_dir))
+    # networkProfileArn is the seed's (today's SDKs do not send it): sent raw.
+    phone = device_arn(lab.client, "Pixel on USB")
+    body = {"projectArn": lab.arn, "deviceArn": phone, "configuration": {"networkProfileArn": profile["arn"]}}
+    made = farm.call("CreateRemoteAccessSession", body)
+    assert made.status_code == 200, made.text
+    session = wait_for(lambda: get(lab.client, made.json()["remoteAccessSession"]["arn"]),
+                       lambda s: s["status"] == "RUNNING", timeout=30)
+    applied = fake_adb.network(phone_dir)[before:]
+    assert applied[0] == "tc qdisc replace dev wlan0 root netem delay 150ms 30ms loss 2% rate 64000bit", applied
+    assert "tc qdisc replace dev ifb_farmhand root netem delay 120ms 20ms loss 1% rate 128000bit" in applied
+    stopped(lab, session["arn"])
+    undone = wait_for(lambda: {"lines": fake_adb.network(phone_dir)[before + len(applied):]},
+                      lambda v: "ip link del ifb_farmhand" in v["lines"], timeout=15, what="the profile undone")
+    assert undone["lines"][0] == "tc qdisc del dev wlan0 root"
+    missing = {**body, "configuration": {"networkProfileArn": profile["arn"][:-3] + "abc"}}
+    assert farm.call("CreateRemoteAccessSession", missing).json()["__type"] == "NotFoundException"
+
+
 def test_a_job_waits_for_the_device_a_session_holds_then_runs(farm, lab):
     client = lab.client
     session = running_session(lab, "Remote Busy")

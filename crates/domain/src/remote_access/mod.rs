@@ -124,7 +124,10 @@ pub struct RemoteSession {
     pub client_id: Option<String>,
     pub app_arn: Option<String>,
     pub vpce_configuration_arns: Vec<String>,
-    pub network_profile_arn: Option<String>,
+    /// `configuration.networkProfileArn`, resolved when the session was created: applied on
+    /// an adb phone for the session (a simulated device has no network to shape).
+    #[serde(default)]
+    pub network_profile: Option<crate::network::NetworkShape>,
     /// `configuration.deviceProxy` as the request gave it, echoed back.
     pub device_proxy: Option<serde_json::Value>,
     /// The project's VPC settings when the session was created, echoed back.
@@ -190,7 +193,7 @@ impl RemoteSession {
             client_id: None,
             app_arn: None,
             vpce_configuration_arns: Vec::new(),
-            network_profile_arn: None,
+            network_profile: None,
             device_proxy: None,
             vpc_config: None,
             timeout_minutes,

@@ -152,7 +152,16 @@ pub enum ControlMessage {
     BrowserEnd { session: String },
     /// Show the screen of adb device `serial` (natural size `width` × `height`) for remote
     /// access session `session`, streaming it when `video`; answered by `ScreenStarted`.
-    ScreenStart { session: String, serial: String, width: u32, height: u32, video: bool },
+    /// `network`, when given, shapes the phone's network until the screen stops.
+    ScreenStart {
+        session: String,
+        serial: String,
+        width: u32,
+        height: u32,
+        video: bool,
+        #[serde(default)]
+        network: Option<domain::network::NetworkShape>,
+    },
     /// Give the session's device an input; answered by `ScreenAnswer` `seq`.
     ScreenInput { session: String, seq: u64, input: domain::remote_access::input::DeviceInput },
     /// Install the app at `path` (below the server, fetched with the agent's token) on the

@@ -7,9 +7,11 @@
 use super::adb::AdbScreen;
 use super::{DeviceScreen, Frame};
 
+use crate::adb::network::ShapedDevice;
 use crate::adb::Adb;
 use crate::agent::protocol::HostMessage;
 use crate::agent::remote_link::RemoteLink;
+use domain::network::NetworkShape;
 use domain::remote_access::input::DeviceInput;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,10 +19,16 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::UnboundedSender;
 
+/// A session's screen here, and the network shaping to undo when it stops.
+struct Hosted {
+    screen: Arc<AdbScreen>,
+    shaped: Option<(Adb, ShapedDevice)>,
+}
+
 #[derive(Default)]
 pub struct HostedScreens {
     work_dir: PathBuf,
-    sessions: Mutex<HashMap<String, Arc<AdbScreen>>>,
+    sessions: Mutex<HashMap<String, Hosted>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -33,56 +41,64 @@ impl HostedScreens {
     }
 
     fn screen(&self, session: &str) -> Option<Arc<AdbScreen>> {
-        lock(&self.sessions).get(session).cloned()
+        lock(&self.sessions).get(session).map(|h| h.screen.clone())
     }
 
+    /// Starts the screen of `serial` for `session`, its network shaped to `network` first.
     pub fn start(
         self: &Arc<Self>,
         session: String,
         serial: String,
         (width, height): (u32, u32),
         video: bool,
+        network: Option<NetworkShape>,
         tx: UnboundedSender<HostMessage>,
     ) {
-        let started = Adb::from_path_env()
-            .map_err(|e| e.to_string())
-            .and_then(|adb| AdbScreen::start(&adb, &serial, width, height, video).map_err(|e| e.to_string()));
-        let screen = match started {
-            Ok(screen) => Arc::new(screen),
-            Err(error) => {
-                let _ = tx.send(HostMessage::ScreenStarted { session, udid: serial, error: Some(error) });
-                return;
-            }
-        };
-        lock(&self.sessions).insert(session.clone(), screen.clone());
-        let _ = tx.send(HostMessage::ScreenStarted { session: session.clone(), udid: serial, error: None });
-        // Pictures and settings go back as they come; an end is said once.
-        let watch = screen.feed().watch();
+        let this = self.clone();
         tokio::spawn(async move {
-            let mut live = watch.live;
-            let mut backlog: std::collections::VecDeque<Frame> = watch.catch_up.into();
-            loop {
-                let frame = match backlog.pop_front() {
-                    Some(frame) => frame,
-                    None => match live.recv().await {
-                        Ok(frame) => frame,
-                        Err(RecvError::Lagged(_)) => continue,
-                        Err(RecvError::Closed) => break,
-                    },
-                };
-                let message = match frame {
-                    Frame::Config(config) => HostMessage::ScreenConfig { session: session.clone(), config },
-                    Frame::Picture(picture) => HostMessage::ScreenPicture { session: session.clone(), picture },
-                    Frame::Ended(reason) => {
-                        let _ = tx.send(HostMessage::ScreenEnded { session: session.clone(), reason });
-                        break;
-                    }
-                };
-                if tx.send(message).is_err() {
-                    break;
+            match this.open(&serial, (width, height), video, network).await {
+                Ok(hosted) => {
+                    // Watched before it is shared, so no picture is missed; holding only the
+                    // watch, the forwarding ends with the screen.
+                    let watch = hosted.screen.feed().watch();
+                    lock(&this.sessions).insert(session.clone(), hosted);
+                    let _ = tx.send(HostMessage::ScreenStarted { session: session.clone(), udid: serial, error: None });
+                    forward(session, watch, tx).await;
+                }
+                Err(error) => {
+                    let _ = tx.send(HostMessage::ScreenStarted { session, udid: serial, error: Some(error) });
                 }
             }
         });
+    }
+
+    async fn open(
+        &self,
+        serial: &str,
+        (width, height): (u32, u32),
+        video: bool,
+        network: Option<NetworkShape>,
+    ) -> Result<Hosted, String> {
+        let adb = Adb::from_path_env().map_err(|e| e.to_string())?;
+        let shaped = match &network {
+            Some(shape) => {
+                let on = adb
+                    .shape_network(serial, shape)
+                    .await
+                    .map_err(|e| format!("network profile {}: {e}", shape.name))?;
+                Some((adb.clone(), on))
+            }
+            None => None,
+        };
+        match AdbScreen::start(&adb, serial, width, height, video) {
+            Ok(screen) => Ok(Hosted { screen: Arc::new(screen), shaped }),
+            Err(e) => {
+                if let Some((adb, on)) = shaped {
+                    adb.unshape_network(&on).await;
+                }
+                Err(e.to_string())
+            }
+        }
     }
 
     pub fn input(self: &Arc<Self>, session: String, seq: u64, input: DeviceInput, tx: UnboundedSender<HostMessage>) {
@@ -122,18 +138,48 @@ impl HostedScreens {
     }
 
     pub fn stop(self: &Arc<Self>, session: String) {
-        let Some(screen) = lock(&self.sessions).remove(&session) else { return };
-        tokio::spawn(close(screen));
+        let Some(hosted) = lock(&self.sessions).remove(&session) else { return };
+        tokio::spawn(close(hosted));
     }
 
     /// The connection is gone: every session's screen and input end.
     pub fn end_all(&self) {
-        for (_, screen) in lock(&self.sessions).drain() {
-            tokio::spawn(close(screen));
+        for (_, hosted) in lock(&self.sessions).drain() {
+            tokio::spawn(close(hosted));
         }
     }
 }
 
-async fn close(screen: Arc<AdbScreen>) {
-    screen.shutdown().await;
+async fn close(hosted: Hosted) {
+    hosted.screen.shutdown().await;
+    if let Some((adb, on)) = hosted.shaped {
+        adb.unshape_network(&on).await;
+    }
+}
+
+/// Sends a screen's pictures and settings back as they come; its end once.
+async fn forward(session: String, watch: super::Watch, tx: UnboundedSender<HostMessage>) {
+    let mut live = watch.live;
+    let mut backlog: std::collections::VecDeque<Frame> = watch.catch_up.into();
+    loop {
+        let frame = match backlog.pop_front() {
+            Some(frame) => frame,
+            None => match live.recv().await {
+                Ok(frame) => frame,
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            },
+        };
+        let message = match frame {
+            Frame::Config(config) => HostMessage::ScreenConfig { session: session.clone(), config },
+            Frame::Picture(picture) => HostMessage::ScreenPicture { session: session.clone(), picture },
+            Frame::Ended(reason) => {
+                let _ = tx.send(HostMessage::ScreenEnded { session: session.clone(), reason });
+                break;
+            }
+        };
+        if tx.send(message).is_err() {
+            break;
+        }
+    }
 }

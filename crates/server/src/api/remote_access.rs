@@ -125,9 +125,10 @@ pub async fn create(
     }
     let vpce_arns = configuration.vpce_configuration_arns.clone().unwrap_or_default();
     vpce::aliases_for_run(ctx, &vpce_arns).await?;
-    if let Some(arn) = &configuration.network_profile_arn {
-        network_profiles::for_run(ctx, arn).await?;
-    }
+    let network_profile = match &configuration.network_profile_arn {
+        Some(arn) => Some(network_profiles::for_run(ctx, arn).await?),
+        None => None,
+    };
     let billing_method = match configuration.billing_method {
         Some(wire::BillingMethod::Unmetered) => BillingMethod::Unmetered,
         _ => BillingMethod::Metered,
@@ -152,7 +153,7 @@ pub async fn create(
         client_id: req.client_id.clone(),
         app_arn: app_arn.clone(),
         vpce_configuration_arns: vpce_arns,
-        network_profile_arn: configuration.network_profile_arn.clone(),
+        network_profile,
         device_proxy: configuration.device_proxy.as_ref().and_then(|p| serde_json::to_value(p).ok()),
         vpc_config: project.vpc_config.clone(),
         // The app given at creation is installed as soon as the device is up.

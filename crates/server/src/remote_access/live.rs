@@ -417,7 +417,7 @@ impl RemoteSessions {
                 let video = session.interaction_mode.shows_screen();
                 let screen = self
                     .remote
-                    .start(&host, &arn.to_string(), &udid, (width, height), video)
+                    .start(&host, &arn.to_string(), &udid, (width, height), video, session.network_profile.clone())
                     .await
                     .map_err(std::io::Error::other)?;
                 Box::new(screen)

@@ -119,6 +119,7 @@ impl RemoteScreens {
         serial: &str,
         (width, height): (u32, u32),
         video: bool,
+        network: Option<domain::network::NetworkShape>,
     ) -> Result<RemoteScreen, String> {
         let feed = ScreenFeed::new();
         let (started, answer) = oneshot::channel();
@@ -130,6 +131,7 @@ impl RemoteScreens {
             width,
             height,
             video,
+            network,
         };
         let outcome = match self.send(host, message) {
             Err(e) => Err(e),
