@@ -29,7 +29,7 @@ SCENARIO = Scenario(setup=2, teardown=3, tests=(SimTest("long", 600), SimTest("a
 NAME = "JS phone"
 
 
-sim = sim_fixture("js-sdk", fleet=[device("js-phone", NAME)], stop_grace=2)
+sim = sim_fixture("js-sdk", fleet=[{**device("js-phone", NAME), "remote_access_enabled": True}], stop_grace=2)
 
 
 def comparable(value):
@@ -95,6 +95,8 @@ def test_javascript_sdk_main_flow_matches_boto3(sim, tmp_path):
     assert_same(seen["upload"], client.get_upload(arn=seen["upload"]["arn"])["upload"], "upload")
     # StopJob's answer is the whole job, as boto3 parses the same shape.
     assert set(seen["stopResponse"]) <= set(comparable(client.get_job(arn=seen["job"]["arn"])["job"]))
+    assert_same(seen["remote"], client.get_remote_access_session(arn=seen["remote"]["arn"])["remoteAccessSession"],
+                "remote access session")
     for kind, artifacts in seen["artifacts"].items():
         listed = client.list_artifacts(arn=seen["job"]["arn"], type=kind)["artifacts"]
         by_arn = {a["arn"]: a for a in listed}

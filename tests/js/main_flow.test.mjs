@@ -22,6 +22,9 @@ import {
     GetJobCommand,
     StopJobCommand,
     ListArtifactsCommand,
+    CreateRemoteAccessSessionCommand,
+    GetRemoteAccessSessionCommand,
+    StopRemoteAccessSessionCommand,
     paginateListDevices,
 } from "@aws-sdk/client-device-farm";
 
@@ -133,6 +136,18 @@ test("main flow: upload, schedule, poll, stop, artifacts", async () => {
         e instanceof ArgumentException && e.$metadata.httpStatusCode === 400 && e.message.length > 0);
     await assert.rejects(send(new GetRunCommand({ arn: run.arn.replace(/[0-9a-f]{4}$/, "0000") })), (e) =>
         e instanceof NotFoundException && e.$metadata.httpStatusCode === 400);
+
+    // The device, free again, driven in a remote access session.
+    const { remoteAccessSession: made } = await send(new CreateRemoteAccessSessionCommand({
+        projectArn: project.arn, deviceArn: env("FARMHAND_DEVICE_ARN"), name: "js-remote" }));
+    assert.match(made.arn, /^arn:aws:devicefarm:us-west-2:\d{12}:session:[0-9a-f-]{36}\/[0-9a-f-]{36}\/00000$/);
+    const getSession = async () => (await send(new GetRemoteAccessSessionCommand({ arn: made.arn }))).remoteAccessSession;
+    const live = await poll("session RUNNING", getSession, (s) => s.status === "RUNNING");
+    assert.ok(live.endpoints.interactiveEndpoint.includes("/remote-access/") && live.started instanceof Date);
+    await send(new StopRemoteAccessSessionCommand({ arn: made.arn }));
+    const ended = await poll("session COMPLETED", getSession, (s) => s.status === "COMPLETED");
+    assert.equal(ended.result, "STOPPED");
+    seen.remote = plain(ended);
 
     writeFileSync(env("FARMHAND_JS_OUT"), JSON.stringify(seen, null, 1));
 });

@@ -426,3 +426,63 @@ async fn stop_job_during_tests_bills_setup_the_running_test_and_teardown() {
     let counters = job.counters().expect("counters");
     assert_eq!((counters.total(), counters.passed(), counters.stopped()), (Some(5), Some(4), Some(1)));
 }
+
+#[tokio::test]
+async fn remote_access_session_lifecycle() {
+    use aws_sdk_devicefarm::types::{ExecutionResult, ExecutionStatus, InteractionMode};
+    let mut server = Server::start();
+    let client = server.client();
+    let project = client.create_project().name("remote").send().await.expect("project");
+    let project = project.project().and_then(|p| p.arn()).expect("arn").to_string();
+    let devices = client.list_devices().send().await.expect("devices");
+    let enabled = devices.devices().iter().find(|d| d.remote_access_enabled() == Some(true)).expect("enabled");
+    let disabled = devices.devices().iter().find(|d| d.remote_access_enabled() == Some(false)).expect("disabled");
+
+    let refused = client
+        .create_remote_access_session()
+        .project_arn(&project)
+        .device_arn(disabled.arn().expect("arn"))
+        .send()
+        .await
+        .expect_err("not enabled")
+        .into_service_error();
+    assert!(refused.is_argument_exception(), "{refused:?}");
+
+    let made = client
+        .create_remote_access_session()
+        .project_arn(&project)
+        .device_arn(enabled.arn().expect("arn"))
+        .name("from-rust")
+        .interaction_mode(InteractionMode::Interactive)
+        .send()
+        .await
+        .expect("create");
+    let arn = made.remote_access_session().and_then(|s| s.arn()).expect("arn").to_string();
+    let running = loop {
+        let got = client.get_remote_access_session().arn(&arn).send().await.expect("get");
+        let session = got.remote_access_session().expect("session").clone();
+        if session.status() == Some(&ExecutionStatus::Running) {
+            break session;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(running.name(), Some("from-rust"));
+    assert!(running.endpoints().and_then(|e| e.interactive_endpoint()).is_some_and(|e| e.contains("/remote-access/")));
+    assert!(running.device_udid().is_some() && running.instance_arn().is_some());
+    let listed = client.list_remote_access_sessions().arn(&project).send().await.expect("list");
+    assert_eq!(listed.remote_access_sessions().len(), 1);
+
+    client.stop_remote_access_session().arn(&arn).send().await.expect("stop");
+    let done = loop {
+        let got = client.get_remote_access_session().arn(&arn).send().await.expect("get");
+        let session = got.remote_access_session().expect("session").clone();
+        if session.status() == Some(&ExecutionStatus::Completed) {
+            break session;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done.result(), Some(&ExecutionResult::Stopped));
+    assert!(done.device_minutes().and_then(|m| m.total()).is_some());
+    client.delete_remote_access_session().arn(&arn).send().await.expect("delete");
+    assert!(server.terminate().success(), "SIGTERM ends farmhand with status 0");
+}
