@@ -143,8 +143,8 @@ pub struct RemoteSession {
     pub ready_ms: Option<i64>,
     /// The device's own id (adb serial, simulated udid), learned when it got ready.
     pub device_udid: Option<String>,
-    /// Who serves the session's screen: this replica id (simulated devices and the server's
-    /// own adb devices) or the host whose device it is.
+    /// The replica serving the session's screen: it draws a simulated device's, or holds the
+    /// connection to the host of a phone.
     pub screen_owner: Option<String>,
     /// Where another replica reaches that owner, for viewers connected elsewhere.
     pub owner_url: Option<String>,
