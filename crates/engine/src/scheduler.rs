@@ -353,13 +353,13 @@ impl Scheduler {
                 }
                 continue;
             }
-            waiting_records.push(Waiting::Job(record, job));
+            waiting_records.push(Waiting::Job(record, Box::new(job)));
         }
         for record in scan_kind(self.store.as_ref(), ResourceKind::Session, JobPhase::Waiting).await? {
             let session: RemoteSession = record.decode()?;
             // One stopped while waiting was settled by its stop; this read predates that.
             if session.is_live() {
-                waiting_records.push(Waiting::Session(record, session));
+                waiting_records.push(Waiting::Session(record, Box::new(session)));
             }
         }
         // Jobs and sessions share one line, oldest first, as the store lists each.
@@ -545,8 +545,8 @@ fn encode_session(record: &mut Record, session: &RemoteSession) -> Result<(), Sc
 
 /// Something waiting for a device: a job or a remote access session.
 enum Waiting {
-    Job(Record, Job),
-    Session(Record, RemoteSession),
+    Job(Record, Box<Job>),
+    Session(Record, Box<RemoteSession>),
 }
 
 impl Waiting {
@@ -583,8 +583,8 @@ impl Waiting {
 /// What an assignment write was for, to act on it once it lands.
 enum Placed {
     Nothing,
-    Job(Job, String),
-    Session(RemoteSession, String),
+    Job(Box<Job>, String),
+    Session(Box<RemoteSession>, String),
 }
 
 fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {

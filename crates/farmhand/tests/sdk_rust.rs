@@ -429,7 +429,7 @@ async fn stop_job_during_tests_bills_setup_the_running_test_and_teardown() {
 
 #[tokio::test]
 async fn remote_access_session_lifecycle() {
-    use aws_sdk_devicefarm::types::{ExecutionResult, ExecutionStatus, InteractionMode};
+    use aws_sdk_devicefarm::types::{ExecutionResult, ExecutionStatus};
     let mut server = Server::start();
     let client = server.client();
     let project = client.create_project().name("remote").send().await.expect("project");
@@ -453,7 +453,6 @@ async fn remote_access_session_lifecycle() {
         .project_arn(&project)
         .device_arn(enabled.arn().expect("arn"))
         .name("from-rust")
-        .interaction_mode(InteractionMode::Interactive)
         .send()
         .await
         .expect("create");
