@@ -7,7 +7,8 @@ It answers what farmhand asks of a phone during a remote access session, like ad
 - `shell` (no command) reads command lines on its standard input, as the device's shell does,
   and logs each one with the moment it arrived;
 - `install -r -g APK` logs the install;
-- `root`, `shell tc …` and `shell ip link …` (a network profile) are logged in `network`.
+- `root`, `shell tc …` and `shell ip link …` (a network profile) and `shell settings put global
+  http_proxy …` (a device proxy) are logged in `network`.
 Flags in its directory change it: `no-h264` (screenrecord ends at once, as on a device that
 cannot record), `hold` (screenrecord waits for the file to go before its first picture).
 
@@ -72,7 +73,7 @@ elif line == "shell id -u":
     print("0")
 elif line == "shell ip route get 1.1.1.1":
     print("1.1.1.1 via 192.168.1.1 dev wlan0 table 1021 src 192.168.1.50 uid 0")
-elif line.startswith(("shell tc ", "shell ip link ")):
+elif line.startswith(("shell tc ", "shell ip link ", "shell settings put global http_proxy ")):
     with open(os.path.join(d, "network"), "a") as f:
         f.write(line[len("shell "):] + "\n")
 elif line.startswith("install -r -g "):
@@ -155,7 +156,7 @@ def installs(directory: Path) -> list[str]:
 
 
 def network(directory: Path) -> list[str]:
-    """The tc and ip link commands the phone was given, in order."""
+    """The tc, ip link and proxy settings commands the phone was given, in order."""
     path = directory / "network"
     return path.read_text().splitlines() if path.exists() else []
 

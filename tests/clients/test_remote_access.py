@@ -287,6 +287,20 @@ def test_a_network_profile_shapes_the_phones_network_for_the_session(farm, lab, 
     assert farm.call("CreateRemoteAccessSession", missing).json()["__type"] == "NotFoundException"
 
 
+def test_a_device_proxy_is_the_phones_http_proxy_for_the_session(farm, lab, phone_dir):
+    before = len(fake_adb.network(phone_dir))
+    session = running_session(lab, "Pixel on USB", configuration={"deviceProxy": {"host": "10.0.0.5", "port": 8888}})
+    assert session["deviceProxy"] == {"host": "10.0.0.5", "port": 8888}
+    assert fake_adb.network(phone_dir)[before:] == ["settings put global http_proxy 10.0.0.5:8888"]
+    stopped(lab, session["arn"])
+    wait_for(lambda: {"lines": fake_adb.network(phone_dir)[before:]},
+             lambda v: v["lines"][-1:] == ["settings put global http_proxy :0"], timeout=15, what="the proxy cleared")
+    with pytest.raises(ClientError) as bad:
+        lab.client.create_remote_access_session(projectArn=lab.arn, deviceArn=device_arn(lab.client, "Pixel on USB"),
+                                                configuration={"deviceProxy": {"host": "a;reboot", "port": 80}})
+    assert error_code(bad.value) == "ArgumentException"
+
+
 def test_a_job_waits_for_the_device_a_session_holds_then_runs(farm, lab):
     client = lab.client
     session = running_session(lab, "Remote Busy")

@@ -28,6 +28,7 @@ pub mod packages;
 pub mod parse;
 pub mod perf;
 pub mod profile;
+pub mod proxy;
 pub mod screenrecord;
 pub mod watch;
 

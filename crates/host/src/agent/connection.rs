@@ -190,8 +190,8 @@ where
                 agent.browsers.command(session, seq, method, path, query, body, tx.clone());
             }
             ControlMessage::BrowserEnd { session } => agent.browsers.end(session, agent.link.clone(), tx.clone()),
-            ControlMessage::ScreenStart { session, serial, width, height, video, network } => {
-                agent.screens.start(session, serial, (width, height), video, network, tx.clone());
+            ControlMessage::ScreenStart { session, serial, width, height, video, network, proxy } => {
+                agent.screens.start(session, serial, (width, height), video, (network, proxy), tx.clone());
             }
             ControlMessage::ScreenInput { session, seq, input } => agent.screens.input(session, seq, input, tx.clone()),
             ControlMessage::ScreenInstall { session, seq, path } => {

@@ -161,6 +161,9 @@ pub enum ControlMessage {
         video: bool,
         #[serde(default)]
         network: Option<domain::network::NetworkShape>,
+        /// `deviceProxy` as `HOST:PORT`: the phone's HTTP proxy until the screen stops.
+        #[serde(default)]
+        proxy: Option<String>,
     },
     /// Give the session's device an input; answered by `ScreenAnswer` `seq`.
     ScreenInput { session: String, seq: u64, input: domain::remote_access::input::DeviceInput },

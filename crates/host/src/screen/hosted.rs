@@ -19,10 +19,31 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// A session's screen here, and the network shaping to undo when it stops.
+/// A session's screen here, and what to undo on its phone when it stops.
 struct Hosted {
     screen: Arc<AdbScreen>,
-    shaped: Option<(Adb, ShapedDevice)>,
+    prepared: Prepared,
+}
+
+/// What a session changed on its phone before its screen started.
+struct Prepared {
+    adb: Adb,
+    serial: String,
+    shaped: Option<ShapedDevice>,
+    proxied: bool,
+}
+
+impl Prepared {
+    async fn undo(&self) {
+        if let Some(on) = &self.shaped {
+            self.adb.unshape_network(on).await;
+        }
+        if self.proxied {
+            if let Err(e) = self.adb.set_http_proxy(&self.serial, None).await {
+                tracing::warn!(error = %e, serial = %self.serial, "clearing the device's HTTP proxy");
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -44,19 +65,20 @@ impl HostedScreens {
         lock(&self.sessions).get(session).map(|h| h.screen.clone())
     }
 
-    /// Starts the screen of `serial` for `session`, its network shaped to `network` first.
+    /// Starts the screen of `serial` for `session`, its network shaped to `network` and its
+    /// HTTP proxy set to `proxy` first.
     pub fn start(
         self: &Arc<Self>,
         session: String,
         serial: String,
         (width, height): (u32, u32),
         video: bool,
-        network: Option<NetworkShape>,
+        (network, proxy): (Option<NetworkShape>, Option<String>),
         tx: UnboundedSender<HostMessage>,
     ) {
         let this = self.clone();
         tokio::spawn(async move {
-            match this.open(&serial, (width, height), video, network).await {
+            match this.open(&serial, (width, height), video, network, proxy).await {
                 Ok(hosted) => {
                     // Watched before it is shared, so no picture is missed; holding only the
                     // watch, the forwarding ends with the screen.
@@ -72,31 +94,39 @@ impl HostedScreens {
         });
     }
 
+    /// Shapes the network and sets the proxy first (`adb root`, which shaping needs, restarts
+    /// adbd and would cut a stream already running), then starts the screen; what was done is
+    /// undone if a later step fails.
     async fn open(
         &self,
         serial: &str,
         (width, height): (u32, u32),
         video: bool,
         network: Option<NetworkShape>,
+        proxy: Option<String>,
     ) -> Result<Hosted, String> {
         let adb = Adb::from_path_env().map_err(|e| e.to_string())?;
-        let shaped = match &network {
-            Some(shape) => {
+        let mut prepared = Prepared { adb: adb.clone(), serial: serial.to_string(), shaped: None, proxied: false };
+        let ready = async {
+            if let Some(shape) = &network {
                 let on = adb
                     .shape_network(serial, shape)
                     .await
                     .map_err(|e| format!("network profile {}: {e}", shape.name))?;
-                Some((adb.clone(), on))
+                prepared.shaped = Some(on);
             }
-            None => None,
-        };
-        match AdbScreen::start(&adb, serial, width, height, video) {
-            Ok(screen) => Ok(Hosted { screen: Arc::new(screen), shaped }),
+            if let Some(proxy) = &proxy {
+                adb.set_http_proxy(serial, Some(proxy)).await.map_err(|e| format!("device proxy {proxy}: {e}"))?;
+                prepared.proxied = true;
+            }
+            AdbScreen::start(&adb, serial, width, height, video).map_err(|e| e.to_string())
+        }
+        .await;
+        match ready {
+            Ok(screen) => Ok(Hosted { screen: Arc::new(screen), prepared }),
             Err(e) => {
-                if let Some((adb, on)) = shaped {
-                    adb.unshape_network(&on).await;
-                }
-                Err(e.to_string())
+                prepared.undo().await;
+                Err(e)
             }
         }
     }
@@ -152,9 +182,7 @@ impl HostedScreens {
 
 async fn close(hosted: Hosted) {
     hosted.screen.shutdown().await;
-    if let Some((adb, on)) = hosted.shaped {
-        adb.unshape_network(&on).await;
-    }
+    hosted.prepared.undo().await;
 }
 
 /// Sends a screen's pictures and settings back as they come; its end once.

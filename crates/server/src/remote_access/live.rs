@@ -415,9 +415,14 @@ impl RemoteSessions {
                     .host_of_instance(&instance)
                     .ok_or_else(|| std::io::Error::other("the device's host is gone"))?;
                 let video = session.interaction_mode.shows_screen();
+                let proxy = session
+                    .device_proxy
+                    .as_ref()
+                    .and_then(|p| Some(format!("{}:{}", p.get("host")?.as_str()?, p.get("port")?.as_i64()?)));
+                let phone = (session.network_profile.clone(), proxy);
                 let screen = self
                     .remote
-                    .start(&host, &arn.to_string(), &udid, (width, height), video, session.network_profile.clone())
+                    .start(&host, &arn.to_string(), &udid, (width, height), video, phone)
                     .await
                     .map_err(std::io::Error::other)?;
                 Box::new(screen)

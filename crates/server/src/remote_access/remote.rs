@@ -119,7 +119,7 @@ impl RemoteScreens {
         serial: &str,
         (width, height): (u32, u32),
         video: bool,
-        network: Option<domain::network::NetworkShape>,
+        (network, proxy): (Option<domain::network::NetworkShape>, Option<String>),
     ) -> Result<RemoteScreen, String> {
         let feed = ScreenFeed::new();
         let (started, answer) = oneshot::channel();
@@ -132,6 +132,7 @@ impl RemoteScreens {
             height,
             video,
             network,
+            proxy,
         };
         let outcome = match self.send(host, message) {
             Err(e) => Err(e),
