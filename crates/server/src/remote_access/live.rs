@@ -223,6 +223,8 @@ impl RemoteSessions {
                 }
             };
         let mut unreachable: HashMap<String, bool> = HashMap::new();
+        // The sessions served here as this pass read them, for their timers below.
+        let mut served: HashMap<String, RemoteSession> = HashMap::new();
         for record in records {
             let Ok(session) = record.decode::<RemoteSession>() else { continue };
             let Ok(arn) = record.arn.parse::<Arn>() else { continue };
@@ -232,6 +234,7 @@ impl RemoteSessions {
                 } else if session.installs.iter().any(|i| i.outcome.is_none()) {
                     self.spawn_installs(state, live, arn);
                 }
+                served.insert(record.arn, session);
                 continue;
             }
             match session.screen_owner.as_deref() {
@@ -289,7 +292,7 @@ impl RemoteSessions {
                 self.spawn_end(state, live.clone(), why, now);
                 continue;
             }
-            let Some(session) = self.stored(state, &live).await else { continue };
+            let Some(session) = served.get(&live.arn.to_string()) else { continue };
             if let Some((at, why)) = session.due_end(live.last_activity_ms.load(Ordering::SeqCst), idle_minutes) {
                 if now >= at {
                     self.spawn_end(state, live.clone(), why, at);
