@@ -178,6 +178,8 @@ def test_a_session_on_a_simulated_device_runs_shows_its_screen_and_bills_like_a_
     assert stopping["status"] in ("STOPPING", "COMPLETED")
     done = wait_for(lambda: get(client, created["arn"]), lambda s: s["status"] == "COMPLETED", timeout=30)
     assert done["result"] == "STOPPED" and "endpoint" not in done
+    # Free the moment the session is over, as the session itself shows it.
+    assert done["device"]["availability"] == "AVAILABLE" and done["device"]["instances"][0]["status"] == "AVAILABLE"
     seconds = math.ceil(round((done["stopped"] - done["started"]).total_seconds() * 1000) / 1000)
     assert done["deviceMinutes"] == {"total": pytest.approx(seconds / 60), "metered": pytest.approx(seconds / 60),
                                      "unmetered": 0.0}

@@ -643,7 +643,12 @@ impl RemoteSessions {
         record.status = Some(JobPhase::Settled.as_str().to_string());
         record.encode(&session)?;
         let entry = ledger_entry(&record, &session, now);
-        state.store.settle(&record, &entry).await.map(|_| ())
+        state.store.settle(&record, &entry).await?;
+        // The device is free from now on: shown so at once, not at the scheduler's next pass.
+        if let Some(instance) = &session.instance_arn {
+            state.engine.note_release(instance, now);
+        }
+        Ok(())
     }
 }
 
